@@ -1,0 +1,47 @@
+# Two commands matter: `make run` (the whole offline stack) and `make test` (every test tier).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_PY := $(VENV)/.installed
+STAMP_NODE := node_modules/.installed
+PORT ?= 7071
+EMULATOR_PORT ?= 8089
+TABLE_PORT ?= 10002
+
+.PHONY: run test unit integration e2e lint typecheck bench bootstrap clean
+
+bootstrap: $(STAMP_PY) $(STAMP_NODE)
+
+$(STAMP_PY): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(STAMP_NODE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: bootstrap
+	$(PY) -m tools.devstack --port $(PORT) --emulator-port $(EMULATOR_PORT) --table-port $(TABLE_PORT)
+
+test: bootstrap
+	$(PY) -m pytest tests
+
+unit: bootstrap
+	$(PY) -m pytest tests/unit
+
+integration: bootstrap
+	$(PY) -m pytest tests/integration
+
+e2e: bootstrap
+	$(PY) -m pytest tests/e2e
+
+lint: bootstrap
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+bench: bootstrap
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) node_modules .azurite .run

@@ -1,0 +1,201 @@
+"""App settings: every name the app reads, declared once, read lazily.
+
+Nothing here runs at import time beyond building the declarations. `load_settings()` reads the
+environment when first asked and fails with the offending setting's name, so a missing value
+breaks the first request that needs it, never the indexing of every function.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Final
+from urllib.parse import urlparse
+
+from callcontrol.errors import SettingError
+
+
+class Where(Enum):
+    """Where a setting's value comes from in a deployment."""
+
+    INFRA = "infra"  # infra/ must provide it on the deployed function app
+    OPTIONAL = "optional"  # the app works without it; infra may leave it unset
+    LOCAL_ONLY = "local-only"  # must never be provided by infra (a secret, or local wiring)
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    where: Where
+    description: str
+    default: str | None = None
+
+
+ACS_ENDPOINT: Final = "ACS_ENDPOINT"
+ACS_ACCESS_KEY: Final = "ACS_ACCESS_KEY"
+ACS_RESOURCE_ID: Final = "ACS_RESOURCE_ID"
+ACS_CALLBACK_ISSUER: Final = "ACS_CALLBACK_ISSUER"
+ACS_CALLBACK_JWKS_URL: Final = "ACS_CALLBACK_JWKS_URL"
+CALLBACK_BASE_URL: Final = "CALLBACK_BASE_URL"
+DEFAULT_CALLER_ID: Final = "DEFAULT_CALLER_ID"
+CALL_STATE_STORAGE: Final = "CallStateStorage"
+CALL_STATE_TABLE_URI: Final = "CallStateStorage__tableServiceUri"
+CALL_STATE_CLIENT_ID: Final = "CallStateStorage__clientId"
+AZURE_CLIENT_ID: Final = "AZURE_CLIENT_ID"
+RULES_FILE: Final = "RULES_FILE"
+RULES_CACHE_SECONDS: Final = "RULES_CACHE_SECONDS"
+REDIRECT_MAX_HOPS: Final = "REDIRECT_MAX_HOPS"
+ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
+
+REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
+REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
+
+SETTINGS: Final[tuple[SettingSpec, ...]] = (
+    SettingSpec(ACS_ENDPOINT, Where.INFRA, "ACS endpoint, https://<name>.communication.azure.com"),
+    SettingSpec(ACS_ACCESS_KEY, Where.LOCAL_ONLY, "ACS access key; absent = managed identity"),
+    SettingSpec(ACS_RESOURCE_ID, Where.INFRA, "ACS immutable resource id (callback audience)"),
+    SettingSpec(ACS_CALLBACK_ISSUER, Where.OPTIONAL, "callback JWT issuer", REAL_ACS_ISSUER),
+    SettingSpec(ACS_CALLBACK_JWKS_URL, Where.OPTIONAL, "callback JWT key set", REAL_ACS_JWKS_URL),
+    SettingSpec(CALLBACK_BASE_URL, Where.INFRA, "public base URL of this app"),
+    SettingSpec(DEFAULT_CALLER_ID, Where.OPTIONAL, "default E.164 caller id for PSTN targets"),
+    SettingSpec(CALL_STATE_STORAGE, Where.LOCAL_ONLY, "Table Storage connection string (local)"),
+    SettingSpec(CALL_STATE_TABLE_URI, Where.INFRA, "Table service URI (identity-based)"),
+    SettingSpec(CALL_STATE_CLIENT_ID, Where.INFRA, "client id of the user-assigned identity"),
+    SettingSpec(AZURE_CLIENT_ID, Where.INFRA, "user-assigned identity for DefaultAzureCredential"),
+    SettingSpec(RULES_FILE, Where.OPTIONAL, "JSON rule set seeding the store on first start"),
+    SettingSpec(RULES_CACHE_SECONDS, Where.OPTIONAL, "rule set revalidation interval", "5"),
+    SettingSpec(REDIRECT_MAX_HOPS, Where.OPTIONAL, "redirects followed per original call", "3"),
+    SettingSpec(ACS_REQUEST_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one ACS request", "10"),
+)
+
+
+@dataclass(frozen=True)
+class TableConnection:
+    """How to reach Table Storage: a connection string, or a URI plus managed identity."""
+
+    connection_string: str | None = None
+    table_service_uri: str | None = None
+    client_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the environment, validated field by field on access."""
+
+    values: Mapping[str, str]
+
+    def _get(self, name: str) -> str | None:
+        value = self.values.get(name)
+        if value is None or not value.strip():
+            spec = next((s for s in SETTINGS if s.name == name), None)
+            return spec.default if spec else None
+        return value.strip()
+
+    def _require(self, name: str) -> str:
+        value = self._get(name)
+        if value is None:
+            raise SettingError(name, "is not set")
+        return value
+
+    def _url(self, name: str, *, required: bool = True) -> str | None:
+        value = self._require(name) if required else self._get(name)
+        if value is None:
+            return None
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise SettingError(name, f"must be an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    def _int(self, name: str, low: int, high: int) -> int:
+        raw = self._require(name)
+        try:
+            number = int(raw)
+        except ValueError:
+            raise SettingError(name, f"must be an integer, got {raw!r}") from None
+        if not low <= number <= high:
+            raise SettingError(name, f"must be between {low} and {high}, got {number}")
+        return number
+
+    @property
+    def acs_endpoint(self) -> str:
+        value = self._url(ACS_ENDPOINT)
+        assert value is not None
+        return value
+
+    @property
+    def acs_access_key(self) -> str | None:
+        return self._get(ACS_ACCESS_KEY)
+
+    @property
+    def acs_resource_id(self) -> str:
+        return self._require(ACS_RESOURCE_ID)
+
+    @property
+    def callback_issuer(self) -> str:
+        return self._require(ACS_CALLBACK_ISSUER).rstrip("/")
+
+    @property
+    def callback_jwks_url(self) -> str:
+        value = self._url(ACS_CALLBACK_JWKS_URL)
+        assert value is not None
+        return value
+
+    @property
+    def callback_base_url(self) -> str:
+        value = self._url(CALLBACK_BASE_URL)
+        assert value is not None
+        return value
+
+    @property
+    def callback_url(self) -> str:
+        return f"{self.callback_base_url}/api/callbacks"
+
+    @property
+    def default_caller_id(self) -> str | None:
+        value = self._get(DEFAULT_CALLER_ID)
+        if value is not None and not _is_e164(value):
+            raise SettingError(DEFAULT_CALLER_ID, f"must be an E.164 number, got {value!r}")
+        return value
+
+    @property
+    def table_connection(self) -> TableConnection:
+        connection_string = self._get(CALL_STATE_STORAGE)
+        if connection_string:
+            return TableConnection(connection_string=connection_string)
+        uri = self._url(CALL_STATE_TABLE_URI, required=False)
+        if uri is None:
+            raise SettingError(
+                CALL_STATE_STORAGE, f"is not set (nor is {CALL_STATE_TABLE_URI})"
+            )
+        return TableConnection(
+            table_service_uri=uri,
+            client_id=self._get(CALL_STATE_CLIENT_ID) or self._get(AZURE_CLIENT_ID),
+        )
+
+    @property
+    def rules_file(self) -> str | None:
+        return self._get(RULES_FILE)
+
+    @property
+    def rules_cache_seconds(self) -> int:
+        return self._int(RULES_CACHE_SECONDS, 0, 3600)
+
+    @property
+    def redirect_max_hops(self) -> int:
+        return self._int(REDIRECT_MAX_HOPS, 0, 20)
+
+    @property
+    def acs_request_timeout_seconds(self) -> int:
+        return self._int(ACS_REQUEST_TIMEOUT_SECONDS, 1, 120)
+
+
+def _is_e164(value: str) -> bool:
+    digits = value[1:]
+    return value.startswith("+") and digits.isdigit() and 7 <= len(digits) <= 15
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Snapshot the environment (or the given mapping) as settings; validation is per access."""
+    return Settings(dict(os.environ if environ is None else environ))
