@@ -1,0 +1,271 @@
+"""The call record and its parts: what the app knows about one call connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from callcontrol.identifiers import Identifier, parse_identifier
+
+
+class CallState(StrEnum):
+    """ACS callConnectionState values, in the order a call moves through them."""
+
+    UNKNOWN = "unknown"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    TRANSFERRING = "transferring"
+    TRANSFER_ACCEPTED = "transferAccepted"
+    DISCONNECTING = "disconnecting"
+    DISCONNECTED = "disconnected"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @property
+    def is_final(self) -> bool:
+        return self is CallState.DISCONNECTED
+
+
+_RANK = {state: index for index, state in enumerate(CallState)}
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    UNKNOWN = "unknown"
+
+
+class OperationStatus(StrEnum):
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ResultInfo:
+    """resultInformation of a callback: SIP-like code, ACS subcode and a readable message."""
+
+    code: int | None = None
+    sub_code: int | None = None
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code, "subCode": self.sub_code, "message": self.message}
+
+    @classmethod
+    def from_json(cls, data: object) -> ResultInfo | None:
+        if not isinstance(data, dict):
+            return None
+        code, sub = data.get("code"), data.get("subCode")
+        return cls(
+            code=code if isinstance(code, int) else None,
+            sub_code=sub if isinstance(sub, int) else None,
+            message=str(data.get("message") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Participant:
+    identifier: Identifier
+    is_muted: bool = False
+    is_on_hold: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "identifier": self.identifier.to_json(),
+            "isMuted": self.is_muted,
+            "isOnHold": self.is_on_hold,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Participant:
+        return cls(
+            identifier=parse_identifier(data.get("identifier"), "participants[].identifier"),
+            is_muted=bool(data.get("isMuted", False)),
+            is_on_hold=bool(data.get("isOnHold", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One action the app asked of ACS, keyed by its operationContext."""
+
+    context: str
+    kind: str
+    status: OperationStatus
+    requested_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: ResultInfo | None = None
+    target: Identifier | None = None
+    invitation_id: str | None = None
+
+    @property
+    def reason(self) -> str:
+        if self.result is None:
+            return ""
+        return f"{self.result.message} (code {self.result.code}, subCode {self.result.sub_code})"
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "operationContext": self.context,
+            "kind": self.kind,
+            "status": self.status.value,
+            "requestedAt": _iso(self.requested_at),
+            "finishedAt": _iso(self.finished_at),
+        }
+        if self.result is not None:
+            body["result"] = self.result.to_json()
+            body["reason"] = self.reason
+        if self.target is not None:
+            body["target"] = self.target.to_json()
+        if self.invitation_id is not None:
+            body["invitationId"] = self.invitation_id
+        return body
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Operation:
+        target = data.get("target")
+        return cls(
+            context=data["operationContext"],
+            kind=data["kind"],
+            status=OperationStatus(data["status"]),
+            requested_at=_parse_iso(data.get("requestedAt")),
+            finished_at=_parse_iso(data.get("finishedAt")),
+            result=ResultInfo.from_json(data.get("result")),
+            target=parse_identifier(target) if target else None,
+            invitation_id=data.get("invitationId"),
+        )
+
+
+@dataclass(frozen=True)
+class InboundDecision:
+    """How the app decided an incoming call (rule, action, outcome)."""
+
+    rule_id: str | None
+    action: str
+    outcome: str
+    detail: str = ""
+    latency_ms: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ruleId": self.rule_id,
+            "action": self.action,
+            "outcome": self.outcome,
+            "detail": self.detail,
+            "latencyMs": self.latency_ms,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> InboundDecision:
+        return cls(
+            rule_id=data.get("ruleId"),
+            action=data["action"],
+            outcome=data["outcome"],
+            detail=data.get("detail", ""),
+            latency_ms=data.get("latencyMs"),
+        )
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """Durable state of one call connection, built from actions and callbacks."""
+
+    call_connection_id: str
+    state: CallState = CallState.UNKNOWN
+    direction: Direction = Direction.UNKNOWN
+    server_call_id: str | None = None
+    correlation_id: str | None = None
+    source: Identifier | None = None
+    targets: tuple[Identifier, ...] = ()
+    participants: tuple[Participant, ...] = ()
+    participants_sequence: int = 0
+    operations: tuple[Operation, ...] = ()
+    transferred: bool = False
+    end_reason: ResultInfo | None = None
+    inbound: InboundDecision | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    event_count: int = 0
+
+    def with_changes(self, **changes: Any) -> CallRecord:
+        return replace(self, **changes)
+
+    def operation(self, context: str) -> Operation | None:
+        return next((op for op in self.operations if op.context == context), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "callConnectionId": self.call_connection_id,
+            "state": self.state.value,
+            "direction": self.direction.value,
+            "serverCallId": self.server_call_id,
+            "correlationId": self.correlation_id,
+            "source": self.source.to_json() if self.source else None,
+            "targets": [t.to_json() for t in self.targets],
+            "participants": [p.to_json() for p in self.participants],
+            "participantsSequence": self.participants_sequence,
+            "operations": [op.to_json() for op in self.operations],
+            "transferred": self.transferred,
+            "endReason": self.end_reason.to_json() if self.end_reason else None,
+            "inbound": self.inbound.to_json() if self.inbound else None,
+            "createdAt": _iso(self.created_at),
+            "updatedAt": _iso(self.updated_at),
+            "eventCount": self.event_count,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallRecord:
+        source = data.get("source")
+        inbound = data.get("inbound")
+        return cls(
+            call_connection_id=data["callConnectionId"],
+            state=CallState(data.get("state", "unknown")),
+            direction=Direction(data.get("direction", "unknown")),
+            server_call_id=data.get("serverCallId"),
+            correlation_id=data.get("correlationId"),
+            source=parse_identifier(source) if source else None,
+            targets=tuple(parse_identifier(t) for t in data.get("targets", [])),
+            participants=tuple(Participant.from_json(p) for p in data.get("participants", [])),
+            participants_sequence=int(data.get("participantsSequence", 0)),
+            operations=tuple(Operation.from_json(op) for op in data.get("operations", [])),
+            transferred=bool(data.get("transferred", False)),
+            end_reason=ResultInfo.from_json(data.get("endReason")),
+            inbound=InboundDecision.from_json(inbound) if inbound else None,
+            created_at=_parse_iso(data.get("createdAt")),
+            updated_at=_parse_iso(data.get("updatedAt")),
+            event_count=int(data.get("eventCount", 0)),
+        )
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One callback event as kept in a call's history."""
+
+    event_id: str
+    call_connection_id: str
+    type: str
+    time: datetime | None
+    data: dict[str, Any] = field(default_factory=dict)
+    received_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.event_id,
+            "type": self.type,
+            "time": _iso(self.time),
+            "receivedAt": _iso(self.received_at),
+            "data": self.data,
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_iso(value: object) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) and value else None

@@ -1,0 +1,123 @@
+"""Use cases of the call-control core. No I/O except through the store and the ACS gateway."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from callcontrol.acs_gateway import AcsGateway
+from callcontrol.errors import ConcurrencyConflict, NotFound
+from callcontrol.events import CallbackEvent
+from callcontrol.incoming import IncomingCall
+from callcontrol.models import CallRecord, CallState, Direction, InboundDecision, StoredEvent
+from callcontrol.state_machine import apply_event
+from callcontrol.store.backend import EtagMismatch
+from callcontrol.store.calls import CallStore, DuplicateEvent
+
+logger = logging.getLogger(__name__)
+MAX_WRITE_ATTEMPTS = 8
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    applied: int
+    duplicates: int
+
+
+class CallControlService:
+    def __init__(
+        self, store: CallStore, gateway: Callable[[], AcsGateway], clock: Clock = utc_now
+    ) -> None:
+        self._store = store
+        self._gateway = gateway  # resolved on use: reads and callbacks never need ACS
+        self._clock = clock
+
+    async def answer_incoming(self, call: IncomingCall) -> CallRecord:
+        started = self._clock()
+        answered = await self._gateway().answer(call.incoming_call_context)
+        latency = (self._clock() - started).total_seconds() * 1000
+        decision = InboundDecision(None, "answer", "answered", latency_ms=round(latency, 1))
+
+        def merge(record: CallRecord | None) -> CallRecord:
+            base = record or CallRecord(answered.call_connection_id, created_at=self._clock())
+            state = base.state if base.state.rank >= CallState.CONNECTING.rank else answered.state
+            return base.with_changes(
+                state=state,
+                direction=Direction.INBOUND,
+                server_call_id=base.server_call_id or call.server_call_id,
+                correlation_id=base.correlation_id or call.correlation_id,
+                source=call.caller,
+                targets=(call.to,),
+                inbound=decision,
+                updated_at=self._clock(),
+            )
+
+        record = await self.update_call(answered.call_connection_id, merge)
+        logger.info("answered incoming call %s", answered.call_connection_id)
+        return record
+
+    async def update_call(
+        self, call_connection_id: str, change: Callable[[CallRecord | None], CallRecord]
+    ) -> CallRecord:
+        """Read-modify-write a record, guarded by its ETag, retried a bounded number of times."""
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            current = await self._store.get(call_connection_id)
+            updated = change(current.record if current else None)
+            try:
+                await self._store.save(updated, current.etag if current else None)
+            except EtagMismatch:
+                continue
+            return updated
+        raise ConcurrencyConflict(f"call {call_connection_id} kept changing; gave up")
+
+    async def ingest_callbacks(self, events: list[CallbackEvent]) -> IngestResult:
+        applied = duplicates = 0
+        for event in events:
+            if await self._ingest(event):
+                applied += 1
+            else:
+                duplicates += 1
+        return IngestResult(applied, duplicates)
+
+    async def _ingest(self, event: CallbackEvent) -> bool:
+        received = self._clock()
+        stored_event = StoredEvent(
+            event_id=event.id,
+            call_connection_id=event.call_connection_id,
+            type=event.type,
+            time=event.time,
+            data=event.data,
+            received_at=received,
+        )
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            current = await self._store.get(event.call_connection_id)
+            updated = apply_event(current.record if current else None, event, received)
+            try:
+                await self._store.save_with_event(
+                    updated, current.etag if current else None, stored_event
+                )
+            except DuplicateEvent:
+                logger.info("duplicate callback %s ignored", event.id)
+                return False
+            except EtagMismatch:
+                continue
+            return True
+        raise ConcurrencyConflict(f"call {event.call_connection_id} kept changing; gave up")
+
+    async def get_call(self, call_connection_id: str) -> CallRecord:
+        found = await self._store.get(call_connection_id)
+        if found is None:
+            raise NotFound(f"no call {call_connection_id} is known")
+        return found.record
+
+    async def call_events(self, call_connection_id: str) -> list[StoredEvent]:
+        await self.get_call(call_connection_id)
+        return await self._store.events(call_connection_id)

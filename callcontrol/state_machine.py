@@ -1,0 +1,144 @@
+"""How callback events change a call record. Pure: no I/O, no clock of its own.
+
+Callbacks arrive late, twice and out of order, so every rule here is monotonic:
+- the call state only moves forward (by rank), except that a failed transfer returns a
+  `transferring` call to `connected`; nothing leaves `disconnected`;
+- the roster only changes from a ParticipantsUpdated with a higher sequenceNumber;
+- an operation's outcome, once known, is never turned back into `pending`.
+Applying the same set of events in any order therefore ends in the same record.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from callcontrol.events import CallbackEvent, EventKind
+from callcontrol.models import CallRecord, CallState, Operation, OperationStatus
+
+# Event kind → the state it moves the call to (if that is forward).
+_STATE_TARGETS: dict[EventKind, CallState] = {
+    EventKind.CALL_CONNECTED: CallState.CONNECTED,
+    EventKind.CALL_TRANSFER_ACCEPTED: CallState.TRANSFER_ACCEPTED,
+    EventKind.CALL_DISCONNECTED: CallState.DISCONNECTED,
+    EventKind.CREATE_CALL_FAILED: CallState.DISCONNECTED,
+    EventKind.ANSWER_FAILED: CallState.DISCONNECTED,
+    EventKind.CONNECT_FAILED: CallState.DISCONNECTED,
+}
+
+# Event kind → (operation kind, outcome) for events that finish an action.
+_OUTCOMES: dict[EventKind, tuple[str, OperationStatus]] = {
+    EventKind.ADD_PARTICIPANT_SUCCEEDED: ("addParticipant", OperationStatus.SUCCEEDED),
+    EventKind.ADD_PARTICIPANT_FAILED: ("addParticipant", OperationStatus.FAILED),
+    EventKind.REMOVE_PARTICIPANT_SUCCEEDED: ("removeParticipant", OperationStatus.SUCCEEDED),
+    EventKind.REMOVE_PARTICIPANT_FAILED: ("removeParticipant", OperationStatus.FAILED),
+    EventKind.CANCEL_ADD_PARTICIPANT_SUCCEEDED: (
+        "cancelAddParticipant",
+        OperationStatus.SUCCEEDED,
+    ),
+    EventKind.CANCEL_ADD_PARTICIPANT_FAILED: ("cancelAddParticipant", OperationStatus.FAILED),
+    EventKind.CALL_TRANSFER_ACCEPTED: ("transfer", OperationStatus.SUCCEEDED),
+    EventKind.CALL_TRANSFER_FAILED: ("transfer", OperationStatus.FAILED),
+    EventKind.MOVE_PARTICIPANT_SUCCEEDED: ("moveParticipants", OperationStatus.SUCCEEDED),
+    EventKind.MOVE_PARTICIPANT_FAILED: ("moveParticipants", OperationStatus.FAILED),
+    EventKind.CALL_CONNECTED: ("connect", OperationStatus.SUCCEEDED),
+    EventKind.CREATE_CALL_FAILED: ("connect", OperationStatus.FAILED),
+    EventKind.ANSWER_FAILED: ("connect", OperationStatus.FAILED),
+    EventKind.CONNECT_FAILED: ("connect", OperationStatus.FAILED),
+}
+
+
+def next_state(current: CallState, event: CallbackEvent) -> CallState:
+    if current.is_final:
+        return current
+    if event.kind is EventKind.CALL_TRANSFER_FAILED and current is CallState.TRANSFERRING:
+        return CallState.CONNECTED
+    target = _STATE_TARGETS.get(event.kind)
+    if target is None or target.rank <= current.rank:
+        return current
+    return target
+
+
+def apply_event(record: CallRecord | None, event: CallbackEvent, now: datetime) -> CallRecord:
+    """Return the record as it stands after `event` (a new record if there was none)."""
+    if record is None:
+        record = CallRecord(call_connection_id=event.call_connection_id, created_at=now)
+    state = next_state(record.state, event)
+    changes: dict[str, object] = {
+        "state": state,
+        "server_call_id": record.server_call_id or event.server_call_id,
+        "correlation_id": record.correlation_id or event.correlation_id,
+        "updated_at": now,
+        "event_count": record.event_count + 1,
+    }
+    if state is CallState.DISCONNECTED and not record.state.is_final:
+        changes["end_reason"] = event.result
+    if event.kind is EventKind.CALL_TRANSFER_ACCEPTED:
+        changes["transferred"] = True
+    if (
+        event.kind is EventKind.PARTICIPANTS_UPDATED
+        and event.participants is not None
+        and (event.sequence_number or 0) > record.participants_sequence
+        and not record.state.is_final
+    ):
+        changes["participants"] = event.participants
+        changes["participants_sequence"] = event.sequence_number or 0
+    outcome = _OUTCOMES.get(event.kind)
+    if outcome is not None and event.operation_context:
+        changes["operations"] = _finish(record.operations, event, *outcome, now=now)
+    return record.with_changes(**changes)
+
+
+def _finish(
+    operations: tuple[Operation, ...],
+    event: CallbackEvent,
+    kind: str,
+    status: OperationStatus,
+    *,
+    now: datetime,
+) -> tuple[Operation, ...]:
+    context = event.operation_context
+    assert context is not None
+    existing = next((op for op in operations if op.context == context), None)
+    finished = Operation(
+        context=context,
+        kind=existing.kind if existing else kind,
+        status=status,
+        requested_at=existing.requested_at if existing else None,
+        finished_at=event.time or now,
+        result=event.result,
+        target=(existing.target if existing else None) or event.participant,
+        invitation_id=(existing.invitation_id if existing else None) or event.invitation_id,
+    )
+    if (
+        existing is not None
+        and existing.status is not OperationStatus.PENDING
+        and _earlier_or_same(existing.finished_at, finished.finished_at)
+    ):
+        # A second outcome for one operation: the first one ACS reported stands.
+        return operations
+    others = tuple(op for op in operations if op.context != context)
+    return (*others, finished)
+
+
+def _earlier_or_same(first: datetime | None, second: datetime | None) -> bool:
+    return first is not None and second is not None and first <= second
+
+
+def record_pending(record: CallRecord, operation: Operation) -> CallRecord:
+    """Note an action the app just asked for, unless its outcome already arrived."""
+    existing = record.operation(operation.context)
+    if existing is not None and existing.status is not OperationStatus.PENDING:
+        merged = Operation(
+            context=existing.context,
+            kind=operation.kind,
+            status=existing.status,
+            requested_at=operation.requested_at,
+            finished_at=existing.finished_at,
+            result=existing.result,
+            target=operation.target or existing.target,
+            invitation_id=operation.invitation_id or existing.invitation_id,
+        )
+        others = tuple(op for op in record.operations if op.context != operation.context)
+        return record.with_changes(operations=(*others, merged))
+    others = tuple(op for op in record.operations if op.context != operation.context)
+    return record.with_changes(operations=(*others, operation))

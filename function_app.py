@@ -1,0 +1,10 @@
+"""Composition root: the FunctionApp and its blueprints, nothing else."""
+
+import azure.functions as func
+
+from handlers import callbacks, calls, health, incoming_call
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+for blueprint in (incoming_call.bp, callbacks.bp, calls.bp, health.bp):
+    app.register_functions(blueprint)

@@ -1,0 +1,119 @@
+"""HTTP rendering shared by the handlers: JSON bodies, problem+json, and the one error map.
+
+Every domain error class maps to a status here and nowhere else. Anything unexpected is logged
+with its stack trace and answered with a generic 500 problem: no trace ever reaches a client.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+import azure.functions as func
+
+from callcontrol import errors
+
+logger = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+MAX_BODY_BYTES = 64 * 1024
+
+_STATUS: list[tuple[type[errors.CallControlError], int]] = [
+    (errors.InvalidInput, 400),
+    (errors.Unauthenticated, 401),
+    (errors.NotFound, 404),
+    (errors.Conflict, 409),
+    (errors.ConcurrencyConflict, 409),
+    (errors.PreconditionFailed, 412),
+    (errors.PayloadTooLarge, 413),
+    (errors.AcsUnavailable, 503),
+    (errors.SettingError, 500),
+    (errors.StoreError, 503),
+]
+
+
+def json_response(
+    body: object, status: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        mimetype="application/json",
+        charset="utf-8",
+        headers=headers,
+    )
+
+
+def problem(
+    status: int, title: str, detail: str, *, extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> func.HttpResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}
+    body.update(extra or {})
+    return func.HttpResponse(
+        json.dumps(body), status_code=status, mimetype=PROBLEM, charset="utf-8", headers=headers
+    )
+
+
+def status_for(error: errors.CallControlError) -> int:
+    if isinstance(error, errors.AcsRejected):
+        return error.info.status if 400 <= error.info.status < 500 else 502
+    for cls, status in _STATUS:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def error_response(error: errors.CallControlError) -> func.HttpResponse:
+    status = status_for(error)
+    extra: dict[str, Any] = {}
+    headers: dict[str, str] = {}
+    if isinstance(error, errors.InvalidInput) and error.problems:
+        extra["errors"] = [{"field": p.field, "reason": p.reason} for p in error.problems]
+    if isinstance(error, errors.AcsRejected):
+        extra["acsCode"] = error.info.code
+    if isinstance(error, errors.AcsUnavailable):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    if status >= 500:
+        logger.error("request failed: %s", error.detail)
+    return problem(status, error.title, error.detail, extra=extra, headers=headers or None)
+
+
+Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
+
+
+def http_endpoint(handler: Handler) -> Handler:
+    """Wrap an HTTP handler: domain errors become problems, the unexpected a bare 500."""
+
+    @wraps(handler)
+    async def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        try:
+            return await handler(req)
+        except errors.CallControlError as error:
+            return error_response(error)
+        except Exception:
+            logger.exception("unhandled error in %s", handler.__name__)
+            return problem(500, "Internal error", "the request could not be completed")
+
+    return wrapper
+
+
+def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
+    body = req.get_body()
+    if len(body) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
+    if not body.strip():
+        if required:
+            raise errors.InvalidInput(
+                "a JSON body is required", [errors.FieldProblem("body", "is empty")]
+            )
+        return None
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.InvalidInput(
+            "body is not valid JSON", [errors.FieldProblem("body", f"invalid JSON: {exc}")]
+        ) from None

@@ -1,0 +1,27 @@
+"""ACS callback sink: authenticate first, then parse, then apply every event idempotently."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from callcontrol.errors import PayloadTooLarge
+from callcontrol.events import parse_callback_body
+from handlers._deps import services
+from handlers._http import MAX_BODY_BYTES, http_endpoint, json_response
+
+bp = func.Blueprint()
+MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated is legitimate
+
+
+@bp.function_name("callbacks")
+@bp.route(route="callbacks", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+@http_endpoint
+async def callbacks(req: func.HttpRequest) -> func.HttpResponse:
+    deps = services()
+    await deps.authenticator.verify(req.headers.get("Authorization"))
+    body = req.get_body()
+    if len(body) > MAX_CALLBACK_BYTES:
+        raise PayloadTooLarge(f"callback body exceeds {MAX_CALLBACK_BYTES} bytes")
+    events = parse_callback_body(body)
+    result = await deps.service.ingest_callbacks(events)
+    return json_response({"applied": result.applied, "duplicates": result.duplicates})
