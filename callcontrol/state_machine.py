@@ -78,8 +78,9 @@ def apply_event(record: CallRecord | None, event: CallbackEvent, now: datetime) 
         event.kind is EventKind.PARTICIPANTS_UPDATED
         and event.participants is not None
         and (event.sequence_number or 0) > record.participants_sequence
-        and not record.state.is_final
     ):
+        # By sequence, not by arrival: a roster emitted before the hang-up but delivered after
+        # it still counts (the state itself stays disconnected).
         changes["participants"] = event.participants
         changes["participants_sequence"] = event.sequence_number or 0
     outcome = _OUTCOMES.get(event.kind)

@@ -1,0 +1,174 @@
+"""The table store contract, run against the in-memory twin and against real Azurite."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from callcontrol.identifiers import phone
+from callcontrol.models import CallRecord, CallState, Direction, Participant, StoredEvent
+from callcontrol.store.backend import (
+    EntityExists,
+    EtagMismatch,
+    TableBackend,
+    TransactionFailed,
+    TxKind,
+    TxOp,
+    pack_json,
+    unpack_json,
+)
+from callcontrol.store.calls import CallStore, DuplicateEvent
+
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def row(pk: str, rk: str, **props: object) -> dict[str, object]:
+    return {"PartitionKey": pk, "RowKey": rk, **props}
+
+
+async def test_insert_refuses_an_existing_row(backend: TableBackend) -> None:
+    await backend.insert("things", row("p", "r", Value="one"))
+    with pytest.raises(EntityExists):
+        await backend.insert("things", row("p", "r", Value="two"))
+    found = await backend.get("things", "p", "r")
+    assert found is not None and found["Value"] == "one"
+
+
+async def test_replace_needs_the_current_etag(backend: TableBackend) -> None:
+    first = await backend.insert("things", row("p", "r", Value="one"))
+    second = await backend.replace("things", row("p", "r", Value="two"), first)
+    assert second != first
+    with pytest.raises(EtagMismatch):
+        await backend.replace("things", row("p", "r", Value="stale"), first)
+    found = await backend.get("things", "p", "r")
+    assert found is not None and found["Value"] == "two"
+
+
+async def test_replace_of_a_missing_row_is_a_mismatch(backend: TableBackend) -> None:
+    etag = await backend.insert("things", row("p", "r"))
+    await backend.delete("things", "p", "r")
+    with pytest.raises(EtagMismatch):
+        await backend.replace("things", row("p", "r"), etag)
+
+
+async def test_transaction_is_all_or_nothing(backend: TableBackend) -> None:
+    await backend.insert("things", row("p", "b", Value="kept"))
+    with pytest.raises(TransactionFailed) as failure:
+        await backend.transact(
+            "things",
+            [TxOp(TxKind.INSERT, row("p", "a")), TxOp(TxKind.INSERT, row("p", "b"))],
+        )
+    assert failure.value.index == 1
+    assert isinstance(failure.value.cause, EntityExists)
+    assert await backend.get("things", "p", "a") is None
+
+
+async def test_query_by_partition_prefix_and_equality(backend: TableBackend) -> None:
+    for pk, rk, kind in [("p", "event|1", "x"), ("p", "event|2", "y"), ("p", "call", "x"),
+                         ("q", "event|3", "x")]:
+        await backend.insert("things", row(pk, rk, Kind=kind))
+    events = await backend.query("things", partition="p", row_prefix="event|")
+    assert [e["RowKey"] for e in events] == ["event|1", "event|2"]
+    xs = await backend.query("things", equals={"Kind": "x"})
+    assert sorted((e["PartitionKey"], e["RowKey"]) for e in xs) == [
+        ("p", "call"), ("p", "event|1"), ("q", "event|3")]
+
+
+async def test_large_json_survives_chunking(backend: TableBackend) -> None:
+    big = {"participants": ["x" * 1000] * 100}  # ~100 KB, beyond one property's limit
+    await backend.insert("things", row("p", "big", **pack_json("Doc", big)))
+    found = await backend.get("things", "p", "big")
+    assert found is not None and unpack_json(found, "Doc") == big
+
+
+def record(call_id: str, **changes: object) -> CallRecord:
+    return CallRecord(call_connection_id=call_id, created_at=T0).with_changes(**changes)
+
+
+def event(call_id: str, event_id: str, offset: int = 0) -> StoredEvent:
+    return StoredEvent(event_id, call_id, "Microsoft.Communication.CallConnected",
+                       T0 + timedelta(seconds=offset), {"callConnectionId": call_id})
+
+
+async def test_call_store_round_trips_a_full_record(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    original = record(
+        "c/1#odd?id", state=CallState.CONNECTED, direction=Direction.INBOUND,
+        source=phone("+14255550100"), targets=(phone("+14255550199"),),
+        participants=(Participant(phone("+14255550100"), is_muted=True),),
+        participants_sequence=3,
+    )
+    await store.save(original, None)
+    found = await store.get("c/1#odd?id")
+    assert found is not None
+    assert found.record == original
+
+
+async def test_call_store_event_is_recorded_once(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    await store.save_with_event(record("c1"), None, event("c1", "e1"))
+    current = await store.get("c1")
+    assert current is not None
+    with pytest.raises(DuplicateEvent):
+        await store.save_with_event(record("c1", event_count=2), current.etag, event("c1", "e1"))
+    after = await store.get("c1")
+    assert after is not None and after.etag == current.etag  # record untouched
+    assert [e.event_id for e in await store.events("c1")] == ["e1"]
+
+
+async def test_call_store_stale_etag_changes_nothing(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    await store.save(record("c1"), None)
+    current = await store.get("c1")
+    assert current is not None
+    await store.save(record("c1", state=CallState.CONNECTED), current.etag)
+    with pytest.raises(EtagMismatch):
+        await store.save_with_event(record("c1", state=CallState.DISCONNECTED), current.etag,
+                                    event("c1", "e9"))
+    assert await store.events("c1") == []
+    latest = await store.get("c1")
+    assert latest is not None and latest.record.state is CallState.CONNECTED
+
+
+async def test_call_store_second_create_is_a_conflict(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    await store.save(record("c1"), None)
+    with pytest.raises(EtagMismatch):
+        await store.save(record("c1"), None)
+
+
+async def test_call_store_lists_by_state_and_direction(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    await store.save(record("a", state=CallState.CONNECTED, direction=Direction.INBOUND), None)
+    await store.save(record("b", state=CallState.DISCONNECTED, direction=Direction.INBOUND), None)
+    await store.save(record("c", state=CallState.CONNECTED, direction=Direction.OUTBOUND), None)
+    connected = await store.list_calls(state=CallState.CONNECTED)
+    assert sorted(r.call_connection_id for r in connected) == ["a", "c"]
+    inbound = await store.list_calls(direction=Direction.INBOUND)
+    assert sorted(r.call_connection_id for r in inbound) == ["a", "b"]
+
+
+async def test_call_store_events_come_oldest_first(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    await store.save_with_event(record("c1"), None, event("c1", "zzz", offset=0))
+    for index, (event_id, offset) in enumerate([("aaa", 20), ("mmm", 10)], start=1):
+        current = await store.get("c1")
+        assert current is not None
+        await store.save_with_event(record("c1", event_count=index), current.etag,
+                                    event("c1", event_id, offset))
+    assert [e.event_id for e in await store.events("c1")] == ["zzz", "mmm", "aaa"]
+
+
+async def test_concurrent_writers_one_wins_per_etag(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    await store.save(record("c1"), None)
+    current = await store.get("c1")
+    assert current is not None
+    results = await asyncio.gather(
+        *(store.save(record("c1", event_count=n), current.etag) for n in range(5)),
+        return_exceptions=True,
+    )
+    assert sum(1 for r in results if isinstance(r, str)) == 1
+    assert sum(1 for r in results if isinstance(r, EtagMismatch)) == 4

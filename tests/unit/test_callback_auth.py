@@ -1,0 +1,104 @@
+"""Callback JWT verification: every way a token can be wrong is refused, with its reason."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from callcontrol.callback_auth import CallbackAuthenticator
+from callcontrol.errors import Unauthenticated
+from tests.support.signing import TestSigner
+
+ISSUER = "https://acs.example.test"
+AUDIENCE = "5b9c0d7e-0000-4000-8000-000000000001"
+
+
+class Keys:
+    """A JWKS endpoint stand-in that counts fetches and can rotate to a new signer."""
+
+    def __init__(self, signer: TestSigner) -> None:
+        self.signer = signer
+        self.fetches = 0
+
+    async def fetch(self) -> Mapping[str, Any]:
+        self.fetches += 1
+        return self.signer.jwks()
+
+
+def make(keys: Keys, refresh_interval: float = 0.0) -> CallbackAuthenticator:
+    return CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=keys.fetch,
+                                 refresh_interval=refresh_interval, leeway_seconds=0)
+
+
+async def test_valid_token_yields_its_claims() -> None:
+    signer = TestSigner(ISSUER, AUDIENCE)
+    claims = await make(Keys(signer)).verify(signer.bearer())
+    assert claims["aud"] == AUDIENCE
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        (None, "missing Authorization"),
+        ("Basic abc", "Bearer"),
+        ("Bearer not-a-jwt", "malformed"),
+    ],
+)
+async def test_missing_or_malformed_header(header: str | None, reason: str) -> None:
+    auth = make(Keys(TestSigner(ISSUER, AUDIENCE)))
+    with pytest.raises(Unauthenticated, match=reason):
+        await auth.verify(header)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        ({"lifetime": -60}, "expired"),
+        ({"aud": "another-resource"}, "audience"),
+        ({"iss": "https://evil.example"}, "issuer"),
+    ],
+)
+async def test_wrong_claims_are_refused(overrides: dict[str, Any], reason: str) -> None:
+    signer = TestSigner(ISSUER, AUDIENCE)
+    with pytest.raises(Unauthenticated, match=reason):
+        await make(Keys(signer)).verify(signer.bearer(**overrides))
+
+
+async def test_token_signed_by_another_key_with_the_same_kid_is_refused() -> None:
+    trusted = TestSigner(ISSUER, AUDIENCE)
+    forger = TestSigner(ISSUER, AUDIENCE)
+    forger.kid = trusted.kid
+    with pytest.raises(Unauthenticated, match="rejected"):
+        await make(Keys(trusted)).verify(forger.bearer())
+
+
+async def test_rotated_key_is_fetched_once_then_cached() -> None:
+    keys = Keys(TestSigner(ISSUER, AUDIENCE))
+    auth = make(keys)
+    await auth.verify(keys.signer.bearer())
+    keys.signer = TestSigner(ISSUER, AUDIENCE)  # ACS rotates its signing key
+    await auth.verify(keys.signer.bearer())
+    await auth.verify(keys.signer.bearer())
+    assert keys.fetches == 2
+
+
+async def test_unknown_kids_do_not_flood_the_jwks_endpoint() -> None:
+    keys = Keys(TestSigner(ISSUER, AUDIENCE))
+    auth = make(keys, refresh_interval=3600)
+    await auth.verify(keys.signer.bearer())
+    stranger = TestSigner(ISSUER, AUDIENCE)
+    for _ in range(5):
+        with pytest.raises(Unauthenticated, match="unknown key"):
+            await auth.verify(stranger.bearer())
+    assert keys.fetches == 1
+
+
+async def test_unreachable_jwks_is_unauthenticated_not_a_crash() -> None:
+    async def broken() -> Mapping[str, Any]:
+        raise OSError("connection refused")
+
+    auth = CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=broken)
+    with pytest.raises(Unauthenticated, match="unavailable"):
+        await auth.verify(TestSigner(ISSUER, AUDIENCE).bearer())

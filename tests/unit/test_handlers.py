@@ -1,0 +1,134 @@
+"""Handlers through function_app.app with func.HttpRequest, over the in-memory store twin."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from callcontrol.callback_auth import CallbackAuthenticator
+from callcontrol.settings import load_settings
+from callcontrol.store.memory import MemoryTableBackend
+from handlers._deps import Services, use_services
+from tests.conftest import load_event
+from tests.support.app import http_request, invoke, json_body
+from tests.support.signing import TestSigner
+
+ISSUER, AUDIENCE = "http://acs.test", "resource-guid"
+CALL_ID = load_event("call_connected.json")[0]["data"]["callConnectionId"]
+
+
+@pytest.fixture
+def signer() -> TestSigner:
+    return TestSigner(ISSUER, AUDIENCE)
+
+
+@pytest.fixture
+def backend() -> MemoryTableBackend:
+    return MemoryTableBackend()
+
+
+@pytest.fixture(autouse=True)
+def wired(signer: TestSigner, backend: MemoryTableBackend) -> Iterator[None]:
+    async def keys() -> Mapping[str, Any]:
+        return signer.jwks()
+
+    def factory() -> Services:
+        auth = CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=keys)
+        return Services(load_settings({}), backend=backend, authenticator=auth)
+
+    with use_services(factory):
+        yield
+
+
+async def post_callback(body: object, authorization: str | None) -> func.HttpResponse:
+    headers = {"Authorization": authorization} if authorization else {}
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return await invoke("callbacks", http_request("POST", "callbacks", raw=raw, headers=headers))
+
+
+async def test_callbacks_then_get_call_shows_connected(signer: TestSigner) -> None:
+    for name in ("call_connected.json", "participants_updated.json"):
+        response = await post_callback(load_event(name), signer.bearer())
+        assert response.status_code == 200, response.get_body()
+    response = await invoke("get_call", http_request(
+        "GET", f"calls/{CALL_ID}", route_params={"callConnectionId": CALL_ID}))
+    assert response.status_code == 200
+    call = json_body(response)
+    assert call["state"] == "connected"
+    assert len(call["participants"]) == 2
+    events = json_body(await invoke("get_call_events", http_request(
+        "GET", f"calls/{CALL_ID}/events", route_params={"callConnectionId": CALL_ID})))
+    assert [e["type"].split(".")[-1] for e in events["value"]] == [
+        "CallConnected", "ParticipantsUpdated"]
+
+
+async def test_redelivered_callback_is_stored_once(signer: TestSigner) -> None:
+    first = json_body(await post_callback(load_event("call_connected.json"), signer.bearer()))
+    again = json_body(await post_callback(load_event("call_connected.json"), signer.bearer()))
+    assert (first["applied"], again["duplicates"]) == (1, 1)
+    events = json_body(await invoke("get_call_events", http_request(
+        "GET", "x", route_params={"callConnectionId": CALL_ID})))
+    assert len(events["value"]) == 1
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer nonsense", "expired", "wrong-audience", "foreign-key"],
+)
+async def test_unauthenticated_callbacks_get_401_and_store_nothing(
+    authorization: str | None, signer: TestSigner, backend: MemoryTableBackend
+) -> None:
+    header = {
+        "expired": signer.bearer(lifetime=-120),
+        "wrong-audience": signer.bearer(aud="someone-else"),
+        "foreign-key": TestSigner(ISSUER, AUDIENCE).bearer(),
+    }.get(authorization or "", authorization)
+    response = await post_callback(load_event("call_connected.json"), header)
+    assert response.status_code == 401
+    assert response.mimetype == "application/problem+json"
+    assert await backend.query("calls") == []
+
+
+@pytest.mark.parametrize("raw", [b"{oops", b'{"id": "not-an-array"}', b"[]", b'[{"id": 1}]'])
+async def test_malformed_callback_bodies_get_400_problem(raw: bytes, signer: TestSigner,
+                                                         backend: MemoryTableBackend) -> None:
+    response = await post_callback(raw, signer.bearer())
+    assert response.status_code == 400
+    problem = json_body(response)
+    assert problem["status"] == 400 and problem["errors"][0]["field"]
+    assert await backend.query("calls") == []
+
+
+async def test_unknown_call_is_a_404_problem() -> None:
+    response = await invoke("get_call", http_request(
+        "GET", "calls/nope", route_params={"callConnectionId": "nope"}))
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert "nope" in json_body(response)["detail"]
+
+
+async def test_health_needs_nothing() -> None:
+    response = await invoke("health", http_request("GET", "health"))
+    assert json_body(response) == {"status": "ok"}
+
+
+async def test_missing_setting_is_named_not_a_crash() -> None:
+    with use_services(lambda: Services(load_settings({}))):
+        response = await invoke("get_call", http_request(
+            "GET", "calls/x", route_params={"callConnectionId": "x"}))
+    assert response.status_code == 500
+    assert "CallStateStorage" in json_body(response)["detail"]
+
+
+async def test_malformed_incoming_call_event_fails_the_invocation() -> None:
+    event = func.EventGridEvent(
+        id="1", data={"to": {"phoneNumber": "+14255550100"}}, topic="t", subject="s",
+        event_type="Microsoft.Communication.IncomingCall", event_time=None, data_version="1.0")
+    from callcontrol.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="incomingCallContext"):
+        await invoke("incoming_call", event)

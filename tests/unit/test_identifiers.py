@@ -1,0 +1,60 @@
+"""Identifier forms in, one full form out."""
+
+from __future__ import annotations
+
+import pytest
+
+from callcontrol.errors import InvalidInput
+from callcontrol.identifiers import IdentifierKind, from_raw_id, parse_identifier
+
+ACS = "8:acs:11111111-2222-4333-8444-555555555555_0000"
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind", "raw"),
+    [
+        ({"phoneNumber": "+14255550123"}, IdentifierKind.PHONE_NUMBER, "4:+14255550123"),
+        ({"rawId": "4:+14255550123"}, IdentifierKind.PHONE_NUMBER, "4:+14255550123"),
+        ({"communicationUserId": ACS}, IdentifierKind.COMMUNICATION_USER, ACS),
+        ({"rawId": ACS}, IdentifierKind.COMMUNICATION_USER, ACS),
+        ({"kind": "phoneNumber", "rawId": "4:+14255550123", "phoneNumber": {"value": "+14255550123"}},
+         IdentifierKind.PHONE_NUMBER, "4:+14255550123"),
+        ({"rawId": ACS, "kind": "communicationUser", "communicationUser": {"id": ACS}},
+         IdentifierKind.COMMUNICATION_USER, ACS),
+        ({"rawId": "8:orgid:abc"}, IdentifierKind.MICROSOFT_TEAMS_USER, "8:orgid:abc"),
+        ({"rawId": "4:anonymous"}, IdentifierKind.PHONE_NUMBER, "4:anonymous"),
+    ],
+)
+def test_accepted_forms(payload: dict[str, object], kind: IdentifierKind, raw: str) -> None:
+    ident = parse_identifier(payload)
+    assert (ident.kind, ident.raw_id) == (kind, raw)
+
+
+def test_full_form_rendering() -> None:
+    assert parse_identifier({"phoneNumber": "+14255550123"}).to_json() == {
+        "kind": "phoneNumber", "rawId": "4:+14255550123", "phoneNumber": "+14255550123"}
+    assert from_raw_id(ACS).to_json() == {
+        "kind": "communicationUser", "rawId": ACS, "communicationUserId": ACS}
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ("+14255550123", "target"),
+        ({}, "target"),
+        ({"phoneNumber": "4255550123"}, "target.phoneNumber"),
+        ({"phoneNumber": "+1 425 555"}, "target.phoneNumber"),
+        ({"communicationUserId": "bob"}, "target.communicationUserId"),
+        ({"rawId": "4:12345"}, "target.rawId"),
+        ({"phoneNumber": "+14255550123", "rawId": "4:+19999999999"}, "target.rawId"),
+        ({"nickname": "bob"}, "target"),
+    ],
+)
+def test_refused_forms_name_the_field(payload: object, field: str) -> None:
+    with pytest.raises(InvalidInput) as failure:
+        parse_identifier(payload, "target")
+    assert failure.value.problems[0].field == field
+
+
+def test_repr_redacts_the_number() -> None:
+    assert "5550123" not in repr(parse_identifier({"phoneNumber": "+14255550123"}))

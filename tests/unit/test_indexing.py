@@ -1,0 +1,37 @@
+"""The app indexes as the Functions host will see it: names, triggers, routes, auth levels."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from tests.support.app import indexed
+
+EXPECTED_HTTP = {
+    "callbacks": ("callbacks", {"POST"}, func.AuthLevel.ANONYMOUS),
+    "get_call": ("calls/{callConnectionId}", {"GET"}, func.AuthLevel.FUNCTION),
+    "get_call_events": ("calls/{callConnectionId}/events", {"GET"}, func.AuthLevel.FUNCTION),
+    "health": ("health", {"GET"}, func.AuthLevel.ANONYMOUS),
+}
+
+
+def triggers() -> dict[str, object]:
+    return {f.get_function_name(): f.get_trigger() for f in indexed()}
+
+
+def test_every_http_function_has_its_route_methods_and_auth_level() -> None:
+    found = triggers()
+    for name, (route, methods, auth) in EXPECTED_HTTP.items():
+        trigger = found[name]
+        assert getattr(trigger, "route") == route, name
+        assert {str(getattr(m, "value", m)) for m in getattr(trigger, "methods")} == methods
+        assert getattr(trigger, "auth_level") == auth, name
+
+
+def test_incoming_call_is_an_event_grid_trigger() -> None:
+    assert getattr(triggers()["incoming_call"], "type") == "eventGridTrigger"
+
+
+def test_no_unexpected_functions_and_no_duplicates() -> None:
+    names = [f.get_function_name() for f in indexed()]
+    assert len(names) == len(set(names))
+    assert set(names) == {*EXPECTED_HTTP, "incoming_call"}

@@ -1,0 +1,137 @@
+"""The call state machine: forward-only, roster by sequence, outcomes by operation context."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from callcontrol.events import CallbackEvent, parse_callback_body, parse_callback_event
+from callcontrol.identifiers import phone
+from callcontrol.models import CallRecord, CallState, Operation, OperationStatus
+from callcontrol.state_machine import apply_event, record_pending
+from tests.conftest import load_event
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+CALL = "call-1"
+
+
+def make(kind: str, event_id: str, seconds: int = 0, **data: object) -> CallbackEvent:
+    return parse_callback_event({
+        "id": event_id,
+        "type": f"Microsoft.Communication.{kind}",
+        "time": (NOW + timedelta(seconds=seconds)).isoformat(),
+        "data": {"callConnectionId": CALL, **data},
+    })
+
+
+def roster(sequence: int, *numbers: str) -> CallbackEvent:
+    participants = [{"identifier": {"rawId": f"4:{n}", "phoneNumber": {"value": n}}}
+                    for n in numbers]
+    return make("ParticipantsUpdated", f"p{sequence}", sequence,
+                participants=participants, sequenceNumber=sequence)
+
+
+def run(events: list[CallbackEvent], start: CallRecord | None = None) -> CallRecord:
+    record = start
+    for event in events:
+        record = apply_event(record, event, NOW)
+    assert record is not None
+    return record
+
+
+def test_answer_flow_reaches_connected_with_roster() -> None:
+    events = [e for name in ("call_connected.json", "participants_updated.json")
+              for e in parse_callback_body(json.dumps(load_event(name)).encode())]
+    record = run(events)
+    assert record.state is CallState.CONNECTED
+    assert len(record.participants) == 2
+    assert record.participants_sequence == 1
+
+
+def test_late_participants_update_never_resurrects_a_disconnected_call() -> None:
+    record = run([make("CallConnected", "a"), make("CallDisconnected", "b", 5),
+                  roster(7, "+14255550100")])
+    assert record.state is CallState.DISCONNECTED
+    assert record.participants_sequence == 7  # the roster is history, not a resurrection
+
+
+def test_older_roster_does_not_replace_a_newer_one() -> None:
+    record = run([roster(3, "+14255550100", "+14255550101"), roster(2, "+14255550100")])
+    assert record.participants_sequence == 3
+    assert len(record.participants) == 2
+
+
+def test_connected_after_disconnected_stays_disconnected() -> None:
+    record = run([make("CallDisconnected", "b", 5), make("CallConnected", "a")])
+    assert record.state is CallState.DISCONNECTED
+
+
+def test_failed_transfer_returns_to_connected() -> None:
+    start = CallRecord(CALL, state=CallState.TRANSFERRING)
+    record = run([make("CallTransferFailed", "t", operationContext="x",
+                       resultInformation={"code": 500, "subCode": 7016, "message": "failed"})],
+                 start)
+    assert record.state is CallState.CONNECTED
+    op = record.operation("x")
+    assert op is not None and op.status is OperationStatus.FAILED
+    assert "failed" in op.reason
+
+
+def test_transfer_accepted_then_disconnected_ends_transferred() -> None:
+    record = run([make("CallConnected", "a"), make("CallTransferAccepted", "t", 3),
+                  make("CallDisconnected", "d", 4)])
+    assert record.state is CallState.DISCONNECTED
+    assert record.transferred
+
+
+def test_outcome_arriving_before_pending_is_kept() -> None:
+    finished = run([make("AddParticipantFailed", "f", operationContext="add-1",
+                         resultInformation={"code": 487, "subCode": 10004, "message": "timeout"},
+                         participant={"rawId": "4:+14255550177"})])
+    pending = Operation("add-1", "addParticipant", OperationStatus.PENDING, requested_at=NOW,
+                        target=phone("+14255550177"), invitation_id="inv-1")
+    merged = record_pending(finished, pending)
+    op = merged.operation("add-1")
+    assert op is not None
+    assert op.status is OperationStatus.FAILED
+    assert op.invitation_id == "inv-1"
+
+
+def test_unknown_event_changes_nothing_but_is_counted() -> None:
+    base = run([make("CallConnected", "a")])
+    after = apply_event(base, make("PlayCompleted", "u"), NOW)
+    assert after.state is base.state and after.event_count == base.event_count + 1
+
+
+SCENARIO = [
+    make("CallConnected", "a", 1),
+    roster(1, "+14255550100"),
+    make("AddParticipantSucceeded", "s", 3, operationContext="add-1",
+         participant={"rawId": "4:+14255550177"}),
+    roster(2, "+14255550100", "+14255550177"),
+    make("RemoveParticipantSucceeded", "r", 5, operationContext="rm-1",
+         participant={"rawId": "4:+14255550177"}),
+    roster(3, "+14255550100"),
+    make("CallDisconnected", "d", 9),
+]
+
+
+def comparable(record: CallRecord) -> dict[str, object]:
+    body = record.to_json()
+    body["operations"] = sorted(body["operations"], key=lambda op: op["operationContext"])
+    return body
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.permutations(SCENARIO), st.lists(st.sampled_from(SCENARIO), max_size=4))
+def test_any_order_with_duplicates_ends_in_the_same_state(
+    order: list[CallbackEvent], repeats: list[CallbackEvent]
+) -> None:
+    expected = run(SCENARIO)
+    shuffled = run([*order, *repeats])
+    # Duplicates are filtered by the store (event id); here only the count differs.
+    assert comparable(shuffled.with_changes(event_count=0)) == comparable(
+        expected.with_changes(event_count=0))

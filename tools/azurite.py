@@ -1,0 +1,65 @@
+"""Azurite's table service, pinned in package.json, started with a fresh random account key.
+
+The key is made per run (Azurite takes custom accounts from AZURITE_ACCOUNTS), so no storage
+key is ever written in this repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tools.processes import ROOT, free_port, start, stop, wait_for_port
+
+ACCOUNT = "callcontrol"
+AZURITE_TABLE = ROOT / "node_modules" / ".bin" / "azurite-table"
+
+
+@dataclass
+class Azurite:
+    process: subprocess.Popen[bytes]
+    port: int
+    account: str
+    key: str
+
+    @property
+    def table_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{self.account}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={self.account};"
+            f"AccountKey={self.key};TableEndpoint={self.table_endpoint};"
+        )
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+def start_azurite(
+    *, port: int = 0, location: Path | None = None, log: Path | None = None
+) -> Azurite:
+    """Start the table service; in memory unless a data folder is given."""
+    if not AZURITE_TABLE.exists():
+        raise RuntimeError("Azurite is not installed: run `npm ci` (make does it for you)")
+    port = port or free_port()
+    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    command = [str(AZURITE_TABLE), "--tableHost", "127.0.0.1", "--tablePort", str(port),
+               "--disableTelemetry", "--skipApiVersionCheck", "--disableProductStyleUrl",
+               "--silent"]
+    if location is None:
+        command.append("--inMemoryPersistence")
+    else:
+        location.mkdir(parents=True, exist_ok=True)
+        command += ["--location", str(location)]
+    process = start(command, env={"AZURITE_ACCOUNTS": f"{ACCOUNT}:{key}"}, log=log)
+    try:
+        wait_for_port(port, process, timeout=30)
+    except Exception:
+        stop(process)
+        raise
+    return Azurite(process, port, ACCOUNT, key)
