@@ -22,13 +22,13 @@ def test_every_http_function_has_its_route_methods_and_auth_level() -> None:
     found = triggers()
     for name, (route, methods, auth) in EXPECTED_HTTP.items():
         trigger = found[name]
-        assert getattr(trigger, "route") == route, name
-        assert {str(getattr(m, "value", m)) for m in getattr(trigger, "methods")} == methods
-        assert getattr(trigger, "auth_level") == auth, name
+        assert trigger.route == route, name
+        assert {str(getattr(m, "value", m)) for m in trigger.methods} == methods
+        assert trigger.auth_level == auth, name
 
 
 def test_incoming_call_is_an_event_grid_trigger() -> None:
-    assert getattr(triggers()["incoming_call"], "type") == "eventGridTrigger"
+    assert triggers()["incoming_call"].type == "eventGridTrigger"
 
 
 def test_no_unexpected_functions_and_no_duplicates() -> None:
