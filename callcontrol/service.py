@@ -118,6 +118,11 @@ class CallControlService:
             raise NotFound(f"no call {call_connection_id} is known")
         return found.record
 
+    async def list_calls(
+        self, *, state: CallState | None = None, direction: Direction | None = None
+    ) -> list[CallRecord]:
+        return await self._store.list_calls(state=state, direction=direction)
+
     async def call_events(self, call_connection_id: str) -> list[StoredEvent]:
         await self.get_call(call_connection_id)
         return await self._store.events(call_connection_id)

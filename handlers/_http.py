@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from enum import Enum
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.functions as func
 
@@ -116,4 +117,20 @@ def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise errors.InvalidInput(
             "body is not valid JSON", [errors.FieldProblem("body", f"invalid JSON: {exc}")]
+        ) from None
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def parse_enum(kind: type[E], value: str | None, name: str) -> E | None:
+    """An optional query parameter that must be one of an enum's values."""
+    if value is None or value == "":
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(m.value) for m in kind)
+        raise errors.InvalidInput(
+            f"{name} must be one of {allowed}", [errors.FieldProblem(name, f"one of {allowed}")]
         ) from None

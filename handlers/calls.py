@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from callcontrol.models import CallState, Direction
 from handlers._deps import services
-from handlers._http import http_endpoint, json_response
+from handlers._http import http_endpoint, json_response, parse_enum
 
 bp = func.Blueprint()
 
@@ -26,3 +27,13 @@ async def get_call(req: func.HttpRequest) -> func.HttpResponse:
 async def get_call_events(req: func.HttpRequest) -> func.HttpResponse:
     events = await services().service.call_events(req.route_params["callConnectionId"])
     return json_response({"value": [e.to_json() for e in events]})
+
+
+@bp.function_name("list_calls")
+@bp.route(route="calls", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@http_endpoint
+async def list_calls(req: func.HttpRequest) -> func.HttpResponse:
+    state = parse_enum(CallState, req.params.get("state"), "state")
+    direction = parse_enum(Direction, req.params.get("direction"), "direction")
+    records = await services().service.list_calls(state=state, direction=direction)
+    return json_response({"value": [r.to_json() for r in records]})

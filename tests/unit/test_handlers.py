@@ -132,3 +132,19 @@ async def test_malformed_incoming_call_event_fails_the_invocation() -> None:
 
     with pytest.raises(InvalidInput, match="incomingCallContext"):
         await invoke("incoming_call", event)
+
+
+async def test_list_calls_filters_by_state(signer: TestSigner) -> None:
+    await post_callback(load_event("call_connected.json"), signer.bearer())
+    listed = json_body(await invoke("list_calls", http_request(
+        "GET", "calls", params={"state": "connected"})))
+    assert [c["callConnectionId"] for c in listed["value"]] == [CALL_ID]
+    none = json_body(await invoke("list_calls", http_request(
+        "GET", "calls", params={"state": "disconnected"})))
+    assert none["value"] == []
+
+
+async def test_list_calls_refuses_an_unknown_state() -> None:
+    response = await invoke("list_calls", http_request("GET", "calls", params={"state": "zzz"}))
+    assert response.status_code == 400
+    assert json_body(response)["errors"][0]["field"] == "state"

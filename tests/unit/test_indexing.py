@@ -8,6 +8,7 @@ from tests.support.app import indexed
 
 EXPECTED_HTTP = {
     "callbacks": ("callbacks", {"POST"}, func.AuthLevel.ANONYMOUS),
+    "list_calls": ("calls", {"GET"}, func.AuthLevel.FUNCTION),
     "get_call": ("calls/{callConnectionId}", {"GET"}, func.AuthLevel.FUNCTION),
     "get_call_events": ("calls/{callConnectionId}/events", {"GET"}, func.AuthLevel.FUNCTION),
     "health": ("health", {"GET"}, func.AuthLevel.ANONYMOUS),

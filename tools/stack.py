@@ -1,0 +1,121 @@
+"""The offline stack: Azurite + the ACS emulator + devhost serving function_app, wired together.
+
+Used by `make run` (tools/devstack.py) and by the e2e tests, so both run exactly the same wiring.
+Every credential is made fresh per start; nothing secret is written to disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tools.azurite import Azurite, start_azurite
+from tools.processes import free_port, start, stop, wait_for_port
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Stack:
+    azurite: Azurite
+    emulator_url: str
+    app_url: str
+    access_key: str
+    resource_id: str
+    function_key: str
+    master_key: str
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.app_url}/runtime/webhooks/EventGrid?functionName=incoming_call"
+
+    def app_settings(self) -> dict[str, str]:
+        return app_settings(self.emulator_url, self.app_url, self.access_key, self.resource_id,
+                            self.azurite.connection_string)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            stop(process)
+        self.azurite.stop()
+
+
+def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: str,
+                 storage: str) -> dict[str, str]:
+    """The app's settings pointing at the local emulator and Azurite."""
+    return {
+        "ACS_ENDPOINT": emulator_url,
+        "ACS_ACCESS_KEY": access_key,
+        "ACS_RESOURCE_ID": resource_id,
+        "ACS_CALLBACK_ISSUER": emulator_url,
+        "ACS_CALLBACK_JWKS_URL": f"{emulator_url}/calling/keys",
+        "CALLBACK_BASE_URL": app_url,
+        "CallStateStorage": storage,
+    }
+
+
+def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
+                   log: Path | None, extra: list[str] | None = None) -> subprocess.Popen[bytes]:
+    process = start(
+        [sys.executable, "-m", "emulator", "--host", HOST, "--port", str(port),
+         "--access-key", access_key, "--resource-id", resource_id, "--event-webhook", webhook,
+         *(extra or [])],
+        log=log,
+    )
+    wait_for_port(port, process, timeout=30)
+    return process
+
+
+def start_devhost(port: int, settings: dict[str, str], function_key: str, master_key: str,
+                  log: Path | None) -> subprocess.Popen[bytes]:
+    env = {**settings, "DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key}
+    process = start([sys.executable, "-m", "devhost", "--host", HOST, "--port", str(port)],
+                    env=env, log=log)
+    wait_for_port(port, process, timeout=60)
+    return process
+
+
+def start_stack(
+    *,
+    app_port: int = 0,
+    emulator_port: int = 0,
+    table_port: int = 0,
+    data_dir: Path | None = None,
+    log_dir: Path | None = None,
+    emulator_args: list[str] | None = None,
+) -> Stack:
+    """Start all three; on any failure, stop whatever already started."""
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+
+    def log(name: str) -> Path | None:
+        return log_dir / f"{name}.log" if log_dir is not None else None
+
+    azurite = start_azurite(port=table_port, location=data_dir, log=log("azurite"))
+    app_port = app_port or free_port()
+    emulator_port = emulator_port or free_port()
+    stack = Stack(
+        azurite=azurite,
+        emulator_url=f"http://{HOST}:{emulator_port}",
+        app_url=f"http://{HOST}:{app_port}",
+        access_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        resource_id=str(uuid.uuid4()),
+        function_key=secrets.token_urlsafe(24),
+        master_key=secrets.token_urlsafe(24),
+    )
+    try:
+        stack.processes.append(start_emulator(
+            emulator_port, stack.access_key, stack.resource_id, stack.webhook_url,
+            log("emulator"), emulator_args))
+        stack.processes.append(start_devhost(
+            app_port, stack.app_settings(), stack.function_key, stack.master_key,
+            log("devhost")))
+    except Exception:
+        stack.stop()
+        raise
+    return stack
