@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pycep import BicepParser
 
@@ -31,10 +31,14 @@ def bicep_files() -> list[Path]:
     return sorted(INFRA_DIR.rglob("*.bicep"))
 
 
+def relative_id(path: Path) -> str:
+    """A readable pytest id for a file under infra/."""
+    return path.relative_to(INFRA_DIR).as_posix()
+
+
 @cache
 def template(path: Path) -> dict[str, Any]:
-    parsed: dict[str, Any] = BicepParser().parse(file_path=path)
-    return parsed
+    return cast(dict[str, Any], BicepParser().parse(file_path=path))
 
 
 def resources(path: Path) -> dict[str, dict[str, Any]]:
@@ -58,12 +62,14 @@ def the_resource(path: Path, resource_type: str) -> tuple[str, dict[str, Any]]:
         for symbol, res in resources(path).items()
         if res["type"] == resource_type and not res["existing"]
     ]
-    assert len(matches) == 1, f"{path.name}: expected one {resource_type}, found {len(matches)}"
+    assert len(matches) == 1, (
+        f"{path.name}: expected one {resource_type}, found {len(matches)}"
+    )
     return matches[0]
 
 
 def module_file(owner: Path, module: dict[str, Any]) -> Path:
-    return (owner.parent / module["detail"]["path"]).resolve()
+    return (owner.parent / str(module["detail"]["path"])).resolve()
 
 
 def module_of(main: Path, target: Path) -> dict[str, Any]:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from callcontrol.settings import SETTINGS, Where
-from tests.unit.infra.bicep_model import INFRA_DIR, MAIN_BICEP, app_settings, dotted, module_of, template
+from tests.unit.infra.bicep_model import (
+    INFRA_DIR,
+    MAIN_BICEP,
+    app_settings,
+    dotted,
+    module_of,
+    template,
+)
 
 FUNCTION_APP = INFRA_DIR / "app" / "function-app.bicep"
 COMMUNICATION = INFRA_DIR / "core" / "communication.bicep"
@@ -67,11 +74,17 @@ def test_acs_settings_come_from_the_acs_resource() -> None:
     assert settings["ACS_RESOURCE_ID"] == "acsImmutableResourceId"
     passed = module_of(MAIN_BICEP, FUNCTION_APP)["config"]["params"]
     assert dotted(passed["acsHostName"]) == "communication.outputs.hostName"
-    assert dotted(passed["acsImmutableResourceId"]) == "communication.outputs.immutableResourceId"
+    assert (
+        dotted(passed["acsImmutableResourceId"])
+        == "communication.outputs.immutableResourceId"
+    )
 
 
 def test_callback_base_url_is_the_app_default_host_name() -> None:
-    assert app_settings()["CALLBACK_BASE_URL"] == "https://${functionApp.properties.defaultHostName}"
+    assert (
+        app_settings()["CALLBACK_BASE_URL"]
+        == "https://${functionApp.properties.defaultHostName}"
+    )
 
 
 def test_default_caller_id_is_only_set_when_given() -> None:

@@ -15,6 +15,7 @@ from tests.unit.infra.bicep_model import (
     dotted,
     module_file,
     module_of,
+    relative_id,
     resource_config,
     resources,
     template,
@@ -23,14 +24,15 @@ from tests.unit.infra.bicep_model import (
 from tests.unit.infra.pinned import PINNED_API_VERSIONS
 
 FUNCTION_APP = INFRA_DIR / "app" / "function-app.bicep"
-REL = {"ids": lambda p: p.relative_to(INFRA_DIR).as_posix()}
 
 
-@pytest.mark.parametrize("path", bicep_files(), **REL)
+@pytest.mark.parametrize("path", bicep_files(), ids=relative_id)
 def test_every_resource_uses_the_pinned_api_version(path: Path) -> None:
     for symbol, resource in resources(path).items():
         pinned = PINNED_API_VERSIONS.get(resource["type"])
-        assert pinned is not None, f"{path.name}:{symbol}: {resource['type']} is not in the pinned list"
+        assert pinned is not None, (
+            f"{path.name}:{symbol}: {resource['type']} is not in the pinned list"
+        )
         assert resource["api_version"] == pinned, f"{path.name}:{symbol}"
 
 
@@ -47,14 +49,16 @@ def test_no_registry_modules() -> None:
             assert module_file(path, module).is_file(), f"{path.name}:{name}"
 
 
-@pytest.mark.parametrize("path", bicep_files(), **REL)
+@pytest.mark.parametrize("path", bicep_files(), ids=relative_id)
 def test_module_calls_match_module_parameters(path: Path) -> None:
     for name, module in template(path).get("modules", {}).items():
         target = template(module_file(path, module))
         declared = target.get("parameters", {})
         passed = set(module["config"].get("params", {}))
         required = {p for p, spec in declared.items() if spec.get("default") is None}
-        assert passed - set(declared) == set(), f"{path.name}:{name} passes unknown params"
+        assert passed - set(declared) == set(), (
+            f"{path.name}:{name} passes unknown params"
+        )
         assert required - passed == set(), f"{path.name}:{name} misses required params"
 
 
@@ -63,9 +67,9 @@ def test_main_targets_the_subscription_and_builds_names_from_the_token() -> None
     assert main["globals"]["scope"]["value"] == "subscription"
     token = json.dumps(main["variables"]["resourceToken"])
     assert "unique_string" in token and "environmentName" in token
-    assert main["variables"]["abbrs"]["value"]["function"]["parameters"]["file_path"] == (
-        "./abbreviations.json"
-    )
+    assert main["variables"]["abbrs"]["value"]["function"]["parameters"][
+        "file_path"
+    ] == ("./abbreviations.json")
     abbreviations = json.loads((INFRA_DIR / "abbreviations.json").read_text())
     for name, module in main["modules"].items():
         module_name = module["config"]["params"].get("name")
@@ -84,7 +88,9 @@ def test_parameters_file_matches_main_parameters() -> None:
 
 
 def test_plan_is_flex_consumption() -> None:
-    _, plan = the_resource(INFRA_DIR / "app" / "plan.bicep", "Microsoft.Web/serverfarms")
+    _, plan = the_resource(
+        INFRA_DIR / "app" / "plan.bicep", "Microsoft.Web/serverfarms"
+    )
     config = resource_config(plan)
     assert config["sku"] == {"name": "FC1", "tier": "FlexConsumption"}
     assert config["properties"]["reserved"] is True
@@ -118,7 +124,9 @@ def test_deployment_container_is_reached_with_the_user_assigned_identity() -> No
 def test_scale_settings_are_parameters_and_cover_the_event_grid_trigger() -> None:
     function_app = template(FUNCTION_APP)
     _, site = the_resource(FUNCTION_APP, "Microsoft.Web/sites")
-    scale = resource_config(site)["properties"]["functionAppConfig"]["scaleAndConcurrency"]
+    scale = resource_config(site)["properties"]["functionAppConfig"][
+        "scaleAndConcurrency"
+    ]
     assert scale["instanceMemoryMB"] == "instanceMemoryMB"
     assert scale["maximumInstanceCount"] == "maximumInstanceCount"
     groups = json.dumps(function_app["variables"])
@@ -129,13 +137,20 @@ def test_scale_settings_are_parameters_and_cover_the_event_grid_trigger() -> Non
     memory = main["parameters"]["instanceMemoryMB"]
     assert memory["type"] == "int" and memory["default"] == 2048
     passed = module_of(MAIN_BICEP, FUNCTION_APP)["config"]["params"]
-    for name in ("instanceMemoryMB", "maximumInstanceCount", "httpAlwaysReady", "incomingCallAlwaysReady"):
+    for name in (
+        "instanceMemoryMB",
+        "maximumInstanceCount",
+        "httpAlwaysReady",
+        "incomingCallAlwaysReady",
+    ):
         assert passed[name] == name
         assert main["parameters"][name]["type"] == "int"
 
 
 def test_storage_accepts_only_entra_id() -> None:
-    _, account = the_resource(INFRA_DIR / "core" / "storage.bicep", "Microsoft.Storage/storageAccounts")
+    _, account = the_resource(
+        INFRA_DIR / "core" / "storage.bicep", "Microsoft.Storage/storageAccounts"
+    )
     properties = resource_config(account)["properties"]
     assert properties["allowSharedKeyAccess"] is False
     assert properties["allowBlobPublicAccess"] is False
@@ -147,15 +162,23 @@ def test_monitoring_requires_entra_authentication() -> None:
     _, insights = the_resource(path, "Microsoft.Insights/components")
     _, workspace = the_resource(path, "Microsoft.OperationalInsights/workspaces")
     assert resource_config(insights)["properties"]["DisableLocalAuth"] is True
-    assert dotted(resource_config(insights)["properties"]["WorkspaceResourceId"]) == "logAnalytics.id"
-    assert resource_config(workspace)["properties"]["features"]["disableLocalAuth"] is True
+    assert (
+        dotted(resource_config(insights)["properties"]["WorkspaceResourceId"])
+        == "logAnalytics.id"
+    )
+    assert (
+        resource_config(workspace)["properties"]["features"]["disableLocalAuth"] is True
+    )
 
 
 def test_event_grid_system_topic_watches_the_acs_resource() -> None:
     path = INFRA_DIR / "core" / "eventgrid-topic.bicep"
     _, topic = the_resource(path, "Microsoft.EventGrid/systemTopics")
     config = resource_config(topic)
-    assert config["properties"]["topicType"] == "Microsoft.Communication.CommunicationServices"
+    assert (
+        config["properties"]["topicType"]
+        == "Microsoft.Communication.CommunicationServices"
+    )
     assert config["identity"]["type"] == "SystemAssigned"
     passed = module_of(MAIN_BICEP, path)["config"]["params"]
     assert dotted(passed["communicationServiceId"]) == "communication.outputs.id"

@@ -8,7 +8,7 @@ import pytest
 import tree_sitter_bicep
 from tree_sitter import Language, Node, Parser
 
-from tests.unit.infra.bicep_model import INFRA_DIR, bicep_files
+from tests.unit.infra.bicep_model import INFRA_DIR, bicep_files, relative_id
 
 PARSER = Parser(Language(tree_sitter_bicep.language()))
 
@@ -34,7 +34,7 @@ def test_infra_has_the_expected_templates() -> None:
     assert {"main.bicep", "app/function-app.bicep", "app/access.bicep"} <= names
 
 
-@pytest.mark.parametrize("path", bicep_files(), ids=lambda p: p.relative_to(INFRA_DIR).as_posix())
+@pytest.mark.parametrize("path", bicep_files(), ids=relative_id)
 def test_template_parses_without_errors(path: Path) -> None:
     assert syntax_problems(path.read_bytes()) == []
 
