@@ -1,0 +1,149 @@
+# azd postdeploy hook (Windows): same behaviour as postdeploy.sh. Creates or updates the Event Grid
+# subscription that delivers the ACS resource's IncomingCall events to the incoming_call function
+# (endpoint type AzureFunction, so no function key is fetched or stored). Safe to re-run: one ARM
+# PUT (create-or-update) of a subscription with a fixed name.
+# Inputs and defaults are documented in postdeploy.sh.
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+
+$ApiVersion = '2022-06-15'
+$EventSubscriptionName = 'incoming-call'
+$FunctionName = 'incoming_call'
+$CalledNumberKey = 'data.to.PhoneNumber.Value'
+$MaxFilterValues = 25
+
+function Stop-Hook([string]$Message) {
+    Write-Error "postdeploy: $Message" -ErrorAction Continue
+    exit 1
+}
+
+function Get-Required([string]$Name) {
+    $value = [Environment]::GetEnvironmentVariable($Name)
+    if ([string]::IsNullOrWhiteSpace($value)) {
+        Stop-Hook "$Name is not set; run 'azd provision' first (it is an output of infra/main.bicep)"
+    }
+    return $value
+}
+
+function Get-BoundedInt([string]$Name, [int]$Default, [int]$Low, [int]$High) {
+    $raw = [Environment]::GetEnvironmentVariable($Name)
+    if ([string]::IsNullOrWhiteSpace($raw)) { return $Default }
+    if ($raw -notmatch '^[0-9]+$') { Stop-Hook "$Name must be a whole number between $Low and $High" }
+    $value = [int]$raw
+    if ($value -lt $Low -or $value -gt $High) { Stop-Hook "$Name must be between $Low and $High, got $value" }
+    return $value
+}
+
+$subscriptionId = Get-Required 'AZURE_SUBSCRIPTION_ID'
+$resourceGroup = Get-Required 'AZURE_RESOURCE_GROUP'
+$functionApp = Get-Required 'AZURE_FUNCTION_APP_NAME'
+$systemTopic = Get-Required 'EVENTGRID_SYSTEM_TOPIC_NAME'
+$storageAccountId = Get-Required 'AZURE_STORAGE_ACCOUNT_ID'
+$deadLetterContainer = Get-Required 'DEADLETTER_CONTAINER_NAME'
+$maxAttempts = Get-BoundedInt 'EVENTGRID_MAX_DELIVERY_ATTEMPTS' 10 1 30
+$ttlMinutes = Get-BoundedInt 'EVENTGRID_EVENT_TTL_MINUTES' 5 1 1440
+
+# Numbers are never echoed: errors name the entry's position.
+$numbers = @()
+$rawNumbers = [Environment]::GetEnvironmentVariable('INCOMING_CALL_NUMBERS')
+if (-not [string]::IsNullOrWhiteSpace($rawNumbers)) {
+    $entries = $rawNumbers -split '[,;\s]+' | Where-Object { $_ -ne '' }
+    $position = 0
+    foreach ($entry in $entries) {
+        $position++
+        if ($entry -notmatch '^\+[1-9][0-9]{6,14}$') {
+            Stop-Hook "INCOMING_CALL_NUMBERS entry $position is not an E.164 number (+ and 7 to 15 digits)"
+        }
+        $numbers += $entry
+    }
+}
+if ($numbers.Count -gt $MaxFilterValues) {
+    Stop-Hook "INCOMING_CALL_NUMBERS has $($numbers.Count) entries; one Event Grid filter takes at most $MaxFilterValues"
+}
+
+$advancedFilters = @()
+$filterSummary = 'all calls'
+if ($numbers.Count -gt 0) {
+    $advancedFilters = @(@{ operatorType = 'StringIn'; key = $CalledNumberKey; values = $numbers })
+    $filterSummary = "$($numbers.Count) called number(s)"
+}
+
+$functionId = "/subscriptions/$subscriptionId/resourceGroups/$resourceGroup/providers/Microsoft.Web/sites/$functionApp/functions/$FunctionName"
+$url = "/subscriptions/$subscriptionId/resourceGroups/$resourceGroup/providers/Microsoft.EventGrid/systemTopics/$systemTopic/eventSubscriptions/$EventSubscriptionName" + "?api-version=$ApiVersion"
+
+$body = @{
+    properties = @{
+        destination = @{
+            endpointType = 'AzureFunction'
+            properties = @{
+                resourceId = $functionId
+                maxEventsPerBatch = 1
+                preferredBatchSizeInKilobytes = 64
+            }
+        }
+        filter = @{
+            includedEventTypes = @('Microsoft.Communication.IncomingCall')
+            advancedFilters = $advancedFilters
+        }
+        eventDeliverySchema = 'EventGridSchema'
+        retryPolicy = @{
+            maxDeliveryAttempts = $maxAttempts
+            eventTimeToLiveInMinutes = $ttlMinutes
+        }
+        deadLetterWithResourceIdentity = @{
+            identity = @{ type = 'SystemAssigned' }
+            deadLetterDestination = @{
+                endpointType = 'StorageBlob'
+                properties = @{
+                    resourceId = $storageAccountId
+                    blobContainerName = $deadLetterContainer
+                }
+            }
+        }
+    }
+} | ConvertTo-Json -Depth 10
+
+if ($env:POSTDEPLOY_DRY_RUN -eq '1') {
+    Write-Output "PUT $url"
+    Write-Output $body
+    exit 0
+}
+
+if (-not (Get-Command az -ErrorAction SilentlyContinue)) {
+    Stop-Hook "the Azure CLI (az) is required to subscribe $FunctionName to IncomingCall"
+}
+
+$bodyFile = New-TemporaryFile
+try {
+    Set-Content -Path $bodyFile -Value $body -Encoding utf8
+    Write-Output "postdeploy: subscribing $FunctionName to IncomingCall ($filterSummary)"
+
+    # Right after a deploy the function may not be indexed yet, and Event Grid refuses a
+    # destination it cannot find: retry the PUT a few times before giving up.
+    $attempt = 1
+    while ($true) {
+        az rest --method put --url $url --body "@$bodyFile" --output none
+        if ($LASTEXITCODE -eq 0) { break }
+        if ($attempt -ge 6) { Stop-Hook 'Event Grid refused the subscription (see the az error above)' }
+        Write-Output "postdeploy: attempt $attempt failed; retrying in 20 s"
+        $attempt++
+        Start-Sleep -Seconds 20
+    }
+}
+finally {
+    Remove-Item -Path $bodyFile -Force -ErrorAction SilentlyContinue
+}
+
+$state = ''
+for ($poll = 0; $poll -lt 30; $poll++) {
+    $state = az rest --method get --url $url --query properties.provisioningState --output tsv
+    if ($state -eq 'Succeeded') {
+        Write-Output "postdeploy: subscription $EventSubscriptionName is ready ($filterSummary)"
+        exit 0
+    }
+    if ($state -eq 'Failed' -or $state -eq 'Canceled') {
+        Stop-Hook "subscription $EventSubscriptionName ended in state $state"
+    }
+    Start-Sleep -Seconds 10
+}
+Stop-Hook "subscription $EventSubscriptionName still in state '$state' after 5 minutes"

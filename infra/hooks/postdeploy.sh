@@ -1,0 +1,159 @@
+#!/bin/sh
+# azd postdeploy hook: create or update the Event Grid subscription that delivers the ACS
+# resource's IncomingCall events to the incoming_call function (endpoint type AzureFunction, so no
+# function key is fetched or stored). Safe to re-run: it is one ARM PUT (create-or-update) of a
+# subscription with a fixed name, which replaces the previous filter, retry and dead-letter policy.
+#
+# Inputs, from the azd environment (outputs of infra/main.bicep unless noted):
+#   AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME
+#   EVENTGRID_SYSTEM_TOPIC_NAME AZURE_STORAGE_ACCOUNT_ID DEADLETTER_CONTAINER_NAME
+#   INCOMING_CALL_NUMBERS            optional: called numbers (E.164, comma or space separated) to
+#                                    deliver; empty = every IncomingCall of the ACS resource
+#   EVENTGRID_MAX_DELIVERY_ATTEMPTS  optional, 1-30, default 10
+#   EVENTGRID_EVENT_TTL_MINUTES      optional, 1-1440, default 5: an IncomingCall can only be
+#                                    answered while the caller waits, so late retries are useless
+#   POSTDEPLOY_DRY_RUN=1             print the request instead of sending it (needs no az)
+set -eu
+set -f # entries of INCOMING_CALL_NUMBERS are never globbed
+
+API_VERSION=2022-06-15
+EVENT_SUBSCRIPTION_NAME=incoming-call
+FUNCTION_NAME=incoming_call
+CALLED_NUMBER_KEY=data.to.PhoneNumber.Value
+MAX_FILTER_VALUES=25
+
+fail() {
+  printf 'postdeploy: %s\n' "$1" >&2
+  exit 1
+}
+
+require() {
+  value=$(printenv "$1" || true)
+  [ -n "$value" ] || fail "$1 is not set; run 'azd provision' first (it is an output of infra/main.bicep)"
+  printf '%s' "$value"
+}
+
+bounded_int() { # name default low high
+  value=$(printenv "$1" || true)
+  value=${value:-$2}
+  case "$value" in
+    '' | *[!0-9]*) fail "$1 must be a whole number between $3 and $4" ;;
+  esac
+  [ "$value" -ge "$3" ] && [ "$value" -le "$4" ] || fail "$1 must be between $3 and $4, got $value"
+  printf '%s' "$value"
+}
+
+subscription_id=$(require AZURE_SUBSCRIPTION_ID)
+resource_group=$(require AZURE_RESOURCE_GROUP)
+function_app=$(require AZURE_FUNCTION_APP_NAME)
+system_topic=$(require EVENTGRID_SYSTEM_TOPIC_NAME)
+storage_account_id=$(require AZURE_STORAGE_ACCOUNT_ID)
+dead_letter_container=$(require DEADLETTER_CONTAINER_NAME)
+max_attempts=$(bounded_int EVENTGRID_MAX_DELIVERY_ATTEMPTS 10 1 30)
+ttl_minutes=$(bounded_int EVENTGRID_EVENT_TTL_MINUTES 5 1 1440)
+
+# Called numbers -> JSON string list. Numbers are never echoed: the errors name the entry's position.
+numbers_json=''
+count=0
+for number in $(printf '%s' "${INCOMING_CALL_NUMBERS:-}" | tr ',;' '  '); do
+  count=$((count + 1))
+  digits=${number#+}
+  case "$number" in
+    +[1-9]*) ;;
+    *) fail "INCOMING_CALL_NUMBERS entry $count is not an E.164 number (+ and 7 to 15 digits)" ;;
+  esac
+  case "$digits" in
+    *[!0-9]*) fail "INCOMING_CALL_NUMBERS entry $count is not an E.164 number (+ and 7 to 15 digits)" ;;
+  esac
+  if [ "${#digits}" -lt 7 ] || [ "${#digits}" -gt 15 ]; then
+    fail "INCOMING_CALL_NUMBERS entry $count is not an E.164 number (+ and 7 to 15 digits)"
+  fi
+  numbers_json="${numbers_json:+$numbers_json, }\"$number\""
+done
+[ "$count" -le "$MAX_FILTER_VALUES" ] ||
+  fail "INCOMING_CALL_NUMBERS has $count entries; one Event Grid filter takes at most $MAX_FILTER_VALUES"
+
+if [ "$count" -gt 0 ]; then
+  advanced_filters="[{\"operatorType\": \"StringIn\", \"key\": \"$CALLED_NUMBER_KEY\", \"values\": [$numbers_json]}]"
+  filter_summary="$count called number(s)"
+else
+  advanced_filters='[]'
+  filter_summary='all calls'
+fi
+
+function_id="/subscriptions/$subscription_id/resourceGroups/$resource_group/providers/Microsoft.Web/sites/$function_app/functions/$FUNCTION_NAME"
+url="/subscriptions/$subscription_id/resourceGroups/$resource_group/providers/Microsoft.EventGrid/systemTopics/$system_topic/eventSubscriptions/$EVENT_SUBSCRIPTION_NAME?api-version=$API_VERSION"
+
+body=$(cat <<JSON
+{
+  "properties": {
+    "destination": {
+      "endpointType": "AzureFunction",
+      "properties": {
+        "resourceId": "$function_id",
+        "maxEventsPerBatch": 1,
+        "preferredBatchSizeInKilobytes": 64
+      }
+    },
+    "filter": {
+      "includedEventTypes": ["Microsoft.Communication.IncomingCall"],
+      "advancedFilters": $advanced_filters
+    },
+    "eventDeliverySchema": "EventGridSchema",
+    "retryPolicy": {
+      "maxDeliveryAttempts": $max_attempts,
+      "eventTimeToLiveInMinutes": $ttl_minutes
+    },
+    "deadLetterWithResourceIdentity": {
+      "identity": {"type": "SystemAssigned"},
+      "deadLetterDestination": {
+        "endpointType": "StorageBlob",
+        "properties": {
+          "resourceId": "$storage_account_id",
+          "blobContainerName": "$dead_letter_container"
+        }
+      }
+    }
+  }
+}
+JSON
+)
+
+if [ "${POSTDEPLOY_DRY_RUN:-}" = 1 ]; then
+  printf 'PUT %s\n%s\n' "$url" "$body"
+  exit 0
+fi
+
+command -v az >/dev/null 2>&1 || fail "the Azure CLI (az) is required to subscribe $FUNCTION_NAME to IncomingCall"
+
+body_file=$(mktemp)
+trap 'rm -f "$body_file"' EXIT
+printf '%s\n' "$body" >"$body_file"
+
+printf 'postdeploy: subscribing %s to IncomingCall (%s)\n' "$FUNCTION_NAME" "$filter_summary"
+
+# Right after a deploy the function may not be indexed yet, and Event Grid refuses a destination
+# it cannot find: retry the PUT a few times before giving up.
+attempt=1
+until az rest --method put --url "$url" --body "@$body_file" --output none; do
+  [ "$attempt" -lt 6 ] || fail "Event Grid refused the subscription (see the az error above)"
+  printf 'postdeploy: attempt %s failed; retrying in 20 s\n' "$attempt"
+  attempt=$((attempt + 1))
+  sleep 20
+done
+
+state=''
+polls=0
+while [ "$polls" -lt 30 ]; do
+  state=$(az rest --method get --url "$url" --query properties.provisioningState --output tsv)
+  case "$state" in
+    Succeeded)
+      printf 'postdeploy: subscription %s is ready (%s)\n' "$EVENT_SUBSCRIPTION_NAME" "$filter_summary"
+      exit 0
+      ;;
+    Failed | Canceled) fail "subscription $EVENT_SUBSCRIPTION_NAME ended in state $state" ;;
+  esac
+  polls=$((polls + 1))
+  sleep 10
+done
+fail "subscription $EVENT_SUBSCRIPTION_NAME still in state '$state' after 5 minutes"

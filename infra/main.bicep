@@ -1,0 +1,179 @@
+// Entry point for `azd provision`: one resource group holding the call-control function app,
+// its storage, identity, monitoring, the ACS resource and its Event Grid system topic.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; names the resource group and seeds the unique token.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the resource group and regional resources (must offer Flex Consumption).')
+param location string
+
+@description('Where ACS stores data at rest, e.g. United States, Europe, UK, Australia.')
+param acsDataLocation string = 'United States'
+
+@description('Memory per instance in MB.')
+@allowed([ 512, 2048, 4096 ])
+param instanceMemoryMB int = 2048
+
+@description('Upper bound on instances, which also bounds cost under load.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Always-ready instances for the HTTP functions (billed while idle; 0 = scale to zero).')
+@minValue(0)
+@maxValue(20)
+param httpAlwaysReady int = 0
+
+@description('Always-ready instances for incoming_call, the Event Grid trigger (billed while idle; 0 = scale to zero).')
+@minValue(0)
+@maxValue(20)
+param incomingCallAlwaysReady int = 0
+
+@description('Optional default E.164 caller id (a number the ACS resource owns) for PSTN targets.')
+param defaultCallerId string = ''
+
+var abbrs = loadJsonContent('./abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+// The Python version CI runs the tests on; tests/unit/infra checks the two agree.
+var pythonVersion = '3.11'
+var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
+var deadLetterContainerName = 'incoming-call-deadletter'
+
+resource rg 'Microsoft.Resources/resourceGroups@2022-09-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity './core/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage './core/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
+  }
+}
+
+module monitoring './core/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module communication './core/communication.bicep' = {
+  name: 'communication'
+  scope: rg
+  params: {
+    name: '${abbrs.communicationServices}${resourceToken}'
+    tags: tags
+    dataLocation: acsDataLocation
+  }
+}
+
+module eventGridTopic './core/eventgrid-topic.bicep' = {
+  name: 'eventGridTopic'
+  scope: rg
+  params: {
+    name: '${abbrs.eventGridSystemTopics}${resourceToken}'
+    tags: tags
+    communicationServiceId: communication.outputs.id
+  }
+}
+
+module access './app/access.bicep' = {
+  name: 'access'
+  scope: rg
+  params: {
+    appPrincipalId: identity.outputs.principalId
+    eventGridTopicPrincipalId: eventGridTopic.outputs.principalId
+    storageAccountName: storage.outputs.name
+    deadLetterContainerName: storage.outputs.deadLetterContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    communicationServiceName: communication.outputs.name
+  }
+}
+
+module plan './app/plan.bicep' = {
+  name: 'plan'
+  scope: rg
+  params: {
+    name: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module functionApp './app/function-app.bicep' = {
+  name: 'functionApp'
+  scope: rg
+  params: {
+    name: '${abbrs.webSitesFunctions}${resourceToken}'
+    location: location
+    tags: union(tags, {
+      'azd-service-name': 'api'
+    })
+    planId: plan.outputs.id
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    blobEndpoint: storage.outputs.blobEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    acsHostName: communication.outputs.hostName
+    acsImmutableResourceId: communication.outputs.immutableResourceId
+    pythonVersion: pythonVersion
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    httpAlwaysReady: httpAlwaysReady
+    incomingCallAlwaysReady: incomingCallAlwaysReady
+    defaultCallerId: defaultCallerId
+  }
+  // The app's first start reads its package and host storage with these grants.
+  dependsOn: [
+    access
+  ]
+}
+
+// azd stores these in the environment (.azure/<env>/.env); the postdeploy hook reads them.
+// Names and ids only: nothing here is a credential.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_SUBSCRIPTION_ID string = subscription().subscriptionId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output CALLBACK_BASE_URL string = 'https://${functionApp.outputs.defaultHostName}'
+output AZURE_CLIENT_ID string = identity.outputs.clientId
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output AZURE_STORAGE_ACCOUNT_ID string = storage.outputs.id
+output DEADLETTER_CONTAINER_NAME string = storage.outputs.deadLetterContainerName
+output ACS_NAME string = communication.outputs.name
+output ACS_ENDPOINT string = 'https://${communication.outputs.hostName}'
+output ACS_RESOURCE_ID string = communication.outputs.immutableResourceId
+output EVENTGRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
