@@ -7,7 +7,7 @@ Follows the host's Event Grid extension:
 * `aeg-event-type: Notification` -> the body (a JSON array of events, or one event object) is
   delivered one event per invocation, all invocations concurrently; 202 when every one succeeded,
   500 when any failed, so Event Grid redelivers the batch;
-* `aeg-event-type: Unsubscribe` -> 202;
+* `aeg-event-type: Unsubscribe` / `SubscriptionDeletion` -> 202, nothing invoked;
 * `OPTIONS` with `WebHook-Request-Origin` -> the CloudEvents abuse-protection handshake (200 with
   `WebHook-Allowed-Origin`);
 * unknown function -> 404; missing/unknown `aeg-event-type`, malformed JSON or an event without its
@@ -41,7 +41,7 @@ WEBHOOK_PATH: Final = "/runtime/webhooks/eventgrid"
 EVENT_TYPE_HEADER: Final = "aeg-event-type"
 VALIDATION: Final = "subscriptionvalidation"
 NOTIFICATION: Final = "notification"
-UNSUBSCRIBE: Final = "unsubscribe"
+UNSUBSCRIBE: Final = frozenset({"unsubscribe", "subscriptiondeletion"})
 VALIDATION_EVENT_TYPE: Final = "Microsoft.EventGrid.SubscriptionValidationEvent"
 _EVENT_GRID_REQUIRED: Final = ("id", "eventType", "subject", "eventTime", "dataVersion")
 _CLOUD_EVENT_REQUIRED: Final = ("id", "source", "type", "specversion")
@@ -72,7 +72,7 @@ class EventGridWebhook:
         if request.method != "POST":
             return web.Response(status=405, headers={"Allow": "POST, OPTIONS"})
         event_type = request.headers.get(EVENT_TYPE_HEADER, "").lower()
-        if event_type == UNSUBSCRIBE:
+        if event_type in UNSUBSCRIBE:
             return web.Response(status=202)
         if event_type not in (VALIDATION, NOTIFICATION):
             shown = request.headers.get(EVENT_TYPE_HEADER)
@@ -139,7 +139,8 @@ def parse_events(body: bytes) -> list[dict[str, Any]]:
 def to_trigger_value(event: dict[str, Any]) -> TriggerEvent:
     """Check an event's required fields and convert it with the library's own trigger converter."""
     required = _CLOUD_EVENT_REQUIRED if "specversion" in event else _EVENT_GRID_REQUIRED
-    missing = [name for name in required if event.get(name) in (None, "")]
+    # Present and not null; `subject` may legitimately be empty, an id may not.
+    missing = [name for name in required if event.get(name) is None or (name == "id" and not event[name])]
     if missing:
         raise BadDeliveryError(
             f"event {event.get('id', '?')!r} lacks required field(s): {', '.join(missing)}"

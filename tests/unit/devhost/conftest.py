@@ -33,7 +33,9 @@ class Reply:
         return self.body.decode("utf-8")
 
 
-def call(url: str, method: str = "GET", body: bytes | None = None, headers: Mapping[str, str] | None = None) -> Reply:
+def call(
+    url: str, method: str = "GET", body: bytes | None = None, headers: Mapping[str, str] | None = None
+) -> Reply:
     """One real HTTP request; error statuses come back as replies, not exceptions."""
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     try:
