@@ -187,7 +187,9 @@ def _parse_segment(template: str, raw: str) -> Segment:
             if literal:
                 parts.append("".join(literal))
                 literal = []
-            parts.append(_parse_parameter(template, raw[position + 1 : end].replace("}}", "}")))
+            parts.append(
+                _parse_parameter(template, raw[position + 1 : end].replace("{{", "{").replace("}}", "}"))
+            )
             position = end + 1
         elif char == "}":
             raise RouteTemplateError(f"route {template!r}: unmatched '}}' in segment {raw!r}")
@@ -217,14 +219,15 @@ def _closing_brace(template: str, raw: str, start: int) -> int:
 
 
 def _segment_pattern(parts: Sequence[str | Parameter]) -> re.Pattern[str]:
+    # Greedy groups: `{name}.{ext}` splits at the last dot, as ASP.NET matches complex segments
+    # from the right.
     pieces = []
     index = 0
     for part in parts:
         if isinstance(part, str):
             pieces.append(re.escape(part))
         else:
-            # Lazy, so `{name}.{ext}` leaves the last dot to the literal, like ASP.NET's complex segments.
-            pieces.append(f"(?P<p{index}>.+?)" if len(parts) > 1 else f"(?P<p{index}>.+)")
+            pieces.append(f"(?P<p{index}>.+)")
             index += 1
     return re.compile("".join(pieces), re.IGNORECASE | re.DOTALL)
 

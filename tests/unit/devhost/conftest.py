@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from email.message import Message
 
 import pytest
 
@@ -22,7 +23,7 @@ MASTER_KEY = "test-master-key"
 @dataclass(frozen=True)
 class Reply:
     status: int
-    headers: Mapping[str, str]
+    headers: Message  # case-insensitive lookup, like the wire
     body: bytes
 
     def json(self) -> object:

@@ -89,7 +89,7 @@ def test_function_name_and_path_are_case_insensitive(server: BackgroundServer) -
 
 
 def test_cloud_event_reaches_an_async_function_with_context(server: BackgroundServer) -> None:
-    event = {
+    event: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "source": "/subscriptions/x/providers/Microsoft.Communication/communicationServices/z",
         "type": "Microsoft.Communication.IncomingCall",
