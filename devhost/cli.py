@@ -17,7 +17,7 @@ from devhost import auth
 from devhost.errors import DevhostError, SettingsError
 from devhost.indexing import FunctionIndex
 from devhost.loader import load_app
-from devhost.server import INDEX_KEY, build_app, start
+from devhost.server import INDEX_KEY, build_app, start, url_host
 from devhost.settings import HostConfig, apply_settings, read_local_settings
 
 logger = logging.getLogger("devhost")
@@ -80,7 +80,7 @@ async def _serve(app: web.Application, config: HostConfig, host: str, port: int)
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     runner, bound_port = await start(app, host, port)
-    base_url = f"http://{host}:{bound_port}"
+    base_url = f"http://{url_host(host)}:{bound_port}"
     _announce(app[INDEX_KEY], config, base_url)
     print(f"devhost listening on {base_url}", flush=True)
     try:

@@ -25,6 +25,7 @@ from devhost.settings import HostConfig
 
 # The real host accepts request bodies up to 100 MB; aiohttp's default is 1 MB.
 MAX_REQUEST_BYTES: Final = 100 * 1024 * 1024
+SHUTDOWN_GRACE_SECONDS: Final = 5.0
 INDEX_KEY: Final = web.AppKey("devhost_index", FunctionIndex)
 CONFIG_KEY: Final = web.AppKey("devhost_config", HostConfig)
 _WEBHOOK_SEGMENTS: Final = split_path(WEBHOOK_PATH)
@@ -59,7 +60,11 @@ def build_app(function_app: IndexableApp, config: HostConfig | None = None) -> w
 
 async def start(app: web.Application, host: str = "127.0.0.1", port: int = 0) -> tuple[web.AppRunner, int]:
     """Start serving `app` on the current loop; return the runner and the port actually bound."""
-    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    # No access log: paths carry phone numbers (participant raw ids). In-flight requests get a few
+    # seconds to finish on shutdown, so Ctrl+C does not hang on a stuck function.
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
@@ -85,7 +90,7 @@ class BackgroundServer:
         except BaseException:
             self._halt_loop()
             raise
-        self.base_url = f"http://{_url_host(host)}:{self.port}"
+        self.base_url = f"http://{url_host(host)}:{self.port}"
         self._lock = threading.Lock()
         self._stopped = False
 
@@ -126,5 +131,6 @@ def run_in_background(
     return BackgroundServer(build_app(function_app, config), host, port, startup_timeout)
 
 
-def _url_host(host: str) -> str:
+def url_host(host: str) -> str:
+    """`host` as it appears in a URL (IPv6 literals in brackets)."""
     return f"[{host}]" if ":" in host else host
