@@ -9,6 +9,7 @@ listed as skipped rather than failing, so an app with a timer still serves its H
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import weakref
@@ -96,10 +97,8 @@ def index_app(app: IndexableApp) -> FunctionIndex:
     except Exception as exc:  # whatever the library raises, startup must stop with its message
         raise IndexingError(f"the function app does not index: {exc}") from exc
     index = _build_index(functions)
-    try:
+    with contextlib.suppress(TypeError):
         _indexed[app] = index
-    except TypeError:
-        pass
     return index
 
 

@@ -201,7 +201,8 @@ def _parse_segment(template: str, raw: str) -> Segment:
     for before, after in itertools.pairwise(parts):
         if isinstance(before, Parameter) and isinstance(after, Parameter):
             raise RouteTemplateError(
-                f"route {template!r}: parameters {before.name!r} and {after.name!r} need a literal between them"
+                f"route {template!r}: parameters {before.name!r} and {after.name!r} "
+                "need a literal between them"
             )
     return Segment(parts=tuple(parts), pattern=_segment_pattern(parts))
 

@@ -68,7 +68,7 @@ def app_root(tmp_path: Path) -> Path:
 def base_env() -> Iterator[dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEVHOST_")}
     env["PYTHONUNBUFFERED"] = "1"
-    yield env
+    return env
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])

@@ -25,7 +25,8 @@ def _webhook(server: BackgroundServer, function: str = "record_event") -> str:
 def _event(**data: Any) -> dict[str, Any]:
     return {
         "id": str(uuid.uuid4()),
-        "topic": "/subscriptions/x/resourceGroups/y/providers/Microsoft.Communication/communicationServices/z",
+        "topic": "/subscriptions/x/resourceGroups/y/providers/"
+        "Microsoft.Communication/communicationServices/z",
         "subject": "/caller/4:+14255550100/recipient/4:+14255550199",
         "eventType": "Microsoft.Communication.IncomingCall",
         "eventTime": "2024-05-01T10:11:12.1234567Z",

@@ -28,7 +28,8 @@ OUTPUTS = {
     "AZURE_RESOURCE_GROUP": "rg-test",
     "AZURE_FUNCTION_APP_NAME": "func-abc123",
     "EVENTGRID_SYSTEM_TOPIC_NAME": "evgst-abc123",
-    "AZURE_STORAGE_ACCOUNT_ID": "/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.Storage/storageAccounts/stabc123",
+    "AZURE_STORAGE_ACCOUNT_ID": "/subscriptions/s/resourceGroups/rg-test/providers/"
+    "Microsoft.Storage/storageAccounts/stabc123",
     "DEADLETTER_CONTAINER_NAME": "incoming-call-deadletter",
 }
 # Reserved-for-fiction numbers (555-01xx).
