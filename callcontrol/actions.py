@@ -1,0 +1,250 @@
+"""Use cases that act on calls through ACS: create, hang up, transfer, participants.
+
+Each action records itself on the call record as a pending operation under its operationContext
+(generated when the client gives none), so the callbacks that finish it can be matched; the
+record shows what is pending and how each finished.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from callcontrol.acs_gateway import AcsCall, AcsGateway
+from callcontrol.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from callcontrol.identifiers import Identifier
+from callcontrol.models import (
+    CallRecord,
+    CallState,
+    Direction,
+    Operation,
+    OperationStatus,
+    Participant,
+)
+from callcontrol.service import CallControlService, Clock, utc_now
+from callcontrol.state_machine import record_pending
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What an asynchronous action returns at once: its operationContext (+ invitation id)."""
+
+    call_connection_id: str
+    operation_context: str
+    invitation_id: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        body: dict[str, str | None] = {"callConnectionId": self.call_connection_id,
+                "operationContext": self.operation_context}
+        if self.invitation_id is not None:
+            body["invitationId"] = self.invitation_id
+        return body
+
+
+def new_operation_context(kind: str) -> str:
+    return f"{kind}-{uuid.uuid4()}"
+
+
+class CallActions:
+    def __init__(
+        self,
+        calls: CallControlService,
+        gateway: Callable[[], AcsGateway],
+        *,
+        default_caller_id: Callable[[], str | None],
+        clock: Clock = utc_now,
+    ) -> None:
+        self._calls = calls
+        self._gateway = gateway
+        self._default_caller_id = default_caller_id
+        self._clock = clock
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _caller_id_for(self, targets: list[Identifier], given: str | None, field: str) -> str | None:
+        """A PSTN target needs a caller id: the request's, else DEFAULT_CALLER_ID, else a 400."""
+        if not any(t.is_phone for t in targets):
+            return given
+        caller_id = given or self._default_caller_id()
+        if caller_id is None:
+            raise InvalidInput(
+                "a caller id is required to call a phone number",
+                [FieldProblem(field, "required for a PSTN target (or set DEFAULT_CALLER_ID)")],
+            )
+        return caller_id
+
+    async def _require_live(self, call_connection_id: str) -> None:
+        """Refuse early what ACS would refuse: actions on calls that ended or never connected.
+
+        A call the store does not know (created elsewhere) goes to ACS, which decides.
+        """
+        try:
+            record = await self._calls.get_call(call_connection_id)
+        except NotFound:
+            return
+        if record.state.is_final:
+            raise Conflict(f"call {call_connection_id} has ended")
+        if record.state is CallState.CONNECTING:
+            raise Conflict(f"call {call_connection_id} is not established yet (still connecting)")
+        if record.state in (CallState.DISCONNECTING, CallState.TRANSFER_ACCEPTED):
+            raise Conflict(f"call {call_connection_id} is ending ({record.state.value})")
+
+    async def _note_pending(
+        self, call_connection_id: str, kind: str, context: str, *,
+        target: Identifier | None = None, invitation_id: str | None = None,
+        state: CallState | None = None,
+    ) -> None:
+        operation = Operation(context, kind, OperationStatus.PENDING, requested_at=self._clock(),
+                              target=target, invitation_id=invitation_id)
+
+        def change(record: CallRecord | None) -> CallRecord:
+            base = record or CallRecord(call_connection_id, created_at=self._clock())
+            updated = record_pending(base, operation)
+            if state is not None and state.rank > base.state.rank:
+                updated = updated.with_changes(state=state)
+            return updated.with_changes(updated_at=self._clock())
+
+        await self._calls.update_call(call_connection_id, change)
+
+    # --- use cases ------------------------------------------------------------------------
+
+    async def create_call(
+        self,
+        targets: list[Identifier],
+        *,
+        caller_id: str | None,
+        display_name: str | None,
+        operation_context: str | None,
+        idempotency_key: str | None = None,
+    ) -> CallRecord:
+        caller_id = self._caller_id_for(targets, caller_id, "sourceCallerIdNumber")
+        context = operation_context or new_operation_context("create")
+        created: AcsCall = await self._gateway().create_call(
+            targets, caller_id=caller_id, display_name=display_name,
+            operation_context=context, idempotency_key=idempotency_key,
+        )
+        now = self._clock()
+        pending = Operation(context, "connect", OperationStatus.PENDING, requested_at=now)
+
+        def change(record: CallRecord | None) -> CallRecord:
+            # Callbacks may have arrived first: keep what they said, add what we know.
+            base = record or CallRecord(created.call_connection_id, created_at=now,
+                                        state=created.state)
+            return record_pending(base, pending).with_changes(
+                direction=Direction.OUTBOUND,
+                targets=tuple(targets),
+                source=created.source,
+                server_call_id=base.server_call_id or created.server_call_id,
+                correlation_id=base.correlation_id or created.correlation_id,
+                updated_at=now,
+            )
+
+        return await self._calls.update_call(created.call_connection_id, change)
+
+    async def get_call(self, call_connection_id: str) -> tuple[CallRecord | None, AcsCall | None]:
+        """Stored state and ACS's latest properties; 404 only when neither knows the call."""
+        stored: CallRecord | None
+        try:
+            stored = await self._calls.get_call(call_connection_id)
+        except NotFound:
+            stored = None
+        live: AcsCall | None = None
+        if stored is None or not stored.state.is_final:
+            try:
+                live = await self._gateway().get_call(call_connection_id)
+            except NotFound:
+                if stored is None:
+                    raise
+        return stored, live
+
+    async def hang_up(self, call_connection_id: str, *, for_everyone: bool,
+                      idempotency_key: str | None = None) -> None:
+        record = await self._known_record(call_connection_id)
+        if record is not None and record.state.is_final:
+            raise Conflict(f"call {call_connection_id} has ended")
+        await self._gateway().hang_up(call_connection_id, for_everyone=for_everyone,
+                                      idempotency_key=idempotency_key)
+        await self._note_pending(call_connection_id, "terminate" if for_everyone else "hangUp",
+                                 new_operation_context("hangup"),
+                                 state=CallState.DISCONNECTING)
+
+    async def transfer(
+        self, call_connection_id: str, target: Identifier, *, transferee: Identifier | None,
+        caller_id: str | None, operation_context: str | None, idempotency_key: str | None = None,
+    ) -> Accepted:
+        await self._require_live(call_connection_id)
+        context = operation_context or new_operation_context("transfer")
+        await self._gateway().transfer(
+            call_connection_id, target, transferee=transferee, caller_id=caller_id,
+            operation_context=context, idempotency_key=idempotency_key,
+        )
+        await self._note_pending(call_connection_id, "transfer", context, target=target,
+                                 state=CallState.TRANSFERRING)
+        return Accepted(call_connection_id, context)
+
+    async def add_participant(
+        self, call_connection_id: str, who: Identifier, *, caller_id: str | None,
+        invitation_timeout: int | None, operation_context: str | None,
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        caller_id = self._caller_id_for([who], caller_id, "sourceCallerIdNumber")
+        await self._require_live(call_connection_id)
+        context = operation_context or new_operation_context("add")
+        outcome = await self._gateway().add_participant(
+            call_connection_id, who, caller_id=caller_id, invitation_timeout=invitation_timeout,
+            operation_context=context, idempotency_key=idempotency_key,
+        )
+        await self._note_pending(call_connection_id, "addParticipant", context, target=who,
+                                 invitation_id=outcome.invitation_id)
+        return Accepted(call_connection_id, context, outcome.invitation_id)
+
+    async def remove_participant(
+        self, call_connection_id: str, who: Identifier, *, operation_context: str | None,
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        await self._require_live(call_connection_id)
+        context = operation_context or new_operation_context("remove")
+        await self._gateway().remove_participant(call_connection_id, who, operation_context=context,
+                                                 idempotency_key=idempotency_key)
+        await self._note_pending(call_connection_id, "removeParticipant", context, target=who)
+        return Accepted(call_connection_id, context)
+
+    async def mute_participant(
+        self, call_connection_id: str, who: Identifier, *, operation_context: str | None,
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        if who.kind.value != "communicationUser":
+            raise InvalidInput("only ACS users can be muted",
+                               [FieldProblem("rawId", "must be an ACS user (8:acs:…)")])
+        await self._require_live(call_connection_id)
+        context = operation_context or new_operation_context("mute")
+        await self._gateway().mute_participant(call_connection_id, who, operation_context=context,
+                                               idempotency_key=idempotency_key)
+        return Accepted(call_connection_id, context)
+
+    async def cancel_add_participant(
+        self, call_connection_id: str, invitation_id: str, *, operation_context: str | None,
+        idempotency_key: str | None = None,
+    ) -> Accepted:
+        await self._require_live(call_connection_id)
+        context = operation_context or new_operation_context("cancel")
+        await self._gateway().cancel_add_participant(
+            call_connection_id, invitation_id, operation_context=context,
+            idempotency_key=idempotency_key,
+        )
+        await self._note_pending(call_connection_id, "cancelAddParticipant", context,
+                                 invitation_id=invitation_id)
+        return Accepted(call_connection_id, context, invitation_id)
+
+    async def list_participants(self, call_connection_id: str) -> list[Participant]:
+        return await self._gateway().list_participants(call_connection_id)
+
+    async def get_participant(self, call_connection_id: str, who: Identifier) -> Participant:
+        return await self._gateway().get_participant(call_connection_id, who)
+
+    async def _known_record(self, call_connection_id: str) -> CallRecord | None:
+        try:
+            return await self._calls.get_call(call_connection_id)
+        except NotFound:
+            return None
