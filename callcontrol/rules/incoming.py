@@ -27,7 +27,10 @@ from callcontrol.rules._problems import problems_from, summary
 
 INCOMING_CALL_EVENT_TYPE: Final = "Microsoft.Communication.IncomingCall"
 
-_EMPTY: Final[Mapping[str, str]] = MappingProxyType({})
+
+
+def _no_headers() -> Mapping[str, str]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True, repr=False)
@@ -39,8 +42,8 @@ class IncomingCall:
     server_call_id: str | None = None
     incoming_call_context: str | None = None
     caller_display_name: str = ""
-    sip_headers: Mapping[str, str] = field(default=_EMPTY)
-    voip_headers: Mapping[str, str] = field(default=_EMPTY)
+    sip_headers: Mapping[str, str] = field(default_factory=_no_headers)
+    voip_headers: Mapping[str, str] = field(default_factory=_no_headers)
     correlation_id: str | None = None
     on_behalf_of_callee: Identifier | None = None
     event_id: str | None = None  # the Event Grid event id, when the whole event was given
