@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from pydantic import ValidationError
 
@@ -19,6 +19,18 @@ _FRIENDLY: Final[dict[str, str]] = {
     "missing": "is required",
     "union_tag_not_found": "is required: answer, reject or redirect",
     "union_tag_invalid": "must be answer, reject or redirect",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+    "tuple_type": "must be a JSON array",
+    "list_type": "must be a JSON array",
+    "string_type": "must be a string",
+    "bool_type": "must be true or false (a JSON boolean)",
+}
+_WITH_LIMITS: Final[dict[str, str]] = {
+    "too_short": "must hold at least {min_length} item(s)",
+    "string_too_short": "must be at least {min_length} character(s) long",
+    "string_too_long": "must be at most {max_length} characters long",
 }
 
 
@@ -52,9 +64,18 @@ def problems_from(error: ValidationError, root: str = "") -> list[FieldProblem]:
             continue
         if detail["type"] in ("union_tag_not_found", "union_tag_invalid"):
             loc.append("type")
-        reason = _FRIENDLY.get(detail["type"]) or detail["msg"].removeprefix("Value error, ")
+        reason = _reason(detail["type"], detail["msg"], detail.get("ctx") or {})
         problems.append(FieldProblem(field=field_name(loc, root), reason=reason))
     return problems
+
+
+def _reason(error_type: str, message: str, context: dict[str, Any]) -> str:
+    if error_type in _WITH_LIMITS:
+        try:
+            return _WITH_LIMITS[error_type].format(**context)
+        except KeyError:
+            return message
+    return _FRIENDLY.get(error_type) or message.removeprefix("Value error, ")
 
 
 def summary(problems: Sequence[FieldProblem], what: str) -> str:

@@ -28,7 +28,6 @@ from callcontrol.rules._problems import problems_from, summary
 INCOMING_CALL_EVENT_TYPE: Final = "Microsoft.Communication.IncomingCall"
 
 
-
 def _no_headers() -> Mapping[str, str]:
     return MappingProxyType({})
 

@@ -17,6 +17,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WithJsonSchema,
@@ -127,7 +128,7 @@ class VoipHeaderCondition(WireModel):
 
     name: HeaderName
     equals: str | None = None
-    exists: bool | None = None
+    exists: StrictBool | None = None
 
     @model_validator(mode="after")
     def _one_test(self) -> Self:
@@ -232,7 +233,7 @@ class Conditions(WireModel):
     from_: PartyPatterns | None = Field(default=None, alias="from")
     from_not_in: PartyPatterns | None = None
     caller_kinds: Annotated[tuple[CallerKind, ...], Field(min_length=1)] | None = None
-    caller_withheld: bool | None = None
+    caller_withheld: StrictBool | None = None
     sip_headers: Annotated[tuple[SipHeaderCondition, ...], Field(min_length=1)] | None = None
     voip_headers: Annotated[tuple[VoipHeaderCondition, ...], Field(min_length=1)] | None = None
     time_windows: Annotated[tuple[TimeWindow, ...], Field(min_length=1)] | None = None
