@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 from datetime import UTC, datetime
@@ -65,3 +66,51 @@ def one_rule(conditions: dict[str, Any]) -> RuleSet:
 
 def holds(conditions: dict[str, Any], call: IncomingCall, now: datetime = MONDAY_10_UTC) -> bool:
     return decide(call, one_rule(conditions), now).rule_id == "r"
+
+
+# A rule set using every condition type and action, valid as it stands.
+VALID: dict[str, Any] = {
+    "rules": [
+        {
+            "id": "block-premium",
+            "description": "Premium-rate callers are refused",
+            "conditions": {"from": ["+1900*"]},
+            "action": {"type": "reject", "reason": "forbidden"},
+        },
+        {
+            "id": "business-hours",
+            "conditions": {
+                "to": ["+1425*", "8:acs:11111111-2222-3333-4444-555555555555_*"],
+                "fromNotIn": ["4:anonymous"],
+                "callerKinds": ["phoneNumber", "microsoftTeamsUser"],
+                "callerWithheld": False,
+                "sipHeaders": [{"name": "X-MS-Custom-Tier", "equals": "gold"}],
+                "voipHeaders": [{"name": "customHeader", "exists": True}],
+                "timeWindows": [
+                    {
+                        "timeZone": "America/Los_Angeles",
+                        "days": ["mon", "tue", "wed", "thu", "fri"],
+                        "start": "09:00",
+                        "end": "17:00",
+                    }
+                ],
+            },
+            "action": {"type": "redirect", "target": {"phoneNumber": "+14255550199"}},
+        },
+        {"id": "front-desk", "action": {"type": "answer", "operationContext": "front-desk"}},
+    ],
+    "defaultAction": {"type": "reject", "reason": "busy"},
+}
+
+
+def with_change(path: list[str | int], value: Any) -> dict[str, Any]:
+    """VALID with one member replaced (or removed, when value is ...)."""
+    payload = copy.deepcopy(VALID)
+    target: Any = payload
+    for part in path[:-1]:
+        target = target[part]
+    if value is ...:
+        del target[path[-1]]
+    else:
+        target[path[-1]] = value
+    return payload
