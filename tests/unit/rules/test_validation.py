@@ -47,8 +47,8 @@ def test_shipped_default_answers_everything() -> None:
     assert parse_rule_set(shipped.to_json()) == shipped
 
 
-TZ = ["rules", 1, "conditions", "timeWindows", 0]
-ACTION = ["rules", 1, "action"]
+TZ: list[str | int] = ["rules", 1, "conditions", "timeWindows", 0]
+ACTION: list[str | int] = ["rules", 1, "action"]
 
 
 @pytest.mark.parametrize(
