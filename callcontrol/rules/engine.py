@@ -48,9 +48,13 @@ class RuleMiss:
     failed: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Decision:
-    """The outcome for one call: the deciding rule (None = default action) and why."""
+    """The outcome for one call: the deciding rule (None = default action) and why.
+
+    Explanations quote the rules' patterns, which may be full phone numbers: the repr (what
+    logs see) carries only the rule id, the action type and counts.
+    """
 
     rule_id: str | None
     action: Action
@@ -60,6 +64,14 @@ class Decision:
     @property
     def is_default(self) -> bool:
         return self.rule_id is None
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(rule_id={self.rule_id!r}, action={self.action.type}, "
+            f"matched={len(self.matched)}, skipped={len(self.skipped)})"
+        )
+
+    __str__ = __repr__
 
     def to_json(self) -> dict[str, Any]:
         """The dry-run answer of POST /api/rules/evaluate."""

@@ -220,3 +220,10 @@ def test_a_miss_names_the_first_failing_condition_without_caller_data() -> None:
     assert rule_id is None
     assert failed == ("from matched none of [+1900*]",)
     assert "12065550123" not in failed[0]
+
+
+def test_decision_repr_leaves_numbers_from_explanations_out() -> None:
+    rules = one_rule({"from": ["+12065550123"]})
+    decision = decide(make_call(from_="4:+12065550123"), rules, MONDAY_10_UTC)
+    assert decision.matched == ("from +12065550123 matched",)  # the dry run shows it in full
+    assert repr(decision) == "Decision(rule_id='r', action=reject, matched=1, skipped=0)"
