@@ -1,0 +1,48 @@
+"""Inbound call rules: the rule-set model, its validation, the IncomingCall view and `decide`.
+
+Everything here is pure: storage, the management endpoints and the exactly-once claim of an
+IncomingCall live elsewhere and call into these functions.
+"""
+
+from __future__ import annotations
+
+from callcontrol.rules._identifiers import Identifier, parse_identifier
+from callcontrol.rules.engine import Decision, RuleMiss, decide, default_rule_set
+from callcontrol.rules.incoming import IncomingCall, incoming_call_json_schema, parse_incoming_call
+from callcontrol.rules.model import (
+    Action,
+    AnswerAction,
+    Conditions,
+    RedirectAction,
+    RejectAction,
+    Rule,
+    RuleSet,
+    SipHeaderCondition,
+    TimeWindow,
+    VoipHeaderCondition,
+)
+from callcontrol.rules.validation import parse_rule_set, rule_set_json_schema
+
+__all__ = [
+    "Action",
+    "AnswerAction",
+    "Conditions",
+    "Decision",
+    "Identifier",
+    "IncomingCall",
+    "RedirectAction",
+    "RejectAction",
+    "Rule",
+    "RuleMiss",
+    "RuleSet",
+    "SipHeaderCondition",
+    "TimeWindow",
+    "VoipHeaderCondition",
+    "decide",
+    "default_rule_set",
+    "incoming_call_json_schema",
+    "parse_identifier",
+    "parse_incoming_call",
+    "parse_rule_set",
+    "rule_set_json_schema",
+]
