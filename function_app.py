@@ -2,9 +2,9 @@
 
 import azure.functions as func
 
-from handlers import callbacks, calls, health, incoming_call
+from handlers import callbacks, calls, health, incoming_call, openapi, participants
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
-for blueprint in (incoming_call.bp, callbacks.bp, calls.bp, health.bp):
+for blueprint in (incoming_call.bp, callbacks.bp, calls.bp, participants.bp, health.bp, openapi.bp):
     app.register_functions(blueprint)

@@ -216,7 +216,7 @@ class CallActions:
     ) -> Accepted:
         if who.kind.value != "communicationUser":
             raise InvalidInput("only ACS users can be muted",
-                               [FieldProblem("rawId", "must be an ACS user (8:acs:…)")])
+                               [FieldProblem("path.rawId", "must be an ACS user (8:acs:…)")])
         await self._require_live(call_connection_id)
         context = operation_context or new_operation_context("mute")
         await self._gateway().mute_participant(call_connection_id, who, operation_context=context,

@@ -33,7 +33,7 @@ OperationContext = Annotated[
 
 class ApiModel(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True
     )
 
 
@@ -43,6 +43,7 @@ class IdentifierIn(ApiModel):
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"phoneNumber": "+14255550123"},

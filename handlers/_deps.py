@@ -15,12 +15,14 @@ from contextlib import contextmanager
 from functools import cached_property
 
 from callcontrol.acs_gateway import AcsGateway, gateway_from_settings
+from callcontrol.actions import CallActions
 from callcontrol.callback_auth import CallbackAuthenticator, authenticator_from_settings
 from callcontrol.service import CallControlService
 from callcontrol.settings import Settings, load_settings
 from callcontrol.store.azure_tables import table_backend_from_settings
 from callcontrol.store.backend import TableBackend
 from callcontrol.store.calls import CallStore
+from callcontrol.store.idempotency import IdempotencyStore
 
 
 class Services:
@@ -60,6 +62,15 @@ class Services:
     @cached_property
     def calls(self) -> CallStore:
         return CallStore(self.backend)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        return IdempotencyStore(self.backend)
+
+    @cached_property
+    def actions(self) -> CallActions:
+        return CallActions(self.service, lambda: self.gateway,
+                           default_caller_id=lambda: self.settings.default_caller_id)
 
     @cached_property
     def service(self) -> CallControlService:

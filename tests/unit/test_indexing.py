@@ -12,6 +12,20 @@ EXPECTED_HTTP = {
     "get_call": ("calls/{callConnectionId}", {"GET"}, func.AuthLevel.FUNCTION),
     "get_call_events": ("calls/{callConnectionId}/events", {"GET"}, func.AuthLevel.FUNCTION),
     "health": ("health", {"GET"}, func.AuthLevel.ANONYMOUS),
+    "openapi": ("openapi.json", {"GET"}, func.AuthLevel.ANONYMOUS),
+    "create_call": ("calls", {"POST"}, func.AuthLevel.FUNCTION),
+    "hang_up": ("calls/{callConnectionId}/hangup", {"POST"}, func.AuthLevel.FUNCTION),
+    "transfer_call": ("calls/{callConnectionId}/transfer", {"POST"}, func.AuthLevel.FUNCTION),
+    "list_participants": ("calls/{callConnectionId}/participants", {"GET"}, func.AuthLevel.FUNCTION),
+    "add_participant": ("calls/{callConnectionId}/participants", {"POST"}, func.AuthLevel.FUNCTION),
+    "get_participant": ("calls/{callConnectionId}/participants/{rawId}", {"GET"},
+                        func.AuthLevel.FUNCTION),
+    "remove_participant": ("calls/{callConnectionId}/participants/{rawId}", {"DELETE"},
+                           func.AuthLevel.FUNCTION),
+    "mute_participant": ("calls/{callConnectionId}/participants/{rawId}/mute", {"POST"},
+                         func.AuthLevel.FUNCTION),
+    "cancel_add_participant": ("calls/{callConnectionId}/invitations/{invitationId}", {"DELETE"},
+                               func.AuthLevel.FUNCTION),
 }
 
 

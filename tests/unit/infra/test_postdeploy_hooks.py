@@ -242,10 +242,7 @@ def test_powershell_hook_uses_the_same_constants() -> None:
 
 
 def test_hook_subscribes_the_function_the_app_defines() -> None:
-    function_app = Path(__file__).resolve().parents[3] / "function_app.py"
-    if not function_app.is_file():
-        pytest.skip("function_app.py is not on this branch yet")
-    from function_app import app  # imported only once the app exists
+    from tests.support.app import indexed  # the app indexes once per process, as in the host
 
-    names = {function.get_function_name() for function in app.get_functions()}
+    names = {function.get_function_name() for function in indexed()}
     assert sh_constant("FUNCTION_NAME") in names

@@ -1,0 +1,55 @@
+"""One decorator declares a management route: the Functions binding, the error mapping and the
+OpenAPI entry all come from the same declaration, so the document cannot drift from the app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import azure.functions as func
+from pydantic import BaseModel
+
+from handlers._http import Handler, http_endpoint
+from handlers._idempotency import idempotent
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    name: str
+    route: str
+    method: str
+    summary: str
+    auth_level: func.AuthLevel
+    body: type[BaseModel] | None = None
+    body_required: bool = True
+    success: int = 200
+    response: str = "object"  # a key of handlers.openapi.RESPONSE_SCHEMAS
+    query: tuple[tuple[str, str], ...] = ()  # (name, description)
+    idempotent: bool = False
+    errors: tuple[int, ...] = field(default=(400, 401, 404, 409, 503))
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def api_route(
+    bp: func.Blueprint,
+    *,
+    name: str,
+    route: str,
+    method: str,
+    summary: str,
+    auth_level: func.AuthLevel = func.AuthLevel.FUNCTION,
+    **details: object,
+) -> Callable[[Handler], Handler]:
+    spec = RouteSpec(name=name, route=route, method=method, summary=summary,
+                     auth_level=auth_level, **details)  # type: ignore[arg-type]
+    ROUTES.append(spec)
+
+    def register(handler: Handler) -> Handler:
+        # Idempotency sits inside the error mapping: a failure releases the key, then maps.
+        wrapped = http_endpoint(idempotent(handler) if spec.idempotent else handler)
+        bp.function_name(name)(bp.route(route=route, methods=[method], auth_level=auth_level)(wrapped))
+        return wrapped
+
+    return register

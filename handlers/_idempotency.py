@@ -1,0 +1,75 @@
+"""`Idempotency-Key` on mutating routes: the first response is kept for 24 h and replayed.
+
+The key also becomes the ACS `Repeatability-Request-ID` (as a UUID derived from it, which is the
+form ACS expects), so a retry that reaches ACS again is recognised there too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from functools import wraps
+
+import azure.functions as func
+
+from callcontrol.errors import FieldProblem, InvalidInput
+from callcontrol.service import utc_now
+from callcontrol.store.idempotency import StoredResponse
+from handlers._deps import services
+from handlers._http import Handler
+
+HEADER = "Idempotency-Key"
+_NAMESPACE = uuid.UUID("6f1c9a8e-2b7d-4c1e-9a55-0c3e7d2b9f41")
+
+
+def idempotency_key(req: func.HttpRequest) -> str | None:
+    key = req.headers.get(HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not key.isprintable():
+        raise InvalidInput("bad Idempotency-Key",
+                           [FieldProblem(HEADER, "must be 1-255 printable characters")])
+    return key
+
+
+def repeatability_id(req: func.HttpRequest) -> str | None:
+    """The ACS Repeatability-Request-ID for this request (None without an Idempotency-Key)."""
+    key = idempotency_key(req)
+    return str(uuid.uuid5(_NAMESPACE, key)) if key is not None else None
+
+
+def _fingerprint(req: func.HttpRequest) -> str:
+    digest = hashlib.sha256()
+    for part in (req.method.upper().encode(), req.url.split("?", 1)[0].encode(), req.get_body()):
+        digest.update(part)
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def idempotent(handler: Handler) -> Handler:
+    @wraps(handler)
+    async def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        key = idempotency_key(req)
+        if key is None:
+            return await handler(req)
+        store = services().idempotency
+        fingerprint = _fingerprint(req)
+        replay = await store.begin(key, fingerprint, utc_now())
+        if replay is not None:
+            return func.HttpResponse(replay.body, status_code=replay.status,
+                                     headers={"Content-Type": replay.content_type,
+                                              "Idempotent-Replayed": "true"})
+        try:
+            response = await handler(req)
+        except BaseException:
+            await store.release(key)
+            raise
+        if 200 <= response.status_code < 300:
+            await store.complete(key, fingerprint, utc_now(), StoredResponse(
+                response.status_code, response.get_body().decode(),
+                response.headers.get("Content-Type") or response.mimetype or "application/json"))
+        else:
+            await store.release(key)
+        return response
+
+    return wrapper
