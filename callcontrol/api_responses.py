@@ -10,6 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from callcontrol.rules import RuleSet
+from callcontrol.rules.api import RULES_RESPONSE_MODELS
+
 
 class Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -49,11 +52,17 @@ class OperationOut(Out):
 
 
 class InboundOut(Out):
-    ruleId: str | None
-    action: str
-    outcome: str
+    ruleId: str | None = Field(description="the deciding rule; null = the rule set's default action")
+    action: str = Field(description="answer, reject or redirect: what was done")
+    outcome: str = Field(description="answered, rejected, redirected, missed or failed")
     detail: str
     latencyMs: float | None
+    rejectReason: str | None = None
+    target: IdentifierOut | None = Field(default=None, description="the redirect target")
+    redirectHops: int | None = Field(default=None, description="earlier redirects of the same call")
+    loopGuard: bool = Field(default=False, description="a redirect was turned into a reject")
+    decidedAt: str | None = None
+    ruleSetVersion: int | None = Field(default=None, description="version of the rule set that decided")
 
 
 class AcsPropertiesOut(Out):
@@ -133,4 +142,6 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "participantList": ParticipantListOut,
     "accepted": AcceptedOut,
     "health": HealthOut,
+    "ruleSet": RuleSet,
+    **RULES_RESPONSE_MODELS,
 }

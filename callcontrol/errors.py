@@ -67,6 +67,18 @@ class PreconditionFailed(CallControlError):
     title = "Precondition failed"
 
 
+class PreconditionRequired(CallControlError):
+    """A conditional request (If-Match) is required to change this resource."""
+
+    title = "Precondition required"
+
+
+class InProgress(CallControlError):
+    """Another instance is still working on the same item; the caller should retry later."""
+
+    title = "In progress"
+
+
 class PayloadTooLarge(CallControlError):
     """The request body exceeds the accepted size."""
 

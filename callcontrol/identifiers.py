@@ -6,6 +6,10 @@ Forms accepted:
 - ACS wire form (events, responses): {"kind", "rawId", "phoneNumber": {"value"}} and friends;
 - our full form: {"kind", "rawId", "phoneNumber": "+1…"}.
 Kinds follow the ACS raw-id prefixes (contract §2).
+
+Two readers: `parse_identifier` validates what a client writes (strict: E.164, ACS user ids);
+`read_identifier` reads what ACS sends and what this app stored (tolerant: it trusts `kind` and
+`rawId`, accepts `4:anonymous` and the spec examples' placeholder ids, never re-validates).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ class IdentifierKind(StrEnum):
     COMMUNICATION_USER = "communicationUser"
     MICROSOFT_TEAMS_USER = "microsoftTeamsUser"
     MICROSOFT_TEAMS_APP = "microsoftTeamsApp"
+    TEAMS_EXTENSION_USER = "teamsExtensionUser"  # no raw-id prefix of its own: only from `kind`
     UNKNOWN = "unknown"
 
 
@@ -149,3 +154,63 @@ def _dig(payload: dict[str, Any], *keys: str) -> Any:
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     return value
+
+
+def read_identifier(payload: object, field: str = "identifier") -> Identifier:
+    """Read an identifier as ACS sends it (events, responses) or as this app stored it.
+
+    Accepts a missing `kind`, `phoneNumber` as a string or as {"value", "isAnonymous"},
+    `communicationUser: {"id"}`, our short forms, and any raw id. The kind comes from `kind`
+    when it is a known value, else from the typed member, else from the raw-id prefix.
+
+    Raises:
+        InvalidInput: naming `field`, when it is not an object or has neither a raw id nor a
+            typed member to build one from.
+    """
+    if not isinstance(payload, dict):
+        raise _problem(field, "must be an identifier object")
+    raw = _text(payload, "rawId", field)
+    phone_value = _acs_phone(payload.get("phoneNumber"), f"{field}.phoneNumber")
+    user = payload.get("communicationUser")
+    user_id = _text(user, "id", f"{field}.communicationUser") if isinstance(user, dict) else None
+    user_id = user_id or _text(payload, "communicationUserId", field)
+    if raw is None:
+        if phone_value is not None:
+            raw = f"4:{phone_value}"
+        elif user_id is not None:
+            raw = user_id
+        else:
+            raise _problem(field, "needs a rawId or a typed member such as phoneNumber")
+    kind_value = payload.get("kind")
+    if kind_value in _KIND_VALUES:
+        kind = IdentifierKind(kind_value)
+    elif phone_value is not None:
+        kind = IdentifierKind.PHONE_NUMBER
+    elif user_id is not None:
+        kind = IdentifierKind.COMMUNICATION_USER
+    else:
+        kind = from_raw_id(raw).kind
+    return Identifier(kind, raw)
+
+
+_KIND_VALUES = frozenset(kind.value for kind in IdentifierKind)
+
+
+def _text(container: dict[str, Any], key: str, field: str) -> str | None:
+    value = container.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise _problem(f"{field}.{key}" if field else key, f"{key} must be a string")
+    return value
+
+
+def _acs_phone(member: object, field: str) -> str | None:
+    """A string in our forms, {"value": ..., "isAnonymous": ...} in ACS's."""
+    if member is None or isinstance(member, str):
+        return member or None
+    if isinstance(member, dict):
+        if member.get("isAnonymous") is True:
+            return "anonymous"
+        return _text(member, "value", field)
+    raise _problem(field, 'phoneNumber must be a string or {"value": "+1…"}')

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from callcontrol.identifiers import Identifier, parse_identifier
+from callcontrol.identifiers import Identifier, read_identifier
 
 
 class CallState(StrEnum):
@@ -84,7 +84,7 @@ class Participant:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Participant:
         return cls(
-            identifier=parse_identifier(data.get("identifier"), "participants[].identifier"),
+            identifier=read_identifier(data.get("identifier"), "participants[].identifier"),
             is_muted=bool(data.get("isMuted", False)),
             is_on_hold=bool(data.get("isOnHold", False)),
         )
@@ -136,20 +136,41 @@ class Operation:
             requested_at=_parse_iso(data.get("requestedAt")),
             finished_at=_parse_iso(data.get("finishedAt")),
             result=ResultInfo.from_json(data.get("result")),
-            target=parse_identifier(target) if target else None,
+            target=read_identifier(target) if target else None,
             invitation_id=data.get("invitationId"),
         )
 
 
+class InboundOutcome(StrEnum):
+    """What became of an incoming call once the app decided it."""
+
+    ANSWERED = "answered"
+    REJECTED = "rejected"
+    REDIRECTED = "redirected"
+    MISSED = "missed"  # ACS said the call was gone (context expired, caller hung up)
+    FAILED = "failed"  # ACS refused the action for good (a 4xx other than "gone")
+
+
 @dataclass(frozen=True)
 class InboundDecision:
-    """How the app decided an incoming call (rule, action, outcome)."""
+    """How the app decided an incoming call: the rule, the action taken and how it ended.
+
+    `action` is what was done ("answer", "reject", "redirect"); the loop guard turns a rule's
+    redirect into a reject, so `loop_guard` says when that happened. `redirect_hops` counts the
+    redirects of the same original call before this one.
+    """
 
     rule_id: str | None
     action: str
     outcome: str
     detail: str = ""
     latency_ms: float | None = None
+    reject_reason: str | None = None
+    target: Identifier | None = None
+    redirect_hops: int | None = None
+    loop_guard: bool = False
+    decided_at: datetime | None = None
+    rule_set_version: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,16 +179,29 @@ class InboundDecision:
             "outcome": self.outcome,
             "detail": self.detail,
             "latencyMs": self.latency_ms,
+            "rejectReason": self.reject_reason,
+            "target": self.target.to_json() if self.target else None,
+            "redirectHops": self.redirect_hops,
+            "loopGuard": self.loop_guard,
+            "decidedAt": _iso(self.decided_at),
+            "ruleSetVersion": self.rule_set_version,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> InboundDecision:
+        target = data.get("target")
         return cls(
             rule_id=data.get("ruleId"),
             action=data["action"],
             outcome=data["outcome"],
             detail=data.get("detail", ""),
             latency_ms=data.get("latencyMs"),
+            reject_reason=data.get("rejectReason"),
+            target=read_identifier(target) if target else None,
+            redirect_hops=data.get("redirectHops"),
+            loop_guard=bool(data.get("loopGuard", False)),
+            decided_at=_parse_iso(data.get("decidedAt")),
+            rule_set_version=data.get("ruleSetVersion"),
         )
 
 
@@ -228,8 +262,8 @@ class CallRecord:
             direction=Direction(data.get("direction", "unknown")),
             server_call_id=data.get("serverCallId"),
             correlation_id=data.get("correlationId"),
-            source=parse_identifier(source) if source else None,
-            targets=tuple(parse_identifier(t) for t in data.get("targets", [])),
+            source=read_identifier(source) if source else None,
+            targets=tuple(read_identifier(t) for t in data.get("targets", [])),
             participants=tuple(Participant.from_json(p) for p in data.get("participants", [])),
             participants_sequence=int(data.get("participantsSequence", 0)),
             operations=tuple(Operation.from_json(op) for op in data.get("operations", [])),

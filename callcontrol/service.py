@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 from callcontrol.acs_gateway import AcsGateway
 from callcontrol.errors import ConcurrencyConflict, NotFound
 from callcontrol.events import CallbackEvent
-from callcontrol.incoming import IncomingCall
-from callcontrol.models import CallRecord, CallState, Direction, InboundDecision, StoredEvent
+from callcontrol.models import CallRecord, CallState, Direction, StoredEvent
 from callcontrol.state_machine import apply_event
 from callcontrol.store.backend import EtagMismatch
 from callcontrol.store.calls import CallStore, DuplicateEvent
@@ -39,30 +38,6 @@ class CallControlService:
         self._store = store
         self._gateway = gateway  # resolved on use: reads and callbacks never need ACS
         self._clock = clock
-
-    async def answer_incoming(self, call: IncomingCall) -> CallRecord:
-        started = self._clock()
-        answered = await self._gateway().answer(call.incoming_call_context)
-        latency = (self._clock() - started).total_seconds() * 1000
-        decision = InboundDecision(None, "answer", "answered", latency_ms=round(latency, 1))
-
-        def merge(record: CallRecord | None) -> CallRecord:
-            base = record or CallRecord(answered.call_connection_id, created_at=self._clock())
-            state = base.state if base.state.rank >= CallState.CONNECTING.rank else answered.state
-            return base.with_changes(
-                state=state,
-                direction=Direction.INBOUND,
-                server_call_id=base.server_call_id or call.server_call_id,
-                correlation_id=base.correlation_id or call.correlation_id,
-                source=call.caller,
-                targets=(call.to,),
-                inbound=decision,
-                updated_at=self._clock(),
-            )
-
-        record = await self.update_call(answered.call_connection_id, merge)
-        logger.info("answered incoming call %s", answered.call_connection_id)
-        return record
 
     async def update_call(
         self, call_connection_id: str, change: Callable[[CallRecord | None], CallRecord]

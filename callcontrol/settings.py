@@ -47,6 +47,8 @@ AZURE_CLIENT_ID: Final = "AZURE_CLIENT_ID"
 RULES_FILE: Final = "RULES_FILE"
 RULES_CACHE_SECONDS: Final = "RULES_CACHE_SECONDS"
 REDIRECT_MAX_HOPS: Final = "REDIRECT_MAX_HOPS"
+REDIRECT_LOOP_KEY: Final = "REDIRECT_LOOP_KEY"
+REDIRECT_LOOP_REJECT_REASON: Final = "REDIRECT_LOOP_REJECT_REASON"
 ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
@@ -67,6 +69,11 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(RULES_FILE, Where.OPTIONAL, "JSON rule set seeding the store on first start"),
     SettingSpec(RULES_CACHE_SECONDS, Where.OPTIONAL, "rule set revalidation interval", "5"),
     SettingSpec(REDIRECT_MAX_HOPS, Where.OPTIONAL, "redirects followed per original call", "3"),
+    SettingSpec(REDIRECT_LOOP_KEY, Where.OPTIONAL,
+                "IncomingCall field that identifies the original call across redirect hops: "
+                "correlationId or serverCallId (the other is the fallback)", "correlationId"),
+    SettingSpec(REDIRECT_LOOP_REJECT_REASON, Where.OPTIONAL,
+                "reject reason when the loop guard stops a redirect: none, busy or forbidden", "busy"),
     SettingSpec(ACS_REQUEST_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one ACS request", "10"),
 )
 
@@ -185,6 +192,20 @@ class Settings:
     @property
     def redirect_max_hops(self) -> int:
         return self._int(REDIRECT_MAX_HOPS, 0, 20)
+
+    @property
+    def redirect_loop_key(self) -> str:
+        return self._choice(REDIRECT_LOOP_KEY, ("correlationId", "serverCallId"))
+
+    @property
+    def redirect_loop_reject_reason(self) -> str:
+        return self._choice(REDIRECT_LOOP_REJECT_REASON, ("none", "busy", "forbidden"))
+
+    def _choice(self, name: str, allowed: tuple[str, ...]) -> str:
+        value = self._require(name)
+        if value not in allowed:
+            raise SettingError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
+        return value
 
     @property
     def acs_request_timeout_seconds(self) -> int:

@@ -17,12 +17,15 @@ from functools import cached_property
 from callcontrol.acs_gateway import AcsGateway, gateway_from_settings
 from callcontrol.actions import CallActions
 from callcontrol.callback_auth import CallbackAuthenticator, authenticator_from_settings
+from callcontrol.inbound import InboundCalls, InboundOptions
 from callcontrol.service import CallControlService
 from callcontrol.settings import Settings, load_settings
 from callcontrol.store.azure_tables import table_backend_from_settings
 from callcontrol.store.backend import TableBackend
 from callcontrol.store.calls import CallStore
+from callcontrol.store.claims import ClaimStore
 from callcontrol.store.idempotency import IdempotencyStore
+from callcontrol.store.rules import RuleSetCache, RuleStore, rules_file_seed
 
 
 class Services:
@@ -71,6 +74,25 @@ class Services:
     def actions(self) -> CallActions:
         return CallActions(self.service, lambda: self.gateway,
                            default_caller_id=lambda: self.settings.default_caller_id)
+
+    @cached_property
+    def rules(self) -> RuleStore:
+        return RuleStore(self.backend, seed=rules_file_seed(self.settings))
+
+    @cached_property
+    def rule_cache(self) -> RuleSetCache:
+        return RuleSetCache(self.rules, self.settings.rules_cache_seconds)
+
+    @cached_property
+    def claims(self) -> ClaimStore:
+        return ClaimStore(self.backend)
+
+    @cached_property
+    def inbound(self) -> InboundCalls:
+        return InboundCalls(
+            rules=self.rule_cache, claims=self.claims, calls=self.service,
+            gateway=lambda: self.gateway, options=InboundOptions.from_settings(self.settings),
+        )
 
     @cached_property
     def service(self) -> CallControlService:

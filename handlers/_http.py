@@ -28,6 +28,7 @@ _STATUS: list[tuple[type[errors.CallControlError], int]] = [
     (errors.Conflict, 409),
     (errors.ConcurrencyConflict, 409),
     (errors.PreconditionFailed, 412),
+    (errors.PreconditionRequired, 428),
     (errors.PayloadTooLarge, 413),
     (errors.AcsUnavailable, 503),
     (errors.SettingError, 500),

@@ -1,4 +1,9 @@
-"""Event Grid trigger: every IncomingCall ACS publishes for this resource."""
+"""Event Grid trigger: every IncomingCall ACS publishes for this resource, decided exactly once.
+
+The invocation fails (so Event Grid redelivers) only when a retry can help: a transient ACS or
+storage failure, or another delivery of the same call still in progress. A malformed event fails
+too, loudly: it is logged with the offending field, and Event Grid dead-letters it in the end.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import logging
 import azure.functions as func
 
 from callcontrol.errors import CallControlError
-from callcontrol.incoming import INCOMING_CALL_TYPE, parse_incoming_call
+from callcontrol.rules.incoming import INCOMING_CALL_EVENT_TYPE, parse_incoming_call
 from handlers._deps import services
 
 logger = logging.getLogger(__name__)
@@ -17,13 +22,14 @@ bp = func.Blueprint()
 @bp.function_name("incoming_call")
 @bp.event_grid_trigger(arg_name="event")
 async def incoming_call(event: func.EventGridEvent) -> None:
-    if event.event_type != INCOMING_CALL_TYPE:
-        logger.warning("ignoring Event Grid event %s of type %s", event.id, event.event_type)
+    # A CloudEvents-schema subscription delivers func.CloudEvent: same id, `type` for the type.
+    event_type = getattr(event, "event_type", None) or getattr(event, "type", None)
+    if event_type != INCOMING_CALL_EVENT_TYPE:
+        logger.warning("ignoring Event Grid event %s of type %s", event.id, event_type)
         return
     try:
-        call = parse_incoming_call(event.get_json())
+        call = parse_incoming_call({"id": event.id, "data": event.get_json()})
     except CallControlError as error:
-        # Fail the invocation: the host reports it and Event Grid does not count it delivered.
         logger.error("malformed IncomingCall event %s: %s", event.id, error.detail)
         raise
-    await services().service.answer_incoming(call)
+    await services().inbound.handle(call)

@@ -6,7 +6,7 @@ IncomingCall live elsewhere and call into these functions.
 
 from __future__ import annotations
 
-from callcontrol.rules._identifiers import Identifier, parse_identifier
+from callcontrol.identifiers import Identifier
 from callcontrol.rules.engine import Decision, RuleMiss, decide, default_rule_set
 from callcontrol.rules.incoming import IncomingCall, incoming_call_json_schema, parse_incoming_call
 from callcontrol.rules.model import (
@@ -21,6 +21,7 @@ from callcontrol.rules.model import (
     TimeWindow,
     VoipHeaderCondition,
 )
+from callcontrol.rules.targets import parse_target
 from callcontrol.rules.validation import parse_rule_set, rule_set_json_schema
 
 __all__ = [
@@ -41,8 +42,8 @@ __all__ = [
     "decide",
     "default_rule_set",
     "incoming_call_json_schema",
-    "parse_identifier",
     "parse_incoming_call",
     "parse_rule_set",
+    "parse_target",
     "rule_set_json_schema",
 ]

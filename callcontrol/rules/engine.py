@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from callcontrol.rules._identifiers import Identifier
+from callcontrol.identifiers import Identifier
 from callcontrol.rules.incoming import IncomingCall
 from callcontrol.rules.matching import (
     first_matching_pattern,

@@ -13,16 +13,16 @@ from typing import Annotated, Any, Final
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
 
 from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.rules._identifiers import Identifier, IdentifierKind, identifier_from_acs
+from callcontrol.identifiers import Identifier, IdentifierKind, read_identifier
 from callcontrol.rules._problems import problems_from, summary
 
 INCOMING_CALL_EVENT_TYPE: Final = "Microsoft.Communication.IncomingCall"
@@ -49,12 +49,12 @@ class IncomingCall:
 
     @property
     def caller_kind(self) -> IdentifierKind:
-        return self.from_.kind if self.from_ is not None else "unknown"
+        return self.from_.kind if self.from_ is not None else IdentifierKind.UNKNOWN
 
     @property
     def caller_withheld(self) -> bool:
         """No caller at all, or a PSTN caller showing `4:anonymous`."""
-        return self.from_ is None or self.from_.is_withheld_phone
+        return self.from_ is None or self.from_.is_withheld
 
     def sip_header(self, name: str) -> str | None:
         return _header(self.sip_headers, name)
@@ -97,9 +97,16 @@ _ACS_IDENTIFIER_SCHEMA: Final[dict[str, Any]] = {
         "communicationUser": {"type": "object", "properties": {"id": {"type": "string"}}},
     },
 }
+def _read_acs_identifier(value: object) -> Identifier:
+    try:
+        return read_identifier(value, "")
+    except InvalidInput as exc:  # pydantic reports ValueErrors at the field's path
+        raise ValueError(exc.problems[0].reason) from None
+
+
 AcsIdentifier = Annotated[
     Identifier,
-    BeforeValidator(identifier_from_acs),
+    PlainValidator(_read_acs_identifier),
     WithJsonSchema(_ACS_IDENTIFIER_SCHEMA, mode="validation"),
 ]
 

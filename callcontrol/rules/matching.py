@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from callcontrol.rules._identifiers import PHONE_PREFIX, Identifier
-from callcontrol.rules.model import DAYS, WILDCARD, TimeWindow, VoipHeaderCondition
+from callcontrol.identifiers import Identifier
+from callcontrol.rules.model import DAYS, PHONE_PREFIX, WILDCARD, TimeWindow, VoipHeaderCondition
 
 
 def party_matches(pattern: str, party: Identifier) -> bool:
@@ -18,15 +18,13 @@ def party_matches(pattern: str, party: Identifier) -> bool:
     body = pattern.removesuffix(WILDCARD)
     is_prefix = body != pattern
     if body.startswith("+"):
-        candidates = [party.phone_number] if party.kind == "phoneNumber" else []
+        candidates = [party.value] if party.is_phone else []
     else:
         candidates = [party.raw_id]
-        if party.kind == "phoneNumber" and party.phone_number is not None:
-            candidates.append(PHONE_PREFIX + party.phone_number)
+        if party.is_phone:
+            candidates.append(PHONE_PREFIX + party.value)
     wanted = body.casefold()
     for candidate in candidates:
-        if candidate is None:
-            continue
         value = candidate.casefold()
         if value.startswith(wanted) if is_prefix else value == wanted:
             return True

@@ -14,13 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StrictBool,
     ValidationError,
     ValidatorFunctionWrapHandler,
-    WithJsonSchema,
     WrapValidator,
     field_validator,
     model_validator,
@@ -28,18 +26,12 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from callcontrol.rules._identifiers import (
-    ANONYMOUS_PHONE,
-    IDENTIFIER_INPUT_SCHEMA,
-    IDENTIFIER_KINDS,
-    PHONE_PREFIX,
-    Identifier,
-    IdentifierKind,
-    is_e164,
-    parse_identifier,
-)
+from callcontrol.identifiers import E164, IdentifierKind
+from callcontrol.rules.targets import TargetIdentifier
 
 WILDCARD: Final = "*"
+PHONE_PREFIX: Final = "4:"
+ANONYMOUS_PHONE: Final = "anonymous"
 SIP_CUSTOM_PREFIX: Final = "x-ms-custom-"
 _RULE_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _HEADER_NAME: Final = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$")
@@ -87,7 +79,7 @@ def check_party_pattern(pattern: str) -> str:
 
 
 def _check_phone_pattern(number: str, *, exact: bool) -> None:
-    if exact and not is_e164(number):
+    if exact and not E164.match(number):
         raise ValueError("must be E.164: + and 7 to 15 digits (or a prefix ending in *)")
     if not exact and not _PHONE_PREFIX_PATTERN.match(number):
         raise ValueError("a phone prefix must be + and up to 15 digits before the *")
@@ -223,7 +215,6 @@ class TimeWindow(WireModel):
 # --- conditions -----------------------------------------------------------------------------
 
 CallerKind = IdentifierKind
-CALLER_KINDS: Final = IDENTIFIER_KINDS
 
 
 class Conditions(WireModel):
@@ -256,13 +247,6 @@ class RejectAction(WireModel):
 
     type: Literal["reject"] = "reject"
     reason: RejectReason = "none"
-
-
-TargetIdentifier = Annotated[
-    Identifier,
-    BeforeValidator(parse_identifier),
-    WithJsonSchema(IDENTIFIER_INPUT_SCHEMA, mode="validation"),
-]
 
 
 class RedirectAction(WireModel):

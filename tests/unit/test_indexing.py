@@ -26,6 +26,11 @@ EXPECTED_HTTP = {
                          func.AuthLevel.FUNCTION),
     "cancel_add_participant": ("calls/{callConnectionId}/invitations/{invitationId}", {"DELETE"},
                                func.AuthLevel.FUNCTION),
+    "get_rules": ("rules", {"GET"}, func.AuthLevel.FUNCTION),
+    "put_rules": ("rules", {"PUT"}, func.AuthLevel.FUNCTION),
+    "list_rule_versions": ("rules/versions", {"GET"}, func.AuthLevel.FUNCTION),
+    "get_rule_version": ("rules/versions/{version}", {"GET"}, func.AuthLevel.FUNCTION),
+    "evaluate_rules": ("rules/evaluate", {"POST"}, func.AuthLevel.FUNCTION),
 }
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from callcontrol.identifiers import Identifier, read_identifier
 from callcontrol.rules import IncomingCall, RuleSet, decide, parse_rule_set
-from callcontrol.rules._identifiers import Identifier, identifier_from_acs
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # A Monday, 10:00 in UTC: inside ordinary business hours in Europe, before them in the Americas.
@@ -35,7 +35,7 @@ def load_shared_json(relative: str) -> Any:
 
 
 def party(raw_id: str) -> Identifier:
-    return identifier_from_acs({"rawId": raw_id})
+    return read_identifier({"rawId": raw_id})
 
 
 def make_call(

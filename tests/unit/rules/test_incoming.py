@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from callcontrol.errors import InvalidInput
+from callcontrol.identifiers import Identifier, IdentifierKind, read_identifier
 from callcontrol.rules import decide, parse_incoming_call, parse_rule_set
-from callcontrol.rules._identifiers import Identifier, identifier_from_acs
 from tests.unit.rules._support import load_shared_json
 
 RECORDED = "events/callbacks/recorded-2023-09"
@@ -21,10 +21,10 @@ EVENTGRID = "events/eventgrid"
 def test_recorded_pstn_call_reads_live_phone_number_objects() -> None:
     call = parse_incoming_call(load_shared_json(f"{RECORDED}/IncomingCall.data.pstn.json"))
     assert call.to.kind == "phoneNumber"
-    assert call.to.phone_number == "+18662315126"
+    assert call.to.is_phone and call.to.value == "+18662315126"
     assert call.from_ is not None
     assert (call.from_.kind, call.from_.raw_id) == ("phoneNumber", "4:+18447649276")
-    assert call.from_.phone_number == "+18447649276"
+    assert call.from_.value == "+18447649276"
     assert call.caller_kind == "phoneNumber"
     assert not call.caller_withheld
     assert call.correlation_id == "1b90ad4c-24b0-48d2-b33f-400a32c9c356"
@@ -37,7 +37,7 @@ def test_recorded_pstn_call_reads_live_phone_number_objects() -> None:
 def test_recorded_acs_user_call() -> None:
     call = parse_incoming_call(load_shared_json(f"{RECORDED}/IncomingCall.data.acs-user.json"))
     assert call.to.kind == "communicationUser"
-    assert call.to.communication_user_id == call.to.raw_id
+    assert call.to.to_json()["communicationUserId"] == call.to.raw_id
     assert call.caller_kind == "communicationUser"
     assert dict(call.sip_headers) == {}
 
@@ -202,7 +202,7 @@ def test_unknown_fields_from_newer_acs_versions_are_ignored() -> None:
     data = _pstn_data()
     data["version"] = "2024-09-15"
     data["publicEventType"] = "Microsoft.Communication.IncomingCall"
-    assert parse_incoming_call(data).to.phone_number == "+14255550100"
+    assert parse_incoming_call(data).to.value == "+14255550100"
 
 
 def test_repr_keeps_numbers_context_and_header_values_out() -> None:
@@ -211,7 +211,7 @@ def test_repr_keeps_numbers_context_and_header_values_out() -> None:
     text = repr(parse_incoming_call(data))
     for secret in ("4255550100", "2065550123", "secret-context", "gold", "c2VydmVy"):
         assert secret not in text
-    assert "X-MS-Custom-Tier" in text and "4:…00" in text
+    assert "X-MS-Custom-Tier" in text and "phoneNumber:…0100" in text
 
 
 @pytest.mark.parametrize(
@@ -246,13 +246,12 @@ def test_repr_keeps_numbers_context_and_header_values_out() -> None:
 def test_acs_identifier_forms(
     member: dict[str, Any], expected: tuple[str, str, str | None]
 ) -> None:
-    identifier = identifier_from_acs(copy.deepcopy(member))
-    assert (identifier.kind, identifier.raw_id, identifier.phone_number) == expected
+    identifier = read_identifier(copy.deepcopy(member))
+    phone = identifier.value if identifier.is_phone else None
+    assert (identifier.kind, identifier.raw_id, phone) == expected
 
 
 def test_identifier_repr_redacts_phone_numbers() -> None:
-    identifier = Identifier(
-        kind="phoneNumber", raw_id="4:+14255550123", phone_number="+14255550123"
-    )
+    identifier = Identifier(IdentifierKind.PHONE_NUMBER, "4:+14255550123")
     assert "4255550123" not in repr(identifier)
     assert "4255550123" not in str(identifier)

@@ -18,8 +18,8 @@ from callcontrol.rules import (
     SipHeaderCondition,
     TimeWindow,
     decide,
-    parse_identifier,
     parse_rule_set,
+    parse_target,
 )
 from callcontrol.rules.model import Action
 from tests.unit.rules._support import party
@@ -119,7 +119,7 @@ actions: st.SearchStrategy[Action] = st.one_of(
     st.builds(
         RedirectAction,
         target=st.sampled_from(["+14255550123", "+442071838750"]).map(
-            lambda n: parse_identifier({"phoneNumber": n})
+            lambda n: parse_target({"phoneNumber": n})
         ),
     ),
 )

@@ -193,7 +193,7 @@ ACTION: list[str | int] = ["rules", 1, "action"]
             [*ACTION, "target"],
             {"phoneNumber": "+14255550199", "rawId": "4:+14255550100"},
             "rules[1].action.target",
-            "does not agree",
+            "rawId does not match",
         ),
         (
             [*ACTION, "target"],
@@ -280,7 +280,7 @@ def test_phone_target_forms_agree(target: dict[str, str]) -> None:
     action = rule_set.rules[1].action
     assert isinstance(action, RedirectAction)
     assert action.target.raw_id == "4:+14255550199"
-    assert action.target.phone_number == "+14255550199"
+    assert action.target.value == "+14255550199"
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,104 @@
+"""Management API over the inbound rule set: read, replace (If-Match), versions, dry run."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import azure.functions as func
+
+from callcontrol.errors import FieldProblem, InvalidInput
+from callcontrol.rules import RuleSet, decide, parse_incoming_call, parse_rule_set
+from callcontrol.rules.incoming import IncomingCallData
+from callcontrol.store.rules import RuleSetVersion, utc_now
+from handlers._api import api_route
+from handlers._deps import services
+from handlers._http import json_response, read_json
+
+bp = func.Blueprint()
+RULE_ERRORS = (400, 401, 503)
+
+
+def _with_etag(version: RuleSetVersion) -> func.HttpResponse:
+    return json_response(version.rules.to_json(),
+                         headers={"ETag": version.etag, "Cache-Control": "no-cache"})
+
+
+@api_route(bp, name="get_rules", route="rules", method="GET", response="ruleSet",
+           summary="The inbound rule set in force, with its ETag", errors=(401, 503))
+async def get_rules(req: func.HttpRequest) -> func.HttpResponse:
+    return _with_etag(await services().rules.current())
+
+
+@api_route(bp, name="put_rules", route="rules", method="PUT", body=RuleSet, response="ruleSet",
+           summary="Replace the rule set: If-Match with the current ETag (required once a set exists)",
+           errors=(400, 401, 412, 428, 503))
+async def put_rules(req: func.HttpRequest) -> func.HttpResponse:
+    rules = parse_rule_set(read_json(req))  # everything is validated before anything is read
+    deps = services()
+    saved = await deps.rules.replace(rules, if_match_tags(req.headers.get("If-Match")))
+    deps.rule_cache.prime(saved)  # in force here at once; elsewhere within RULES_CACHE_SECONDS
+    return _with_etag(saved)
+
+
+@api_route(bp, name="list_rule_versions", route="rules/versions", method="GET",
+           response="ruleSetVersionList", summary="Every stored version of the rule set, newest first",
+           errors=(401, 503))
+async def list_rule_versions(req: func.HttpRequest) -> func.HttpResponse:
+    versions = await services().rules.versions()
+    return json_response({"value": [v.summary() for v in versions]})
+
+
+@api_route(bp, name="get_rule_version", route="rules/versions/{version}", method="GET",
+           response="ruleSet", summary="One stored version of the rule set (0 = the shipped default)",
+           errors=(400, 401, 404, 503))
+async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
+    raw = req.route_params.get("version", "")
+    if not raw.isdigit() or len(raw) > 10:
+        raise InvalidInput("version must be a whole number",
+                           [FieldProblem("version", "must be a whole number such as 3")])
+    return _with_etag(await services().rules.version(int(raw)))
+
+
+@api_route(bp, name="evaluate_rules", route="rules/evaluate", method="POST", body=IncomingCallData,
+           response="evaluation", errors=RULE_ERRORS,
+           query=(("at", "ISO 8601 instant with offset for time windows (default: now)"),),
+           summary="Dry run: the rule and action an IncomingCall (event or data) would get")
+async def evaluate_rules(req: func.HttpRequest) -> func.HttpResponse:
+    call = parse_incoming_call(read_json(req), require_call_context=False)
+    at = _instant(req.params.get("at"))
+    version = await services().rules.current()
+    decision = decide(call, version.rules, at)
+    return json_response({**decision.to_json(), "ruleSetVersion": version.version,
+                          "etag": version.etag, "evaluatedAt": at.isoformat()})
+
+
+def if_match_tags(header: str | None) -> tuple[str, ...] | None:
+    """The entity tags of an If-Match header; None when it is absent or blank.
+
+    Tags are compared strongly (RFC 9110): a weak tag (W/"...") never matches. An unquoted
+    tag is taken as if quoted, a common slip with curl.
+    """
+    if header is None or not header.strip():
+        return None
+    tags: list[str] = []
+    for part in header.split(","):
+        tag = part.strip()
+        if not tag:
+            continue
+        if tag != "*" and not tag.startswith(('"', "W/")):
+            tag = f'"{tag}"'
+        tags.append(tag)
+    return tuple(tags)
+
+
+def _instant(value: str | None) -> datetime:
+    if value is None or not value.strip():
+        return utc_now()
+    try:
+        at = datetime.fromisoformat(value.strip())
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise InvalidInput("at must be an ISO 8601 instant with an offset",
+                           [FieldProblem("at", "must look like 2026-01-05T10:00:00+00:00")])
+    return at
