@@ -27,9 +27,9 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from callcontrol.acs_gateway import AcsCall, AcsGateway
+from callcontrol.acs_gateway import AcsCall
 from callcontrol.errors import (
     AcsRejected,
     Conflict,
@@ -38,6 +38,7 @@ from callcontrol.errors import (
     InvalidInput,
     NotFound,
 )
+from callcontrol.identifiers import Identifier
 from callcontrol.models import CallRecord, CallState, Direction, InboundDecision, InboundOutcome
 from callcontrol.rules import AnswerAction, Decision, IncomingCall, RedirectAction, RejectAction, decide
 from callcontrol.service import CallControlService, Clock, utc_now
@@ -48,6 +49,19 @@ from callcontrol.store.rules import RuleSetCache, RuleSetVersion
 
 logger = logging.getLogger(__name__)
 LOOP_KEYS: Final = ("correlationId", "serverCallId")
+
+
+class IncomingCallGateway(Protocol):
+    """What the inbound use case needs from ACS (AcsGateway provides it)."""
+
+    async def answer(self, incoming_call_context: str, *, operation_context: str | None = None,
+                     idempotency_key: str | None = None) -> AcsCall: ...
+
+    async def reject(self, incoming_call_context: str, reason: str, *,
+                     idempotency_key: str | None = None) -> None: ...
+
+    async def redirect(self, incoming_call_context: str, target: Identifier, *,
+                       idempotency_key: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -92,7 +106,7 @@ class InboundCalls:
         rules: RuleSetCache,
         claims: ClaimStore,
         calls: CallControlService,
-        gateway: Callable[[], AcsGateway],
+        gateway: Callable[[], IncomingCallGateway],
         options: InboundOptions,
         clock: Clock = utc_now,
         monotonic: Callable[[], float] = time.monotonic,

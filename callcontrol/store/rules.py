@@ -234,10 +234,10 @@ def _from_entity(entity: Entity) -> RuleSetVersion:
     )
 
 
-def rules_file_seed(settings: Settings) -> Seed:
+def rules_file_seed(settings: Settings, root: Path = APP_ROOT) -> Seed:
     """The RULES_FILE setting as a seed: read and validated when first needed, not before.
 
-    A relative path is taken from the app's root folder (where function_app.py is).
+    A relative path is taken from `root`, the app's folder (where function_app.py is).
 
     Raises (from the returned callable):
         SettingError: naming RULES_FILE, when the file is missing, not JSON or not a valid set.
@@ -248,7 +248,7 @@ def rules_file_seed(settings: Settings) -> Seed:
         if name is None:
             return None
         path = Path(name)
-        path = path if path.is_absolute() else APP_ROOT / path
+        path = path if path.is_absolute() else root / path
         try:
             payload = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:

@@ -1,0 +1,112 @@
+"""The claims store's contract (exactly-once claims, leases, hops), on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from callcontrol.store.backend import EtagMismatch, TableBackend
+from callcontrol.store.claims import (
+    RETENTION,
+    Acquired,
+    ClaimStatus,
+    ClaimStore,
+    Held,
+    claim_key,
+)
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=15)
+KEY = claim_key("eyJhbGciOiJub25lIn0.context-one.")
+
+
+async def acquire(store: ClaimStore, owner: str = "a", now: datetime = T0) -> Acquired | Held:
+    return await store.acquire(KEY, owner=owner, now=now, lease=LEASE, server_call_id="server-1")
+
+
+def test_the_key_is_stable_per_context_and_differs_between_contexts() -> None:
+    assert claim_key("ctx") == claim_key("ctx")
+    assert claim_key("ctx") != claim_key("ctx2")
+    assert len(claim_key("x" * 8000)) == 40
+
+
+async def test_first_claim_wins_the_second_sees_it_held(backend: TableBackend) -> None:
+    store = ClaimStore(backend)
+    first = await acquire(store, "a")
+    assert isinstance(first, Acquired) and first.claim.status is ClaimStatus.CLAIMED
+    assert first.claim.server_call_id == "server-1"
+    second = await acquire(store, "b", T0 + timedelta(seconds=1))
+    assert isinstance(second, Held)
+    assert second.claim.owner == "a" and second.claim.lease_active(T0 + timedelta(seconds=1))
+
+
+async def test_ten_concurrent_claims_one_wins(backend: TableBackend) -> None:
+    store = ClaimStore(backend)
+    results = await asyncio.gather(*(acquire(store, f"o{i}") for i in range(10)))
+    assert sum(isinstance(r, Acquired) for r in results) == 1
+
+
+async def test_a_released_claim_can_be_claimed_again(backend: TableBackend) -> None:
+    store = ClaimStore(backend)
+    first = await acquire(store, "a")
+    assert isinstance(first, Acquired)
+    await store.release(first.claim)
+    assert await store.get(KEY) is None
+    again = await acquire(store, "b")
+    assert isinstance(again, Acquired) and not again.claim.taken_over
+
+
+async def test_decided_and_recorded_claims_keep_the_outcome(backend: TableBackend) -> None:
+    store = ClaimStore(backend)
+    acquired = await acquire(store)
+    assert isinstance(acquired, Acquired)
+    outcome = {"decision": {"action": "answer", "outcome": "answered"}, "recordId": "c-1"}
+    decided = await store.mark(acquired.claim, ClaimStatus.DECIDED, outcome)
+    recorded = await store.mark(decided, ClaimStatus.RECORDED, outcome)
+    held = await acquire(store, "b", T0 + LEASE * 10)  # long after the lease: still held
+    assert isinstance(held, Held)
+    assert held.claim.status is ClaimStatus.RECORDED and held.claim.outcome == outcome
+    assert held.claim.server_call_id == "server-1"
+    with pytest.raises(EtagMismatch):
+        await store.mark(decided, ClaimStatus.RECORDED, outcome)  # stale: not ours any more
+    await store.release(decided)  # a stale release leaves the claim alone
+    assert (await store.get(KEY)) == recorded
+
+
+async def test_an_abandoned_claim_is_taken_over_after_its_lease(backend: TableBackend) -> None:
+    store = ClaimStore(backend)
+    first = await acquire(store, "a")
+    assert isinstance(first, Acquired)
+    assert isinstance(await acquire(store, "b", T0 + LEASE - timedelta(seconds=1)), Held)
+    taken = await acquire(store, "b", T0 + LEASE)
+    assert isinstance(taken, Acquired) and taken.claim.taken_over and taken.claim.owner == "b"
+    with pytest.raises(EtagMismatch):  # the first owner, back from the dead, cannot finish
+        await store.mark(first.claim, ClaimStatus.DECIDED, {"decision": {}, "recordId": "x"})
+
+
+async def test_claims_expire_after_the_retention_window(backend: TableBackend) -> None:
+    store = ClaimStore(backend)
+    first = await acquire(store)
+    assert isinstance(first, Acquired)
+    await store.mark(first.claim, ClaimStatus.RECORDED, {"decision": {}, "recordId": "x"})
+    assert isinstance(await acquire(store, "b", T0 + RETENTION - timedelta(minutes=1)), Held)
+    assert isinstance(await acquire(store, "b", T0 + RETENTION), Acquired)
+
+
+async def test_hops_are_counted_once_per_offer(backend: TableBackend) -> None:
+    store = ClaimStore(backend)
+    loop_key = "corr/with+odd#chars?"
+    assert await store.hops_before(loop_key, "offer-1", T0) == 0
+    await store.record_hop(loop_key, "offer-1", T0)
+    await store.record_hop(loop_key, "offer-1", T0)  # a redelivery: not a new hop
+    assert await store.hops_before(loop_key, "offer-1", T0) == 0  # own hop excluded
+    assert await store.hops_before(loop_key, "offer-2", T0) == 1
+    await store.record_hop(loop_key, "offer-2", T0)
+    assert await store.hops_before(loop_key, "offer-3", T0) == 2
+    assert await store.hops_before("another call", "offer-3", T0) == 0
+    await store.forget_hop(loop_key, "offer-2")
+    await store.forget_hop(loop_key, "offer-2")
+    assert await store.hops_before(loop_key, "offer-3", T0) == 1
+    assert await store.hops_before(loop_key, "offer-3", T0 + RETENTION) == 0
