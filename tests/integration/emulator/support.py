@@ -253,7 +253,8 @@ def signed_request(
     all_headers = {
         "x-ms-date": date,
         "x-ms-content-sha256": content_hash,
-        "Authorization": f"HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature={signature}",
+        "Authorization": "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256"
+        f"&Signature={signature}",
         "Content-Type": "application/json",
         **(headers or {}),
     }
@@ -363,4 +364,4 @@ def connect_call(client: Any, app_side: AppSide, *targets: Any, **kwargs: Any) -
     else:
         props = client.create_group_call(list(targets), app_side.url("/callbacks"), **kwargs)
     app_side.wait_for("ParticipantsUpdated", props.call_connection_id)
-    return client.get_call_connection(props.call_connection_id)
+    return client.get_call_connection(props.call_connection_id), props.call_connection_id
