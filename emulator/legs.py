@@ -53,3 +53,7 @@ async def dial(
     except TimeoutError:
         offer.consumed_by = offer.consumed_by or "expired"
         return NOT_ANSWERED
+    except asyncio.CancelledError:
+        # The caller gave up (hang-up, cancel add): the offer can no longer be answered.
+        offer.consumed_by = offer.consumed_by or "canceled"
+        raise

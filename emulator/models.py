@@ -103,6 +103,8 @@ class CallConnection:
     sequence_number: int = 0
     invitations: dict[str, Invitation] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
+    # Outbound calls: the task ringing the targets, cancelled when the app hangs up first.
+    dialing: asyncio.Task[None] | None = None
 
     @property
     def is_live(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 from emulator.background import Background
@@ -9,6 +10,7 @@ from emulator.callbacks import CallbackDispatcher
 from emulator.config import EmulatorConfig
 from emulator.eventgrid import DeliverySettings, EventGridPublisher
 from emulator.faults import FaultInjector
+from emulator.identifiers import Identifier, from_raw_id
 from emulator.network import PhoneNetwork
 from emulator.registry import Registry
 from emulator.repeatability import RepeatabilityStore
@@ -40,6 +42,8 @@ class Services:
     request_log: list[dict[str, object]] = field(default_factory=list)
     base_url: str = ""
     event_webhook: str | None = None
+    # The ACS identity the app calls out as when a request names no source.
+    bot_identity: Identifier = field(default_factory=lambda: from_raw_id("8:acs:emulator_bot"))
 
     @property
     def issuer(self) -> str:
@@ -83,6 +87,7 @@ def build_services(config: EmulatorConfig) -> Services:
         faults=FaultInjector(),
         repeatability=RepeatabilityStore(),
         event_webhook=config.event_webhook,
+        bot_identity=from_raw_id(f"8:acs:{config.resource_id}_{uuid.uuid4()}"),
     )
     holder["services"] = services
     return services

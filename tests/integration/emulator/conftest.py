@@ -6,9 +6,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from azure.communication.callautomation import CallAutomationClient
+from azure.core.credentials import AzureKeyCredential
 
 from emulator import EmulatorConfig, EmulatorThread, start_in_thread
-from tests.integration.emulator.support import ACCESS_KEY, RESOURCE_ID, AppSide, contract_dir
+from tests.integration.emulator.support import (
+    ACCESS_KEY,
+    RESOURCE_ID,
+    AppSide,
+    Control,
+    ResponseRecorder,
+    contract_dir,
+)
+from tests.integration.emulator.swagger import Swagger
 
 
 @pytest.fixture
@@ -47,3 +57,26 @@ def acs_contract() -> Path:
     if found is None:
         pytest.skip("../shared/acs-contract is absent (set ACS_SHARED_DIR to run this test)")
     return found
+
+
+@pytest.fixture(scope="session")
+def swagger(acs_contract: Path) -> Swagger:
+    return Swagger(acs_contract)
+
+
+@pytest.fixture
+def recorder() -> ResponseRecorder:
+    return ResponseRecorder()
+
+
+@pytest.fixture
+def client(emulator: EmulatorThread, recorder: ResponseRecorder) -> CallAutomationClient:
+    """The official sync client; every response it receives is kept by `recorder`."""
+    return CallAutomationClient(
+        emulator.base_url, AzureKeyCredential(ACCESS_KEY), raw_response_hook=recorder
+    )
+
+
+@pytest.fixture
+def control(emulator: EmulatorThread) -> Control:
+    return Control(emulator.base_url)

@@ -224,3 +224,144 @@ def get_json(url: str) -> tuple[int, Any]:
     except urllib.error.HTTPError as exc:
         raw = exc.read()
         return exc.code, json.loads(raw) if raw else None
+
+
+def signed_request(
+    base_url: str,
+    method: str,
+    path_and_query: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    key: str = ACCESS_KEY,
+) -> tuple[int, dict[str, str], Any]:
+    """Send one request signed the way the SDK signs (independent of the emulator's code)."""
+    import base64
+    import hashlib
+    import hmac
+    import urllib.error
+    import urllib.request
+    from email.utils import formatdate
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base_url).netloc
+    date = formatdate(usegmt=True)
+    content_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
+    to_sign = f"{method}\n{path_and_query}\n{date};{host};{content_hash}"
+    signature = base64.b64encode(
+        hmac.new(base64.b64decode(key), to_sign.encode(), hashlib.sha256).digest()
+    ).decode()
+    all_headers = {
+        "x-ms-date": date,
+        "x-ms-content-sha256": content_hash,
+        "Authorization": "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256"
+        f"&Signature={signature}",
+        "Content-Type": "application/json",
+        **(headers or {}),
+    }
+    request = urllib.request.Request(
+        base_url + path_and_query, data=body if method != "GET" else None, method=method,
+        headers=all_headers,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+            return response.status, dict(response.headers), json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, dict(exc.headers), json.loads(raw) if raw else None
+
+
+class ResponseRecorder:
+    """An azure-core ``raw_response_hook`` keeping every response the SDK received."""
+
+    def __init__(self) -> None:
+        self.responses: list[dict[str, Any]] = []
+
+    def __call__(self, pipeline_response: Any) -> None:
+        from urllib.parse import urlsplit
+
+        request = pipeline_response.http_request
+        response = pipeline_response.http_response
+        text = response.text()
+        self.responses.append(
+            {
+                "method": request.method,
+                "path": urlsplit(request.url).path,
+                "status": response.status_code,
+                "body": json.loads(text) if text else None,
+                "headers": dict(response.headers),
+            }
+        )
+
+
+class Control:
+    """The emulator's control API, as the app's e2e tests would use it."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url + "/emulator"
+
+    def _send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        import urllib.error
+        import urllib.request
+
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                raw = response.read()
+                return response.status, json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            raw = exc.read()
+            return exc.code, json.loads(raw) if raw else None
+
+    def ok(self, method: str, path: str, body: Any = None) -> Any:
+        status, reply = self._send(method, path, body)
+        assert 200 <= status < 300, (status, reply)
+        return reply
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        return self._send(method, path, body)
+
+    def incoming(self, caller: str, callee: str, **extra: Any) -> dict[str, Any]:
+        body = {"from": {"phoneNumber": caller} if caller.startswith("+") else {"rawId": caller},
+                "to": {"phoneNumber": callee} if callee.startswith("+") else {"rawId": callee},
+                **extra}
+        reply: dict[str, Any] = self.ok("POST", "/incoming-calls", body)
+        return reply
+
+    def endpoint(self, raw_id: str, behavior: str, delay: float = 0) -> None:
+        self.ok("PUT", "/endpoints", {"endpoint": {"rawId": raw_id}, "behavior": behavior,
+                                      "delaySeconds": delay})
+
+    def settings(self, **values: Any) -> dict[str, Any]:
+        reply: dict[str, Any] = self.ok("PATCH", "/settings", values)
+        return reply
+
+    def requests(self, operation: str | None = None) -> list[dict[str, Any]]:
+        suffix = f"?operation={operation}" if operation else ""
+        reply: list[dict[str, Any]] = self.ok("GET", "/requests" + suffix)["value"]
+        return reply
+
+    def calls(self) -> list[dict[str, Any]]:
+        reply: list[dict[str, Any]] = self.ok("GET", "/calls")["value"]
+        return reply
+
+
+USER_A = "8:acs:6b3fd6a6-2b7c-4c59-9e2a-6b1ba1f0a001_0000001b-0000-0000-0000-00000000000a"
+USER_B = "8:acs:6b3fd6a6-2b7c-4c59-9e2a-6b1ba1f0a001_0000001b-0000-0000-0000-00000000000b"
+USER_C = "8:acs:6b3fd6a6-2b7c-4c59-9e2a-6b1ba1f0a001_0000001b-0000-0000-0000-00000000000c"
+PSTN_A = "+14255550101"
+PSTN_B = "+14255550102"
+CALLER_ID = "+18005550100"
+
+
+def connect_call(client: Any, app_side: AppSide, *targets: Any, **kwargs: Any) -> Any:
+    """Create a call with the official client and wait until the app's leg is connected."""
+    if len(targets) == 1:
+        props = client.create_call(targets[0], app_side.url("/callbacks"), **kwargs)
+    else:
+        props = client.create_group_call(list(targets), app_side.url("/callbacks"), **kwargs)
+    app_side.wait_for("ParticipantsUpdated", props.call_connection_id)
+    return client.get_call_connection(props.call_connection_id), props.call_connection_id
