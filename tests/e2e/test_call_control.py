@@ -205,3 +205,29 @@ def test_acs_errors_are_mapped_not_leaked(app: App, emulator: Emulator) -> None:
     assert "Traceback" not in reply.text
     gone = app.request("GET", f"calls/{uuid.uuid4()}/participants")
     assert gone.status == 404
+
+
+def test_actions_on_a_call_not_yet_established_are_a_409(app: App, emulator: Emulator) -> None:
+    slow = acs_user()
+    emulator.control("PUT", "endpoints", {"endpoint": slow, "behavior": "answer", "delaySeconds": 20})
+    reply = app.request("POST", "calls", {"targets": [slow]})
+    assert reply.status == 201, reply.text
+    call_id = reply.json()["callConnectionId"]
+    assert app.call(call_id)["state"] == "connecting"
+    refused = app.request("POST", f"calls/{call_id}/participants", {"participant": acs_user()})
+    assert refused.status == 409
+    assert "not established" in refused.json()["detail"]
+    assert app.request("POST", f"calls/{call_id}/hangup", {"forEveryone": True}).status == 202
+
+
+def test_acs_client_errors_pass_through_with_their_code(app: App, emulator: Emulator) -> None:
+    call_id = connected_call(app, acs_user())
+    emulator.control("POST", "faults", {"operation": "CallConnection_Mute", "status": 400,
+                                        "errorCode": "8523", "count": 1})
+    try:
+        reply = app.request("POST", f"calls/{call_id}/participants/"
+                            f"{encoded(acs_user()['communicationUserId'])}/mute", {})
+    finally:
+        emulator.control("DELETE", "faults")
+    assert reply.status == 400
+    assert reply.json()["acsCode"] == "8523"
