@@ -220,16 +220,11 @@ class AcsGateway:
             "operation_context": operation_context,
             **self._headers(idempotency_key),
         }
-        if len(sdk_targets) == 1:
-            props = await self._run(
-                "create call",
-                lambda: self._client.create_call(sdk_targets[0], self._callback_url, **options),
-            )
-        else:
-            props = await self._run(
-                "create group call",
-                lambda: self._client.create_group_call(sdk_targets, self._callback_url, **options),
-            )
+        # One target is a 1:1 call, a list a group call (create_group_call is deprecated).
+        target: Any = sdk_targets[0] if len(sdk_targets) == 1 else sdk_targets
+        props = await self._run(
+            "create call", lambda: self._client.create_call(target, self._callback_url, **options)
+        )
         return _call(props)
 
     # --- mid-call actions -----------------------------------------------------------------

@@ -42,7 +42,7 @@ class ResultOut(Out):
 class OperationOut(Out):
     operationContext: str
     kind: str
-    status: str = Field(description="pending, succeeded or failed")
+    status: str = Field(description="pending, succeeded, failed or cancelled")
     requestedAt: str | None
     finishedAt: str | None
     result: ResultOut | None = None

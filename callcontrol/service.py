@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,7 +19,12 @@ from callcontrol.store.backend import EtagMismatch
 from callcontrol.store.calls import CallStore, DuplicateEvent
 
 logger = logging.getLogger(__name__)
-MAX_WRITE_ATTEMPTS = 8
+MAX_WRITE_ATTEMPTS = 16
+
+
+async def _back_off(attempt: int) -> None:
+    """Jittered, growing pause between ETag retries, so contending writers spread out."""
+    await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
 
 Clock = Callable[[], datetime]
 
@@ -38,19 +46,30 @@ class CallControlService:
         self._store = store
         self._gateway = gateway  # resolved on use: reads and callbacks never need ACS
         self._clock = clock
+        # One writer per call inside this process; across processes the ETag decides.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _lock_for(self, call_connection_id: str) -> asyncio.Lock:
+        lock = self._locks.get(call_connection_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[call_connection_id] = lock
+        return lock
 
     async def update_call(
         self, call_connection_id: str, change: Callable[[CallRecord | None], CallRecord]
     ) -> CallRecord:
         """Read-modify-write a record, guarded by its ETag, retried a bounded number of times."""
-        for _ in range(MAX_WRITE_ATTEMPTS):
-            current = await self._store.get(call_connection_id)
-            updated = change(current.record if current else None)
-            try:
-                await self._store.save(updated, current.etag if current else None)
-            except EtagMismatch:
-                continue
-            return updated
+        async with self._lock_for(call_connection_id):
+            for attempt in range(MAX_WRITE_ATTEMPTS):
+                current = await self._store.get(call_connection_id)
+                updated = change(current.record if current else None)
+                try:
+                    await self._store.save(updated, current.etag if current else None)
+                except EtagMismatch:
+                    await _back_off(attempt)
+                    continue
+                return updated
         raise ConcurrencyConflict(f"call {call_connection_id} kept changing; gave up")
 
     async def ingest_callbacks(self, events: list[CallbackEvent]) -> IngestResult:
@@ -63,6 +82,10 @@ class CallControlService:
         return IngestResult(applied, duplicates)
 
     async def _ingest(self, event: CallbackEvent) -> bool:
+        async with self._lock_for(event.call_connection_id):
+            return await self._ingest_locked(event)
+
+    async def _ingest_locked(self, event: CallbackEvent) -> bool:
         received = self._clock()
         stored_event = StoredEvent(
             event_id=event.id,
@@ -72,8 +95,11 @@ class CallControlService:
             data=event.data,
             received_at=received,
         )
-        for _ in range(MAX_WRITE_ATTEMPTS):
-            current = await self._store.get(event.call_connection_id)
+        for attempt in range(MAX_WRITE_ATTEMPTS):
+            # First try from the version this process last wrote; after a conflict, re-read.
+            current = await (self._store.get_for_update if attempt == 0 else self._store.get)(
+                event.call_connection_id
+            )
             updated = apply_event(current.record if current else None, event, received)
             try:
                 await self._store.save_with_event(
@@ -83,6 +109,7 @@ class CallControlService:
                 logger.info("duplicate callback %s ignored", event.id)
                 return False
             except EtagMismatch:
+                await _back_off(attempt)
                 continue
             return True
         raise ConcurrencyConflict(f"call {event.call_connection_id} kept changing; gave up")

@@ -10,6 +10,7 @@ Applying the same set of events in any order therefore ends in the same record.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from callcontrol.events import CallbackEvent, EventKind
@@ -83,10 +84,28 @@ def apply_event(record: CallRecord | None, event: CallbackEvent, now: datetime) 
         # it still counts (the state itself stays disconnected).
         changes["participants"] = event.participants
         changes["participants_sequence"] = event.sequence_number or 0
+    operations = record.operations
     outcome = _OUTCOMES.get(event.kind)
     if outcome is not None and event.operation_context:
-        changes["operations"] = _finish(record.operations, event, *outcome, now=now)
+        operations = _finish(operations, event, *outcome, now=now)
+    if event.kind is EventKind.CANCEL_ADD_PARTICIPANT_SUCCEEDED and event.invitation_id:
+        operations = _cancel_invitation(operations, event.invitation_id, event, now)
+    if operations is not record.operations:
+        changes["operations"] = operations
     return record.with_changes(**changes)
+
+
+def _cancel_invitation(
+    operations: tuple[Operation, ...], invitation_id: str, event: CallbackEvent, now: datetime
+) -> tuple[Operation, ...]:
+    """A cancelled invitation ends its add: the add's own failure may never be reported."""
+    return tuple(
+        replace(op, status=OperationStatus.CANCELLED, finished_at=event.time or now,
+                result=event.result)
+        if op.kind == "addParticipant" and op.invitation_id == invitation_id
+        and op.status is OperationStatus.PENDING else op
+        for op in operations
+    )
 
 
 def _finish(

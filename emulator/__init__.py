@@ -1,0 +1,6 @@
+"""Local ACS Call Automation emulator (see docs/emulator.md). Imports nothing from the app."""
+
+from emulator.app import EmulatorThread, build_app, serve, start_in_thread
+from emulator.config import EmulatorConfig
+
+__all__ = ["EmulatorConfig", "EmulatorThread", "build_app", "serve", "start_in_thread"]

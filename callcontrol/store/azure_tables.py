@@ -163,7 +163,7 @@ class AzureTableBackend:
         except AzureError as exc:
             raise StoreError(f"query of {table} failed: {exc.message}") from exc
 
-    async def transact(self, table: str, operations: Sequence[TxOp]) -> None:
+    async def transact(self, table: str, operations: Sequence[TxOp]) -> list[str]:
         client = await self._client(table)
         batch: list[Any] = []
         for op in operations:
@@ -181,7 +181,7 @@ class AzureTableBackend:
                 batch.append((op.kind.value, entity))
         self.round_trips += 1
         try:
-            await client.submit_transaction(batch)
+            results = await client.submit_transaction(batch)
         except TableTransactionError as exc:
             code = str(getattr(exc, "error_code", "") or "")
             cause: StoreError
@@ -194,6 +194,7 @@ class AzureTableBackend:
             raise TransactionFailed(exc.index, cause) from exc
         except AzureError as exc:
             raise StoreError(f"transaction on {table} failed: {exc.message}") from exc
+        return [str(result.get("etag") or "") for result in results]
 
     async def close(self) -> None:
         for client in self._clients.values():

@@ -7,6 +7,7 @@ on its row instead of being counted twice, and a concurrent writer shows up as a
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,24 +42,58 @@ class VersionedCall:
 
 
 class CallStore:
-    def __init__(self, backend: TableBackend) -> None:
+    """Call records and histories.
+
+    Writers may start from `get_for_update`, which serves the version this process last wrote
+    (an LRU of recent calls) instead of reading it again: a stale version simply fails its
+    ETag check, and the caller reloads with `get`. In the common case a callback then costs one
+    round trip (the transaction), not two.
+    """
+
+    def __init__(self, backend: TableBackend, *, cache_size: int = 2048) -> None:
         self._backend = backend
+        self._recent: OrderedDict[str, VersionedCall] = OrderedDict()
+        self._cache_size = cache_size
+
+    def _remember(self, record: CallRecord, etag: str) -> None:
+        self._recent[record.call_connection_id] = VersionedCall(record, etag)
+        self._recent.move_to_end(record.call_connection_id)
+        while len(self._recent) > self._cache_size:
+            self._recent.popitem(last=False)
+
+    def forget(self, call_connection_id: str) -> None:
+        self._recent.pop(call_connection_id, None)
+
+    async def get_for_update(self, call_connection_id: str) -> VersionedCall | None:
+        """The last version this process saw, if any, else a read (see the class doc)."""
+        cached = self._recent.get(call_connection_id)
+        return cached if cached is not None else await self.get(call_connection_id)
 
     async def get(self, call_connection_id: str) -> VersionedCall | None:
         entity = await self._backend.get(CALLS_TABLE, safe_key(call_connection_id), RECORD_ROW)
         if entity is None:
+            self.forget(call_connection_id)
             return None
-        return VersionedCall(CallRecord.from_json(unpack_json(entity, "Record")), entity[ETAG])
+        found = VersionedCall(CallRecord.from_json(unpack_json(entity, "Record")), entity[ETAG])
+        self._remember(found.record, found.etag)
+        return found
 
     async def save(self, record: CallRecord, etag: str | None) -> str:
         """Insert (etag None: only if absent) or replace (only if unchanged since `etag`)."""
         entity = _record_entity(record)
-        if etag is None:
-            try:
-                return await self._backend.insert(CALLS_TABLE, entity)
-            except EntityExists as exc:
-                raise EtagMismatch("the call record was created concurrently") from exc
-        return await self._backend.replace(CALLS_TABLE, entity, etag)
+        try:
+            if etag is None:
+                new_etag = await self._backend.insert(CALLS_TABLE, entity)
+            else:
+                new_etag = await self._backend.replace(CALLS_TABLE, entity, etag)
+        except EntityExists as exc:
+            self.forget(record.call_connection_id)
+            raise EtagMismatch("the call record was created concurrently") from exc
+        except EtagMismatch:
+            self.forget(record.call_connection_id)
+            raise
+        self._remember(record, new_etag)
+        return new_etag
 
     async def save_with_event(
         self, record: CallRecord, etag: str | None, event: StoredEvent
@@ -71,11 +106,13 @@ class CallStore:
         )
         event_op = TxOp(TxKind.INSERT, _event_entity(event))
         try:
-            await self._backend.transact(CALLS_TABLE, [record_op, event_op])
+            etags = await self._backend.transact(CALLS_TABLE, [record_op, event_op])
         except TransactionFailed as exc:
             if exc.index == 1 and isinstance(exc.cause, EntityExists):
                 raise DuplicateEvent(f"event {event.event_id} already recorded") from exc
+            self.forget(record.call_connection_id)
             raise EtagMismatch("the call record changed concurrently") from exc
+        self._remember(record, etags[0])
 
     async def list_calls(
         self, *, state: CallState | None = None, direction: Direction | None = None

@@ -109,17 +109,25 @@ class MemoryTableBackend:
             found.append(copy.deepcopy(entity))
         return found
 
-    async def transact(self, table: str, operations: Sequence[TxOp]) -> None:
+    async def transact(self, table: str, operations: Sequence[TxOp]) -> list[str]:
         self.round_trips += 1
         if len({self._key(op.entity)[0] for op in operations}) > 1:
             raise ValueError("a transaction must stay within one partition")
-        snapshot = copy.deepcopy(self._table(table))
+        rows = self._table(table)
+        touched = {self._key(op.entity) for op in operations}
+        before = {key: rows.get(key) for key in touched}  # stored rows are never mutated in place
+        etags = []
         for index, op in enumerate(operations):
             try:
-                self._apply(table, op)
+                etags.append(self._apply(table, op))
             except (EntityExists, EtagMismatch, NotFound) as exc:
-                self._tables[table] = snapshot
+                for key, previous in before.items():
+                    if previous is None:
+                        rows.pop(key, None)
+                    else:
+                        rows[key] = previous
                 raise TransactionFailed(index, exc) from exc
+        return etags
 
     async def close(self) -> None:
         return None

@@ -26,8 +26,10 @@ def test_incoming_call_is_answered_and_connected(app: App, emulator: Emulator) -
     assert raw_ids == {f"4:{caller['phoneNumber']}", callee["communicationUserId"]}
     types = [e["type"].removeprefix("Microsoft.Communication.") for e in app.events(call_id)]
     assert types[:2] == ["CallConnected", "ParticipantsUpdated"]
-    answers = [r for r in emulator.requests() if "answer" in str(r.get("path", ""))]
+    answers = [r for r in emulator.requests() if r["path"].endswith(":answer")
+               and (r["body"] or {}).get("incomingCallContext") == placed["incomingCallContext"]]
     assert len(answers) == 1
+    assert answers[0]["status"] == 200
 
 
 def test_unknown_call_is_a_404_problem(app: App) -> None:

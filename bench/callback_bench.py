@@ -1,0 +1,123 @@
+"""Callback ingestion cost against one bare Table upsert per event, in the same run (Azurite).
+
+Ours: parse-free ingestion through CallControlService (state machine + one entity-group
+transaction per event, record + history row). Baseline: one `upsert_entity` of a similar-size
+entity per event with the same async SDK. Sequential per call, several calls interleaved, as
+callbacks arrive. Reports events/s, the cost ratio and storage round trips per event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from azure.data.tables.aio import TableServiceClient
+
+from bench._common import write
+from callcontrol.events import CallbackEvent, parse_callback_event
+from callcontrol.service import CallControlService
+from callcontrol.store.azure_tables import AzureTableBackend
+from callcontrol.store.calls import CallStore
+from tools.azurite import start_azurite
+
+CALLS, EVENTS_PER_CALL, ROUNDS = 20, 15, 3
+T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+
+
+def scenario(call: str) -> list[CallbackEvent]:
+    events = [{"id": f"{call}-c", "type": "Microsoft.Communication.CallConnected",
+               "time": T0.isoformat(), "data": {"callConnectionId": call}}]
+    for n in range(1, EVENTS_PER_CALL):
+        events.append({
+            "id": f"{call}-p{n}", "type": "Microsoft.Communication.ParticipantsUpdated",
+            "time": (T0 + timedelta(seconds=n)).isoformat(),
+            "data": {"callConnectionId": call, "sequenceNumber": n, "participants": [
+                {"identifier": {"rawId": f"4:+1425555{i:04d}", "phoneNumber": {"value": f"+1425555{i:04d}"}},
+                 "isMuted": False} for i in range(3)]},
+        })
+    return [parse_callback_event(e) for e in events]
+
+
+async def run_ours(connection_string: str) -> tuple[float, int, int]:
+    service = TableServiceClient.from_connection_string(connection_string)
+    backend = AzureTableBackend(service, table_prefix=f"b{uuid.uuid4().hex[:8]}")
+    ingest = CallControlService(CallStore(backend), lambda: None)  # type: ignore[arg-type,return-value]
+    per_call = [scenario(f"call-{uuid.uuid4()}") for _ in range(CALLS)]
+    await ingest.ingest_callbacks([per_call[0][0]])  # create the table outside the timing
+    trips_before = backend.round_trips
+    started = time.perf_counter()
+    for step in range(EVENTS_PER_CALL):  # calls interleave, each call's events in order
+        for events in per_call:
+            if not (events is per_call[0] and step == 0):
+                await ingest.ingest_callbacks([events[step]])
+    elapsed = time.perf_counter() - started
+    count = CALLS * EVENTS_PER_CALL - 1
+    trips = backend.round_trips - trips_before
+    await backend.close()
+    return elapsed, count, trips
+
+
+async def run_baseline(connection_string: str, count: int) -> float:
+    async with TableServiceClient.from_connection_string(connection_string) as service:
+        table = await service.create_table_if_not_exists(f"base{uuid.uuid4().hex[:8]}")
+        payload = "x" * 900  # about the size of our record row
+        started = time.perf_counter()
+        for index in range(count):
+            await table.upsert_entity({"PartitionKey": f"call-{index % CALLS}",
+                                       "RowKey": "call", "Record": payload, "N": index})
+        elapsed = time.perf_counter() - started
+        await table.close()
+    return elapsed
+
+
+async def run_bare_transaction(connection_string: str, count: int) -> float:
+    """The storage floor of our design: the same two-row transaction, with no app code."""
+    async with TableServiceClient.from_connection_string(connection_string) as service:
+        table = await service.create_table_if_not_exists(f"tx{uuid.uuid4().hex[:8]}")
+        payload = "x" * 900
+        started = time.perf_counter()
+        for index in range(count):
+            partition = f"call-{index % CALLS}"
+            await table.submit_transaction([
+                ("upsert", {"PartitionKey": partition, "RowKey": "call", "Record": payload}),
+                ("create", {"PartitionKey": partition, "RowKey": f"event|{index}", "Data": payload}),
+            ])
+        elapsed = time.perf_counter() - started
+        await table.close()
+    return elapsed
+
+
+async def main() -> None:
+    azurite = start_azurite()
+    try:
+        ours_s: list[float] = []
+        base_s: list[float] = []
+        tx_s: list[float] = []
+        trips_per_event = 0.0
+        for _ in range(ROUNDS):  # alternate to share the machine's noise
+            elapsed, count, trips = await run_ours(azurite.connection_string)
+            ours_s.append(elapsed / count)
+            trips_per_event = trips / count
+            base_s.append(await run_baseline(azurite.connection_string, count) / count)
+            tx_s.append(await run_bare_transaction(azurite.connection_string, count) / count)
+        ours, base, bare_tx = min(ours_s), min(base_s), min(tx_s)
+        write("callback_ingestion", {
+            "events_per_round": CALLS * EVENTS_PER_CALL - 1,
+            "ours_ms_per_event": round(ours * 1000, 3),
+            "baseline_upsert_ms_per_event": round(base * 1000, 3),
+            "ours_events_per_second": round(1 / ours, 1),
+            "baseline_events_per_second": round(1 / base, 1),
+            "cost_ratio": round(ours / base, 3),
+            "bare_two_row_transaction_ms": round(bare_tx * 1000, 3),
+            "cost_ratio_vs_bare_transaction": round(ours / bare_tx, 3),
+            "storage_round_trips_per_event": round(trips_per_event, 3),
+            "target": "cost_ratio <= 1.5, round trips <= 2",
+        })
+    finally:
+        azurite.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,75 @@
+"""CLI: ``python -m emulator --port 0 --access-key K --resource-id R --event-webhook URL``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+import logging
+import signal
+import sys
+
+from emulator.app import serve
+from emulator.config import EmulatorConfig
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--access-key", required=True, help="base64 ACS access key")
+    parser.add_argument("--resource-id", required=True, help="immutable resource id (token audience)")
+    parser.add_argument("--event-webhook", default=None, help="where IncomingCall events are POSTed")
+    parser.add_argument(
+        "--resource-number",
+        action="append",
+        default=[],
+        metavar="E164",
+        help="a phone number of this resource (repeatable): calls to it raise IncomingCall",
+    )
+    parser.add_argument("--incoming-call-ttl", type=float, default=30.0, metavar="SECONDS")
+    parser.add_argument("--ring-timeout", type=float, default=60.0, metavar="SECONDS")
+    parser.add_argument("--eventgrid-retry-factor", type=float, default=0.001)
+    parser.add_argument("--log-level", default="WARNING")
+    return parser.parse_args(argv)
+
+
+async def _run(config: EmulatorConfig) -> None:
+    served = await serve(config)
+    print(f"emulator listening on {served.base_url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await served.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        base64.b64decode(args.access_key, validate=True)
+    except binascii.Error:
+        print("error: --access-key must be base64", file=sys.stderr)
+        return 2
+    config = EmulatorConfig(
+        access_key=args.access_key,
+        resource_id=args.resource_id,
+        event_webhook=args.event_webhook,
+        host=args.host,
+        port=args.port,
+        resource_numbers=frozenset(args.resource_number),
+        incoming_call_ttl_seconds=args.incoming_call_ttl,
+        ring_timeout_seconds=args.ring_timeout,
+        eventgrid_retry_factor=args.eventgrid_retry_factor,
+    )
+    asyncio.run(_run(config))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""Configuration of one emulator instance (what the CLI flags and the Python API set)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_TOPIC = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/emulator"
+    "/providers/Microsoft.Communication/communicationServices/acs-emulator"
+)
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything an emulator instance needs to know before it starts.
+
+    ``access_key`` is the base64 ACS access key the SDK signs with; ``resource_id`` is the
+    immutable resource id, used as the audience of callback tokens; ``event_webhook`` is where
+    IncomingCall events go (the app's Event Grid endpoint); None disables Event Grid delivery.
+    """
+
+    access_key: str
+    resource_id: str
+    event_webhook: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    # Phone numbers (E.164) owned by this resource: calls to them raise IncomingCall.
+    resource_numbers: frozenset[str] = field(default_factory=frozenset)
+    eventgrid_topic: str = DEFAULT_TOPIC
+    eventgrid_subscription_name: str = "EMULATOR-SUBSCRIPTION"
+    # Event Grid's retry schedule (10 s, 30 s, 1 min, ...) is multiplied by this factor.
+    eventgrid_retry_factor: float = 0.001
+    eventgrid_max_attempts: int = 30
+    # How long an IncomingCall's context stays answerable (not documented by ACS).
+    incoming_call_ttl_seconds: float = 30.0
+    # How long a callee rings before it counts as not answered (create call, transfer).
+    ring_timeout_seconds: float = 60.0
+    callback_token_lifetime_seconds: int = 300
+    # Delay between a 2xx for answer/create and the CallConnected callback.
+    connect_delay_seconds: float = 0.01
+    participants_page_size: int = 100
+    # Reject HMAC requests whose x-ms-date is further than this from now; 0 disables the check.
+    max_clock_skew_seconds: float = 900.0
+    # Overrides the token issuer; by default it is the emulator's own base URL.
+    issuer: str | None = None

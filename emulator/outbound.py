@@ -1,0 +1,111 @@
+"""CreateCall: the app dials one target (1:1) or several (group call)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from emulator import emitter, legs
+from emulator.errors import invalid_argument
+from emulator.identifiers import Identifier, parse_identifier, parse_phone_model, parse_user_model
+from emulator.models import CallConnection, ConnectionState
+from emulator.network import LegOutcome
+from emulator.render import call_connection_properties
+from emulator.services import Services
+from emulator.validation import callback_uri, optional_string, require_object
+
+PSTN_NEEDS_CALLER_ID = (
+    "Invalid request: sourceCallerIdNumber is required when a target is a phone number."
+)
+
+
+def create_call(services: Services, body: Any, api_version: str) -> tuple[CallConnection, dict[str, Any]]:
+    body = require_object(body)
+    targets = _targets(body)
+    uri = callback_uri(body, "callbackUri")
+    assert uri is not None
+    caller_id = (
+        parse_phone_model(body["sourceCallerIdNumber"], "sourceCallerIdNumber")
+        if body.get("sourceCallerIdNumber") is not None
+        else None
+    )
+    display_name = optional_string(body, "sourceDisplayName")
+    operation_context = optional_string(body, "operationContext")
+    source = parse_user_model(body["source"], "source") if body.get("source") else services.bot_identity
+    if caller_id is None and any(target.is_phone for target in targets):
+        raise invalid_argument(PSTN_NEEDS_CALLER_ID)
+    call = services.registry.new_call()
+    connection = CallConnection(
+        call_connection_id=str(uuid.uuid4()),
+        call=call,
+        callback_uri=uri,
+        api_version=api_version,
+        app_identity=source,
+        source=source,
+        targets=targets,
+        direction="outbound",
+        operation_context=operation_context,
+        source_caller_id=caller_id,
+        source_display_name=display_name,
+    )
+    services.registry.add_connection(connection)
+    connection.dialing = services.background.spawn(_dial_all(services, connection))
+    return connection, call_connection_properties(connection, include_server_call_id=False)
+
+
+def _targets(body: dict[str, Any]) -> list[Identifier]:
+    raw = body.get("targets")
+    if raw is None:
+        raise invalid_argument("The targets field is required.")
+    if not isinstance(raw, list) or not raw:
+        raise invalid_argument("The field targets must be a non-empty array.")
+    targets = [parse_identifier(item, f"targets[{index}]") for index, item in enumerate(raw)]
+    if len({target.raw_id for target in targets}) != len(targets):
+        raise invalid_argument("The field targets contains duplicates.")
+    return targets
+
+
+async def _dial_all(services: Services, connection: CallConnection) -> None:
+    """Ring every target at once; the call connects when the first one answers."""
+    caller = (
+        Identifier("phoneNumber", "4:" + connection.source_caller_id)
+        if connection.source_caller_id
+        else connection.source
+    )
+
+    async def ring(target: Identifier) -> tuple[Identifier, LegOutcome]:
+        outcome = await legs.dial(
+            services,
+            connection.call,
+            target,
+            caller=caller,
+            timeout_seconds=services.settings.ring_timeout_seconds,
+            caller_display_name=connection.source_display_name or "",
+        )
+        return target, outcome
+
+    failures: list[LegOutcome] = []
+    for finished in asyncio.as_completed([ring(target) for target in connection.targets]):
+        target, outcome = await finished
+        if not connection.is_live:
+            return
+        if not outcome.answered:
+            failures.append(outcome)
+            continue
+        connection.call.add(connection.app_identity)
+        connection.call.add(target)
+        if connection.state is ConnectionState.CONNECTING:
+            await asyncio.sleep(services.settings.connect_delay_seconds)
+            emitter.connected(services, connection)
+        else:
+            emitter.participants_updated(services, connection.call)
+    if connection.state is ConnectionState.CONNECTING and failures:
+        emitter.emit(
+            services,
+            connection,
+            "CreateCallFailed",
+            operation_context=connection.operation_context,
+            result=failures[0].result(),
+        )
+        emitter.end_call(services, connection.call, failures[0].result())

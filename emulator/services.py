@@ -1,0 +1,93 @@
+"""The emulator's parts wired together; one instance per running emulator."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from emulator.background import Background
+from emulator.callbacks import CallbackDispatcher
+from emulator.config import EmulatorConfig
+from emulator.eventgrid import DeliverySettings, EventGridPublisher
+from emulator.faults import FaultInjector
+from emulator.identifiers import Identifier, from_raw_id
+from emulator.network import PhoneNetwork
+from emulator.registry import Registry
+from emulator.repeatability import RepeatabilityStore
+from emulator.tokens import TokenIssuer
+
+
+@dataclass
+class RuntimeSettings:
+    """Tunables the control API may change while the emulator runs."""
+
+    incoming_call_ttl_seconds: float
+    ring_timeout_seconds: float
+    connect_delay_seconds: float
+    participants_page_size: int
+
+
+@dataclass
+class Services:
+    config: EmulatorConfig
+    settings: RuntimeSettings
+    background: Background
+    tokens: TokenIssuer
+    callbacks: CallbackDispatcher
+    eventgrid: EventGridPublisher
+    network: PhoneNetwork
+    registry: Registry
+    faults: FaultInjector
+    repeatability: RepeatabilityStore
+    request_log: list[dict[str, object]] = field(default_factory=list)
+    base_url: str = ""
+    event_webhook: str | None = None
+    # The ACS identity the app calls out as when a request names no source.
+    bot_identity: Identifier = field(default_factory=lambda: from_raw_id("8:acs:emulator_bot"))
+
+    @property
+    def issuer(self) -> str:
+        return self.config.issuer or self.base_url
+
+
+def build_services(config: EmulatorConfig) -> Services:
+    background = Background()
+    tokens = TokenIssuer(config.resource_id, config.callback_token_lifetime_seconds)
+    holder: dict[str, Services] = {}
+
+    def issuer() -> str:
+        return holder["services"].issuer
+
+    def webhook() -> str | None:
+        return holder["services"].event_webhook
+
+    def validation_url(code: str) -> str:
+        return f"{holder['services'].base_url}/emulator/eventgrid/validate?code={code}"
+
+    services = Services(
+        config=config,
+        settings=RuntimeSettings(
+            incoming_call_ttl_seconds=config.incoming_call_ttl_seconds,
+            ring_timeout_seconds=config.ring_timeout_seconds,
+            connect_delay_seconds=config.connect_delay_seconds,
+            participants_page_size=config.participants_page_size,
+        ),
+        background=background,
+        tokens=tokens,
+        callbacks=CallbackDispatcher(tokens, issuer, background),
+        eventgrid=EventGridPublisher(
+            webhook,
+            config.eventgrid_subscription_name,
+            DeliverySettings(config.eventgrid_retry_factor, config.eventgrid_max_attempts),
+            validation_url,
+            background,
+        ),
+        network=PhoneNetwork(config.resource_numbers),
+        registry=Registry(),
+        faults=FaultInjector(),
+        repeatability=RepeatabilityStore(),
+        event_webhook=config.event_webhook,
+        bot_identity=from_raw_id(f"8:acs:{config.resource_id}_{uuid.uuid4()}"),
+    )
+    holder["services"] = services
+    return services
