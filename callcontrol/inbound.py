@@ -152,7 +152,9 @@ class InboundCalls:
             logger.error("claim %s was taken over while we acted; recording anyway", key[:12])
         record_id = await self._record(call, outcome)
         if claim.status is ClaimStatus.DECIDED:
-            await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
+            # A duplicate that saw `decided` may have written the same record and marked it first.
+            with contextlib.suppress(EtagMismatch):
+                await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
         decision = acted.decision
         logger.info(
             "incoming call %s: rule %s, %s → %s in %.1f ms",

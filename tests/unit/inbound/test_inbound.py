@@ -284,3 +284,27 @@ async def test_the_critical_path_reads_no_rule_table_while_the_cache_is_fresh() 
         await w.inbound.handle(incoming())
     assert RULES_TABLE not in backend.reads
     assert w.acs.actions() == ["answer"] * 6
+
+
+async def test_owner_and_duplicate_may_both_finish_a_decided_claim(backend: MemoryTableBackend) -> None:
+    """A duplicate that sees `decided` writes the record and marks it recorded; the owner, a
+    moment later, finds its mark stale and must still succeed."""
+    w = await world(backend)
+    call = incoming()
+    original_record = w.inbound._record
+    duplicate: list[Any] = []
+    started: list[bool] = []
+
+    async def record_then_let_a_duplicate_finish(call_: Any, outcome: dict[str, Any]) -> str:
+        record_id = await original_record(call_, outcome)
+        if not started:
+            started.append(True)
+            duplicate.append(await w.inbound.handle(call))  # sees `decided`, finishes it
+        return record_id
+
+    w.inbound._record = record_then_let_a_duplicate_finish  # type: ignore[method-assign]
+    result = await w.inbound.handle(call)
+    assert not result.duplicate and duplicate[0].duplicate
+    assert w.acs.actions() == ["answer"]
+    claim = await w.claims.get(claim_key(call.incoming_call_context or ""))
+    assert claim is not None and claim.status is ClaimStatus.RECORDED
