@@ -29,10 +29,12 @@ def emit(
     )
 
 
-def participants_updated(services: Services, call: ServerCall) -> None:
+def participants_updated(
+    services: Services, call: ServerCall, skip: CallConnection | None = None
+) -> None:
     """Every connected leg of the app on this call hears the new roster."""
     for connection in services.registry.connections_of(call):
-        if connection.state is ConnectionState.CONNECTING:
+        if connection.state is ConnectionState.CONNECTING or connection is skip:
             continue
         emit(
             services,

@@ -20,8 +20,11 @@ class Registry:
         self.calls: dict[str, ServerCall] = {}
         self.connections: dict[str, CallConnection] = {}
         self.offers: dict[str, IncomingCallOffer] = {}
+        # Group and room calls joined through Connect, by their group/room id.
+        self.rooms: dict[str, ServerCall] = {}
 
     def clear(self) -> None:
+        self.rooms.clear()
         self.calls.clear()
         self.connections.clear()
         self.offers.clear()

@@ -50,6 +50,15 @@ async def answer_call(request: web.Request) -> web.StreamResponse:
     return json_response(properties, 200)
 
 
+async def connect_call(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    connection, properties = outbound.connect(
+        services, await read_json(request), api_version(request)
+    )
+    request[CORRELATION_KEY] = connection.call.correlation_id
+    return json_response(properties, 200)
+
+
 async def reject_call(request: web.Request) -> web.StreamResponse:
     inbound.reject(request.app[SERVICES_KEY], await read_json(request))
     return _no_content()
@@ -147,6 +156,7 @@ def add_routes(app: web.Application) -> None:
     router.add_post(CONNECTIONS, create_call, name="CreateCall")
     router.add_post(CONNECTIONS + ":answer", answer_call, name="AnswerCall")
     router.add_post(CONNECTIONS + ":reject", reject_call, name="RejectCall")
+    router.add_post(CONNECTIONS + ":connect", connect_call, name="Connect")
     router.add_post(CONNECTIONS + ":redirect", redirect_call, name="RedirectCall")
     router.add_get(CONNECTION, get_call, name="CallConnection_GetCall")
     router.add_delete(CONNECTION, hang_up, name="CallConnection_HangupCall")

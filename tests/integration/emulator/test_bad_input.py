@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator import EmulatorThread
-from tests.integration.emulator.support import USER_A, AppSide, Control, connect_call, signed_request
+from tests.integration.emulator.support import USER_A, AppSide, connect_call, signed_request
 from tests.integration.emulator.swagger import Swagger
 
 API = "?api-version=2026-03-12"
