@@ -38,9 +38,7 @@ def answer(services: Services, body: Any, api_version: str) -> dict[str, Any]:
     uri = callback_uri(body, "callbackUri")
     assert uri is not None
     operation_context = optional_string(body, "operationContext")
-    answered_by = (
-        parse_user_model(body["answeredBy"], "answeredBy") if body.get("answeredBy") else None
-    )
+    answered_by = parse_user_model(body["answeredBy"], "answeredBy") if body.get("answeredBy") else None
     offer = _claim_offer(services, body, "answer")
     connection = CallConnection(
         call_connection_id=str(uuid.uuid4()),
@@ -117,5 +115,3 @@ def _settle(services: Services, offer: IncomingCallOffer, outcome: LegOutcome) -
         return
     if not services.registry.connections_of(offer.call):
         emitter.end_call(services, offer.call)
-
-

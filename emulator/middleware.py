@@ -21,9 +21,7 @@ from emulator.services import Services
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVICES_KEY = web.AppKey("services", Services)
-SUPPORTED_VERSIONS = (
-    "2023-03-06, 2023-10-15, 2024-04-15, 2024-09-15, 2025-05-15, 2025-06-15, 2026-03-12"
-)
+SUPPORTED_VERSIONS = "2023-03-06, 2023-10-15, 2024-04-15, 2024-09-15, 2025-05-15, 2025-06-15, 2026-03-12"
 UNSIGNED_PATHS = ("/calling/keys", "/calling/.well-known/")
 _LOGGED_HEADERS = (
     "x-ms-date",
@@ -125,9 +123,7 @@ async def _with_repeatability(
     if storable and isinstance(response, web.Response):
         body = response.body if isinstance(response.body, bytes) else b""
         headers = tuple(
-            (name, value)
-            for name, value in response.headers.items()
-            if name.lower() != "content-length"
+            (name, value) for name, value in response.headers.items() if name.lower() != "content-length"
         )
         stored_response = StoredResponse(response.status, body, headers)
         services.repeatability.complete(request_id, stored_response)

@@ -15,9 +15,7 @@ from emulator.render import call_connection_properties
 from emulator.services import Services
 from emulator.validation import callback_uri, optional_string, require_object
 
-PSTN_NEEDS_CALLER_ID = (
-    "Invalid request: sourceCallerIdNumber is required when a target is a phone number."
-)
+PSTN_NEEDS_CALLER_ID = "Invalid request: sourceCallerIdNumber is required when a target is a phone number."
 
 
 def create_call(services: Services, body: Any, api_version: str) -> tuple[CallConnection, dict[str, Any]]:

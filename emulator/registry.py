@@ -46,6 +46,4 @@ class Registry:
         return connection
 
     def connections_of(self, call: ServerCall) -> list[CallConnection]:
-        return [
-            self.connections[cid] for cid in call.connection_ids if self.connections[cid].is_live
-        ]
+        return [self.connections[cid] for cid in call.connection_ids if self.connections[cid].is_live]

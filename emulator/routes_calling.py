@@ -36,9 +36,7 @@ def _no_content() -> web.Response:
 # calls ---------------------------------------------------------------------------------------
 async def create_call(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    connection, properties = outbound.create_call(
-        services, await read_json(request), api_version(request)
-    )
+    connection, properties = outbound.create_call(services, await read_json(request), api_version(request))
     request[CORRELATION_KEY] = connection.call.correlation_id
     return json_response(properties, 201)
 
@@ -52,9 +50,7 @@ async def answer_call(request: web.Request) -> web.StreamResponse:
 
 async def connect_call(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    connection, properties = outbound.connect(
-        services, await read_json(request), api_version(request)
-    )
+    connection, properties = outbound.connect(services, await read_json(request), api_version(request))
     request[CORRELATION_KEY] = connection.call.correlation_id
     return json_response(properties, 200)
 
@@ -99,9 +95,7 @@ async def list_participants(request: web.Request) -> web.StreamResponse:
         raise invalid_argument("The skipToken is not valid.") from None
     if skip < 0:
         raise invalid_argument("The skipToken is not valid.")
-    page, following = midcall.participant_page(
-        connection, skip, services.settings.participants_page_size
-    )
+    page, following = midcall.participant_page(connection, skip, services.settings.participants_page_size)
     body: dict[str, object] = {"value": page}
     if following is not None:
         query = urlencode({"api-version": api_version(request), SKIP_TOKEN: following})
@@ -167,9 +161,7 @@ def add_routes(app: web.Application) -> None:
     participants = CONNECTION + "/participants"
     router.add_get(participants, list_participants, name="CallConnection_GetParticipants")
     router.add_post(participants + ":add", add_participant, name="CallConnection_AddParticipant")
-    router.add_post(
-        participants + ":remove", remove_participant, name="CallConnection_RemoveParticipant"
-    )
+    router.add_post(participants + ":remove", remove_participant, name="CallConnection_RemoveParticipant")
     router.add_post(
         participants + ":cancelAddParticipant",
         cancel_add_participant,
@@ -180,6 +172,4 @@ def add_routes(app: web.Application) -> None:
         participants + "/{participantRawId}", get_participant, name="CallConnection_GetParticipant"
     )
     router.add_get("/calling/keys", jwks, name="Keys")
-    router.add_get(
-        "/calling/.well-known/acsopenidconfiguration", openid, name="OpenIdConfiguration"
-    )
+    router.add_get("/calling/.well-known/acsopenidconfiguration", openid, name="OpenIdConfiguration")

@@ -15,8 +15,13 @@ from tests.integration.emulator.support import USER_A, AppSide, connect_call, si
 from tests.integration.emulator.swagger import Swagger
 
 API = "?api-version=2026-03-12"
-ACTIONS = ("participants:add", "participants:remove", "participants:mute",
-           "participants:cancelAddParticipant", ":transferToParticipant")
+ACTIONS = (
+    "participants:add",
+    "participants:remove",
+    "participants:mute",
+    "participants:cancelAddParticipant",
+    ":transferToParticipant",
+)
 TOP_LEVEL = ("", ":answer", ":reject", ":redirect")
 
 
@@ -97,10 +102,12 @@ def test_unknown_call_ids_are_404_8522_for_every_operation(emulator: EmulatorThr
     for action in (*ACTIONS, ":terminate"):
         status, reply = _post(emulator, _action_path("nope", action), b"{}")
         assert (status, reply["error"]["code"]) == (404, "8522"), action
-    for method, path in (("GET", "/calling/callConnections/nope"),
-                         ("DELETE", "/calling/callConnections/nope"),
-                         ("GET", "/calling/callConnections/nope/participants"),
-                         ("GET", "/calling/callConnections/nope/participants/8%3Aacs%3Ax")):
+    for method, path in (
+        ("GET", "/calling/callConnections/nope"),
+        ("DELETE", "/calling/callConnections/nope"),
+        ("GET", "/calling/callConnections/nope/participants"),
+        ("GET", "/calling/callConnections/nope/participants/8%3Aacs%3Ax"),
+    ):
         status, _, reply = signed_request(emulator.base_url, method, path + API)
         assert (status, reply["error"]["code"]) == (404, "8522"), path
 
@@ -113,19 +120,43 @@ def test_unknown_paths_and_methods_are_acs_errors_not_crashes(emulator: Emulator
 
 
 def test_a_wrong_key_is_401(emulator: EmulatorThread) -> None:
-    status, _, reply = signed_request(emulator.base_url, "GET", "/calling/callConnections/x" + API,
-                                      key="d3Jvbmcta2V5")
+    status, _, reply = signed_request(
+        emulator.base_url, "GET", "/calling/callConnections/x" + API, key="d3Jvbmcta2V5"
+    )
     assert status == 401 and reply["error"]["code"] == "7509"
 
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(
-        st.sampled_from(["targets", "callbackUri", "incomingCallContext", "target", "rawId",
-                         "participantToAdd", "participantToRemove", "targetParticipants",
-                         "targetParticipant", "invitationId", "phoneNumber", "communicationUser",
-                         "id", "value", "kind", "operationContext", "callRejectReason"]) | st.text(max_size=5),
-        children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "targets",
+                    "callbackUri",
+                    "incomingCallContext",
+                    "target",
+                    "rawId",
+                    "participantToAdd",
+                    "participantToRemove",
+                    "targetParticipants",
+                    "targetParticipant",
+                    "invitationId",
+                    "phoneNumber",
+                    "communicationUser",
+                    "id",
+                    "value",
+                    "kind",
+                    "operationContext",
+                    "callRejectReason",
+                ]
+            )
+            | st.text(max_size=5),
+            children,
+            max_size=4,
+        )
+    ),
     max_leaves=10,
 )
 

@@ -15,8 +15,9 @@ def test_connect_to_an_existing_server_call(
     placed = control.incoming(PSTN_A, CALLER_ID)
     first = client.answer_call(placed["incomingCallContext"], app_side.url("/callbacks"))
     app_side.wait_for("ParticipantsUpdated", first.call_connection_id)
-    joined = client.connect_call(app_side.url("/callbacks/joined"), server_call_id=placed["serverCallId"],
-                                 operation_context="join")
+    joined = client.connect_call(
+        app_side.url("/callbacks/joined"), server_call_id=placed["serverCallId"], operation_context="join"
+    )
     assert joined.call_connection_state == "connecting"
     assert joined.server_call_id == placed["serverCallId"]
     connected = app_side.wait_for("CallConnected", joined.call_connection_id)[0]

@@ -30,17 +30,28 @@ def test_settings_round_trip_and_refuse_nonsense(control: Control) -> None:
     updated = control.settings(ringTimeoutSeconds=5, participantsPageSize=2, incomingCallTtlSeconds=9)
     assert (updated["ringTimeoutSeconds"], updated["participantsPageSize"]) == (5, 2)
     assert control.ok("GET", "/settings")["incomingCallTtlSeconds"] == 9
-    for bad in ({"ringTimeoutSeconds": -1}, {"participantsPageSize": 0}, {"nope": 1},
-                {"eventWebhook": 5}, {"resourceNumbers": ["12"]}):
+    for bad in (
+        {"ringTimeoutSeconds": -1},
+        {"participantsPageSize": 0},
+        {"nope": 1},
+        {"eventWebhook": 5},
+        {"resourceNumbers": ["12"]},
+    ):
         assert control.call("PATCH", "/settings", bad)[0] == 400, bad
 
 
 def test_endpoint_behaviors_are_validated_and_listed(control: Control) -> None:
     control.endpoint("4:+14255550199", "busy", delay=0.5)
     [rule] = control.ok("GET", "/endpoints")["value"]
-    assert rule == {"endpoint": {"rawId": "4:+14255550199", "kind": "phoneNumber",
-                                 "phoneNumber": {"value": "+14255550199"}},
-                    "behavior": "busy", "delaySeconds": 0.5}
+    assert rule == {
+        "endpoint": {
+            "rawId": "4:+14255550199",
+            "kind": "phoneNumber",
+            "phoneNumber": {"value": "+14255550199"},
+        },
+        "behavior": "busy",
+        "delaySeconds": 0.5,
+    }
     assert control.call("PUT", "/endpoints", {"endpoint": {"rawId": USER_A}, "behavior": "sing"})[0] == 400
     assert control.call("PUT", "/endpoints", {"behavior": "busy"})[0] == 400
     assert control.call("PUT", "/endpoints", {"endpoint": {"rawId": USER_A}, "delaySeconds": -1})[0] == 400
@@ -49,20 +60,23 @@ def test_endpoint_behaviors_are_validated_and_listed(control: Control) -> None:
 
 
 def test_incoming_call_input_is_validated(control: Control) -> None:
-    for bad in ({}, {"from": {"phoneNumber": "+14255550100"}},
-                {"from": {"phoneNumber": "12"}, "to": {"phoneNumber": "+18005550123"}},
-                {"from": {"rawId": "4:+14255550100"}, "to": {"rawId": "4:+18005550123"},
-                 "customContext": {"sipHeaders": {"a": 1}}},
-                {"from": {"rawId": "4:+14255550100"}, "to": {"rawId": "4:+18005550123"},
-                 "callerDisplayName": 3}):
+    for bad in (
+        {},
+        {"from": {"phoneNumber": "+14255550100"}},
+        {"from": {"phoneNumber": "12"}, "to": {"phoneNumber": "+18005550123"}},
+        {
+            "from": {"rawId": "4:+14255550100"},
+            "to": {"rawId": "4:+18005550123"},
+            "customContext": {"sipHeaders": {"a": 1}},
+        },
+        {"from": {"rawId": "4:+14255550100"}, "to": {"rawId": "4:+18005550123"}, "callerDisplayName": 3},
+    ):
         status, reply = control.call("POST", "/incoming-calls", bad)
         assert status == 400 and reply["error"]["message"], bad
     assert control.call("POST", "/incoming-calls", None)[0] == 400
 
 
-def test_reset_forgets_calls_logs_faults_and_behaviors(
-    client, app_side: AppSide, control: Control
-) -> None:
+def test_reset_forgets_calls_logs_faults_and_behaviors(client, app_side: AppSide, control: Control) -> None:
     connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
     control.endpoint(USER_A, "busy")
     control.ok("POST", "/faults", {"operation": "GetCall", "status": 500})

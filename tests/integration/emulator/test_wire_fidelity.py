@@ -37,18 +37,31 @@ LIVE_EXTRA_DATA = {"version", "publicEventType", "resultInformation", "operation
 
 def _run_scenario(client: CallAutomationClient, app_side: AppSide, control: Control) -> None:
     """Touch every operation once, successes and typical refusals."""
-    placed = control.incoming(PSTN_A, CALLER_ID, callerDisplayName="Caller",
-                              customContext={"sipHeaders": {"userToUser": "00"}, "voipHeaders": {"a": "b"}})
-    answered = client.answer_call(placed["incomingCallContext"], app_side.url("/callbacks"),
-                                  operation_context="answer")
+    placed = control.incoming(
+        PSTN_A,
+        CALLER_ID,
+        callerDisplayName="Caller",
+        customContext={"sipHeaders": {"userToUser": "00"}, "voipHeaders": {"a": "b"}},
+    )
+    answered = client.answer_call(
+        placed["incomingCallContext"], app_side.url("/callbacks"), operation_context="answer"
+    )
     app_side.wait_for("ParticipantsUpdated", answered.call_connection_id)
-    call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A),
-                             CommunicationUserIdentifier(USER_B), operation_context="create")
+    call, cid = connect_call(
+        client,
+        app_side,
+        CommunicationUserIdentifier(USER_A),
+        CommunicationUserIdentifier(USER_B),
+        operation_context="create",
+    )
     call.get_call_properties()
     list(call.list_participants())
     call.get_participant(CommunicationUserIdentifier(USER_A))
-    call.add_participant(PhoneNumberIdentifier(PSTN_B), source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
-                         operation_context="add")
+    call.add_participant(
+        PhoneNumberIdentifier(PSTN_B),
+        source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
+        operation_context="add",
+    )
     app_side.wait_for("AddParticipantSucceeded", cid)
     control.endpoint(USER_C, "decline")
     call.add_participant(CommunicationUserIdentifier(USER_C))
@@ -68,8 +81,9 @@ def _run_scenario(client: CallAutomationClient, app_side: AppSide, control: Cont
         with pytest.raises(HttpResponseError):
             refused()
     control.endpoint(USER_C, "answer")
-    call.transfer_call_to_participant(CommunicationUserIdentifier(USER_C),
-                                      transferee=CommunicationUserIdentifier(USER_B))
+    call.transfer_call_to_participant(
+        CommunicationUserIdentifier(USER_C), transferee=CommunicationUserIdentifier(USER_B)
+    )
     app_side.wait_for("CallTransferAccepted", cid)
     _, solo = connect_call(client, app_side, CommunicationUserIdentifier(USER_B))
     client.get_call_connection(solo).transfer_call_to_participant(CommunicationUserIdentifier(USER_A))
@@ -78,8 +92,11 @@ def _run_scenario(client: CallAutomationClient, app_side: AppSide, control: Cont
     _, failing = connect_call(client, app_side, CommunicationUserIdentifier(USER_C))
     client.get_call_connection(failing).transfer_call_to_participant(PhoneNumberIdentifier(PSTN_B))
     app_side.wait_for("CallTransferFailed", failing)
-    props = client.create_call(PhoneNumberIdentifier(PSTN_B), app_side.url("/callbacks"),
-                               source_caller_id_number=PhoneNumberIdentifier(CALLER_ID))
+    props = client.create_call(
+        PhoneNumberIdentifier(PSTN_B),
+        app_side.url("/callbacks"),
+        source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
+    )
     app_side.wait_for("CreateCallFailed", props.call_connection_id)
     rejected = control.incoming(PSTN_A, CALLER_ID)
     client.reject_call(rejected["incomingCallContext"])
@@ -91,8 +108,9 @@ def _run_scenario(client: CallAutomationClient, app_side: AppSide, control: Cont
 
 
 @pytest.fixture
-def scenario(client: CallAutomationClient, app_side: AppSide, control: Control,
-             recorder: ResponseRecorder) -> ResponseRecorder:
+def scenario(
+    client: CallAutomationClient, app_side: AppSide, control: Control, recorder: ResponseRecorder
+) -> ResponseRecorder:
     _run_scenario(client, app_side, control)
     control.ok("GET", "/callbacks?wait=idle")
     return recorder
@@ -129,10 +147,23 @@ def test_every_response_matches_the_swagger(scenario: ResponseRecorder, swagger:
         (method.upper(), path)
         for path, operations in swagger.spec["paths"].items()
         for method, operation in operations.items()
-        if operation.get("operationId", "").removeprefix("CallConnection_") in {
-            "CreateCall", "AnswerCall", "RedirectCall", "RejectCall", "GetCall", "HangupCall",
-            "TerminateCall", "TransferToParticipant", "GetParticipants", "GetParticipant",
-            "AddParticipant", "RemoveParticipant", "CancelAddParticipant", "Mute"}
+        if operation.get("operationId", "").removeprefix("CallConnection_")
+        in {
+            "CreateCall",
+            "AnswerCall",
+            "RedirectCall",
+            "RejectCall",
+            "GetCall",
+            "HangupCall",
+            "TerminateCall",
+            "TransferToParticipant",
+            "GetParticipants",
+            "GetParticipant",
+            "AddParticipant",
+            "RemoveParticipant",
+            "CancelAddParticipant",
+            "Mute",
+        }
     }
     assert call_control <= seen, call_control - seen
 
@@ -146,9 +177,16 @@ def test_every_callback_matches_the_swagger_and_carries_a_valid_token(
         swagger.validate_callback(record["event"])
         types.add(record["type"])
     assert types >= {
-        "CallConnected", "ParticipantsUpdated", "AddParticipantSucceeded", "AddParticipantFailed",
-        "CancelAddParticipantSucceeded", "RemoveParticipantSucceeded", "CallTransferAccepted",
-        "CallTransferFailed", "CreateCallFailed", "CallDisconnected",
+        "CallConnected",
+        "ParticipantsUpdated",
+        "AddParticipantSucceeded",
+        "AddParticipantFailed",
+        "CancelAddParticipantSucceeded",
+        "RemoveParticipantSucceeded",
+        "CallTransferAccepted",
+        "CallTransferFailed",
+        "CreateCallFailed",
+        "CallDisconnected",
     }
 
 
@@ -156,8 +194,9 @@ def test_incoming_call_events_match_the_schema_and_the_official_example(
     scenario: ResponseRecorder, app_side: AppSide, swagger: Swagger, acs_contract: Path
 ) -> None:
     example = json.loads((acs_contract / "events/eventgrid/incoming_call.eventgrid-schema.json").read_text())
-    recorded = json.loads((acs_contract / "events/callbacks/recorded-2023-09/IncomingCall.data.pstn.json")
-                          .read_text())
+    recorded = json.loads(
+        (acs_contract / "events/callbacks/recorded-2023-09/IncomingCall.data.pstn.json").read_text()
+    )
     notifications = app_side.notifications()
     assert notifications
     for delivery in notifications:
@@ -170,8 +209,10 @@ def test_incoming_call_events_match_the_schema_and_the_official_example(
         assert event["subject"] == (
             f"/caller/{event['data']['from']['rawId']}/recipient/{event['data']['to']['rawId']}"
         )
-        assert (event["dataVersion"], event["metadataVersion"]) == (example["dataVersion"],
-                                                                   example["metadataVersion"])
+        assert (event["dataVersion"], event["metadataVersion"]) == (
+            example["dataVersion"],
+            example["metadataVersion"],
+        )
         assert delivery["headers"]["aeg-event-type"] == "Notification"
         assert delivery["headers"]["aeg-output-event-id"] == event["id"]
     assert notifications[0]["body"][0]["data"]["customContext"]["sipHeaders"] == {"userToUser": "00"}
@@ -221,7 +262,11 @@ def test_callbacks_have_the_fields_of_the_live_recordings(
         _same_shape(event, live, kind)
         assert set(event["data"]) - set(live["data"]) <= LIVE_EXTRA_DATA
         assert TIME.match(event["time"]) and TIME.match(live["time"])
-        assert event["source"] == event["subject"] == f"calling/callConnections/{event['data']['callConnectionId']}"
+        assert (
+            event["source"]
+            == event["subject"]
+            == f"calling/callConnections/{event['data']['callConnectionId']}"
+        )
         assert base64.b64decode(event["data"]["serverCallId"]).startswith(b"https://")
         assert event["data"]["publicEventType"] == event["type"]
 
@@ -244,7 +289,9 @@ def test_rest_bodies_have_the_fields_of_recorded_live_exchanges(
         for entry in json.loads(path.read_text())["Entries"]:
             operation = re.sub(r"^https://[^/]+", "", entry["RequestUri"]).split("?")[0]
             operation = re.sub(r"callConnections/[0-9a-f-]{36}", "callConnections/{id}", operation)
-            recorded.setdefault((entry["RequestMethod"], operation, entry["StatusCode"]), entry["ResponseBody"])
+            recorded.setdefault(
+                (entry["RequestMethod"], operation, entry["StatusCode"]), entry["ResponseBody"]
+            )
     checked = 0
     for response in scenario.responses:
         path = re.sub(r"callConnections/[0-9a-f-]{36}", "callConnections/{id}", response["path"])
@@ -255,8 +302,11 @@ def test_rest_bodies_have_the_fields_of_recorded_live_exchanges(
         if live == {}:
             assert response["body"] in ({}, {"operationContext": response["body"].get("operationContext")})
         elif live is not None:
-            live = {k: v for k, v in live.items() if k not in ("mediaSubscriptionId", "dataSubscriptionId",
-                                                               "mediaStreamingSubscription")}
+            live = {
+                k: v
+                for k, v in live.items()
+                if k not in ("mediaSubscriptionId", "dataSubscriptionId", "mediaStreamingSubscription")
+            }
             if path == "/calling/callConnections:answer":
                 live.pop("answeredBy", None)
             _same_shape(response["body"], live, f"{response['method']} {path}")
@@ -271,6 +321,12 @@ def test_the_schema_check_rejects_what_acs_would_not_send(swagger: Swagger) -> N
     with pytest.raises(jsonschema.ValidationError):
         swagger.validate({"error": {"code": 8522}}, "CommunicationErrorResponse")
     with pytest.raises(jsonschema.ValidationError):
-        swagger.validate_callback({"id": "1", "source": "s", "specversion": "1.0",
-                                   "type": "Microsoft.Communication.CallConnected",
-                                   "data": {"callConnectionId": "c", "sequenceNumber": 1}})
+        swagger.validate_callback(
+            {
+                "id": "1",
+                "source": "s",
+                "specversion": "1.0",
+                "type": "Microsoft.Communication.CallConnected",
+                "data": {"callConnectionId": "c", "sequenceNumber": 1},
+            }
+        )
