@@ -364,6 +364,6 @@ def connect_call(client: Any, app_side: AppSide, *targets: Any, **kwargs: Any) -
     if len(targets) == 1:
         props = client.create_call(targets[0], app_side.url("/callbacks"), **kwargs)
     else:
-        props = client.create_group_call(list(targets), app_side.url("/callbacks"), **kwargs)
+        props = client.create_call(list(targets), app_side.url("/callbacks"), **kwargs)
     app_side.wait_for("ParticipantsUpdated", props.call_connection_id)
     return client.get_call_connection(props.call_connection_id), props.call_connection_id

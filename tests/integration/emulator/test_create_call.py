@@ -71,7 +71,7 @@ def test_group_call_connects_with_the_targets_that_answer(
     client, app_side: AppSide, control: Control
 ) -> None:
     control.endpoint("4:" + PSTN_B, "decline")
-    props = client.create_group_call(
+    props = client.create_call(
         [CommunicationUserIdentifier(USER_A), PhoneNumberIdentifier(PSTN_B)],
         app_side.url("/callbacks"),
         source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
