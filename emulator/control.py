@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from emulator import incoming, midcall
@@ -110,7 +111,12 @@ def _identifier(value: Any, field: str) -> Any:
 
 
 def _number(value: Any, field: str, low: float = 0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < low
+    ):
         raise bad_input(f"{field} must be a number >= {low}")
     return float(value)
 

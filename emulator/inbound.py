@@ -70,7 +70,7 @@ async def _connect_later(services: Services, connection: CallConnection) -> None
 def reject(services: Services, body: Any) -> None:
     body = require_object(body)
     reason = body.get("callRejectReason", "none")
-    if reason not in REJECT_OUTCOMES:
+    if not isinstance(reason, str) or reason not in REJECT_OUTCOMES:
         raise invalid_argument("The field callRejectReason must be none, busy or forbidden.")
     offer = _claim_offer(services, body, "reject")
     _settle(services, offer, REJECT_OUTCOMES[reason])

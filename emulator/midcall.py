@@ -9,7 +9,7 @@ from typing import Any
 from emulator import emitter, legs
 from emulator.errors import invalid_argument, not_established, participant_not_found
 from emulator.identifiers import Identifier, parse_identifier, parse_phone_model
-from emulator.models import CallConnection, ConnectionState, Invitation, Participant
+from emulator.models import CallConnection, ConnectionState, Invitation, Participant, ServerCall
 from emulator.network import LegOutcome
 from emulator.services import Services
 from emulator.validation import callback_uri, optional_int, optional_string, require_object
@@ -64,9 +64,8 @@ def terminate(services: Services, connection: CallConnection) -> None:
     emitter.end_call(services, connection.call)
 
 
-def remote_hang_up(services: Services, connection_call: Any, participant: Identifier) -> None:
+def remote_hang_up(services: Services, call: ServerCall, participant: Identifier) -> None:
     """A remote party hangs up (control API); the call ends when no remote party is left."""
-    call = connection_call
     call.remove(participant)
     connections = services.registry.connections_of(call)
     mine = {c.app_identity.raw_id for c in connections}
@@ -318,10 +317,8 @@ async def _run_remove(
         result=SUCCESS,
         callback_uri=override_uri,
     )
-    if remote_participants(services, connection):
-        emitter.participants_updated(services, connection.call)
-    else:
-        emitter.participants_updated(services, connection.call)
+    emitter.participants_updated(services, connection.call)
+    if not remote_participants(services, connection):
         emitter.end_call(services, connection.call)
 
 

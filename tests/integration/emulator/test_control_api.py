@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from azure.communication.callautomation import CommunicationUserIdentifier
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.integration.emulator.support import (
     USER_A,
@@ -86,3 +90,58 @@ def test_reset_forgets_calls_logs_faults_and_behaviors(client, app_side: AppSide
     assert control.ok("GET", "/faults")["value"] == [] and control.ok("GET", "/endpoints")["value"] == []
     assert control.ok("GET", "/settings")["ringTimeoutSeconds"] == 60
     assert control.ok("GET", "/callbacks")["value"] == []
+
+
+CONTROL_KEYS = st.sampled_from(
+    [
+        "from",
+        "to",
+        "phoneNumber",
+        "rawId",
+        "endpoint",
+        "behavior",
+        "delaySeconds",
+        "numbers",
+        "operation",
+        "status",
+        "count",
+        "latencySeconds",
+        "mode",
+        "eventType",
+        "callConnectionId",
+        "participant",
+        "retainPrevious",
+        "customContext",
+        "sipHeaders",
+        "ringTimeoutSeconds",
+    ]
+)
+CONTROL_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(CONTROL_KEYS | st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+CONTROL_WRITES = [
+    ("POST", "/incoming-calls"),
+    ("PUT", "/endpoints"),
+    ("PUT", "/resource-numbers"),
+    ("POST", "/remote-hangups"),
+    ("POST", "/faults"),
+    ("POST", "/callback-faults"),
+    ("PATCH", "/settings"),
+    ("POST", "/keys:rotate"),
+]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=CONTROL_JSON, target=st.sampled_from(CONTROL_WRITES))
+def test_random_control_input_is_refused_cleanly(
+    control: Control, body: Any, target: tuple[str, str]
+) -> None:
+    status, reply = control.call(target[0], target[1], body)
+    assert status < 500, (status, reply)
+    if status >= 400:
+        assert reply["error"]["message"]
