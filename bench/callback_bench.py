@@ -89,7 +89,7 @@ async def run_bare_transaction(connection_string: str, count: int) -> float:
     return elapsed
 
 
-async def main() -> None:
+async def run() -> None:
     azurite = start_azurite()
     try:
         ours_s: list[float] = []
@@ -119,5 +119,9 @@ async def main() -> None:
         azurite.stop()
 
 
+def main() -> None:
+    asyncio.run(run())
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

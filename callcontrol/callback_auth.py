@@ -2,8 +2,9 @@
 
 A pure validator plus a key cache: RS256 only, issuer and audience (the ACS immutable resource
 id) checked, expiry required. Keys come from the configured JWKS URL, are cached, and are
-fetched again when a token names a key id we have not seen (key rotation), at most once per
-`refresh_interval` so a flood of bad tokens cannot turn into a flood of JWKS requests.
+fetched again when a token names a key id we have not seen (key rotation). Fetches are at least
+`refresh_interval` apart, so a flood of tokens with made-up key ids cannot become a flood of JWKS
+requests; a request that meets the limit waits for it rather than failing a genuine rotation.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class CallbackAuthenticator:
         issuer: str,
         audience: str,
         fetch_jwks: JwksFetcher,
-        refresh_interval: float = 30.0,
+        refresh_interval: float = 2.0,
         leeway_seconds: int = 30,
     ) -> None:
         self._issuer = issuer
@@ -41,6 +42,7 @@ class CallbackAuthenticator:
         self._refresh_interval = refresh_interval
         self._leeway = leeway_seconds
         self._keys: dict[str, Any] = {}
+        self._absent_at_last_fetch: set[str] = set()
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
 
@@ -80,17 +82,20 @@ class CallbackAuthenticator:
         if kid in self._keys:
             return self._keys[kid]
         async with self._lock:
-            if kid not in self._keys and self._may_refresh():
+            if kid not in self._keys and kid not in self._absent_at_last_fetch:
+                # A rotation must not cost callbacks: wait out the rate limit, then re-fetch.
+                await asyncio.sleep(self._until_refresh_allowed())
                 await self._refresh()
+                if kid not in self._keys:
+                    self._absent_at_last_fetch.add(kid)  # the same forged kid fails at once
         if kid not in self._keys:
             raise Unauthenticated("token is signed with an unknown key")
         return self._keys[kid]
 
-    def _may_refresh(self) -> bool:
-        return (
-            self._fetched_at is None
-            or time.monotonic() - self._fetched_at >= self._refresh_interval
-        )
+    def _until_refresh_allowed(self) -> float:
+        if self._fetched_at is None:
+            return 0.0
+        return max(0.0, self._refresh_interval - (time.monotonic() - self._fetched_at))
 
     async def _refresh(self) -> None:
         self._fetched_at = time.monotonic()
@@ -108,6 +113,7 @@ class CallbackAuthenticator:
             if parsed.key_id:
                 keys[parsed.key_id] = parsed.key
         self._keys = keys
+        self._absent_at_last_fetch = set()
         logger.info("loaded %d callback signing keys", len(keys))
 
 

@@ -1,4 +1,4 @@
-"""Local ACS Call Automation emulator (see docs/emulator.md). Imports nothing from the app."""
+"""Local ACS Call Automation emulator (see the README, "The ACS emulator"). Imports nothing from the app."""
 
 from emulator.app import EmulatorThread, build_app, serve, start_in_thread
 from emulator.config import EmulatorConfig

@@ -31,6 +31,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--incoming-call-ttl", type=float, default=30.0, metavar="SECONDS")
     parser.add_argument("--ring-timeout", type=float, default=60.0, metavar="SECONDS")
     parser.add_argument("--eventgrid-retry-factor", type=float, default=0.001)
+    parser.add_argument(
+        "--issuer", default=None, help="callback token issuer (default: the emulator's base URL)"
+    )
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
 
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         incoming_call_ttl_seconds=args.incoming_call_ttl,
         ring_timeout_seconds=args.ring_timeout,
         eventgrid_retry_factor=args.eventgrid_retry_factor,
+        issuer=args.issuer,
     )
     asyncio.run(_run(config))
     return 0

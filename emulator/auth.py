@@ -114,9 +114,7 @@ def verify(
         for candidate in path_variants(request.path_and_query):
             expected = sign(
                 access_key,
-                string_to_sign(
-                    request.method, candidate, request.date, request.host, request.content_hash
-                ),
+                string_to_sign(request.method, candidate, request.date, request.host, request.content_hash),
             )
             if hmac.compare_digest(expected, signature):
                 return None

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +36,8 @@ class CallbackFault:
 
     def matches(self, event_type: str) -> bool:
         return self.count > 0 and (
-            self.event_type is None or event_type.endswith("." + self.event_type)
+            self.event_type is None
+            or event_type.endswith("." + self.event_type)
             or event_type == self.event_type
         )
 
@@ -57,9 +59,11 @@ class _Outgoing:
 
 @dataclass
 class _Lane:
-    queue: asyncio.Queue[_Outgoing] = field(default_factory=asyncio.Queue)
+    key: str
+    pending: deque[_Outgoing] = field(default_factory=deque)
     held: _Outgoing | None = None
     worker: asyncio.Task[None] | None = None
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class CallbackDispatcher:
@@ -99,10 +103,11 @@ class CallbackDispatcher:
         """Queue one event for delivery after every earlier event of the same lane."""
         state = self._lanes.get(lane)
         if state is None:
-            state = self._lanes[lane] = _Lane()
+            state = self._lanes[lane] = _Lane(lane)
         self._pending += 1
         self._idle.clear()
-        state.queue.put_nowait(_Outgoing(url, event, lane))
+        state.pending.append(_Outgoing(url, event, lane))
+        state.arrived.set()
         if state.worker is None or state.worker.done():
             state.worker = self._background.spawn(self._drain(state))
 
@@ -126,18 +131,22 @@ class CallbackDispatcher:
         return None
 
     async def _drain(self, lane: _Lane) -> None:
+        """Deliver a lane's events in order; exits when the lane is empty (no idle worker)."""
         while True:
-            try:
-                item = await asyncio.wait_for(lane.queue.get(), _REORDER_FLUSH_SECONDS)
-            except TimeoutError:
-                if not lane.queue.empty():
-                    continue
-                if lane.held is not None:
+            if not lane.pending:
+                if lane.held is None:
+                    self._lanes.pop(lane.key, None)
+                    return
+                # A reordered event waits for the next one, but not forever.
+                lane.arrived.clear()
+                try:
+                    await asyncio.wait_for(lane.arrived.wait(), _REORDER_FLUSH_SECONDS)
+                except TimeoutError:
                     held, lane.held = lane.held, None
                     await self._deliver(held, "reorder")
                     self._settled()
-                    continue
-                return
+                continue
+            item = lane.pending.popleft()
             fault = self._take_fault(item.event["type"])
             mode = fault.mode if fault else None
             if mode == "drop":
@@ -183,9 +192,7 @@ class CallbackDispatcher:
             logger.warning("callback delivery failed: %s", error)
         self._record(item, status, error, fault)
 
-    def _record(
-        self, item: _Outgoing, status: int | None, error: str | None, fault: str | None
-    ) -> None:
+    def _record(self, item: _Outgoing, status: int | None, error: str | None, fault: str | None) -> None:
         self.log.append(
             {
                 "time": time.time(),

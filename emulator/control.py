@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from emulator import incoming, midcall
@@ -35,7 +36,7 @@ def parse_custom_context(value: Any) -> dict[str, Any]:
     if value is None:
         return {"sipHeaders": {}, "voipHeaders": {}}
     if not isinstance(value, dict) or set(value) - {"sipHeaders", "voipHeaders"}:
-        raise bad_input("customContext must be {\"sipHeaders\": {...}, \"voipHeaders\": {...}}")
+        raise bad_input('customContext must be {"sipHeaders": {...}, "voipHeaders": {...}}')
     return {
         "sipHeaders": _string_map(value.get("sipHeaders"), "customContext.sipHeaders"),
         "voipHeaders": _string_map(value.get("voipHeaders"), "customContext.voipHeaders"),
@@ -110,7 +111,12 @@ def _identifier(value: Any, field: str) -> Any:
 
 
 def _number(value: Any, field: str, low: float = 0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < low
+    ):
         raise bad_input(f"{field} must be a number >= {low}")
     return float(value)
 
@@ -304,8 +310,14 @@ def describe_settings(services: Services) -> dict[str, Any]:
 def update_settings(services: Services, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_input("body must be a JSON object")
-    known = {*_SETTINGS, "participantsPageSize", "eventgridRetryFactor", "eventgridMaxAttempts",
-             "eventWebhook", "resourceNumbers"}
+    known = {
+        *_SETTINGS,
+        "participantsPageSize",
+        "eventgridRetryFactor",
+        "eventgridMaxAttempts",
+        "eventWebhook",
+        "resourceNumbers",
+    }
     unknown = set(body) - known
     if unknown:
         raise bad_input(f"unknown settings: {', '.join(sorted(unknown))}")

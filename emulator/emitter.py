@@ -24,15 +24,13 @@ def emit(
 ) -> None:
     data = event_data(connection, event_type, fields, operation_context, result)
     event = cloud_event(event_type, connection.call_connection_id, data)
-    services.callbacks.send(
-        callback_uri or connection.callback_uri, event, connection.call_connection_id
-    )
+    services.callbacks.send(callback_uri or connection.callback_uri, event, connection.call_connection_id)
 
 
-def participants_updated(services: Services, call: ServerCall) -> None:
+def participants_updated(services: Services, call: ServerCall, skip: CallConnection | None = None) -> None:
     """Every connected leg of the app on this call hears the new roster."""
     for connection in services.registry.connections_of(call):
-        if connection.state is ConnectionState.CONNECTING:
+        if connection.state is ConnectionState.CONNECTING or connection is skip:
             continue
         emit(
             services,

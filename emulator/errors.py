@@ -17,9 +17,7 @@ HMAC_FAILED = "7509"
 class AcsError(Exception):
     """A refusal rendered exactly as ACS renders it."""
 
-    def __init__(
-        self, status: int, code: str, message: str, target: str | None = None
-    ) -> None:
+    def __init__(self, status: int, code: str, message: str, target: str | None = None) -> None:
         super().__init__(f"({code}) {message}")
         self.status = status
         self.code = code

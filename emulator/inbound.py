@@ -38,9 +38,7 @@ def answer(services: Services, body: Any, api_version: str) -> dict[str, Any]:
     uri = callback_uri(body, "callbackUri")
     assert uri is not None
     operation_context = optional_string(body, "operationContext")
-    answered_by = (
-        parse_user_model(body["answeredBy"], "answeredBy") if body.get("answeredBy") else None
-    )
+    answered_by = parse_user_model(body["answeredBy"], "answeredBy") if body.get("answeredBy") else None
     offer = _claim_offer(services, body, "answer")
     connection = CallConnection(
         call_connection_id=str(uuid.uuid4()),
@@ -72,7 +70,7 @@ async def _connect_later(services: Services, connection: CallConnection) -> None
 def reject(services: Services, body: Any) -> None:
     body = require_object(body)
     reason = body.get("callRejectReason", "none")
-    if reason not in REJECT_OUTCOMES:
+    if not isinstance(reason, str) or reason not in REJECT_OUTCOMES:
         raise invalid_argument("The field callRejectReason must be none, busy or forbidden.")
     offer = _claim_offer(services, body, "reject")
     _settle(services, offer, REJECT_OUTCOMES[reason])
@@ -117,5 +115,3 @@ def _settle(services: Services, offer: IncomingCallOffer, outcome: LegOutcome) -
         return
     if not services.registry.connections_of(offer.call):
         emitter.end_call(services, offer.call)
-
-

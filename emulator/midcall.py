@@ -9,7 +9,7 @@ from typing import Any
 from emulator import emitter, legs
 from emulator.errors import invalid_argument, not_established, participant_not_found
 from emulator.identifiers import Identifier, parse_identifier, parse_phone_model
-from emulator.models import CallConnection, ConnectionState, Invitation, Participant
+from emulator.models import CallConnection, ConnectionState, Invitation, Participant, ServerCall
 from emulator.network import LegOutcome
 from emulator.services import Services
 from emulator.validation import callback_uri, optional_int, optional_string, require_object
@@ -64,9 +64,8 @@ def terminate(services: Services, connection: CallConnection) -> None:
     emitter.end_call(services, connection.call)
 
 
-def remote_hang_up(services: Services, connection_call: Any, participant: Identifier) -> None:
+def remote_hang_up(services: Services, call: ServerCall, participant: Identifier) -> None:
     """A remote party hangs up (control API); the call ends when no remote party is left."""
-    call = connection_call
     call.remove(participant)
     connections = services.registry.connections_of(call)
     mine = {c.app_identity.raw_id for c in connections}
@@ -126,15 +125,23 @@ async def _run_transfer(
     if not outcome.answered:
         connection.state = ConnectionState.CONNECTED
         emitter.emit(
-            services, connection, "CallTransferFailed",
-            operation_context=operation_context, result=outcome.result(), callback_uri=override_uri,
+            services,
+            connection,
+            "CallTransferFailed",
+            operation_context=operation_context,
+            result=outcome.result(),
+            callback_uri=override_uri,
         )
         return
     connection.state = ConnectionState.TRANSFER_ACCEPTED
     emitter.emit(
-        services, connection, "CallTransferAccepted",
+        services,
+        connection,
+        "CallTransferAccepted",
         {"transferTarget": target.to_wire(), "transferee": transferee.to_wire()},
-        operation_context=operation_context, result=TRANSFER_DONE, callback_uri=override_uri,
+        operation_context=operation_context,
+        result=TRANSFER_DONE,
+        callback_uri=override_uri,
     )
     call = connection.call
     call.add(target)
@@ -166,18 +173,14 @@ def add_participant(services: Services, connection: CallConnection, body: Any) -
     )
     _custom_calling_context(body)
     if target.is_phone and caller_id is None:
-        raise invalid_argument(
-            "Invalid request: sourceCallerIdNumber is required to add a phone number."
-        )
+        raise invalid_argument("Invalid request: sourceCallerIdNumber is required to add a phone number.")
     if target.raw_id in connection.call.participants:
         raise invalid_argument("The participant is already in the call.")
     invitation = Invitation(str(uuid.uuid4()), target, operation_context, override_uri)
     connection.invitations[invitation.invitation_id] = invitation
     caller = Identifier("phoneNumber", "4:" + caller_id) if caller_id else connection.app_identity
     ring_for = float(timeout) if timeout is not None else services.settings.ring_timeout_seconds
-    invitation.task = services.background.spawn(
-        _run_add(services, connection, invitation, caller, ring_for)
-    )
+    invitation.task = services.background.spawn(_run_add(services, connection, invitation, caller, ring_for))
     reply: dict[str, Any] = {"participant": Participant(target).to_wire()}
     if operation_context is not None:
         reply["operationContext"] = operation_context
@@ -207,15 +210,23 @@ def _report_add(
     participant = {"participant": invitation.target.to_wire()}
     if not outcome.answered:
         emitter.emit(
-            services, connection, "AddParticipantFailed", participant,
-            operation_context=invitation.operation_context, result=outcome.result(),
+            services,
+            connection,
+            "AddParticipantFailed",
+            participant,
+            operation_context=invitation.operation_context,
+            result=outcome.result(),
             callback_uri=invitation.callback_uri,
         )
         return
     connection.call.add(invitation.target)
     emitter.emit(
-        services, connection, "AddParticipantSucceeded", participant,
-        operation_context=invitation.operation_context, result=SUCCESS,
+        services,
+        connection,
+        "AddParticipantSucceeded",
+        participant,
+        operation_context=invitation.operation_context,
+        result=SUCCESS,
         callback_uri=invitation.callback_uri,
     )
     emitter.participants_updated(services, connection.call)
@@ -260,8 +271,13 @@ async def _report_cancel(
     await asyncio.sleep(0)
     if connection.is_live:
         emitter.emit(
-            services, connection, event, {"invitationId": invitation_id},
-            operation_context=operation_context, result=result, callback_uri=override_uri,
+            services,
+            connection,
+            event,
+            {"invitationId": invitation_id},
+            operation_context=operation_context,
+            result=result,
+            callback_uri=override_uri,
         )
 
 
@@ -278,9 +294,7 @@ def remove_participant(services: Services, connection: CallConnection, body: Any
         raise invalid_argument("The call automation participant cannot remove itself; hang up instead.")
     if target.raw_id not in connection.call.participants:
         raise participant_not_found()
-    services.background.spawn(
-        _run_remove(services, connection, target, operation_context, override_uri)
-    )
+    services.background.spawn(_run_remove(services, connection, target, operation_context, override_uri))
     return _context_body(operation_context)
 
 
@@ -295,13 +309,16 @@ async def _run_remove(
     if not connection.is_live or not connection.call.remove(target):
         return
     emitter.emit(
-        services, connection, "RemoveParticipantSucceeded", {"participant": target.to_wire()},
-        operation_context=operation_context, result=SUCCESS, callback_uri=override_uri,
+        services,
+        connection,
+        "RemoveParticipantSucceeded",
+        {"participant": target.to_wire()},
+        operation_context=operation_context,
+        result=SUCCESS,
+        callback_uri=override_uri,
     )
-    if remote_participants(services, connection):
-        emitter.participants_updated(services, connection.call)
-    else:
-        emitter.participants_updated(services, connection.call)
+    emitter.participants_updated(services, connection.call)
+    if not remote_participants(services, connection):
         emitter.end_call(services, connection.call)
 
 
@@ -354,4 +371,3 @@ def participant_page(
     page = roster[skip : skip + page_size]
     following = skip + page_size if skip + page_size < len(roster) else None
     return page, following
-

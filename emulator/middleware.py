@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -19,11 +20,10 @@ from emulator.httputil import CORRELATION_KEY, error_response, json_response
 from emulator.repeatability import StoredResponse
 from emulator.services import Services
 
+logger = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVICES_KEY = web.AppKey("services", Services)
-SUPPORTED_VERSIONS = (
-    "2023-03-06, 2023-10-15, 2024-04-15, 2024-09-15, 2025-05-15, 2025-06-15, 2026-03-12"
-)
+SUPPORTED_VERSIONS = "2023-03-06, 2023-10-15, 2024-04-15, 2024-09-15, 2025-05-15, 2025-06-15, 2026-03-12"
 UNSIGNED_PATHS = ("/calling/keys", "/calling/.well-known/")
 _LOGGED_HEADERS = (
     "x-ms-date",
@@ -71,6 +71,10 @@ async def calling_middleware(request: web.Request, handler: Handler) -> web.Stre
             response = error_response(AcsError(405, "8520", "Method not allowed."))
         else:
             raise
+    except Exception:
+        # A bug in the emulator, not a client mistake: still answer in ACS's envelope.
+        logger.exception("emulator failed on %s %s", request.method, operation_of(request))
+        response = error_response(AcsError(500, "InternalServerError", "The emulator failed."))
     return _finish(request, response, entry, fault_note)
 
 
@@ -125,9 +129,7 @@ async def _with_repeatability(
     if storable and isinstance(response, web.Response):
         body = response.body if isinstance(response.body, bytes) else b""
         headers = tuple(
-            (name, value)
-            for name, value in response.headers.items()
-            if name.lower() != "content-length"
+            (name, value) for name, value in response.headers.items() if name.lower() != "content-length"
         )
         stored_response = StoredResponse(response.status, body, headers)
         services.repeatability.complete(request_id, stored_response)

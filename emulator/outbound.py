@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from emulator import emitter, legs
-from emulator.errors import invalid_argument
+from emulator.errors import call_not_found, invalid_argument
 from emulator.identifiers import Identifier, parse_identifier, parse_phone_model, parse_user_model
 from emulator.models import CallConnection, ConnectionState
 from emulator.network import LegOutcome
@@ -15,9 +15,7 @@ from emulator.render import call_connection_properties
 from emulator.services import Services
 from emulator.validation import callback_uri, optional_string, require_object
 
-PSTN_NEEDS_CALLER_ID = (
-    "Invalid request: sourceCallerIdNumber is required when a target is a phone number."
-)
+PSTN_NEEDS_CALLER_ID = "Invalid request: sourceCallerIdNumber is required when a target is a phone number."
 
 
 def create_call(services: Services, body: Any, api_version: str) -> tuple[CallConnection, dict[str, Any]]:
@@ -109,3 +107,58 @@ async def _dial_all(services: Services, connection: CallConnection) -> None:
             result=failures[0].result(),
         )
         emitter.end_call(services, connection.call, failures[0].result())
+
+
+LOCATOR_FIELDS = {
+    "serverCallLocator": "serverCallId",
+    "groupCallLocator": "groupCallId",
+    "roomCallLocator": "roomId",
+}
+
+
+def connect(services: Services, body: Any, api_version: str) -> tuple[CallConnection, dict[str, Any]]:
+    """Connect: the app joins an existing server call, or a group/room call by its id."""
+    body = require_object(body)
+    locator = body.get("callLocator")
+    if not isinstance(locator, dict):
+        raise invalid_argument("The callLocator field is required.")
+    kind = locator.get("kind")
+    field = LOCATOR_FIELDS.get(kind) if isinstance(kind, str) else None
+    if field is None:
+        raise invalid_argument("The field callLocator.kind is invalid.")
+    locator_id = locator.get(field)
+    if not isinstance(locator_id, str) or not locator_id:
+        raise invalid_argument(f"The field callLocator.{field} is required.")
+    uri = callback_uri(body, "callbackUri")
+    assert uri is not None
+    operation_context = optional_string(body, "operationContext")
+    registry = services.registry
+    if kind == "serverCallLocator":
+        call = registry.calls.get(locator_id)
+        if call is None or call.ended:
+            raise call_not_found()
+    else:
+        call = registry.rooms.get(locator_id) or registry.new_call()
+        registry.rooms[locator_id] = call
+    connection = CallConnection(
+        call_connection_id=str(uuid.uuid4()),
+        call=call,
+        callback_uri=uri,
+        api_version=api_version,
+        app_identity=services.bot_identity,
+        source=services.bot_identity,
+        targets=[],
+        direction="connect",
+        operation_context=operation_context,
+    )
+    registry.add_connection(connection)
+    call.add(connection.app_identity)
+    services.background.spawn(_connect_later(services, connection))
+    return connection, call_connection_properties(connection)
+
+
+async def _connect_later(services: Services, connection: CallConnection) -> None:
+    await asyncio.sleep(services.settings.connect_delay_seconds)
+    if connection.is_live:
+        emitter.connected(services, connection)
+        emitter.participants_updated(services, connection.call, skip=connection)

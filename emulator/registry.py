@@ -20,8 +20,11 @@ class Registry:
         self.calls: dict[str, ServerCall] = {}
         self.connections: dict[str, CallConnection] = {}
         self.offers: dict[str, IncomingCallOffer] = {}
+        # Group and room calls joined through Connect, by their group/room id.
+        self.rooms: dict[str, ServerCall] = {}
 
     def clear(self) -> None:
+        self.rooms.clear()
         self.calls.clear()
         self.connections.clear()
         self.offers.clear()
@@ -43,6 +46,4 @@ class Registry:
         return connection
 
     def connections_of(self, call: ServerCall) -> list[CallConnection]:
-        return [
-            self.connections[cid] for cid in call.connection_ids if self.connections[cid].is_live
-        ]
+        return [self.connections[cid] for cid in call.connection_ids if self.connections[cid].is_live]

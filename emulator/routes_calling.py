@@ -36,9 +36,7 @@ def _no_content() -> web.Response:
 # calls ---------------------------------------------------------------------------------------
 async def create_call(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    connection, properties = outbound.create_call(
-        services, await read_json(request), api_version(request)
-    )
+    connection, properties = outbound.create_call(services, await read_json(request), api_version(request))
     request[CORRELATION_KEY] = connection.call.correlation_id
     return json_response(properties, 201)
 
@@ -47,6 +45,13 @@ async def answer_call(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
     properties = inbound.answer(services, await read_json(request), api_version(request))
     request[CORRELATION_KEY] = properties["correlationId"]
+    return json_response(properties, 200)
+
+
+async def connect_call(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    connection, properties = outbound.connect(services, await read_json(request), api_version(request))
+    request[CORRELATION_KEY] = connection.call.correlation_id
     return json_response(properties, 200)
 
 
@@ -90,9 +95,7 @@ async def list_participants(request: web.Request) -> web.StreamResponse:
         raise invalid_argument("The skipToken is not valid.") from None
     if skip < 0:
         raise invalid_argument("The skipToken is not valid.")
-    page, following = midcall.participant_page(
-        connection, skip, services.settings.participants_page_size
-    )
+    page, following = midcall.participant_page(connection, skip, services.settings.participants_page_size)
     body: dict[str, object] = {"value": page}
     if following is not None:
         query = urlencode({"api-version": api_version(request), SKIP_TOKEN: following})
@@ -147,6 +150,7 @@ def add_routes(app: web.Application) -> None:
     router.add_post(CONNECTIONS, create_call, name="CreateCall")
     router.add_post(CONNECTIONS + ":answer", answer_call, name="AnswerCall")
     router.add_post(CONNECTIONS + ":reject", reject_call, name="RejectCall")
+    router.add_post(CONNECTIONS + ":connect", connect_call, name="Connect")
     router.add_post(CONNECTIONS + ":redirect", redirect_call, name="RedirectCall")
     router.add_get(CONNECTION, get_call, name="CallConnection_GetCall")
     router.add_delete(CONNECTION, hang_up, name="CallConnection_HangupCall")
@@ -157,9 +161,7 @@ def add_routes(app: web.Application) -> None:
     participants = CONNECTION + "/participants"
     router.add_get(participants, list_participants, name="CallConnection_GetParticipants")
     router.add_post(participants + ":add", add_participant, name="CallConnection_AddParticipant")
-    router.add_post(
-        participants + ":remove", remove_participant, name="CallConnection_RemoveParticipant"
-    )
+    router.add_post(participants + ":remove", remove_participant, name="CallConnection_RemoveParticipant")
     router.add_post(
         participants + ":cancelAddParticipant",
         cancel_add_participant,
@@ -170,6 +172,4 @@ def add_routes(app: web.Application) -> None:
         participants + "/{participantRawId}", get_participant, name="CallConnection_GetParticipant"
     )
     router.add_get("/calling/keys", jwks, name="Keys")
-    router.add_get(
-        "/calling/.well-known/acsopenidconfiguration", openid, name="OpenIdConfiguration"
-    )
+    router.add_get("/calling/.well-known/acsopenidconfiguration", openid, name="OpenIdConfiguration")

@@ -43,3 +43,17 @@ def test_management_routes_need_the_function_key(app: App) -> None:
 
     assert call(app.url("calls")).status == 401
     assert call(app.url("health")).status == 200
+
+
+def test_callbacks_signed_with_a_rotated_key_are_still_accepted(app: App, emulator: Emulator) -> None:
+    first = emulator.incoming_call(pstn(), acs_user())
+    eventually(lambda: _connected(app, first["serverCallId"]), what="a call before rotation")
+    rotated = emulator.control("POST", "keys:rotate", {"retainPrevious": False})
+    assert rotated.status == 200, rotated.text
+    second = emulator.incoming_call(pstn(), acs_user())
+    eventually(lambda: _connected(app, second["serverCallId"]), what="a call after rotation")
+
+
+def _connected(app: App, server_call_id: str) -> bool:
+    return any(c["serverCallId"] == server_call_id and c["state"] == "connected"
+               for c in app.calls(direction="inbound"))

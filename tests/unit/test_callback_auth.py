@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,13 +88,31 @@ async def test_rotated_key_is_fetched_once_then_cached() -> None:
 
 async def test_unknown_kids_do_not_flood_the_jwks_endpoint() -> None:
     keys = Keys(TestSigner(ISSUER, AUDIENCE))
-    auth = make(keys, refresh_interval=3600)
+    auth = make(keys, refresh_interval=0.1)
     await auth.verify(keys.signer.bearer())
     stranger = TestSigner(ISSUER, AUDIENCE)
-    for _ in range(5):
-        with pytest.raises(Unauthenticated, match="unknown key"):
-            await auth.verify(stranger.bearer())
-    assert keys.fetches == 1
+    started = time.monotonic()
+    results = await asyncio.gather(*(auth.verify(stranger.bearer()) for _ in range(20)),
+                                   return_exceptions=True)
+    elapsed = time.monotonic() - started
+    assert all(isinstance(r, Unauthenticated) for r in results)
+    assert keys.fetches == 2  # one look for the forged kid, shared by every request
+    assert elapsed < 1
+    other_forgers = [TestSigner(ISSUER, AUDIENCE) for _ in range(3)]
+    started = time.monotonic()
+    for forger in other_forgers:  # new made-up kids: at most one fetch per interval
+        with pytest.raises(Unauthenticated):
+            await auth.verify(forger.bearer())
+    assert time.monotonic() - started >= 0.2
+
+
+async def test_a_rotation_right_after_a_fetch_waits_instead_of_failing() -> None:
+    keys = Keys(TestSigner(ISSUER, AUDIENCE))
+    auth = make(keys, refresh_interval=0.2)
+    await auth.verify(keys.signer.bearer())
+    keys.signer = TestSigner(ISSUER, AUDIENCE)
+    claims = await auth.verify(keys.signer.bearer())  # within the interval: waits, then fetches
+    assert claims["aud"] == AUDIENCE
 
 
 async def test_unreachable_jwks_is_unauthenticated_not_a_crash() -> None:

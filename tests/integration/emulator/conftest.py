@@ -72,9 +72,7 @@ def recorder() -> ResponseRecorder:
 @pytest.fixture
 def client(emulator: EmulatorThread, recorder: ResponseRecorder) -> CallAutomationClient:
     """The official sync client; every response it receives is kept by `recorder`."""
-    return CallAutomationClient(
-        emulator.base_url, AzureKeyCredential(ACCESS_KEY), raw_response_hook=recorder
-    )
+    return CallAutomationClient(emulator.base_url, AzureKeyCredential(ACCESS_KEY), raw_response_hook=recorder)
 
 
 @pytest.fixture

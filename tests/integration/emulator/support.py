@@ -152,10 +152,7 @@ class AppSide:
             record
             for record in found
             if (type_ is None or record["type"] == type_)
-            and (
-                connection_id is None
-                or record["event"]["data"].get("callConnectionId") == connection_id
-            )
+            and (connection_id is None or record["event"]["data"].get("callConnectionId") == connection_id)
         ]
 
     def wait_for(
@@ -259,7 +256,9 @@ def signed_request(
         **(headers or {}),
     }
     request = urllib.request.Request(
-        base_url + path_and_query, data=body if method != "GET" else None, method=method,
+        base_url + path_and_query,
+        data=body if method != "GET" else None,
+        method=method,
         headers=all_headers,
     )
     try:
@@ -325,15 +324,18 @@ class Control:
         return self._send(method, path, body)
 
     def incoming(self, caller: str, callee: str, **extra: Any) -> dict[str, Any]:
-        body = {"from": {"phoneNumber": caller} if caller.startswith("+") else {"rawId": caller},
-                "to": {"phoneNumber": callee} if callee.startswith("+") else {"rawId": callee},
-                **extra}
+        body = {
+            "from": {"phoneNumber": caller} if caller.startswith("+") else {"rawId": caller},
+            "to": {"phoneNumber": callee} if callee.startswith("+") else {"rawId": callee},
+            **extra,
+        }
         reply: dict[str, Any] = self.ok("POST", "/incoming-calls", body)
         return reply
 
     def endpoint(self, raw_id: str, behavior: str, delay: float = 0) -> None:
-        self.ok("PUT", "/endpoints", {"endpoint": {"rawId": raw_id}, "behavior": behavior,
-                                      "delaySeconds": delay})
+        self.ok(
+            "PUT", "/endpoints", {"endpoint": {"rawId": raw_id}, "behavior": behavior, "delaySeconds": delay}
+        )
 
     def settings(self, **values: Any) -> dict[str, Any]:
         reply: dict[str, Any] = self.ok("PATCH", "/settings", values)
@@ -362,6 +364,6 @@ def connect_call(client: Any, app_side: AppSide, *targets: Any, **kwargs: Any) -
     if len(targets) == 1:
         props = client.create_call(targets[0], app_side.url("/callbacks"), **kwargs)
     else:
-        props = client.create_group_call(list(targets), app_side.url("/callbacks"), **kwargs)
+        props = client.create_call(list(targets), app_side.url("/callbacks"), **kwargs)
     app_side.wait_for("ParticipantsUpdated", props.call_connection_id)
     return client.get_call_connection(props.call_connection_id), props.call_connection_id

@@ -44,8 +44,10 @@ async def test_full_call_with_the_aio_client(
         emulator.base_url, AzureKeyCredential(ACCESS_KEY), raw_response_hook=recorder
     ) as client:
         props = await client.create_call(
-            PhoneNumberIdentifier(PSTN_A), app_side.url("/callbacks"),
-            source_caller_id_number=PhoneNumberIdentifier(CALLER_ID), operation_context="aio",
+            PhoneNumberIdentifier(PSTN_A),
+            app_side.url("/callbacks"),
+            source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
+            operation_context="aio",
         )
         cid = props.call_connection_id
         await _wait(app_side, "ParticipantsUpdated", cid)

@@ -76,13 +76,9 @@ def test_incoming_call_is_validated_then_delivered_and_answered_during_delivery(
 
     async def answer(event: dict[str, Any]) -> None:
         # The app answers while Event Grid still waits for its reply: the emulator must cope.
-        async with AsyncCallAutomationClient(
-            emulator.base_url, AzureKeyCredential(ACCESS_KEY)
-        ) as client:
+        async with AsyncCallAutomationClient(emulator.base_url, AzureKeyCredential(ACCESS_KEY)) as client:
             answered.append(
-                await client.answer_call(
-                    event["data"]["incomingCallContext"], app_side.url("/callbacks")
-                )
+                await client.answer_call(event["data"]["incomingCallContext"], app_side.url("/callbacks"))
             )
 
     app_side.on_incoming = answer
@@ -117,9 +113,7 @@ def test_incoming_call_is_validated_then_delivered_and_answered_during_delivery(
     assert [d["kind"] for d in app_side.eventgrid].count("SubscriptionValidation") == 1
 
 
-def test_answer_twice_with_the_same_context_is_refused(
-    emulator: EmulatorThread, app_side: AppSide
-) -> None:
+def test_answer_twice_with_the_same_context_is_refused(emulator: EmulatorThread, app_side: AppSide) -> None:
     from azure.core.exceptions import HttpResponseError
 
     placed = place_call(emulator)

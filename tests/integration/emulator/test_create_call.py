@@ -71,7 +71,7 @@ def test_group_call_connects_with_the_targets_that_answer(
     client, app_side: AppSide, control: Control
 ) -> None:
     control.endpoint("4:" + PSTN_B, "decline")
-    props = client.create_group_call(
+    props = client.create_call(
         [CommunicationUserIdentifier(USER_A), PhoneNumberIdentifier(PSTN_B)],
         app_side.url("/callbacks"),
         source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
@@ -92,8 +92,10 @@ def test_failed_call_reports_create_call_failed_then_disconnected(
     control.settings(ringTimeoutSeconds=0.2)
     control.endpoint("4:" + PSTN_A, behavior)
     props = client.create_call(
-        PhoneNumberIdentifier(PSTN_A), app_side.url("/callbacks"),
-        source_caller_id_number=PhoneNumberIdentifier(CALLER_ID), operation_context="ctx",
+        PhoneNumberIdentifier(PSTN_A),
+        app_side.url("/callbacks"),
+        source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
+        operation_context="ctx",
     )
     failed = app_side.wait_for("CreateCallFailed", props.call_connection_id)[0]["event"]["data"]
     assert failed["resultInformation"]["code"] == code

@@ -20,8 +20,9 @@ from tests.integration.emulator.support import (
 
 def test_429_with_retry_after_is_retried_by_the_sdk(client, app_side: AppSide, control: Control) -> None:
     _, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
-    control.ok("POST", "/faults", {"operation": "GetCall", "status": 429, "count": 2,
-                                   "retryAfterSeconds": 0.1})
+    control.ok(
+        "POST", "/faults", {"operation": "GetCall", "status": 429, "count": 2, "retryAfterSeconds": 0.1}
+    )
     props = client.get_call_connection(cid).get_call_properties()
     assert props.call_connection_state == "connected"
     statuses = [entry["status"] for entry in control.requests("GetCall")]
@@ -46,12 +47,16 @@ def test_503_on_answer_is_retried_with_the_same_repeatability_id_and_acts_once(
 def test_a_repeated_repeatability_id_returns_the_first_response_and_acts_once(
     emulator: EmulatorThread, app_side: AppSide, control: Control
 ) -> None:
-    body = json.dumps({
-        "targets": [{"rawId": USER_A, "communicationUser": {"id": USER_A}}],
-        "callbackUri": app_side.url("/callbacks"),
-    }).encode()
-    headers = {"Repeatability-Request-ID": str(uuid.uuid4()),
-               "Repeatability-First-Sent": "Mon, 01 Jun 2026 12:00:00 GMT"}
+    body = json.dumps(
+        {
+            "targets": [{"rawId": USER_A, "communicationUser": {"id": USER_A}}],
+            "callbackUri": app_side.url("/callbacks"),
+        }
+    ).encode()
+    headers = {
+        "Repeatability-Request-ID": str(uuid.uuid4()),
+        "Repeatability-First-Sent": "Mon, 01 Jun 2026 12:00:00 GMT",
+    }
     path = "/calling/callConnections?api-version=2024-09-15"
     first = signed_request(emulator.base_url, "POST", path, body, headers)
     again = signed_request(emulator.base_url, "POST", path, body, headers)
@@ -59,8 +64,9 @@ def test_a_repeated_repeatability_id_returns_the_first_response_and_acts_once(
     assert first[2] == again[2]
     assert again[1]["Repeatability-Result"] == "accepted"
     assert len(control.calls()) == 1
-    status, _, reply = signed_request(emulator.base_url, "POST", path, body,
-                                      {"Repeatability-Request-ID": "not-a-uuid"})
+    status, _, reply = signed_request(
+        emulator.base_url, "POST", path, body, {"Repeatability-Request-ID": "not-a-uuid"}
+    )
     assert (status, reply["error"]["code"]) == (400, "8523")
 
 
@@ -105,8 +111,9 @@ def test_callback_reorder(client, app_side: AppSide, control: Control) -> None:
 
 
 def test_callback_delay(client, app_side: AppSide, control: Control) -> None:
-    control.ok("POST", "/callback-faults", {"mode": "delay", "eventType": "CallConnected",
-                                            "delaySeconds": 0.3})
+    control.ok(
+        "POST", "/callback-faults", {"mode": "delay", "eventType": "CallConnected", "delaySeconds": 0.3}
+    )
     props = client.create_call(CommunicationUserIdentifier(USER_A), app_side.url("/callbacks"))
     connected = app_side.wait_for("CallConnected", props.call_connection_id)[0]
     updated = app_side.wait_for("ParticipantsUpdated", props.call_connection_id)[0]

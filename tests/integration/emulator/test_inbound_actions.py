@@ -39,8 +39,11 @@ def _call_state(control: Control, server_call_id: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize("reason", ["none", "busy", "forbidden"])
 def test_reject_is_204_without_callbacks_and_ends_the_call(
-    client: CallAutomationClient, control: Control, app_side: AppSide,
-    recorder: ResponseRecorder, reason: str,
+    client: CallAutomationClient,
+    control: Control,
+    app_side: AppSide,
+    recorder: ResponseRecorder,
+    reason: str,
 ) -> None:
     placed = control.incoming(PSTN_A, CALLER_ID)
     client.reject_call(placed["incomingCallContext"], call_reject_reason=reason)
@@ -57,8 +60,10 @@ def test_reject_with_an_unknown_reason_is_400(client: CallAutomationClient, cont
     placed = control.incoming(PSTN_A, CALLER_ID)
     body = f'{{"incomingCallContext": "{placed["incomingCallContext"]}", "callRejectReason": "rude"}}'
     status, _, reply = signed_request(
-        control.base.removesuffix("/emulator"), "POST",
-        "/calling/callConnections:reject?api-version=2026-03-12", body.encode(),
+        control.base.removesuffix("/emulator"),
+        "POST",
+        "/calling/callConnections:reject?api-version=2026-03-12",
+        body.encode(),
     )
     assert (status, reply["error"]["code"]) == (400, "8523")
 
@@ -70,7 +75,9 @@ def test_redirect_to_an_external_number_connects_caller_and_target(
     client.redirect_call(placed["incomingCallContext"], PhoneNumberIdentifier(PSTN_B))
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        roster = {p["identifier"]["rawId"] for p in _call_state(control, placed["serverCallId"])["participants"]}
+        roster = {
+            p["identifier"]["rawId"] for p in _call_state(control, placed["serverCallId"])["participants"]
+        }
         if roster == {"4:" + PSTN_A, "4:" + PSTN_B}:
             break
         time.sleep(0.02)
@@ -86,7 +93,7 @@ def test_redirect_to_an_acs_user_raises_a_new_incoming_call(
     deadline = time.monotonic() + 5
     while len(app_side.notifications()) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
-    [first, second] = app_side.notifications()
+    [_first, second] = app_side.notifications()
     event = second["body"][0]
     assert event["data"]["to"]["rawId"] == USER_A
     assert event["data"]["from"]["rawId"] == "4:" + PSTN_A
@@ -122,9 +129,11 @@ def answering_app(emulator: EmulatorThread, app_side: AppSide, control: Control)
 
     async def answer(event: dict[str, Any]) -> None:
         async with AsyncClient(emulator.base_url, AzureKeyCredential(ACCESS_KEY)) as aio_client:
-            answered.append(await aio_client.answer_call(
-                event["data"]["incomingCallContext"], app_side.url("/callbacks/second-leg")
-            ))
+            answered.append(
+                await aio_client.answer_call(
+                    event["data"]["incomingCallContext"], app_side.url("/callbacks/second-leg")
+                )
+            )
 
     app_side.on_incoming = answer
     return answered
@@ -166,7 +175,8 @@ def test_create_call_to_a_resource_number_connects_when_the_app_answers(
     client: CallAutomationClient, app_side: AppSide, answering_app: list[Any]
 ) -> None:
     props = client.create_call(
-        PhoneNumberIdentifier(RESOURCE_NUMBER), app_side.url("/callbacks"),
+        PhoneNumberIdentifier(RESOURCE_NUMBER),
+        app_side.url("/callbacks"),
         source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
     )
     app_side.wait_for("CallConnected", props.call_connection_id)

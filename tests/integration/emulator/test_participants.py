@@ -28,8 +28,9 @@ def test_list_participants_follows_next_link_past_the_page_size(
     client, app_side: AppSide, control: Control
 ) -> None:
     control.settings(participantsPageSize=1)
-    call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A),
-                        CommunicationUserIdentifier(USER_B))
+    call, cid = connect_call(
+        client, app_side, CommunicationUserIdentifier(USER_A), CommunicationUserIdentifier(USER_B)
+    )
     app_side.wait_for("ParticipantsUpdated", cid, count=2)
     participants = list(call.list_participants())
     raw_ids = [p.identifier.raw_id for p in participants]
@@ -41,8 +42,10 @@ def test_list_participants_follows_next_link_past_the_page_size(
 
 
 def test_get_participant_by_percent_encoded_raw_id(client, app_side: AppSide, control: Control) -> None:
-    call, cid = connect_call(
-        client, app_side, PhoneNumberIdentifier(PSTN_A),
+    call, _cid = connect_call(
+        client,
+        app_side,
+        PhoneNumberIdentifier(PSTN_A),
         source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
     )
     participant = call.get_participant(PhoneNumberIdentifier(PSTN_A))
@@ -58,7 +61,8 @@ def test_add_participant_succeeds_and_roster_follows(
 ) -> None:
     call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
     result = call.add_participant(
-        CommunicationUserIdentifier(USER_B), operation_context="op-add",
+        CommunicationUserIdentifier(USER_B),
+        operation_context="op-add",
         operation_callback_url=app_side.url("/callbacks/per-op"),
     )
     assert result.invitation_id and result.operation_context == "op-add"
@@ -88,7 +92,8 @@ def test_invitation_timeout_is_honoured(client, app_side: AppSide, control: Cont
     call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
     started = time.monotonic()
     call.add_participant(
-        PhoneNumberIdentifier(PSTN_A), invitation_timeout=1,
+        PhoneNumberIdentifier(PSTN_A),
+        invitation_timeout=1,
         source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
     )
     failed = app_side.wait_for("AddParticipantFailed", cid, timeout=5)[0]
@@ -97,7 +102,7 @@ def test_invitation_timeout_is_honoured(client, app_side: AppSide, control: Cont
 
 
 def test_add_pstn_without_caller_id_or_bad_timeout_is_400(client, app_side: AppSide) -> None:
-    call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
+    call, _cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
     with pytest.raises(HttpResponseError) as refused:
         call.add_participant(PhoneNumberIdentifier(PSTN_A))
     assert (refused.value.status_code, refused.value.error.code) == (400, "8523")
@@ -106,9 +111,7 @@ def test_add_pstn_without_caller_id_or_bad_timeout_is_400(client, app_side: AppS
     assert (refused.value.status_code, refused.value.error.code) == (400, "8523")
 
 
-def test_cancel_add_participant_while_ringing_then_again(
-    client, app_side: AppSide, control: Control
-) -> None:
+def test_cancel_add_participant_while_ringing_then_again(client, app_side: AppSide, control: Control) -> None:
     control.endpoint(USER_B, "answer", delay=3)
     call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
     invitation = call.add_participant(CommunicationUserIdentifier(USER_B)).invitation_id
@@ -127,8 +130,9 @@ def test_cancel_add_participant_while_ringing_then_again(
 def test_remove_participant_then_roster_shrinks(
     client, app_side: AppSide, recorder: ResponseRecorder
 ) -> None:
-    call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A),
-                        CommunicationUserIdentifier(USER_B))
+    call, cid = connect_call(
+        client, app_side, CommunicationUserIdentifier(USER_A), CommunicationUserIdentifier(USER_B)
+    )
     app_side.wait_for("ParticipantsUpdated", cid, count=2)
     result = call.remove_participant(CommunicationUserIdentifier(USER_B))
     assert result.operation_context is None
@@ -150,7 +154,10 @@ def test_removing_the_last_remote_party_ends_the_call(client, app_side: AppSide)
 
 def test_mute_acs_user_shows_in_the_roster(client, app_side: AppSide, recorder: ResponseRecorder) -> None:
     call, cid = connect_call(
-        client, app_side, CommunicationUserIdentifier(USER_A), PhoneNumberIdentifier(PSTN_A),
+        client,
+        app_side,
+        CommunicationUserIdentifier(USER_A),
+        PhoneNumberIdentifier(PSTN_A),
         source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
     )
     result = call.mute_participant(CommunicationUserIdentifier(USER_A), operation_context="mute")

@@ -29,8 +29,19 @@ def _raw(
 
 def test_cli_prints_its_url_and_serves(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulator", "--port", "0", "--access-key", ACCESS_KEY,
-         "--resource-id", RESOURCE_ID, "--event-webhook", "http://127.0.0.1:9/unused"],
+        [
+            sys.executable,
+            "-m",
+            "emulator",
+            "--port",
+            "0",
+            "--access-key",
+            ACCESS_KEY,
+            "--resource-id",
+            RESOURCE_ID,
+            "--event-webhook",
+            "http://127.0.0.1:9/unused",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -50,7 +61,10 @@ def test_cli_prints_its_url_and_serves(tmp_path: Path) -> None:
 def test_cli_refuses_a_key_that_is_not_base64() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "emulator", "--access-key", "not base64!", "--resource-id", "r"],
-        cwd=ROOT, capture_output=True, text=True, timeout=30,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2 and "base64" in result.stderr
 
@@ -59,11 +73,14 @@ def test_unsigned_and_badly_signed_requests_get_401(emulator: EmulatorThread) ->
     url = emulator.base_url + "/calling/callConnections/abc?api-version=2026-03-12"
     status, body = _raw(url)
     assert status == 401 and b'"error"' in body
-    status, _ = _raw(url, headers={
-        "x-ms-date": "Mon, 01 Jun 2026 12:00:00 GMT",
-        "x-ms-content-sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
-        "Authorization": "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=AAAA",
-    })
+    status, _ = _raw(
+        url,
+        headers={
+            "x-ms-date": "Mon, 01 Jun 2026 12:00:00 GMT",
+            "x-ms-content-sha256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+            "Authorization": "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature=AAAA",
+        },
+    )
     assert status == 401
 
 

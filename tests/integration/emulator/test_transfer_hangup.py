@@ -52,8 +52,9 @@ def test_transfer_to_a_busy_target_fails_and_the_call_stays(
 
 
 def test_group_transfer_needs_a_transferee_and_replaces_it(client, app_side: AppSide) -> None:
-    call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A),
-                             CommunicationUserIdentifier(USER_B))
+    call, cid = connect_call(
+        client, app_side, CommunicationUserIdentifier(USER_A), CommunicationUserIdentifier(USER_B)
+    )
     app_side.wait_for("ParticipantsUpdated", cid, count=2)
     with pytest.raises(HttpResponseError) as refused:
         call.transfer_call_to_participant(CommunicationUserIdentifier(USER_C))
@@ -84,8 +85,9 @@ def test_hang_up_leaves_and_later_calls_are_404_8522(client, app_side: AppSide, 
 def test_leaving_a_group_call_keeps_it_going_for_the_others(
     client, app_side: AppSide, control: Control
 ) -> None:
-    call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A),
-                             CommunicationUserIdentifier(USER_B))
+    call, cid = connect_call(
+        client, app_side, CommunicationUserIdentifier(USER_A), CommunicationUserIdentifier(USER_B)
+    )
     app_side.wait_for("ParticipantsUpdated", cid, count=2)
     call.hang_up(is_for_everyone=False)
     app_side.wait_for("CallDisconnected", cid)
@@ -95,19 +97,20 @@ def test_leaving_a_group_call_keeps_it_going_for_the_others(
 
 
 def test_terminate_ends_the_call_for_everyone(client, app_side: AppSide, control: Control) -> None:
-    call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A),
-                             CommunicationUserIdentifier(USER_B))
+    call, cid = connect_call(
+        client, app_side, CommunicationUserIdentifier(USER_A), CommunicationUserIdentifier(USER_B)
+    )
     call.hang_up(is_for_everyone=True)
     app_side.wait_for("CallDisconnected", cid)
     [described] = [c for c in control.calls() if c["connections"][0]["callConnectionId"] == cid]
     assert described["ended"] is True and described["participants"] == []
 
 
-def test_remote_party_hanging_up_ends_a_one_to_one_call(
-    client, app_side: AppSide, control: Control
-) -> None:
-    call, cid = connect_call(
-        client, app_side, PhoneNumberIdentifier(PSTN_A),
+def test_remote_party_hanging_up_ends_a_one_to_one_call(client, app_side: AppSide, control: Control) -> None:
+    _call, cid = connect_call(
+        client,
+        app_side,
+        PhoneNumberIdentifier(PSTN_A),
         source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
     )
     control.ok("POST", "/remote-hangups", {"callConnectionId": cid, "participant": {"phoneNumber": PSTN_A}})
@@ -118,13 +121,15 @@ def test_remote_party_hanging_up_ends_a_one_to_one_call(
 def test_remote_party_leaving_a_group_call_updates_the_roster(
     client, app_side: AppSide, control: Control
 ) -> None:
-    call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A),
-                             CommunicationUserIdentifier(USER_B))
+    call, cid = connect_call(
+        client, app_side, CommunicationUserIdentifier(USER_A), CommunicationUserIdentifier(USER_B)
+    )
     app_side.wait_for("ParticipantsUpdated", cid, count=2)
     control.ok("POST", "/remote-hangups", {"callConnectionId": cid, "participant": {"rawId": USER_B}})
     roster = app_side.wait_for("ParticipantsUpdated", cid, count=3)[-1]["event"]["data"]
     assert USER_B not in {p["identifier"]["rawId"] for p in roster["participants"]}
     assert call.get_call_properties().call_connection_state == "connected"
-    status, reply = control.call("POST", "/remote-hangups", {"callConnectionId": cid,
-                                                            "participant": {"rawId": USER_C}})
+    status, _reply = control.call(
+        "POST", "/remote-hangups", {"callConnectionId": cid, "participant": {"rawId": USER_C}}
+    )
     assert status == 404

@@ -27,13 +27,19 @@ USER_FULL = {"rawId": USER, "kind": "communicationUser", "communicationUser": {"
         (USER_FULL, USER_FULL),
         (
             {"rawId": "8:orgid:abc"},
-            {"rawId": "8:orgid:abc", "kind": "microsoftTeamsUser",
-             "microsoftTeamsUser": {"userId": "abc", "cloud": "public"}},
+            {
+                "rawId": "8:orgid:abc",
+                "kind": "microsoftTeamsUser",
+                "microsoftTeamsUser": {"userId": "abc", "cloud": "public"},
+            },
         ),
         (
             {"rawId": "28:orgid:app1"},
-            {"rawId": "28:orgid:app1", "kind": "microsoftTeamsApp",
-             "microsoftTeamsApp": {"appId": "app1", "cloud": "public"}},
+            {
+                "rawId": "28:orgid:app1",
+                "kind": "microsoftTeamsApp",
+                "microsoftTeamsApp": {"appId": "app1", "cloud": "public"},
+            },
         ),
         ({"rawId": "something"}, {"rawId": "something", "kind": "unknown"}),
     ],
