@@ -4,12 +4,9 @@ request log → HMAC auth → injected faults → repeatability → the operatio
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
@@ -18,6 +15,7 @@ from emulator.errors import AcsError, invalid_argument, unauthorized
 from emulator.faults import ResponseFault
 from emulator.httputil import CORRELATION_KEY, error_response, json_response
 from emulator.repeatability import StoredResponse
+from emulator.requestlog import LoggedRequest
 from emulator.services import Services
 
 logger = logging.getLogger(__name__)
@@ -25,14 +23,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 SERVICES_KEY = web.AppKey("services", Services)
 SUPPORTED_VERSIONS = "2023-03-06, 2023-10-15, 2024-04-15, 2024-09-15, 2025-05-15, 2025-06-15, 2026-03-12"
 UNSIGNED_PATHS = ("/calling/keys", "/calling/.well-known/")
-_LOGGED_HEADERS = (
-    "x-ms-date",
-    "Repeatability-Request-ID",
-    "Repeatability-First-Sent",
-    "x-ms-client-request-id",
-    "User-Agent",
-    "Content-Type",
-)
 _UNSTORED_STATUSES = frozenset({408, 429})
 
 
@@ -46,15 +36,18 @@ async def calling_middleware(request: web.Request, handler: Handler) -> web.Stre
     if not request.path.startswith("/calling/") or request.path.startswith(UNSIGNED_PATHS):
         return await handler(request)
     services = request.app[SERVICES_KEY]
-    entry = _log_entry(request)
+    operation = operation_of(request)
+    entry = LoggedRequest(
+        request.method, request.path, request.raw_path, operation, request.query, request.headers
+    )
     services.request_log.append(entry)
     fault_note: str | None = None
     response: web.StreamResponse
     try:
         body = await request.read()
         _authenticate(services, request, body)
-        entry["body"] = _parse_for_log(body)
-        fault = services.faults.take(operation_of(request))
+        entry.body = body
+        fault = services.faults.take(operation)
         if fault is not None:
             fault_note = _describe(fault)
             if fault.latency_seconds > 0:
@@ -141,7 +134,7 @@ async def _with_repeatability(
 def _finish(
     request: web.Request,
     response: web.StreamResponse,
-    entry: dict[str, Any],
+    entry: LoggedRequest,
     fault_note: str | None,
 ) -> web.StreamResponse:
     correlation_id = request.get(CORRELATION_KEY) or str(uuid.uuid4())
@@ -150,10 +143,7 @@ def _finish(
     client_request_id = request.headers.get("x-ms-client-request-id")
     if client_request_id:
         response.headers["x-ms-client-request-id"] = client_request_id
-    entry["status"] = response.status
-    entry["durationMs"] = round((time.time() - entry["time"]) * 1000, 3)
-    if fault_note:
-        entry["fault"] = fault_note
+    entry.finish(response.status, fault_note)
     return response
 
 
@@ -176,26 +166,3 @@ def _describe(fault: ResponseFault) -> str:
     if fault.status is not None:
         return f"status {fault.status}"
     return f"latency {fault.latency_seconds}s"
-
-
-def _log_entry(request: web.Request) -> dict[str, Any]:
-    return {
-        "time": time.time(),
-        "method": request.method,
-        "path": request.path,
-        "rawPath": request.raw_path,
-        "query": dict(request.query),
-        "operation": operation_of(request),
-        "headers": {name: request.headers[name] for name in _LOGGED_HEADERS if name in request.headers},
-        "body": None,
-        "status": None,
-    }
-
-
-def _parse_for_log(body: bytes) -> Any:
-    if not body:
-        return None
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return body[:1000].decode("utf-8", "replace")

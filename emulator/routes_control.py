@@ -59,8 +59,8 @@ async def list_requests(request: web.Request) -> web.StreamResponse:
     entries = request.app[SERVICES_KEY].request_log
     operation = request.query.get("operation")
     if operation:
-        entries = [e for e in entries if operation_matches(operation, str(e["operation"]))]
-    return json_response({"value": entries})
+        entries = [e for e in entries if operation_matches(operation, e.operation)]
+    return json_response({"value": [entry.to_wire() for entry in entries]})
 
 
 async def list_callbacks(request: web.Request) -> web.StreamResponse:

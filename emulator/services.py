@@ -14,6 +14,7 @@ from emulator.identifiers import Identifier, from_raw_id
 from emulator.network import PhoneNetwork
 from emulator.registry import Registry
 from emulator.repeatability import RepeatabilityStore
+from emulator.requestlog import LoggedRequest
 from emulator.tokens import TokenIssuer
 
 
@@ -39,7 +40,7 @@ class Services:
     registry: Registry
     faults: FaultInjector
     repeatability: RepeatabilityStore
-    request_log: list[dict[str, object]] = field(default_factory=list)
+    request_log: list[LoggedRequest] = field(default_factory=list)
     base_url: str = ""
     event_webhook: str | None = None
     # The ACS identity the app calls out as when a request names no source.

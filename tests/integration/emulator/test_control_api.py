@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from azure.communication.callautomation import CommunicationUserIdentifier
@@ -13,7 +14,10 @@ from tests.integration.emulator.support import (
     AppSide,
     Control,
     connect_call,
+    signed_request,
 )
+
+OTHER_KEY = base64.b64encode(b"not-the-emulator-key").decode()
 
 
 def test_calls_and_requests_are_listed(client, app_side: AppSide, control: Control) -> None:
@@ -145,3 +149,27 @@ def test_random_control_input_is_refused_cleanly(
     assert status < 500, (status, reply)
     if status >= 400:
         assert reply["error"]["message"]
+
+
+def test_request_log_shows_what_arrived(emulator, control: Control) -> None:
+    path = "/calling/callConnections:answer?api-version=2026-03-12"
+    body = b'{"incomingCallContext": "nope", "callbackUri": "http://127.0.0.1:9/cb"}'
+    client_request_id = "0f2c6a8e-8d1e-4c51-9d43-0d5c1d1f2a11"
+    assert (
+        signed_request(emulator.base_url, "POST", path, body, {"x-ms-client-request-id": client_request_id})[
+            0
+        ]
+        == 400
+    )
+    assert signed_request(emulator.base_url, "POST", path, b"not json", key=OTHER_KEY)[0] == 401
+    assert signed_request(emulator.base_url, "POST", path, b"plain text")[0] == 400
+    logged, forged, text = control.requests("AnswerCall")
+    assert logged["method"] == "POST" and logged["path"] == "/calling/callConnections:answer"
+    assert logged["rawPath"] == path and logged["query"] == {"api-version": "2026-03-12"}
+    assert logged["body"] == {"incomingCallContext": "nope", "callbackUri": "http://127.0.0.1:9/cb"}
+    assert logged["headers"]["x-ms-client-request-id"] == client_request_id
+    assert "x-ms-date" in logged["headers"] and "Authorization" not in logged["headers"]
+    assert logged["status"] == 400 and logged["durationMs"] >= 0 and "fault" not in logged
+    # A request that failed authentication is logged without its body.
+    assert forged["status"] == 401 and forged["body"] is None
+    assert text["body"] == "plain text"
