@@ -115,7 +115,8 @@ def _translate(exc: Exception, action: str) -> Exception:
         if isinstance(exc, ResourceNotFoundError) or code in _GONE_CODES:
             return NotFound(f"ACS: {message or 'call not found'} ({action})")
         if code in _STATE_CONFLICT_CODES:
-            return Conflict(f"ACS refused {action}: {message} (code {code})")
+            reason = "the call is not established" if code == "8501" else "the call has ended"
+            return Conflict(f"ACS refused {action}: {reason} ({message}, code {code})")
         return AcsRejected(f"ACS refused {action}: {message}", info)
     if isinstance(exc, AzureError):
         return AcsUnavailable(f"ACS request for {action} failed: {exc.message}")

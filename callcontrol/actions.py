@@ -76,8 +76,10 @@ class CallActions:
         return caller_id
 
     async def _require_live(self, call_connection_id: str) -> None:
-        """Refuse early what ACS would refuse: actions on calls that ended or never connected.
+        """Refuse early what is certain to fail: actions on calls that have ended or are ending.
 
+        Only states that never go back are trusted: a stored `connecting` may simply be a
+        CallConnected still in flight, so "not established yet" is left to ACS (8501 → 409).
         A call the store does not know (created elsewhere) goes to ACS, which decides.
         """
         try:
@@ -86,8 +88,6 @@ class CallActions:
             return
         if record.state.is_final:
             raise Conflict(f"call {call_connection_id} has ended")
-        if record.state is CallState.CONNECTING:
-            raise Conflict(f"call {call_connection_id} is not established yet (still connecting)")
         if record.state in (CallState.DISCONNECTING, CallState.TRANSFER_ACCEPTED):
             raise Conflict(f"call {call_connection_id} is ending ({record.state.value})")
 

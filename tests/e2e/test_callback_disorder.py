@@ -3,6 +3,7 @@ as in-order delivery."""
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -37,7 +38,14 @@ def settled(app: App, emulator: Emulator, call_id: str) -> dict[str, Any]:
     """Wait until the emulator has delivered everything, then describe the outcome."""
     emulator.control("GET", "callbacks?wait=idle")
     eventually(lambda: app.call(call_id)["state"] == "disconnected", what="disconnected")
-    call = app.call(call_id)
+
+    def stable() -> dict[str, Any] | None:
+        before = app.call(call_id)
+        time.sleep(0.3)
+        after = app.call(call_id)
+        return after if after["eventCount"] == before["eventCount"] else None
+
+    call = eventually(stable, what="no more callbacks arriving")
     events = app.events(call_id)
     return {
         "state": call["state"],
