@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.identifiers import Identifier, parse_identifier
+from callcontrol.identifiers import Identifier, read_identifier
 from callcontrol.models import Participant, ResultInfo
 
 TYPE_PREFIX = "Microsoft.Communication."
@@ -128,7 +128,7 @@ def _participant(item: object, where: str) -> Participant:
     if not isinstance(item, dict):
         raise _bad(where, "each participant must be an object")
     return Participant(
-        identifier=parse_identifier(item.get("identifier"), f"{where}[].identifier"),
+        identifier=read_identifier(item.get("identifier"), f"{where}[].identifier"),
         is_muted=bool(item.get("isMuted", False)),
         is_on_hold=bool(item.get("isOnHold", False)),
     )
@@ -138,7 +138,7 @@ def _opt_identifier(data: dict[str, Any], key: str, where: str) -> Identifier | 
     value = data.get(key)
     if value is None:
         return None
-    return parse_identifier(value, f"{where}.data.{key}")
+    return read_identifier(value, f"{where}.data.{key}")
 
 
 def _time(value: object, where: str) -> datetime | None:

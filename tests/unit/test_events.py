@@ -81,3 +81,18 @@ def test_bad_bodies_name_the_field(payload: bytes, field: str) -> None:
     with pytest.raises(InvalidInput) as failure:
         parse_callback_body(payload)
     assert failure.value.problems[0].field == field
+
+
+def test_withheld_and_teams_participants_in_a_roster_are_read() -> None:
+    payload = [{
+        "id": "e1", "type": "Microsoft.Communication.ParticipantsUpdated",
+        "data": {"callConnectionId": "c", "sequenceNumber": 2, "participants": [
+            {"identifier": {"kind": "phoneNumber", "rawId": "4:anonymous",
+                            "phoneNumber": {"value": "anonymous", "isAnonymous": True}}},
+            {"identifier": {"kind": "microsoftTeamsUser", "rawId": "8:orgid:abc",
+                            "microsoftTeamsUser": {"userId": "abc", "cloud": "public"}}},
+        ]},
+    }]
+    [event] = parse_callback_body(json.dumps(payload).encode())
+    assert event.participants is not None
+    assert [p.identifier.raw_id for p in event.participants] == ["4:anonymous", "8:orgid:abc"]
