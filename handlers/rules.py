@@ -31,6 +31,7 @@ async def get_rules(req: func.HttpRequest) -> func.HttpResponse:
 
 @api_route(bp, name="put_rules", route="rules", method="PUT", body=RuleSet, response="ruleSet",
            summary="Replace the rule set: If-Match with the current ETag (required once a set exists)",
+           headers=(("If-Match", "the ETag of the set being replaced; required once a set exists"),),
            errors=(400, 401, 412, 428, 503))
 async def put_rules(req: func.HttpRequest) -> func.HttpResponse:
     rules = parse_rule_set(read_json(req))  # everything is validated before anything is read

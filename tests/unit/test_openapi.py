@@ -35,3 +35,8 @@ def test_request_schemas_refuse_unknown_fields() -> None:
     timeout = schemas["AddParticipantRequest"]["properties"]["invitationTimeoutSeconds"]
     assert {"minimum": 0, "maximum": 180}.items() <= next(
         s for s in timeout["anyOf"] if s.get("type") == "integer").items()
+
+
+def test_put_rules_documents_its_if_match_header() -> None:
+    put = openapi_document()["paths"]["/api/rules"]["put"]
+    assert "If-Match" in [p["name"] for p in put["parameters"] if p["in"] == "header"]
