@@ -35,6 +35,7 @@ from azure.core.exceptions import (
 from callcontrol.errors import AcsErrorInfo, AcsRejected, AcsUnavailable, Conflict, NotFound
 from callcontrol.identifiers import Identifier, from_raw_id
 from callcontrol.models import CallState, Participant
+from callcontrol.redaction import redact
 from callcontrol.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -155,7 +156,7 @@ class AcsGateway:
             translated = _translate(exc, action)
             if translated is exc:
                 raise
-            logger.info("ACS %s failed: %s", action, translated)
+            logger.info("ACS %s failed: %s", action, redact(str(translated)))
             raise translated from exc
 
     @staticmethod

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import azure.functions as func
 
 from callcontrol import errors
+from callcontrol.redaction import redact
 
 logger = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -80,7 +81,7 @@ def error_response(error: errors.CallControlError) -> func.HttpResponse:
     if isinstance(error, errors.AcsUnavailable):
         headers["Retry-After"] = str(error.retry_after_seconds)
     if status >= 500:
-        logger.error("request failed: %s", error.detail)
+        logger.error("request failed: %s", redact(error.detail))
     return problem(status, error.title, error.detail, extra=extra, headers=headers or None)
 
 

@@ -12,6 +12,7 @@ import logging
 import azure.functions as func
 
 from callcontrol.errors import CallControlError
+from callcontrol.redaction import redact
 from callcontrol.rules.incoming import INCOMING_CALL_EVENT_TYPE, parse_incoming_call
 from handlers._deps import services
 
@@ -30,6 +31,6 @@ async def incoming_call(event: func.EventGridEvent) -> None:
     try:
         call = parse_incoming_call({"id": event.id, "data": event.get_json()})
     except CallControlError as error:
-        logger.error("malformed IncomingCall event %s: %s", event.id, error.detail)
+        logger.error("malformed IncomingCall event %s: %s", event.id, redact(error.detail))
         raise
     await services().inbound.handle(call)
