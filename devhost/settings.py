@@ -46,10 +46,13 @@ def read_local_settings(path: Path) -> dict[str, str]:
 
 
 def apply_settings(values: Mapping[str, str], environ: MutableMapping[str, str]) -> list[str]:
-    """Copy `values` into `environ` without overriding what is already set; return the names applied."""
+    """Copy `values` into `environ` without overriding what is already set; return the names applied.
+
+    Like Core Tools, a variable that is set but empty counts as unset, so the file's value applies.
+    """
     applied = []
     for name, value in values.items():
-        if name not in environ:
+        if not environ.get(name):
             environ[name] = value
             applied.append(name)
     return applied

@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from tools.processes import ROOT, free_port, start, stop, wait_for_port
+from tools.processes import ROOT, ensure_free, free_port, start, stop, wait_for_port
 
 ACCOUNT = "callcontrol"
 AZURITE_TABLE = ROOT / "node_modules" / ".bin" / "azurite-table"
@@ -47,6 +47,7 @@ def start_azurite(
     if not AZURITE_TABLE.exists():
         raise RuntimeError("Azurite is not installed: run `npm ci` (make does it for you)")
     port = port or free_port()
+    ensure_free(port)
     key = base64.b64encode(secrets.token_bytes(32)).decode()
     command = [str(AZURITE_TABLE), "--tableHost", "127.0.0.1", "--tablePort", str(port),
                "--disableTelemetry", "--skipApiVersionCheck", "--disableProductStyleUrl",
@@ -59,7 +60,7 @@ def start_azurite(
     process = start(command, env={"AZURITE_ACCOUNTS": f"{ACCOUNT}:{key}"}, log=log)
     try:
         wait_for_port(port, process, timeout=30)
-    except Exception:
+    except BaseException:  # Ctrl-C during start-up too: never leave a child behind
         stop(process)
         raise
     return Azurite(process, port, ACCOUNT, key)

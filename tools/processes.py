@@ -18,6 +18,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def ensure_free(port: int) -> None:
+    """Refuse to start on a taken port: waiting on it would find a stale process instead."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise RuntimeError(
+                f"port {port} is already in use (is an earlier `make run` still running?)"
+            ) from None
+
+
 def wait_for_port(port: int, process: subprocess.Popen[bytes] | None, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

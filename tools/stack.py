@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.azurite import Azurite, start_azurite
-from tools.processes import free_port, start, stop, wait_for_port
+from tools.processes import ensure_free, free_port, start, stop, wait_for_port
 
 HOST = "127.0.0.1"
 
@@ -61,6 +61,7 @@ def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: 
 
 def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
                    log: Path | None, extra: list[str] | None = None) -> subprocess.Popen[bytes]:
+    ensure_free(port)
     process = start(
         [sys.executable, "-m", "emulator", "--host", HOST, "--port", str(port),
          "--access-key", access_key, "--resource-id", resource_id, "--event-webhook", webhook,
@@ -73,6 +74,7 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
 
 def start_devhost(port: int, settings: dict[str, str], function_key: str, master_key: str,
                   log: Path | None) -> subprocess.Popen[bytes]:
+    ensure_free(port)
     env = {**settings, "DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key}
     process = start([sys.executable, "-m", "devhost", "--host", HOST, "--port", str(port)],
                     env=env, log=log)
@@ -115,7 +117,7 @@ def start_stack(
         stack.processes.append(start_devhost(
             app_port, stack.app_settings(), stack.function_key, stack.master_key,
             log("devhost")))
-    except Exception:
+    except BaseException:  # Ctrl-C during start-up too: never leave a child behind
         stack.stop()
         raise
     return stack

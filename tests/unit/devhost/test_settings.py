@@ -37,6 +37,12 @@ def test_environment_wins_over_the_file() -> None:
     assert applied == ["NEW"]
 
 
+def test_an_empty_environment_variable_counts_as_unset_like_core_tools() -> None:
+    environ = {"ACS_ACCESS_KEY": ""}
+    assert apply_settings({"ACS_ACCESS_KEY": "from-file"}, environ) == ["ACS_ACCESS_KEY"]
+    assert environ == {"ACS_ACCESS_KEY": "from-file"}
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [
