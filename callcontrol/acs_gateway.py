@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -163,10 +162,9 @@ class AcsGateway:
     def _headers(idempotency_key: str | None) -> dict[str, Any]:
         return {"headers": {"Repeatability-Request-ID": idempotency_key}} if idempotency_key else {}
 
-    @asynccontextmanager
-    async def _connection(self, call_connection_id: str) -> AsyncIterator[CallConnectionClient]:
-        # Shares the parent client's pipeline; nothing to close per call.
-        yield self._client.get_call_connection(call_connection_id)
+    def _connection(self, call_connection_id: str) -> CallConnectionClient:
+        # Shares the parent client's pipeline: nothing to open or close per call.
+        return self._client.get_call_connection(call_connection_id)
 
     # --- incoming calls -------------------------------------------------------------------
 
@@ -232,17 +230,16 @@ class AcsGateway:
     # --- mid-call actions -----------------------------------------------------------------
 
     async def get_call(self, call_connection_id: str) -> AcsCall:
-        async with self._connection(call_connection_id) as connection:
-            return _call(await self._run("get call", connection.get_call_properties))
+        connection = self._connection(call_connection_id)
+        return _call(await self._run("get call", connection.get_call_properties))
 
     async def hang_up(
         self, call_connection_id: str, *, for_everyone: bool, idempotency_key: str | None = None
     ) -> None:
-        async with self._connection(call_connection_id) as connection:
-            await self._run(
-                "hang up",
-                lambda: connection.hang_up(for_everyone, **self._headers(idempotency_key)),
-            )
+        connection = self._client.get_call_connection(call_connection_id)
+        # Repeatability headers belong to the POST (terminate); the DELETE never carries them.
+        headers = self._headers(idempotency_key) if for_everyone else {}
+        await self._run("hang up", lambda: connection.hang_up(for_everyone, **headers))
 
     async def transfer(
         self,
@@ -254,31 +251,31 @@ class AcsGateway:
         operation_context: str,
         idempotency_key: str | None = None,
     ) -> None:
-        async with self._connection(call_connection_id) as connection:
-            await self._run(
-                "transfer",
-                lambda: connection.transfer_call_to_participant(
-                    to_sdk_identifier(target),
-                    operation_context=operation_context,
-                    transferee=to_sdk_identifier(transferee) if transferee else None,
-                    source_caller_id_number=PhoneNumberIdentifier(caller_id) if caller_id else None,
-                    **self._headers(idempotency_key),
-                ),
-            )
+        connection = self._connection(call_connection_id)
+        await self._run(
+            "transfer",
+            lambda: connection.transfer_call_to_participant(
+                to_sdk_identifier(target),
+                operation_context=operation_context,
+                transferee=to_sdk_identifier(transferee) if transferee else None,
+                source_caller_id_number=PhoneNumberIdentifier(caller_id) if caller_id else None,
+                **self._headers(idempotency_key),
+            ),
+        )
 
     async def list_participants(self, call_connection_id: str) -> list[Participant]:
         async def collect() -> list[Participant]:
-            async with self._connection(call_connection_id) as connection:
-                return [_participant(p) async for p in connection.list_participants()]
+            connection = self._connection(call_connection_id)
+            return [_participant(p) async for p in connection.list_participants()]
 
         return await self._run("list participants", collect)
 
     async def get_participant(self, call_connection_id: str, who: Identifier) -> Participant:
-        async with self._connection(call_connection_id) as connection:
-            found = await self._run(
-                "get participant", lambda: connection.get_participant(to_sdk_identifier(who))
-            )
-            return _participant(found)
+        connection = self._connection(call_connection_id)
+        found = await self._run(
+            "get participant", lambda: connection.get_participant(to_sdk_identifier(who))
+        )
+        return _participant(found)
 
     async def add_participant(
         self,
@@ -290,17 +287,17 @@ class AcsGateway:
         operation_context: str,
         idempotency_key: str | None = None,
     ) -> AddParticipantOutcome:
-        async with self._connection(call_connection_id) as connection:
-            result = await self._run(
-                "add participant",
-                lambda: connection.add_participant(
-                    to_sdk_identifier(who),
-                    invitation_timeout=invitation_timeout,
-                    operation_context=operation_context,
-                    source_caller_id_number=PhoneNumberIdentifier(caller_id) if caller_id else None,
-                    **self._headers(idempotency_key),
-                ),
-            )
+        connection = self._connection(call_connection_id)
+        result = await self._run(
+            "add participant",
+            lambda: connection.add_participant(
+                to_sdk_identifier(who),
+                invitation_timeout=invitation_timeout,
+                operation_context=operation_context,
+                source_caller_id_number=PhoneNumberIdentifier(caller_id) if caller_id else None,
+                **self._headers(idempotency_key),
+            ),
+        )
         return AddParticipantOutcome(
             invitation_id=result.invitation_id,
             participant=_participant(result.participant) if result.participant else None,
@@ -311,40 +308,40 @@ class AcsGateway:
         self, call_connection_id: str, who: Identifier, *, operation_context: str,
         idempotency_key: str | None = None,
     ) -> None:
-        async with self._connection(call_connection_id) as connection:
-            await self._run(
-                "remove participant",
-                lambda: connection.remove_participant(
-                    to_sdk_identifier(who), operation_context=operation_context,
-                    **self._headers(idempotency_key),
-                ),
-            )
+        connection = self._connection(call_connection_id)
+        await self._run(
+            "remove participant",
+            lambda: connection.remove_participant(
+                to_sdk_identifier(who), operation_context=operation_context,
+                **self._headers(idempotency_key),
+            ),
+        )
 
     async def mute_participant(
         self, call_connection_id: str, who: Identifier, *, operation_context: str,
         idempotency_key: str | None = None,
     ) -> None:
-        async with self._connection(call_connection_id) as connection:
-            await self._run(
-                "mute participant",
-                lambda: connection.mute_participant(
-                    to_sdk_identifier(who), operation_context=operation_context,
-                    **self._headers(idempotency_key),
-                ),
-            )
+        connection = self._connection(call_connection_id)
+        await self._run(
+            "mute participant",
+            lambda: connection.mute_participant(
+                to_sdk_identifier(who), operation_context=operation_context,
+                **self._headers(idempotency_key),
+            ),
+        )
 
     async def cancel_add_participant(
         self, call_connection_id: str, invitation_id: str, *, operation_context: str,
         idempotency_key: str | None = None,
     ) -> None:
-        async with self._connection(call_connection_id) as connection:
-            await self._run(
-                "cancel add participant",
-                lambda: connection.cancel_add_participant_operation(
-                    invitation_id, operation_context=operation_context,
-                    **self._headers(idempotency_key),
-                ),
-            )
+        connection = self._connection(call_connection_id)
+        await self._run(
+            "cancel add participant",
+            lambda: connection.cancel_add_participant_operation(
+                invitation_id, operation_context=operation_context,
+                **self._headers(idempotency_key),
+            ),
+        )
 
     async def close(self) -> None:
         await self._client.close()

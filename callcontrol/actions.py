@@ -24,7 +24,7 @@ from callcontrol.models import (
     Participant,
 )
 from callcontrol.service import CallControlService, Clock, utc_now
-from callcontrol.state_machine import record_pending
+from callcontrol.state_machine import PARTICIPANT_TRANSFER, record_pending
 
 
 @dataclass(frozen=True)
@@ -75,36 +75,55 @@ class CallActions:
             )
         return caller_id
 
-    async def _require_live(self, call_connection_id: str) -> None:
-        """Refuse early what is certain to fail: actions on calls that have ended or are ending.
+    async def _prepare(self, call_connection_id: str, given: str | None, prefix: str) -> str:
+        """Refuse early what is certain to fail, and return the operationContext to use.
 
         Only states that never go back are trusted: a stored `connecting` may simply be a
         CallConnected still in flight, so "not established yet" is left to ACS (8501 → 409).
-        A call the store does not know (created elsewhere) goes to ACS, which decides.
+        A call the store does not know (created elsewhere) goes to ACS, which decides. A
+        client's operationContext must be new on the call, or its outcome would be ambiguous.
         """
-        try:
-            record = await self._calls.get_call(call_connection_id)
-        except NotFound:
-            return
-        if record.state.is_final:
-            raise Conflict(f"call {call_connection_id} has ended")
-        if record.state in (CallState.DISCONNECTING, CallState.TRANSFER_ACCEPTED):
-            raise Conflict(f"call {call_connection_id} is ending ({record.state.value})")
+        record = await self._known_record(call_connection_id)
+        if record is not None:
+            if record.state.is_final:
+                raise Conflict(f"call {call_connection_id} has ended")
+            if record.state in (CallState.DISCONNECTING, CallState.TRANSFER_ACCEPTED):
+                raise Conflict(f"call {call_connection_id} is ending ({record.state.value})")
+            if given is not None and record.operation(given) is not None:
+                raise Conflict(f"operationContext {given!r} was already used on this call")
+        return given or new_operation_context(prefix)
 
-    async def _note_pending(
+    async def _note(
         self, call_connection_id: str, kind: str, context: str, *,
         target: Identifier | None = None, invitation_id: str | None = None,
-        state: CallState | None = None,
+        state: CallState | None = None, status: OperationStatus = OperationStatus.PENDING,
     ) -> None:
-        operation = Operation(context, kind, OperationStatus.PENDING, requested_at=self._clock(),
+        now = self._clock()
+        operation = Operation(context, kind, status, requested_at=now,
+                              finished_at=None if status is OperationStatus.PENDING else now,
                               target=target, invitation_id=invitation_id)
 
         def change(record: CallRecord | None) -> CallRecord:
-            base = record or CallRecord(call_connection_id, created_at=self._clock())
+            base = record or CallRecord(call_connection_id, created_at=now)
             updated = record_pending(base, operation)
-            if state is not None and state.rank > base.state.rank:
+            noted = updated.operation(context)
+            # The state follows the request only while its outcome is still unknown: a fast
+            # failure that was ingested first must not be overtaken by "transferring".
+            still_pending = noted is not None and noted.status is OperationStatus.PENDING
+            if state is not None and still_pending and state.rank > base.state.rank:
                 updated = updated.with_changes(state=state)
             return updated.with_changes(updated_at=self._clock())
+
+        await self._calls.update_call(call_connection_id, change)
+
+    async def _forget(self, call_connection_id: str, context: str) -> None:
+        """Drop an operation noted before its request, when the request itself failed."""
+
+        def change(record: CallRecord | None) -> CallRecord:
+            assert record is not None
+            kept = tuple(op for op in record.operations
+                         if op.context != context or op.status is not OperationStatus.PENDING)
+            return record.with_changes(operations=kept)
 
         await self._calls.update_call(call_connection_id, change)
 
@@ -174,22 +193,34 @@ class CallActions:
             raise Conflict(f"call {call_connection_id} has ended")
         await self._gateway().hang_up(call_connection_id, for_everyone=for_everyone,
                                       idempotency_key=idempotency_key)
-        await self._note_pending(call_connection_id, "terminate" if for_everyone else "hangUp",
-                                 new_operation_context("hangup"),
-                                 state=CallState.DISCONNECTING)
+        await self._note(call_connection_id, "terminate" if for_everyone else "hangUp",
+                         new_operation_context("hangup"), state=CallState.DISCONNECTING)
 
     async def transfer(
         self, call_connection_id: str, target: Identifier, *, transferee: Identifier | None,
         caller_id: str | None, operation_context: str | None, idempotency_key: str | None = None,
     ) -> Accepted:
-        await self._require_live(call_connection_id)
-        context = operation_context or new_operation_context("transfer")
-        await self._gateway().transfer(
-            call_connection_id, target, transferee=transferee, caller_id=caller_id,
-            operation_context=context, idempotency_key=idempotency_key,
-        )
-        await self._note_pending(call_connection_id, "transfer", context, target=target,
-                                 state=CallState.TRANSFERRING)
+        context = await self._prepare(call_connection_id, operation_context, "transfer")
+
+        async def send() -> None:
+            await self._gateway().transfer(
+                call_connection_id, target, transferee=transferee, caller_id=caller_id,
+                operation_context=context, idempotency_key=idempotency_key,
+            )
+
+        if transferee is None:  # the whole call moves: the app is about to lose it
+            await send()
+            await self._note(call_connection_id, "transfer", context, target=target,
+                             state=CallState.TRANSFERRING)
+        else:
+            # One participant of a group call moves and the app stays. Noted before it is sent,
+            # so its outcome, however early it arrives, is read as such (not as the app's exit).
+            await self._note(call_connection_id, PARTICIPANT_TRANSFER, context, target=target)
+            try:
+                await send()
+            except BaseException:
+                await self._forget(call_connection_id, context)
+                raise
         return Accepted(call_connection_id, context)
 
     async def add_participant(
@@ -198,25 +229,23 @@ class CallActions:
         idempotency_key: str | None = None,
     ) -> Accepted:
         caller_id = self._caller_id_for([who], caller_id, "sourceCallerIdNumber")
-        await self._require_live(call_connection_id)
-        context = operation_context or new_operation_context("add")
+        context = await self._prepare(call_connection_id, operation_context, "add")
         outcome = await self._gateway().add_participant(
             call_connection_id, who, caller_id=caller_id, invitation_timeout=invitation_timeout,
             operation_context=context, idempotency_key=idempotency_key,
         )
-        await self._note_pending(call_connection_id, "addParticipant", context, target=who,
-                                 invitation_id=outcome.invitation_id)
+        await self._note(call_connection_id, "addParticipant", context, target=who,
+                         invitation_id=outcome.invitation_id)
         return Accepted(call_connection_id, context, outcome.invitation_id)
 
     async def remove_participant(
         self, call_connection_id: str, who: Identifier, *, operation_context: str | None,
         idempotency_key: str | None = None,
     ) -> Accepted:
-        await self._require_live(call_connection_id)
-        context = operation_context or new_operation_context("remove")
+        context = await self._prepare(call_connection_id, operation_context, "remove")
         await self._gateway().remove_participant(call_connection_id, who, operation_context=context,
                                                  idempotency_key=idempotency_key)
-        await self._note_pending(call_connection_id, "removeParticipant", context, target=who)
+        await self._note(call_connection_id, "removeParticipant", context, target=who)
         return Accepted(call_connection_id, context)
 
     async def mute_participant(
@@ -226,24 +255,25 @@ class CallActions:
         if who.kind.value != "communicationUser":
             raise InvalidInput("only ACS users can be muted",
                                [FieldProblem("path.rawId", "must be an ACS user (8:acs:…)")])
-        await self._require_live(call_connection_id)
-        context = operation_context or new_operation_context("mute")
+        context = await self._prepare(call_connection_id, operation_context, "mute")
         await self._gateway().mute_participant(call_connection_id, who, operation_context=context,
                                                idempotency_key=idempotency_key)
+        # Mute has no callback: its 200 is the outcome.
+        await self._note(call_connection_id, "mute", context, target=who,
+                         status=OperationStatus.SUCCEEDED)
         return Accepted(call_connection_id, context)
 
     async def cancel_add_participant(
         self, call_connection_id: str, invitation_id: str, *, operation_context: str | None,
         idempotency_key: str | None = None,
     ) -> Accepted:
-        await self._require_live(call_connection_id)
-        context = operation_context or new_operation_context("cancel")
+        context = await self._prepare(call_connection_id, operation_context, "cancel")
         await self._gateway().cancel_add_participant(
             call_connection_id, invitation_id, operation_context=context,
             idempotency_key=idempotency_key,
         )
-        await self._note_pending(call_connection_id, "cancelAddParticipant", context,
-                                 invitation_id=invitation_id)
+        await self._note(call_connection_id, "cancelAddParticipant", context,
+                         invitation_id=invitation_id)
         return Accepted(call_connection_id, context, invitation_id)
 
     async def list_participants(self, call_connection_id: str) -> list[Participant]:

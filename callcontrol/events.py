@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -147,9 +147,11 @@ def _time(value: object, where: str) -> datetime | None:
     if not isinstance(value, str):
         raise _bad(where, "must be an RFC 3339 timestamp")
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise _bad(where, f"{value!r} is not an RFC 3339 timestamp") from None
+    # RFC 3339 requires an offset; one without is read as UTC so that times always compare.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _required_str(data: dict[str, Any], key: str, where: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from callcontrol.errors import FieldProblem, InvalidInput
 
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ASCII digits only: \d would admit other scripts
 _ACS_USER_PREFIXES = ("8:acs:", "8:spool:", "8:dod-acs:", "8:gcch-acs:")
 _TEAMS_USER_PREFIXES = ("8:orgid:", "8:dod:", "8:gcch:", "8:teamsvisitor:")
 _TEAMS_APP_PREFIXES = ("28:orgid:", "28:dod:", "28:gcch:")

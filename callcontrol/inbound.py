@@ -40,6 +40,7 @@ from callcontrol.errors import (
 )
 from callcontrol.identifiers import Identifier
 from callcontrol.models import CallRecord, CallState, Direction, InboundDecision, InboundOutcome
+from callcontrol.repeatability import repeatability_id as derived_repeatability_id
 from callcontrol.rules import AnswerAction, Decision, IncomingCall, RedirectAction, RejectAction, decide
 from callcontrol.service import CallControlService, Clock, utc_now
 from callcontrol.settings import Settings
@@ -356,5 +357,4 @@ def inbound_record_id(call: IncomingCall, key: str) -> str:
 def repeatability_id(key: str, action: str) -> str:
     """A stable Repeatability-Request-ID per offer and action: a retried request (after a
     timeout that ACS did act on) gets ACS's first answer instead of acting twice."""
-    digest = hashlib.sha256(f"{key}|{action}".encode()).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
+    return derived_repeatability_id("incoming", key, action)

@@ -15,6 +15,7 @@ from typing import Final
 from urllib.parse import urlparse
 
 from callcontrol.errors import SettingError
+from callcontrol.identifiers import E164
 
 
 class Where(Enum):
@@ -213,8 +214,7 @@ class Settings:
 
 
 def _is_e164(value: str) -> bool:
-    digits = value[1:]
-    return value.startswith("+") and digits.isdigit() and 7 <= len(digits) <= 15
+    return E164.match(value) is not None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

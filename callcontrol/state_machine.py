@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from callcontrol.events import CallbackEvent, EventKind
-from callcontrol.models import CallRecord, CallState, Operation, OperationStatus
+from callcontrol.models import CallRecord, CallState, Operation, OperationStatus, ResultInfo
 
 # Event kind → the state it moves the call to (if that is forward).
 _STATE_TARGETS: dict[EventKind, CallState] = {
@@ -63,7 +63,10 @@ def apply_event(record: CallRecord | None, event: CallbackEvent, now: datetime) 
     """Return the record as it stands after `event` (a new record if there was none)."""
     if record is None:
         record = CallRecord(call_connection_id=event.call_connection_id, created_at=now)
-    state = next_state(record.state, event)
+    # Transferring one participant of a group call (a transferee was named) leaves the app's
+    # own connection up: its acceptance must not move the call towards the end.
+    moves_call = not _is_participant_transfer(record, event)
+    state = next_state(record.state, event) if moves_call else record.state
     changes: dict[str, object] = {
         "state": state,
         "server_call_id": record.server_call_id or event.server_call_id,
@@ -73,7 +76,7 @@ def apply_event(record: CallRecord | None, event: CallbackEvent, now: datetime) 
     }
     if state is CallState.DISCONNECTED and not record.state.is_final:
         changes["end_reason"] = event.result
-    if event.kind is EventKind.CALL_TRANSFER_ACCEPTED:
+    if event.kind is EventKind.CALL_TRANSFER_ACCEPTED and moves_call:
         changes["transferred"] = True
     if (
         event.kind is EventKind.PARTICIPANTS_UPDATED
@@ -90,9 +93,43 @@ def apply_event(record: CallRecord | None, event: CallbackEvent, now: datetime) 
         operations = _finish(operations, event, *outcome, now=now)
     if event.kind is EventKind.CANCEL_ADD_PARTICIPANT_SUCCEEDED and event.invitation_id:
         operations = _cancel_invitation(operations, event.invitation_id, event, now)
+    if state is CallState.DISCONNECTED:
+        operations = _settle_on_disconnect(operations, event, now)
     if operations is not record.operations:
         changes["operations"] = operations
     return record.with_changes(**changes)
+
+
+PARTICIPANT_TRANSFER = "transferParticipant"
+_HANG_UPS = ("hangUp", "terminate")
+_ENDED_FIRST = "the call ended before this operation finished"
+
+
+def _is_participant_transfer(record: CallRecord, event: CallbackEvent) -> bool:
+    if event.kind not in (EventKind.CALL_TRANSFER_ACCEPTED, EventKind.CALL_TRANSFER_FAILED):
+        return False
+    operation = record.operation(event.operation_context) if event.operation_context else None
+    return operation is not None and operation.kind == PARTICIPANT_TRANSFER
+
+
+def _settle_on_disconnect(
+    operations: tuple[Operation, ...], event: CallbackEvent, now: datetime
+) -> tuple[Operation, ...]:
+    """Nothing stays pending on an ended call: a hang-up has succeeded, the rest cannot finish.
+
+    A real outcome reported later still wins if ACS stamped it earlier than the hang-up.
+    """
+    if not any(op.status is OperationStatus.PENDING for op in operations):
+        return operations
+    ended_at = event.time or now
+    return tuple(
+        op if op.status is not OperationStatus.PENDING
+        else replace(op, status=OperationStatus.SUCCEEDED, finished_at=ended_at, result=event.result)
+        if op.kind in _HANG_UPS
+        else replace(op, status=OperationStatus.FAILED, finished_at=ended_at,
+                     result=ResultInfo(message=_ENDED_FIRST))
+        for op in operations
+    )
 
 
 def _cancel_invitation(

@@ -7,19 +7,18 @@ form ACS expects), so a retry that reaches ACS again is recognised there too.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from functools import wraps
 
 import azure.functions as func
 
 from callcontrol.errors import FieldProblem, InvalidInput
+from callcontrol.repeatability import repeatability_id as derived_repeatability_id
 from callcontrol.service import utc_now
 from callcontrol.store.idempotency import StoredResponse
 from handlers._deps import services
 from handlers._http import Handler
 
 HEADER = "Idempotency-Key"
-_NAMESPACE = uuid.UUID("6f1c9a8e-2b7d-4c1e-9a55-0c3e7d2b9f41")
 
 
 def idempotency_key(req: func.HttpRequest) -> str | None:
@@ -35,7 +34,7 @@ def idempotency_key(req: func.HttpRequest) -> str | None:
 def repeatability_id(req: func.HttpRequest) -> str | None:
     """The ACS Repeatability-Request-ID for this request (None without an Idempotency-Key)."""
     key = idempotency_key(req)
-    return str(uuid.uuid5(_NAMESPACE, key)) if key is not None else None
+    return derived_repeatability_id("idempotency-key", key) if key is not None else None
 
 
 def _fingerprint(req: func.HttpRequest) -> str:

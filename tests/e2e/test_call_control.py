@@ -231,3 +231,42 @@ def test_acs_client_errors_pass_through_with_their_code(app: App, emulator: Emul
         emulator.control("DELETE", "faults")
     assert reply.status == 400
     assert reply.json()["acsCode"] == "8523"
+
+
+def test_transferring_one_participant_of_a_group_call_keeps_the_call(app: App) -> None:
+    stays, moves = acs_user(), pstn()
+    call_id = connected_call(app, stays, moves)
+    eventually(lambda: raw(moves) in roster(app, call_id), what="both to join")
+    reply = app.request("POST", f"calls/{call_id}/transfer",
+                        {"target": acs_user(), "transferee": moves, "operationContext": "move-1"})
+    assert reply.status == 202, reply.text
+    assert finished(app, call_id, "move-1")["status"] == "succeeded"
+    call = app.call(call_id)
+    assert call["state"] == "connected"
+    assert call["transferred"] is False
+    more = app.request("POST", f"calls/{call_id}/participants", {"participant": acs_user()})
+    assert more.status == 202, more.text
+
+
+def test_an_operation_context_cannot_be_reused_on_a_call(app: App) -> None:
+    call_id = connected_call(app, acs_user())
+    first = app.request("POST", f"calls/{call_id}/participants",
+                        {"participant": acs_user(), "operationContext": "once"})
+    assert first.status == 202, first.text
+    again = app.request("POST", f"calls/{call_id}/participants",
+                        {"participant": acs_user(), "operationContext": "once"})
+    assert again.status == 409
+    assert "already used" in again.json()["detail"]
+
+
+def test_mute_and_hang_up_appear_as_finished_operations(app: App) -> None:
+    user = acs_user()
+    call_id = connected_call(app, user)
+    muted = app.request("POST", f"calls/{call_id}/participants/{encoded(raw(user))}/mute",
+                        {"operationContext": "mute-1"})
+    assert muted.status == 200, muted.text
+    assert operation(app.call(call_id), "mute-1")["status"] == "succeeded"
+    assert app.request("POST", f"calls/{call_id}/hangup", {"forEveryone": True}).status == 202
+    ended = eventually(lambda: (c := app.call(call_id))["state"] == "disconnected" and c,
+                       what="the call to end")
+    assert all(op["status"] != "pending" for op in ended["operations"])

@@ -135,3 +135,41 @@ def test_any_order_with_duplicates_ends_in_the_same_state(
     # Duplicates are filtered by the store (event id); here only the count differs.
     assert comparable(shuffled.with_changes(event_count=0)) == comparable(
         expected.with_changes(event_count=0))
+
+
+def test_participant_transfer_in_a_group_call_keeps_the_call() -> None:
+    start = record_pending(run([make("CallConnected", "a")]),
+                           Operation("t1", "transferParticipant", OperationStatus.PENDING))
+    record = run([make("CallTransferAccepted", "x", 3, operationContext="t1")], start)
+    assert record.state is CallState.CONNECTED
+    assert not record.transferred
+    op = record.operation("t1")
+    assert op is not None
+    assert op.status is OperationStatus.SUCCEEDED
+
+
+def test_a_disconnect_settles_what_is_still_pending() -> None:
+    start = run([make("CallConnected", "a")])
+    for operation in (Operation("h", "terminate", OperationStatus.PENDING),
+                      Operation("add", "addParticipant", OperationStatus.PENDING)):
+        start = record_pending(start, operation)
+    record = run([make("CallDisconnected", "d", 9)], start)
+    hang_up, add = record.operation("h"), record.operation("add")
+    assert hang_up is not None
+    assert hang_up.status is OperationStatus.SUCCEEDED
+    assert add is not None
+    assert add.status is OperationStatus.FAILED
+    assert "ended" in add.reason
+    # An outcome ACS stamped before the hang-up, delivered after it, still wins.
+    late = run([make("AddParticipantSucceeded", "s", 5, operationContext="add")], record)
+    late_add = late.operation("add")
+    assert late_add is not None
+    assert late_add.status is OperationStatus.SUCCEEDED
+
+
+def test_times_without_an_offset_are_read_as_utc() -> None:
+    naive = parse_callback_event({"id": "n", "type": "Microsoft.Communication.CallConnected",
+                                  "time": "2026-11-24T09:00:05", "data": {"callConnectionId": CALL}})
+    assert naive.time is not None
+    assert naive.time.utcoffset() is not None
+    run([make("AddParticipantFailed", "f", 1, operationContext="o"), naive])
