@@ -5,6 +5,8 @@ id) checked, expiry required. Keys come from the configured JWKS URL, are cached
 fetched again when a token names a key id we have not seen (key rotation). Fetches are at least
 `refresh_interval` apart, so a flood of tokens with made-up key ids cannot become a flood of JWKS
 requests; a request that meets the limit waits for it rather than failing a genuine rotation.
+Keys are also re-read once they are `max_age` old, so a withdrawn key stops being trusted. When
+the key set cannot be fetched, the answer is a 503 (retry), not a 401.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 import aiohttp
 import jwt
 
-from callcontrol.errors import Unauthenticated
+from callcontrol.errors import AcsUnavailable, Unauthenticated
+from callcontrol.redaction import redact
 from callcontrol.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -34,12 +37,14 @@ class CallbackAuthenticator:
         audience: str,
         fetch_jwks: JwksFetcher,
         refresh_interval: float = 2.0,
+        max_age: float = 24 * 3600.0,
         leeway_seconds: int = 30,
     ) -> None:
         self._issuer = issuer
         self._audience = audience
         self._fetch = fetch_jwks
         self._refresh_interval = refresh_interval
+        self._max_age = max_age
         self._leeway = leeway_seconds
         self._keys: dict[str, Any] = {}
         self._absent_at_last_fetch: set[str] = set()
@@ -79,31 +84,43 @@ class CallbackAuthenticator:
     async def _key_for(self, kid: object) -> Any:
         if not isinstance(kid, str) or not kid:
             raise Unauthenticated("token has no key id (kid)")
-        if kid in self._keys:
-            return self._keys[kid]
+        if not self._stale():
+            if kid in self._keys:
+                return self._keys[kid]
+            if kid in self._absent_at_last_fetch:  # the same unknown kid fails at once
+                raise Unauthenticated("token is signed with an unknown key")
+        asked_at = time.monotonic()
+        # Wait out the rate limit before taking the lock, so that requests with made-up key ids
+        # cannot queue a genuine callback (signed with a freshly rotated key) behind them.
+        await asyncio.sleep(self._until_refresh_allowed())
         async with self._lock:
-            if kid not in self._keys and kid not in self._absent_at_last_fetch:
-                # A rotation must not cost callbacks: wait out the rate limit, then re-fetch.
-                await asyncio.sleep(self._until_refresh_allowed())
-                await self._refresh()
-                if kid not in self._keys:
-                    self._absent_at_last_fetch.add(kid)  # the same forged kid fails at once
-        if kid not in self._keys:
-            raise Unauthenticated("token is signed with an unknown key")
-        return self._keys[kid]
+            fetched_since = self._fetched_at is not None and self._fetched_at >= asked_at
+            if not fetched_since and (kid not in self._keys or self._stale()):
+                await self._refresh(keep_on_failure=kid in self._keys)
+            if kid not in self._keys:
+                self._absent_at_last_fetch.add(kid)
+                raise Unauthenticated("token is signed with an unknown key")
+            return self._keys[kid]
+
+    def _stale(self) -> bool:
+        """Keys are re-read now and then, so that a key ACS withdrew stops being trusted."""
+        return self._fetched_at is not None and time.monotonic() - self._fetched_at > self._max_age
 
     def _until_refresh_allowed(self) -> float:
         if self._fetched_at is None:
             return 0.0
         return max(0.0, self._refresh_interval - (time.monotonic() - self._fetched_at))
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, *, keep_on_failure: bool) -> None:
         self._fetched_at = time.monotonic()
         try:
             document = await self._fetch()
-        except Exception as exc:  # any transport failure: tokens simply cannot be checked
-            logger.warning("could not fetch the callback signing keys: %s", exc)
-            raise Unauthenticated("signing keys are unavailable") from exc
+        except Exception as exc:  # any transport failure
+            logger.warning("could not fetch the callback signing keys: %s", redact(str(exc)))
+            if keep_on_failure:
+                return  # the key in use is still known: keep serving with it
+            # Not the caller's fault: a 503 makes the sender retry rather than give up.
+            raise AcsUnavailable("the callback signing keys could not be fetched") from exc
         keys: dict[str, Any] = {}
         for jwk in document.get("keys", []):
             try:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from callcontrol.callback_auth import CallbackAuthenticator
-from callcontrol.errors import Unauthenticated
+from callcontrol.errors import AcsUnavailable, Unauthenticated
 from tests.support.signing import TestSigner
 
 ISSUER = "https://acs.example.test"
@@ -115,10 +115,39 @@ async def test_a_rotation_right_after_a_fetch_waits_instead_of_failing() -> None
     assert claims["aud"] == AUDIENCE
 
 
-async def test_unreachable_jwks_is_unauthenticated_not_a_crash() -> None:
+async def test_unreachable_jwks_is_a_503_not_a_401() -> None:
     async def broken() -> Mapping[str, Any]:
         raise OSError("connection refused")
 
     auth = CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=broken)
-    with pytest.raises(Unauthenticated, match="unavailable"):
+    with pytest.raises(AcsUnavailable, match="signing keys"):
         await auth.verify(TestSigner(ISSUER, AUDIENCE).bearer())
+
+
+async def test_forged_kids_do_not_delay_a_genuine_rotation() -> None:
+    keys = Keys(TestSigner(ISSUER, AUDIENCE))
+    auth = make(keys, refresh_interval=0.3)
+    await auth.verify(keys.signer.bearer())
+    keys.signer = TestSigner(ISSUER, AUDIENCE)  # rotation
+    forged = [TestSigner(ISSUER, AUDIENCE).bearer() for _ in range(10)]
+    started = time.monotonic()
+    results = await asyncio.gather(*(auth.verify(token) for token in forged),
+                                   auth.verify(keys.signer.bearer()), return_exceptions=True)
+    assert not isinstance(results[-1], BaseException), results[-1]
+    assert time.monotonic() - started < 1.0  # one interval and one fetch, not ten
+    assert keys.fetches == 2
+
+
+async def test_keys_are_reread_when_old_and_kept_if_the_reread_fails() -> None:
+    keys = Keys(TestSigner(ISSUER, AUDIENCE))
+    auth = CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=keys.fetch,
+                                 refresh_interval=0, max_age=0.05)
+    await auth.verify(keys.signer.bearer())
+    await asyncio.sleep(0.1)
+    await auth.verify(keys.signer.bearer())
+    assert keys.fetches == 2
+    withdrawn = keys.signer
+    keys.signer = TestSigner(ISSUER, AUDIENCE)
+    await asyncio.sleep(0.1)
+    with pytest.raises(Unauthenticated, match="unknown key"):
+        await auth.verify(withdrawn.bearer())
