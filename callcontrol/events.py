@@ -73,6 +73,8 @@ def parse_callback_body(body: bytes) -> list[CallbackEvent]:
     """Parse a callback request body: a JSON array of CloudEvents. All or nothing."""
     try:
         payload = json.loads(body)
+    except RecursionError:
+        raise _bad("body", "is nested too deeply") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(
             "body is not valid JSON", [FieldProblem("body", f"invalid JSON: {exc}")]

@@ -116,6 +116,10 @@ def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
         return None
     try:
         return json.loads(body)
+    except RecursionError:
+        raise errors.InvalidInput(
+            "body is nested too deeply", [errors.FieldProblem("body", "nested too deeply")]
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise errors.InvalidInput(
             "body is not valid JSON", [errors.FieldProblem("body", f"invalid JSON: {exc}")]

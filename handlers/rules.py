@@ -54,7 +54,7 @@ async def list_rule_versions(req: func.HttpRequest) -> func.HttpResponse:
            errors=(400, 401, 404, 503))
 async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
     raw = req.route_params.get("version", "")
-    if not raw.isdigit() or len(raw) > 10:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         raise InvalidInput("version must be a whole number",
                            [FieldProblem("version", "must be a whole number such as 3")])
     return _with_etag(await services().rules.version(int(raw)))
@@ -99,7 +99,8 @@ def _instant(value: str | None) -> datetime:
         at = datetime.fromisoformat(value.strip())
     except ValueError:
         at = None
-    if at is None or at.tzinfo is None:
+    if at is None or at.tzinfo is None or not 1900 <= at.year <= 9000:
+        # The year bound keeps time-zone arithmetic away from datetime's limits.
         raise InvalidInput("at must be an ISO 8601 instant with an offset",
                            [FieldProblem("at", "must look like 2026-01-05T10:00:00+00:00")])
     return at

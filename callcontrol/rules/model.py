@@ -154,7 +154,7 @@ DAYS: Final[tuple[Day, ...]] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 def _check_time_zone(name: str) -> str:
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America", over-long names
         raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
     return name
 

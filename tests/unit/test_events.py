@@ -66,6 +66,7 @@ def test_transfer_accepted_capture_parses(contract_dir: Path) -> None:
     ("payload", "field"),
     [
         (b"{not json", "body"),
+        (b"[" * 30000, "body"),
         (b'{"id": "x"}', "body"),
         (b"[]", "body"),
         (b'[{"type": "Microsoft.Communication.CallConnected", "data": {}}]', "[0].id"),

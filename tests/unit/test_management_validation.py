@@ -94,3 +94,8 @@ async def test_default_caller_id_satisfies_a_pstn_target(backend: MemoryTableBac
             "POST", "calls", raw=b'{"targets": [{"phoneNumber": "+14255550123"}]}'))
     assert response.status_code == 500
     assert "ACS_ENDPOINT" in json_body(response)["detail"]
+
+
+async def test_deeply_nested_json_is_a_400_not_a_crash() -> None:
+    response = await invoke("create_call", http_request("POST", "calls", raw=b"[" * 30000))
+    assert response.status_code == 400

@@ -111,6 +111,10 @@ async def test_put_accepts_an_unquoted_etag_and_star() -> None:
         ((["rules", 2, "action", "type"], "voicemail"), "rules[2].action.type"),
         ((["rules", 1, "conditions", "timeWindows", 0, "timeZone"], "Mars/Olympus"),
          "rules[1].conditions.timeWindows[0].timeZone"),
+        ((["rules", 1, "conditions", "timeWindows", 0, "timeZone"], "America"),
+         "rules[1].conditions.timeWindows[0].timeZone"),
+        ((["rules", 1, "conditions", "timeWindows", 0, "timeZone"], "x" * 300),
+         "rules[1].conditions.timeWindows[0].timeZone"),
         ((["rules", 0, "id"], "front-desk"), "rules[2].id"),
         ((["rules", 1, "action", "target"], {"phoneNumber": "12345"}), "rules[1].action.target"),
     ],
@@ -166,7 +170,8 @@ async def test_versions_are_listed_and_retrievable() -> None:
     assert json_body(old)["defaultAction"] == VALID["defaultAction"]
 
 
-@pytest.mark.parametrize(("version", "status"), [("99", 404), ("abc", 400), ("-1", 400), ("0", 200)])
+@pytest.mark.parametrize(("version", "status"),
+                         [("99", 404), ("abc", 400), ("-1", 400), ("0", 200), ("²", 400)])
 async def test_version_lookup_errors(version: str, status: int) -> None:
     response = await invoke("get_rule_version", http_request(
         "GET", f"rules/versions/{version}", route_params={"version": version}))
@@ -210,6 +215,7 @@ async def test_evaluate_lists_the_rules_skipped_on_the_way_to_the_default() -> N
         ({"eventType": "Microsoft.Communication.CallConnected", "data": PREMIUM_CALL}, None, "eventType"),
         (PREMIUM_CALL, {"at": "yesterday"}, "at"),
         (PREMIUM_CALL, {"at": "2026-01-05T10:00:00"}, "at"),
+        (PREMIUM_CALL, {"at": "0001-01-01T00:30:00+00:00"}, "at"),
     ],
 )
 async def test_evaluate_with_a_malformed_call_is_400(body: Any, params: dict[str, str] | None,
