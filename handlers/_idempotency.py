@@ -53,22 +53,29 @@ def idempotent(handler: Handler) -> Handler:
             return await handler(req)
         store = services().idempotency
         fingerprint = _fingerprint(req)
-        replay = await store.begin(key, fingerprint, utc_now())
-        if replay is not None:
-            return func.HttpResponse(replay.body, status_code=replay.status,
-                                     headers={"Content-Type": replay.content_type,
-                                              "Idempotent-Replayed": "true"})
+        claim = await store.begin(key, fingerprint, utc_now())
+        if isinstance(claim, StoredResponse):
+            return func.HttpResponse(claim.body, status_code=claim.status,
+                                     headers={**claim.headers, "Idempotent-Replayed": "true"})
         try:
             response = await handler(req)
         except BaseException:
-            await store.release(key)
+            await store.release(claim)
             raise
         if 200 <= response.status_code < 300:
-            await store.complete(key, fingerprint, utc_now(), StoredResponse(
-                response.status_code, response.get_body().decode(),
-                response.headers.get("Content-Type") or response.mimetype or "application/json"))
+            await store.complete(claim, fingerprint, utc_now(), StoredResponse(
+                response.status_code, response.get_body().decode(), _replayable(response)))
         else:
-            await store.release(key)
+            await store.release(claim)
         return response
 
     return wrapper
+
+
+def _replayable(response: func.HttpResponse) -> dict[str, str]:
+    headers = {name: value for name, value in response.headers.items()
+               if name.lower() in ("location", "etag", "content-type")}
+    if not any(name.lower() == "content-type" for name in headers):
+        mimetype = response.mimetype or "application/json"
+        headers["Content-Type"] = f"{mimetype}; charset={response.charset or 'utf-8'}"
+    return headers

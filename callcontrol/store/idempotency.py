@@ -32,7 +32,15 @@ STALE_IN_PROGRESS = timedelta(minutes=2)  # a crashed request must not block its
 class StoredResponse:
     status: int
     body: str
-    content_type: str
+    headers: dict[str, str]  # what a replay must repeat (Content-Type, Location, ETag…)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """This request's hold on a key; finishing or releasing it is conditional on the hold."""
+
+    key: str
+    etag: str
 
 
 def _partition(key: str) -> str:
@@ -43,13 +51,12 @@ class IdempotencyStore:
     def __init__(self, backend: TableBackend) -> None:
         self._backend = backend
 
-    async def begin(self, key: str, fingerprint: str, now: datetime) -> StoredResponse | None:
+    async def begin(self, key: str, fingerprint: str, now: datetime) -> Claim | StoredResponse:
         """Claim `key`, or return the response already stored for it."""
         entity = {"PartitionKey": _partition(key), "RowKey": "key", "State": "in-progress",
                   "Fingerprint": fingerprint, "CreatedAt": now.isoformat()}
         try:
-            await self._backend.insert(IDEMPOTENCY_TABLE, entity)
-            return None
+            return Claim(key, await self._backend.insert(IDEMPOTENCY_TABLE, entity))
         except EntityExists:
             pass
         found = await self._backend.get(IDEMPOTENCY_TABLE, _partition(key), "key")
@@ -59,8 +66,7 @@ class IdempotencyStore:
         stale = (found["State"] == "in-progress" and now - created > STALE_IN_PROGRESS)
         if now - created > RETENTION or stale:
             try:
-                await self._backend.replace(IDEMPOTENCY_TABLE, entity, found[ETAG])
-                return None
+                return Claim(key, await self._backend.replace(IDEMPOTENCY_TABLE, entity, found[ETAG]))
             except EtagMismatch:
                 raise Conflict("a request with this Idempotency-Key is in progress") from None
         if found["Fingerprint"] != fingerprint:
@@ -70,17 +76,21 @@ class IdempotencyStore:
             )
         if found["State"] == "in-progress":
             raise Conflict("a request with this Idempotency-Key is in progress; retry shortly")
-        return StoredResponse(int(found["Status"]), unpack_json(found, "Body"), found["ContentType"])
+        return StoredResponse(int(found["Status"]), unpack_json(found, "Body"),
+                              unpack_json(found, "Headers"))
 
-    async def complete(self, key: str, fingerprint: str, now: datetime,
+    async def complete(self, claim: Claim, fingerprint: str, now: datetime,
                        response: StoredResponse) -> None:
-        await self._backend.upsert(IDEMPOTENCY_TABLE, {
-            "PartitionKey": _partition(key), "RowKey": "key", "State": "done",
-            "Fingerprint": fingerprint, "CreatedAt": now.isoformat(),
-            "Status": response.status, "ContentType": response.content_type,
-            **pack_json("Body", response.body),
-        })
-
-    async def release(self, key: str) -> None:
+        """Store the response, unless another request took the key over (then it is theirs)."""
+        entity = {
+            "PartitionKey": _partition(claim.key), "RowKey": "key", "State": "done",
+            "Fingerprint": fingerprint, "CreatedAt": now.isoformat(), "Status": response.status,
+            **pack_json("Body", response.body), **pack_json("Headers", response.headers),
+        }
         with contextlib.suppress(EtagMismatch):
-            await self._backend.delete(IDEMPOTENCY_TABLE, _partition(key), "key")
+            await self._backend.replace(IDEMPOTENCY_TABLE, entity, claim.etag)
+
+    async def release(self, claim: Claim) -> None:
+        """Give the key back after a failure, unless another request already holds it."""
+        with contextlib.suppress(EtagMismatch):
+            await self._backend.delete(IDEMPOTENCY_TABLE, _partition(claim.key), "key", claim.etag)

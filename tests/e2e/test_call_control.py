@@ -185,6 +185,7 @@ def test_idempotency_key_acts_once_and_replays(app: App, emulator: Emulator) -> 
     assert first.status == second.status == 201
     assert first.json() == second.json()
     assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.headers["Location"] == first.headers["Location"]
     creates = [r for r in emulator.requests() if r["path"] == "/calling/callConnections"
                and r["method"] == "POST" and r["body"]["targets"][0]["rawId"] == raw(callee)]
     assert len(creates) == 1
