@@ -59,6 +59,7 @@ class IdentifierIn(ApiModel):
     phone_number: str | None = Field(default=None, alias="phoneNumber")
     communication_user_id: str | None = Field(default=None, alias="communicationUserId")
     microsoft_teams_user_id: str | None = Field(default=None, alias="microsoftTeamsUserId")
+    microsoft_teams_app_id: str | None = Field(default=None, alias="microsoftTeamsAppId")
 
     @model_validator(mode="after")
     def _check(self) -> IdentifierIn:

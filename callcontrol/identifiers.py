@@ -140,13 +140,24 @@ def parse_identifier(payload: object, field: str = "identifier") -> Identifier:
         ident = from_raw_id(raw) if isinstance(raw, str) and raw else Identifier(
             IdentifierKind.MICROSOFT_TEAMS_USER, f"8:orgid:{teams}"
         )
+    elif "microsoftTeamsAppId" in payload:
+        app_id = payload.get("microsoftTeamsAppId")
+        if not isinstance(app_id, str) or not app_id:
+            raise _problem(f"{field}.microsoftTeamsAppId", "must be a Teams app id")
+        ident = from_raw_id(raw) if isinstance(raw, str) and raw else Identifier(
+            IdentifierKind.MICROSOFT_TEAMS_APP, f"28:orgid:{app_id}"
+        )
     elif isinstance(raw, str) and raw:
-        return _check_raw(raw, f"{field}.rawId")
+        ident = _check_raw(raw, f"{field}.rawId")
     else:
         raise _problem(field, "needs one of phoneNumber, communicationUserId or rawId")
     if isinstance(raw, str) and raw and raw.split("_", 1)[0] != ident.raw_id.split("_", 1)[0]:
         raise _problem(f"{field}.rawId", "does not match the identifier it accompanies")
-    return Identifier(ident.kind, raw) if isinstance(raw, str) and raw else ident
+    result = Identifier(ident.kind, raw) if isinstance(raw, str) and raw else ident
+    kind = payload.get("kind")
+    if kind is not None and kind != result.kind.value:
+        raise _problem(f"{field}.kind", f"is {kind!r} but the identifier is a {result.kind.value}")
+    return result
 
 
 def _dig(payload: dict[str, Any], *keys: str) -> Any:

@@ -48,6 +48,7 @@ def test_full_form_rendering() -> None:
         ({"rawId": "4:12345"}, "target.rawId"),
         ({"phoneNumber": "+14255550123", "rawId": "4:+19999999999"}, "target.rawId"),
         ({"nickname": "bob"}, "target"),
+        ({"kind": "communicationUser", "phoneNumber": "+14255550123"}, "target.kind"),
     ],
 )
 def test_refused_forms_name_the_field(payload: object, field: str) -> None:
@@ -58,3 +59,9 @@ def test_refused_forms_name_the_field(payload: object, field: str) -> None:
 
 def test_repr_redacts_the_number() -> None:
     assert "5550123" not in repr(parse_identifier({"phoneNumber": "+14255550123"}))
+
+
+@pytest.mark.parametrize("raw_id", ["4:+14255550123", ACS, "8:orgid:abc", "28:orgid:bot-1"])
+def test_the_full_form_we_return_is_accepted_back(raw_id: str) -> None:
+    full = from_raw_id(raw_id).to_json()
+    assert parse_identifier(full).to_json() == full
