@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from callcontrol.acs_gateway import AcsCall, AcsGateway
+from callcontrol.clock import Clock, utc_now
 from callcontrol.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from callcontrol.identifiers import Identifier
 from callcontrol.models import (
@@ -23,7 +24,7 @@ from callcontrol.models import (
     OperationStatus,
     Participant,
 )
-from callcontrol.service import CallControlService, Clock, utc_now
+from callcontrol.service import CallControlService
 from callcontrol.state_machine import PARTICIPANT_TRANSFER, record_pending
 
 

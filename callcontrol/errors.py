@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,6 @@ class AcsErrorInfo:
     status: int
     code: str | None = None
     message: str = ""
-    retry_after_seconds: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class AcsRejected(CallControlError):

@@ -129,11 +129,7 @@ def parse_callback_event(item: object, where: str = "event") -> CallbackEvent:
 def _participant(item: object, where: str) -> Participant:
     if not isinstance(item, dict):
         raise _bad(where, "each participant must be an object")
-    return Participant(
-        identifier=read_identifier(item.get("identifier"), f"{where}[].identifier"),
-        is_muted=bool(item.get("isMuted", False)),
-        is_on_hold=bool(item.get("isOnHold", False)),
-    )
+    return Participant.from_json(item)
 
 
 def _opt_identifier(data: dict[str, Any], key: str, where: str) -> Identifier | None:

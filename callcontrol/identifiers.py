@@ -156,7 +156,8 @@ def parse_identifier(payload: object, field: str = "identifier") -> Identifier:
     result = Identifier(ident.kind, raw) if isinstance(raw, str) and raw else ident
     kind = payload.get("kind")
     if kind is not None and kind != result.kind.value:
-        raise _problem(f"{field}.kind", f"is {kind!r} but the identifier is a {result.kind.value}")
+        raise _problem(f"{field}.kind",
+                       f"{kind!r} does not agree with the identifier, a {result.kind.value}")
     return result
 
 

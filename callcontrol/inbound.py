@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
 from callcontrol.acs_gateway import AcsCall
+from callcontrol.clock import Clock, utc_now
 from callcontrol.errors import (
     AcsRejected,
     Conflict,
@@ -42,7 +43,7 @@ from callcontrol.identifiers import Identifier
 from callcontrol.models import CallRecord, CallState, Direction, InboundDecision, InboundOutcome
 from callcontrol.repeatability import repeatability_id as derived_repeatability_id
 from callcontrol.rules import AnswerAction, Decision, IncomingCall, RedirectAction, RejectAction, decide
-from callcontrol.service import CallControlService, Clock, utc_now
+from callcontrol.service import CallControlService
 from callcontrol.settings import Settings
 from callcontrol.store.backend import EtagMismatch
 from callcontrol.store.claims import Acquired, Claim, ClaimStatus, ClaimStore, Held, claim_key

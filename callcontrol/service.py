@@ -8,9 +8,9 @@ import random
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from callcontrol.acs_gateway import AcsGateway
+from callcontrol.clock import Clock, utc_now
 from callcontrol.errors import ConcurrencyConflict, NotFound
 from callcontrol.events import CallbackEvent
 from callcontrol.models import CallRecord, CallState, Direction, StoredEvent
@@ -26,11 +26,6 @@ async def _back_off(attempt: int) -> None:
     """Jittered, growing pause between ETag retries, so contending writers spread out."""
     await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

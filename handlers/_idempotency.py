@@ -11,9 +11,9 @@ from functools import wraps
 
 import azure.functions as func
 
+from callcontrol.clock import utc_now
 from callcontrol.errors import FieldProblem, InvalidInput
 from callcontrol.repeatability import repeatability_id as derived_repeatability_id
-from callcontrol.service import utc_now
 from callcontrol.store.idempotency import StoredResponse
 from handlers._deps import services
 from handlers._http import Handler

@@ -94,9 +94,7 @@ def _reason(error: InvalidInput) -> str:
 
 
 def _check_agreement(value: dict[str, Any], identifier: Identifier) -> None:
-    kind = value.get("kind")
-    if kind is not None and kind != identifier.kind.value:
-        raise ValueError(f"kind {kind!r} does not agree with the identifier ({identifier.kind.value})")
+    # `kind` is checked by the shared parser already.
     for key, member_kind in _TYPED_MEMBERS.items():
         given = value.get(key)
         if given is None:

@@ -23,10 +23,11 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from callcontrol.clock import Clock, utc_now
 from callcontrol.errors import (
     InvalidInput,
     NotFound,
@@ -101,11 +102,6 @@ def _version_row(version: int) -> str:
 
 
 Seed = Callable[[], RuleSet | None]
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def no_seed() -> RuleSet | None:
@@ -269,7 +265,7 @@ class RuleSetCache:
     Within `ttl_seconds` of the last check no table is read. After that the next caller reads
     `head` (a small point read) and, only when its ETag changed, the new version. Concurrent
     callers share one revalidation. A change made anywhere is in force here within the TTL;
-    one made through this process's store is in force at once (`invalidate`).
+    one made through this process's store is in force at once (`prime`).
     """
 
     def __init__(
@@ -311,9 +307,6 @@ class RuleSetCache:
             entry = await self._store.current()
         self._entry, self._checked_at = entry, started
         return entry
-
-    def invalidate(self) -> None:
-        self._entry = None
 
     def prime(self, entry: RuleSetVersion) -> None:
         """Take a version just written by this process as current."""
