@@ -95,6 +95,9 @@ async def _dial_all(services: Services, connection: CallConnection) -> None:
         connection.call.add(target)
         if connection.state is ConnectionState.CONNECTING:
             await asyncio.sleep(services.settings.connect_delay_seconds)
+            # A hang-up or terminate during the delay already sent CallDisconnected (§4).
+            if not connection.is_live or connection.call.ended:
+                return
             emitter.connected(services, connection)
         else:
             emitter.participants_updated(services, connection.call)
