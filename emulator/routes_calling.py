@@ -144,7 +144,10 @@ async def jwks(request: web.Request) -> web.StreamResponse:
 
 
 async def openid(request: web.Request) -> web.StreamResponse:
-    return json_response(openid_configuration(request.app[SERVICES_KEY].issuer))
+    # The keys live here even when --issuer names the real ACS issuer; point at the address the
+    # client reached (the bind address may be 0.0.0.0).
+    own_base_url = f"{request.scheme}://{request.host}"
+    return json_response(openid_configuration(request.app[SERVICES_KEY].issuer, own_base_url))
 
 
 def add_routes(app: web.Application) -> None:

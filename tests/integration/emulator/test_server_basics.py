@@ -11,7 +11,8 @@ from pathlib import Path
 import jwt
 
 from emulator import EmulatorThread
-from tests.integration.emulator.support import ACCESS_KEY, RESOURCE_ID, get_json
+from tests.integration.emulator.conftest import make_config
+from tests.integration.emulator.support import ACCESS_KEY, RESOURCE_ID, AppSide, get_json
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -95,3 +96,15 @@ def test_keys_and_openid_configuration_are_published(emulator: EmulatorThread) -
     [key] = jwks["keys"]
     assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["use"] == "sig" and key["kid"]
     assert jwt.PyJWK(key).key is not None
+
+
+def test_openid_configuration_points_at_the_emulators_own_keys_when_the_issuer_is_overridden(
+    app_side: AppSide,
+) -> None:
+    real_issuer = "https://acscallautomation.communication.azure.com"
+    with EmulatorThread(make_config(app_side, issuer=real_issuer)) as running:
+        status, config = get_json(running.base_url + "/calling/.well-known/acsopenidconfiguration")
+        assert status == 200 and config["issuer"] == real_issuer
+        assert config["jwks_uri"] == running.base_url + "/calling/keys"
+        status, jwks = get_json(config["jwks_uri"])
+        assert status == 200 and [key["kid"] for key in jwks["keys"]] == [running.services.tokens.current_kid]
