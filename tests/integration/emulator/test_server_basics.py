@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import subprocess
 import sys
 import urllib.error
@@ -12,7 +14,7 @@ import jwt
 
 from emulator import EmulatorThread
 from tests.integration.emulator.conftest import make_config
-from tests.integration.emulator.support import ACCESS_KEY, RESOURCE_ID, AppSide, get_json
+from tests.integration.emulator.support import ACCESS_KEY, RESOURCE_ID, AppSide, get_json, signed_request
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -68,6 +70,42 @@ def test_cli_refuses_a_key_that_is_not_base64() -> None:
         timeout=30,
     )
     assert result.returncode == 2 and "base64" in result.stderr
+
+
+def test_cli_reads_the_access_key_from_the_environment() -> None:
+    environment = {**os.environ, "EMULATOR_ACCESS_KEY": ACCESS_KEY}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "--port", "0", "--resource-id", RESOURCE_ID],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip().rsplit(" ", 1)[-1]
+        assert base_url.startswith("http://127.0.0.1:")
+        path = "/calling/callConnections/unknown?api-version=2026-03-12"
+        status, _, reply = signed_request(base_url, "GET", path, key=ACCESS_KEY)
+        assert (status, reply["error"]["code"]) == (404, "8522")  # signature accepted
+        status, _, _ = signed_request(base_url, "GET", path, key=base64.b64encode(b"other").decode())
+        assert status == 401
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+
+
+def test_cli_needs_an_access_key_from_the_flag_or_the_environment() -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "EMULATOR_ACCESS_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator", "--resource-id", "r"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "EMULATOR_ACCESS_KEY" in result.stderr
 
 
 def test_unsigned_and_badly_signed_requests_get_401(emulator: EmulatorThread) -> None:
