@@ -83,24 +83,31 @@ async def _dial_all(services: Services, connection: CallConnection) -> None:
         )
         return target, outcome
 
+    # Tracked rings: reset and shutdown cancel them, and so does leaving this function early
+    # (hang-up, terminate), which also marks a ringing offer to the app as canceled.
+    rings = [services.background.spawn(ring(target)) for target in connection.targets]
     failures: list[LegOutcome] = []
-    for finished in asyncio.as_completed([ring(target) for target in connection.targets]):
-        target, outcome = await finished
-        if not connection.is_live:
-            return
-        if not outcome.answered:
-            failures.append(outcome)
-            continue
-        connection.call.add(connection.app_identity)
-        connection.call.add(target)
-        if connection.state is ConnectionState.CONNECTING:
-            await asyncio.sleep(services.settings.connect_delay_seconds)
-            # A hang-up or terminate during the delay already sent CallDisconnected (§4).
-            if not connection.is_live or connection.call.ended:
+    try:
+        for finished in asyncio.as_completed(rings):
+            target, outcome = await finished
+            if not connection.is_live:
                 return
-            emitter.connected(services, connection)
-        else:
-            emitter.participants_updated(services, connection.call)
+            if not outcome.answered:
+                failures.append(outcome)
+                continue
+            connection.call.add(connection.app_identity)
+            connection.call.add(target)
+            if connection.state is ConnectionState.CONNECTING:
+                await asyncio.sleep(services.settings.connect_delay_seconds)
+                # A hang-up or terminate during the delay already sent CallDisconnected (§4).
+                if not connection.is_live or connection.call.ended:
+                    return
+                emitter.connected(services, connection)
+            else:
+                emitter.participants_updated(services, connection.call)
+    finally:
+        for task in rings:
+            task.cancel()
     if connection.state is ConnectionState.CONNECTING and failures:
         emitter.emit(
             services,
