@@ -8,7 +8,13 @@ from typing import Any
 
 from emulator import emitter, legs
 from emulator.errors import call_not_found, invalid_argument
-from emulator.identifiers import Identifier, parse_identifier, parse_phone_model, parse_user_model
+from emulator.identifiers import (
+    Identifier,
+    parse_identifier,
+    parse_phone_model,
+    parse_user_model,
+    require_dialable,
+)
 from emulator.models import CallConnection, ConnectionState
 from emulator.network import LegOutcome
 from emulator.render import call_connection_properties
@@ -58,7 +64,10 @@ def _targets(body: dict[str, Any]) -> list[Identifier]:
         raise invalid_argument("The targets field is required.")
     if not isinstance(raw, list) or not raw:
         raise invalid_argument("The field targets must be a non-empty array.")
-    targets = [parse_identifier(item, f"targets[{index}]") for index, item in enumerate(raw)]
+    targets = [
+        require_dialable(parse_identifier(item, f"targets[{index}]"), f"targets[{index}]")
+        for index, item in enumerate(raw)
+    ]
     if len({target.raw_id for target in targets}) != len(targets):
         raise invalid_argument("The field targets contains duplicates.")
     return targets
