@@ -20,6 +20,20 @@ from emulator.config import EmulatorConfig
 ACCESS_KEY_VARIABLE = "EMULATOR_ACCESS_KEY"
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError("must be a number >= 0")
+    return value
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -43,6 +57,19 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--eventgrid-retry-factor", type=float, default=0.001)
     parser.add_argument(
         "--issuer", default=None, help="callback token issuer (default: the emulator's base URL)"
+    )
+    parser.add_argument(
+        "--log-max-entries",
+        type=_positive_int,
+        default=5000,
+        help="newest entries kept by each control-API log (requests, callbacks, Event Grid)",
+    )
+    parser.add_argument(
+        "--ended-call-retention",
+        type=_non_negative_float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long ended calls and expired IncomingCall offers are kept before being forgotten",
     )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
@@ -86,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         ring_timeout_seconds=args.ring_timeout,
         eventgrid_retry_factor=args.eventgrid_retry_factor,
         issuer=args.issuer,
+        log_max_entries=args.log_max_entries,
+        ended_call_retention_seconds=args.ended_call_retention,
     )
     asyncio.run(_run(config))
     return 0

@@ -198,7 +198,8 @@ def describe_calls(services: Services) -> dict[str, Any]:
 
 
 def describe_call(services: Services, call: ServerCall) -> dict[str, Any]:
-    connections = [services.registry.connections[cid] for cid in call.connection_ids]
+    found = (services.registry.connections.get(cid) for cid in call.connection_ids)
+    connections = [connection for connection in found if connection is not None]
     return {
         "serverCallId": call.server_call_id,
         "correlationId": call.correlation_id,

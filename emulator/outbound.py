@@ -157,8 +157,10 @@ def connect(services: Services, body: Any, api_version: str) -> tuple[CallConnec
         if call is None or call.ended:
             raise call_not_found()
     else:
-        call = registry.rooms.get(locator_id) or registry.new_call()
-        registry.rooms[locator_id] = call
+        call = registry.rooms.get(locator_id)
+        if call is None or call.ended:  # a room whose call ended starts a new call
+            call = registry.new_call()
+            registry.rooms[locator_id] = call
     connection = CallConnection(
         call_connection_id=str(uuid.uuid4()),
         call=call,
