@@ -1,4 +1,7 @@
-"""CLI: ``python -m emulator --port 0 --access-key K --resource-id R --event-webhook URL``."""
+"""CLI: ``python -m emulator --port 0 --access-key K --resource-id R --event-webhook URL``.
+
+The access key may come from the environment variable EMULATOR_ACCESS_KEY instead.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +10,39 @@ import asyncio
 import base64
 import binascii
 import logging
+import os
 import signal
 import sys
 
 from emulator.app import serve
 from emulator.config import EmulatorConfig
 
+ACCESS_KEY_VARIABLE = "EMULATOR_ACCESS_KEY"
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError("must be a number >= 0")
+    return value
+
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--access-key", required=True, help="base64 ACS access key")
+    parser.add_argument(
+        "--access-key",
+        default=None,
+        help=f"base64 ACS access key (default: ${ACCESS_KEY_VARIABLE}, which keeps it out of `ps`)",
+    )
     parser.add_argument("--resource-id", required=True, help="immutable resource id (token audience)")
     parser.add_argument("--event-webhook", default=None, help="where IncomingCall events are POSTed")
     parser.add_argument(
@@ -34,8 +58,26 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--issuer", default=None, help="callback token issuer (default: the emulator's base URL)"
     )
+    parser.add_argument(
+        "--log-max-entries",
+        type=_positive_int,
+        default=5000,
+        help="newest entries kept by each control-API log (requests, callbacks, Event Grid)",
+    )
+    parser.add_argument(
+        "--ended-call-retention",
+        type=_non_negative_float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long ended calls and expired IncomingCall offers are kept before being forgotten",
+    )
     parser.add_argument("--log-level", default="WARNING")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.access_key is None:
+        args.access_key = os.environ.get(ACCESS_KEY_VARIABLE) or None
+    if args.access_key is None:
+        parser.error(f"give --access-key or set {ACCESS_KEY_VARIABLE}")
+    return args
 
 
 async def _run(config: EmulatorConfig) -> None:
@@ -57,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         base64.b64decode(args.access_key, validate=True)
     except binascii.Error:
-        print("error: --access-key must be base64", file=sys.stderr)
+        source = f"--access-key or {ACCESS_KEY_VARIABLE}"
+        print(f"error: the access key ({source}) must be base64", file=sys.stderr)
         return 2
     config = EmulatorConfig(
         access_key=args.access_key,
@@ -70,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         ring_timeout_seconds=args.ring_timeout,
         eventgrid_retry_factor=args.eventgrid_retry_factor,
         issuer=args.issuer,
+        log_max_entries=args.log_max_entries,
+        ended_call_retention_seconds=args.ended_call_retention,
     )
     asyncio.run(_run(config))
     return 0

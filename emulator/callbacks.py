@@ -73,6 +73,7 @@ class CallbackDispatcher:
         issuer: Callable[[], str],
         background: Background,
         timeout_seconds: float = 10.0,
+        log_max_entries: int = 5000,
     ) -> None:
         self._tokens = tokens
         self._issuer = issuer
@@ -81,7 +82,8 @@ class CallbackDispatcher:
         self._session: aiohttp.ClientSession | None = None
         self._lanes: dict[str, _Lane] = {}
         self.faults: list[CallbackFault] = []
-        self.log: list[dict[str, Any]] = []
+        # Newest deliveries only: an emulator serving a long test run must not grow without end.
+        self.log: deque[dict[str, Any]] = deque(maxlen=log_max_entries)
         self._pending = 0
         self._idle = asyncio.Event()
         self._idle.set()

@@ -43,3 +43,9 @@ class EmulatorConfig:
     max_clock_skew_seconds: float = 900.0
     # Overrides the token issuer; by default it is the emulator's own base URL.
     issuer: str | None = None
+    # The request, callback and Event Grid logs keep this many newest entries each (and at most
+    # this many Event Grid validation codes wait to be confirmed).
+    log_max_entries: int = 5000
+    # Ended calls, their connections and their offers are forgotten this long after the end;
+    # an IncomingCall offer this long after its expiry. Forgotten connections still answer 404.
+    ended_call_retention_seconds: float = 300.0

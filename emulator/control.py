@@ -10,7 +10,7 @@ from emulator.callbacks import FAULT_MODES, CallbackFault
 from emulator.errors import AcsError
 from emulator.eventgrid import WebhookValidationFailed
 from emulator.faults import ResponseFault
-from emulator.identifiers import from_raw_id, parse_identifier
+from emulator.identifiers import from_raw_id, is_e164, parse_identifier, require_dialable
 from emulator.models import ServerCall
 from emulator.network import Behavior, EndpointBehavior
 from emulator.services import Services
@@ -52,7 +52,7 @@ async def place_incoming_call(services: Services, body: Any) -> dict[str, Any]:
             raise bad_input(f"{field} is required")
     try:
         caller = parse_identifier(body["from"], "from")
-        callee = parse_identifier(body["to"], "to")
+        callee = require_dialable(parse_identifier(body["to"], "to"), "to")
     except AcsError as exc:
         raise bad_input(exc.message) from None
     display_name = body.get("callerDisplayName", "")
@@ -151,7 +151,8 @@ def set_resource_numbers(services: Services, body: Any) -> dict[str, Any]:
     if not isinstance(numbers, list) or not all(isinstance(n, str) for n in numbers):
         raise bad_input('body must be {"numbers": ["+1...", ...]}')
     for number in numbers:
-        _identifier({"phoneNumber": number}, "numbers[]")
+        if not is_e164(number):
+            raise bad_input(f"numbers[] must be E.164 phone numbers, not {number!r}")
     services.network.resource_numbers = set(numbers)
     return {"numbers": sorted(services.network.resource_numbers)}
 
@@ -197,7 +198,8 @@ def describe_calls(services: Services) -> dict[str, Any]:
 
 
 def describe_call(services: Services, call: ServerCall) -> dict[str, Any]:
-    connections = [services.registry.connections[cid] for cid in call.connection_ids]
+    found = (services.registry.connections.get(cid) for cid in call.connection_ids)
+    connections = [connection for connection in found if connection is not None]
     return {
         "serverCallId": call.server_call_id,
         "correlationId": call.correlation_id,

@@ -79,7 +79,7 @@ def disconnected(
 
 def end_call(services: Services, call: ServerCall, result: dict[str, Any] | None = None) -> None:
     """The whole call is over: everyone leaves, every app leg is disconnected."""
-    call.ended = True
+    services.registry.mark_ended(call)
     for connection in services.registry.connections_of(call):
         disconnected(services, connection, result)
     call.participants.clear()

@@ -12,6 +12,7 @@ import json
 import logging
 import time
 import uuid
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,7 @@ class EventGridPublisher:
         validation_url: Callable[[str], str],
         background: Background,
         timeout_seconds: float = 30.0,
+        log_max_entries: int = 5000,
     ) -> None:
         self._webhook = webhook
         self._subscription_name = subscription_name
@@ -67,9 +69,12 @@ class EventGridPublisher:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
         self._validated: set[str] = set()
-        self._pending_codes: dict[str, str] = {}
+        # Codes of handshakes the webhook did not answer, still confirmable by the validationUrl;
+        # the oldest are dropped beyond the bound.
+        self._pending_codes: OrderedDict[str, str] = OrderedDict()
+        self._max_pending_codes = log_max_entries
         self._validation_lock = asyncio.Lock()
-        self.log: list[dict[str, Any]] = []
+        self.log: deque[dict[str, Any]] = deque(maxlen=log_max_entries)
 
     def attach(self, session: aiohttp.ClientSession) -> None:
         self._session = session
@@ -98,6 +103,8 @@ class EventGridPublisher:
                 return url
             code = str(uuid.uuid4())
             self._pending_codes[code] = url
+            while len(self._pending_codes) > self._max_pending_codes:
+                self._pending_codes.popitem(last=False)
             event = {
                 "id": str(uuid.uuid4()),
                 "topic": "/subscriptions/00000000-0000-0000-0000-000000000000",

@@ -23,6 +23,8 @@ TEAMS_USER_PREFIXES = {
 TEAMS_ANONYMOUS_PREFIX = "8:teamsvisitor:"
 TEAMS_APP_PREFIXES = {"28:orgid:": "public", "28:dod:": "dod", "28:gcch:": "gcch"}
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+# A withheld caller id: raw id `4:anonymous`, model {"value": "anonymous", "isAnonymous": true}.
+ANONYMOUS_PHONE = "anonymous"
 
 COMMUNICATION_USER = "communicationUser"
 PHONE_NUMBER = "phoneNumber"
@@ -48,14 +50,28 @@ class Identifier:
 
     @property
     def phone_number(self) -> str:
-        """The E.164 number of a phone identifier (without any asserted-id suffix)."""
-        return self.raw_id[len(PHONE_PREFIX) :].split("_", 1)[0]
+        """The E.164 number of a phone identifier (without any asserted-id suffix), or `anonymous`."""
+        return _split_phone_raw_id(self.raw_id)[0]
+
+    @property
+    def asserted_id(self) -> str | None:
+        """The `_<assertedId>` suffix ACS adds when one number joins the same call again."""
+        return _split_phone_raw_id(self.raw_id)[1] if self.is_phone else None
+
+    @property
+    def is_anonymous_phone(self) -> bool:
+        return self.is_phone and self.phone_number == ANONYMOUS_PHONE
 
     def to_wire(self) -> dict[str, Any]:
         """The full form ACS puts in responses and events."""
         wire: dict[str, Any] = {"rawId": self.raw_id, "kind": self.kind}
         if self.kind == PHONE_NUMBER:
-            wire[PHONE_NUMBER] = {"value": self.phone_number}
+            model: dict[str, Any] = {"value": self.phone_number}
+            if self.is_anonymous_phone:
+                model["isAnonymous"] = True
+            if self.asserted_id is not None:
+                model["assertedId"] = self.asserted_id
+            wire[PHONE_NUMBER] = model
         elif self.kind == COMMUNICATION_USER:
             wire[COMMUNICATION_USER] = {"id": self.raw_id}
         elif self.kind == TEAMS_USER:
@@ -64,6 +80,26 @@ class Identifier:
             prefix, cloud = _match_prefix(self.raw_id, TEAMS_APP_PREFIXES)
             wire[TEAMS_APP] = {"appId": self.raw_id[len(prefix) :], "cloud": cloud}
         return wire
+
+
+def _split_phone_raw_id(raw_id: str) -> tuple[str, str | None]:
+    """`4:+1425…_x` → (`+1425…`, `x`); like the SDK, the asserted id follows the last `_`."""
+    rest = raw_id[len(PHONE_PREFIX) :]
+    if rest == ANONYMOUS_PHONE or "_" not in rest:
+        return rest, None
+    number, _, asserted_id = rest.rpartition("_")
+    return number, asserted_id
+
+
+def is_e164(number: str) -> bool:
+    return _E164.match(number) is not None
+
+
+def require_dialable(identifier: Identifier, field: str) -> Identifier:
+    """A withheld caller id names nobody that can be called."""
+    if identifier.is_anonymous_phone:
+        raise invalid_argument(f"The field {field} cannot be an anonymous phone number.")
+    return identifier
 
 
 def _match_prefix(raw_id: str, prefixes: dict[str, str]) -> tuple[str, str]:
@@ -127,11 +163,7 @@ def _parse_identifier(value: dict[str, Any]) -> Identifier:
     if isinstance(phone_value, str):  # control-API short form
         return _phone_identifier(phone_value)
     if isinstance(phone_value, dict):
-        number = phone_value["value"]
-        if not isinstance(number, str):
-            raise ValueError("phoneNumber.value")
-        ident = _phone_identifier(number)
-        return Identifier(PHONE_NUMBER, raw_id) if raw_id and raw_id.startswith(PHONE_PREFIX) else ident
+        return _phone_model_identifier(phone_value, raw_id)
     user_id = value.get("communicationUserId")
     if user_id is None and isinstance(value.get(COMMUNICATION_USER), dict):
         user_id = value[COMMUNICATION_USER]["id"]
@@ -145,16 +177,45 @@ def _parse_identifier(value: dict[str, Any]) -> Identifier:
         return from_raw_id(raw_id)
     if raw_id:
         ident = from_raw_id(raw_id)
-        if ident.is_phone:
-            _phone_identifier(ident.phone_number)
-        return ident
+        return _checked_phone_raw_id(raw_id) if ident.is_phone else ident
     raise ValueError("empty identifier")
 
 
 def _phone_identifier(number: str) -> Identifier:
-    if not _E164.match(number):
+    if number != ANONYMOUS_PHONE and not is_e164(number):
         raise invalid_argument("The phone number is not a valid E.164 number.")
     return phone(number)
+
+
+def _checked_phone_raw_id(raw_id: str) -> Identifier:
+    number, asserted_id = _split_phone_raw_id(raw_id)
+    _phone_identifier(number)
+    if asserted_id == "" or (asserted_id is not None and number == ANONYMOUS_PHONE):
+        raise invalid_argument("The phone number's asserted id is invalid.")
+    return Identifier(PHONE_NUMBER, raw_id)
+
+
+def _phone_model_identifier(model: dict[str, Any], raw_id: str | None) -> Identifier:
+    """`{"value", "isAnonymous"?, "assertedId"?}` plus an optional rawId that must agree with it."""
+    number = model["value"]
+    anonymous = model.get("isAnonymous", False)
+    asserted_id = model.get("assertedId")
+    if not isinstance(number, str):
+        raise ValueError("phoneNumber.value")
+    if not isinstance(anonymous, bool) or (asserted_id is not None and not isinstance(asserted_id, str)):
+        raise ValueError("phoneNumber")
+    if anonymous and number != ANONYMOUS_PHONE:
+        raise invalid_argument("An anonymous phone number has the value 'anonymous'.")
+    anonymous = number == ANONYMOUS_PHONE
+    if raw_id:
+        ident = _checked_phone_raw_id(raw_id) if raw_id.startswith(PHONE_PREFIX) else None
+        if ident is None or ident.phone_number != number:
+            raise invalid_argument("The phone number's rawId does not match its value.")
+        if asserted_id is not None and ident.asserted_id != asserted_id:
+            raise invalid_argument("The phone number's rawId does not match its assertedId.")
+        return ident
+    suffix = f"_{asserted_id}" if asserted_id and not anonymous else ""
+    return _checked_phone_raw_id(PHONE_PREFIX + number + suffix)
 
 
 def parse_user_model(value: Any, field: str) -> Identifier:

@@ -83,7 +83,7 @@ def create_offer(
         expires_at=time.monotonic() + ttl,
         outcome=outcome,
     )
-    services.registry.offers[offer.context] = offer
+    services.registry.add_offer(offer)
     services.background.spawn(_expire(services, offer, ttl))
     return offer
 

@@ -44,16 +44,16 @@ async def dial(
         ttl_seconds=timeout_seconds,
     )
     try:
-        await incoming.publish(services, offer)
-    except WebhookValidationFailed:
-        offer.consumed_by = "undeliverable"
-        return UNREACHABLE
-    try:
+        try:
+            await incoming.publish(services, offer)
+        except WebhookValidationFailed:
+            offer.consumed_by = "undeliverable"
+            return UNREACHABLE
         return await asyncio.wait_for(asyncio.shield(outcome), timeout_seconds)
     except TimeoutError:
         offer.consumed_by = offer.consumed_by or "expired"
         return NOT_ANSWERED
     except asyncio.CancelledError:
-        # The caller gave up (hang-up, cancel add): the offer can no longer be answered.
+        # The caller gave up (hang-up, cancel add), even mid-delivery: the offer is void.
         offer.consumed_by = offer.consumed_by or "canceled"
         raise

@@ -8,7 +8,7 @@ from typing import Any
 
 from emulator import emitter, legs
 from emulator.errors import invalid_argument, not_established, participant_not_found
-from emulator.identifiers import Identifier, parse_identifier, parse_phone_model
+from emulator.identifiers import Identifier, parse_identifier, parse_phone_model, require_dialable
 from emulator.models import CallConnection, ConnectionState, Invitation, Participant, ServerCall
 from emulator.network import LegOutcome
 from emulator.services import Services
@@ -82,6 +82,7 @@ def transfer(services: Services, connection: CallConnection, body: Any) -> dict[
     if body.get("targetParticipant") is None:
         raise invalid_argument("The targetParticipant field is required.")
     target = parse_identifier(body["targetParticipant"], "targetParticipant")
+    require_dialable(target, "targetParticipant")
     operation_context = optional_string(body, "operationContext")
     override_uri = callback_uri(body, "operationCallbackUri", required=False)
     if body.get("sourceCallerIdNumber") is not None:
@@ -162,6 +163,7 @@ def add_participant(services: Services, connection: CallConnection, body: Any) -
     if body.get("participantToAdd") is None:
         raise invalid_argument("The participantToAdd field is required.")
     target = parse_identifier(body["participantToAdd"], "participantToAdd")
+    require_dialable(target, "participantToAdd")
     timeout = optional_int(body, "invitationTimeoutInSeconds", 0, MAX_INVITATION_TIMEOUT)
     operation_context = optional_string(body, "operationContext")
     override_uri = callback_uri(body, "operationCallbackUri", required=False)

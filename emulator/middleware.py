@@ -24,6 +24,7 @@ SERVICES_KEY = web.AppKey("services", Services)
 SUPPORTED_VERSIONS = "2023-03-06, 2023-10-15, 2024-04-15, 2024-09-15, 2025-05-15, 2025-06-15, 2026-03-12"
 UNSIGNED_PATHS = ("/calling/keys", "/calling/.well-known/")
 _UNSTORED_STATUSES = frozenset({408, 429})
+CHAIN_ID_HEADER = "X-Microsoft-Skype-Chain-ID"
 
 
 def operation_of(request: web.Request) -> str:
@@ -118,6 +119,8 @@ async def _with_repeatability(
         services.repeatability.complete(request_id, None)
         raise
     response.headers["Repeatability-Result"] = "accepted"
+    # A replay answers with the first response's chain id, so store the response with it.
+    response.headers.setdefault(CHAIN_ID_HEADER, _chain_id(request))
     storable = response.status < 500 and response.status not in _UNSTORED_STATUSES
     if storable and isinstance(response, web.Response):
         body = response.body if isinstance(response.body, bytes) else b""
@@ -137,14 +140,18 @@ def _finish(
     entry: LoggedRequest,
     fault_note: str | None,
 ) -> web.StreamResponse:
-    correlation_id = request.get(CORRELATION_KEY) or str(uuid.uuid4())
-    response.headers.setdefault("X-Microsoft-Skype-Chain-ID", correlation_id)
+    response.headers.setdefault(CHAIN_ID_HEADER, _chain_id(request))
     response.headers["api-supported-versions"] = SUPPORTED_VERSIONS
     client_request_id = request.headers.get("x-ms-client-request-id")
     if client_request_id:
         response.headers["x-ms-client-request-id"] = client_request_id
     entry.finish(response.status, fault_note)
     return response
+
+
+def _chain_id(request: web.Request) -> str:
+    """The call's correlationId; a random one when the request touched no call."""
+    return request.get(CORRELATION_KEY) or str(uuid.uuid4())
 
 
 def _fault_response(fault: ResponseFault) -> web.Response:

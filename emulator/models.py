@@ -53,6 +53,8 @@ class ServerCall:
     correlation_id: str
     participants: dict[str, Participant] = field(default_factory=dict)
     connection_ids: list[str] = field(default_factory=list)
+    # incomingCallContexts of the offers raised for this call (forgotten with it).
+    offer_contexts: list[str] = field(default_factory=list)
     ended: bool = False
 
     def add(self, identifier: Identifier) -> Participant:

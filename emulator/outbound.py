@@ -8,7 +8,13 @@ from typing import Any
 
 from emulator import emitter, legs
 from emulator.errors import call_not_found, invalid_argument
-from emulator.identifiers import Identifier, parse_identifier, parse_phone_model, parse_user_model
+from emulator.identifiers import (
+    Identifier,
+    parse_identifier,
+    parse_phone_model,
+    parse_user_model,
+    require_dialable,
+)
 from emulator.models import CallConnection, ConnectionState
 from emulator.network import LegOutcome
 from emulator.render import call_connection_properties
@@ -58,7 +64,10 @@ def _targets(body: dict[str, Any]) -> list[Identifier]:
         raise invalid_argument("The targets field is required.")
     if not isinstance(raw, list) or not raw:
         raise invalid_argument("The field targets must be a non-empty array.")
-    targets = [parse_identifier(item, f"targets[{index}]") for index, item in enumerate(raw)]
+    targets = [
+        require_dialable(parse_identifier(item, f"targets[{index}]"), f"targets[{index}]")
+        for index, item in enumerate(raw)
+    ]
     if len({target.raw_id for target in targets}) != len(targets):
         raise invalid_argument("The field targets contains duplicates.")
     return targets
@@ -83,21 +92,31 @@ async def _dial_all(services: Services, connection: CallConnection) -> None:
         )
         return target, outcome
 
+    # Tracked rings: reset and shutdown cancel them, and so does leaving this function early
+    # (hang-up, terminate), which also marks a ringing offer to the app as canceled.
+    rings = [services.background.spawn(ring(target)) for target in connection.targets]
     failures: list[LegOutcome] = []
-    for finished in asyncio.as_completed([ring(target) for target in connection.targets]):
-        target, outcome = await finished
-        if not connection.is_live:
-            return
-        if not outcome.answered:
-            failures.append(outcome)
-            continue
-        connection.call.add(connection.app_identity)
-        connection.call.add(target)
-        if connection.state is ConnectionState.CONNECTING:
-            await asyncio.sleep(services.settings.connect_delay_seconds)
-            emitter.connected(services, connection)
-        else:
-            emitter.participants_updated(services, connection.call)
+    try:
+        for finished in asyncio.as_completed(rings):
+            target, outcome = await finished
+            if not connection.is_live:
+                return
+            if not outcome.answered:
+                failures.append(outcome)
+                continue
+            connection.call.add(connection.app_identity)
+            connection.call.add(target)
+            if connection.state is ConnectionState.CONNECTING:
+                await asyncio.sleep(services.settings.connect_delay_seconds)
+                # A hang-up or terminate during the delay already sent CallDisconnected (§4).
+                if not connection.is_live or connection.call.ended:
+                    return
+                emitter.connected(services, connection)
+            else:
+                emitter.participants_updated(services, connection.call)
+    finally:
+        for task in rings:
+            task.cancel()
     if connection.state is ConnectionState.CONNECTING and failures:
         emitter.emit(
             services,
@@ -138,8 +157,10 @@ def connect(services: Services, body: Any, api_version: str) -> tuple[CallConnec
         if call is None or call.ended:
             raise call_not_found()
     else:
-        call = registry.rooms.get(locator_id) or registry.new_call()
-        registry.rooms[locator_id] = call
+        call = registry.rooms.get(locator_id)
+        if call is None or call.ended:  # a room whose call ended starts a new call
+            call = registry.new_call()
+            registry.rooms[locator_id] = call
     connection = CallConnection(
         call_connection_id=str(uuid.uuid4()),
         call=call,

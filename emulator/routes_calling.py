@@ -99,7 +99,9 @@ async def list_participants(request: web.Request) -> web.StreamResponse:
     body: dict[str, object] = {"value": page}
     if following is not None:
         query = urlencode({"api-version": api_version(request), SKIP_TOKEN: following})
-        body["nextLink"] = f"{services.base_url}{request.path}?{query}"
+        # The host the client called: it signs the next request for that host (HMAC), and the
+        # bind address (e.g. 0.0.0.0) need not be reachable.
+        body["nextLink"] = f"{request.scheme}://{request.host}{request.path}?{query}"
     return json_response(body)
 
 
@@ -142,7 +144,10 @@ async def jwks(request: web.Request) -> web.StreamResponse:
 
 
 async def openid(request: web.Request) -> web.StreamResponse:
-    return json_response(openid_configuration(request.app[SERVICES_KEY].issuer))
+    # The keys live here even when --issuer names the real ACS issuer; point at the address the
+    # client reached (the bind address may be 0.0.0.0).
+    own_base_url = f"{request.scheme}://{request.host}"
+    return json_response(openid_configuration(request.app[SERVICES_KEY].issuer, own_base_url))
 
 
 def add_routes(app: web.Application) -> None:

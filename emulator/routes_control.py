@@ -56,7 +56,7 @@ async def place_incoming_call(request: web.Request) -> web.StreamResponse:
 
 
 async def list_requests(request: web.Request) -> web.StreamResponse:
-    entries = request.app[SERVICES_KEY].request_log
+    entries = list(request.app[SERVICES_KEY].request_log)
     operation = request.query.get("operation")
     if operation:
         entries = [e for e in entries if operation_matches(operation, e.operation)]
@@ -67,11 +67,11 @@ async def list_callbacks(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
     if request.query.get("wait") == "idle":
         await services.callbacks.idle()
-    return json_response({"value": services.callbacks.log})
+    return json_response({"value": list(services.callbacks.log)})
 
 
 async def list_eventgrid_deliveries(request: web.Request) -> web.StreamResponse:
-    return json_response({"value": request.app[SERVICES_KEY].eventgrid.log})
+    return json_response({"value": list(request.app[SERVICES_KEY].eventgrid.log)})
 
 
 async def validate_subscription(request: web.Request) -> web.StreamResponse:

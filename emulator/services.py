@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 
 from emulator.background import Background
@@ -40,7 +41,7 @@ class Services:
     registry: Registry
     faults: FaultInjector
     repeatability: RepeatabilityStore
-    request_log: list[LoggedRequest] = field(default_factory=list)
+    request_log: deque[LoggedRequest] = field(default_factory=deque)
     base_url: str = ""
     event_webhook: str | None = None
     # The ACS identity the app calls out as when a request names no source.
@@ -75,18 +76,20 @@ def build_services(config: EmulatorConfig) -> Services:
         ),
         background=background,
         tokens=tokens,
-        callbacks=CallbackDispatcher(tokens, issuer, background),
+        callbacks=CallbackDispatcher(tokens, issuer, background, log_max_entries=config.log_max_entries),
         eventgrid=EventGridPublisher(
             webhook,
             config.eventgrid_subscription_name,
             DeliverySettings(config.eventgrid_retry_factor, config.eventgrid_max_attempts),
             validation_url,
             background,
+            log_max_entries=config.log_max_entries,
         ),
         network=PhoneNetwork(config.resource_numbers),
-        registry=Registry(),
+        registry=Registry(config.ended_call_retention_seconds),
         faults=FaultInjector(),
         repeatability=RepeatabilityStore(),
+        request_log=deque(maxlen=config.log_max_entries),
         event_webhook=config.event_webhook,
         bot_identity=from_raw_id(f"8:acs:{config.resource_id}_{uuid.uuid4()}"),
     )

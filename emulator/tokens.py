@@ -68,10 +68,11 @@ class TokenIssuer:
         return {"keys": [key.public_jwk() for key in self._published]}
 
 
-def openid_configuration(issuer: str) -> dict[str, Any]:
+def openid_configuration(issuer: str, own_base_url: str) -> dict[str, Any]:
+    """Discovery document; the key set is always this emulator's, whatever `iss` claims."""
     return {
         "issuer": issuer,
-        "jwks_uri": f"{issuer}/calling/keys",
+        "jwks_uri": f"{own_base_url}/calling/keys",
         "id_token_signing_alg_values_supported": [ALGORITHM],
         "token_endpoint_auth_signing_alg_values_supported": [ALGORITHM],
         "response_types_supported": ["id_token"],

@@ -37,7 +37,10 @@ def callback_uri(body: dict[str, Any], field: str, required: bool = True) -> str
     value = required_string(body, field) if required else optional_string(body, field)
     if value is None:
         return None
-    parts = urlsplit(value.strip())
+    try:
+        parts = urlsplit(value.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise invalid_argument(f"The field {field} is invalid.") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise invalid_argument(f"The field {field} is invalid.")
     return value.strip()

@@ -13,6 +13,7 @@ from azure.communication.callautomation import (
 )
 from azure.communication.callautomation.aio import CallAutomationClient as AsyncCallAutomationClient
 from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import HttpResponseError
 
 from emulator import EmulatorThread
 from tests.integration.emulator.support import ACCESS_KEY, AppSide, post_json
@@ -137,3 +138,57 @@ def test_answer_by_acs_user_callee_uses_typed_identifiers(
     props = client.answer_call(placed["incomingCallContext"], app_side.url("/callbacks"))
     assert isinstance(props.targets[0], CommunicationUserIdentifier)
     assert props.targets[0].raw_id == user
+
+
+ANONYMOUS_WIRE = {
+    "rawId": "4:anonymous",
+    "kind": "phoneNumber",
+    "phoneNumber": {"value": "anonymous", "isAnonymous": True},
+}
+
+
+def test_a_withheld_caller_id_rings_answers_and_can_be_removed(
+    emulator: EmulatorThread, app_side: AppSide
+) -> None:
+    placed = place_call(emulator, **{"from": {"rawId": "4:anonymous"}})
+    [delivery] = app_side.notifications()
+    assert delivery["body"][0]["data"]["from"] == ANONYMOUS_WIRE
+    client = CallAutomationClient(emulator.base_url, AzureKeyCredential(ACCESS_KEY))
+    props = client.answer_call(placed["incomingCallContext"], app_side.url("/callbacks"))
+    assert props.source.raw_id == "4:anonymous" and props.source.properties["is_anonymous"] is True
+    roster = app_side.wait_for("ParticipantsUpdated", props.call_connection_id)[0]["event"]["data"]
+    assert ANONYMOUS_WIRE in [p["identifier"] for p in roster["participants"]]
+    call = client.get_call_connection(props.call_connection_id)
+    anonymous = PhoneNumberIdentifier("anonymous", raw_id="4:anonymous")
+    assert call.get_participant(anonymous).identifier.raw_id == "4:anonymous"
+    call.remove_participant(anonymous)
+    removed = app_side.wait_for("RemoveParticipantSucceeded", props.call_connection_id)[0]["event"]
+    assert removed["data"]["participant"] == ANONYMOUS_WIRE
+
+
+def test_a_caller_with_an_asserted_id_keeps_it_on_the_wire(
+    emulator: EmulatorThread, app_side: AppSide
+) -> None:
+    place_call(emulator, **{"from": {"rawId": f"4:{CALLER}_a1b2"}})
+    [delivery] = app_side.notifications()
+    assert delivery["body"][0]["data"]["from"] == {
+        "rawId": f"4:{CALLER}_a1b2",
+        "kind": "phoneNumber",
+        "phoneNumber": {"value": CALLER, "assertedId": "a1b2"},
+    }
+
+
+def test_an_anonymous_number_cannot_be_called(emulator: EmulatorThread, app_side: AppSide) -> None:
+    client = CallAutomationClient(emulator.base_url, AzureKeyCredential(ACCESS_KEY))
+    with pytest.raises(HttpResponseError) as refused:
+        client.create_call(
+            PhoneNumberIdentifier("anonymous", raw_id="4:anonymous"),
+            app_side.url("/callbacks"),
+            source_caller_id_number=PhoneNumberIdentifier(CALLEE),
+        )
+    assert (refused.value.status_code, refused.value.error.code) == (400, "8523")
+    status, reply = post_json(
+        emulator.base_url + "/emulator/incoming-calls",
+        {"from": {"phoneNumber": CALLER}, "to": {"rawId": "4:anonymous"}},
+    )
+    assert status == 400, reply

@@ -171,3 +171,44 @@ def test_random_json_never_crashes_the_emulator(
     assert status < 500
     if status >= 400:
         swagger.validate(reply, "CommunicationErrorResponse")
+
+
+@pytest.mark.parametrize("uri", ["http://[bad", "https://[::1/cb", "http://]x[/cb"])
+def test_unparsable_callback_uris_are_400_8523_not_500(
+    emulator: EmulatorThread, live_call: str, uri: str
+) -> None:
+    user = {"rawId": USER_A, "communicationUser": {"id": USER_A}}
+    other = {"communicationUser": {"id": USER_A + "-other"}}
+    requests = [
+        ("/calling/callConnections", {"targets": [user], "callbackUri": uri}, "callbackUri"),
+        ("/calling/callConnections:answer", {"incomingCallContext": "c", "callbackUri": uri}, "callbackUri"),
+        (
+            "/calling/callConnections:connect",
+            {"callLocator": {"kind": "groupCallLocator", "groupCallId": "g"}, "callbackUri": uri},
+            "callbackUri",
+        ),
+        (
+            _action_path(live_call, ":transferToParticipant"),
+            {"targetParticipant": other, "operationCallbackUri": uri},
+            "operationCallbackUri",
+        ),
+        (
+            _action_path(live_call, "participants:add"),
+            {"participantToAdd": other, "operationCallbackUri": uri},
+            "operationCallbackUri",
+        ),
+        (
+            _action_path(live_call, "participants:remove"),
+            {"participantToRemove": user, "operationCallbackUri": uri},
+            "operationCallbackUri",
+        ),
+        (
+            _action_path(live_call, "participants:cancelAddParticipant"),
+            {"invitationId": "i", "operationCallbackUri": uri},
+            "operationCallbackUri",
+        ),
+    ]
+    for path, body, field in requests:
+        status, reply = _post(emulator, path, json.dumps(body).encode())
+        assert (status, reply["error"]["code"]) == (400, "8523"), path
+        assert field in reply["error"]["message"], path

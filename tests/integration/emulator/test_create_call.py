@@ -125,3 +125,33 @@ def test_hanging_up_while_ringing_cancels_the_call(client, app_side: AppSide, co
     client.get_call_connection(props.call_connection_id).hang_up(is_for_everyone=False)
     app_side.wait_for("CallDisconnected", props.call_connection_id)
     assert app_side.events("CallConnected", props.call_connection_id) == []
+
+
+def _offer_statuses(control: Control, cid: str) -> list[str]:
+    return [offer["status"] for offer in control.ok("GET", f"/calls/{cid}")["offers"]]
+
+
+@pytest.mark.parametrize("for_everyone", [False, True])
+def test_ending_a_ringing_call_stops_every_ring_and_cancels_the_apps_offer(
+    client, app_side: AppSide, control: Control, for_everyone: bool
+) -> None:
+    resource_number = "+18005550199"
+    control.ok("PUT", "/resource-numbers", {"numbers": [resource_number]})
+    control.endpoint("4:" + PSTN_B, "noAnswer")
+    props = client.create_call(
+        [PhoneNumberIdentifier(resource_number), PhoneNumberIdentifier(PSTN_B)],
+        app_side.url("/callbacks"),
+        source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
+    )
+    cid = props.call_connection_id
+    deadline = time.monotonic() + 5
+    while not app_side.notifications():  # the app's number is ringing (IncomingCall delivered)
+        assert time.monotonic() < deadline, "no IncomingCall for the resource number"
+        time.sleep(0.01)
+    assert _offer_statuses(control, cid) == ["pending"]
+    client.get_call_connection(cid).hang_up(is_for_everyone=for_everyone)
+    app_side.wait_for("CallDisconnected", cid)
+    deadline = time.monotonic() + 5
+    while _offer_statuses(control, cid) != ["canceled"]:
+        assert time.monotonic() < deadline, f"offer still {_offer_statuses(control, cid)}"
+        time.sleep(0.01)

@@ -70,6 +70,33 @@ def test_a_repeated_repeatability_id_returns_the_first_response_and_acts_once(
     assert (status, reply["error"]["code"]) == (400, "8523")
 
 
+def test_a_replayed_response_keeps_the_first_responses_chain_id(
+    emulator: EmulatorThread, app_side: AppSide
+) -> None:
+    body = json.dumps(
+        {
+            "targets": [{"rawId": USER_A, "communicationUser": {"id": USER_A}}],
+            "callbackUri": app_side.url("/callbacks"),
+        }
+    ).encode()
+    create = {"Repeatability-Request-ID": str(uuid.uuid4())}
+    path = "/calling/callConnections?api-version=2026-03-12"
+    first = signed_request(emulator.base_url, "POST", path, body, create)
+    again = signed_request(emulator.base_url, "POST", path, body, create)
+    correlation_id = first[2]["correlationId"]
+    assert first[1]["X-Microsoft-Skype-Chain-ID"] == correlation_id
+    assert again[1]["X-Microsoft-Skype-Chain-ID"] == correlation_id
+    app_side.wait_for("CallConnected", first[2]["callConnectionId"])
+
+    terminate = {"Repeatability-Request-ID": str(uuid.uuid4())}
+    path = f"/calling/callConnections/{first[2]['callConnectionId']}:terminate?api-version=2026-03-12"
+    ended = signed_request(emulator.base_url, "POST", path, b"", terminate)
+    replayed = signed_request(emulator.base_url, "POST", path, b"", terminate)
+    assert ended[0] == replayed[0] == 204
+    chain_ids = {ended[1]["X-Microsoft-Skype-Chain-ID"], replayed[1]["X-Microsoft-Skype-Chain-ID"]}
+    assert chain_ids == {correlation_id}
+
+
 def test_latency_fault_delays_the_response(client, app_side: AppSide, control: Control) -> None:
     _, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
     control.ok("POST", "/faults", {"operation": "*", "latencySeconds": 0.3})

@@ -6,12 +6,16 @@ import time
 
 import pytest
 from azure.communication.callautomation import (
+    CallAutomationClient,
     CommunicationUserIdentifier,
     PhoneNumberIdentifier,
 )
+from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from emulator import EmulatorThread
 from tests.integration.emulator.support import (
+    ACCESS_KEY,
     CALLER_ID,
     PSTN_A,
     USER_A,
@@ -39,6 +43,25 @@ def test_list_participants_follows_next_link_past_the_page_size(
     assert len(pages) == 3
     assert "skipToken" not in pages[0]["query"] and pages[1]["query"]["skipToken"] == "1"
     assert all(page["status"] == 200 for page in pages)
+
+
+def test_next_link_points_at_the_host_the_client_called(
+    emulator: EmulatorThread, app_side: AppSide, control: Control
+) -> None:
+    control.settings(participantsPageSize=1)
+    port = emulator.base_url.rsplit(":", 1)[1]
+    endpoint = f"http://localhost:{port}"  # not the address the emulator was bound to
+    recorder = ResponseRecorder()
+    client = CallAutomationClient(endpoint, AzureKeyCredential(ACCESS_KEY), raw_response_hook=recorder)
+    call, cid = connect_call(
+        client, app_side, CommunicationUserIdentifier(USER_A), CommunicationUserIdentifier(USER_B)
+    )
+    app_side.wait_for("ParticipantsUpdated", cid, count=2)
+    raw_ids = {p.identifier.raw_id for p in call.list_participants()}
+    assert {USER_A, USER_B} <= raw_ids and len(raw_ids) == 3
+    links = [r["body"]["nextLink"] for r in recorder.responses if r["body"] and "nextLink" in r["body"]]
+    assert len(links) == 2
+    assert all(link.startswith(f"{endpoint}/calling/callConnections/{cid}/participants?") for link in links)
 
 
 def test_get_participant_by_percent_encoded_raw_id(client, app_side: AppSide, control: Control) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import subprocess
 import sys
 import urllib.error
@@ -11,7 +13,8 @@ from pathlib import Path
 import jwt
 
 from emulator import EmulatorThread
-from tests.integration.emulator.support import ACCESS_KEY, RESOURCE_ID, get_json
+from tests.integration.emulator.conftest import make_config
+from tests.integration.emulator.support import ACCESS_KEY, RESOURCE_ID, AppSide, get_json, signed_request
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -69,6 +72,42 @@ def test_cli_refuses_a_key_that_is_not_base64() -> None:
     assert result.returncode == 2 and "base64" in result.stderr
 
 
+def test_cli_reads_the_access_key_from_the_environment() -> None:
+    environment = {**os.environ, "EMULATOR_ACCESS_KEY": ACCESS_KEY}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emulator", "--port", "0", "--resource-id", RESOURCE_ID],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip().rsplit(" ", 1)[-1]
+        assert base_url.startswith("http://127.0.0.1:")
+        path = "/calling/callConnections/unknown?api-version=2026-03-12"
+        status, _, reply = signed_request(base_url, "GET", path, key=ACCESS_KEY)
+        assert (status, reply["error"]["code"]) == (404, "8522")  # signature accepted
+        status, _, _ = signed_request(base_url, "GET", path, key=base64.b64encode(b"other").decode())
+        assert status == 401
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+
+
+def test_cli_needs_an_access_key_from_the_flag_or_the_environment() -> None:
+    environment = {k: v for k, v in os.environ.items() if k != "EMULATOR_ACCESS_KEY"}
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator", "--resource-id", "r"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2 and "EMULATOR_ACCESS_KEY" in result.stderr
+
+
 def test_unsigned_and_badly_signed_requests_get_401(emulator: EmulatorThread) -> None:
     url = emulator.base_url + "/calling/callConnections/abc?api-version=2026-03-12"
     status, body = _raw(url)
@@ -95,3 +134,15 @@ def test_keys_and_openid_configuration_are_published(emulator: EmulatorThread) -
     [key] = jwks["keys"]
     assert key["kty"] == "RSA" and key["alg"] == "RS256" and key["use"] == "sig" and key["kid"]
     assert jwt.PyJWK(key).key is not None
+
+
+def test_openid_configuration_points_at_the_emulators_own_keys_when_the_issuer_is_overridden(
+    app_side: AppSide,
+) -> None:
+    real_issuer = "https://acscallautomation.communication.azure.com"
+    with EmulatorThread(make_config(app_side, issuer=real_issuer)) as running:
+        status, config = get_json(running.base_url + "/calling/.well-known/acsopenidconfiguration")
+        assert status == 200 and config["issuer"] == real_issuer
+        assert config["jwks_uri"] == running.base_url + "/calling/keys"
+        status, jwks = get_json(config["jwks_uri"])
+        assert status == 200 and [key["kid"] for key in jwks["keys"]] == [running.services.tokens.current_kid]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
 import pytest
 from azure.communication.callautomation import CommunicationUserIdentifier, PhoneNumberIdentifier
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+from emulator import EmulatorThread
 from tests.integration.emulator.support import (
     CALLER_ID,
     PSTN_A,
@@ -133,3 +137,37 @@ def test_remote_party_leaving_a_group_call_updates_the_roster(
         "POST", "/remote-hangups", {"callConnectionId": cid, "participant": {"rawId": USER_C}}
     )
     assert status == 404
+
+
+def _participants(control: Control, cid: str) -> set[str]:
+    return {p["identifier"]["rawId"] for p in control.ok("GET", f"/calls/{cid}")["participants"]}
+
+
+def _dialing_finished(emulator: EmulatorThread, cid: str) -> None:
+    """Wait (on the emulator's loop) until the task ringing the call's targets has returned."""
+
+    async def finished() -> None:
+        task = emulator.services.registry.connections[cid].dialing
+        if task is not None:
+            await asyncio.wait({task})
+
+    emulator.run(finished())
+
+
+def test_remote_hang_up_between_answer_and_connected_sends_nothing_after_disconnected(
+    client, app_side: AppSide, control: Control, emulator: EmulatorThread
+) -> None:
+    control.settings(connectDelaySeconds=1.0)
+    props = client.create_call(CommunicationUserIdentifier(USER_A), app_side.url("/callbacks"))
+    cid = props.call_connection_id
+    deadline = time.monotonic() + 5
+    while USER_A not in _participants(control, cid):  # answered; CallConnected still pending
+        assert time.monotonic() < deadline, "the target never answered"
+        time.sleep(0.01)
+    control.ok("POST", "/remote-hangups", {"callConnectionId": cid, "participant": {"rawId": USER_A}})
+    app_side.wait_for("CallDisconnected", cid)
+    _dialing_finished(emulator, cid)
+    control.ok("GET", "/callbacks?wait=idle")
+    assert [r["type"] for r in app_side.events(connection_id=cid)] == ["CallDisconnected"]
+    [connection] = control.ok("GET", f"/calls/{cid}")["connections"]
+    assert connection["state"] == "disconnected"
