@@ -64,8 +64,8 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
     ensure_free(port)
     process = start(
         [sys.executable, "-m", "emulator", "--host", HOST, "--port", str(port),
-         "--access-key", access_key, "--resource-id", resource_id, "--event-webhook", webhook,
-         *(extra or [])],
+         "--resource-id", resource_id, "--event-webhook", webhook, *(extra or [])],
+        env={"EMULATOR_ACCESS_KEY": access_key},  # not on the command line, where ps shows it
         log=log,
     )
     wait_for_port(port, process, timeout=30)
