@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -13,6 +15,7 @@ from emulator.identifiers import from_raw_id
 from emulator.middleware import SERVICES_KEY
 from emulator.models import CallConnection
 from emulator.render import call_connection_properties
+from emulator.services import Services
 from emulator.tokens import openid_configuration
 
 CONNECTIONS = "/calling/callConnections"
@@ -79,12 +82,6 @@ async def terminate(request: web.Request) -> web.StreamResponse:
     return _no_content()
 
 
-async def transfer(request: web.Request) -> web.StreamResponse:
-    connection = _connection(request)
-    body = await read_json(request)
-    return json_response(midcall.transfer(request.app[SERVICES_KEY], connection, body), 202)
-
-
 # participants --------------------------------------------------------------------------------
 async def list_participants(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
@@ -114,28 +111,25 @@ async def get_participant(request: web.Request) -> web.StreamResponse:
     return json_response(participant.to_wire())
 
 
-async def add_participant(request: web.Request) -> web.StreamResponse:
-    connection = _connection(request)
-    body = await read_json(request)
-    return json_response(midcall.add_participant(request.app[SERVICES_KEY], connection, body), 202)
+MidCallAction = Callable[[Services, CallConnection, Any], dict[str, Any]]
 
 
-async def remove_participant(request: web.Request) -> web.StreamResponse:
-    connection = _connection(request)
-    body = await read_json(request)
-    return json_response(midcall.remove_participant(request.app[SERVICES_KEY], connection, body), 202)
+def _mid_call(action: MidCallAction, status: int) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A mid-call POST: the live connection, the JSON body, the backend action, its status."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        connection = _connection(request)
+        body = await read_json(request)
+        return json_response(action(request.app[SERVICES_KEY], connection, body), status)
+
+    return handler
 
 
-async def cancel_add_participant(request: web.Request) -> web.StreamResponse:
-    connection = _connection(request)
-    body = await read_json(request)
-    return json_response(midcall.cancel_add(request.app[SERVICES_KEY], connection, body), 202)
-
-
-async def mute(request: web.Request) -> web.StreamResponse:
-    connection = _connection(request)
-    body = await read_json(request)
-    return json_response(midcall.mute(request.app[SERVICES_KEY], connection, body), 200)
+add_participant = _mid_call(midcall.add_participant, 202)
+remove_participant = _mid_call(midcall.remove_participant, 202)
+cancel_add_participant = _mid_call(midcall.cancel_add, 202)
+mute = _mid_call(midcall.mute, 200)
+transfer = _mid_call(midcall.transfer, 202)
 
 
 # token keys ----------------------------------------------------------------------------------
