@@ -60,7 +60,7 @@ class CallControlService:
                 current = await self._store.get(call_connection_id)
                 updated = change(current.record if current else None)
                 try:
-                    await self._store.save(updated, current.etag if current else None)
+                    await self._store.save(updated, current)
                 except EtagMismatch:
                     await _back_off(attempt)
                     continue
@@ -97,9 +97,7 @@ class CallControlService:
             )
             updated = apply_event(current.record if current else None, event, received)
             try:
-                await self._store.save_with_event(
-                    updated, current.etag if current else None, stored_event
-                )
+                await self._store.save_with_event(updated, current, stored_event)
             except DuplicateEvent:
                 logger.info("duplicate callback %s ignored", event.id)
                 return False

@@ -1,15 +1,20 @@
 """Call records and their event history, one partition per call connection.
 
-Row "call" holds the record (ETag-guarded); rows "event|<id>" hold the history. A callback is
-applied with one entity-group transaction (record + event row), so a redelivered event conflicts
-on its row instead of being counted twice, and a concurrent writer shows up as an ETag mismatch.
+The row "call" holds the record, ETag-guarded, together with the newest events of its history
+and the ids of every event applied. A callback is therefore applied with ONE conditional write
+of that single entity: the record change and the history entry are atomic by construction, a
+redelivered event is recognised by its id before anything is written, and a concurrent writer
+shows up as an ETag mismatch. When the inline history grows past `SPILL_AT` events, they move
+to rows "event|<id>" in one entity-group transaction with the record (rare: once per 90 events).
 """
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from callcontrol.models import CallRecord, CallState, Direction, StoredEvent
 from callcontrol.store.backend import (
@@ -29,6 +34,12 @@ from callcontrol.store.backend import (
 CALLS_TABLE = "calls"
 RECORD_ROW = "call"
 EVENT_PREFIX = "event|"
+# An entity holds at most 1 MiB, strings counted in UTF-16 (2 bytes a character): the record,
+# the inline events and the remembered ids share that, so each part has a budget.
+SPILL_AT = 90  # inline events before they move to rows (a transaction holds at most 100 writes)
+INLINE_BUDGET_CHARS = 100_000  # ~200 KB of inline events; large rosters spill sooner
+MAX_REMEMBERED_IDS = 2_000  # ~160 KB of ids; an older redelivery is re-applied harmlessly
+
 
 
 class DuplicateEvent(EntityExists):
@@ -36,18 +47,28 @@ class DuplicateEvent(EntityExists):
 
 
 @dataclass(frozen=True)
+class History:
+    """The part of the history kept in the record's own row."""
+
+    inline: tuple[dict[str, Any], ...] = ()  # newest events, as stored
+    seen: tuple[str, ...] = ()  # ids of the events applied (the newest MAX_REMEMBERED_IDS)
+    inline_chars: int = 0  # serialised size of `inline`
+
+
+@dataclass(frozen=True)
 class VersionedCall:
     record: CallRecord
     etag: str
+    history: History = field(default_factory=History)
 
 
 class CallStore:
     """Call records and histories.
 
-    Writers may start from `get_for_update`, which serves the version this process last wrote
-    (an LRU of recent calls) instead of reading it again: a stale version simply fails its
-    ETag check, and the caller reloads with `get`. In the common case a callback then costs one
-    round trip (the transaction), not two.
+    Writers start from the version they read and hand it back when they write, so the inline
+    history travels with the record. `get_for_update` serves the version this process last wrote
+    (an LRU of recent calls) instead of reading it again: a stale version simply fails its ETag
+    check and the caller reloads with `get`. In the common case a callback costs one write.
     """
 
     def __init__(self, backend: TableBackend, *, cache_size: int = 2048) -> None:
@@ -55,9 +76,10 @@ class CallStore:
         self._recent: OrderedDict[str, VersionedCall] = OrderedDict()
         self._cache_size = cache_size
 
-    def _remember(self, record: CallRecord, etag: str) -> None:
-        self._recent[record.call_connection_id] = VersionedCall(record, etag)
-        self._recent.move_to_end(record.call_connection_id)
+    def _remember(self, version: VersionedCall) -> None:
+        key = version.record.call_connection_id
+        self._recent[key] = version
+        self._recent.move_to_end(key)
         while len(self._recent) > self._cache_size:
             self._recent.popitem(last=False)
 
@@ -74,45 +96,70 @@ class CallStore:
         if entity is None:
             self.forget(call_connection_id)
             return None
-        found = VersionedCall(CallRecord.from_json(unpack_json(entity, "Record")), entity[ETAG])
-        self._remember(found.record, found.etag)
+        inline = tuple(unpack_json(entity, "Inline") or ())
+        history = History(
+            inline=inline,
+            seen=tuple(unpack_json(entity, "Seen") or ()),
+            # The packed text's length: no need to serialise the events again.
+            inline_chars=sum(len(str(value)) for name, value in entity.items()
+                             if name == "Inline" or name.startswith("Inline_")),
+        )
+        found = VersionedCall(CallRecord.from_json(unpack_json(entity, "Record")), entity[ETAG],
+                              history)
+        self._remember(found)
         return found
 
-    async def save(self, record: CallRecord, etag: str | None) -> str:
-        """Insert (etag None: only if absent) or replace (only if unchanged since `etag`)."""
-        entity = _record_entity(record)
+    async def save(self, record: CallRecord, base: VersionedCall | None) -> str:
+        """Insert (no base: only if absent) or replace (only if unchanged since `base`)."""
+        history = base.history if base is not None else History()
+        return await self._write(record, base, history)
+
+    async def save_with_event(
+        self, record: CallRecord, base: VersionedCall | None, event: StoredEvent
+    ) -> None:
+        """Write the record and add the event to its history, atomically, once per event id."""
+        history = base.history if base is not None else History()
+        if event.event_id in history.seen:
+            raise DuplicateEvent(f"event {event.event_id} already recorded")
+        seen = (*history.seen, event.event_id)[-MAX_REMEMBERED_IDS:]
+        stored = _event_json(event)
+        inline = (*history.inline, stored)
+        chars = history.inline_chars + _size(stored)
+        if len(inline) < SPILL_AT and chars <= INLINE_BUDGET_CHARS:
+            await self._write(record, base, History(inline, seen, chars))
+            return
+        await self._spill(record, base, History((), seen), inline)
+
+    async def _write(self, record: CallRecord, base: VersionedCall | None,
+                     history: History) -> str:
+        entity = _record_entity(record, history)
         try:
-            if etag is None:
-                new_etag = await self._backend.insert(CALLS_TABLE, entity)
+            if base is None:
+                etag = await self._backend.insert(CALLS_TABLE, entity)
             else:
-                new_etag = await self._backend.replace(CALLS_TABLE, entity, etag)
+                etag = await self._backend.replace(CALLS_TABLE, entity, base.etag)
         except EntityExists as exc:
             self.forget(record.call_connection_id)
             raise EtagMismatch("the call record was created concurrently") from exc
         except EtagMismatch:
             self.forget(record.call_connection_id)
             raise
-        self._remember(record, new_etag)
-        return new_etag
+        self._remember(VersionedCall(record, etag, history))
+        return etag
 
-    async def save_with_event(
-        self, record: CallRecord, etag: str | None, event: StoredEvent
-    ) -> None:
-        """Write the record and append the event atomically."""
-        record_op = (
-            TxOp(TxKind.INSERT, _record_entity(record))
-            if etag is None
-            else TxOp(TxKind.REPLACE, _record_entity(record), etag)
-        )
-        event_op = TxOp(TxKind.INSERT, _event_entity(event))
+    async def _spill(self, record: CallRecord, base: VersionedCall | None, history: History,
+                     events: tuple[dict[str, Any], ...]) -> None:
+        """Move the inline events to their own rows, in one transaction with the record."""
+        record_entity = _record_entity(record, history)
+        record_op = (TxOp(TxKind.INSERT, record_entity) if base is None
+                     else TxOp(TxKind.REPLACE, record_entity, base.etag))
+        rows = [TxOp(TxKind.UPSERT, _event_row(record.call_connection_id, e)) for e in events]
         try:
-            etags = await self._backend.transact(CALLS_TABLE, [record_op, event_op])
+            etags = await self._backend.transact(CALLS_TABLE, [record_op, *rows])
         except TransactionFailed as exc:
-            if exc.index == 1 and isinstance(exc.cause, EntityExists):
-                raise DuplicateEvent(f"event {event.event_id} already recorded") from exc
             self.forget(record.call_connection_id)
             raise EtagMismatch("the call record changed concurrently") from exc
-        self._remember(record, etags[0])
+        self._remember(VersionedCall(record, etags[0], history))
 
     async def list_calls(
         self, *, state: CallState | None = None, direction: Direction | None = None
@@ -128,47 +175,67 @@ class CallStore:
         return sorted(records, key=lambda r: _iso(r.created_at), reverse=True)
 
     async def events(self, call_connection_id: str) -> list[StoredEvent]:
-        entities = await self._backend.query(
-            CALLS_TABLE, partition=safe_key(call_connection_id), row_prefix=EVENT_PREFIX
-        )
-        events = [_event_from_entity(call_connection_id, e) for e in entities]
-        return sorted(events, key=_event_order)
+        """The whole history, oldest first: the spilled rows and the record's inline events."""
+        partition = safe_key(call_connection_id)
+        entities = await self._backend.query(CALLS_TABLE, partition=partition)
+        by_id: dict[str, StoredEvent] = {}
+        for entity in entities:
+            if entity["RowKey"] == RECORD_ROW:
+                for stored in unpack_json(entity, "Inline") or ():
+                    event = _event_from_json(call_connection_id, stored)
+                    by_id[event.event_id] = event
+            elif str(entity["RowKey"]).startswith(EVENT_PREFIX):
+                event = _event_from_json(call_connection_id, unpack_json(entity, "Event"))
+                by_id.setdefault(event.event_id, event)
+        return sorted(by_id.values(), key=_event_order)
 
 
-def _record_entity(record: CallRecord) -> Entity:
+def _record_entity(record: CallRecord, history: History) -> Entity:
     return {
         "PartitionKey": safe_key(record.call_connection_id),
         "RowKey": RECORD_ROW,
         "State": record.state.value,
         "Direction": record.direction.value,
         **pack_json("Record", record.to_json()),
+        **pack_json("Inline", list(history.inline)),
+        **pack_json("Seen", list(history.seen)),
     }
 
 
-def _event_entity(event: StoredEvent) -> Entity:
+def _event_json(event: StoredEvent) -> dict[str, Any]:
     return {
-        "PartitionKey": safe_key(event.call_connection_id),
-        "RowKey": EVENT_PREFIX + safe_key(event.event_id),
-        "EventId": event.event_id,
-        "Type": event.type,
-        "Time": event.time.isoformat() if event.time else "",
-        "ReceivedAt": event.received_at.isoformat() if event.received_at else "",
-        **pack_json("Data", event.data),
+        "id": event.event_id,
+        "type": event.type,
+        "time": event.time.isoformat() if event.time else "",
+        "receivedAt": event.received_at.isoformat() if event.received_at else "",
+        "data": event.data,
     }
 
 
-def _event_from_entity(call_connection_id: str, entity: Entity) -> StoredEvent:
+def _size(stored: dict[str, Any]) -> int:
+    return len(json.dumps(stored, separators=(",", ":")))
+
+
+def _event_row(call_connection_id: str, stored: dict[str, Any]) -> Entity:
+    return {
+        "PartitionKey": safe_key(call_connection_id),
+        "RowKey": EVENT_PREFIX + safe_key(str(stored["id"])),
+        **pack_json("Event", stored),
+    }
+
+
+def _event_from_json(call_connection_id: str, stored: dict[str, Any]) -> StoredEvent:
     def when(name: str) -> datetime | None:
-        value = entity.get(name)
+        value = stored.get(name)
         return datetime.fromisoformat(value) if value else None
 
     return StoredEvent(
-        event_id=entity["EventId"],
+        event_id=stored["id"],
         call_connection_id=call_connection_id,
-        type=entity["Type"],
-        time=when("Time"),
-        data=unpack_json(entity, "Data") or {},
-        received_at=when("ReceivedAt"),
+        type=stored["type"],
+        time=when("time"),
+        data=stored.get("data") or {},
+        received_at=when("receivedAt"),
     )
 
 

@@ -19,7 +19,7 @@ from callcontrol.store.backend import (
     pack_json,
     unpack_json,
 )
-from callcontrol.store.calls import CallStore, DuplicateEvent
+from callcontrol.store.calls import INLINE_BUDGET_CHARS, SPILL_AT, CallStore, DuplicateEvent
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -112,7 +112,7 @@ async def test_call_store_event_is_recorded_once(backend: TableBackend) -> None:
     current = await store.get("c1")
     assert current is not None
     with pytest.raises(DuplicateEvent):
-        await store.save_with_event(record("c1", event_count=2), current.etag, event("c1", "e1"))
+        await store.save_with_event(record("c1", event_count=2), current, event("c1", "e1"))
     after = await store.get("c1")
     assert after is not None and after.etag == current.etag  # record untouched
     assert [e.event_id for e in await store.events("c1")] == ["e1"]
@@ -123,9 +123,9 @@ async def test_call_store_stale_etag_changes_nothing(backend: TableBackend) -> N
     await store.save(record("c1"), None)
     current = await store.get("c1")
     assert current is not None
-    await store.save(record("c1", state=CallState.CONNECTED), current.etag)
+    await store.save(record("c1", state=CallState.CONNECTED), current)
     with pytest.raises(EtagMismatch):
-        await store.save_with_event(record("c1", state=CallState.DISCONNECTED), current.etag,
+        await store.save_with_event(record("c1", state=CallState.DISCONNECTED), current,
                                     event("c1", "e9"))
     assert await store.events("c1") == []
     latest = await store.get("c1")
@@ -156,7 +156,7 @@ async def test_call_store_events_come_oldest_first(backend: TableBackend) -> Non
     for index, (event_id, offset) in enumerate([("aaa", 20), ("mmm", 10)], start=1):
         current = await store.get("c1")
         assert current is not None
-        await store.save_with_event(record("c1", event_count=index), current.etag,
+        await store.save_with_event(record("c1", event_count=index), current,
                                     event("c1", event_id, offset))
     assert [e.event_id for e in await store.events("c1")] == ["zzz", "mmm", "aaa"]
 
@@ -167,8 +167,48 @@ async def test_concurrent_writers_one_wins_per_etag(backend: TableBackend) -> No
     current = await store.get("c1")
     assert current is not None
     results = await asyncio.gather(
-        *(store.save(record("c1", event_count=n), current.etag) for n in range(5)),
+        *(store.save(record("c1", event_count=n), current) for n in range(5)),
         return_exceptions=True,
     )
     assert sum(1 for r in results if isinstance(r, str)) == 1
     assert sum(1 for r in results if isinstance(r, EtagMismatch)) == 4
+
+
+async def test_a_long_history_spills_to_rows_and_reads_back_whole(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    total = SPILL_AT * 2 + 7  # two spills and an inline tail
+    current = None
+    for index in range(total):
+        await store.save_with_event(record("c1", event_count=index + 1), current,
+                                    event("c1", f"e{index:04d}", offset=index))
+        current = await store.get("c1")
+    history = await store.events("c1")
+    assert [e.event_id for e in history] == [f"e{i:04d}" for i in range(total)]
+    spilled = await backend.query("calls", partition="c1", row_prefix="event|")
+    assert len(spilled) == SPILL_AT * 2
+    assert current is not None
+    with pytest.raises(DuplicateEvent):  # an event long spilled is still recognised
+        await store.save_with_event(record("c1"), current, event("c1", "e0003", offset=3))
+
+
+async def test_a_callback_costs_one_write_when_the_version_is_known(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    await store.save_with_event(record("c1"), None, event("c1", "e1"))
+    current = await store.get_for_update("c1")  # served from memory: this store wrote it
+    before = backend.round_trips
+    await store.save_with_event(record("c1", event_count=2), current, event("c1", "e2", 1))
+    assert backend.round_trips - before == 1
+
+
+async def test_large_events_spill_before_the_row_outgrows_an_entity(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    roster = {"participants": [{"rawId": f"4:+1425555{i:04d}"} for i in range(400)]}  # ~10 KB
+    current = None
+    for index in range(30):
+        big = StoredEvent(f"e{index:02d}", "c1", "Microsoft.Communication.ParticipantsUpdated",
+                          T0 + timedelta(seconds=index), roster)
+        await store.save_with_event(record("c1"), current, big)
+        current = await store.get("c1")
+    assert current is not None
+    assert current.history.inline_chars <= INLINE_BUDGET_CHARS
+    assert len(await store.events("c1")) == 30
