@@ -60,7 +60,8 @@ class AzureTableBackend:
 
     @staticmethod
     def _to_entity(raw: Mapping[str, Any]) -> Entity:
-        entity: Entity = dict(raw)
+        # Selected properties an entity lacks may come back as nulls: drop them.
+        entity: Entity = {name: value for name, value in raw.items() if value is not None}
         entity[ETAG] = raw.metadata["etag"]  # type: ignore[attr-defined]
         return entity
 
@@ -136,8 +137,10 @@ class AzureTableBackend:
         partition: str | None = None,
         row_prefix: str | None = None,
         equals: Mapping[str, str] | None = None,
+        select: Sequence[str] | None = None,
     ) -> list[Entity]:
         client = await self._client(table)
+        columns = None if select is None else ["PartitionKey", "RowKey", *select]
         clauses: list[str] = []
         parameters: dict[str, Any] = {}
         if partition is not None:
@@ -156,9 +159,10 @@ class AzureTableBackend:
         self.round_trips += 1
         try:
             if clauses:
-                pages = client.query_entities(" and ".join(clauses), parameters=parameters)
+                pages = client.query_entities(" and ".join(clauses), parameters=parameters,
+                                              select=columns)
             else:
-                pages = client.list_entities()
+                pages = client.list_entities(select=columns)
             return [self._to_entity(item) async for item in pages]
         except AzureError as exc:
             raise StoreError(f"query of {table} failed: {exc.message}") from exc

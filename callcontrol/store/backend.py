@@ -74,7 +74,10 @@ class TableBackend(Protocol):
         partition: str | None = None,
         row_prefix: str | None = None,
         equals: Mapping[str, str] | None = None,
-    ) -> list[Entity]: ...
+        select: Sequence[str] | None = None,
+    ) -> list[Entity]:
+        """Matching entities; with `select`, only those properties (and the keys) come back."""
+        ...
 
     async def transact(self, table: str, operations: Sequence[TxOp]) -> list[str]:
         """Apply all or none; return each operation's new ETag ("" for a delete)."""
@@ -83,10 +86,20 @@ class TableBackend(Protocol):
     async def close(self) -> None: ...
 
 
+MAX_CHUNKS = 20  # properties one packed value may span: 600 K characters
+
+
+def packed_names(name: str) -> list[str]:
+    """Every property `pack_json(name, …)` can write, for selecting just that value."""
+    return [name, *(f"{name}_{index}" for index in range(1, MAX_CHUNKS))]
+
+
 def pack_json(name: str, value: object) -> Entity:
     """Serialise `value` into one or more string properties (`name`, `name_1`, …)."""
     text = json.dumps(value, separators=(",", ":"), sort_keys=True)
     chunks = [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)] or [""]
+    if len(chunks) > MAX_CHUNKS:
+        raise StoreError(f"{name} is too large to store ({len(text)} characters)")
     packed: Entity = {name: chunks[0]}
     for index, chunk in enumerate(chunks[1:], start=1):
         packed[f"{name}_{index}"] = chunk
@@ -94,9 +107,10 @@ def pack_json(name: str, value: object) -> Entity:
 
 
 def unpack_json(entity: Mapping[str, Any], name: str) -> Any:
-    parts = [entity.get(name, "")]
+    # A selected property an entity lacks may come back as null: it ends the value.
+    parts = [entity.get(name) or ""]
     index = 1
-    while f"{name}_{index}" in entity:
+    while entity.get(f"{name}_{index}") is not None:
         parts.append(entity[f"{name}_{index}"])
         index += 1
     text = "".join(str(p) for p in parts)

@@ -27,6 +27,7 @@ from callcontrol.store.backend import (
     TxKind,
     TxOp,
     pack_json,
+    packed_names,
     safe_key,
     unpack_json,
 )
@@ -169,7 +170,9 @@ class CallStore:
             equals["State"] = state.value
         if direction is not None:
             equals["Direction"] = direction.value
-        entities = await self._backend.query(CALLS_TABLE, equals=equals)
+        # Only the record: the inline history of every call would multiply what is read.
+        entities = await self._backend.query(CALLS_TABLE, equals=equals,
+                                             select=packed_names("Record"))
         records = [CallRecord.from_json(unpack_json(e, "Record")) for e in entities]
         # Newest first; ISO strings of UTC times sort like the times.
         return sorted(records, key=lambda r: _iso(r.created_at), reverse=True)

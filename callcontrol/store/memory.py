@@ -96,6 +96,7 @@ class MemoryTableBackend:
         partition: str | None = None,
         row_prefix: str | None = None,
         equals: Mapping[str, str] | None = None,
+        select: Sequence[str] | None = None,
     ) -> list[Entity]:
         self.round_trips += 1
         found = []
@@ -106,6 +107,9 @@ class MemoryTableBackend:
                 continue
             if equals and any(entity.get(k) != v for k, v in equals.items()):
                 continue
+            if select is not None:
+                wanted = {"PartitionKey", "RowKey", ETAG, *select}
+                entity = {k: v for k, v in entity.items() if k in wanted}
             found.append(copy.deepcopy(entity))
         return found
 

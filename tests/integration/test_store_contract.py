@@ -212,3 +212,14 @@ async def test_large_events_spill_before_the_row_outgrows_an_entity(backend: Tab
     assert current is not None
     assert current.history.inline_chars <= INLINE_BUDGET_CHARS
     assert len(await store.events("c1")) == 30
+
+
+async def test_listing_reads_records_without_their_histories(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    big = record("c1", participants=tuple(Participant(phone(f"+1425555{i:04d}"))
+                                          for i in range(600)))  # a record past one chunk
+    await store.save_with_event(big, None, event("c1", "e1"))
+    [listed] = await store.list_calls()
+    assert listed == big
+    rows = await backend.query("calls", equals={"RowKey": "call"}, select=["State"])
+    assert set(rows[0]) <= {"PartitionKey", "RowKey", "State", "_etag"}
