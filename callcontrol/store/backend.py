@@ -86,7 +86,7 @@ class TableBackend(Protocol):
     async def close(self) -> None: ...
 
 
-MAX_CHUNKS = 20  # properties one packed value may span: 600 K characters
+MAX_CHUNKS = 16  # properties one packed value may span: 480 K characters, under 1 MiB
 
 
 def packed_names(name: str) -> list[str]:
