@@ -47,7 +47,8 @@ class CallbackAuthenticator:
         self._max_age = max_age
         self._leeway = leeway_seconds
         self._keys: dict[str, Any] = {}
-        self._absent_at_last_fetch: set[str] = set()
+        self._absent_at_last_fetch: set[str] = set()  # unknown kids, as of the last fetch
+        self._last_fetch_ok = False
         self._fetched_at: float | None = None
         self._lock = asyncio.Lock()
 
@@ -87,7 +88,8 @@ class CallbackAuthenticator:
         if not self._stale():
             if kid in self._keys:
                 return self._keys[kid]
-            if kid in self._absent_at_last_fetch:  # the same unknown kid fails at once
+            if kid in self._absent_at_last_fetch and self._until_refresh_allowed() > 0:
+                # Looked for in the key set fetched a moment ago: refused without a new fetch.
                 raise Unauthenticated("token is signed with an unknown key")
         asked_at = time.monotonic()
         # Wait out the rate limit before taking the lock, so that requests with made-up key ids
@@ -97,6 +99,9 @@ class CallbackAuthenticator:
             fetched_since = self._fetched_at is not None and self._fetched_at >= asked_at
             if not fetched_since and (kid not in self._keys or self._stale()):
                 await self._refresh(keep_on_failure=kid in self._keys)
+            elif fetched_since and not self._last_fetch_ok and kid not in self._keys:
+                # Someone else's fetch just failed: this caller cannot be judged either.
+                raise AcsUnavailable("the callback signing keys could not be fetched")
             if kid not in self._keys:
                 self._absent_at_last_fetch.add(kid)
                 raise Unauthenticated("token is signed with an unknown key")
@@ -113,6 +118,7 @@ class CallbackAuthenticator:
 
     async def _refresh(self, *, keep_on_failure: bool) -> None:
         self._fetched_at = time.monotonic()
+        self._last_fetch_ok = False
         try:
             document = await self._fetch()
         except Exception as exc:  # any transport failure
@@ -130,6 +136,7 @@ class CallbackAuthenticator:
             if parsed.key_id:
                 keys[parsed.key_id] = parsed.key
         self._keys = keys
+        self._last_fetch_ok = True
         self._absent_at_last_fetch = set()
         logger.info("loaded %d callback signing keys", len(keys))
 

@@ -151,3 +151,39 @@ async def test_keys_are_reread_when_old_and_kept_if_the_reread_fails() -> None:
     await asyncio.sleep(0.1)
     with pytest.raises(Unauthenticated, match="unknown key"):
         await auth.verify(withdrawn.bearer())
+
+
+async def test_a_failed_fetch_is_503_for_everyone_waiting_not_401() -> None:
+    signer = TestSigner(ISSUER, AUDIENCE)
+    failures = iter([True])
+
+    async def flaky() -> Mapping[str, Any]:
+        await asyncio.sleep(0.05)
+        if next(failures, False):
+            raise OSError("connection reset")
+        return signer.jwks()
+
+    auth = CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=flaky,
+                                 refresh_interval=0.2)
+    results = await asyncio.gather(*(auth.verify(signer.bearer()) for _ in range(3)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, AcsUnavailable) for r in results), results
+    await asyncio.sleep(0.25)
+    assert (await auth.verify(signer.bearer()))["aud"] == AUDIENCE  # fetched again, accepted
+
+
+async def test_a_key_published_late_is_found_after_the_interval() -> None:
+    early, late = TestSigner(ISSUER, AUDIENCE), TestSigner(ISSUER, AUDIENCE)
+    published = [early]
+
+    async def keys() -> Mapping[str, Any]:
+        return {"keys": [k for signer in published for k in signer.jwks()["keys"]]}
+
+    auth = CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=keys,
+                                 refresh_interval=0.1)
+    await auth.verify(early.bearer())
+    with pytest.raises(Unauthenticated):
+        await auth.verify(late.bearer())  # not published yet
+    published.append(late)
+    await asyncio.sleep(0.15)
+    assert (await auth.verify(late.bearer()))["aud"] == AUDIENCE
