@@ -8,13 +8,22 @@ record shows what is pending and how each finished.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from callcontrol.acs_gateway import AcsCall, AcsGateway
 from callcontrol.clock import Clock, utc_now
-from callcontrol.errors import Conflict, FieldProblem, InvalidInput, NotFound
+from callcontrol.errors import (
+    AcsUnavailable,
+    CallControlError,
+    Conflict,
+    FieldProblem,
+    InvalidInput,
+    NotFound,
+)
 from callcontrol.identifiers import Identifier
 from callcontrol.models import (
     CallRecord,
@@ -26,6 +35,12 @@ from callcontrol.models import (
 )
 from callcontrol.service import CallControlService
 from callcontrol.state_machine import PARTICIPANT_TRANSFER, record_pending
+
+T = TypeVar("T")
+
+
+class _NotStored(Exception):
+    """The call has no record here (created elsewhere): nothing to reserve or forget."""
 
 
 @dataclass(frozen=True)
@@ -76,23 +91,53 @@ class CallActions:
             )
         return caller_id
 
-    async def _prepare(self, call_connection_id: str, given: str | None, prefix: str) -> str:
-        """Refuse early what is certain to fail, and return the operationContext to use.
+    async def _reserve(
+        self, call_connection_id: str, given: str | None, prefix: str, kind: str, *,
+        target: Identifier | None = None,
+    ) -> str:
+        """Check the call can take the action and note it as pending, atomically; return the
+        operationContext to send.
 
-        Only states that never go back are trusted: a stored `connecting` may simply be a
-        CallConnected still in flight, so "not established yet" is left to ACS (8501 → 409).
-        A call the store does not know (created elsewhere) goes to ACS, which decides. A
-        client's operationContext must be new on the call, or its outcome would be ambiguous.
+        Refused early is only what is certain to fail: a call that has ended or is ending. A
+        stored `connecting` may simply be a CallConnected still in flight, so "not established
+        yet" is left to ACS (8501 → 409). A client's operationContext must be new on the call,
+        or its outcomes could not be told apart; noting it in the same ETag-guarded write makes
+        two concurrent requests with one context impossible. A call the store does not know
+        (created elsewhere) is not written to here: ACS decides, and success notes it.
         """
-        record = await self._known_record(call_connection_id)
-        if record is not None:
+        context = given or new_operation_context(prefix)
+        now = self._clock()
+
+        def change(record: CallRecord | None) -> CallRecord:
+            if record is None:
+                raise _NotStored
             if record.state.is_final:
                 raise Conflict(f"call {call_connection_id} has ended")
             if record.state in (CallState.DISCONNECTING, CallState.TRANSFER_ACCEPTED):
                 raise Conflict(f"call {call_connection_id} is ending ({record.state.value})")
-            if given is not None and record.operation(given) is not None:
-                raise Conflict(f"operationContext {given!r} was already used on this call")
-        return given or new_operation_context(prefix)
+            if record.operation(context) is not None:
+                raise Conflict(f"operationContext {context!r} was already used on this call")
+            pending = Operation(context, kind, OperationStatus.PENDING, requested_at=now,
+                                target=target)
+            return record_pending(record, pending).with_changes(updated_at=now)
+
+        with contextlib.suppress(_NotStored):
+            await self._calls.update_call(call_connection_id, change)
+        return context
+
+    async def _send(self, call_connection_id: str, context: str,
+                    request: Callable[[], Awaitable[T]]) -> T:
+        """Send a reserved action; a definite refusal frees its operationContext again.
+
+        When ACS may have acted (timeout, 5xx, throttling) the operation stays pending: its
+        callback, or the end of the call, will settle it.
+        """
+        try:
+            return await request()
+        except CallControlError as error:
+            if not isinstance(error, AcsUnavailable):
+                await self._forget(call_connection_id, context)
+            raise
 
     async def _note(
         self, call_connection_id: str, kind: str, context: str, *,
@@ -118,15 +163,17 @@ class CallActions:
         await self._calls.update_call(call_connection_id, change)
 
     async def _forget(self, call_connection_id: str, context: str) -> None:
-        """Drop an operation noted before its request, when the request itself failed."""
+        """Drop an operation noted before its request, when ACS refused the request."""
 
         def change(record: CallRecord | None) -> CallRecord:
-            assert record is not None
+            if record is None:
+                raise _NotStored
             kept = tuple(op for op in record.operations
                          if op.context != context or op.status is not OperationStatus.PENDING)
             return record.with_changes(operations=kept)
 
-        await self._calls.update_call(call_connection_id, change)
+        with contextlib.suppress(_NotStored):
+            await self._calls.update_call(call_connection_id, change)
 
     # --- use cases ------------------------------------------------------------------------
 
@@ -201,27 +248,18 @@ class CallActions:
         self, call_connection_id: str, target: Identifier, *, transferee: Identifier | None,
         caller_id: str | None, operation_context: str | None, idempotency_key: str | None = None,
     ) -> Accepted:
-        context = await self._prepare(call_connection_id, operation_context, "transfer")
-
-        async def send() -> None:
-            await self._gateway().transfer(
-                call_connection_id, target, transferee=transferee, caller_id=caller_id,
-                operation_context=context, idempotency_key=idempotency_key,
-            )
-
+        # With a transferee, one participant of a group call moves and the app stays: noted as
+        # such before it is sent, so its outcome is never read as the app's own exit.
+        kind = "transfer" if transferee is None else PARTICIPANT_TRANSFER
+        context = await self._reserve(call_connection_id, operation_context, "transfer", kind,
+                                      target=target)
+        await self._send(call_connection_id, context, lambda: self._gateway().transfer(
+            call_connection_id, target, transferee=transferee, caller_id=caller_id,
+            operation_context=context, idempotency_key=idempotency_key,
+        ))
         if transferee is None:  # the whole call moves: the app is about to lose it
-            await send()
-            await self._note(call_connection_id, "transfer", context, target=target,
+            await self._note(call_connection_id, kind, context, target=target,
                              state=CallState.TRANSFERRING)
-        else:
-            # One participant of a group call moves and the app stays. Noted before it is sent,
-            # so its outcome, however early it arrives, is read as such (not as the app's exit).
-            await self._note(call_connection_id, PARTICIPANT_TRANSFER, context, target=target)
-            try:
-                await send()
-            except BaseException:
-                await self._forget(call_connection_id, context)
-                raise
         return Accepted(call_connection_id, context)
 
     async def add_participant(
@@ -230,11 +268,13 @@ class CallActions:
         idempotency_key: str | None = None,
     ) -> Accepted:
         caller_id = self._caller_id_for([who], caller_id, "sourceCallerIdNumber")
-        context = await self._prepare(call_connection_id, operation_context, "add")
-        outcome = await self._gateway().add_participant(
-            call_connection_id, who, caller_id=caller_id, invitation_timeout=invitation_timeout,
-            operation_context=context, idempotency_key=idempotency_key,
-        )
+        context = await self._reserve(call_connection_id, operation_context, "add",
+                                      "addParticipant", target=who)
+        outcome = await self._send(call_connection_id, context, lambda: self._gateway()
+                                   .add_participant(call_connection_id, who, caller_id=caller_id,
+                                                    invitation_timeout=invitation_timeout,
+                                                    operation_context=context,
+                                                    idempotency_key=idempotency_key))
         await self._note(call_connection_id, "addParticipant", context, target=who,
                          invitation_id=outcome.invitation_id)
         return Accepted(call_connection_id, context, outcome.invitation_id)
@@ -243,9 +283,10 @@ class CallActions:
         self, call_connection_id: str, who: Identifier, *, operation_context: str | None,
         idempotency_key: str | None = None,
     ) -> Accepted:
-        context = await self._prepare(call_connection_id, operation_context, "remove")
-        await self._gateway().remove_participant(call_connection_id, who, operation_context=context,
-                                                 idempotency_key=idempotency_key)
+        context = await self._reserve(call_connection_id, operation_context, "remove",
+                                      "removeParticipant", target=who)
+        await self._send(call_connection_id, context, lambda: self._gateway().remove_participant(
+            call_connection_id, who, operation_context=context, idempotency_key=idempotency_key))
         await self._note(call_connection_id, "removeParticipant", context, target=who)
         return Accepted(call_connection_id, context)
 
@@ -256,9 +297,10 @@ class CallActions:
         if who.kind.value != "communicationUser":
             raise InvalidInput("only ACS users can be muted",
                                [FieldProblem("path.rawId", "must be an ACS user (8:acs:…)")])
-        context = await self._prepare(call_connection_id, operation_context, "mute")
-        await self._gateway().mute_participant(call_connection_id, who, operation_context=context,
-                                               idempotency_key=idempotency_key)
+        context = await self._reserve(call_connection_id, operation_context, "mute", "mute",
+                                      target=who)
+        await self._send(call_connection_id, context, lambda: self._gateway().mute_participant(
+            call_connection_id, who, operation_context=context, idempotency_key=idempotency_key))
         # Mute has no callback: its 200 is the outcome.
         await self._note(call_connection_id, "mute", context, target=who,
                          status=OperationStatus.SUCCEEDED)
@@ -268,11 +310,12 @@ class CallActions:
         self, call_connection_id: str, invitation_id: str, *, operation_context: str | None,
         idempotency_key: str | None = None,
     ) -> Accepted:
-        context = await self._prepare(call_connection_id, operation_context, "cancel")
-        await self._gateway().cancel_add_participant(
-            call_connection_id, invitation_id, operation_context=context,
-            idempotency_key=idempotency_key,
-        )
+        context = await self._reserve(call_connection_id, operation_context, "cancel",
+                                      "cancelAddParticipant")
+        await self._send(call_connection_id, context, lambda: self._gateway()
+                         .cancel_add_participant(call_connection_id, invitation_id,
+                                                 operation_context=context,
+                                                 idempotency_key=idempotency_key))
         await self._note(call_connection_id, "cancelAddParticipant", context,
                          invitation_id=invitation_id)
         return Accepted(call_connection_id, context, invitation_id)

@@ -123,24 +123,39 @@ def _settle_on_disconnect(
         return operations
     ended_at = event.time or now
     return tuple(
-        op if op.status is not OperationStatus.PENDING
-        else replace(op, status=OperationStatus.SUCCEEDED, finished_at=ended_at, result=event.result)
-        if op.kind in _HANG_UPS
-        else replace(op, status=OperationStatus.FAILED, finished_at=ended_at,
-                     result=ResultInfo(message=_ENDED_FIRST))
+        _settled(op, ended_at, event.result) if op.status is OperationStatus.PENDING else op
         for op in operations
     )
+
+
+def _settled(op: Operation, ended_at: datetime | None, result: ResultInfo | None) -> Operation:
+    if op.kind in _HANG_UPS:
+        return replace(op, status=OperationStatus.SUCCEEDED, finished_at=ended_at, result=result)
+    return replace(op, status=OperationStatus.FAILED, finished_at=ended_at,
+                   result=ResultInfo(message=_ENDED_FIRST))
 
 
 def _cancel_invitation(
     operations: tuple[Operation, ...], invitation_id: str, event: CallbackEvent, now: datetime
 ) -> tuple[Operation, ...]:
-    """A cancelled invitation ends its add: the add's own failure may never be reported."""
+    """A cancelled invitation ends its add: the add's own failure may never be reported.
+
+    Like every outcome, by time: a cancel ACS stamped before the call ended also wins over the
+    "ended first" settlement that a hang-up delivered earlier may have made.
+    """
+    cancelled_at = event.time or now
+
+    def cancels(op: Operation) -> bool:
+        if op.kind != "addParticipant" or op.invitation_id != invitation_id:
+            return False
+        if op.status is OperationStatus.PENDING:
+            return True
+        settled_by_end = op.result is not None and op.result.message == _ENDED_FIRST
+        return settled_by_end and not _earlier_or_same(op.finished_at, cancelled_at)
+
     return tuple(
-        replace(op, status=OperationStatus.CANCELLED, finished_at=event.time or now,
-                result=event.result)
-        if op.kind == "addParticipant" and op.invitation_id == invitation_id
-        and op.status is OperationStatus.PENDING else op
+        replace(op, status=OperationStatus.CANCELLED, finished_at=cancelled_at, result=event.result)
+        if cancels(op) else op
         for op in operations
     )
 
@@ -197,5 +212,8 @@ def record_pending(record: CallRecord, operation: Operation) -> CallRecord:
         )
         others = tuple(op for op in record.operations if op.context != operation.context)
         return record.with_changes(operations=(*others, merged))
+    if record.state.is_final and operation.status is OperationStatus.PENDING:
+        # Noted after the call ended (ACS acts, then the app writes): nothing will finish it.
+        operation = _settled(operation, record.updated_at or operation.requested_at, None)
     others = tuple(op for op in record.operations if op.context != operation.context)
     return record.with_changes(operations=(*others, operation))

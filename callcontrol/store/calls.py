@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from callcontrol.errors import StoreError
 from callcontrol.models import CallRecord, CallState, Direction, StoredEvent
 from callcontrol.store.backend import (
     ETAG,
@@ -40,6 +41,7 @@ EVENT_PREFIX = "event|"
 SPILL_AT = 90  # inline events before they move to rows (a transaction holds at most 100 writes)
 INLINE_BUDGET_CHARS = 100_000  # ~200 KB of inline events; large rosters spill sooner
 MAX_REMEMBERED_IDS = 2_000  # ~160 KB of ids; an older redelivery is re-applied harmlessly
+ENTITY_BUDGET_CHARS = 480_000  # all of the row's text: ~960 KB, leaving room for the rest
 
 
 
@@ -194,14 +196,20 @@ class CallStore:
 
 
 def _record_entity(record: CallRecord, history: History) -> Entity:
+    packed = {**pack_json("Record", record.to_json()), **pack_json("Inline", list(history.inline))}
+    room = ENTITY_BUDGET_CHARS - sum(len(str(value)) for value in packed.values())
+    if room < 0:
+        raise StoreError(f"call {record.call_connection_id} is too large to store")
+    seen = list(history.seen)
+    while seen and len(json.dumps(seen)) > room:  # the oldest ids go first; rare
+        seen = seen[len(seen) // 4 or 1:]
     return {
         "PartitionKey": safe_key(record.call_connection_id),
         "RowKey": RECORD_ROW,
         "State": record.state.value,
         "Direction": record.direction.value,
-        **pack_json("Record", record.to_json()),
-        **pack_json("Inline", list(history.inline)),
-        **pack_json("Seen", list(history.seen)),
+        **packed,
+        **pack_json("Seen", seen),
     }
 
 

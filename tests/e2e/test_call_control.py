@@ -271,3 +271,32 @@ def test_mute_and_hang_up_appear_as_finished_operations(app: App) -> None:
     ended = eventually(lambda: (c := app.call(call_id))["state"] == "disconnected" and c,
                        what="the call to end")
     assert all(op["status"] != "pending" for op in ended["operations"])
+
+
+def test_two_concurrent_requests_with_one_context_act_once(app: App, emulator: Emulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    call_id = connected_call(app, acs_user())
+    guests = [acs_user(), acs_user()]
+    with ThreadPoolExecutor(2) as pool:
+        replies = list(pool.map(lambda guest: app.request(
+            "POST", f"calls/{call_id}/participants",
+            {"participant": guest, "operationContext": "same"}), guests))
+    assert sorted(r.status for r in replies) == [202, 409], [r.text for r in replies]
+    adds = [r for r in emulator.requests() if r["path"].endswith(f"{call_id}/participants:add")]
+    assert len(adds) == 1
+
+
+def test_a_refused_action_frees_its_operation_context(app: App, emulator: Emulator) -> None:
+    call_id = connected_call(app, acs_user())
+    emulator.control("POST", "faults", {"operation": "CallConnection_AddParticipant",
+                                        "status": 400, "errorCode": "8523", "count": 1})
+    try:
+        refused = app.request("POST", f"calls/{call_id}/participants",
+                              {"participant": acs_user(), "operationContext": "retry-me"})
+    finally:
+        emulator.control("DELETE", "faults")
+    assert refused.status == 400
+    again = app.request("POST", f"calls/{call_id}/participants",
+                        {"participant": acs_user(), "operationContext": "retry-me"})
+    assert again.status == 202, again.text

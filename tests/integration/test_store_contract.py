@@ -223,3 +223,29 @@ async def test_listing_reads_records_without_their_histories(backend: TableBacke
     assert listed == big
     rows = await backend.query("calls", equals={"RowKey": "call"}, select=["State"])
     assert set(rows[0]) <= {"PartitionKey", "RowKey", "State", "_etag"}
+
+
+async def test_the_whole_row_stays_within_an_entity(backend: TableBackend) -> None:
+    from callcontrol.store import calls
+
+    store = CallStore(backend)
+    roster = tuple(Participant(phone(f"+1425{i:07d}")) for i in range(2600))  # ~410 K chars
+    current = None
+    for index in range(5):
+        await store.save_with_event(record("c1", participants=roster), current,
+                                    event("c1", f"e{index}", index))
+        current = await store.get("c1")
+    entity = await backend.get("calls", "c1", "call")
+    assert entity is not None
+    text = sum(len(str(v)) for k, v in entity.items() if k[0].isupper())
+    assert text <= calls.ENTITY_BUDGET_CHARS + 1000
+
+
+async def test_a_record_beyond_an_entity_is_refused_by_name(backend: TableBackend) -> None:
+    from callcontrol.errors import StoreError
+
+    store = CallStore(backend)
+    roster = tuple(Participant(phone(f"+1425{i:07d}")) for i in range(4000))  # ~520 K chars
+    with pytest.raises(StoreError, match="too large"):
+        await store.save(record("huge", participants=roster), None)
+    assert await store.get("huge") is None

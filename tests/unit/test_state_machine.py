@@ -173,3 +173,25 @@ def test_times_without_an_offset_are_read_as_utc() -> None:
     assert naive.time is not None
     assert naive.time.utcoffset() is not None
     run([make("AddParticipantFailed", "f", 1, operationContext="o"), naive])
+
+
+def test_an_operation_noted_after_the_call_ended_is_settled_at_once() -> None:
+    ended = run([make("CallConnected", "a"), make("CallDisconnected", "d", 5)])
+    hang_up = record_pending(ended, Operation("h", "terminate", OperationStatus.PENDING))
+    add = record_pending(ended, Operation("x", "addParticipant", OperationStatus.PENDING))
+    assert hang_up.operation("h").status is OperationStatus.SUCCEEDED  # type: ignore[union-attr]
+    assert add.operation("x").status is OperationStatus.FAILED  # type: ignore[union-attr]
+
+
+def test_cancel_and_hang_up_in_either_order_end_the_same() -> None:
+    start = record_pending(run([make("CallConnected", "a")]),
+                           Operation("add", "addParticipant", OperationStatus.PENDING,
+                                     invitation_id="inv-1"))
+    cancel = make("CancelAddParticipantSucceeded", "c", 2, operationContext="cancel",
+                  invitationId="inv-1")
+    hang_up = make("CallDisconnected", "d", 5)
+    one = run([cancel, hang_up], start).operation("add")
+    other = run([hang_up, cancel], start).operation("add")
+    assert one is not None
+    assert other is not None
+    assert one.status is other.status is OperationStatus.CANCELLED
