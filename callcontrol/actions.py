@@ -216,7 +216,7 @@ class CallActions:
         Both reads run concurrently: the answer costs the slower of the two, not their sum.
         """
         stored_read, live_read = await asyncio.gather(
-            self._known_record(call_connection_id),
+            self._calls.find_call(call_connection_id),
             self._gateway().get_call(call_connection_id),
             return_exceptions=True,
         )
@@ -236,7 +236,7 @@ class CallActions:
 
     async def hang_up(self, call_connection_id: str, *, for_everyone: bool,
                       idempotency_key: str | None = None) -> None:
-        record = await self._known_record(call_connection_id)
+        record = await self._calls.find_call(call_connection_id)
         if record is not None and record.state.is_final:
             raise Conflict(f"call {call_connection_id} has ended")
         await self._gateway().hang_up(call_connection_id, for_everyone=for_everyone,
@@ -326,8 +326,3 @@ class CallActions:
     async def get_participant(self, call_connection_id: str, who: Identifier) -> Participant:
         return await self._gateway().get_participant(call_connection_id, who)
 
-    async def _known_record(self, call_connection_id: str) -> CallRecord | None:
-        try:
-            return await self._calls.get_call(call_connection_id)
-        except NotFound:
-            return None

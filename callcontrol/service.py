@@ -6,8 +6,9 @@ import asyncio
 import logging
 import random
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from callcontrol.acs_gateway import AcsGateway
 from callcontrol.clock import Clock, utc_now
@@ -16,10 +17,11 @@ from callcontrol.events import CallbackEvent
 from callcontrol.models import CallRecord, CallState, Direction, StoredEvent
 from callcontrol.state_machine import apply_event
 from callcontrol.store.backend import EtagMismatch
-from callcontrol.store.calls import CallStore, DuplicateEvent
+from callcontrol.store.calls import CallStore, DuplicateEvent, VersionedCall
 
 logger = logging.getLogger(__name__)
 MAX_WRITE_ATTEMPTS = 16
+T = TypeVar("T")
 
 
 async def _back_off(attempt: int) -> None:
@@ -51,21 +53,41 @@ class CallControlService:
             self._locks[call_connection_id] = lock
         return lock
 
+    async def _guarded_write(
+        self,
+        call_connection_id: str,
+        write: Callable[[VersionedCall | None], Awaitable[T]],
+        *,
+        start_from_cache: bool,
+    ) -> T:
+        """Run `write` on the call's current version until its ETag holds, a bounded number of
+        times, one writer per call inside this process.
+
+        With `start_from_cache`, the first attempt starts from the version this process last
+        wrote instead of reading it again; after a conflict every attempt re-reads.
+        """
+        async with self._lock_for(call_connection_id):
+            for attempt in range(MAX_WRITE_ATTEMPTS):
+                use_cache = start_from_cache and attempt == 0
+                read = self._store.get_for_update if use_cache else self._store.get
+                current = await read(call_connection_id)
+                try:
+                    return await write(current)
+                except EtagMismatch:
+                    await _back_off(attempt)
+        raise ConcurrencyConflict(f"call {call_connection_id} kept changing; gave up")
+
     async def update_call(
         self, call_connection_id: str, change: Callable[[CallRecord | None], CallRecord]
     ) -> CallRecord:
         """Read-modify-write a record, guarded by its ETag, retried a bounded number of times."""
-        async with self._lock_for(call_connection_id):
-            for attempt in range(MAX_WRITE_ATTEMPTS):
-                current = await self._store.get(call_connection_id)
-                updated = change(current.record if current else None)
-                try:
-                    await self._store.save(updated, current)
-                except EtagMismatch:
-                    await _back_off(attempt)
-                    continue
-                return updated
-        raise ConcurrencyConflict(f"call {call_connection_id} kept changing; gave up")
+
+        async def write(current: VersionedCall | None) -> CallRecord:
+            updated = change(current.record if current else None)
+            await self._store.save(updated, current)
+            return updated
+
+        return await self._guarded_write(call_connection_id, write, start_from_cache=False)
 
     async def ingest_callbacks(self, events: list[CallbackEvent]) -> IngestResult:
         applied = duplicates = 0
@@ -77,10 +99,6 @@ class CallControlService:
         return IngestResult(applied, duplicates)
 
     async def _ingest(self, event: CallbackEvent) -> bool:
-        async with self._lock_for(event.call_connection_id):
-            return await self._ingest_locked(event)
-
-    async def _ingest_locked(self, event: CallbackEvent) -> bool:
         received = self._clock()
         stored_event = StoredEvent(
             event_id=event.id,
@@ -90,28 +108,27 @@ class CallControlService:
             data=event.data,
             received_at=received,
         )
-        for attempt in range(MAX_WRITE_ATTEMPTS):
-            # First try from the version this process last wrote; after a conflict, re-read.
-            current = await (self._store.get_for_update if attempt == 0 else self._store.get)(
-                event.call_connection_id
-            )
+
+        async def write(current: VersionedCall | None) -> bool:
             updated = apply_event(current.record if current else None, event, received)
             try:
                 await self._store.save_with_event(updated, current, stored_event)
             except DuplicateEvent:
                 logger.info("duplicate callback %s ignored", event.id)
                 return False
-            except EtagMismatch:
-                await _back_off(attempt)
-                continue
             return True
-        raise ConcurrencyConflict(f"call {event.call_connection_id} kept changing; gave up")
+
+        return await self._guarded_write(event.call_connection_id, write, start_from_cache=True)
+
+    async def find_call(self, call_connection_id: str) -> CallRecord | None:
+        found = await self._store.get(call_connection_id)
+        return found.record if found is not None else None
 
     async def get_call(self, call_connection_id: str) -> CallRecord:
-        found = await self._store.get(call_connection_id)
-        if found is None:
+        record = await self.find_call(call_connection_id)
+        if record is None:
             raise NotFound(f"no call {call_connection_id} is known")
-        return found.record
+        return record
 
     async def list_calls(
         self, *, state: CallState | None = None, direction: Direction | None = None
