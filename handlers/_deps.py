@@ -44,23 +44,18 @@ class Services:
         self._gateway = gateway
         self._authenticator = authenticator
 
+    # Given ones (tests, tools) win; otherwise built from the settings on first use.
     @cached_property
     def backend(self) -> TableBackend:
-        if self._backend is None:
-            self._backend = table_backend_from_settings(self.settings)
-        return self._backend
+        return self._backend or table_backend_from_settings(self.settings)
 
     @cached_property
     def gateway(self) -> AcsGateway:
-        if self._gateway is None:
-            self._gateway = gateway_from_settings(self.settings)
-        return self._gateway
+        return self._gateway or gateway_from_settings(self.settings)
 
     @cached_property
     def authenticator(self) -> CallbackAuthenticator:
-        if self._authenticator is None:
-            self._authenticator = authenticator_from_settings(self.settings)
-        return self._authenticator
+        return self._authenticator or authenticator_from_settings(self.settings)
 
     @cached_property
     def calls(self) -> CallStore:

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,7 +46,13 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes] | None, timeout: f
 def start(command: list[str], *, env: dict[str, str] | None = None,
           log: Path | None = None) -> subprocess.Popen[bytes]:
     """Start a child in its own process group, so stopping it stops its children too."""
-    output = open(log, "ab") if log is not None else subprocess.DEVNULL  # noqa: SIM115
+    if log is None:
+        return _spawn(command, env, subprocess.DEVNULL)
+    with open(log, "ab") as output:  # the child keeps its own copy of the descriptor
+        return _spawn(command, env, output)
+
+
+def _spawn(command: list[str], env: dict[str, str] | None, output: Any) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         command,
         cwd=ROOT,
