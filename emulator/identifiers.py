@@ -143,6 +143,13 @@ def parse_phone_model(value: Any, field: str) -> str:
     return number
 
 
+def required_identifier(body: dict[str, Any], field: str) -> Identifier:
+    """The identifier in a required body field (400/8523 when it is absent or malformed)."""
+    if body.get(field) is None:
+        raise invalid_argument(f"The {field} field is required.")
+    return parse_identifier(body[field], field)
+
+
 def parse_identifier(value: Any, field: str) -> Identifier:
     """Parse one identifier in any accepted form; refuse anything else with 400/8523."""
     if not isinstance(value, dict):

@@ -8,7 +8,7 @@ from typing import Any
 
 from emulator import emitter, legs
 from emulator.errors import call_not_found, conflict, invalid_argument
-from emulator.identifiers import parse_identifier, parse_user_model, require_dialable
+from emulator.identifiers import parse_user_model, require_dialable, required_identifier
 from emulator.models import CallConnection, IncomingCallOffer
 from emulator.network import BUSY, DECLINED, FORBIDDEN, LegOutcome
 from emulator.render import call_connection_properties
@@ -78,9 +78,7 @@ def reject(services: Services, body: Any) -> None:
 
 def redirect(services: Services, body: Any) -> None:
     body = require_object(body)
-    if body.get("target") is None:
-        raise invalid_argument("The target field is required.")
-    target = require_dialable(parse_identifier(body["target"], "target"), "target")
+    target = require_dialable(required_identifier(body, "target"), "target")
     offer = _claim_offer(services, body, "redirect")
     services.background.spawn(_follow_redirect(services, offer, target))
 

@@ -8,7 +8,13 @@ from typing import Any
 
 from emulator import emitter, legs
 from emulator.errors import invalid_argument, not_established, participant_not_found
-from emulator.identifiers import Identifier, parse_identifier, parse_phone_model, require_dialable
+from emulator.identifiers import (
+    Identifier,
+    parse_identifier,
+    parse_phone_model,
+    require_dialable,
+    required_identifier,
+)
 from emulator.models import CallConnection, ConnectionState, Invitation, Participant, ServerCall
 from emulator.network import LegOutcome
 from emulator.services import Services
@@ -79,9 +85,7 @@ def remote_hang_up(services: Services, call: ServerCall, participant: Identifier
 def transfer(services: Services, connection: CallConnection, body: Any) -> dict[str, Any]:
     body = require_object(body)
     require_established(connection)
-    if body.get("targetParticipant") is None:
-        raise invalid_argument("The targetParticipant field is required.")
-    target = parse_identifier(body["targetParticipant"], "targetParticipant")
+    target = required_identifier(body, "targetParticipant")
     require_dialable(target, "targetParticipant")
     operation_context = optional_string(body, "operationContext")
     override_uri = callback_uri(body, "operationCallbackUri", required=False)
@@ -160,9 +164,7 @@ async def _run_transfer(
 def add_participant(services: Services, connection: CallConnection, body: Any) -> dict[str, Any]:
     body = require_object(body)
     require_established(connection)
-    if body.get("participantToAdd") is None:
-        raise invalid_argument("The participantToAdd field is required.")
-    target = parse_identifier(body["participantToAdd"], "participantToAdd")
+    target = required_identifier(body, "participantToAdd")
     require_dialable(target, "participantToAdd")
     timeout = optional_int(body, "invitationTimeoutInSeconds", 0, MAX_INVITATION_TIMEOUT)
     operation_context = optional_string(body, "operationContext")
@@ -287,9 +289,7 @@ async def _report_cancel(
 def remove_participant(services: Services, connection: CallConnection, body: Any) -> dict[str, Any]:
     body = require_object(body)
     require_established(connection)
-    if body.get("participantToRemove") is None:
-        raise invalid_argument("The participantToRemove field is required.")
-    target = parse_identifier(body["participantToRemove"], "participantToRemove")
+    target = required_identifier(body, "participantToRemove")
     operation_context = optional_string(body, "operationContext")
     override_uri = callback_uri(body, "operationCallbackUri", required=False)
     if target.raw_id == connection.app_identity.raw_id:
