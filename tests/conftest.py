@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -14,25 +13,19 @@ import pytest
 from callcontrol.store.azure_tables import AzureTableBackend
 from callcontrol.store.backend import TableBackend
 from callcontrol.store.memory import MemoryTableBackend
+from tests.support import shared
 from tools.azurite import Azurite, start_azurite
 
-ROOT = Path(__file__).resolve().parent.parent
 EVENTS = Path(__file__).resolve().parent / "events"
-
-
-def shared_dir() -> Path | None:
-    configured = os.environ.get("ACS_SHARED_DIR")
-    path = Path(configured) if configured else ROOT.parent / "shared"
-    return path if (path / "acs-contract").is_dir() else None
 
 
 @pytest.fixture(scope="session")
 def contract_dir() -> Path:
     """../shared/acs-contract, as in a CI checkout; skipped where a user's clone lacks it."""
-    found = shared_dir()
+    found = shared.contract_dir()
     if found is None:
         pytest.skip("../shared/acs-contract is absent (set ACS_SHARED_DIR to run this test)")
-    return found / "acs-contract"
+    return found
 
 
 def load_event(name: str) -> Any:

@@ -16,9 +16,9 @@ from tests.integration.emulator.support import (
     AppSide,
     Control,
     ResponseRecorder,
-    contract_dir,
 )
 from tests.integration.emulator.swagger import Swagger
+from tests.support.shared import contract_dir
 
 
 @pytest.fixture

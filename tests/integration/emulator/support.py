@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -18,19 +16,11 @@ import jwt
 from aiohttp import web
 
 T = TypeVar("T")
-ROOT = Path(__file__).resolve().parents[3]
 ACCESS_KEY = "ZW11bGF0b3ItdGVzdC1rZXktbm90LWEtc2VjcmV0ISE="
 RESOURCE_ID = "6b3fd6a6-2b7c-4c59-9e2a-6b1ba1f0a001"
 
+
 IncomingHandler = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def contract_dir() -> Path | None:
-    """<repo root>/../shared/acs-contract, or $ACS_SHARED_DIR/acs-contract."""
-    configured = os.environ.get("ACS_SHARED_DIR")
-    base = Path(configured) if configured else ROOT.parent / "shared"
-    path = base / "acs-contract"
-    return path if path.is_dir() else None
 
 
 class AppSide:

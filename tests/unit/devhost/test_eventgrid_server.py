@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devhost.server import BackgroundServer
+from tests.support.shared import shared_root
 from tests.unit.devhost.conftest import Reply, call
 from tests.unit.devhost.sample_app import received
 
@@ -151,11 +150,6 @@ def test_subscription_deletion_is_acknowledged(server: BackgroundServer) -> None
     assert _post(_webhook(server), [_event()], {"aeg-event-type": "SubscriptionDeletion"}).status == 202
 
 
-def _shared_dir() -> Path:
-    configured = os.environ.get("ACS_SHARED_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[3].parent / "shared"
-
-
 @pytest.mark.parametrize(
     ("file_name", "function"),
     [
@@ -166,7 +160,7 @@ def _shared_dir() -> Path:
 def test_documented_incoming_call_payloads_are_delivered(
     server: BackgroundServer, file_name: str, function: str
 ) -> None:
-    path = _shared_dir() / "acs-contract" / "events" / "eventgrid" / file_name
+    path = shared_root() / "acs-contract" / "events" / "eventgrid" / file_name
     if not path.exists():
         pytest.skip(f"shared ACS contract payload {path} not found (set ACS_SHARED_DIR)")
     payload = json.loads(path.read_text(encoding="utf-8"))
@@ -178,7 +172,7 @@ def test_documented_incoming_call_payloads_are_delivered(
 
 
 def test_documented_validation_handshake(server: BackgroundServer) -> None:
-    folder = _shared_dir() / "acs-contract" / "events" / "eventgrid"
+    folder = shared_root() / "acs-contract" / "events" / "eventgrid"
     request, response = (
         folder / "subscription_validation_event.eventgrid-schema.json",
         folder / "subscription_validation_response.json",

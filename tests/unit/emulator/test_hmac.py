@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from emulator import auth
-
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.shared import contract_file
 
 
 def _vectors() -> list[dict[str, Any]]:
-    base = Path(os.environ["ACS_SHARED_DIR"]) if "ACS_SHARED_DIR" in os.environ else ROOT.parent / "shared"
-    path = base / "acs-contract" / "examples" / "sdk-wire" / "hmac-sha256-test-vectors.json"
-    if not path.is_file():
-        pytest.skip(f"HMAC test vectors not found at {path} (set ACS_SHARED_DIR)")
+    path = contract_file("examples/sdk-wire/hmac-sha256-test-vectors.json")
     vectors: list[dict[str, Any]] = json.loads(path.read_text())["vectors"]
     return vectors
 

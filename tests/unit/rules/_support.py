@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,18 +12,18 @@ import pytest
 
 from callcontrol.identifiers import Identifier, read_identifier
 from callcontrol.rules import IncomingCall, RuleSet, decide, parse_rule_set
+from tests.support.shared import contract_dir, shared_root
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 # A Monday, 10:00 in UTC: inside ordinary business hours in Europe, before them in the Americas.
 MONDAY_10_UTC = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 
 def shared_dir() -> Path:
     """The shared ACS contract folder (`<repo>/../shared`, or ACS_SHARED_DIR); skips if absent."""
-    path = Path(os.environ.get("ACS_SHARED_DIR") or REPO_ROOT.parent / "shared")
-    if not (path / "acs-contract").is_dir():
-        pytest.skip(f"shared ACS contract folder not found at {path} (set ACS_SHARED_DIR)")
-    return path / "acs-contract"
+    found = contract_dir()
+    if found is None:
+        pytest.skip(f"shared ACS contract folder not found under {shared_root()} (set ACS_SHARED_DIR)")
+    return found
 
 
 def load_shared_json(relative: str) -> Any:
