@@ -15,6 +15,8 @@ import aiohttp
 import jwt
 from aiohttp import web
 
+from tests.support.http import call as http_call
+
 T = TypeVar("T")
 ACCESS_KEY = "ZW11bGF0b3ItdGVzdC1rZXktbm90LWEtc2VjcmV0ISE="
 RESOURCE_ID = "6b3fd6a6-2b7c-4c59-9e2a-6b1ba1f0a001"
@@ -183,34 +185,20 @@ class AppSide:
             return [d for d in self.eventgrid if d["kind"] == "Notification"]
 
 
+def _exchange(url: str, method: str, body: Any, *, empty: bytes | None) -> tuple[int, Any]:
+    """One HTTP request with a JSON body; the status and the decoded JSON reply (or None)."""
+    data = json.dumps(body).encode("utf-8") if body is not None else empty
+    reply = http_call(url, method, data, {"Content-Type": "application/json"} if data is not None else {})
+    return reply.status, json.loads(reply.body) if reply.body else None
+
+
 def post_json(url: str, body: Any) -> tuple[int, Any]:
     """A plain HTTP POST to the control API (sync, stdlib only)."""
-    import urllib.error
-    import urllib.request
-
-    data = json.dumps(body).encode("utf-8") if body is not None else b""
-    request = urllib.request.Request(
-        url, data=data, method="POST", headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, json.loads(raw) if raw else None
+    return _exchange(url, "POST", body, empty=b"")
 
 
 def get_json(url: str) -> tuple[int, Any]:
-    import urllib.error
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, json.loads(raw) if raw else None
+    return _exchange(url, "GET", None, empty=None)
 
 
 def signed_request(
@@ -290,20 +278,7 @@ class Control:
         self.base = base_url + "/emulator"
 
     def _send(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        import urllib.error
-        import urllib.request
-
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.base + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                raw = response.read()
-                return response.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as exc:
-            raw = exc.read()
-            return exc.code, json.loads(raw) if raw else None
+        return _exchange(self.base + path, method, body, empty=None)
 
     def ok(self, method: str, path: str, body: Any = None) -> Any:
         status, reply = self._send(method, path, body)
