@@ -104,8 +104,7 @@ class CallStore:
             inline=inline,
             seen=tuple(unpack_json(entity, "Seen") or ()),
             # The packed text's length: no need to serialise the events again.
-            inline_chars=sum(len(str(value)) for name, value in entity.items()
-                             if name == "Inline" or name.startswith("Inline_")),
+            inline_chars=_chars({n: entity[n] for n in packed_names("Inline") if n in entity}),
         )
         found = VersionedCall(CallRecord.from_json(unpack_json(entity, "Record")), entity[ETAG],
                               history)
@@ -197,20 +196,26 @@ class CallStore:
 
 def _record_entity(record: CallRecord, history: History) -> Entity:
     packed = {**pack_json("Record", record.to_json()), **pack_json("Inline", list(history.inline))}
-    room = ENTITY_BUDGET_CHARS - sum(len(str(value)) for value in packed.values())
+    room = ENTITY_BUDGET_CHARS - _chars(packed)
     if room < 0:
         raise StoreError(f"call {record.call_connection_id} is too large to store")
     seen = list(history.seen)
-    while seen and len(json.dumps(seen)) > room:  # the oldest ids go first; rare
+    packed_seen = pack_json("Seen", seen)
+    while seen and _chars(packed_seen) > room:  # the oldest ids go first; rare
         seen = seen[len(seen) // 4 or 1:]
+        packed_seen = pack_json("Seen", seen)
     return {
         "PartitionKey": safe_key(record.call_connection_id),
         "RowKey": RECORD_ROW,
         "State": record.state.value,
         "Direction": record.direction.value,
         **packed,
-        **pack_json("Seen", seen),
+        **packed_seen,
     }
+
+
+def _chars(packed: Entity) -> int:
+    return sum(len(str(value)) for value in packed.values())
 
 
 def _event_json(event: StoredEvent) -> dict[str, Any]:
