@@ -6,7 +6,6 @@ are kept as `CallbackEvent` with `kind=EventKind.UNKNOWN` so they are stored and
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -14,6 +13,7 @@ from typing import Any
 
 from callcontrol.errors import FieldProblem, InvalidInput
 from callcontrol.identifiers import Identifier, read_identifier
+from callcontrol.json_body import decode_json
 from callcontrol.models import Participant, ResultInfo
 
 TYPE_PREFIX = "Microsoft.Communication."
@@ -71,14 +71,7 @@ class CallbackEvent:
 
 def parse_callback_body(body: bytes) -> list[CallbackEvent]:
     """Parse a callback request body: a JSON array of CloudEvents. All or nothing."""
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        raise _bad("body", "is nested too deeply") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(
-            "body is not valid JSON", [FieldProblem("body", f"invalid JSON: {exc}")]
-        ) from None
+    payload = decode_json(body)
     if not isinstance(payload, list):
         raise InvalidInput(
             "body must be a JSON array of CloudEvents",

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import azure.functions as func
 
 from callcontrol import errors
+from callcontrol.json_body import decode_json
 from callcontrol.redaction import redact
 
 logger = logging.getLogger(__name__)
@@ -104,26 +105,22 @@ def http_endpoint(handler: Handler) -> Handler:
     return wrapper
 
 
-def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
+def read_body(req: func.HttpRequest, limit: int = MAX_BODY_BYTES) -> bytes:
     body = req.get_body()
-    if len(body) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"request body exceeds {MAX_BODY_BYTES} bytes")
+    if len(body) > limit:
+        raise errors.PayloadTooLarge(f"request body exceeds {limit} bytes")
+    return body
+
+
+def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
+    body = read_body(req)
     if not body.strip():
         if required:
             raise errors.InvalidInput(
                 "a JSON body is required", [errors.FieldProblem("body", "is empty")]
             )
         return None
-    try:
-        return json.loads(body)
-    except RecursionError:
-        raise errors.InvalidInput(
-            "body is nested too deeply", [errors.FieldProblem("body", "nested too deeply")]
-        ) from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise errors.InvalidInput(
-            "body is not valid JSON", [errors.FieldProblem("body", f"invalid JSON: {exc}")]
-        ) from None
+    return decode_json(body)
 
 
 E = TypeVar("E", bound=Enum)

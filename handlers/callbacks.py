@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from callcontrol.errors import PayloadTooLarge
 from callcontrol.events import parse_callback_body
 from handlers._deps import services
-from handlers._http import MAX_BODY_BYTES, http_endpoint, json_response
+from handlers._http import MAX_BODY_BYTES, http_endpoint, json_response, read_body
 
 bp = func.Blueprint()
 MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated is legitimate
@@ -19,9 +18,6 @@ MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated
 async def callbacks(req: func.HttpRequest) -> func.HttpResponse:
     deps = services()
     await deps.authenticator.verify(req.headers.get("Authorization"))
-    body = req.get_body()
-    if len(body) > MAX_CALLBACK_BYTES:
-        raise PayloadTooLarge(f"callback body exceeds {MAX_CALLBACK_BYTES} bytes")
-    events = parse_callback_body(body)
+    events = parse_callback_body(read_body(req, MAX_CALLBACK_BYTES))
     result = await deps.service.ingest_callbacks(events)
     return json_response({"applied": result.applied, "duplicates": result.duplicates})
