@@ -102,14 +102,12 @@ def _announce(index: FunctionIndex, config: HostConfig, base_url: str) -> None:
         )
     for eg in index.event_grid:
         lines.append(
-            f"  {eg.name}: eventGridTrigger {base_url}/runtime/webhooks/EventGrid?functionName={eg.name}"
+            f"  {eg.name}: eventGridTrigger "
+            f"{base_url}/runtime/webhooks/EventGrid?functionName={eg.name}&code=<{auth.EVENTGRID_KEY_SETTING}>"
         )
     for skipped in index.skipped:
         lines.append(f"  {skipped.name}: {skipped.trigger_type} (not served by devhost)")
-    keys = {
-        auth.FUNCTION_KEY_SETTING: config.keys.function_key,
-        auth.MASTER_KEY_SETTING: config.keys.master_key,
-    }
+    keys = config.keys.by_setting()
     for name in sorted(config.keys.generated):
         # Generated keys are throwaway values for this run only; printing them is the point.
         lines.append(f"{name} not set; generated for this run: {keys[name]}")

@@ -58,7 +58,11 @@ def app_root(tmp_path: Path) -> Path:
     )
     settings = {
         "IsEncrypted": False,
-        "Values": {"DEVHOST_FUNCTION_KEY": "key-from-file", "DEVHOST_MASTER_KEY": "master-from-file"},
+        "Values": {
+            "DEVHOST_FUNCTION_KEY": "key-from-file",
+            "DEVHOST_MASTER_KEY": "master-from-file",
+            "DEVHOST_EVENTGRID_KEY": "eventgrid-from-file",
+        },
     }
     (tmp_path / "local.settings.json").write_text(json.dumps(settings))
     return tmp_path
@@ -81,7 +85,7 @@ def test_serves_on_the_printed_port_and_exits_on_signal(
         base_url, banner = _read_base_url(process)
         assert base_url.startswith("http://127.0.0.1:") and not base_url.endswith(":0")
         assert any("guarded: [GET]" in line and "/v1/guarded (function)" in line for line in banner)
-        assert not any("generated" in line for line in banner)  # both keys were set
+        assert not any("generated" in line for line in banner)  # every key was set
         assert _get(f"{base_url}/v1/calls/abc")[0] == 200  # host.json routePrefix
         assert _get(f"{base_url}/api/calls/abc")[0] == 404
         assert _get(f"{base_url}/v1/guarded", {"x-functions-key": "key-from-env"}) == (
@@ -108,7 +112,7 @@ def test_missing_keys_are_generated_and_printed(tmp_path: Path, base_env: dict[s
         generated = {
             line.split()[0]: line.rsplit(" ", 1)[1] for line in banner if "generated for this run" in line
         }
-        assert set(generated) == {"DEVHOST_FUNCTION_KEY", "DEVHOST_MASTER_KEY"}
+        assert set(generated) == {"DEVHOST_FUNCTION_KEY", "DEVHOST_MASTER_KEY", "DEVHOST_EVENTGRID_KEY"}
         assert _get(f"{base_url}/api/guarded?code={generated['DEVHOST_FUNCTION_KEY']}")[0] == 200
         assert _get(f"{base_url}/api/admin-only?code={generated['DEVHOST_FUNCTION_KEY']}")[0] == 401
         assert _get(f"{base_url}/api/admin-only?code={generated['DEVHOST_MASTER_KEY']}")[0] == 200
