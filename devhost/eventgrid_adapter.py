@@ -97,7 +97,7 @@ class EventGridWebhook:
         return await self._deliver(function, triggers)
 
     async def _deliver(self, function: EventGridFunction, events: Sequence[TriggerEvent]) -> web.Response:
-        outcomes = await asyncio.gather(*(self._invoke_one(function, event) for event in events))
+        outcomes = await asyncio.gather(*(self.invoke_one(function, event) for event in events))
         failed = [invocation for invocation, succeeded in outcomes if not succeeded]
         if failed:
             return _problem(
@@ -107,7 +107,7 @@ class EventGridWebhook:
             )
         return web.Response(status=202)
 
-    async def _invoke_one(self, function: EventGridFunction, event: TriggerEvent) -> tuple[str, bool]:
+    async def invoke_one(self, function: EventGridFunction, event: TriggerEvent) -> tuple[str, bool]:
         context = InvocationContext(function.name, self._config.function_directory)
         logger.info(
             "Executing %s for event %s (invocation %s)", function.name, event.id, context.invocation_id

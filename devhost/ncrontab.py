@@ -127,7 +127,9 @@ def _parse_item(item: str, spec: _Field, text: str) -> range:
     if slash:
         step = _number(step_text, spec, text, what="step")
         if step < 1:
-            raise ScheduleError(f"schedule {text!r}: step {step_text!r} in the {spec.name} field must be >= 1")
+            raise ScheduleError(
+                f"schedule {text!r}: step {step_text!r} in the {spec.name} field must be >= 1"
+            )
     if base == "*":
         low, high = spec.low, spec.high
     elif "-" in base:

@@ -77,7 +77,8 @@ def test_five_fields_mean_second_zero() -> None:
 def test_time_zone_of_the_moment_is_kept() -> None:
     zone = datetime.timezone(datetime.timedelta(hours=2))
     moment = datetime.datetime(2024, 5, 1, 8, 59, 0, tzinfo=zone)
-    assert parse_schedule("0 0 9 * * *").next_after(moment) == datetime.datetime(2024, 5, 1, 9, 0, 0, tzinfo=zone)
+    expected = datetime.datetime(2024, 5, 1, 9, 0, 0, tzinfo=zone)
+    assert parse_schedule("0 0 9 * * *").next_after(moment) == expected
 
 
 @pytest.mark.parametrize(

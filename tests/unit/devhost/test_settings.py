@@ -106,7 +106,9 @@ def test_auth_levels() -> None:
 
 
 def test_system_and_master_keys() -> None:
-    keys = auth.resolve_keys({"DEVHOST_FUNCTION_KEY": "f", "DEVHOST_MASTER_KEY": "m", "DEVHOST_EVENTGRID_KEY": "e"})
+    keys = auth.resolve_keys(
+        {"DEVHOST_FUNCTION_KEY": "f", "DEVHOST_MASTER_KEY": "m", "DEVHOST_EVENTGRID_KEY": "e"}
+    )
     assert auth.opens_eventgrid_webhook("e", keys) and auth.opens_eventgrid_webhook("m", keys)
     assert not auth.opens_eventgrid_webhook("f", keys) and not auth.opens_eventgrid_webhook(None, keys)
     assert auth.is_master("m", keys) and not auth.is_master("e", keys) and not auth.is_master(None, keys)
