@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -170,3 +171,47 @@ def test_indexing_failure_stops_startup(tmp_path: Path, base_env: dict[str, str]
     )
     assert completed.returncode == 2
     assert "function one: parameter 'extra' matches no binding" in completed.stderr
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_timer_schedule_comes_from_local_settings_and_admin_runs_it(
+    tmp_path: Path, base_env: dict[str, str]
+) -> None:
+    settings = {"Values": {"TIMER_APP_SCHEDULE": "*/1 * * * * *", "DEVHOST_MASTER_KEY": "cli-master"}}
+    (tmp_path / "local.settings.json").write_text(json.dumps(settings))
+    app = "tests.unit.devhost.timer_app:app"
+    process = _start(["--port", "0", "--app", app, "--root", str(tmp_path)], base_env)
+    try:
+        base_url, banner = _read_base_url(process)
+        assert any(line.startswith("  from_setting: timerTrigger '*/1 * * * * *'") for line in banner)
+        url = f"{base_url}/admin/functions/yearly"
+        assert _post(url, b'{"input": ""}', {"x-functions-key": "cli-master"}) == 202
+        assert _post(url, b'{"input": ""}', {}) == 401
+        time.sleep(2.5)  # long enough for always_fails (every 2 s) to have run and failed once
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        _, stderr = process.communicate()
+    assert "Executing yearly (timer" in stderr
+    assert "Function always_fails failed (timer" in stderr  # logged, and the host kept running
+    assert process.returncode == 0
+
+
+def test_a_timer_schedule_naming_a_missing_setting_stops_startup(
+    tmp_path: Path, base_env: dict[str, str]
+) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "devhost", "--port", "0", "--root", str(tmp_path),
+         "--app", "tests.unit.devhost.timer_app:app"],
+        cwd=REPO_ROOT, env=base_env, capture_output=True, check=False, text=True, timeout=30,
+    )
+    assert completed.returncode == 2
+    assert "names app setting 'TIMER_APP_SCHEDULE', which is not set" in completed.stderr
