@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import uuid
 
 import pytest
@@ -127,3 +128,14 @@ def test_a_wrong_method_is_an_empty_404_like_the_host(
     assert reply.headers.get("Allow") is None
     # The hint the host does not give goes to the devhost log instead (route template, never the path).
     assert "PUT matches calls/{id} which allows DELETE, GET, POST" in caplog.text
+
+
+@pytest.mark.parametrize("raw_code", [b"\xe9", "é".encode(), b"\xff"])
+def test_raw_non_ascii_bytes_in_the_query_key_are_401(server: BackgroundServer, raw_code: bytes) -> None:
+    # Not percent-encoded: only a raw socket sends such a request line.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as connection:
+        request_line = b"GET /api/guarded?code=" + raw_code + b" HTTP/1.1\r\n"
+        connection.sendall(request_line + b"Host: x\r\nConnection: close\r\n\r\n")
+        head = connection.recv(64)
+    # aiohttp's parser refuses such a request line itself (400) before devhost sees it; never a 500.
+    assert head.split()[1] in (b"400", b"401"), head
