@@ -23,7 +23,7 @@ import logging
 import re
 import zoneinfo
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -53,7 +53,6 @@ class ScheduledTimer:
     schedule: CronSchedule
     monitored: bool
     last: datetime.datetime | None = None  # the last occurrence that ran (monitor status)
-    runs: int = field(default=0)
 
 
 def resolve_schedule(function: TimerFunction, settings: Mapping[str, str]) -> str:
@@ -179,7 +178,6 @@ class TimerScheduler:
             )
             return False
         finally:
-            timer.runs += 1
             timer.last = occurrence or now
         logger.info("Executed %s (timer, invocation %s)", function.name, context.invocation_id)
         return True
