@@ -68,11 +68,13 @@ def _spawn(command: list[str], env: dict[str, str] | None, output: Any) -> subpr
     )
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+def stop(process: subprocess.Popen[bytes], timeout: float = 5.0,
+         sig: signal.Signals = signal.SIGTERM) -> None:
+    """Ask the child's process group to stop with ``sig``; kill it after ``timeout`` seconds."""
     if process.poll() is not None:
         return
     try:
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, sig)
         process.wait(timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
