@@ -6,17 +6,16 @@ it answers deliveries with can be scripted per path.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 
-T = TypeVar("T")
+from tests.support.loopback import LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -30,8 +29,9 @@ class Delivery:
         return str(self.event["id"])
 
 
-class Subscriber:
+class Subscriber(LoopbackServer):
     def __init__(self) -> None:
+        super().__init__()
         self.deliveries: list[Delivery] = []
         self.handshakes: list[dict[str, str]] = []
         # What OPTIONS answers: (status, WebHook-Allowed-Origin or None to echo the request's).
@@ -39,35 +39,16 @@ class Subscriber:
         # Statuses answered to deliveries on a path, consumed in order; 200 once used up.
         self.scripted: dict[str, list[int]] = {}
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     def start(self) -> Subscriber:
-        self._thread.start()
-        self._run(self._start())
+        self.start_serving()
         return self
 
-    async def _start(self) -> None:
+    async def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("OPTIONS", "/{path:.*}", self._handshake)
         app.router.add_post("/{path:.*}", self._deliver)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-
-    def stop(self) -> None:
-        assert self._runner is not None
-        self._run(self._runner.cleanup())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
-
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)
+        return app
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path}"
