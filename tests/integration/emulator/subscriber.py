@@ -6,6 +6,7 @@ it answers deliveries with can be scripted per path.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -38,6 +39,10 @@ class Subscriber(LoopbackServer):
         self.handshake_reply: tuple[int, str | None] = (200, None)
         # Statuses answered to deliveries on a path, consumed in order; 200 once used up.
         self.scripted: dict[str, list[int]] = {}
+        # How long each delivery takes to answer, and the most deliveries seen in flight at once.
+        self.answer_delay_seconds = 0.0
+        self.max_in_flight = 0
+        self._in_flight = 0
         self._lock = threading.Lock()
 
     def start(self) -> Subscriber:
@@ -84,4 +89,9 @@ class Subscriber(LoopbackServer):
             self.deliveries.append(Delivery(path, dict(request.headers), body))
             pending = self.scripted.get(path) or []
             status = pending.pop(0) if pending else 200
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        await asyncio.sleep(self.answer_delay_seconds)
+        with self._lock:
+            self._in_flight -= 1
         return web.Response(status=status)

@@ -130,6 +130,19 @@ def test_sdk_publish_with_the_key_reaches_a_handshaken_subscriber_once_per_event
     assert publishes == [{**publishes[0], "status": 200, "auth": "key", "eventCount": 5, "error": None}]
 
 
+def test_first_attempts_to_a_slow_subscriber_go_one_at_a_time_in_publish_order(
+    topic: EmulatorThread, subscriber: Subscriber
+) -> None:
+    assert subscribe(topic, subscriber, "slow-reader").status == 201
+    subscriber.answer_delay_seconds = 0.05
+    events = [event(n=i) for i in range(6)]
+    key_client(topic).send(events[:3])
+    key_client(topic).send(events[3:])
+    subscriber.wait_for(lambda: len(subscriber.received("slow-reader")) == 6)
+    assert [d.event_id for d in subscriber.received("slow-reader")] == [e.id for e in events]
+    assert subscriber.max_in_flight == 1
+
+
 def test_what_is_delivered_is_a_cloud_event_by_event_grids_own_schema(
     topic: EmulatorThread, subscriber: Subscriber, swagger: Swagger
 ) -> None:
