@@ -7,6 +7,7 @@ STAMP_NODE := node_modules/.installed
 PORT ?= 7071
 EMULATOR_PORT ?= 8089
 TABLE_PORT ?= 10002
+CONSOLE_PORT ?= 8090
 
 .PHONY: run test unit integration e2e lint typecheck bench bootstrap clean
 
@@ -22,7 +23,7 @@ $(STAMP_NODE): package.json package-lock.json
 	touch $@
 
 run: bootstrap
-	$(PY) -m tools.devstack --port $(PORT) --emulator-port $(EMULATOR_PORT) --table-port $(TABLE_PORT)
+	$(PY) -m tools.devstack --port $(PORT) --emulator-port $(EMULATOR_PORT) --table-port $(TABLE_PORT) --console-port $(CONSOLE_PORT)
 
 test: bootstrap
 	$(PY) -m pytest tests

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
-from emulator import incoming, midcall
+from emulator import emitter, incoming, midcall
 from emulator.callbacks import FAULT_MODES, CallbackFault
 from emulator.errors import AcsError
 from emulator.eventgrid import WebhookValidationFailed
 from emulator.faults import ResponseFault
 from emulator.identifiers import from_raw_id, is_e164, parse_identifier, require_dialable
-from emulator.models import ServerCall
-from emulator.network import Behavior, EndpointBehavior
+from emulator.models import IncomingCallOffer, ServerCall
+from emulator.network import ANSWERED, CANCELED, DECLINE_REASONS, Behavior, EndpointBehavior
+from emulator.ringing import RingingLeg
 from emulator.services import Services
 
 BAD_INPUT = "InvalidInput"
@@ -62,6 +64,15 @@ async def place_incoming_call(services: Services, body: Any) -> dict[str, Any]:
     call = services.registry.new_call()
     call.add(caller)
     offer = incoming.create_offer(services, call, caller, callee, display_name, custom_context)
+    services.network.journal.record(
+        "dialed",
+        server_call_id=call.server_call_id,
+        correlation_id=call.correlation_id,
+        party=caller,
+        other=callee,
+        legId=offer.event_id,
+        customContext=custom_context,
+    )
     try:
         status, error = await incoming.publish(services, offer)
     except WebhookValidationFailed as exc:
@@ -89,6 +100,9 @@ async def reset(services: Services) -> None:
     services.repeatability.clear()
     services.request_log.clear()
     services.network.behaviors.clear()
+    services.network.unscripted = EndpointBehavior()
+    services.network.ringing.clear()
+    services.network.journal.clear()
     services.network.resource_numbers = set(services.config.resource_numbers)
     config = services.config
     services.settings.incoming_call_ttl_seconds = config.incoming_call_ttl_seconds
@@ -121,16 +135,20 @@ def _number(value: Any, field: str, low: float = 0) -> float:
     return float(value)
 
 
+def _behavior(name: Any, field: str) -> Behavior:
+    try:
+        return Behavior(str(name))
+    except ValueError:
+        allowed = ", ".join(b.value for b in Behavior)
+        raise bad_input(f"{field} must be one of: {allowed}") from None
+
+
 def set_endpoint_behavior(services: Services, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_input("body must be a JSON object")
     endpoint = _identifier(body.get("endpoint"), "endpoint")
     name = body.get("behavior", body.get("behaviour", Behavior.ANSWER.value))
-    try:
-        behavior = Behavior(str(name))
-    except ValueError:
-        allowed = ", ".join(b.value for b in Behavior)
-        raise bad_input(f"behavior must be one of: {allowed}") from None
+    behavior = _behavior(name, "behavior")
     delay = _number(body.get("delaySeconds", 0), "delaySeconds")
     rule = EndpointBehavior(behavior, delay)
     services.network.behaviors[endpoint.raw_id] = rule
@@ -174,7 +192,116 @@ def remote_hang_up(services: Services, body: Any) -> None:
         participant = _identifier(body["participant"], "participant")
     if participant.raw_id not in call.participants:
         raise AcsError(404, "NotFound", "that participant is not in the call")
+    services.network.journal.record(
+        "hungUp",
+        server_call_id=call.server_call_id,
+        correlation_id=call.correlation_id,
+        party=participant,
+        by="control",
+    )
     midcall.remote_hang_up(services, call, participant)
+
+
+# legs acted on demand ------------------------------------------------------------------------
+def list_legs(services: Services) -> dict[str, Any]:
+    """Every leg still ringing: network callees, and the app's own IncomingCall offers."""
+    network = [leg.to_wire() for leg in services.network.ringing.legs.values()]
+    offers = [_offer_leg(offer) for offer in _pending_offers(services)]
+    return {"value": sorted([*network, *offers], key=lambda leg: leg["startedAt"])}
+
+
+def _pending_offers(services: Services) -> list[IncomingCallOffer]:
+    now = time.monotonic()
+    return [
+        offer
+        for offer in services.registry.offers.values()
+        if offer.consumed_by is None and not offer.expired(now) and not offer.call.ended
+    ]
+
+
+def _offer_leg(offer: IncomingCallOffer) -> dict[str, Any]:
+    rings_until = time.time() + (offer.expires_at - time.monotonic())
+    return {
+        "legId": offer.event_id,
+        "kind": "app",
+        "state": "ringing",
+        "serverCallId": offer.call.server_call_id,
+        "correlationId": offer.call.correlation_id,
+        "caller": offer.caller.to_wire(),
+        "callee": offer.callee.to_wire(),
+        "behavior": None,
+        "startedAt": offer.created_at,
+        "ringsUntil": rings_until,
+        # The app answers its own offers; a caller from the network may give up first.
+        "actions": ["hangup"] if offer.outcome is None else [],
+    }
+
+
+def _leg_result(leg_id: str, name: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"legId": leg_id, "outcome": name, "result": result}
+
+
+def answer_leg(services: Services, leg_id: str) -> dict[str, Any]:
+    leg = _network_leg(services, leg_id)
+    if not leg.settle(ANSWERED, "control"):
+        raise AcsError(409, "Conflict", "the leg has already been answered or declined")
+    return _leg_result(leg_id, "answered", ANSWERED.result())
+
+
+def decline_leg(services: Services, leg_id: str, body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise bad_input("body must be a JSON object")
+    reason = body.get("reason", "declined")
+    outcome = DECLINE_REASONS.get(reason) if isinstance(reason, str) else None
+    if outcome is None:
+        raise bad_input(f"reason must be one of: {', '.join(DECLINE_REASONS)}")
+    leg = _network_leg(services, leg_id)
+    if not leg.settle(outcome, "control"):
+        raise AcsError(409, "Conflict", "the leg has already been answered or declined")
+    return _leg_result(leg_id, reason, outcome.result())
+
+
+def _network_leg(services: Services, leg_id: str) -> RingingLeg:
+    leg = services.network.ringing.legs.get(leg_id)
+    if leg is not None:
+        return leg
+    if any(offer.event_id == leg_id for offer in _pending_offers(services)):
+        raise AcsError(
+            409, "Conflict", "this leg rings at the app: the app answers, rejects or redirects it"
+        )
+    raise AcsError(404, "NotFound", "no ringing leg with that legId")
+
+
+def hang_up_leg(services: Services, leg_id: str) -> dict[str, Any]:
+    """The caller of a ringing IncomingCall gives up before the app picks up: the call ends."""
+    offer = next((o for o in _pending_offers(services) if o.event_id == leg_id), None)
+    if offer is None:
+        if leg_id in services.network.ringing.legs:
+            raise AcsError(409, "Conflict", "a ringing callee declines (POST .../decline)")
+        raise AcsError(404, "NotFound", "no ringing leg with that legId")
+    if offer.outcome is not None:
+        raise AcsError(409, "Conflict", "the app placed this call; it cancels it through its own API")
+    offer.consumed_by = "callerHungUp"
+    call = offer.call
+    services.network.journal.record(
+        "hungUp",
+        server_call_id=call.server_call_id,
+        correlation_id=call.correlation_id,
+        party=offer.caller,
+        other=offer.callee,
+        legId=leg_id,
+        by="control",
+    )
+    if not services.registry.connections_of(call):
+        emitter.end_call(services, call, CANCELED.result())
+    return _leg_result(leg_id, "canceled", CANCELED.result())
+
+
+def network_log(services: Services, server_call_id: str | None) -> dict[str, Any]:
+    entries = services.network.journal.entries
+    if server_call_id:
+        return {"value": [e for e in entries if e["serverCallId"] == server_call_id]}
+    return {"value": list(entries)}
 
 
 def _find_call(services: Services, body: dict[str, Any]) -> ServerCall:
@@ -223,6 +350,8 @@ def describe_call(services: Services, call: ServerCall) -> dict[str, Any]:
                 "from": offer.caller.to_wire(),
                 "to": offer.callee.to_wire(),
                 "status": offer.consumed_by or "pending",
+                "incomingCallContext": offer.context,
+                "createdAt": offer.created_at,
             }
             for offer in services.registry.offers.values()
             if offer.call is call
@@ -304,6 +433,7 @@ def describe_settings(services: Services) -> dict[str, Any]:
         "eventgridMaxAttempts": services.eventgrid.settings.max_attempts,
         "eventWebhook": services.event_webhook,
         "resourceNumbers": sorted(services.network.resource_numbers),
+        "unscriptedBehavior": services.network.unscripted.behavior.value,
         "issuer": services.issuer,
         "audience": services.config.resource_id,
     }
@@ -319,6 +449,7 @@ def update_settings(services: Services, body: Any) -> dict[str, Any]:
         "eventgridMaxAttempts",
         "eventWebhook",
         "resourceNumbers",
+        "unscriptedBehavior",
     }
     unknown = set(body) - known
     if unknown:
@@ -346,4 +477,7 @@ def update_settings(services: Services, body: Any) -> dict[str, Any]:
         services.event_webhook = webhook
     if "resourceNumbers" in body:
         set_resource_numbers(services, {"numbers": body["resourceNumbers"]})
+    if "unscriptedBehavior" in body:
+        behavior = _behavior(body["unscriptedBehavior"], "unscriptedBehavior")
+        services.network.unscripted = EndpointBehavior(behavior)
     return describe_settings(services)

@@ -8,10 +8,10 @@ import signal
 import threading
 
 from tools.processes import ROOT
-from tools.stack import Stack, start_stack
+from tools.stack import Stack, start_console, start_stack
 
 
-def banner(stack: Stack) -> str:
+def banner(stack: Stack, console_url: str = "") -> str:
     callee = "8:acs:demo_00000000-0000-0000-0000-000000000001"
     example = json.dumps({"from": {"phoneNumber": "+14255550100"},
                           "to": {"communicationUserId": callee}})
@@ -20,6 +20,7 @@ Local stack is up (logs in .run/logs/):
   function app (devhost) {stack.app_url}/api/   function key: {stack.function_key}
   ACS emulator           {stack.emulator_url}
   Table Storage (Azurite) {stack.azurite.table_endpoint}
+  call console           {console_url or "(not started)"}
 
 Place an incoming call; the app answers it:
   curl -s -X POST {stack.emulator_url}/emulator/incoming-calls \\
@@ -37,6 +38,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7071, help="devhost port")
     parser.add_argument("--emulator-port", type=int, default=8089)
     parser.add_argument("--table-port", type=int, default=10002)
+    parser.add_argument("--console-port", type=int, default=8090, help="call console port")
     parser.add_argument("--persist", action="store_true",
                         help="keep table data in .run/azurite instead of memory")
     args = parser.parse_args()
@@ -49,7 +51,8 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     try:
-        print(banner(stack), flush=True)
+        console_url = start_console(stack, args.console_port, run_dir / "logs" / "console.log")
+        print(banner(stack, console_url), flush=True)
         while not stopped.wait(0.5):
             for process in [*stack.processes, stack.azurite.process]:
                 if process.poll() is not None:
