@@ -149,7 +149,7 @@ def _incoming_call_steps(deliveries: list[dict[str, Any]], offers: dict[str, Any
         # The log records a delivery once it is answered, after whatever the app did meanwhile;
         # the first attempt left when the offer was made.
         at = float(delivery["time"])
-        if delivery.get("deliveryCount") == 1 and offer.get("createdAt"):
+        if delivery.get("deliveryCount") == 0 and offer.get("createdAt"):
             at = float(offer["createdAt"]) + 0.001
         steps.append(Step(at, ACS, APP, label, "eventgrid", detail, failed))
     return steps
@@ -170,7 +170,8 @@ def _request_steps(
         if not ours:
             continue
         status = request.get("status")
-        label = f"{request.get('operation')} → {status}"
+        operation = str(request.get("operation", "")).removeprefix("CallConnection_")
+        label = f"{operation} → {status}"
         detail = _request_detail(body)
         failed = not isinstance(status, int) or status >= 400
         steps.append(Step(float(request["time"]), APP, ACS, label, "request", detail, failed))

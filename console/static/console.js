@@ -3,7 +3,8 @@
 
 const POLL_MS = 1000;
 const HEADERS = { "X-Call-Console": "1" };
-const state = { snapshot: null, snapshotText: "", selected: null, timelineText: "" };
+// `follow`: show the newest call until the user picks one.
+const state = { snapshot: null, snapshotText: "", selected: null, follow: true, timelineText: "" };
 
 // helpers ----------------------------------------------------------------------------------
 const $ = (id) => document.getElementById(id);
@@ -93,13 +94,16 @@ async function refresh() {
 
 function chooseSelection() {
   const calls = state.snapshot.network.calls;
-  if (state.selected && calls.some((c) => c.serverCallId === state.selected)) return;
+  if (!state.follow && calls.some((c) => c.serverCallId === state.selected)) return;
   const newest = calls[calls.length - 1];
-  state.selected = newest ? newest.serverCallId : null;
+  const chosen = newest ? newest.serverCallId : null;
+  if (chosen !== state.selected) state.timelineText = "";
+  state.selected = chosen;
 }
 
-function select(serverCallId) {
+function select(serverCallId, follow = false) {
   if (!serverCallId) return;
+  state.follow = follow;
   state.selected = serverCallId;
   state.timelineText = "";
   render();
@@ -213,7 +217,7 @@ function renderAppCalls(calls, networkCalls) {
 
 // the timeline as a sequence diagram -----------------------------------------------------------
 const COLORS = { network: "#0f8a6c", eventgrid: "#c46a00", request: "#1f5fbf", callback: "#7a3fb8", decision: "#596273" };
-const LANE_W = 190, LEFT = 70, TOP = 56, ROW_H = 44;
+const LANE_W = 240, LEFT = 70, TOP = 56, ROW_H = 44;
 
 async function refreshTimeline() {
   const scid = state.selected;
@@ -296,7 +300,7 @@ $("place-form").addEventListener("submit", async (event) => {
     from: identifier(f.from.value), to: identifier(f.to.value),
     callerDisplayName: f.displayName.value, customContext,
   });
-  if (reply.ok) select(reply.data.serverCallId);
+  if (reply.ok) select(reply.data.serverCallId, true);
 });
 
 $("create-form").addEventListener("submit", async (event) => {
@@ -304,8 +308,8 @@ $("create-form").addEventListener("submit", async (event) => {
   const f = event.target.elements;
   const body = { targets: f.targets.value.split(",").map((t) => t.trim()).filter(Boolean).map(identifier) };
   if (f.callerId.value.trim()) body.sourceCallerIdNumber = f.callerId.value.trim();
-  const reply = await act("Create call", "POST", "/console/app/calls", body);
-  if (reply.ok && reply.data && reply.data.serverCallId) select(reply.data.serverCallId);
+  state.follow = true;  // the new call shows once the network has it
+  await act("Create call", "POST", "/console/app/calls", body);
 });
 
 $("unscripted").addEventListener("change", (event) =>
@@ -341,7 +345,12 @@ function targetAction(label, path, field, input) {
   if (!input.value.trim()) { flash(`${label}: enter a target first`, true); input.focus(); return undefined; }
   const body = { [field]: identifier(input.value) };
   if (field === "participant" && input.value.trim().startsWith("+")) body.sourceCallerIdNumber = $("create-form").elements.callerId.value.trim() || undefined;
-  return act(label, "POST", path, body).then((reply) => { if (reply.ok) input.value = ""; });
+  const name = input.dataset.keep;
+  return act(label, "POST", path, body).then((reply) => {
+    // The card was redrawn meanwhile: clear the input that shows now.
+    const shown = document.querySelector(`[data-keep="${name}"]`);
+    if (reply.ok && shown) shown.value = "";
+  });
 }
 
 refresh();
