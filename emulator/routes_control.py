@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control
+from emulator import control, control_legs
 from emulator.errors import AcsError
 from emulator.faults import operation_matches
 from emulator.httputil import error_response, json_response
@@ -131,28 +131,28 @@ async def remote_hang_up(request: web.Request) -> web.StreamResponse:
 
 
 async def list_legs(request: web.Request) -> web.StreamResponse:
-    return json_response(control.list_legs(request.app[SERVICES_KEY]))
+    return json_response(control_legs.list_legs(request.app[SERVICES_KEY]))
 
 
 async def answer_leg(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control.answer_leg(services, request.match_info["legId"]))
+    return json_response(control_legs.answer_leg(services, request.match_info["legId"]))
 
 
 async def decline_leg(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
     body = await _body(request, required=False)
-    return json_response(control.decline_leg(services, request.match_info["legId"], body))
+    return json_response(control_legs.decline_leg(services, request.match_info["legId"], body))
 
 
 async def hang_up_leg(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control.hang_up_leg(services, request.match_info["legId"]))
+    return json_response(control_legs.hang_up_leg(services, request.match_info["legId"]))
 
 
 async def network_log(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control.network_log(services, request.query.get("serverCallId")))
+    return json_response(control_legs.network_log(services, request.query.get("serverCallId")))
 
 
 async def add_fault(request: web.Request) -> web.StreamResponse:

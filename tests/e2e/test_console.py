@@ -11,11 +11,13 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from tests.e2e.conftest import App, Emulator, acs_user, eventually, pstn
 from tests.e2e.inbound_support import ANSWER_ALL, put_rules
+from tests.support.http import call as http_call
 from tools.stack import Stack, start_console
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -120,7 +122,8 @@ def test_place_answer_transfer_and_watch_the_timeline(page: Any, app: App, emula
     lanes = page.get_by_test_id("lane").all_text_contents()
     assert lanes == [caller["phoneNumber"], "ACS (emulator)", "App", target["phoneNumber"]]
     # The network agrees: the caller now talks to the target.
-    roster = {p["identifier"]["rawId"] for p in emulator.control("GET", f"calls/{_q(scid)}").json()["participants"]}
+    network = emulator.control("GET", f"calls/{quote(scid, safe='')}").json()
+    roster = {p["identifier"]["rawId"] for p in network["participants"]}
     assert roster == {f"4:{caller['phoneNumber']}", f"4:{target['phoneNumber']}"}
     page.locator(".timeline-card").screenshot(path=str(SCREENSHOTS / "console-timeline.png"))
 
@@ -159,15 +162,8 @@ def test_create_a_call_answer_it_and_decline_an_added_party(page: Any, app: App,
 
 
 def test_the_console_api_is_closed_to_other_sites(console_url: str) -> None:
-    from tests.support.http import call
-
-    assert call(console_url + "console/snapshot").status == 403  # no X-Call-Console header
-    foreign = call(console_url + "console/snapshot", headers={"Host": "evil.example", "X-Call-Console": "1"})
+    snapshot = console_url + "console/snapshot"
+    assert http_call(snapshot).status == 403  # no X-Call-Console header
+    foreign = http_call(snapshot, headers={"Host": "evil.example", "X-Call-Console": "1"})
     assert foreign.status == 403
-    assert call(console_url + "console/snapshot", headers={"X-Call-Console": "1"}).status == 200
-
-
-def _q(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")
+    assert http_call(snapshot, headers={"X-Call-Console": "1"}).status == 200
