@@ -91,6 +91,8 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     """/console/app/<path> → the app's /api/<path>; /console/emulator/<path> → /emulator/<path>."""
     side = request.match_info["side"]
     path = request.match_info["path"]
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return _problem(400, "the path may not climb out of the proxied API")
     if request.query_string:
         path = f"{path}?{request.query_string}"
     body = await request.read() if request.can_read_body else None

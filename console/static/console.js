@@ -198,8 +198,11 @@ function renderAppCalls(calls, networkCalls) {
         <button class="secondary" data-act="remove" data-id="${esc(id)}" data-raw="${esc(raw)}" data-testid="remove">Remove</button>`;
       return `<li><span class="who">${esc(shortName(raw))}${p.isMuted ? ' <span class="badge">muted</span>' : ""}</span>${buttons}</li>`;
     }).join("");
-    const ops = call.operations.filter((o) => o.status === "pending").map((o) =>
-      `<li><span class="badge pending">${esc(o.kind)} pending</span> <span class="muted">${esc(o.target ? shortName(rawId(o.target)) : "")}</span></li>`).join("");
+    const ops = call.operations.filter((o) => o.status === "pending").map((o) => {
+      const cancel = live && o.kind === "addParticipant" && o.invitationId
+        ? `<button class="secondary" data-act="cancel-add" data-id="${esc(id)}" data-invitation="${esc(o.invitationId)}" data-testid="cancel-add">Cancel</button>` : "";
+      return `<li><span class="who"><span class="badge pending">${esc(o.kind)} pending</span> <span class="muted">${esc(o.target ? shortName(rawId(o.target)) : "")}</span></span>${cancel}</li>`;
+    }).join("");
     const inbound = call.inbound ? `<span class="muted">rule ${esc(call.inbound.ruleId || "default")} → ${esc(call.inbound.outcome)}</span>` : "";
     const end = call.endReason ? `<span class="muted">ended ${esc(call.endReason.code)}/${esc(call.endReason.subCode)}</span>` : "";
     const actions = !live ? "" : `<div class="actions">
@@ -336,6 +339,7 @@ document.addEventListener("click", (event) => {
     case "add": return targetAction("Add participant", `${base}/participants`, "participant", keep(`target-${d.id}`));
     case "remove": return act("Remove", "DELETE", `${base}/participants/${encoded}`);
     case "mute": return act("Mute", "POST", `${base}/participants/${encoded}/mute`);
+    case "cancel-add": return act("Cancel add", "DELETE", `${base}/invitations/${encodeURIComponent(d.invitation)}`);
     case "app-hangup": return act("Hang up", "POST", `${base}/hangup`, { forEveryone: keep(`everyone-${d.id}`).checked });
   }
   return undefined;

@@ -128,7 +128,9 @@ def test_place_answer_transfer_and_watch_the_timeline(page: Any, app: App, emula
     page.locator(".timeline-card").screenshot(path=str(SCREENSHOTS / "console-timeline.png"))
 
 
-def test_create_a_call_answer_it_and_decline_an_added_party(page: Any, app: App, emulator: Emulator) -> None:
+def test_create_a_call_answer_it_decline_and_cancel_added_parties(
+    page: Any, app: App, emulator: Emulator
+) -> None:
     expect = sync_api.expect
     callee, busy_party = pstn(), acs_user()
     page.get_by_test_id("unscripted").select_option("ring")
@@ -155,6 +157,14 @@ def test_create_a_call_answer_it_and_decline_an_added_party(page: Any, app: App,
     expect(timeline).to_contain_text("486/560486")
     expect(card).not_to_contain_text("pending")
 
+    waiting = acs_user()
+    card.get_by_test_id("action-target").fill(waiting["communicationUserId"])
+    card.get_by_test_id("add").click()
+    expect(page.locator(f'[data-testid=leg][data-callee="{waiting["communicationUserId"]}"]')).to_be_visible()
+    card.get_by_test_id("cancel-add").click()
+    expect(timeline).to_contain_text("CancelAddParticipantSucceeded")
+    expect(page.locator(f'[data-testid=leg][data-callee="{waiting["communicationUserId"]}"]')).to_have_count(0)
+
     card.locator('[data-keep^="everyone-"]').check()
     card.get_by_test_id("app-hangup").click()
     expect(card).to_have_attribute("data-state", "disconnected")
@@ -167,3 +177,8 @@ def test_the_console_api_is_closed_to_other_sites(console_url: str) -> None:
     foreign = http_call(snapshot, headers={"Host": "evil.example", "X-Call-Console": "1"})
     assert foreign.status == 403
     assert http_call(snapshot, headers={"X-Call-Console": "1"}).status == 200
+    # The proxy reaches the app's /api and the emulator's /emulator, nothing beside them.
+    climbing = http_call(console_url + "console/app/%2E%2E/admin/functions", headers={"X-Call-Console": "1"})
+    assert climbing.status == 400
+    health = http_call(console_url + "console/app/health", headers={"X-Call-Console": "1"})
+    assert health.status == 200 and health.json()["status"] == "ok"
