@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import aiohttp
 from aiohttp import web
+from yarl import URL
 
 from console import timeline
 
@@ -54,9 +55,10 @@ def _problem(status: int, detail: str) -> web.Response:
 
 
 # upstream calls -----------------------------------------------------------------------------
-async def _fetch(
+async def _exchange(
     request: web.Request, side: str, path: str, method: str = "GET", body: bytes | None = None
-) -> tuple[int, Any]:
+) -> tuple[int, str, bytes]:
+    """One request to the app's /api or the emulator's /emulator; `path` is already URL-encoded."""
     upstreams = request.app[UPSTREAMS]
     if side == "app":
         url = f"{upstreams.app_url}/api/{path}"
@@ -67,12 +69,16 @@ async def _fetch(
     if body is not None:
         headers["Content-Type"] = "application/json"
     session = request.app[SESSION]
-    async with session.request(method, url, data=body, headers=headers) as response:
-        raw = await response.read()
-        try:
-            return response.status, json.loads(raw) if raw else None
-        except ValueError:
-            return response.status, raw.decode("utf-8", "replace")
+    async with session.request(method, URL(url, encoded=True), data=body, headers=headers) as response:
+        return response.status, response.headers.get("Content-Type", ""), await response.read()
+
+
+async def _fetch(request: web.Request, side: str, path: str) -> tuple[int, Any]:
+    status, _, raw = await _exchange(request, side, path)
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, raw.decode("utf-8", "replace")
 
 
 async def _values(request: web.Request, side: str, path: str) -> list[Any]:
@@ -90,19 +96,17 @@ async def index(_request: web.Request) -> web.StreamResponse:
 async def proxy(request: web.Request) -> web.StreamResponse:
     """/console/app/<path> → the app's /api/<path>; /console/emulator/<path> → /emulator/<path>."""
     side = request.match_info["side"]
-    path = request.match_info["path"]
-    if any(segment in (".", "..") for segment in path.split("/")):
+    if any(segment in (".", "..") for segment in request.match_info["path"].split("/")):
         return _problem(400, "the path may not climb out of the proxied API")
-    if request.query_string:
-        path = f"{path}?{request.query_string}"
+    # Forward the path as the page encoded it (raw ids carry %3A, %2B), query included.
+    path = request.raw_path.removeprefix(f"/console/{side}/")
     body = await request.read() if request.can_read_body else None
     try:
-        status, reply = await _fetch(request, side, path, request.method, body)
+        status, content_type, raw = await _exchange(request, side, path, request.method, body)
     except (aiohttp.ClientError, TimeoutError) as exc:
         return _problem(502, f"the {side} did not answer: {type(exc).__name__}")
-    if reply is None:
-        return web.Response(status=status)
-    return web.json_response(reply, status=status)
+    headers = {"Content-Type": content_type} if content_type and raw else {}
+    return web.Response(status=status, body=raw or None, headers=headers)
 
 
 async def snapshot(request: web.Request) -> web.StreamResponse:

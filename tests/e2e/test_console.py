@@ -165,6 +165,19 @@ def test_create_a_call_answer_it_decline_and_cancel_added_parties(
     expect(timeline).to_contain_text("CancelAddParticipantSucceeded")
     expect(page.locator(f'[data-testid=leg][data-callee="{waiting["communicationUserId"]}"]')).to_have_count(0)
 
+    agent = acs_user()
+    card.get_by_test_id("action-target").fill(agent["communicationUserId"])
+    card.get_by_test_id("add").click()
+    page.locator(f'[data-testid=leg][data-callee="{agent["communicationUserId"]}"]').get_by_test_id("answer-leg").click()
+    expect(timeline).to_contain_text("AddParticipantSucceeded")
+    agent_row = card.locator("li", has_text=agent["communicationUserId"][-6:])
+    agent_row.get_by_test_id("mute").click()
+    expect(agent_row).to_contain_text("muted")
+    # Removing the PSTN callee: its raw id (4:+1…) travels percent-encoded through the proxy.
+    card.locator("li", has_text=callee["phoneNumber"]).get_by_test_id("remove").click()
+    expect(timeline).to_contain_text("RemoveParticipantSucceeded")
+    expect(card.locator("li", has_text=callee["phoneNumber"])).to_have_count(0)
+
     card.locator('[data-keep^="everyone-"]').check()
     card.get_by_test_id("app-hangup").click()
     expect(card).to_have_attribute("data-state", "disconnected")
