@@ -85,11 +85,12 @@ def _network_leg(services: Services, leg_id: str) -> RingingLeg:
 
 
 def hang_up_leg(services: Services, leg_id: str) -> dict[str, Any]:
-    """The caller of a ringing IncomingCall gives up before the app picks up: the call ends."""
+    """Hanging up a ringing leg: a network callee rejects it (as a plain decline); the caller
+    of an IncomingCall still waiting for the app gives up, and the call ends."""
+    if leg_id in services.network.ringing.legs:
+        return decline_leg(services, leg_id, {"reason": "declined"})
     offer = next((o for o in _pending_offers(services) if o.event_id == leg_id), None)
     if offer is None:
-        if leg_id in services.network.ringing.legs:
-            raise AcsError(409, "Conflict", "a ringing callee declines (POST .../decline)")
         raise AcsError(404, "NotFound", "no ringing leg with that legId")
     if offer.outcome is not None:
         raise AcsError(409, "Conflict", "the app placed this call; it cancels it through its own API")

@@ -53,7 +53,7 @@ class RingingLeg:
             "behavior": self.behavior,
             "startedAt": self.started_at,
             "ringsUntil": self.started_at + self.timeout_seconds,
-            "actions": ["answer", "decline"],
+            "actions": ["answer", "decline", "hangup"],
         }
 
 

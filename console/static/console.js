@@ -151,8 +151,7 @@ function renderLegs(legs) {
           <option value="declined">declined</option><option value="busy">busy</option>
           <option value="noAnswer">no answer</option><option value="unreachable">unreachable</option></select>
         <button class="danger" data-act="decline" data-leg="${esc(leg.legId)}" data-testid="decline-leg">Decline</button>`;
-    }
-    if (leg.actions.includes("hangup")) {
+    } else if (leg.actions.includes("hangup")) {
       buttons += `<button class="danger" data-act="leg-hangup" data-leg="${esc(leg.legId)}" data-testid="hangup-leg">Caller hangs up</button>`;
     }
     if (!buttons) buttons = '<span class="muted">the app decides</span>';

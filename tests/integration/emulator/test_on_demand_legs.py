@@ -52,7 +52,8 @@ def test_a_scripted_ringing_callee_waits_to_be_answered_on_demand(
     control.endpoint(USER_A, "ring")
     props = client.create_call(CommunicationUserIdentifier(USER_A), app_side.url("/callbacks"))
     leg = ringing(control, USER_A)
-    assert leg["kind"] == "network" and leg["behavior"] == "ring" and leg["actions"] == ["answer", "decline"]
+    assert leg["kind"] == "network" and leg["behavior"] == "ring"
+    assert leg["actions"] == ["answer", "decline", "hangup"]
     time.sleep(0.3)  # still ringing: nothing answers it but us
     assert not app_side.events("CallConnected", props.call_connection_id)
 
@@ -148,6 +149,17 @@ def test_an_unanswered_leg_rings_until_its_timeout(client, app_side: AppSide, co
     assert status == 404
 
 
+def test_a_ringing_callee_hanging_up_declines(client, app_side: AppSide, control: Control) -> None:
+    connection, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
+    control.endpoint(USER_B, "ring")
+    connection.add_participant(CommunicationUserIdentifier(USER_B))
+    leg = ringing(control, USER_B)
+    reply = control.ok("POST", f"/legs/{leg['legId']}/hangup")
+    assert reply["outcome"] == "declined"
+    assert result_of(app_side.wait_for("AddParticipantFailed", cid)[0]) == (603, 0)
+    assert journal(control, leg["serverCallId"])[-1] == ("declined", "control")
+
+
 def test_acting_first_preempts_a_delayed_script(client, app_side: AppSide, control: Control) -> None:
     control.endpoint(USER_B, "answer", delay=30)
     connection, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
@@ -198,8 +210,6 @@ def test_bad_requests_get_clear_errors(client, app_side: AppSide, control: Contr
         status == 400
         and "reason must be one of: declined, busy, noAnswer, unreachable" in body["error"]["message"]
     )
-    status, body = control.call("POST", f"/legs/{leg['legId']}/hangup")
-    assert status == 409 and "declines" in body["error"]["message"]
     assert control.ok("GET", "/legs")["value"][0]["legId"] == leg["legId"]  # nothing changed
 
     placed = control.incoming(PSTN_A, USER_B)
