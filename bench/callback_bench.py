@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from azure.data.tables.aio import TableServiceClient
 
 from bench._common import write
-from callcontrol.events import CallbackEvent, parse_callback_event
-from callcontrol.service import CallControlService
-from callcontrol.store.azure_tables import AzureTableBackend
-from callcontrol.store.calls import CallStore
+from callcontrol.adapters.store.azure_tables import AzureTableBackend
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
+from callcontrol.usecases.callbacks import CallControlService
 from tools.azurite import start_azurite
 
 CALLS, EVENTS_PER_CALL, ROUNDS = 20, 15, 3

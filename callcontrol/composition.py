@@ -14,18 +14,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 
-from callcontrol.acs_gateway import AcsGateway, gateway_from_settings
-from callcontrol.actions import CallActions
-from callcontrol.callback_auth import CallbackAuthenticator, authenticator_from_settings
-from callcontrol.inbound import InboundCalls, InboundOptions
-from callcontrol.service import CallControlService
+from callcontrol.adapters.acs_gateway import AcsGateway, gateway_from_settings
+from callcontrol.adapters.callback_auth import CallbackAuthenticator, authenticator_from_settings
+from callcontrol.adapters.store.azure_tables import table_backend_from_settings
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.adapters.store.claims import ClaimStore
+from callcontrol.adapters.store.idempotency import IdempotencyStore
+from callcontrol.adapters.store.rules import RuleSetCache, RuleStore, rules_file_seed
 from callcontrol.settings import Settings, load_settings
-from callcontrol.store.azure_tables import table_backend_from_settings
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.calls import CallStore
-from callcontrol.store.claims import ClaimStore
-from callcontrol.store.idempotency import IdempotencyStore
-from callcontrol.store.rules import RuleSetCache, RuleStore, rules_file_seed
+from callcontrol.usecases.callbacks import CallControlService
+from callcontrol.usecases.calls import CallActions
+from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 
 
 class Services:

@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 import azure.functions as func
 
-from callcontrol import errors
-from callcontrol.json_body import decode_json
-from callcontrol.redaction import redact
+from callcontrol.domain import errors
+from callcontrol.domain.redaction import redact
+from handlers.wire.json_body import decode_json
 
 logger = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"

@@ -11,11 +11,11 @@ from functools import wraps
 
 import azure.functions as func
 
-from callcontrol.clock import utc_now
-from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.repeatability import repeatability_id as derived_repeatability_id
-from callcontrol.store.idempotency import StoredResponse
-from handlers._deps import services
+from callcontrol.adapters.store.idempotency import StoredResponse
+from callcontrol.composition import services
+from callcontrol.domain.clock import utc_now
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.repeatability import repeatability_id as derived_repeatability_id
 from handlers._http import Handler
 
 HEADER = "Idempotency-Key"

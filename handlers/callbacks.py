@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from callcontrol.events import parse_callback_body
-from handlers._deps import services
+from callcontrol.composition import services
+from callcontrol.domain.events.callbacks import parse_callback_body
 from handlers._http import MAX_BODY_BYTES, http_endpoint, json_response, read_body
 
 bp = func.Blueprint()

@@ -6,13 +6,13 @@ from typing import Any
 
 import azure.functions as func
 
-from callcontrol.acs_gateway import AcsCall
-from callcontrol.api_models import CreateCallRequest, HangUpRequest, TransferRequest, validate_body
-from callcontrol.models import CallRecord, CallState, Direction
+from callcontrol.adapters.acs_gateway import AcsCall
+from callcontrol.composition import services
+from callcontrol.domain.models import CallRecord, CallState, Direction
 from handlers._api import api_route
-from handlers._deps import services
 from handlers._http import json_response, parse_enum, read_json
 from handlers._idempotency import repeatability_id
+from handlers.wire.requests import CreateCallRequest, HangUpRequest, TransferRequest, validate_body
 
 bp = func.Blueprint()
 CALL_ID = "callConnectionId"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from callcontrol.api_models import AddParticipantRequest, ParticipantActionRequest, validate_body
-from callcontrol.identifiers import Identifier, parse_identifier
+from callcontrol.composition import services
+from callcontrol.domain.identifiers import Identifier, parse_identifier
 from handlers._api import api_route
-from handlers._deps import services
 from handlers._http import json_response, read_json
 from handlers._idempotency import repeatability_id
+from handlers.wire.requests import AddParticipantRequest, ParticipantActionRequest, validate_body
 
 bp = func.Blueprint()
 CALL_ID = "callConnectionId"

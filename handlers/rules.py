@@ -6,12 +6,12 @@ from datetime import datetime
 
 import azure.functions as func
 
-from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.rules import RuleSet, decide, parse_incoming_call, parse_rule_set
-from callcontrol.rules.incoming import IncomingCallData
-from callcontrol.store.rules import RuleSetVersion, utc_now
+from callcontrol.adapters.store.rules import RuleSetVersion, utc_now
+from callcontrol.composition import services
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.events.incoming_call import IncomingCallData
+from callcontrol.domain.rules import RuleSet, decide, parse_incoming_call, parse_rule_set
 from handlers._api import api_route
-from handlers._deps import services
 from handlers._http import json_response, read_json
 
 bp = func.Blueprint()

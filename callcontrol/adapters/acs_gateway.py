@@ -31,10 +31,10 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
-from callcontrol.errors import AcsErrorInfo, AcsRejected, AcsUnavailable, Conflict, NotFound
-from callcontrol.identifiers import Identifier, from_raw_id
-from callcontrol.models import CallState, Participant
-from callcontrol.redaction import redact
+from callcontrol.domain.errors import AcsErrorInfo, AcsRejected, AcsUnavailable, Conflict, NotFound
+from callcontrol.domain.identifiers import Identifier, from_raw_id
+from callcontrol.domain.models import CallState, Participant
+from callcontrol.domain.redaction import redact
 from callcontrol.settings import Settings
 
 logger = logging.getLogger(__name__)

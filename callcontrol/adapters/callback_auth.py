@@ -20,8 +20,8 @@ from typing import Any
 import aiohttp
 import jwt
 
-from callcontrol.errors import AcsUnavailable, Unauthenticated
-from callcontrol.redaction import redact
+from callcontrol.domain.errors import AcsUnavailable, Unauthenticated
+from callcontrol.domain.redaction import redact
 from callcontrol.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from callcontrol.errors import FieldProblem, InvalidInput
+from callcontrol.domain.errors import FieldProblem, InvalidInput
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ASCII digits only: \d would admit other scripts
 _ACS_USER_PREFIXES = ("8:acs:", "8:spool:", "8:dod-acs:", "8:gcch-acs:")

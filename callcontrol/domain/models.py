@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from callcontrol.identifiers import Identifier, read_identifier
+from callcontrol.domain.identifiers import Identifier, read_identifier
 
 
 class CallState(StrEnum):

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from callcontrol.events import CallbackEvent, EventKind
-from callcontrol.models import CallRecord, CallState, Operation, OperationStatus, ResultInfo
+from callcontrol.domain.events.callbacks import CallbackEvent, EventKind
+from callcontrol.domain.models import CallRecord, CallState, Operation, OperationStatus, ResultInfo
 
 # Event kind → the state it moves the call to (if that is forward).
 _STATE_TARGETS: dict[EventKind, CallState] = {

@@ -7,7 +7,7 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from callcontrol.errors import FieldProblem
+from callcontrol.domain.errors import FieldProblem
 
 # Discriminated unions put the tag into the error location ("action", "redirect", "target");
 # the tag is not a field the caller wrote, so it is dropped from the name.

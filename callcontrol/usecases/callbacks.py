@@ -10,14 +10,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from callcontrol.acs_gateway import AcsGateway
-from callcontrol.clock import Clock, utc_now
-from callcontrol.errors import ConcurrencyConflict, NotFound
-from callcontrol.events import CallbackEvent
-from callcontrol.models import CallRecord, CallState, Direction, StoredEvent
-from callcontrol.state_machine import apply_event
-from callcontrol.store.backend import EtagMismatch
-from callcontrol.store.calls import CallStore, DuplicateEvent, VersionedCall
+from callcontrol.adapters.acs_gateway import AcsGateway
+from callcontrol.adapters.store.backend import EtagMismatch
+from callcontrol.adapters.store.calls import CallStore, DuplicateEvent, VersionedCall
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.errors import ConcurrencyConflict, NotFound
+from callcontrol.domain.events.callbacks import CallbackEvent
+from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
+from callcontrol.domain.state_machine import apply_event
 
 logger = logging.getLogger(__name__)
 MAX_WRITE_ATTEMPTS = 16

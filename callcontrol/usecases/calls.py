@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from callcontrol.acs_gateway import AcsCall, AcsGateway
-from callcontrol.clock import Clock, utc_now
-from callcontrol.errors import (
+from callcontrol.adapters.acs_gateway import AcsCall, AcsGateway
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.errors import (
     AcsUnavailable,
     CallControlError,
     Conflict,
@@ -24,8 +24,8 @@ from callcontrol.errors import (
     InvalidInput,
     NotFound,
 )
-from callcontrol.identifiers import Identifier
-from callcontrol.models import (
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.models import (
     CallRecord,
     CallState,
     Direction,
@@ -33,8 +33,8 @@ from callcontrol.models import (
     OperationStatus,
     Participant,
 )
-from callcontrol.service import CallControlService
-from callcontrol.state_machine import PARTICIPANT_TRANSFER, record_pending
+from callcontrol.domain.state_machine import PARTICIPANT_TRANSFER, record_pending
+from callcontrol.usecases.callbacks import CallControlService
 
 T = TypeVar("T")
 

@@ -29,9 +29,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Protocol
 
-from callcontrol.acs_gateway import AcsCall
-from callcontrol.clock import Clock, utc_now
-from callcontrol.errors import (
+from callcontrol.adapters.acs_gateway import AcsCall
+from callcontrol.adapters.store.backend import EtagMismatch
+from callcontrol.adapters.store.claims import Acquired, Claim, ClaimStatus, ClaimStore, Held, claim_key
+from callcontrol.adapters.store.rules import RuleSetCache, RuleSetVersion
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.errors import (
     AcsRejected,
     Conflict,
     FieldProblem,
@@ -39,15 +42,19 @@ from callcontrol.errors import (
     InvalidInput,
     NotFound,
 )
-from callcontrol.identifiers import Identifier
-from callcontrol.models import CallRecord, CallState, Direction, InboundDecision, InboundOutcome
-from callcontrol.repeatability import repeatability_id as derived_repeatability_id
-from callcontrol.rules import AnswerAction, Decision, IncomingCall, RedirectAction, RejectAction, decide
-from callcontrol.service import CallControlService
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.models import CallRecord, CallState, Direction, InboundDecision, InboundOutcome
+from callcontrol.domain.repeatability import repeatability_id as derived_repeatability_id
+from callcontrol.domain.rules import (
+    AnswerAction,
+    Decision,
+    IncomingCall,
+    RedirectAction,
+    RejectAction,
+    decide,
+)
 from callcontrol.settings import Settings
-from callcontrol.store.backend import EtagMismatch
-from callcontrol.store.claims import Acquired, Claim, ClaimStatus, ClaimStore, Held, claim_key
-from callcontrol.store.rules import RuleSetCache, RuleSetVersion
+from callcontrol.usecases.callbacks import CallControlService
 
 logger = logging.getLogger(__name__)
 LOOP_KEYS: Final = ("correlationId", "serverCallId")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from callcontrol.errors import FieldProblem, InvalidInput
+from callcontrol.domain.errors import FieldProblem, InvalidInput
 
 
 def decode_json(body: bytes) -> Any:

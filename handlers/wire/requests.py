@@ -1,7 +1,7 @@
 """Request models of the management API: one source for both the checks and the OpenAPI document.
 
 Wire names are camelCase; unknown fields are refused. Identifiers accept every form of
-`callcontrol.identifiers` and are validated by it, so the API and the callbacks agree.
+`callcontrol.domain.identifiers` and are validated by it, so the API and the callbacks agree.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.identifiers import E164, Identifier, parse_identifier
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.identifiers import E164, Identifier, parse_identifier
 
 E164Number = Annotated[
     str,
@@ -38,7 +38,7 @@ class ApiModel(BaseModel):
 
 
 class IdentifierIn(ApiModel):
-    """A communication identifier in any accepted form; see `callcontrol.identifiers`."""
+    """A communication identifier in any accepted form; see `callcontrol.domain.identifiers`."""
 
     model_config = ConfigDict(
         extra="forbid",

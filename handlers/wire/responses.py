@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from callcontrol.rules import RuleSet
-from callcontrol.rules.api import RULES_RESPONSE_MODELS
+from callcontrol.domain.rules import RuleSet
+from handlers.wire.rules_responses import RULES_RESPONSE_MODELS
 
 
 class Out(BaseModel):

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callcontrol.store.backend import EtagMismatch, TableBackend
-from callcontrol.store.claims import (
+from callcontrol.adapters.store.backend import EtagMismatch, TableBackend
+from callcontrol.adapters.store.claims import (
     RETENTION,
     Acquired,
     ClaimStatus,

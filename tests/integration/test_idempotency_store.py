@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callcontrol.errors import Conflict, InvalidInput
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.idempotency import Claim, IdempotencyStore, StoredResponse
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.idempotency import Claim, IdempotencyStore, StoredResponse
+from callcontrol.domain.errors import Conflict, InvalidInput
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 DONE = StoredResponse(202, '{"ok":true}', {"Content-Type": "application/json", "Location": "/x"})

@@ -7,11 +7,11 @@ import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
-from callcontrol.events import CallbackEvent, parse_callback_event
-from callcontrol.models import CallState
-from callcontrol.service import CallControlService
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.calls import CallStore
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
+from callcontrol.domain.models import CallState
+from callcontrol.usecases.callbacks import CallControlService
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

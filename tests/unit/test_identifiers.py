@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.errors import InvalidInput
-from callcontrol.identifiers import IdentifierKind, from_raw_id, parse_identifier
+from callcontrol.domain.errors import InvalidInput
+from callcontrol.domain.identifiers import IdentifierKind, from_raw_id, parse_identifier
 
 ACS = "8:acs:11111111-2222-4333-8444-555555555555_0000"
 

@@ -20,9 +20,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
-from callcontrol.errors import StoreError
-from callcontrol.settings import Settings
-from callcontrol.store.backend import (
+from callcontrol.adapters.store.backend import (
     ETAG,
     Entity,
     EntityExists,
@@ -31,6 +29,8 @@ from callcontrol.store.backend import (
     TxKind,
     TxOp,
 )
+from callcontrol.domain.errors import StoreError
+from callcontrol.settings import Settings
 
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "ResourceNotFound", "EntityNotFound"}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from callcontrol.errors import CallControlError, StoreError
+from callcontrol.domain.errors import CallControlError, StoreError
 
 Entity = dict[str, Any]
 ETAG = "_etag"  # key under which a read entity carries its ETag

@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from callcontrol.errors import StoreError
-from callcontrol.models import CallRecord, CallState, Direction, StoredEvent
-from callcontrol.store.backend import (
+from callcontrol.adapters.store.backend import (
     ETAG,
     Entity,
     EntityExists,
@@ -32,6 +30,8 @@ from callcontrol.store.backend import (
     safe_key,
     unpack_json,
 )
+from callcontrol.domain.errors import StoreError
+from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
 
 CALLS_TABLE = "calls"
 RECORD_ROW = "call"

@@ -24,8 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from callcontrol.errors import NotFound, StoreError
-from callcontrol.store.backend import (
+from callcontrol.adapters.store.backend import (
     ETAG,
     Entity,
     EntityExists,
@@ -35,6 +34,7 @@ from callcontrol.store.backend import (
     safe_key,
     unpack_json,
 )
+from callcontrol.domain.errors import NotFound, StoreError
 
 CLAIMS_TABLE: Final = "claims"
 CLAIM_ROW: Final = "claim"

@@ -13,8 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from callcontrol.errors import Conflict, FieldProblem, InvalidInput
-from callcontrol.store.backend import (
+from callcontrol.adapters.store.backend import (
     ETAG,
     EntityExists,
     EtagMismatch,
@@ -22,6 +21,7 @@ from callcontrol.store.backend import (
     pack_json,
     unpack_json,
 )
+from callcontrol.domain.errors import Conflict, FieldProblem, InvalidInput
 
 IDEMPOTENCY_TABLE = "idempotency"
 RETENTION = timedelta(hours=24)

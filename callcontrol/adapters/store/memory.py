@@ -12,8 +12,7 @@ import copy
 import itertools
 from collections.abc import Mapping, Sequence
 
-from callcontrol.errors import NotFound
-from callcontrol.store.backend import (
+from callcontrol.adapters.store.backend import (
     ETAG,
     Entity,
     EntityExists,
@@ -22,6 +21,7 @@ from callcontrol.store.backend import (
     TxKind,
     TxOp,
 )
+from callcontrol.domain.errors import NotFound
 
 
 class MemoryTableBackend:

@@ -27,17 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from callcontrol.clock import Clock, utc_now
-from callcontrol.errors import (
-    InvalidInput,
-    NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
-    SettingError,
-)
-from callcontrol.rules import RuleSet, default_rule_set, parse_rule_set
-from callcontrol.settings import RULES_FILE, Settings
-from callcontrol.store.backend import (
+from callcontrol.adapters.store.backend import (
     ETAG,
     Entity,
     TableBackend,
@@ -47,6 +37,16 @@ from callcontrol.store.backend import (
     pack_json,
     unpack_json,
 )
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.errors import (
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    SettingError,
+)
+from callcontrol.domain.rules import RuleSet, default_rule_set, parse_rule_set
+from callcontrol.settings import RULES_FILE, Settings
 
 RULES_TABLE: Final = "rules"
 PARTITION: Final = "ruleset"

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.identifiers import Identifier, read_identifier
-from callcontrol.json_body import decode_json
-from callcontrol.models import Participant, ResultInfo
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.identifiers import Identifier, read_identifier
+from callcontrol.domain.models import Participant, ResultInfo
+from handlers.wire.json_body import decode_json
 
 TYPE_PREFIX = "Microsoft.Communication."
 

@@ -21,9 +21,9 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.identifiers import Identifier, IdentifierKind, read_identifier
-from callcontrol.rules._problems import problems_from, summary
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.identifiers import Identifier, IdentifierKind, read_identifier
+from callcontrol.domain.validation_problems import problems_from, summary
 
 INCOMING_CALL_EVENT_TYPE: Final = "Microsoft.Communication.IncomingCall"
 

@@ -6,10 +6,14 @@ IncomingCall live elsewhere and call into these functions.
 
 from __future__ import annotations
 
-from callcontrol.identifiers import Identifier
-from callcontrol.rules.engine import Decision, RuleMiss, decide, default_rule_set
-from callcontrol.rules.incoming import IncomingCall, incoming_call_json_schema, parse_incoming_call
-from callcontrol.rules.model import (
+from callcontrol.domain.events.incoming_call import (
+    IncomingCall,
+    incoming_call_json_schema,
+    parse_incoming_call,
+)
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.rules.engine import Decision, RuleMiss, decide, default_rule_set
+from callcontrol.domain.rules.model import (
     Action,
     AnswerAction,
     Conditions,
@@ -21,8 +25,8 @@ from callcontrol.rules.model import (
     TimeWindow,
     VoipHeaderCondition,
 )
-from callcontrol.rules.targets import parse_target
-from callcontrol.rules.validation import parse_rule_set, rule_set_json_schema
+from callcontrol.domain.rules.targets import parse_target
+from callcontrol.domain.rules.validation import parse_rule_set, rule_set_json_schema
 
 __all__ = [
     "Action",

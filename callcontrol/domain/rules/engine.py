@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from callcontrol.identifiers import Identifier
-from callcontrol.rules.incoming import IncomingCall
-from callcontrol.rules.matching import (
+from callcontrol.domain.events.incoming_call import IncomingCall
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.rules.matching import (
     first_matching_pattern,
     header_holds,
     local_time_label,
     window_contains,
 )
-from callcontrol.rules.model import (
+from callcontrol.domain.rules.model import (
     Action,
     AnswerAction,
     Conditions,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from callcontrol.identifiers import Identifier
-from callcontrol.rules.model import DAYS, PHONE_PREFIX, WILDCARD, TimeWindow, VoipHeaderCondition
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.rules.model import DAYS, PHONE_PREFIX, WILDCARD, TimeWindow, VoipHeaderCondition
 
 
 def party_matches(pattern: str, party: Identifier) -> bool:

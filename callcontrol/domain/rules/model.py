@@ -26,8 +26,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from callcontrol.identifiers import E164, IdentifierKind
-from callcontrol.rules.targets import TargetIdentifier
+from callcontrol.domain.identifiers import E164, IdentifierKind
+from callcontrol.domain.rules.targets import TargetIdentifier
 
 WILDCARD: Final = "*"
 PHONE_PREFIX: Final = "4:"

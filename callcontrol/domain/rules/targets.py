@@ -1,6 +1,6 @@
 """Identifiers an operator writes into a rule set (redirect targets), on the app's one model.
 
-`callcontrol.identifiers.parse_identifier` does the reading; this adds what a rule set needs on
+`callcontrol.domain.identifiers.parse_identifier` does the reading; this adds what a rule set needs on
 top: no unknown members, the members given must agree with each other, and the target must be a
 party a call can be redirected to (not `4:anonymous`, not an unclassifiable raw id). Failures are
 ValueErrors, so pydantic reports them at the field's path (`rules[2].action.target`).
@@ -12,8 +12,8 @@ from typing import Annotated, Any, Final
 
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
-from callcontrol.errors import InvalidInput
-from callcontrol.identifiers import E164, Identifier, IdentifierKind, parse_identifier
+from callcontrol.domain.errors import InvalidInput
+from callcontrol.domain.identifiers import E164, Identifier, IdentifierKind, parse_identifier
 
 # The members of our full form, by kind; `kind` and `rawId` may accompany any of them.
 _TYPED_MEMBERS: Final = {

@@ -6,9 +6,9 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
-from callcontrol.errors import InvalidInput
-from callcontrol.rules._problems import problems_from, summary
-from callcontrol.rules.model import RuleSet
+from callcontrol.domain.errors import InvalidInput
+from callcontrol.domain.rules.model import RuleSet
+from callcontrol.domain.validation_problems import problems_from, summary
 
 OPENAPI_REF_TEMPLATE: Final = "#/components/schemas/{model}"
 

@@ -8,16 +8,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from callcontrol.acs_gateway import AcsCall, AcsGateway
-from callcontrol.identifiers import Identifier
-from callcontrol.inbound import InboundCalls, InboundOptions
-from callcontrol.models import CallState
-from callcontrol.rules import IncomingCall, RuleSet, parse_incoming_call, parse_rule_set
-from callcontrol.service import CallControlService
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.calls import CallStore
-from callcontrol.store.claims import ClaimStore
-from callcontrol.store.rules import RuleSetCache, RuleStore
+from callcontrol.adapters.acs_gateway import AcsCall, AcsGateway
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.adapters.store.claims import ClaimStore
+from callcontrol.adapters.store.rules import RuleSetCache, RuleStore
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.models import CallState
+from callcontrol.domain.rules import IncomingCall, RuleSet, parse_incoming_call, parse_rule_set
+from callcontrol.usecases.callbacks import CallControlService
+from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 
 CALLEE = "8:acs:11111111-2222-3333-4444-555555555555_0000"
 AGENT = "8:acs:11111111-2222-3333-4444-555555555555_0001"

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from callcontrol.errors import InvalidInput, SettingError
-from callcontrol.identifiers import Identifier, IdentifierKind, from_raw_id, read_identifier
-from callcontrol.inbound import InboundOptions
-from callcontrol.models import CallRecord, CallState, Direction, InboundDecision
+from callcontrol.domain.errors import InvalidInput, SettingError
+from callcontrol.domain.identifiers import Identifier, IdentifierKind, from_raw_id, read_identifier
+from callcontrol.domain.models import CallRecord, CallState, Direction, InboundDecision
 from callcontrol.settings import load_settings
+from callcontrol.usecases.inbound import InboundOptions
 
 
 @pytest.mark.parametrize(

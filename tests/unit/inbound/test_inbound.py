@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from callcontrol.errors import (
+from callcontrol.adapters.store.claims import ClaimStatus, claim_key
+from callcontrol.adapters.store.memory import MemoryTableBackend
+from callcontrol.adapters.store.rules import RULES_TABLE
+from callcontrol.domain.errors import (
     AcsErrorInfo,
     AcsRejected,
     AcsUnavailable,
@@ -18,11 +21,8 @@ from callcontrol.errors import (
     NotFound,
     StoreError,
 )
-from callcontrol.inbound import InboundOptions, inbound_record_id, repeatability_id
-from callcontrol.models import CallState, Direction
-from callcontrol.store.claims import ClaimStatus, claim_key
-from callcontrol.store.memory import MemoryTableBackend
-from callcontrol.store.rules import RULES_TABLE
+from callcontrol.domain.models import CallState, Direction
+from callcontrol.usecases.inbound import InboundOptions, inbound_record_id, repeatability_id
 from tests.unit.inbound.support import AGENT, FakeAcs, incoming, rules, world
 
 REJECT_PREMIUM = {"id": "premium", "conditions": {"from": ["+1900*"]},
@@ -253,7 +253,7 @@ async def test_a_duplicate_waits_for_the_owner_then_gives_up_with_in_progress(
 
 
 async def test_a_call_without_context_is_invalid(backend: MemoryTableBackend) -> None:
-    from callcontrol.rules import parse_incoming_call
+    from callcontrol.domain.rules import parse_incoming_call
 
     call = parse_incoming_call({"to": {"rawId": AGENT}}, require_call_context=False)
     w = await world(backend)

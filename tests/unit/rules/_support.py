@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from callcontrol.identifiers import Identifier, read_identifier
-from callcontrol.rules import IncomingCall, RuleSet, decide, parse_rule_set
+from callcontrol.domain.identifiers import Identifier, read_identifier
+from callcontrol.domain.rules import IncomingCall, RuleSet, decide, parse_rule_set
 from tests.support.shared import contract_dir, shared_root
 
 # A Monday, 10:00 in UTC: inside ordinary business hours in Europe, before them in the Americas.

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from callcontrol.errors import InvalidInput
-from callcontrol.identifiers import Identifier, IdentifierKind, read_identifier
-from callcontrol.rules import decide, parse_incoming_call, parse_rule_set
+from callcontrol.domain.errors import InvalidInput
+from callcontrol.domain.identifiers import Identifier, IdentifierKind, read_identifier
+from callcontrol.domain.rules import decide, parse_incoming_call, parse_rule_set
 from tests.unit.rules._support import load_shared_json
 
 RECORDED = "events/callbacks/recorded-2023-09"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.identifiers import Identifier, IdentifierKind, parse_identifier
-from callcontrol.rules import parse_rule_set, parse_target
+from callcontrol.domain.identifiers import Identifier, IdentifierKind, parse_identifier
+from callcontrol.domain.rules import parse_rule_set, parse_target
 
 ACS = "8:acs:11111111-2222-3333-4444-555555555555_0000"
 
