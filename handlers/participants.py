@@ -5,7 +5,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from callcontrol.composition import services
-from callcontrol.domain.identifiers import Identifier, parse_identifier
+from callcontrol.domain.identifiers import Identifier, parse_strict_identifier
 from handlers._api import api_route
 from handlers._http import json_response, read_json
 from handlers._idempotency import repeatability_id
@@ -17,7 +17,7 @@ CALL_ID = "callConnectionId"
 
 def _participant_in_path(req: func.HttpRequest) -> Identifier:
     # The host has already percent-decoded the route value (4%3A%2B1425… → 4:+1425…).
-    return parse_identifier({"rawId": req.route_params["rawId"]}, "path")
+    return parse_strict_identifier({"rawId": req.route_params["rawId"]}, "path")
 
 
 def _context(req: func.HttpRequest) -> str | None:

@@ -7,8 +7,8 @@ Forms accepted:
 - our full form: {"kind", "rawId", "phoneNumber": "+1…"}.
 Kinds follow the ACS raw-id prefixes (contract §2).
 
-Two readers: `parse_identifier` validates what a client writes (strict: E.164, ACS user ids);
-`read_identifier` reads what ACS sends and what this app stored (tolerant: it trusts `kind` and
+Two readers: `parse_strict_identifier` validates what a client writes (strict: E.164, ACS user ids);
+`parse_lenient_identifier` reads what ACS sends and what this app stored (tolerant: it trusts `kind` and
 `rawId`, accepts `4:anonymous` and the spec examples' placeholder ids, never re-validates).
 """
 
@@ -114,8 +114,13 @@ def _check_raw(raw_id: str, field: str) -> Identifier:
     return ident
 
 
-def parse_identifier(payload: object, field: str = "identifier") -> Identifier:
-    """Parse any accepted identifier form; raise InvalidInput naming `field` otherwise."""
+def parse_strict_identifier(payload: object, field: str = "identifier") -> Identifier:
+    """Strict: an identifier a client sent us (request bodies, paths, rules).
+
+    Accepts every documented form, checks E.164 and ACS user ids, and that the members agree;
+    raises InvalidInput naming `field` otherwise. For what ACS sends or we stored, use
+    `parse_lenient_identifier`.
+    """
     if not isinstance(payload, dict) or not payload:
         raise _problem(field, "must be an identifier object such as {\"phoneNumber\": \"+1…\"}")
     raw = payload.get("rawId")
@@ -168,8 +173,8 @@ def _dig(payload: dict[str, Any], *keys: str) -> Any:
     return value
 
 
-def read_identifier(payload: object, field: str = "identifier") -> Identifier:
-    """Read an identifier as ACS sends it (events, responses) or as this app stored it.
+def parse_lenient_identifier(payload: object, field: str = "identifier") -> Identifier:
+    """Lenient: an identifier as ACS sends it (events, responses) or as this app stored it.
 
     Accepts a missing `kind`, `phoneNumber` as a string or as {"value", "isAnonymous"},
     `communicationUser: {"id"}`, our short forms, and any raw id. The kind comes from `kind`

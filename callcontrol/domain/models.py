@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from callcontrol.domain.identifiers import Identifier, read_identifier
+from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 
 
 class CallState(StrEnum):
@@ -85,7 +85,7 @@ class Participant:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Participant:
         return cls(
-            identifier=read_identifier(data.get("identifier"), "participants[].identifier"),
+            identifier=parse_lenient_identifier(data.get("identifier"), "participants[].identifier"),
             is_muted=bool(data.get("isMuted", False)),
             is_on_hold=bool(data.get("isOnHold", False)),
         )
@@ -137,7 +137,7 @@ class Operation:
             requested_at=_parse_iso(data.get("requestedAt")),
             finished_at=_parse_iso(data.get("finishedAt")),
             result=ResultInfo.from_json(data.get("result")),
-            target=read_identifier(target) if target else None,
+            target=parse_lenient_identifier(target) if target else None,
             invitation_id=data.get("invitationId"),
         )
 
@@ -198,7 +198,7 @@ class InboundDecision:
             detail=data.get("detail", ""),
             latency_ms=data.get("latencyMs"),
             reject_reason=data.get("rejectReason"),
-            target=read_identifier(target) if target else None,
+            target=parse_lenient_identifier(target) if target else None,
             redirect_hops=data.get("redirectHops"),
             loop_guard=bool(data.get("loopGuard", False)),
             decided_at=_parse_iso(data.get("decidedAt")),
@@ -263,8 +263,8 @@ class CallRecord:
             direction=Direction(data.get("direction", "unknown")),
             server_call_id=data.get("serverCallId"),
             correlation_id=data.get("correlationId"),
-            source=read_identifier(source) if source else None,
-            targets=tuple(read_identifier(t) for t in data.get("targets", [])),
+            source=parse_lenient_identifier(source) if source else None,
+            targets=tuple(parse_lenient_identifier(t) for t in data.get("targets", [])),
             participants=tuple(Participant.from_json(p) for p in data.get("participants", [])),
             participants_sequence=int(data.get("participantsSequence", 0)),
             operations=tuple(Operation.from_json(op) for op in data.get("operations", [])),

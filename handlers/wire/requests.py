@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
-from callcontrol.domain.identifiers import E164, Identifier, parse_identifier
+from callcontrol.domain.identifiers import E164, Identifier, parse_strict_identifier
 
 E164Number = Annotated[
     str,
@@ -71,7 +71,7 @@ class IdentifierIn(ApiModel):
 
     @property
     def parsed(self) -> Identifier:
-        return parse_identifier(self.model_dump(by_alias=True, exclude_none=True), "identifier")
+        return parse_strict_identifier(self.model_dump(by_alias=True, exclude_none=True), "identifier")
 
 
 class _IdentifierProblem(ValueError):

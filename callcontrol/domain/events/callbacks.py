@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
-from callcontrol.domain.identifiers import Identifier, read_identifier
+from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 from callcontrol.domain.models import Participant, ResultInfo
 from handlers.wire.json_body import decode_json
 
@@ -129,7 +129,7 @@ def _opt_identifier(data: dict[str, Any], key: str, where: str) -> Identifier | 
     value = data.get(key)
     if value is None:
         return None
-    return read_identifier(value, f"{where}.data.{key}")
+    return parse_lenient_identifier(value, f"{where}.data.{key}")
 
 
 def _time(value: object, where: str) -> datetime | None:

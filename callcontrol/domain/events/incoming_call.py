@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
-from callcontrol.domain.identifiers import Identifier, IdentifierKind, read_identifier
+from callcontrol.domain.identifiers import Identifier, IdentifierKind, parse_lenient_identifier
 from callcontrol.domain.validation_problems import problems_from, summary
 
 INCOMING_CALL_EVENT_TYPE: Final = "Microsoft.Communication.IncomingCall"
@@ -99,7 +99,7 @@ _ACS_IDENTIFIER_SCHEMA: Final[dict[str, Any]] = {
 }
 def _read_acs_identifier(value: object) -> Identifier:
     try:
-        return read_identifier(value, "")
+        return parse_lenient_identifier(value, "")
     except InvalidInput as exc:  # pydantic reports ValueErrors at the field's path
         raise ValueError(exc.problems[0].reason) from None
 

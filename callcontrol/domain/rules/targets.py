@@ -1,6 +1,6 @@
 """Identifiers an operator writes into a rule set (redirect targets), on the app's one model.
 
-`callcontrol.domain.identifiers.parse_identifier` does the reading; this adds what a rule set needs on
+`callcontrol.domain.identifiers.parse_strict_identifier` does the reading; this adds what a rule set needs on
 top: no unknown members, the members given must agree with each other, and the target must be a
 party a call can be redirected to (not `4:anonymous`, not an unclassifiable raw id). Failures are
 ValueErrors, so pydantic reports them at the field's path (`rules[2].action.target`).
@@ -13,7 +13,7 @@ from typing import Annotated, Any, Final
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from callcontrol.domain.errors import InvalidInput
-from callcontrol.domain.identifiers import E164, Identifier, IdentifierKind, parse_identifier
+from callcontrol.domain.identifiers import E164, Identifier, IdentifierKind, parse_strict_identifier
 
 # The members of our full form, by kind; `kind` and `rawId` may accompany any of them.
 _TYPED_MEMBERS: Final = {
@@ -70,7 +70,7 @@ def parse_target(value: object) -> Identifier:
         if not isinstance(member, str) or not member:
             raise ValueError(f"{key} must be a non-empty string")
     try:
-        identifier = parse_identifier(value, "target")
+        identifier = parse_strict_identifier(value, "target")
     except InvalidInput as exc:
         raise ValueError(_reason(exc)) from None
     _check_agreement(value, identifier)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from callcontrol.domain.errors import InvalidInput, SettingError
-from callcontrol.domain.identifiers import Identifier, IdentifierKind, from_raw_id, read_identifier
+from callcontrol.domain.identifiers import Identifier, IdentifierKind, from_raw_id, parse_lenient_identifier
 from callcontrol.domain.models import CallRecord, CallState, Direction, InboundDecision
 from callcontrol.settings import load_settings
 from callcontrol.usecases.inbound import InboundOptions
@@ -30,19 +30,19 @@ from callcontrol.usecases.inbound import InboundOptions
 )
 def test_read_identifier_accepts_what_acs_sends(payload: dict[str, object], kind: IdentifierKind,
                                                 raw_id: str) -> None:
-    assert read_identifier(payload) == Identifier(kind, raw_id)
+    assert parse_lenient_identifier(payload) == Identifier(kind, raw_id)
 
 
 @pytest.mark.parametrize("payload", ["4:+1425", {}, {"kind": "phoneNumber"}, {"rawId": 5},
                                      {"phoneNumber": 5}])
 def test_read_identifier_refuses_what_is_not_an_identifier(payload: object) -> None:
     with pytest.raises(InvalidInput):
-        read_identifier(payload, "data.from")
+        parse_lenient_identifier(payload, "data.from")
 
 
 @pytest.mark.parametrize("raw_id", ["4:anonymous", "{caller-id}", "8:acs:r_u", "4:+14255550100_asserted"])
 def test_inbound_records_with_any_caller_survive_storage(raw_id: str) -> None:
-    caller = read_identifier({"kind": "communicationUser", "rawId": raw_id} if "{" in raw_id
+    caller = parse_lenient_identifier({"kind": "communicationUser", "rawId": raw_id} if "{" in raw_id
                              else {"rawId": raw_id})
     decision = InboundDecision(
         rule_id="r", action="reject", outcome="rejected", reject_reason="busy",
