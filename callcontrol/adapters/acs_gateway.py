@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from azure.communication.callautomation import (
@@ -33,9 +32,8 @@ from azure.core.exceptions import (
 
 from callcontrol.domain.errors import AcsErrorInfo, AcsRejected, AcsUnavailable, Conflict, NotFound
 from callcontrol.domain.identifiers import Identifier, from_raw_id
-from callcontrol.domain.models import CallState, Participant
+from callcontrol.domain.models import AcsCall, AddParticipantOutcome, CallState, Participant
 from callcontrol.domain.redaction import redact
-from callcontrol.settings import Settings
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -43,28 +41,6 @@ T = TypeVar("T")
 # ACS codes for "the call is not in a state that allows this" (contract §8).
 _STATE_CONFLICT_CODES = {"8501", "8528"}
 _GONE_CODES = {"8522"}
-
-
-@dataclass(frozen=True)
-class AcsCall:
-    """CallConnectionProperties as the domain sees them."""
-
-    call_connection_id: str
-    server_call_id: str | None
-    correlation_id: str | None
-    state: CallState
-    targets: tuple[Identifier, ...]
-    source: Identifier | None
-    source_caller_id: str | None
-    source_display_name: str | None
-    answered_by: str | None = None
-
-
-@dataclass(frozen=True)
-class AddParticipantOutcome:
-    invitation_id: str | None
-    participant: Participant | None
-    operation_context: str | None
 
 
 def to_sdk_identifier(identifier: Identifier) -> Any:
@@ -347,24 +323,19 @@ class AcsGateway:
         await self._client.close()
 
 
-def gateway_from_settings(settings: Settings) -> AcsGateway:
-    """Key credential when ACS_ACCESS_KEY is set, managed identity otherwise.
+def connect_gateway(endpoint: str, *, access_key: str | None, callback_url: str,
+                    timeout_seconds: float) -> AcsGateway:
+    """Key credential when an access key is given, managed identity otherwise.
 
     The client is built from endpoint + credential, never from a connection string, because
     `from_connection_string` silently turns an http endpoint (the local emulator) into https.
     """
     credential: Any
-    if settings.acs_access_key:
-        credential = AzureKeyCredential(settings.acs_access_key)
+    if access_key:
+        credential = AzureKeyCredential(access_key)
     else:
         from azure.identity.aio import DefaultAzureCredential
 
         credential = DefaultAzureCredential()
-    client = CallAutomationClient(
-        settings.acs_endpoint, credential, retry_total=2, retry_backoff_max=4
-    )
-    return AcsGateway(
-        client,
-        callback_url=settings.callback_url,
-        timeout_seconds=settings.acs_request_timeout_seconds,
-    )
+    client = CallAutomationClient(endpoint, credential, retry_total=2, retry_backoff_max=4)
+    return AcsGateway(client, callback_url=callback_url, timeout_seconds=timeout_seconds)

@@ -22,7 +22,6 @@ import jwt
 
 from callcontrol.domain.errors import AcsUnavailable, Unauthenticated
 from callcontrol.domain.redaction import redact
-from callcontrol.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -150,8 +149,8 @@ def _bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
-    jwks_url = settings.callback_jwks_url
+def connect_authenticator(*, issuer: str, audience: str, jwks_url: str) -> CallbackAuthenticator:
+    """An authenticator that fetches the signing keys from `jwks_url` when it needs them."""
 
     async def fetch() -> Mapping[str, Any]:
         timeout = aiohttp.ClientTimeout(total=10)
@@ -163,6 +162,4 @@ def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
             document: Mapping[str, Any] = await response.json(content_type=None)
             return document
 
-    return CallbackAuthenticator(
-        issuer=settings.callback_issuer, audience=settings.acs_resource_id, fetch_jwks=fetch
-    )
+    return CallbackAuthenticator(issuer=issuer, audience=audience, fetch_jwks=fetch)

@@ -124,3 +124,7 @@ class ConcurrencyConflict(StoreError):
     """An ETag-guarded write lost every retry to concurrent writers."""
 
     title = "Concurrent update"
+
+
+class EtagMismatch(StoreError):
+    """A conditional write lost to a concurrent writer (or the row vanished)."""

@@ -39,6 +39,21 @@ class Direction(StrEnum):
     UNKNOWN = "unknown"
 
 
+class OperationKind(StrEnum):
+    """What the app asked of ACS; the values are what the API shows and the rows keep."""
+
+    CONNECT = "connect"  # create a call (its CallConnected / CreateCallFailed settles it)
+    HANG_UP = "hangUp"  # the app leaves
+    TERMINATE = "terminate"  # the call ends for everyone
+    TRANSFER = "transfer"  # the whole call moves: the app leaves it
+    TRANSFER_PARTICIPANT = "transferParticipant"  # one participant of a group call moves
+    ADD_PARTICIPANT = "addParticipant"
+    REMOVE_PARTICIPANT = "removeParticipant"
+    MUTE = "mute"
+    CANCEL_ADD_PARTICIPANT = "cancelAddParticipant"
+    MOVE_PARTICIPANTS = "moveParticipants"
+
+
 class OperationStatus(StrEnum):
     PENDING = "pending"
     SUCCEEDED = "succeeded"
@@ -96,7 +111,7 @@ class Operation:
     """One action the app asked of ACS, keyed by its operationContext."""
 
     context: str
-    kind: str
+    kind: OperationKind
     status: OperationStatus
     requested_at: datetime | None = None
     finished_at: datetime | None = None
@@ -132,7 +147,7 @@ class Operation:
         target = data.get("target")
         return cls(
             context=data["operationContext"],
-            kind=data["kind"],
+            kind=OperationKind(data["kind"]),
             status=OperationStatus(data["status"]),
             requested_at=_parse_iso(data.get("requestedAt")),
             finished_at=_parse_iso(data.get("finishedAt")),
@@ -296,6 +311,28 @@ class StoredEvent:
             "receivedAt": _iso(self.received_at),
             "data": self.data,
         }
+
+
+@dataclass(frozen=True)
+class AcsCall:
+    """ACS's own view of a call connection (its CallConnectionProperties)."""
+
+    call_connection_id: str
+    server_call_id: str | None
+    correlation_id: str | None
+    state: CallState
+    targets: tuple[Identifier, ...]
+    source: Identifier | None
+    source_caller_id: str | None
+    source_display_name: str | None
+    answered_by: str | None = None
+
+
+@dataclass(frozen=True)
+class AddParticipantOutcome:
+    invitation_id: str | None
+    participant: Participant | None
+    operation_context: str | None
 
 
 def _iso(value: datetime | None) -> str | None:

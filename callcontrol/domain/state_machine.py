@@ -14,7 +14,14 @@ from dataclasses import replace
 from datetime import datetime
 
 from callcontrol.domain.events.callbacks import CallbackEvent, EventKind
-from callcontrol.domain.models import CallRecord, CallState, Operation, OperationStatus, ResultInfo
+from callcontrol.domain.models import (
+    CallRecord,
+    CallState,
+    Operation,
+    OperationKind,
+    OperationStatus,
+    ResultInfo,
+)
 
 # Event kind → the state it moves the call to (if that is forward).
 _STATE_TARGETS: dict[EventKind, CallState] = {
@@ -27,24 +34,24 @@ _STATE_TARGETS: dict[EventKind, CallState] = {
 }
 
 # Event kind → (operation kind, outcome) for events that finish an action.
-_OUTCOMES: dict[EventKind, tuple[str, OperationStatus]] = {
-    EventKind.ADD_PARTICIPANT_SUCCEEDED: ("addParticipant", OperationStatus.SUCCEEDED),
-    EventKind.ADD_PARTICIPANT_FAILED: ("addParticipant", OperationStatus.FAILED),
-    EventKind.REMOVE_PARTICIPANT_SUCCEEDED: ("removeParticipant", OperationStatus.SUCCEEDED),
-    EventKind.REMOVE_PARTICIPANT_FAILED: ("removeParticipant", OperationStatus.FAILED),
+_OUTCOMES: dict[EventKind, tuple[OperationKind, OperationStatus]] = {
+    EventKind.ADD_PARTICIPANT_SUCCEEDED: (OperationKind.ADD_PARTICIPANT, OperationStatus.SUCCEEDED),
+    EventKind.ADD_PARTICIPANT_FAILED: (OperationKind.ADD_PARTICIPANT, OperationStatus.FAILED),
+    EventKind.REMOVE_PARTICIPANT_SUCCEEDED: (OperationKind.REMOVE_PARTICIPANT, OperationStatus.SUCCEEDED),
+    EventKind.REMOVE_PARTICIPANT_FAILED: (OperationKind.REMOVE_PARTICIPANT, OperationStatus.FAILED),
     EventKind.CANCEL_ADD_PARTICIPANT_SUCCEEDED: (
-        "cancelAddParticipant",
+        OperationKind.CANCEL_ADD_PARTICIPANT,
         OperationStatus.SUCCEEDED,
     ),
-    EventKind.CANCEL_ADD_PARTICIPANT_FAILED: ("cancelAddParticipant", OperationStatus.FAILED),
-    EventKind.CALL_TRANSFER_ACCEPTED: ("transfer", OperationStatus.SUCCEEDED),
-    EventKind.CALL_TRANSFER_FAILED: ("transfer", OperationStatus.FAILED),
-    EventKind.MOVE_PARTICIPANT_SUCCEEDED: ("moveParticipants", OperationStatus.SUCCEEDED),
-    EventKind.MOVE_PARTICIPANT_FAILED: ("moveParticipants", OperationStatus.FAILED),
-    EventKind.CALL_CONNECTED: ("connect", OperationStatus.SUCCEEDED),
-    EventKind.CREATE_CALL_FAILED: ("connect", OperationStatus.FAILED),
-    EventKind.ANSWER_FAILED: ("connect", OperationStatus.FAILED),
-    EventKind.CONNECT_FAILED: ("connect", OperationStatus.FAILED),
+    EventKind.CANCEL_ADD_PARTICIPANT_FAILED: (OperationKind.CANCEL_ADD_PARTICIPANT, OperationStatus.FAILED),
+    EventKind.CALL_TRANSFER_ACCEPTED: (OperationKind.TRANSFER, OperationStatus.SUCCEEDED),
+    EventKind.CALL_TRANSFER_FAILED: (OperationKind.TRANSFER, OperationStatus.FAILED),
+    EventKind.MOVE_PARTICIPANT_SUCCEEDED: (OperationKind.MOVE_PARTICIPANTS, OperationStatus.SUCCEEDED),
+    EventKind.MOVE_PARTICIPANT_FAILED: (OperationKind.MOVE_PARTICIPANTS, OperationStatus.FAILED),
+    EventKind.CALL_CONNECTED: (OperationKind.CONNECT, OperationStatus.SUCCEEDED),
+    EventKind.CREATE_CALL_FAILED: (OperationKind.CONNECT, OperationStatus.FAILED),
+    EventKind.ANSWER_FAILED: (OperationKind.CONNECT, OperationStatus.FAILED),
+    EventKind.CONNECT_FAILED: (OperationKind.CONNECT, OperationStatus.FAILED),
 }
 
 
@@ -100,8 +107,8 @@ def apply_event(record: CallRecord | None, event: CallbackEvent, now: datetime) 
     return record.with_changes(**changes)
 
 
-PARTICIPANT_TRANSFER = "transferParticipant"
-_HANG_UPS = ("hangUp", "terminate")
+PARTICIPANT_TRANSFER = OperationKind.TRANSFER_PARTICIPANT
+_HANG_UPS = (OperationKind.HANG_UP, OperationKind.TERMINATE)
 _ENDED_FIRST = "the call ended before this operation finished"
 
 
@@ -146,7 +153,7 @@ def _cancel_invitation(
     cancelled_at = event.time or now
 
     def cancels(op: Operation) -> bool:
-        if op.kind != "addParticipant" or op.invitation_id != invitation_id:
+        if op.kind is not OperationKind.ADD_PARTICIPANT or op.invitation_id != invitation_id:
             return False
         if op.status is OperationStatus.PENDING:
             return True
@@ -163,7 +170,7 @@ def _cancel_invitation(
 def _finish(
     operations: tuple[Operation, ...],
     event: CallbackEvent,
-    kind: str,
+    kind: OperationKind,
     status: OperationStatus,
     *,
     now: datetime,

@@ -1,33 +1,25 @@
-"""Use cases of the call-control core. No I/O except through the store and the ACS gateway."""
+"""Callbacks: apply the events ACS posts to each call's record, once per event id, in any order.
+
+Each event is one guarded write of the call store (`record_event`): the state machine changes
+the record and the event joins the history atomically; a redelivered event changes nothing.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import random
-import weakref
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
-from callcontrol.adapters.acs_gateway import AcsGateway
-from callcontrol.adapters.store.backend import EtagMismatch
-from callcontrol.adapters.store.calls import CallStore, DuplicateEvent, VersionedCall
 from callcontrol.domain.clock import Clock, utc_now
-from callcontrol.domain.errors import ConcurrencyConflict, NotFound
 from callcontrol.domain.events.callbacks import CallbackEvent
-from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
+from callcontrol.domain.models import CallRecord, StoredEvent
 from callcontrol.domain.state_machine import apply_event
-
-logger = logging.getLogger(__name__)
-MAX_WRITE_ATTEMPTS = 16
-T = TypeVar("T")
+from callcontrol.usecases.ports import CallRecords
 
 
-async def _back_off(attempt: int) -> None:
-    """Jittered, growing pause between ETag retries, so contending writers spread out."""
-    await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
+@dataclass(frozen=True)
+class IngestCallbacks:
+    """The events of one callback request, already authenticated and parsed."""
 
+    events: tuple[CallbackEvent, ...]
 
 
 @dataclass(frozen=True)
@@ -36,71 +28,23 @@ class IngestResult:
     duplicates: int
 
 
-class CallControlService:
-    def __init__(
-        self, store: CallStore, gateway: Callable[[], AcsGateway], clock: Clock = utc_now
-    ) -> None:
-        self._store = store
-        self._gateway = gateway  # resolved on use: reads and callbacks never need ACS
+class Callbacks:
+    def __init__(self, calls: CallRecords, clock: Clock = utc_now) -> None:
+        self._calls = calls
         self._clock = clock
-        # One writer per call inside this process; across processes the ETag decides.
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    def _lock_for(self, call_connection_id: str) -> asyncio.Lock:
-        lock = self._locks.get(call_connection_id)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[call_connection_id] = lock
-        return lock
-
-    async def _guarded_write(
-        self,
-        call_connection_id: str,
-        write: Callable[[VersionedCall | None], Awaitable[T]],
-        *,
-        start_from_cache: bool,
-    ) -> T:
-        """Run `write` on the call's current version until its ETag holds, a bounded number of
-        times, one writer per call inside this process.
-
-        With `start_from_cache`, the first attempt starts from the version this process last
-        wrote instead of reading it again; after a conflict every attempt re-reads.
-        """
-        async with self._lock_for(call_connection_id):
-            for attempt in range(MAX_WRITE_ATTEMPTS):
-                use_cache = start_from_cache and attempt == 0
-                read = self._store.get_for_update if use_cache else self._store.get
-                current = await read(call_connection_id)
-                try:
-                    return await write(current)
-                except EtagMismatch:
-                    await _back_off(attempt)
-        raise ConcurrencyConflict(f"call {call_connection_id} kept changing; gave up")
-
-    async def update_call(
-        self, call_connection_id: str, change: Callable[[CallRecord | None], CallRecord]
-    ) -> CallRecord:
-        """Read-modify-write a record, guarded by its ETag, retried a bounded number of times."""
-
-        async def write(current: VersionedCall | None) -> CallRecord:
-            updated = change(current.record if current else None)
-            await self._store.save(updated, current)
-            return updated
-
-        return await self._guarded_write(call_connection_id, write, start_from_cache=False)
-
-    async def ingest_callbacks(self, events: list[CallbackEvent]) -> IngestResult:
+    async def ingest(self, command: IngestCallbacks) -> IngestResult:
         applied = duplicates = 0
-        for event in events:
-            if await self._ingest(event):
+        for event in command.events:
+            if await self._apply(event):
                 applied += 1
             else:
                 duplicates += 1
         return IngestResult(applied, duplicates)
 
-    async def _ingest(self, event: CallbackEvent) -> bool:
+    async def _apply(self, event: CallbackEvent) -> bool:
         received = self._clock()
-        stored_event = StoredEvent(
+        stored = StoredEvent(
             event_id=event.id,
             call_connection_id=event.call_connection_id,
             type=event.type,
@@ -109,32 +53,7 @@ class CallControlService:
             received_at=received,
         )
 
-        async def write(current: VersionedCall | None) -> bool:
-            updated = apply_event(current.record if current else None, event, received)
-            try:
-                await self._store.save_with_event(updated, current, stored_event)
-            except DuplicateEvent:
-                logger.info("duplicate callback %s ignored", event.id)
-                return False
-            return True
+        def change(record: CallRecord | None) -> CallRecord:
+            return apply_event(record, event, received)
 
-        return await self._guarded_write(event.call_connection_id, write, start_from_cache=True)
-
-    async def find_call(self, call_connection_id: str) -> CallRecord | None:
-        found = await self._store.get(call_connection_id)
-        return found.record if found is not None else None
-
-    async def get_call(self, call_connection_id: str) -> CallRecord:
-        record = await self.find_call(call_connection_id)
-        if record is None:
-            raise NotFound(f"no call {call_connection_id} is known")
-        return record
-
-    async def list_calls(
-        self, *, state: CallState | None = None, direction: Direction | None = None
-    ) -> list[CallRecord]:
-        return await self._store.list_calls(state=state, direction=direction)
-
-    async def call_events(self, call_connection_id: str) -> list[StoredEvent]:
-        await self.get_call(call_connection_id)
-        return await self._store.events(call_connection_id)
+        return await self._calls.record_event(stored, change)

@@ -27,24 +27,28 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
-from callcontrol.adapters.acs_gateway import AcsCall
-from callcontrol.adapters.store.backend import EtagMismatch
-from callcontrol.adapters.store.claims import Acquired, Claim, ClaimStatus, ClaimStore, Held, claim_key
-from callcontrol.adapters.store.rules import RuleSetCache, RuleSetVersion
+from callcontrol.domain.claims import Acquired, Claim, ClaimStatus, Held, claim_key
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import (
     AcsRejected,
     Conflict,
+    EtagMismatch,
     FieldProblem,
     InProgress,
     InvalidInput,
     NotFound,
 )
-from callcontrol.domain.identifiers import Identifier
-from callcontrol.domain.models import CallRecord, CallState, Direction, InboundDecision, InboundOutcome
-from callcontrol.domain.repeatability import repeatability_id as derived_repeatability_id
+from callcontrol.domain.models import (
+    AcsCall,
+    CallRecord,
+    CallState,
+    Direction,
+    InboundDecision,
+    InboundOutcome,
+)
+from callcontrol.domain.repeatability import for_offer
 from callcontrol.domain.rules import (
     AnswerAction,
     Decision,
@@ -53,24 +57,11 @@ from callcontrol.domain.rules import (
     RejectAction,
     decide,
 )
-from callcontrol.settings import Settings
-from callcontrol.usecases.callbacks import CallControlService
+from callcontrol.domain.rules.versions import RuleSetVersion
+from callcontrol.usecases.ports import CallRecords, IncomingCallActions, OfferClaims, RuleSetInForce
 
 logger = logging.getLogger(__name__)
 LOOP_KEYS: Final = ("correlationId", "serverCallId")
-
-
-class IncomingCallGateway(Protocol):
-    """What the inbound use case needs from ACS (AcsGateway provides it)."""
-
-    async def answer(self, incoming_call_context: str, *, operation_context: str | None = None,
-                     idempotency_key: str | None = None) -> AcsCall: ...
-
-    async def reject(self, incoming_call_context: str, reason: str, *,
-                     idempotency_key: str | None = None) -> None: ...
-
-    async def redirect(self, incoming_call_context: str, target: Identifier, *,
-                       idempotency_key: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -82,17 +73,6 @@ class InboundOptions:
     claim_lease: timedelta = timedelta(seconds=15)
     # How long a duplicate delivery waits for the owner before failing (Event Grid waits 30 s).
     duplicate_wait_seconds: float = 15.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> InboundOptions:
-        bound = settings.acs_request_timeout_seconds + 5
-        return cls(
-            redirect_max_hops=settings.redirect_max_hops,
-            loop_key=settings.redirect_loop_key,
-            loop_reject_reason=settings.redirect_loop_reject_reason,
-            claim_lease=timedelta(seconds=bound),
-            duplicate_wait_seconds=float(min(bound, 25)),
-        )
 
 
 @dataclass(frozen=True)
@@ -112,10 +92,10 @@ class InboundCalls:
     def __init__(
         self,
         *,
-        rules: RuleSetCache,
-        claims: ClaimStore,
-        calls: CallControlService,
-        gateway: Callable[[], IncomingCallGateway],
+        rules: RuleSetInForce,
+        claims: OfferClaims,
+        calls: CallRecords,
+        gateway: Callable[[], IncomingCallActions],
         options: InboundOptions,
         clock: Clock = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
@@ -225,12 +205,12 @@ class InboundCalls:
             if isinstance(action, AnswerAction):
                 answered = await self._gateway().answer(
                     context, operation_context=action.operation_context,
-                    idempotency_key=repeatability_id(key, "answer"),
+                    idempotency_key=for_offer(key, "answer"),
                 )
                 return _Acted(base.done("answer", InboundOutcome.ANSWERED, self._ms(started)), answered)
             if isinstance(action, RejectAction):
                 await self._gateway().reject(
-                    context, action.reason, idempotency_key=repeatability_id(key, "reject"))
+                    context, action.reason, idempotency_key=for_offer(key, "reject"))
                 return _Acted(base.done("reject", InboundOutcome.REJECTED, self._ms(started),
                                         reject_reason=action.reason))
             return await self._redirect(call, key, started, base)
@@ -253,7 +233,7 @@ class InboundCalls:
             reason = self._options.loop_reject_reason
             base.tried = "reject"
             await self._gateway().reject(
-                call.incoming_call_context or "", reason, idempotency_key=repeatability_id(key, "reject"))
+                call.incoming_call_context or "", reason, idempotency_key=for_offer(key, "reject"))
             return _Acted(base.done(
                 "reject", InboundOutcome.REJECTED, self._ms(started), reject_reason=reason, target=target,
                 hops=hops, loop_guard=True,
@@ -264,7 +244,7 @@ class InboundCalls:
             await self._claims.record_hop(loop_key, key, base.now)
         try:
             await self._gateway().redirect(
-                call.incoming_call_context or "", target, idempotency_key=repeatability_id(key, "redirect"))
+                call.incoming_call_context or "", target, idempotency_key=for_offer(key, "redirect"))
         except Exception:
             if loop_key is not None:
                 await self._claims.forget_hop(loop_key, key)
@@ -319,7 +299,7 @@ class InboundCalls:
                 updated_at=now,
             )
 
-        await self._calls.update_call(record_id, change)
+        await self._calls.modify(record_id, change)
         return record_id
 
 
@@ -360,9 +340,3 @@ def inbound_record_id(call: IncomingCall, key: str) -> str:
     """
     server = hashlib.sha256((call.server_call_id or "").encode()).hexdigest()[:16]
     return f"inbound-{server}-{key[:12]}"
-
-
-def repeatability_id(key: str, action: str) -> str:
-    """A stable Repeatability-Request-ID per offer and action: a retried request (after a
-    timeout that ACS did act on) gets ACS's first answer instead of acting twice."""
-    return derived_repeatability_id("incoming", key, action)

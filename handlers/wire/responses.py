@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from callcontrol.domain.rules import RuleSet
+from callcontrol.usecases.calls import Accepted
 from handlers.wire.rules_responses import RULES_RESPONSE_MODELS
 
 
@@ -145,3 +146,12 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "ruleSet": RuleSet,
     **RULES_RESPONSE_MODELS,
 }
+
+
+def accepted_json(accepted: Accepted) -> dict[str, str | None]:
+    """The 202 body of an asynchronous action (AcceptedOut)."""
+    body: dict[str, str | None] = {"callConnectionId": accepted.call_connection_id,
+                                   "operationContext": accepted.operation_context}
+    if accepted.invitation_id is not None:
+        body["invitationId"] = accepted.invitation_id
+    return body

@@ -30,7 +30,6 @@ from callcontrol.adapters.store.backend import (
     TxOp,
 )
 from callcontrol.domain.errors import StoreError
-from callcontrol.settings import Settings
 
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "ResourceNotFound", "EntityNotFound"}
 
@@ -206,15 +205,15 @@ class AzureTableBackend:
         await self._service.close()
 
 
-def table_backend_from_settings(settings: Settings) -> AzureTableBackend:
+def connect_tables(*, connection_string: str | None, table_service_uri: str | None = None,
+                   client_id: str | None = None) -> AzureTableBackend:
     """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
-    connection = settings.table_connection
-    if connection.connection_string:
-        service = TableServiceClient.from_connection_string(connection.connection_string)
+    if connection_string:
+        service = TableServiceClient.from_connection_string(connection_string)
     else:
         from azure.identity.aio import DefaultAzureCredential
 
-        assert connection.table_service_uri is not None
-        credential = DefaultAzureCredential(managed_identity_client_id=connection.client_id)
-        service = TableServiceClient(endpoint=connection.table_service_uri, credential=credential)
+        assert table_service_uri is not None
+        credential = DefaultAzureCredential(managed_identity_client_id=client_id)
+        service = TableServiceClient(endpoint=table_service_uri, credential=credential)
     return AzureTableBackend(service)

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from callcontrol.domain.errors import CallControlError, StoreError
+from callcontrol.domain.errors import CallControlError, EtagMismatch, StoreError
+
+__all__ = ["EtagMismatch"]  # raised by every backend; declared with the other errors
 
 Entity = dict[str, Any]
 ETAG = "_etag"  # key under which a read entity carries its ETag
@@ -24,10 +26,6 @@ _CHUNK = 30_000  # Table string properties hold at most 64 KiB (32 K UTF-16 char
 
 class EntityExists(StoreError):
     """An insert found the row already there."""
-
-
-class EtagMismatch(StoreError):
-    """A conditional write lost to a concurrent writer (or the row vanished)."""
 
 
 class TxKind(StrEnum):

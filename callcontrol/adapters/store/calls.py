@@ -10,11 +10,16 @@ to rows "event|<id>" in one entity-group transaction with the record (rare: once
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import random
+import weakref
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from callcontrol.adapters.store.backend import (
     ETAG,
@@ -30,7 +35,7 @@ from callcontrol.adapters.store.backend import (
     safe_key,
     unpack_json,
 )
-from callcontrol.domain.errors import StoreError
+from callcontrol.domain.errors import ConcurrencyConflict, StoreError
 from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
 
 CALLS_TABLE = "calls"
@@ -42,6 +47,15 @@ SPILL_AT = 90  # inline events before they move to rows (a transaction holds at 
 INLINE_BUDGET_CHARS = 100_000  # ~200 KB of inline events; large rosters spill sooner
 MAX_REMEMBERED_IDS = 2_000  # ~160 KB of ids; an older redelivery is re-applied harmlessly
 ENTITY_BUDGET_CHARS = 480_000  # all of the row's text: ~960 KB, leaving room for the rest
+MAX_WRITE_ATTEMPTS = 16
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+Change = Callable[[CallRecord | None], CallRecord | None]
+
+
+async def _back_off(attempt: int) -> None:
+    """Jittered, growing pause between ETag retries, so contending writers spread out."""
+    await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
 
 
 
@@ -78,6 +92,86 @@ class CallStore:
         self._backend = backend
         self._recent: OrderedDict[str, VersionedCall] = OrderedDict()
         self._cache_size = cache_size
+        # One writer per call inside this process; across processes the ETag decides.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # --- the one guarded read-modify-write ------------------------------------------------
+
+    async def modify(self, call_connection_id: str, change: Change) -> CallRecord | None:
+        """Read the call, apply `change`, write it back only if nobody wrote meanwhile.
+
+        `change` gets the stored record (None when there is none) and returns the record to
+        write, or None to leave the row as it is. It may run more than once (after a lost ETag
+        race it sees the newer record) and may raise to abort. Returns what was written, or
+        None when nothing was.
+
+        Raises:
+            ConcurrencyConflict: the row kept changing for MAX_WRITE_ATTEMPTS attempts.
+        """
+
+        async def write(current: VersionedCall | None) -> CallRecord | None:
+            updated = change(current.record if current else None)
+            if updated is not None:
+                await self.save(updated, current)
+            return updated
+
+        return await self._guarded(call_connection_id, write, start_from_cache=False)
+
+    async def record_event(self, event: StoredEvent, change: Callable[[CallRecord | None], CallRecord]
+                           ) -> bool:
+        """Apply a callback: `change` the record and add `event` to its history, atomically,
+        once per event id; the same guarded read-modify-write as `modify`.
+
+        Returns False when the event was already recorded (nothing is written).
+        """
+
+        async def write(current: VersionedCall | None) -> bool:
+            updated = change(current.record if current else None)
+            try:
+                await self.save_with_event(updated, current, event)
+            except DuplicateEvent:
+                logger.info("duplicate callback %s ignored", event.event_id)
+                return False
+            return True
+
+        # A callback usually follows this process's own last write: start from that version.
+        return await self._guarded(event.call_connection_id, write, start_from_cache=True)
+
+    async def _guarded(self, call_connection_id: str,
+                       write: Callable[[VersionedCall | None], Awaitable[T]], *,
+                       start_from_cache: bool) -> T:
+        """Run `write` on the call's current version until its ETag holds, a bounded number of
+        times, one writer per call inside this process.
+
+        With `start_from_cache`, the first attempt starts from the version this process last
+        wrote instead of reading it again; after a conflict every attempt re-reads.
+        """
+        async with self._lock_for(call_connection_id):
+            for attempt in range(MAX_WRITE_ATTEMPTS):
+                use_cache = start_from_cache and attempt == 0
+                read = self.get_for_update if use_cache else self.get
+                current = await read(call_connection_id)
+                try:
+                    return await write(current)
+                except EtagMismatch:
+                    await _back_off(attempt)
+        raise ConcurrencyConflict(f"call {call_connection_id} kept changing; gave up")
+
+    def _lock_for(self, call_connection_id: str) -> asyncio.Lock:
+        lock = self._locks.get(call_connection_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[call_connection_id] = lock
+        return lock
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def find(self, call_connection_id: str) -> CallRecord | None:
+        """The stored record, or None."""
+        found = await self.get(call_connection_id)
+        return found.record if found is not None else None
+
+    # --- versions and raw writes (the guarded path above is built on them) ----------------
 
     def _remember(self, version: VersionedCall) -> None:
         key = version.record.call_connection_id

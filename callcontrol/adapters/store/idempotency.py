@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from callcontrol.adapters.store.backend import (
@@ -22,25 +21,11 @@ from callcontrol.adapters.store.backend import (
     unpack_json,
 )
 from callcontrol.domain.errors import Conflict, FieldProblem, InvalidInput
+from callcontrol.domain.idempotency import IdempotencyState, KeyReservation, StoredResponse
 
 IDEMPOTENCY_TABLE = "idempotency"
 RETENTION = timedelta(hours=24)
 STALE_IN_PROGRESS = timedelta(minutes=2)  # a crashed request must not block its key forever
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    status: int
-    body: str
-    headers: dict[str, str]  # what a replay must repeat (Content-Type, Location, ETag…)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """This request's hold on a key; finishing or releasing it is conditional on the hold."""
-
-    key: str
-    etag: str
 
 
 def _partition(key: str) -> str:
@@ -51,22 +36,24 @@ class IdempotencyStore:
     def __init__(self, backend: TableBackend) -> None:
         self._backend = backend
 
-    async def begin(self, key: str, fingerprint: str, now: datetime) -> Claim | StoredResponse:
+    async def begin(self, key: str, fingerprint: str, now: datetime) -> KeyReservation | StoredResponse:
         """Claim `key`, or return the response already stored for it."""
-        entity = {"PartitionKey": _partition(key), "RowKey": "key", "State": "in-progress",
-                  "Fingerprint": fingerprint, "CreatedAt": now.isoformat()}
+        entity = {"PartitionKey": _partition(key), "RowKey": "key",
+                  "State": IdempotencyState.IN_PROGRESS.value, "Fingerprint": fingerprint,
+                  "CreatedAt": now.isoformat()}
         try:
-            return Claim(key, await self._backend.insert(IDEMPOTENCY_TABLE, entity))
+            return KeyReservation(key, await self._backend.insert(IDEMPOTENCY_TABLE, entity))
         except EntityExists:
             pass
         found = await self._backend.get(IDEMPOTENCY_TABLE, _partition(key), "key")
         if found is None:  # released meanwhile: try once more
             return await self.begin(key, fingerprint, now)
         created = datetime.fromisoformat(found["CreatedAt"])
-        stale = (found["State"] == "in-progress" and now - created > STALE_IN_PROGRESS)
+        stale = (found["State"] == IdempotencyState.IN_PROGRESS and now - created > STALE_IN_PROGRESS)
         if now - created > RETENTION or stale:
             try:
-                return Claim(key, await self._backend.replace(IDEMPOTENCY_TABLE, entity, found[ETAG]))
+                etag = await self._backend.replace(IDEMPOTENCY_TABLE, entity, found[ETAG])
+                return KeyReservation(key, etag)
             except EtagMismatch:
                 raise Conflict("a request with this Idempotency-Key is in progress") from None
         if found["Fingerprint"] != fingerprint:
@@ -74,23 +61,25 @@ class IdempotencyStore:
                 "this Idempotency-Key was used for a different request",
                 [FieldProblem("Idempotency-Key", "reused with a different method, path or body")],
             )
-        if found["State"] == "in-progress":
+        if found["State"] == IdempotencyState.IN_PROGRESS:
             raise Conflict("a request with this Idempotency-Key is in progress; retry shortly")
         return StoredResponse(int(found["Status"]), unpack_json(found, "Body"),
                               unpack_json(found, "Headers"))
 
-    async def complete(self, claim: Claim, fingerprint: str, now: datetime,
+    async def complete(self, reservation: KeyReservation, fingerprint: str, now: datetime,
                        response: StoredResponse) -> None:
         """Store the response, unless another request took the key over (then it is theirs)."""
         entity = {
-            "PartitionKey": _partition(claim.key), "RowKey": "key", "State": "done",
+            "PartitionKey": _partition(reservation.key), "RowKey": "key",
+            "State": IdempotencyState.DONE.value,
             "Fingerprint": fingerprint, "CreatedAt": now.isoformat(), "Status": response.status,
             **pack_json("Body", response.body), **pack_json("Headers", response.headers),
         }
         with contextlib.suppress(EtagMismatch):
-            await self._backend.replace(IDEMPOTENCY_TABLE, entity, claim.etag)
+            await self._backend.replace(IDEMPOTENCY_TABLE, entity, reservation.etag)
 
-    async def release(self, claim: Claim) -> None:
+    async def release(self, reservation: KeyReservation) -> None:
         """Give the key back after a failure, unless another request already holds it."""
         with contextlib.suppress(EtagMismatch):
-            await self._backend.delete(IDEMPOTENCY_TABLE, _partition(claim.key), "key", claim.etag)
+            await self._backend.delete(IDEMPOTENCY_TABLE, _partition(reservation.key), "key",
+                                       reservation.etag)

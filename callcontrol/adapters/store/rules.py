@@ -18,14 +18,12 @@ concurrent first starts seed once and a set PUT earlier is never overwritten).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from callcontrol.adapters.store.backend import (
     ETAG,
@@ -39,14 +37,12 @@ from callcontrol.adapters.store.backend import (
 )
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import (
-    InvalidInput,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
-    SettingError,
 )
-from callcontrol.domain.rules import RuleSet, default_rule_set, parse_rule_set
-from callcontrol.settings import RULES_FILE, Settings
+from callcontrol.domain.rules import RuleSet, parse_rule_set
+from callcontrol.domain.rules.versions import RuleSetVersion, default_version, version_etag
 
 RULES_TABLE: Final = "rules"
 PARTITION: Final = "ruleset"
@@ -57,44 +53,10 @@ APP_ROOT: Final = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
-class RuleSetVersion:
-    """One version of the rule set with its metadata; version 0 is the shipped default."""
-
-    rules: RuleSet
-    version: int
-    etag: str
-    saved_at: datetime | None = None
-    source: str = "default"  # default | seed | api
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "version": self.version,
-            "etag": self.etag,
-            "savedAt": self.saved_at.isoformat() if self.saved_at else None,
-            "source": self.source,
-            "ruleCount": len(self.rules.rules),
-        }
-
-
-@dataclass(frozen=True)
 class Head:
     version: int
     etag: str  # the HTTP ETag of the current version
     table_etag: str
-
-
-def canonical_json(rules: RuleSet) -> str:
-    return json.dumps(rules.to_json(), sort_keys=True, separators=(",", ":"))
-
-
-def version_etag(version: int, rules: RuleSet) -> str:
-    digest = hashlib.sha256(canonical_json(rules).encode()).hexdigest()[:16]
-    return f'"{version}-{digest}"'
-
-
-def default_version() -> RuleSetVersion:
-    rules = default_rule_set()
-    return RuleSetVersion(rules, 0, version_etag(0, rules))
 
 
 def _version_row(version: int) -> str:
@@ -228,35 +190,6 @@ def _from_entity(entity: Entity) -> RuleSetVersion:
         saved_at=datetime.fromisoformat(saved_at) if saved_at else None,
         source=str(entity.get("Source", "api")),
     )
-
-
-def rules_file_seed(settings: Settings, root: Path = APP_ROOT) -> Seed:
-    """The RULES_FILE setting as a seed: read and validated when first needed, not before.
-
-    A relative path is taken from `root`, the app's folder (where function_app.py is).
-
-    Raises (from the returned callable):
-        SettingError: naming RULES_FILE, when the file is missing, not JSON or not a valid set.
-    """
-
-    def seed() -> RuleSet | None:
-        name = settings.rules_file
-        if name is None:
-            return None
-        path = Path(name)
-        path = path if path.is_absolute() else root / path
-        try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise SettingError(RULES_FILE, f"names a file that cannot be read ({exc.strerror})") from None
-        except ValueError as exc:
-            raise SettingError(RULES_FILE, f"names a file that is not valid JSON ({exc})") from None
-        try:
-            return parse_rule_set(payload)
-        except InvalidInput as exc:
-            raise SettingError(RULES_FILE, f"names an invalid rule set: {exc.detail}") from None
-
-    return seed
 
 
 class RuleSetCache:

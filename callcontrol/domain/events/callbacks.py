@@ -14,7 +14,6 @@ from typing import Any
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 from callcontrol.domain.models import Participant, ResultInfo
-from handlers.wire.json_body import decode_json
 
 TYPE_PREFIX = "Microsoft.Communication."
 
@@ -69,9 +68,8 @@ class CallbackEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_callback_body(body: bytes) -> list[CallbackEvent]:
-    """Parse a callback request body: a JSON array of CloudEvents. All or nothing."""
-    payload = decode_json(body)
+def parse_callback_events(payload: object) -> list[CallbackEvent]:
+    """Parse a callback request's decoded body: a JSON array of CloudEvents. All or nothing."""
     if not isinstance(payload, list):
         raise InvalidInput(
             "body must be a JSON array of CloudEvents",

@@ -1,0 +1,58 @@
+"""Claims on IncomingCall offers: the states a claim goes through and what a reader gets.
+
+Pure values; the claim store (adapters/store/claims.py) persists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final
+
+RETENTION: Final = timedelta(hours=24)
+
+
+class ClaimStatus(StrEnum):
+    CLAIMED = "claimed"
+    DECIDED = "decided"
+    RECORDED = "recorded"
+
+
+def claim_key(incoming_call_context: str) -> str:
+    """The offer's key: a digest of its context (about 8 KB live, far too long for a key)."""
+    return hashlib.sha256(incoming_call_context.encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim as read: its state, the owner's lease and what was decided (once decided)."""
+
+    key: str
+    status: ClaimStatus
+    owner: str
+    lease_until: datetime
+    claimed_at: datetime
+    etag: str
+    outcome: dict[str, Any] | None = None
+    server_call_id: str | None = None
+    taken_over: bool = False
+
+    def expired(self, now: datetime) -> bool:
+        return now - self.claimed_at >= RETENTION
+
+    def lease_active(self, now: datetime) -> bool:
+        return self.status is ClaimStatus.CLAIMED and now < self.lease_until
+
+
+@dataclass(frozen=True)
+class Acquired:
+    claim: Claim
+
+
+@dataclass(frozen=True)
+class Held:
+    """Someone else holds (or finished) the claim."""
+
+    claim: Claim
