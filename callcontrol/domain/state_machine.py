@@ -153,7 +153,7 @@ def _cancel_invitation(
     cancelled_at = event.time or now
 
     def cancels(op: Operation) -> bool:
-        if op.kind is not OperationKind.ADD_PARTICIPANT or op.invitation_id != invitation_id:
+        if op.kind != OperationKind.ADD_PARTICIPANT or op.invitation_id != invitation_id:
             return False
         if op.status is OperationStatus.PENDING:
             return True

@@ -14,8 +14,8 @@ from callcontrol.adapters.store.claims import (
     ClaimStatus,
     ClaimStore,
     Held,
-    claim_key,
 )
+from callcontrol.domain.claims import claim_key
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=15)

@@ -11,17 +11,15 @@ from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
 from callcontrol.domain.models import CallState
-from callcontrol.usecases.callbacks import CallControlService
+from tests.support.calls import StoredCalls
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
-def no_gateway() -> object:
-    raise AssertionError("ingestion must not reach ACS")
-
-
-def service(backend: TableBackend) -> CallControlService:
-    return CallControlService(CallStore(backend), no_gateway)  # type: ignore[arg-type]
+def service(backend: TableBackend) -> StoredCalls:
+    # One instance of the app: its own call store (and cache) over the shared tables. The
+    # callbacks use case has no way to reach ACS at all.
+    return StoredCalls(CallStore(backend))
 
 
 def roster(call: str, sequence: int) -> CallbackEvent:

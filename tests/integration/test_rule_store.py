@@ -14,9 +14,9 @@ from callcontrol.adapters.store.rules import (
     RULES_TABLE,
     RuleSetCache,
     RuleStore,
-    rules_file_seed,
     version_etag,
 )
+from callcontrol.composition import rules_file_seed
 from callcontrol.domain.errors import NotFound, PreconditionFailed, PreconditionRequired, SettingError
 from callcontrol.domain.rules import RuleSet, default_rule_set, parse_rule_set
 from callcontrol.settings import load_settings

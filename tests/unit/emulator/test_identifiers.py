@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from emulator.errors import AcsError
-from emulator.identifiers import parse_strict_identifier, require_dialable
+from emulator.identifiers import parse_identifier, require_dialable
 
 PHONE_FULL = {"rawId": "4:+14255550123", "kind": "phoneNumber", "phoneNumber": {"value": "+14255550123"}}
 ANONYMOUS_FULL = {
@@ -63,7 +63,7 @@ USER_FULL = {"rawId": USER, "kind": "communicationUser", "communicationUser": {"
     ],
 )
 def test_accepted_forms_render_in_full_form(given: dict[str, Any], expected: dict[str, Any]) -> None:
-    assert parse_strict_identifier(given, "target").to_wire() == expected
+    assert parse_identifier(given, "target").to_wire() == expected
 
 
 @pytest.mark.parametrize(
@@ -91,14 +91,14 @@ def test_accepted_forms_render_in_full_form(given: dict[str, Any], expected: dic
 )
 def test_wrong_shapes_are_acs_invalid_argument(given: Any) -> None:
     with pytest.raises(AcsError) as refused:
-        parse_strict_identifier(given, "target")
+        parse_identifier(given, "target")
     assert (refused.value.status, refused.value.code) == (400, "8523")
 
 
 def test_an_anonymous_number_is_a_participant_but_cannot_be_dialled() -> None:
-    anonymous = parse_strict_identifier({"rawId": "4:anonymous"}, "target")
+    anonymous = parse_identifier({"rawId": "4:anonymous"}, "target")
     with pytest.raises(AcsError) as refused:
         require_dialable(anonymous, "target")
     assert (refused.value.status, refused.value.code) == (400, "8523")
-    number = parse_strict_identifier({"rawId": "4:+14255550123_a1"}, "target")
+    number = parse_identifier({"rawId": "4:+14255550123_a1"}, "target")
     assert require_dialable(number, "target") is number

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from callcontrol.composition import inbound_options_from_settings
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.identifiers import Identifier, IdentifierKind, from_raw_id, parse_lenient_identifier
 from callcontrol.domain.models import CallRecord, CallState, Direction, InboundDecision
 from callcontrol.settings import load_settings
-from callcontrol.usecases.inbound import InboundOptions
 
 
 @pytest.mark.parametrize(
@@ -61,13 +61,13 @@ def test_records_written_before_the_decision_fields_existed_still_read() -> None
 
 
 def test_inbound_options_come_from_settings() -> None:
-    options = InboundOptions.from_settings(load_settings({
+    options = inbound_options_from_settings(load_settings({
         "REDIRECT_MAX_HOPS": "5", "REDIRECT_LOOP_KEY": "serverCallId",
         "REDIRECT_LOOP_REJECT_REASON": "forbidden", "ACS_REQUEST_TIMEOUT_SECONDS": "4"}))
     assert (options.redirect_max_hops, options.loop_key, options.loop_reject_reason) == (
         5, "serverCallId", "forbidden")
     assert options.claim_lease.total_seconds() == 9 and options.duplicate_wait_seconds == 9
-    defaults = InboundOptions.from_settings(load_settings({}))
+    defaults = inbound_options_from_settings(load_settings({}))
     assert (defaults.redirect_max_hops, defaults.loop_key, defaults.loop_reject_reason) == (
         3, "correlationId", "busy")
 
@@ -81,7 +81,7 @@ def test_a_bad_inbound_setting_is_named(name: str, value: str) -> None:
     settings = load_settings({name: value})
 
     def read_all() -> None:
-        InboundOptions.from_settings(settings)
+        inbound_options_from_settings(settings)
         settings.rules_cache_seconds  # noqa: B018
 
     with pytest.raises(SettingError, match=name):

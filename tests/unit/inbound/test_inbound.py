@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from callcontrol.adapters.store.claims import ClaimStatus, claim_key
 from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.adapters.store.rules import RULES_TABLE
+from callcontrol.domain.claims import ClaimStatus, claim_key
 from callcontrol.domain.errors import (
     AcsErrorInfo,
     AcsRejected,
@@ -22,7 +22,8 @@ from callcontrol.domain.errors import (
     StoreError,
 )
 from callcontrol.domain.models import CallState, Direction
-from callcontrol.usecases.inbound import InboundOptions, inbound_record_id, repeatability_id
+from callcontrol.domain.repeatability import for_offer
+from callcontrol.usecases.inbound import InboundOptions, inbound_record_id
 from tests.unit.inbound.support import AGENT, FakeAcs, incoming, rules, world
 
 REJECT_PREMIUM = {"id": "premium", "conditions": {"from": ["+1900*"]},
@@ -40,7 +41,7 @@ async def test_default_rule_set_answers_and_records_the_call(backend: MemoryTabl
     call = incoming()
     result = await w.inbound.handle(call)
     assert w.acs.actions() == ["answer"]
-    assert w.acs.sent[0].idempotency_key == repeatability_id(claim_key(call.incoming_call_context or ""),
+    assert w.acs.sent[0].idempotency_key == for_offer(claim_key(call.incoming_call_context or ""),
                                                              "answer")
     record = await w.calls.get_call(result.record_id)
     assert result.record_id.startswith("conn-")
