@@ -39,6 +39,7 @@ e2e: bootstrap
 lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo
 
 bench: bootstrap
 	$(PY) -m bench
