@@ -9,7 +9,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
+
+from callcontrol.domain.models import CallState, InboundDecision
 
 RETENTION: Final = timedelta(hours=24)
 
@@ -26,6 +28,17 @@ def claim_key(incoming_call_context: str) -> str:
 
 
 @dataclass(frozen=True)
+class ClaimOutcome:
+    """What a decided claim keeps: enough to write the call record again on a redelivery."""
+
+    decision: InboundDecision
+    record_id: str  # the callConnectionId, or a derived id when the call was not answered
+    acs_state: CallState | None = None  # ACS's state of an answered call
+    acs_server_call_id: str | None = None
+    acs_correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Claim:
     """A claim as read: its state, the owner's lease and what was decided (once decided)."""
 
@@ -35,7 +48,7 @@ class Claim:
     lease_until: datetime
     claimed_at: datetime
     etag: str
-    outcome: dict[str, Any] | None = None
+    outcome: ClaimOutcome | None = None
     server_call_id: str | None = None
     taken_over: bool = False
 

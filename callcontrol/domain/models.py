@@ -142,20 +142,6 @@ class Operation:
             body["invitationId"] = self.invitation_id
         return body
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Operation:
-        target = data.get("target")
-        return cls(
-            context=data["operationContext"],
-            kind=OperationKind(data["kind"]),
-            status=OperationStatus(data["status"]),
-            requested_at=_parse_iso(data.get("requestedAt")),
-            finished_at=_parse_iso(data.get("finishedAt")),
-            result=ResultInfo.from_json(data.get("result")),
-            target=parse_lenient_identifier(target) if target else None,
-            invitation_id=data.get("invitationId"),
-        )
-
 
 class InboundOutcome(StrEnum):
     """What became of an incoming call once the app decided it."""
@@ -202,23 +188,6 @@ class InboundDecision:
             "decidedAt": _iso(self.decided_at),
             "ruleSetVersion": self.rule_set_version,
         }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> InboundDecision:
-        target = data.get("target")
-        return cls(
-            rule_id=data.get("ruleId"),
-            action=data["action"],
-            outcome=data["outcome"],
-            detail=data.get("detail", ""),
-            latency_ms=data.get("latencyMs"),
-            reject_reason=data.get("rejectReason"),
-            target=parse_lenient_identifier(target) if target else None,
-            redirect_hops=data.get("redirectHops"),
-            loop_guard=bool(data.get("loopGuard", False)),
-            decided_at=_parse_iso(data.get("decidedAt")),
-            rule_set_version=data.get("ruleSetVersion"),
-        )
 
 
 @dataclass(frozen=True)
@@ -268,29 +237,6 @@ class CallRecord:
             "eventCount": self.event_count,
         }
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CallRecord:
-        source = data.get("source")
-        inbound = data.get("inbound")
-        return cls(
-            call_connection_id=data["callConnectionId"],
-            state=CallState(data.get("state", "unknown")),
-            direction=Direction(data.get("direction", "unknown")),
-            server_call_id=data.get("serverCallId"),
-            correlation_id=data.get("correlationId"),
-            source=parse_lenient_identifier(source) if source else None,
-            targets=tuple(parse_lenient_identifier(t) for t in data.get("targets", [])),
-            participants=tuple(Participant.from_json(p) for p in data.get("participants", [])),
-            participants_sequence=int(data.get("participantsSequence", 0)),
-            operations=tuple(Operation.from_json(op) for op in data.get("operations", [])),
-            transferred=bool(data.get("transferred", False)),
-            end_reason=ResultInfo.from_json(data.get("endReason")),
-            inbound=InboundDecision.from_json(inbound) if inbound else None,
-            created_at=_parse_iso(data.get("createdAt")),
-            updated_at=_parse_iso(data.get("updatedAt")),
-            event_count=int(data.get("eventCount", 0)),
-        )
-
 
 @dataclass(frozen=True)
 class StoredEvent:
@@ -337,7 +283,3 @@ class AddParticipantOutcome:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _parse_iso(value: object) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) and value else None

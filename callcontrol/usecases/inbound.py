@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from callcontrol.domain.claims import Acquired, Claim, ClaimStatus, Held, claim_key
+from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held, claim_key
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import (
     AcsRejected,
@@ -39,6 +39,7 @@ from callcontrol.domain.errors import (
     InProgress,
     InvalidInput,
     NotFound,
+    StoreError,
 )
 from callcontrol.domain.models import (
     AcsCall,
@@ -181,9 +182,10 @@ class InboundCalls:
 
     async def _settled(self, call: IncomingCall, claim: Claim) -> InboundResult:
         """A duplicate delivery: finish the record if the owner could not, then acknowledge."""
-        outcome = claim.outcome or {}
-        decision = InboundDecision.from_json(outcome["decision"])
-        record_id = str(outcome["recordId"])
+        outcome = claim.outcome
+        if outcome is None:  # decided and recorded claims always keep their outcome
+            raise StoreError(f"claim {claim.key[:12]} is {claim.status.value} but keeps no outcome")
+        decision, record_id = outcome.decision, outcome.record_id
         if claim.status is ClaimStatus.DECIDED:
             record_id = await self._record(call, outcome)
             with contextlib.suppress(EtagMismatch):  # another delivery finished it meanwhile
@@ -264,21 +266,16 @@ class InboundCalls:
 
     # --- the record -----------------------------------------------------------------------
 
-    def _outcome(self, call: IncomingCall, key: str, acted: _Acted) -> dict[str, Any]:
+    def _outcome(self, call: IncomingCall, key: str, acted: _Acted) -> ClaimOutcome:
         """What the claim keeps: enough to write the call record again on a redelivery."""
         answered = acted.answered
-        return {
-            "decision": acted.decision.to_json(),
-            "recordId": answered.call_connection_id if answered else inbound_record_id(call, key),
-            "acsState": answered.state.value if answered else None,
-            "acsServerCallId": answered.server_call_id if answered else None,
-            "acsCorrelationId": answered.correlation_id if answered else None,
-        }
+        if answered is None:
+            return ClaimOutcome(acted.decision, inbound_record_id(call, key))
+        return ClaimOutcome(acted.decision, answered.call_connection_id, answered.state,
+                            answered.server_call_id, answered.correlation_id)
 
-    async def _record(self, call: IncomingCall, outcome: dict[str, Any]) -> str:
-        decision = InboundDecision.from_json(outcome["decision"])
-        record_id = str(outcome["recordId"])
-        acs_state = outcome.get("acsState")
+    async def _record(self, call: IncomingCall, outcome: ClaimOutcome) -> str:
+        decision, record_id, acs_state = outcome.decision, outcome.record_id, outcome.acs_state
         now = self._clock()
 
         def change(existing: CallRecord | None) -> CallRecord:
@@ -287,12 +284,12 @@ class InboundCalls:
             if acs_state is None:
                 state = CallState.DISCONNECTED  # rejected, redirected or missed: over for the app
             else:
-                state = max(base.state, CallState(acs_state), key=lambda s: s.rank)
+                state = max(base.state, acs_state, key=lambda s: s.rank)
             return base.with_changes(
                 state=state,
                 direction=Direction.INBOUND,
-                server_call_id=base.server_call_id or outcome.get("acsServerCallId") or call.server_call_id,
-                correlation_id=base.correlation_id or outcome.get("acsCorrelationId") or call.correlation_id,
+                server_call_id=base.server_call_id or outcome.acs_server_call_id or call.server_call_id,
+                correlation_id=base.correlation_id or outcome.acs_correlation_id or call.correlation_id,
                 source=call.from_,
                 targets=(call.to,),
                 inbound=decision,

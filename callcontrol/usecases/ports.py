@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from callcontrol.domain.claims import Acquired, Claim, ClaimStatus, Held
+from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.models import (
     AcsCall,
@@ -105,7 +105,7 @@ class OfferClaims(Protocol):
 
     async def get(self, key: str) -> Claim | None: ...
 
-    async def mark(self, claim: Claim, status: ClaimStatus, outcome: dict[str, object]) -> Claim: ...
+    async def mark(self, claim: Claim, status: ClaimStatus, outcome: ClaimOutcome) -> Claim: ...
 
     async def release(self, claim: Claim) -> None: ...
 

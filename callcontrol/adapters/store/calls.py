@@ -35,6 +35,15 @@ from callcontrol.adapters.store.backend import (
     safe_key,
     unpack_json,
 )
+from callcontrol.adapters.store.codec import (
+    CALL_FORMAT,
+    FORMAT_PROPERTY,
+    decode_call,
+    decode_event,
+    encode_call,
+    encode_event,
+    row_format,
+)
 from callcontrol.domain.errors import ConcurrencyConflict, StoreError
 from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
 
@@ -200,7 +209,8 @@ class CallStore:
             # The packed text's length: no need to serialise the events again.
             inline_chars=_chars({n: entity[n] for n in packed_names("Inline") if n in entity}),
         )
-        found = VersionedCall(CallRecord.from_json(unpack_json(entity, "Record")), entity[ETAG],
+        record = decode_call(unpack_json(entity, "Record"), row_format(entity))
+        found = VersionedCall(record, entity[ETAG],
                               history)
         self._remember(found)
         return found
@@ -218,7 +228,7 @@ class CallStore:
         if event.event_id in history.seen:
             raise DuplicateEvent(f"event {event.event_id} already recorded")
         seen = (*history.seen, event.event_id)[-MAX_REMEMBERED_IDS:]
-        stored = _event_json(event)
+        stored = encode_event(event)
         inline = (*history.inline, stored)
         chars = history.inline_chars + _size(stored)
         if len(inline) < SPILL_AT and chars <= INLINE_BUDGET_CHARS:
@@ -267,8 +277,8 @@ class CallStore:
             equals["Direction"] = direction.value
         # Only the record: the inline history of every call would multiply what is read.
         entities = await self._backend.query(CALLS_TABLE, equals=equals,
-                                             select=packed_names("Record"))
-        records = [CallRecord.from_json(unpack_json(e, "Record")) for e in entities]
+                                             select=[*packed_names("Record"), FORMAT_PROPERTY])
+        records = [decode_call(unpack_json(e, "Record"), row_format(e)) for e in entities]
         # Newest first; ISO strings of UTC times sort like the times.
         return sorted(records, key=lambda r: _iso(r.created_at), reverse=True)
 
@@ -280,16 +290,16 @@ class CallStore:
         for entity in entities:
             if entity["RowKey"] == RECORD_ROW:
                 for stored in unpack_json(entity, "Inline") or ():
-                    event = _event_from_json(call_connection_id, stored)
+                    event = decode_event(call_connection_id, stored)
                     by_id[event.event_id] = event
             elif str(entity["RowKey"]).startswith(EVENT_PREFIX):
-                event = _event_from_json(call_connection_id, unpack_json(entity, "Event"))
+                event = decode_event(call_connection_id, unpack_json(entity, "Event"))
                 by_id.setdefault(event.event_id, event)
         return sorted(by_id.values(), key=_event_order)
 
 
 def _record_entity(record: CallRecord, history: History) -> Entity:
-    packed = {**pack_json("Record", record.to_json()), **pack_json("Inline", list(history.inline))}
+    packed = {**pack_json("Record", encode_call(record)), **pack_json("Inline", list(history.inline))}
     room = ENTITY_BUDGET_CHARS - _chars(packed)
     if room < 0:
         raise StoreError(f"call {record.call_connection_id} is too large to store")
@@ -301,6 +311,7 @@ def _record_entity(record: CallRecord, history: History) -> Entity:
     return {
         "PartitionKey": safe_key(record.call_connection_id),
         "RowKey": RECORD_ROW,
+        FORMAT_PROPERTY: CALL_FORMAT,
         "State": record.state.value,
         "Direction": record.direction.value,
         **packed,
@@ -310,16 +321,6 @@ def _record_entity(record: CallRecord, history: History) -> Entity:
 
 def _chars(packed: Entity) -> int:
     return sum(len(str(value)) for value in packed.values())
-
-
-def _event_json(event: StoredEvent) -> dict[str, Any]:
-    return {
-        "id": event.event_id,
-        "type": event.type,
-        "time": event.time.isoformat() if event.time else "",
-        "receivedAt": event.received_at.isoformat() if event.received_at else "",
-        "data": event.data,
-    }
 
 
 def _size(stored: dict[str, Any]) -> int:
@@ -332,21 +333,6 @@ def _event_row(call_connection_id: str, stored: dict[str, Any]) -> Entity:
         "RowKey": EVENT_PREFIX + safe_key(str(stored["id"])),
         **pack_json("Event", stored),
     }
-
-
-def _event_from_json(call_connection_id: str, stored: dict[str, Any]) -> StoredEvent:
-    def when(name: str) -> datetime | None:
-        value = stored.get(name)
-        return datetime.fromisoformat(value) if value else None
-
-    return StoredEvent(
-        event_id=stored["id"],
-        call_connection_id=call_connection_id,
-        type=stored["type"],
-        time=when("time"),
-        data=stored.get("data") or {},
-        received_at=when("receivedAt"),
-    )
 
 
 def _iso(value: datetime | None) -> str:

@@ -19,7 +19,7 @@ so counting redirects is idempotent under redelivery.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
 from callcontrol.adapters.store.backend import (
     ETAG,
@@ -31,7 +31,8 @@ from callcontrol.adapters.store.backend import (
     safe_key,
     unpack_json,
 )
-from callcontrol.domain.claims import RETENTION, Acquired, Claim, ClaimStatus, Held
+from callcontrol.adapters.store.codec import decode_claim_outcome, encode_claim_outcome
+from callcontrol.domain.claims import RETENTION, Acquired, Claim, ClaimOutcome, ClaimStatus, Held
 from callcontrol.domain.errors import NotFound, StoreError
 
 CLAIMS_TABLE: Final = "claims"
@@ -73,7 +74,7 @@ class ClaimStore:
         entity = await self._backend.get(CLAIMS_TABLE, key, CLAIM_ROW)
         return _from_entity(entity) if entity is not None else None
 
-    async def mark(self, claim: Claim, status: ClaimStatus, outcome: dict[str, Any]) -> Claim:
+    async def mark(self, claim: Claim, status: ClaimStatus, outcome: ClaimOutcome) -> Claim:
         """Move our claim on (decided / recorded), guarded by its ETag.
 
         Raises:
@@ -84,7 +85,7 @@ class ClaimStore:
                             lease=claim.lease_until - claim.claimed_at,
                             server_call_id=claim.server_call_id),
             "Status": status.value,
-            **pack_json("Outcome", outcome),
+            **pack_json("Outcome", encode_claim_outcome(outcome)),
         }
         etag = await self._backend.replace(CLAIMS_TABLE, entity, claim.etag)
         return _from_entity({**entity, ETAG: etag})
@@ -145,7 +146,7 @@ def _claim_entity(key: str, *, owner: str, now: datetime, lease: timedelta,
 
 
 def _from_entity(entity: Entity, *, taken_over: bool = False) -> Claim:
-    outcome = unpack_json(entity, "Outcome") if "Outcome" in entity else None
+    outcome = decode_claim_outcome(unpack_json(entity, "Outcome")) if "Outcome" in entity else None
     return Claim(
         key=str(entity["PartitionKey"]),
         status=ClaimStatus(entity["Status"]),

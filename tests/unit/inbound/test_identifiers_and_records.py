@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from callcontrol.adapters.store.codec import decode_call, decode_decision, encode_call
 from callcontrol.composition import inbound_options_from_settings
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.identifiers import Identifier, IdentifierKind, from_raw_id, parse_lenient_identifier
@@ -51,12 +52,12 @@ def test_inbound_records_with_any_caller_survive_storage(raw_id: str) -> None:
     )
     record = CallRecord("inbound-x", state=CallState.DISCONNECTED, direction=Direction.INBOUND,
                         source=caller, targets=(from_raw_id("8:acs:r_me"),), inbound=decision)
-    assert CallRecord.from_json(record.to_json()) == record
+    assert decode_call(encode_call(record)) == record
 
 
 def test_records_written_before_the_decision_fields_existed_still_read() -> None:
     old = {"ruleId": None, "action": "answer", "outcome": "answered", "detail": "", "latencyMs": 1.0}
-    decision = InboundDecision.from_json(old)
+    decision = decode_decision(old)
     assert (decision.loop_guard, decision.target, decision.rule_set_version) == (False, None, None)
 
 
