@@ -142,7 +142,7 @@ class AcsGateway:
         # Shares the parent client's pipeline: nothing to open or close per call.
         return self._client.get_call_connection(call_connection_id)
 
-    # --- incoming calls -------------------------------------------------------------------
+    # --- inbound calls --------------------------------------------------------------------
 
     async def answer(
         self, incoming_call_context: str, *, operation_context: str | None = None,

@@ -144,7 +144,7 @@ class Operation:
 
 
 class InboundOutcome(StrEnum):
-    """What became of an incoming call once the app decided it."""
+    """What became of an inbound call once the app decided it."""
 
     ANSWERED = "answered"
     REJECTED = "rejected"
@@ -155,7 +155,7 @@ class InboundOutcome(StrEnum):
 
 @dataclass(frozen=True)
 class InboundDecision:
-    """How the app decided an incoming call: the rule, the action taken and how it ended.
+    """How the app decided an inbound call: the rule, the action taken and how it ended.
 
     `action` is what was done ("answer", "reject", "redirect"); the loop guard turns a rule's
     redirect into a reject, so `loop_guard` says when that happened. `redirect_hops` counts the

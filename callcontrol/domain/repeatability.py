@@ -25,4 +25,4 @@ def for_idempotency_key(key: str) -> str:
 def for_offer(offer_key: str, action: str) -> str:
     """The ID one IncomingCall offer's answer / reject / redirect sends to ACS: a retried
     request (after a timeout that ACS did act on) gets ACS's first answer."""
-    return repeatability_id("incoming", offer_key, action)
+    return repeatability_id("incoming", offer_key, action)  # the prefix is part of every id sent: fixed

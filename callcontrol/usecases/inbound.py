@@ -59,7 +59,7 @@ from callcontrol.domain.rules import (
     decide,
 )
 from callcontrol.domain.rules.versions import RuleSetVersion
-from callcontrol.usecases.ports import CallRecords, IncomingCallActions, OfferClaims, RuleSetInForce
+from callcontrol.usecases.ports import CallRecords, InboundCallActions, OfferClaims, RuleSetInForce
 
 logger = logging.getLogger(__name__)
 LOOP_KEYS: Final = ("correlationId", "serverCallId")
@@ -96,7 +96,7 @@ class InboundCalls:
         rules: RuleSetInForce,
         claims: OfferClaims,
         calls: CallRecords,
-        gateway: Callable[[], IncomingCallActions],
+        gateway: Callable[[], InboundCallActions],
         options: InboundOptions,
         clock: Clock = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
@@ -147,7 +147,7 @@ class InboundCalls:
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
         decision = acted.decision
         logger.info(
-            "incoming call %s: rule %s, %s → %s in %.1f ms",
+            "inbound call %s: rule %s, %s → %s in %.1f ms",
             key[:12], decision.rule_id or "(default)", decision.action, decision.outcome,
             decision.latency_ms or 0.0,
         )
@@ -162,7 +162,7 @@ class InboundCalls:
         result = await self._acquire(key, call)
         while isinstance(result, Held) and result.claim.status is ClaimStatus.CLAIMED:
             if self._monotonic() >= deadline:
-                raise InProgress(f"incoming call {key[:12]} is being handled by another delivery")
+                raise InProgress(f"inbound call {key[:12]} is being handled by another delivery")
             await self._sleep(delay)
             delay = min(delay * 2, 0.25)
             current = await self._claims.get(key)
@@ -171,7 +171,7 @@ class InboundCalls:
             else:
                 result = Held(current)
         if isinstance(result, Acquired) and result.claim.taken_over:
-            logger.warning("incoming call %s: took over an abandoned claim", key[:12])
+            logger.warning("inbound call %s: took over an abandoned claim", key[:12])
         return result.claim
 
     async def _acquire(self, key: str, call: IncomingCall) -> Acquired | Held:
@@ -190,7 +190,7 @@ class InboundCalls:
             record_id = await self._record(call, outcome)
             with contextlib.suppress(EtagMismatch):  # another delivery finished it meanwhile
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
-        logger.info("incoming call %s was already decided (%s); acknowledged", claim.key[:12],
+        logger.info("inbound call %s was already decided (%s); acknowledged", claim.key[:12],
                     decision.outcome)
         return InboundResult(record_id, decision, duplicate=True)
 

@@ -46,7 +46,7 @@ class CallRecords(Protocol):
     async def events(self, call_connection_id: str) -> list[StoredEvent]: ...
 
 
-class IncomingCallActions(Protocol):
+class InboundCallActions(Protocol):
     """What the inbound use case asks of ACS."""
 
     async def answer(self, incoming_call_context: str, *, operation_context: str | None = None,
@@ -59,7 +59,7 @@ class IncomingCallActions(Protocol):
                        idempotency_key: str | None = None) -> None: ...
 
 
-class CallAutomation(IncomingCallActions, Protocol):
+class CallAutomation(InboundCallActions, Protocol):
     """ACS Call Automation as the management use cases use it (the ACS gateway provides it)."""
 
     async def create_call(

@@ -1,7 +1,8 @@
 """Inbound call rules: the rule-set model, its validation, the IncomingCall view and `decide`.
 
-Everything here is pure: storage, the management endpoints and the exactly-once claim of an
-IncomingCall live elsewhere and call into these functions.
+Everything here is pure: storage (adapters/store/rules.py), the management endpoints
+(handlers/rules.py via usecases/rules.py) and the exactly-once claim of an IncomingCall
+(usecases/inbound.py) live elsewhere and call into these functions. Anyone may import it.
 """
 
 from __future__ import annotations
