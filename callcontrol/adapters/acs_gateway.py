@@ -205,7 +205,7 @@ class AcsGateway:
 
     # --- mid-call actions -----------------------------------------------------------------
 
-    async def get_call(self, call_connection_id: str) -> AcsCall:
+    async def get_call_properties(self, call_connection_id: str) -> AcsCall:
         connection = self._connection(call_connection_id)
         return _call(await self._run("get call", connection.get_call_properties))
 
