@@ -164,7 +164,7 @@ class InboundDecision:
 
     rule_id: str | None
     action: str
-    outcome: str
+    outcome: InboundOutcome
     detail: str = ""
     latency_ms: float | None = None
     reject_reason: str | None = None
@@ -178,7 +178,7 @@ class InboundDecision:
         return {
             "ruleId": self.rule_id,
             "action": self.action,
-            "outcome": self.outcome,
+            "outcome": str(self.outcome),
             "detail": self.detail,
             "latencyMs": self.latency_ms,
             "rejectReason": self.reject_reason,

@@ -317,7 +317,7 @@ class _Draft:
         return InboundDecision(
             rule_id=self.decision.rule_id,
             action=action,
-            outcome=outcome.value,
+            outcome=outcome,
             detail=detail,
             latency_ms=latency_ms,
             reject_reason=reject_reason,

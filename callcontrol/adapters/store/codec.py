@@ -25,6 +25,7 @@ from callcontrol.domain.models import (
     CallState,
     Direction,
     InboundDecision,
+    InboundOutcome,
     Operation,
     OperationKind,
     OperationStatus,
@@ -114,7 +115,7 @@ def encode_decision(decision: InboundDecision) -> Json:
     return {
         "ruleId": decision.rule_id,
         "action": decision.action,
-        "outcome": decision.outcome,
+        "outcome": str(decision.outcome),
         "detail": decision.detail,
         "latencyMs": decision.latency_ms,
         "rejectReason": decision.reject_reason,
@@ -131,7 +132,7 @@ def decode_decision(value: Json) -> InboundDecision:
     return InboundDecision(
         rule_id=value.get("ruleId"),
         action=value["action"],
-        outcome=value["outcome"],
+        outcome=InboundOutcome(value["outcome"]),
         detail=value.get("detail", ""),
         latency_ms=value.get("latencyMs"),
         reject_reason=value.get("rejectReason"),
