@@ -16,10 +16,10 @@ from callcontrol.adapters.store.claims import (
     Held,
 )
 from callcontrol.domain.claims import ClaimOutcome, claim_key
-from callcontrol.domain.models import InboundDecision, InboundOutcome
+from callcontrol.domain.models import InboundAction, InboundDecision, InboundOutcome
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-OUTCOME_X = ClaimOutcome(InboundDecision(None, "answer", InboundOutcome.ANSWERED), "x")
+OUTCOME_X = ClaimOutcome(InboundDecision(None, InboundAction.ANSWER, InboundOutcome.ANSWERED), "x")
 LEASE = timedelta(seconds=15)
 KEY = claim_key("eyJhbGciOiJub25lIn0.context-one.")
 
@@ -64,7 +64,7 @@ async def test_decided_and_recorded_claims_keep_the_outcome(backend: TableBacken
     store = ClaimStore(backend)
     acquired = await acquire(store)
     assert isinstance(acquired, Acquired)
-    answered = InboundDecision(rule_id=None, action="answer", outcome=InboundOutcome.ANSWERED)
+    answered = InboundDecision(rule_id=None, action=InboundAction.ANSWER, outcome=InboundOutcome.ANSWERED)
     outcome = ClaimOutcome(answered, "c-1")
     decided = await store.mark(acquired.claim, ClaimStatus.DECIDED, outcome)
     recorded = await store.mark(decided, ClaimStatus.RECORDED, outcome)

@@ -24,6 +24,7 @@ from callcontrol.domain.models import (
     CallRecord,
     CallState,
     Direction,
+    InboundAction,
     InboundDecision,
     InboundOutcome,
     Operation,
@@ -114,7 +115,7 @@ def _read_operation(value: Json) -> Operation:
 def encode_decision(decision: InboundDecision) -> Json:
     return {
         "ruleId": decision.rule_id,
-        "action": decision.action,
+        "action": str(decision.action),
         "outcome": str(decision.outcome),
         "detail": decision.detail,
         "latencyMs": decision.latency_ms,
@@ -131,7 +132,7 @@ def decode_decision(value: Json) -> InboundDecision:
     """Older rows lack the later fields (target, hops, loop guard, version): they default."""
     return InboundDecision(
         rule_id=value.get("ruleId"),
-        action=value["action"],
+        action=InboundAction(value["action"]),
         outcome=InboundOutcome(value["outcome"]),
         detail=value.get("detail", ""),
         latency_ms=value.get("latencyMs"),
