@@ -357,9 +357,9 @@ def gateway_from_settings(settings: Settings) -> AcsGateway:
     if settings.acs_access_key:
         credential = AzureKeyCredential(settings.acs_access_key)
     else:
-        from azure.identity.aio import DefaultAzureCredential
+        from callcontrol.credentials import token_credential
 
-        credential = DefaultAzureCredential()
+        credential = token_credential(settings)
     client = CallAutomationClient(
         settings.acs_endpoint, credential, retry_total=2, retry_backoff_max=4
     )

@@ -212,9 +212,10 @@ def table_backend_from_settings(settings: Settings) -> AzureTableBackend:
     if connection.connection_string:
         service = TableServiceClient.from_connection_string(connection.connection_string)
     else:
-        from azure.identity.aio import DefaultAzureCredential
+        from callcontrol.credentials import token_credential
 
         assert connection.table_service_uri is not None
-        credential = DefaultAzureCredential(managed_identity_client_id=connection.client_id)
+        credential = token_credential(settings, client_id=connection.client_id,
+                                      managed_identity=connection.managed_identity)
         service = TableServiceClient(endpoint=connection.table_service_uri, credential=credential)
     return AzureTableBackend(service)
