@@ -24,6 +24,11 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Concurrent HTTP invocations one instance takes before Flex Consumption adds another (the Python default is 1).')
+@minValue(1)
+@maxValue(1000)
+param perInstanceConcurrency int
+
 @description('Always-ready instances for the HTTP functions (they share the "http" scale group).')
 @minValue(0)
 param httpAlwaysReady int
@@ -42,7 +47,7 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
   name: applicationInsightsName
 }
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
   name: name
   location: location
   tags: tags
@@ -75,6 +80,13 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
         alwaysReady: concat(httpReady, incomingCallReady)
+        // One Python worker serves many requests at once (the handlers are async); without this
+        // every concurrent callback or API call would need an instance of its own.
+        triggers: {
+          http: {
+            perInstanceConcurrency: perInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'
@@ -85,7 +97,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // Separate from the site so CALLBACK_BASE_URL can use the host name Azure assigned.
-resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
   parent: functionApp
   name: 'appsettings'
   properties: union({
@@ -97,7 +109,12 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
     AZURE_CLIENT_ID: identityClientId
+    // Pins the app's own token credential to this identity (callcontrol/credentials.py): no
+    // DefaultAzureCredential chain in Azure.
+    AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
+    // The Functions identity-connection convention: URI + managedidentity + client id.
     CallStateStorage__tableServiceUri: tableEndpoint
+    CallStateStorage__credential: 'managedidentity'
     CallStateStorage__clientId: identityClientId
     ACS_ENDPOINT: 'https://${acsHostName}'
     ACS_RESOURCE_ID: acsImmutableResourceId

@@ -3,7 +3,7 @@ param name string
 param location string
 param tags object
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
   name: name
   location: location
   tags: tags
