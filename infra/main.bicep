@@ -21,7 +21,10 @@ param instanceMemoryMB int = 2048
 @description('Concurrent HTTP requests per instance before another is added; the default comes from bench/results/concurrency.json (docs/deployment.md).')
 @minValue(1)
 @maxValue(1000)
-param perInstanceConcurrency int = 16
+param perInstanceConcurrency int = 4
+
+@description('Zone-redundant plan and storage (ZRS). The region must offer it; the platform then keeps at least two always-ready instances per scale group.')
+param zoneRedundant bool = true
 
 @description('Upper bound on instances, which also bounds cost under load.')
 @minValue(1)
@@ -79,6 +82,7 @@ module storage './core/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    zoneRedundant: zoneRedundant
   }
 }
 
@@ -133,6 +137,7 @@ module plan './app/plan.bicep' = {
     name: '${abbrs.webServerFarms}${resourceToken}'
     location: location
     tags: tags
+    zoneRedundant: zoneRedundant
   }
 }
 
