@@ -186,7 +186,8 @@ class Settings:
             )
         credential = self._get(CALL_STATE_CREDENTIAL)
         if credential is not None and credential.lower() != "managedidentity":
-            raise SettingError(CALL_STATE_CREDENTIAL, f"must be managedidentity, got {credential!r}")
+            # The value is not echoed: a misplaced secret must not reach the logs.
+            raise SettingError(CALL_STATE_CREDENTIAL, "must be managedidentity (or unset)")
         return TableConnection(
             table_service_uri=uri,
             client_id=self._get(CALL_STATE_CLIENT_ID) or self._get(AZURE_CLIENT_ID),

@@ -101,10 +101,11 @@ async def test_local_development_gets_the_default_chain() -> None:
 
 
 def test_table_credential_must_be_managedidentity() -> None:
-    settings = load_settings({**AZURE, "CallStateStorage__credential": "secret"})
+    settings = load_settings({**AZURE, "CallStateStorage__credential": "s3cr3t-value"})
     with pytest.raises(SettingError) as caught:
         _ = settings.table_connection
     assert caught.value.name == "CallStateStorage__credential"
+    assert "s3cr3t-value" not in str(caught.value)
 
 
 class Spy:
