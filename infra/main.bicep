@@ -21,7 +21,7 @@ param instanceMemoryMB int = 2048
 @description('Concurrent HTTP requests per instance before another is added; the default comes from bench/results/concurrency.json (docs/deployment.md).')
 @minValue(1)
 @maxValue(1000)
-param perInstanceConcurrency int = 4
+param perInstanceConcurrency int = 2
 
 @description('Zone-redundant plan and storage (ZRS). The region must offer it; the platform then keeps at least two always-ready instances per scale group.')
 param zoneRedundant bool = true
