@@ -12,7 +12,7 @@ EMULATOR_PORT ?= 8089
 TABLE_PORT ?= 10002
 CONSOLE_PORT ?= 8090
 
-.PHONY: screenshots run test unit integration e2e lint typecheck bench bootstrap clean
+.PHONY: screenshots run test unit integration e2e docs-test lint typecheck bench bootstrap clean
 
 bootstrap: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
@@ -47,6 +47,10 @@ integration: bootstrap
 
 e2e: bootstrap
 	$(PY) -m pytest tests/e2e
+
+# The README's and docs/*.md's shell examples, run against the stack (docs/testing.md).
+docs-test: bootstrap
+	$(PY) -m pytest tests/docs
 
 lint: bootstrap
 	$(VENV)/bin/ruff check .

@@ -4,6 +4,8 @@ page says (the convention: docs/testing.md, "Examples in the docs")."""
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 from urllib.request import Request, urlopen
 
@@ -35,10 +37,37 @@ def test_the_readme_and_the_docs_have_examples_to_run() -> None:
     assert sum(len(blocks) for blocks in RUNNABLE.values()) >= 20
 
 
+_LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def test_relative_links_lead_to_files_that_exist() -> None:
+    broken = []
+    for page in pages():
+        text = re.sub(r"```.*?```", "", page.read_text(encoding="utf-8"), flags=re.DOTALL)
+        for target in _LINK.findall(text):
+            if re.match(r"[a-z]+:", target) or target.startswith("#"):
+                continue
+            path = (page.parent / target.split("#")[0]).resolve()
+            if not path.exists():
+                broken.append(f"{page.relative_to(ROOT)}: {target}")
+    assert not broken, "links to missing files:\n" + "\n".join(broken)
+
+
+def test_the_benchmarks_page_names_every_benchmark_and_results_file() -> None:
+    page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    modules = [f"bench.{p.stem}" for p in sorted((ROOT / "bench").glob("*_bench.py"))]
+    results = [p.name for p in sorted((ROOT / "bench" / "results").glob("*.json"))]
+    missing = [name for name in modules + results if f"`{name}`" not in page]
+    assert modules and not missing, f"docs/benchmarks.md does not name: {missing}"
+
+
 @pytest.mark.timeout(PAGE_TIMEOUT + 30)
 @pytest.mark.parametrize("page", [page for page, blocks in RUNNABLE.items() if blocks])
 def test_page_examples_run(page: str, docs_stack: tuple[Stack, str],
                            replacements: dict[str, str], workdir: Path) -> None:
+    missing = [tool for tool in ("bash", "curl", "jq") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"the examples need {', '.join(missing)} on PATH (.ci/run installs them)")
     stack, _console = docs_stack
     _reset_emulator(stack)
     blocks = RUNNABLE[page]
