@@ -1,5 +1,6 @@
 """The stack the docs' examples run against: the e2e wiring (tools/stack.py) on free ports, the
-call console, and a loopback Event Grid subscriber standing in for "your service on port 9000"."""
+call console, and a loopback Event Grid subscriber standing in for "your service on port 9000".
+Module-scoped, so it stops once test_docs.py is done instead of running beside the e2e stack."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _authority(url: str) -> str:
     return urlparse(url).netloc
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def docs_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack, str]]:
     logs = tmp_path_factory.mktemp("docs-stack-logs")
     stack = start_stack(log_dir=logs)
@@ -50,7 +51,7 @@ def docs_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack
         stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def subscriber() -> Iterator[Subscriber]:
     server = Subscriber()
     server.start_serving()
@@ -60,7 +61,7 @@ def subscriber() -> Iterator[Subscriber]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def replacements(docs_stack: tuple[Stack, str], subscriber: Subscriber) -> dict[str, str]:
     """The documented default addresses (make run's ports) → this stack's."""
     stack, console_url = docs_stack
