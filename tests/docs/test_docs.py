@@ -53,6 +53,12 @@ def test_relative_links_lead_to_files_that_exist() -> None:
     assert not broken, "links to missing files:\n" + "\n".join(broken)
 
 
+def test_the_readme_links_every_page_under_docs() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    unlinked = [p.name for p in sorted((ROOT / "docs").glob("*.md")) if f"(docs/{p.name})" not in readme]
+    assert not unlinked, f"README.md does not link: {unlinked}"
+
+
 def test_the_benchmarks_page_names_every_benchmark_and_results_file() -> None:
     page = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
     modules = [f"bench.{p.stem}" for p in sorted((ROOT / "bench").glob("*_bench.py"))]
