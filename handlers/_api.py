@@ -28,6 +28,8 @@ class RouteSpec:
     # (name, description) or (name, description, JSON schema): a schema states what the handler
     # enforces (an enum's values, say); without one the parameter is a free string.
     query: tuple[tuple[str, str] | tuple[str, str, dict[str, Any]], ...] = ()
+    # (name, JSON schema) of a path parameter the handler checks beyond "one path segment"
+    path: tuple[tuple[str, dict[str, Any]], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()  # request headers: (name, description)
     idempotent: bool = False
     errors: tuple[int, ...] = field(default=(400, 401, 404, 409, 503))

@@ -34,7 +34,8 @@ CALL_ID = "callConnectionId"
 
 
 @api_route(bp, name="create_call", route="calls", method="POST", summary="Create a 1:1 or group call",
-           body=CreateCallRequest, success=201, response="call", idempotent=True)
+           body=CreateCallRequest, success=201, response="call", idempotent=True,
+           errors=(400, 401, 409, 503))
 async def create_call(req: func.HttpRequest) -> func.HttpResponse:
     request = validate_body(CreateCallRequest, read_json(req))
     record = await services().calls.create_call(CreateCall(
@@ -49,7 +50,7 @@ async def create_call(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @api_route(bp, name="list_calls", route="calls", method="GET", summary="Calls known to the store",
-           response="callList",
+           response="callList", errors=(400, 401, 503),
            query=(("state", "filter by call state", enum_schema(CallState)),
                   ("direction", "filter by direction", enum_schema(Direction))))
 async def list_calls(req: func.HttpRequest) -> func.HttpResponse:

@@ -48,8 +48,10 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
 
 
 def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
+    checked = dict(spec.path)
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": dict(PATH_SEGMENT)}
+        {"name": name, "in": "path", "required": True,
+         "schema": {**PATH_SEGMENT, **checked[name]} if name in checked else dict(PATH_SEGMENT)}
         for name in _path_parameters(spec.route)
     ]
     for name, text, *schema in spec.query:

@@ -75,6 +75,11 @@ SHORT_FORMS: dict[str, dict[str, Any]] = {
 }
 
 
+# Path parameters holding a raw id: any callable party; mute takes ACS users only.
+RAW_ID_IN_PATH = (("rawId", SHORT_FORMS["rawId"]),)
+USER_RAW_ID_IN_PATH = (("rawId", SHORT_FORMS["communicationUserId"]),)
+
+
 def _short_forms_schema(schema: dict[str, Any]) -> None:
     """The document states the short forms: exactly one member, checked as the parser checks it.
 

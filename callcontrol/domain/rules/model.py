@@ -42,6 +42,7 @@ END_OF_DAY: Final = "24:00"
 # _CLOCK or END_OF_DAY, for the JSON schema (ASCII digits: the document's dialect).
 _CLOCK_BODY = _CLOCK.pattern.removeprefix("^").removesuffix("$").replace("\\d", "[0-9]")
 CLOCK_REGEX: Final = f"^(?:{_CLOCK_BODY}|{END_OF_DAY})$"
+START_REGEX: Final = f"^{_CLOCK_BODY}$"  # a window cannot start at the end of the day
 
 
 class WireModel(BaseModel):
@@ -195,7 +196,7 @@ class TimeWindow(WireModel):
     ]
     days: Annotated[tuple[Day, ...], Field(min_length=1)] = DAYS
     start: Annotated[str, AfterValidator(_check_clock), Field(examples=["09:00"], json_schema_extra={
-        "pattern": CLOCK_REGEX, "description": "HH:MM, 00:00 to 23:59"})]
+        "pattern": START_REGEX, "description": "HH:MM, 00:00 to 23:59"})]
     end: Annotated[str, AfterValidator(_check_clock), Field(examples=["17:00"], json_schema_extra={
         "pattern": CLOCK_REGEX, "description": "HH:MM, 00:00 to 24:00; differs from start"})]
 
