@@ -112,6 +112,32 @@ async def test_known_gaps_stay_described(name: str, body: Any) -> None:
     assert await put(body) == 400
 
 
+PHONE = {"kind": "phoneNumber", "rawId": "4:+14255550100", "phoneNumber": {"value": "+14255550100"}}
+EVALUATE_CASES: list[tuple[str, Any, bool]] = [
+    ("ACS's form", {"to": PHONE, "from": PHONE}, True),
+    ("a raw id only", {"to": {"rawId": "8:acs:x"}}, True),
+    ("phone as a string", {"to": {"phoneNumber": "+14255550100"}}, True),
+    ("withheld caller", {"to": PHONE, "from": {"phoneNumber": {"isAnonymous": True}}}, True),
+    ("no caller", {"to": PHONE, "from": None}, True),
+    ("empty identifier", {"to": {}}, False),
+    ("empty rawId", {"to": {"rawId": ""}}, False),
+    ("empty phone value", {"to": {"phoneNumber": {"value": ""}}}, False),
+    ("empty user id", {"to": {"communicationUser": {"id": ""}}}, False),
+    ("rawId not a string", {"to": {"rawId": 4}}, False),
+    ("no callee", {"from": PHONE}, False),
+]
+
+
+@pytest.mark.parametrize(("name", "body", "allowed"), EVALUATE_CASES, ids=[c[0] for c in EVALUATE_CASES])
+async def test_evaluate_accepts_what_the_document_allows(name: str, body: Any, allowed: bool) -> None:
+    assert schema_of("/api/rules/evaluate", "post").is_valid(body) == allowed, "the document disagrees"
+    backend = MemoryTableBackend()
+    settings = load_settings({})
+    with use_services(lambda: Services(settings, backend=backend, gateway=cast(AcsGateway, FakeAcs()))):
+        response = await invoke("evaluate_rules", http_request("POST", "rules/evaluate", body=body))
+    assert response.status_code == (200 if allowed else 400), response.get_body()
+
+
 def test_rule_actions_require_their_type_in_the_document() -> None:
     schemas = openapi_document()["components"]["schemas"]
     for action in ("AnswerAction", "RejectAction", "RedirectAction"):
