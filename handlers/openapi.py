@@ -121,8 +121,7 @@ def openapi_document() -> dict[str, Any]:
         paths.setdefault(f"/api/{spec.route}", {})[spec.method.lower()] = _operation(spec, components)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "ACS call control", "version": "1.0.0", "description": DESCRIPTION,
-                 "license": {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"}},
+        "info": {"title": "ACS call control", "version": "1.0.0", "description": DESCRIPTION},
         "servers": [{"url": "/", "description": "the app's own origin (make run: "
                                                  "http://localhost:7071)"}],
         "paths": paths,
