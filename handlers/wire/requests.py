@@ -89,7 +89,9 @@ def _short_forms_schema(schema: dict[str, Any]) -> None:
     schema.clear()
     schema.update({
         "title": "IdentifierIn",
-        "description": "A communication identifier: exactly one of the members.",
+        "description": "A communication identifier: exactly one of the members. The full form the "
+                       "API returns (kind, rawId and the typed member) is accepted too when its "
+                       "members agree.",
         "type": "object",
         "properties": SHORT_FORMS,
         "additionalProperties": False,
