@@ -65,7 +65,8 @@ async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
 
 @api_route(bp, name="evaluate_rules", route="rules/evaluate", method="POST", body=IncomingCallData,
            response="evaluation", errors=RULE_ERRORS,
-           query=(("at", "ISO 8601 instant with offset for time windows (default: now)"),),
+           query=(("at", "instant with offset for time windows, years 1900-9000 (default: now)",
+                   {"type": "string", "format": "date-time"}),),
            summary="Dry run: the rule and action an IncomingCall (event or data) would get")
 async def evaluate_rules(req: func.HttpRequest) -> func.HttpResponse:
     call = parse_incoming_call(read_json(req), require_call_context=False)
