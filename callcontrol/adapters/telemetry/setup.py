@@ -1,0 +1,144 @@
+"""Configure OpenTelemetry once per worker process, from the environment.
+
+- APPLICATIONINSIGHTS_CONNECTION_STRING set: Microsoft's distro (`configure_azure_monitor`), with
+  the given credential (the app's managed identity: ingestion is Entra-only). Without one, a
+  managed identity credential is built from APPLICATIONINSIGHTS_AUTHENTICATION_STRING
+  (`Authorization=AAD;ClientId=…`), the setting the Functions host reads for the same purpose.
+- else OTEL_EXPORTER_OTLP_ENDPOINT set: the OpenTelemetry SDK with the OTLP/HTTP exporters for
+  traces, metrics and logs; the standard OTEL_* variables configure them, so any collector works.
+- neither: nothing is configured and nothing of OpenTelemetry is imported.
+
+In both cases azure-core's tracing is switched on, so every ACS and Table Storage request becomes
+a dependency span under the invocation's span, and the app's port gets the OpenTelemetry
+implementation. Log filters are attached afterwards (`configure_logging`), so the exporting
+handler passes them too.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Final
+
+from callcontrol.adapters.telemetry.logs import configure_logging
+from callcontrol.observability.port import install
+
+APPLICATIONINSIGHTS_CONNECTION_STRING: Final = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+APPLICATIONINSIGHTS_AUTHENTICATION_STRING: Final = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
+OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
+DEFAULT_SERVICE_NAME: Final = "call-control"
+
+logger = logging.getLogger(__name__)
+_lock = threading.Lock()
+_configured: TelemetryMode | None = None
+
+
+class TelemetryMode(StrEnum):
+    AZURE_MONITOR = "azure-monitor"
+    OTLP = "otlp"
+    OFF = "off"
+
+
+def telemetry_mode(environ: Mapping[str, str]) -> TelemetryMode:
+    if (environ.get(APPLICATIONINSIGHTS_CONNECTION_STRING) or "").strip():
+        return TelemetryMode.AZURE_MONITOR
+    if (environ.get(OTEL_EXPORTER_OTLP_ENDPOINT) or "").strip():
+        return TelemetryMode.OTLP
+    return TelemetryMode.OFF
+
+
+def configure_telemetry(
+    environ: Mapping[str, str] | None = None, *, credential: Any = None
+) -> TelemetryMode:
+    """Configure this process's telemetry and logging once; later calls return the first mode."""
+    global _configured
+    with _lock:
+        if _configured is not None:
+            return _configured
+        env = os.environ if environ is None else environ
+        mode = telemetry_mode(env)
+        if mode is TelemetryMode.AZURE_MONITOR:
+            _azure_monitor(env, credential)
+        elif mode is TelemetryMode.OTLP:
+            _otlp(env)
+        if mode is not TelemetryMode.OFF:
+            enable_azure_sdk_tracing()
+            from callcontrol.adapters.telemetry.otel import OtelTelemetry
+
+            install(OtelTelemetry())
+        configure_logging(env)
+        _configured = mode
+    logger.info("telemetry: %s", mode.value)
+    return mode
+
+
+def enable_azure_sdk_tracing() -> None:
+    """azure-core's native OpenTelemetry tracing (1.33+): HTTP dependency spans for every SDK
+    request. Under the distro its azure-core-tracing-opentelemetry plugin does it instead."""
+    from azure.core.settings import settings
+
+    settings.tracing_enabled = True
+
+
+def _resource(environ: Mapping[str, str]) -> Any:
+    from opentelemetry.sdk.resources import Resource
+
+    # OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES win when set.
+    given = {} if environ.get(OTEL_SERVICE_NAME) else {"service.name": DEFAULT_SERVICE_NAME}
+    return Resource.create(given)
+
+
+def _azure_monitor(environ: Mapping[str, str], credential: Any) -> None:
+    from azure.monitor.opentelemetry import configure_azure_monitor
+
+    configure_azure_monitor(
+        connection_string=environ[APPLICATIONINSIGHTS_CONNECTION_STRING],
+        credential=credential if credential is not None else _ingestion_credential(environ),
+        resource=_resource(environ),
+        # Only what this app uses: the Azure SDKs (ACS, Tables) and urllib (the callback keys).
+        instrumentation_options={name: {"enabled": False} for name in (
+            "django", "fastapi", "flask", "psycopg2", "requests", "urllib3", "httpx")},
+    )
+
+
+def _ingestion_credential(environ: Mapping[str, str]) -> Any:
+    """The managed identity named by APPLICATIONINSIGHTS_AUTHENTICATION_STRING, if it asks for
+    Entra (AAD) authentication; None (instrumentation key only) otherwise."""
+    raw = environ.get(APPLICATIONINSIGHTS_AUTHENTICATION_STRING) or ""
+    parts = dict(p.split("=", 1) for p in raw.split(";") if "=" in p)
+    if parts.get("Authorization", "").upper() != "AAD":
+        return None
+    from azure.identity import ManagedIdentityCredential
+
+    client_id = parts.get("ClientId") or None
+    return ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
+
+
+def _otlp(environ: Mapping[str, str]) -> None:
+    from opentelemetry import metrics, trace
+    from opentelemetry._logs import set_logger_provider
+    from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    resource = _resource(environ)
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(tracer_provider)
+    reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+    metrics.set_meter_provider(MeterProvider(resource=resource, metric_readers=[reader]))
+    logger_provider = LoggerProvider(resource=resource)
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter()))
+    set_logger_provider(logger_provider)
+    logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
