@@ -7,6 +7,7 @@ import json
 import signal
 import threading
 
+from tools.call_lines import start_following
 from tools.processes import ROOT
 from tools.stack import Stack, start_stack
 
@@ -28,6 +29,7 @@ Then look at the call (callConnectionId from the list of calls):
   curl -s '{stack.app_url}/api/calls?code={stack.function_key}'
   curl -s '{stack.app_url}/api/calls/<callConnectionId>?code={stack.function_key}'
 
+Calls show up below as they happen (full JSON logs in .run/logs/devhost.log).
 Press Ctrl-C to stop everything.
 """
 
@@ -50,6 +52,8 @@ def main() -> None:
         signal.signal(sig, lambda *_: stopped.set())
     try:
         print(banner(stack), flush=True)
+        start_following(run_dir / "logs" / "devhost.log", stopped,
+                        lambda line: print(line, flush=True))
         while not stopped.wait(0.5):
             for process in [*stack.processes, stack.azurite.process]:
                 if process.poll() is not None:

@@ -65,7 +65,8 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
     process = start(
         [sys.executable, "-m", "emulator", "--host", HOST, "--port", str(port),
          "--resource-id", resource_id, "--event-webhook", webhook, *(extra or [])],
-        env={"EMULATOR_ACCESS_KEY": access_key},  # not on the command line, where ps shows it
+        # The key is not on the command line, where ps shows it; logs are JSON lines.
+        env={"EMULATOR_ACCESS_KEY": access_key, "LOG_FORMAT": "json"},
         log=log,
     )
     wait_for_port(port, process, timeout=30)
@@ -75,7 +76,8 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
 def start_devhost(port: int, settings: dict[str, str], function_key: str, master_key: str,
                   log: Path | None) -> subprocess.Popen[bytes]:
     ensure_free(port)
-    env = {**settings, "DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key}
+    env = {**settings, "DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key,
+           "LOG_FORMAT": "json"}  # `make run` reads the call events back from it
     process = start([sys.executable, "-m", "devhost", "--host", HOST, "--port", str(port)],
                     env=env, log=log)
     wait_for_port(port, process, timeout=60)

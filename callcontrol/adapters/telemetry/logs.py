@@ -14,8 +14,8 @@ from typing import Final
 
 from callcontrol.observability.context import call_ids
 from callcontrol.redaction import redact
+from callcontrol.settings import AZURE_SDK_LOG_LEVEL
 
-AZURE_SDK_LOG_LEVEL: Final = "AZURE_SDK_LOG_LEVEL"
 # Loggers of the SDKs the app uses; children inherit (http_logging_policy's header dumps too).
 SDK_LOGGERS: Final = (
     "azure",

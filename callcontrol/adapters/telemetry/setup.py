@@ -25,10 +25,10 @@ from typing import Any, Final
 
 from callcontrol.adapters.telemetry.logs import configure_logging
 from callcontrol.observability.port import install
+from callcontrol.settings import OTEL_EXPORTER_OTLP_ENDPOINT
 
 APPLICATIONINSIGHTS_CONNECTION_STRING: Final = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 APPLICATIONINSIGHTS_AUTHENTICATION_STRING: Final = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
-OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
 DEFAULT_SERVICE_NAME: Final = "call-control"
 
