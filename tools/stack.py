@@ -30,6 +30,7 @@ class Stack:
     function_key: str
     master_key: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    log_dir: Path | None = None  # <name>.log of each process, when started with one
 
     @property
     def webhook_url(self) -> str:
@@ -111,6 +112,7 @@ def start_stack(
         resource_id=str(uuid.uuid4()),
         function_key=secrets.token_urlsafe(24),
         master_key=secrets.token_urlsafe(24),
+        log_dir=log_dir,
     )
     try:
         stack.processes.append(start_emulator(

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from callcontrol.adapters.telemetry.otel import OtelTelemetry
+from callcontrol.adapters.telemetry.span_redaction import RedactingSpanProcessor
 from callcontrol.observability import install
 
 
@@ -54,6 +55,7 @@ def _providers() -> Recorded:
     if _session is None:
         exporter = InMemorySpanExporter()
         tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(RedactingSpanProcessor())  # as configure_telemetry does
         tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
         trace.set_tracer_provider(tracer_provider)
         # Deltas: each read holds what was counted since the previous one.

@@ -95,10 +95,13 @@ def _resource(environ: Mapping[str, str]) -> Any:
 def _azure_monitor(environ: Mapping[str, str], credential: Any) -> None:
     from azure.monitor.opentelemetry import configure_azure_monitor
 
+    from callcontrol.adapters.telemetry.span_redaction import RedactingSpanProcessor
+
     configure_azure_monitor(
         connection_string=environ[APPLICATIONINSIGHTS_CONNECTION_STRING],
         credential=credential if credential is not None else _ingestion_credential(environ),
         resource=_resource(environ),
+        span_processors=[RedactingSpanProcessor()],  # before the exporting one
         # Only what this app uses: the Azure SDKs (ACS, Tables) and urllib (the callback keys).
         instrumentation_options={name: {"enabled": False} for name in (
             "django", "fastapi", "flask", "psycopg2", "requests", "urllib3", "httpx")},
@@ -132,8 +135,11 @@ def _otlp(environ: Mapping[str, str]) -> None:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+    from callcontrol.adapters.telemetry.span_redaction import RedactingSpanProcessor
+
     resource = _resource(environ)
     tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(RedactingSpanProcessor())  # before the exporting one
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(tracer_provider)
     reader = PeriodicExportingMetricReader(OTLPMetricExporter())
