@@ -34,7 +34,7 @@ from azure.core.exceptions import (
 from callcontrol.errors import AcsErrorInfo, AcsRejected, AcsUnavailable, Conflict, NotFound
 from callcontrol.identifiers import Identifier, from_raw_id
 from callcontrol.models import CallState, Participant
-from callcontrol.redaction import redact
+from callcontrol.observability import telemetry
 from callcontrol.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -123,6 +123,13 @@ def _translate(exc: Exception, action: str) -> Exception:
     return exc
 
 
+def _status_and_code(exc: Exception) -> tuple[int | None, str | None]:
+    if not isinstance(exc, HttpResponseError):
+        return None, None
+    code = str(exc.error.code) if exc.error is not None and exc.error.code else None
+    return exc.status_code, code
+
+
 def _retry_after(exc: HttpResponseError) -> int:
     response: Any = exc.response
     header = response.headers.get("Retry-After") if response is not None else None
@@ -149,14 +156,19 @@ class AcsGateway:
         return self._callback_url
 
     async def _run(self, action: str, operation: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await asyncio.wait_for(operation(), self._timeout)
-        except Exception as exc:
-            translated = _translate(exc, action)
-            if translated is exc:
-                raise
-            logger.info("ACS %s failed: %s", action, redact(str(translated)))
-            raise translated from exc
+        observed = telemetry()
+        with observed.span(f"ACS {action}", {"acs.action": action}) as span:
+            try:
+                return await asyncio.wait_for(operation(), self._timeout)
+            except Exception as exc:
+                translated = _translate(exc, action)
+                if translated is exc:
+                    raise
+                status, code = _status_and_code(exc)
+                span.fail(str(translated), {"acs.status": status or 0, "acs.code": code or ""})
+                observed.metrics.acs_error(action=action, status=status, code=code)
+                logger.info("ACS %s failed: %s", action, translated)
+                raise translated from exc
 
     @staticmethod
     def _headers(idempotency_key: str | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,10 +34,12 @@ from callcontrol.models import (
     OperationStatus,
     Participant,
 )
+from callcontrol.observability import ActionOutcome, note_call, telemetry
 from callcontrol.service import CallControlService
 from callcontrol.state_machine import PARTICIPANT_TRANSFER, record_pending
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class _NotStored(Exception):
@@ -57,6 +60,16 @@ class Accepted:
         if self.invitation_id is not None:
             body["invitationId"] = self.invitation_id
         return body
+
+
+def _sent(kind: str, context: str) -> None:
+    logger.info("%s sent to ACS (operationContext %s)", kind, context)
+    telemetry().metrics.action(kind=kind, outcome=ActionOutcome.ACCEPTED)
+
+
+def _count(kind: str, error: CallControlError) -> None:
+    outcome = ActionOutcome.UNAVAILABLE if isinstance(error, AcsUnavailable) else ActionOutcome.REFUSED
+    telemetry().metrics.action(kind=kind, outcome=outcome)
 
 
 def new_operation_context(kind: str) -> str:
@@ -125,19 +138,23 @@ class CallActions:
             await self._calls.update_call(call_connection_id, change)
         return context
 
-    async def _send(self, call_connection_id: str, context: str,
+    async def _send(self, call_connection_id: str, context: str, kind: str,
                     request: Callable[[], Awaitable[T]]) -> T:
         """Send a reserved action; a definite refusal frees its operationContext again.
 
         When ACS may have acted (timeout, 5xx, throttling) the operation stays pending: its
         callback, or the end of the call, will settle it.
         """
+        note_call(call_connection_id=call_connection_id, operation_context=context)
         try:
-            return await request()
+            result = await request()
         except CallControlError as error:
+            _count(kind, error)
             if not isinstance(error, AcsUnavailable):
                 await self._forget(call_connection_id, context)
             raise
+        _sent(kind, context)
+        return result
 
     async def _note(
         self, call_connection_id: str, kind: str, context: str, *,
@@ -188,10 +205,18 @@ class CallActions:
     ) -> CallRecord:
         caller_id = self._caller_id_for(targets, caller_id, "sourceCallerIdNumber")
         context = operation_context or new_operation_context("create")
-        created: AcsCall = await self._gateway().create_call(
-            targets, caller_id=caller_id, display_name=display_name,
-            operation_context=context, idempotency_key=idempotency_key,
-        )
+        note_call(operation_context=context)
+        try:
+            created: AcsCall = await self._gateway().create_call(
+                targets, caller_id=caller_id, display_name=display_name,
+                operation_context=context, idempotency_key=idempotency_key,
+            )
+        except CallControlError as error:
+            _count("createCall", error)
+            raise
+        note_call(call_connection_id=created.call_connection_id,
+                  server_call_id=created.server_call_id, correlation_id=created.correlation_id)
+        _sent("createCall", context)
         now = self._clock()
         pending = Operation(context, "connect", OperationStatus.PENDING, requested_at=now)
 
@@ -239,10 +264,17 @@ class CallActions:
         record = await self._calls.find_call(call_connection_id)
         if record is not None and record.state.is_final:
             raise Conflict(f"call {call_connection_id} has ended")
-        await self._gateway().hang_up(call_connection_id, for_everyone=for_everyone,
-                                      idempotency_key=idempotency_key)
-        await self._note(call_connection_id, "terminate" if for_everyone else "hangUp",
-                         new_operation_context("hangup"), state=CallState.DISCONNECTING)
+        kind = "terminate" if for_everyone else "hangUp"
+        context = new_operation_context("hangup")
+        note_call(call_connection_id=call_connection_id, operation_context=context)
+        try:
+            await self._gateway().hang_up(call_connection_id, for_everyone=for_everyone,
+                                          idempotency_key=idempotency_key)
+        except CallControlError as error:
+            _count(kind, error)
+            raise
+        _sent(kind, context)
+        await self._note(call_connection_id, kind, context, state=CallState.DISCONNECTING)
 
     async def transfer(
         self, call_connection_id: str, target: Identifier, *, transferee: Identifier | None,
@@ -253,7 +285,7 @@ class CallActions:
         kind = "transfer" if transferee is None else PARTICIPANT_TRANSFER
         context = await self._reserve(call_connection_id, operation_context, "transfer", kind,
                                       target=target)
-        await self._send(call_connection_id, context, lambda: self._gateway().transfer(
+        await self._send(call_connection_id, context, kind, lambda: self._gateway().transfer(
             call_connection_id, target, transferee=transferee, caller_id=caller_id,
             operation_context=context, idempotency_key=idempotency_key,
         ))
@@ -270,7 +302,7 @@ class CallActions:
         caller_id = self._caller_id_for([who], caller_id, "sourceCallerIdNumber")
         context = await self._reserve(call_connection_id, operation_context, "add",
                                       "addParticipant", target=who)
-        outcome = await self._send(call_connection_id, context, lambda: self._gateway()
+        outcome = await self._send(call_connection_id, context, "addParticipant", lambda: self._gateway()
                                    .add_participant(call_connection_id, who, caller_id=caller_id,
                                                     invitation_timeout=invitation_timeout,
                                                     operation_context=context,
@@ -285,8 +317,10 @@ class CallActions:
     ) -> Accepted:
         context = await self._reserve(call_connection_id, operation_context, "remove",
                                       "removeParticipant", target=who)
-        await self._send(call_connection_id, context, lambda: self._gateway().remove_participant(
-            call_connection_id, who, operation_context=context, idempotency_key=idempotency_key))
+        await self._send(call_connection_id, context, "removeParticipant",
+                         lambda: self._gateway().remove_participant(
+                             call_connection_id, who, operation_context=context,
+                             idempotency_key=idempotency_key))
         await self._note(call_connection_id, "removeParticipant", context, target=who)
         return Accepted(call_connection_id, context)
 
@@ -299,7 +333,7 @@ class CallActions:
                                [FieldProblem("path.rawId", "must be an ACS user (8:acs:…)")])
         context = await self._reserve(call_connection_id, operation_context, "mute", "mute",
                                       target=who)
-        await self._send(call_connection_id, context, lambda: self._gateway().mute_participant(
+        await self._send(call_connection_id, context, "mute", lambda: self._gateway().mute_participant(
             call_connection_id, who, operation_context=context, idempotency_key=idempotency_key))
         # Mute has no callback: its 200 is the outcome.
         await self._note(call_connection_id, "mute", context, target=who,
@@ -312,7 +346,7 @@ class CallActions:
     ) -> Accepted:
         context = await self._reserve(call_connection_id, operation_context, "cancel",
                                       "cancelAddParticipant")
-        await self._send(call_connection_id, context, lambda: self._gateway()
+        await self._send(call_connection_id, context, "cancelAddParticipant", lambda: self._gateway()
                          .cancel_add_participant(call_connection_id, invitation_id,
                                                  operation_context=context,
                                                  idempotency_key=idempotency_key))

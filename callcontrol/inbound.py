@@ -41,6 +41,7 @@ from callcontrol.errors import (
 )
 from callcontrol.identifiers import Identifier
 from callcontrol.models import CallRecord, CallState, Direction, InboundDecision, InboundOutcome
+from callcontrol.observability import note_call, telemetry
 from callcontrol.repeatability import repeatability_id as derived_repeatability_id
 from callcontrol.rules import AnswerAction, Decision, IncomingCall, RedirectAction, RejectAction, decide
 from callcontrol.service import CallControlService
@@ -133,6 +134,7 @@ class InboundCalls:
             InProgress: another delivery of the same call is still being handled.
         """
         started = self._monotonic()
+        note_call(server_call_id=call.server_call_id, correlation_id=call.correlation_id)
         context = call.incoming_call_context
         if not context:
             problem = FieldProblem("data.incomingCallContext", "is required to act on the call")
@@ -148,6 +150,7 @@ class InboundCalls:
             await self._claims.release(claim)
             raise
         outcome = self._outcome(call, key, acted)
+        _note_decision(acted.decision, outcome)
         try:
             claim = await self._claims.mark(claim, ClaimStatus.DECIDED, outcome)
         except EtagMismatch:
@@ -158,11 +161,12 @@ class InboundCalls:
             with contextlib.suppress(EtagMismatch):
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
         decision = acted.decision
-        logger.info(
-            "incoming call %s: rule %s, %s → %s in %.1f ms",
-            key[:12], decision.rule_id or "(default)", decision.action, decision.outcome,
-            decision.latency_ms or 0.0,
-        )
+        logger.info("incoming call decided: rule %s → %s, %s in %.1f ms",
+                    decision.rule_id or "(default)", decision.action, decision.outcome,
+                    decision.latency_ms or 0.0)
+        telemetry().metrics.inbound_decision(
+            outcome=decision.outcome, action=decision.action, rule_id=decision.rule_id,
+            latency_ms=decision.latency_ms or 0.0)
         return InboundResult(record_id, decision)
 
     # --- the claim ------------------------------------------------------------------------
@@ -197,12 +201,12 @@ class InboundCalls:
         outcome = claim.outcome or {}
         decision = InboundDecision.from_json(outcome["decision"])
         record_id = str(outcome["recordId"])
+        _note_decision(decision, outcome)
         if claim.status is ClaimStatus.DECIDED:
             record_id = await self._record(call, outcome)
             with contextlib.suppress(EtagMismatch):  # another delivery finished it meanwhile
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
-        logger.info("incoming call %s was already decided (%s); acknowledged", claim.key[:12],
-                    decision.outcome)
+        logger.info("incoming call already decided (%s); delivery acknowledged", decision.outcome)
         return InboundResult(record_id, decision, duplicate=True)
 
     # --- deciding and acting --------------------------------------------------------------
@@ -314,6 +318,15 @@ class InboundCalls:
 
         await self._calls.update_call(record_id, change)
         return record_id
+
+
+def _note_decision(decision: InboundDecision, outcome: dict[str, Any]) -> None:
+    """The decision's identifiers on the context: an answered call has its callConnectionId."""
+    answered = outcome.get("acsState") is not None
+    note_call(call_connection_id=str(outcome["recordId"]) if answered else None,
+              server_call_id=outcome.get("acsServerCallId"),
+              correlation_id=outcome.get("acsCorrelationId"),
+              rule_id=decision.rule_id, action=decision.action, outcome=decision.outcome)
 
 
 class _Draft:

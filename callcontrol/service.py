@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,7 +15,15 @@ from callcontrol.acs_gateway import AcsGateway
 from callcontrol.clock import Clock, utc_now
 from callcontrol.errors import ConcurrencyConflict, NotFound
 from callcontrol.events import CallbackEvent
-from callcontrol.models import CallRecord, CallState, Direction, StoredEvent
+from callcontrol.models import (
+    CallRecord,
+    CallState,
+    Direction,
+    Operation,
+    OperationStatus,
+    StoredEvent,
+)
+from callcontrol.observability import CallbackResult, bind_call, telemetry
 from callcontrol.state_machine import apply_event
 from callcontrol.store.backend import EtagMismatch
 from callcontrol.store.calls import CallStore, DuplicateEvent, VersionedCall
@@ -28,6 +37,14 @@ async def _back_off(attempt: int) -> None:
     """Jittered, growing pause between ETag retries, so contending writers spread out."""
     await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
 
+
+
+def newly_settled(before: CallRecord | None, after: CallRecord) -> list[Operation]:
+    """Operations that the change finished (succeeded, failed, cancelled)."""
+    pending = {op.context for op in (before.operations if before else ())
+               if op.status is OperationStatus.PENDING}
+    return [op for op in after.operations
+            if op.context in pending and op.status is not OperationStatus.PENDING]
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,36 @@ class CallControlService:
         return IngestResult(applied, duplicates)
 
     async def _ingest(self, event: CallbackEvent) -> bool:
+        """Apply one event, in the context (and span) of its own call."""
+        with bind_call(call_connection_id=event.call_connection_id,
+                       server_call_id=event.server_call_id, correlation_id=event.correlation_id,
+                       operation_context=event.operation_context) as ids:
+            short_type = event.type.removeprefix("Microsoft.Communication.")
+            observed = telemetry()
+            with observed.span(f"callback {short_type}", {**ids.attributes(),
+                                                          "eventType": short_type}) as span:
+                started = time.perf_counter()
+                change = await self._apply(event)
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                result = CallbackResult.APPLIED if change is not None else CallbackResult.DUPLICATE
+                span.set_attributes({"result": result.value})
+                observed.metrics.callback(result, event_type=short_type, latency_ms=elapsed_ms)
+            if change is None:
+                logger.info("callback %s %s is a duplicate; ignored", short_type, event.id)
+                return False
+            before, after = change
+            if before is not None and before.state is after.state:
+                logger.info("callback %s applied (%s)", short_type, after.state.value)
+            else:
+                logger.info("callback %s applied: %s → %s", short_type,
+                            before.state.value if before else "new", after.state.value)
+            for settled in newly_settled(before, after):
+                logger.info("operation %s (%s) settled: %s", settled.kind, settled.context,
+                            settled.status.value)
+            return True
+
+    async def _apply(self, event: CallbackEvent) -> tuple[CallRecord | None, CallRecord] | None:
+        """(the record before, after) the event, or None when it was a duplicate."""
         received = self._clock()
         stored_event = StoredEvent(
             event_id=event.id,
@@ -109,14 +156,14 @@ class CallControlService:
             received_at=received,
         )
 
-        async def write(current: VersionedCall | None) -> bool:
-            updated = apply_event(current.record if current else None, event, received)
+        async def write(current: VersionedCall | None) -> tuple[CallRecord | None, CallRecord] | None:
+            before = current.record if current else None
+            updated = apply_event(before, event, received)
             try:
                 await self._store.save_with_event(updated, current, stored_event)
             except DuplicateEvent:
-                logger.info("duplicate callback %s ignored", event.id)
-                return False
-            return True
+                return None
+            return before, updated
 
         return await self._guarded_write(event.call_connection_id, write, start_from_cache=True)
 

@@ -16,6 +16,7 @@ from functools import cached_property
 
 from callcontrol.acs_gateway import AcsGateway, gateway_from_settings
 from callcontrol.actions import CallActions
+from callcontrol.adapters.telemetry import configure_telemetry
 from callcontrol.callback_auth import CallbackAuthenticator, authenticator_from_settings
 from callcontrol.inbound import InboundCalls, InboundOptions
 from callcontrol.service import CallControlService
@@ -101,6 +102,11 @@ _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Services] = (
     weakref.WeakKeyDictionary()
 )
 _factory: ServicesFactory | None = None
+
+
+def observe() -> None:
+    """Telemetry and the logging layer, configured once per worker process (idempotent)."""
+    configure_telemetry()
 
 
 def services() -> Services:

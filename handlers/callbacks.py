@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import azure.functions as func
 
+from callcontrol.errors import CallControlError
 from callcontrol.events import parse_callback_body
+from callcontrol.observability import CallbackResult, telemetry
 from handlers._deps import services
 from handlers._http import MAX_BODY_BYTES, http_endpoint, json_response, read_body
 
+logger = logging.getLogger(__name__)
 bp = func.Blueprint()
 MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated is legitimate
 
@@ -17,7 +22,12 @@ MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated
 @http_endpoint
 async def callbacks(req: func.HttpRequest) -> func.HttpResponse:
     deps = services()
-    await deps.authenticator.verify(req.headers.get("Authorization"))
-    events = parse_callback_body(read_body(req, MAX_CALLBACK_BYTES))
+    try:
+        await deps.authenticator.verify(req.headers.get("Authorization"))
+        events = parse_callback_body(read_body(req, MAX_CALLBACK_BYTES))
+    except CallControlError as error:
+        telemetry().metrics.callback(CallbackResult.REFUSED)
+        logger.warning("callbacks refused: %s", error.detail)
+        raise
     result = await deps.service.ingest_callbacks(events)
     return json_response({"applied": result.applied, "duplicates": result.duplicates})

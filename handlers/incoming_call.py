@@ -12,9 +12,9 @@ import logging
 import azure.functions as func
 
 from callcontrol.errors import CallControlError
-from callcontrol.redaction import redact
+from callcontrol.observability import invocation_scope, telemetry
 from callcontrol.rules.incoming import INCOMING_CALL_EVENT_TYPE, parse_incoming_call
-from handlers._deps import services
+from handlers._deps import observe, services
 
 logger = logging.getLogger(__name__)
 bp = func.Blueprint()
@@ -28,9 +28,11 @@ async def incoming_call(event: func.EventGridEvent) -> None:
     if event_type != INCOMING_CALL_EVENT_TYPE:
         logger.warning("ignoring Event Grid event %s of type %s", event.id, event_type)
         return
-    try:
-        call = parse_incoming_call({"id": event.id, "data": event.get_json()})
-    except CallControlError as error:
-        logger.error("malformed IncomingCall event %s: %s", event.id, redact(error.detail))
-        raise
-    await services().inbound.handle(call)
+    observe()
+    with invocation_scope(), telemetry().span("incoming_call"):
+        try:
+            call = parse_incoming_call({"id": event.id, "data": event.get_json()})
+        except CallControlError as error:
+            logger.error("malformed IncomingCall event %s: %s", event.id, error.detail)
+            raise
+        await services().inbound.handle(call)

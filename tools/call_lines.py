@@ -31,7 +31,8 @@ def call_line(entry: dict[str, Any]) -> str | None:
     clock = str(entry.get("time", ""))[11:19]
     who = f"call {str(call)[:8]}" if call else logger
     prefix = "" if level == "INFO" else f"{level} "
-    return f"{clock}  {who}  {prefix}{entry.get('message', '')}"
+    first_line = str(entry.get("message", "")).partition("\n")[0]
+    return f"{clock}  {who}  {prefix}{first_line}"
 
 
 def follow(path: Path, offset: int, stopped: threading.Event, echo: Callable[[str], None],
