@@ -28,6 +28,10 @@ ATTRIBUTE_NAMES: Final = {
 }
 
 
+# Identifiers ACS makes: opaque, never hiding a number; everything else is redacted like text.
+ACS_IDS: Final = frozenset({"callConnectionId", "serverCallId", "correlationId"})
+
+
 @dataclass
 class CallIds:
     """What is known so far about the call this invocation is about; None = not known (yet)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.core.settings import settings
@@ -29,6 +29,7 @@ from callcontrol.observability import install
 class Recorded:
     exporter: InMemorySpanExporter
     reader: InMemoryMetricReader
+    points: dict[str, list[Any]] = field(default_factory=dict)
 
     def spans(self) -> list[ReadableSpan]:
         return list(self.exporter.get_finished_spans())
@@ -36,15 +37,17 @@ class Recorded:
     def named(self, text: str) -> list[ReadableSpan]:
         return [s for s in self.spans() if text in s.name]
 
-    def metric_points(self, name: str) -> list[Any]:
+    def collect(self) -> None:
+        """Add what was counted since the last collection (deltas) to `points`."""
         data = self.reader.get_metrics_data()
-        points: list[Any] = []
         for resource in data.resource_metrics if data else []:
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:
-                    if metric.name == name:
-                        points.extend(metric.data.data_points)
-        return points
+                    self.points.setdefault(metric.name, []).extend(metric.data.data_points)
+
+    def metric_points(self, name: str) -> list[Any]:
+        self.collect()
+        return list(self.points.get(name, []))
 
 
 _session: Recorded | None = None
@@ -70,7 +73,8 @@ def _providers() -> Recorded:
 def recording() -> Iterator[Recorded]:
     recorded = _providers()
     recorded.exporter.clear()
-    recorded.reader.get_metrics_data()  # drain what earlier tests counted
+    recorded.collect()  # drain what earlier tests counted
+    recorded.points.clear()
     before = settings.tracing_enabled()
     settings.tracing_enabled = True
     install(OtelTelemetry())

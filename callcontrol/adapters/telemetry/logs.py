@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Final
 
-from callcontrol.observability.context import call_ids
+from callcontrol.observability.context import ACS_IDS, call_ids
 from callcontrol.redaction import redact
 from callcontrol.settings import AZURE_SDK_LOG_LEVEL
 
@@ -26,8 +26,6 @@ SDK_LOGGERS: Final = (
     "urllib3",
     "opentelemetry",
 )
-# Identifiers ACS makes; anything else stamped on a record is redacted like the message.
-_OPAQUE_IDS: Final = frozenset({"callConnectionId", "serverCallId", "correlationId"})
 _REDACTED_MARK: Final = "_callcontrol_redacted"
 
 
@@ -39,7 +37,7 @@ class CallContextFilter(logging.Filter):
         if ids is not None:
             for name, value in ids.attributes().items():
                 if not hasattr(record, name):
-                    setattr(record, name, value if name in _OPAQUE_IDS else redact(value))
+                    setattr(record, name, value if name in ACS_IDS else redact(value))
         return True
 
 

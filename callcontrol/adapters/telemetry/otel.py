@@ -11,6 +11,7 @@ from opentelemetry import metrics, trace
 from opentelemetry.trace import Status, StatusCode
 
 from callcontrol.adapters.telemetry.metrics import METER_NAME, OtelMetrics
+from callcontrol.observability.context import call_ids
 from callcontrol.observability.port import Attributes, Metrics
 from callcontrol.observability.port import Span as SpanPort
 from callcontrol.redaction import redact
@@ -50,10 +51,13 @@ class OtelTelemetry:
 
     @contextmanager
     def _span(self, name: str, attributes: Attributes | None) -> Iterator[SpanPort]:
+        # Every span starts with the call's identifiers known so far.
         # Exceptions are described here, redacted: the SDK's own recording would export the
         # message as it is, phone numbers included.
+        ids = call_ids()
+        known = {**ids.attributes(), **(attributes or {})} if ids is not None else attributes
         with self._tracer.start_as_current_span(
-            name, attributes=dict(attributes or {}), record_exception=False,
+            name, attributes=dict(known or {}), record_exception=False,
             set_status_on_exception=False,
         ) as span:
             wrapped = _Span(span)

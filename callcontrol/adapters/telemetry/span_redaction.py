@@ -13,6 +13,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
+from callcontrol.observability.context import ACS_IDS
 from callcontrol.redaction import redact
 
 
@@ -21,7 +22,7 @@ class RedactingSpanProcessor(SpanProcessor):
         attributes = span.attributes or {}
         changed: dict[str, Any] = {}
         for key, value in attributes.items():
-            if isinstance(value, str):
+            if isinstance(value, str) and key not in ACS_IDS:
                 hidden = redact(value)
                 if hidden != value:
                     changed[key] = hidden
