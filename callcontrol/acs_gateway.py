@@ -31,6 +31,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from callcontrol.adapters.telemetry.dependencies import client_options
 from callcontrol.errors import AcsErrorInfo, AcsRejected, AcsUnavailable, Conflict, NotFound
 from callcontrol.identifiers import Identifier, from_raw_id
 from callcontrol.models import CallState, Participant
@@ -373,7 +374,7 @@ def gateway_from_settings(settings: Settings) -> AcsGateway:
 
         credential = DefaultAzureCredential()
     client = CallAutomationClient(
-        settings.acs_endpoint, credential, retry_total=2, retry_backoff_max=4
+        settings.acs_endpoint, credential, retry_total=2, retry_backoff_max=4, **client_options()
     )
     return AcsGateway(
         client,

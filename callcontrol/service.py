@@ -8,6 +8,7 @@ import random
 import time
 import weakref
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -23,7 +24,7 @@ from callcontrol.models import (
     OperationStatus,
     StoredEvent,
 )
-from callcontrol.observability import CallbackResult, bind_call, telemetry
+from callcontrol.observability import CallbackResult, bind_call, note_call, telemetry
 from callcontrol.state_machine import apply_event
 from callcontrol.store.backend import EtagMismatch
 from callcontrol.store.calls import CallStore, DuplicateEvent, VersionedCall
@@ -108,27 +109,31 @@ class CallControlService:
 
     async def ingest_callbacks(self, events: list[CallbackEvent]) -> IngestResult:
         applied = duplicates = 0
+        own_spans = len(events) > 1  # a lone event (ACS's usual POST) is the invocation's span
         for event in events:
-            if await self._ingest(event):
+            if await self._ingest(event, own_span=own_spans):
                 applied += 1
             else:
                 duplicates += 1
         return IngestResult(applied, duplicates)
 
-    async def _ingest(self, event: CallbackEvent) -> bool:
-        """Apply one event, in the context (and span) of its own call."""
-        with bind_call(call_connection_id=event.call_connection_id,
-                       server_call_id=event.server_call_id, correlation_id=event.correlation_id,
-                       operation_context=event.operation_context) as ids:
+    async def _ingest(self, event: CallbackEvent, *, own_span: bool) -> bool:
+        """Apply one event, in the context (and its own span, or the invocation's) of its call."""
+        ids = {"call_connection_id": event.call_connection_id,
+               "server_call_id": event.server_call_id, "correlation_id": event.correlation_id,
+               "operation_context": event.operation_context}
+        # In a batch each event narrows the context to its call; a lone one is the invocation's.
+        scope = bind_call(**ids) if own_span else nullcontext(note_call(**ids))
+        with scope:
             short_type = event.type.removeprefix("Microsoft.Communication.")
             observed = telemetry()
-            with observed.span(f"callback {short_type}", {**ids.attributes(),
-                                                          "eventType": short_type}) as span:
+            block = observed.span(f"callback {short_type}") if own_span else observed.current_span()
+            with block as span:
                 started = time.perf_counter()
                 change = await self._apply(event)
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 result = CallbackResult.APPLIED if change is not None else CallbackResult.DUPLICATE
-                span.set_attributes({"result": result.value})
+                span.set_attributes({"eventType": short_type, "result": result.value})
                 observed.metrics.callback(result, event_type=short_type, latency_ms=elapsed_ms)
             if change is None:
                 logger.info("callback %s %s is a duplicate; ignored", short_type, event.id)

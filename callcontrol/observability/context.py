@@ -1,7 +1,8 @@
 """The identifiers of the call being handled, kept in a context variable for the invocation.
 
 Entry points open an `invocation_scope`; use cases `note_call` the identifiers as they learn them
-(the logging filter stamps them on every record, the invocation span gets them as attributes);
+(the logging filter stamps them on every record; each span takes them as attributes when it
+ends, so the invocation's span has all that was learnt during the invocation);
 `bind_call` narrows the context to one call for a block (one event of a callback batch).
 The names are ACS's wire names, the same on log records, span attributes and in KQL.
 """
@@ -11,10 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Final
-
-from callcontrol.observability.port import telemetry
 
 # Python field → the attribute name on records and spans.
 ATTRIBUTE_NAMES: Final = {
@@ -46,12 +45,8 @@ class CallIds:
 
     def attributes(self) -> dict[str, str]:
         """The known identifiers under their wire names."""
-        found: dict[str, str] = {}
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if value:
-                found[ATTRIBUTE_NAMES[field.name]] = value
-        return found
+        return {wire: value for name, wire in ATTRIBUTE_NAMES.items()
+                if (value := getattr(self, name))}
 
 
 _current: ContextVar[CallIds | None] = ContextVar("callcontrol_call_ids", default=None)
@@ -83,7 +78,7 @@ def note_call(
     action: str | None = None,
     outcome: str | None = None,
 ) -> CallIds:
-    """Add what the caller learnt about the call to the current context (and its span).
+    """Add what the caller learnt about the call to the current context.
 
     Only given values are set; nothing known is erased. Outside any scope a context is opened
     for the rest of the current task.
@@ -97,11 +92,9 @@ def note_call(
         "correlation_id": correlation_id, "operation_context": operation_context,
         "rule_id": rule_id, "action": action, "outcome": outcome,
     }
-    changed = {name: value for name, value in learnt.items() if value}
-    for name, value in changed.items():
-        setattr(ids, name, value)
-    if changed:
-        telemetry().annotate({ATTRIBUTE_NAMES[name]: value for name, value in changed.items()})
+    for name, value in learnt.items():
+        if value:
+            setattr(ids, name, value)
     return ids
 
 

@@ -51,10 +51,11 @@ class Telemetry(Protocol):
     def metrics(self) -> Metrics: ...
 
     def span(self, name: str, attributes: Attributes | None = None) -> AbstractContextManager[Span]:
-        """A span, current within the block; an exception escaping the block fails it."""
+        """A span, current within the block; an exception escaping the block fails it. When it
+        ends it takes the call's identifiers known then."""
 
-    def annotate(self, attributes: Attributes) -> None:
-        """Set attributes on the current span, if any."""
+    def current_span(self) -> AbstractContextManager[Span]:
+        """The span already current (the invocation's), to record on as if it were a new one."""
 
 
 class _NoSpan:
@@ -94,18 +95,24 @@ class NoTelemetry:
              ) -> AbstractContextManager[Span]:
         return _NO_SPAN_BLOCK
 
-    def annotate(self, attributes: Attributes) -> None:
-        pass
+    def current_span(self) -> AbstractContextManager[Span]:
+        return _NO_SPAN_BLOCK
 
 
 _installed: Telemetry = NoTelemetry()
+_enabled = False
 
 
 def install(implementation: Telemetry | None) -> None:
     """Make `implementation` this process's telemetry (None: back to none)."""
-    global _installed
+    global _installed, _enabled
     _installed = implementation if implementation is not None else NoTelemetry()
+    _enabled = implementation is not None
 
 
 def telemetry() -> Telemetry:
     return _installed
+
+
+def telemetry_enabled() -> bool:
+    return _enabled

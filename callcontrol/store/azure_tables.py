@@ -20,6 +20,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
+from callcontrol.adapters.telemetry.dependencies import client_options
 from callcontrol.errors import StoreError
 from callcontrol.settings import Settings
 from callcontrol.store.backend import (
@@ -210,11 +211,13 @@ def table_backend_from_settings(settings: Settings) -> AzureTableBackend:
     """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
     connection = settings.table_connection
     if connection.connection_string:
-        service = TableServiceClient.from_connection_string(connection.connection_string)
+        service = TableServiceClient.from_connection_string(connection.connection_string,
+                                                            **client_options())
     else:
         from azure.identity.aio import DefaultAzureCredential
 
         assert connection.table_service_uri is not None
         credential = DefaultAzureCredential(managed_identity_client_id=connection.client_id)
-        service = TableServiceClient(endpoint=connection.table_service_uri, credential=credential)
+        service = TableServiceClient(endpoint=connection.table_service_uri, credential=credential,
+                                     **client_options())
     return AzureTableBackend(service)

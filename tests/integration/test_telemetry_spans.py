@@ -120,25 +120,44 @@ async def test_an_incoming_call_is_one_trace_with_the_decision_and_the_answer(
     assert [(dict(p.attributes)["outcome"], p.value) for p in decisions] == [("answered", 1)]
 
 
-async def test_a_callback_is_a_span_with_its_call_connection_id(
-    signer: TestSigner, recorded: Recorded,
-) -> None:
-    call_id = str(uuid.uuid4())
-    body = [{"id": str(uuid.uuid4()), "source": f"calling/callConnections/{call_id}",
-             "type": "Microsoft.Communication.CallConnected", "time": "2026-11-30T10:02:03Z",
-             "specversion": "1.0", "datacontenttype": "application/json",
-             "data": {"callConnectionId": call_id, "serverCallId": "srv", "correlationId": "corr"}}]
+def callback(kind: str, call_id: str) -> dict[str, Any]:
+    return {"id": str(uuid.uuid4()), "source": f"calling/callConnections/{call_id}",
+            "type": f"Microsoft.Communication.{kind}", "time": "2026-11-30T10:02:03Z",
+            "specversion": "1.0", "datacontenttype": "application/json",
+            "data": {"callConnectionId": call_id, "serverCallId": "srv", "correlationId": "corr"}}
+
+
+async def post_callbacks(signer: TestSigner, body: list[dict[str, Any]]) -> None:
     request = http_request("POST", "callbacks", body=body, headers={"Authorization": signer.bearer()})
     response = await invoke("callbacks", request)
     assert response.status_code == 200, response.get_body()
 
-    event_span = one(recorded.named("callback CallConnected"))
-    assert dict(event_span.attributes or {})["callConnectionId"] == call_id
-    assert dict(event_span.attributes or {})["result"] == "applied"
-    invocation = one(recorded.named("callbacks"))
-    assert dict(invocation.attributes or {})["http.response.status_code"] == 200
+
+async def test_a_callback_is_a_span_with_its_call_connection_id(
+    signer: TestSigner, recorded: Recorded,
+) -> None:
+    call_id = str(uuid.uuid4())
+    await post_callbacks(signer, [callback("CallConnected", call_id)])
+
+    # ACS posts one event at a time: the invocation's span is the event's.
+    invocation = dict(one(recorded.named("callbacks")).attributes or {})
+    assert invocation["callConnectionId"] == call_id
+    assert invocation["eventType"] == "CallConnected" and invocation["result"] == "applied"
+    assert invocation["http.response.status_code"] == 200
     applied = recorded.metric_points("callcontrol.callbacks")
     assert [(dict(p.attributes)["result"], p.value) for p in applied] == [("applied", 1)]
+
+
+async def test_a_batch_gets_a_span_per_event_each_with_its_call(
+    signer: TestSigner, recorded: Recorded,
+) -> None:
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    await post_callbacks(signer, [callback("CallConnected", first), callback("CallConnected", second)])
+
+    spans = recorded.named("callback CallConnected")
+    assert sorted(dict(s.attributes or {})["callConnectionId"] for s in spans) == sorted([first, second])
+    invocation = one(recorded.named("callbacks"))
+    assert all(s.parent is not None and s.parent.span_id == invocation.context.span_id for s in spans)
 
 
 async def test_a_refused_callback_is_counted(recorded: Recorded) -> None:

@@ -1,8 +1,8 @@
 """In-memory OpenTelemetry for tests: spans and metrics land in lists the test reads.
 
 The global providers can be set once per process, so one pair serves the whole session;
-`recording()` clears them, installs the app's OpenTelemetry port and azure-core's tracing for
-the block, and puts everything back after.
+`recording()` clears them and installs the app's OpenTelemetry port for the block (and with it
+the Azure SDKs' dependency spans), and puts everything back after.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from azure.core.settings import settings
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import Counter, Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
@@ -75,11 +74,8 @@ def recording() -> Iterator[Recorded]:
     recorded.exporter.clear()
     recorded.collect()  # drain what earlier tests counted
     recorded.points.clear()
-    before = settings.tracing_enabled()
-    settings.tracing_enabled = True
     install(OtelTelemetry())
     try:
         yield recorded
     finally:
         install(None)
-        settings.tracing_enabled = before

@@ -8,10 +8,10 @@
   traces, metrics and logs; the standard OTEL_* variables configure them, so any collector works.
 - neither: nothing is configured and nothing of OpenTelemetry is imported.
 
-In both cases azure-core's tracing is switched on, so every ACS and Table Storage request becomes
-a dependency span under the invocation's span, and the app's port gets the OpenTelemetry
-implementation. Log filters are attached afterwards (`configure_logging`), so the exporting
-handler passes them too.
+In both cases the app's port gets the OpenTelemetry implementation, and with it every ACS and
+Table Storage request becomes a dependency span under the invocation's span (azure-core's
+tracing policy, asked per request: see dependencies.py). Log filters are attached afterwards
+(`configure_logging`), so the exporting handler passes them too.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ APPLICATIONINSIGHTS_CONNECTION_STRING: Final = "APPLICATIONINSIGHTS_CONNECTION_S
 APPLICATIONINSIGHTS_AUTHENTICATION_STRING: Final = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
 OTEL_SERVICE_NAME: Final = "OTEL_SERVICE_NAME"
 DEFAULT_SERVICE_NAME: Final = "call-control"
+OTEL_METRICS_EXEMPLAR_FILTER: Final = "OTEL_METRICS_EXEMPLAR_FILTER"
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -56,17 +57,22 @@ def configure_telemetry(
 ) -> TelemetryMode:
     """Configure this process's telemetry and logging once; later calls return the first mode."""
     global _configured
+    if _configured is not None:  # every invocation asks: answer without the lock
+        return _configured
     with _lock:
         if _configured is not None:
             return _configured
         env = os.environ if environ is None else environ
         mode = telemetry_mode(env)
+        if mode is not TelemetryMode.OFF:
+            # Exemplars cost every measurement a trace lookup and Azure Monitor drops them;
+            # an explicit OTEL_METRICS_EXEMPLAR_FILTER still wins.
+            os.environ.setdefault(OTEL_METRICS_EXEMPLAR_FILTER, "always_off")
         if mode is TelemetryMode.AZURE_MONITOR:
             _azure_monitor(env, credential)
         elif mode is TelemetryMode.OTLP:
             _otlp(env)
         if mode is not TelemetryMode.OFF:
-            enable_azure_sdk_tracing()
             from callcontrol.adapters.telemetry.otel import OtelTelemetry
 
             install(OtelTelemetry())
@@ -74,14 +80,6 @@ def configure_telemetry(
         _configured = mode
     logger.info("telemetry: %s", mode.value)
     return mode
-
-
-def enable_azure_sdk_tracing() -> None:
-    """azure-core's native OpenTelemetry tracing (1.33+): HTTP dependency spans for every SDK
-    request. Under the distro its azure-core-tracing-opentelemetry plugin does it instead."""
-    from azure.core.settings import settings
-
-    settings.tracing_enabled = True
 
 
 def _resource(environ: Mapping[str, str]) -> Any:
@@ -102,9 +100,11 @@ def _azure_monitor(environ: Mapping[str, str], credential: Any) -> None:
         credential=credential if credential is not None else _ingestion_credential(environ),
         resource=_resource(environ),
         span_processors=[RedactingSpanProcessor()],  # before the exporting one
-        # Only what this app uses: the Azure SDKs (ACS, Tables) and urllib (the callback keys).
+        # Only urllib (the callback signing keys). The Azure SDKs' requests are traced by
+        # azure-core's own policy, per request (adapters/telemetry/dependencies.py), not by the
+        # distro's azure_sdk plugin, which would double each of them with a method span.
         instrumentation_options={name: {"enabled": False} for name in (
-            "django", "fastapi", "flask", "psycopg2", "requests", "urllib3", "httpx")},
+            "azure_sdk", "django", "fastapi", "flask", "psycopg2", "requests", "urllib3", "httpx")},
     )
 
 

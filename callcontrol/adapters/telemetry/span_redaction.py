@@ -16,13 +16,16 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from callcontrol.observability.context import ACS_IDS
 from callcontrol.redaction import redact
 
+# Attributes that can carry what a caller typed or a raw id: URLs, paths, queries, messages.
+_FREE_TEXT = ("url", "path", "query", "target", "message", "statement", "operationContext")
+
 
 class RedactingSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         attributes = span.attributes or {}
         changed: dict[str, Any] = {}
         for key, value in attributes.items():
-            if isinstance(value, str) and key not in ACS_IDS:
+            if isinstance(value, str) and key not in ACS_IDS and any(t in key for t in _FREE_TEXT):
                 hidden = redact(value)
                 if hidden != value:
                     changed[key] = hidden
