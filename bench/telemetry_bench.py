@@ -40,15 +40,15 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from bench._common import percentile, write
+from callcontrol.adapters.callback_auth import CallbackAuthenticator
 from callcontrol.adapters.telemetry.logs import attach_filters, configure_logging
 from callcontrol.adapters.telemetry.otel import OtelTelemetry
 from callcontrol.adapters.telemetry.span_redaction import RedactingSpanProcessor
-from callcontrol.callback_auth import CallbackAuthenticator
+from callcontrol.composition import Services, use_services
 from callcontrol.observability import install
 from callcontrol.settings import load_settings
 from emulator.tokens import TokenIssuer
 from function_app import app
-from handlers._deps import Services, use_services
 from tools.azurite import start_azurite
 from tools.processes import free_port, stop
 from tools.stack import start_emulator

@@ -8,36 +8,40 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
 from functools import wraps
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import azure.functions as func
 
-from callcontrol import errors
-from callcontrol.json_body import decode_json
+from callcontrol.composition import observe
+from callcontrol.domain import errors
+from callcontrol.domain.redaction import redact
 from callcontrol.observability import invocation_scope, note_call, telemetry
-from callcontrol.redaction import redact
-from handlers._deps import observe
+from handlers.wire.json_body import decode_json
 
 logger = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
 
-_STATUS: list[tuple[type[errors.CallControlError], int]] = [
-    (errors.InvalidInput, 400),
-    (errors.Unauthenticated, 401),
-    (errors.NotFound, 404),
-    (errors.Conflict, 409),
-    (errors.ConcurrencyConflict, 409),
-    (errors.PreconditionFailed, 412),
-    (errors.PreconditionRequired, 428),
-    (errors.PayloadTooLarge, 413),
-    (errors.AcsUnavailable, 503),
-    (errors.SettingError, 500),
-    (errors.StoreError, 503),
-]
+# One status per error class, looked up along the exception's MRO: the most specific class
+# listed wins, whatever the order here (ConcurrencyConflict is a StoreError, yet a 409).
+STATUS_BY_ERROR: Mapping[type[errors.CallControlError], int] = MappingProxyType({
+    errors.CallControlError: 500,
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.PreconditionRequired: 428,
+    errors.PayloadTooLarge: 413,
+    errors.AcsUnavailable: 503,
+    errors.SettingError: 500,
+    errors.StoreError: 503,
+    errors.ConcurrencyConflict: 409,
+})
 
 
 def json_response(
@@ -65,10 +69,11 @@ def problem(
 
 
 def status_for(error: errors.CallControlError) -> int:
-    if isinstance(error, errors.AcsRejected):
+    if isinstance(error, errors.AcsRejected):  # ACS's own 4xx passes through
         return error.info.status if 400 <= error.info.status < 500 else 502
-    for cls, status in _STATUS:
-        if isinstance(error, cls):
+    for cls in type(error).__mro__:
+        status = STATUS_BY_ERROR.get(cls)
+        if status is not None:
             return status
     return 500
 
@@ -92,8 +97,8 @@ Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
 
 
 def http_endpoint(handler: Handler) -> Handler:
-    """Wrap an HTTP handler: domain errors become problems, the unexpected a bare 500."""
-
+    """Wrap an HTTP handler: one span per invocation, with the call's ids from the route and
+    from the use case; domain errors become problems, the unexpected a bare 500."""
     name = handler.__name__
 
     @wraps(handler)
@@ -101,13 +106,13 @@ def http_endpoint(handler: Handler) -> Handler:
         observe()
         with invocation_scope(), telemetry().span(name) as span:
             note_call(call_connection_id=req.route_params.get("callConnectionId"))
-            response = await _respond(req)
+            response = await respond(req)
             span.set_attributes({"http.response.status_code": response.status_code})
             if response.status_code >= 500:
                 span.fail(f"HTTP {response.status_code}")
             return response
 
-    async def _respond(req: func.HttpRequest) -> func.HttpResponse:
+    async def respond(req: func.HttpRequest) -> func.HttpResponse:
         try:
             return await handler(req)
         except errors.CallControlError as error:

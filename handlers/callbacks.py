@@ -6,11 +6,12 @@ import logging
 
 import azure.functions as func
 
-from callcontrol.errors import CallControlError
-from callcontrol.events import parse_callback_body
+from callcontrol.composition import services
+from callcontrol.domain.errors import CallControlError
 from callcontrol.observability import CallbackResult, telemetry
-from handlers._deps import services
+from callcontrol.usecases.callbacks import IngestCallbacks
 from handlers._http import MAX_BODY_BYTES, http_endpoint, json_response, read_body
+from handlers.wire.callback_body import parse_callback_body
 
 logger = logging.getLogger(__name__)
 bp = func.Blueprint()
@@ -29,5 +30,5 @@ async def callbacks(req: func.HttpRequest) -> func.HttpResponse:
         telemetry().metrics.callback(CallbackResult.REFUSED)
         logger.warning("callbacks refused: %s", error.detail)
         raise
-    result = await deps.service.ingest_callbacks(events)
+    result = await deps.callbacks.ingest(IngestCallbacks(tuple(events)))
     return json_response({"applied": result.applied, "duplicates": result.duplicates})

@@ -6,7 +6,14 @@ configured. Until then every call here is a no-op and nothing outside the standa
 imported. Anything in the app may import this package; it imports nothing of the app.
 """
 
-from callcontrol.observability.context import CallIds, bind_call, call_ids, invocation_scope, note_call
+from callcontrol.observability.context import (
+    CallIds,
+    bind_call,
+    call_ids,
+    invocation_scope,
+    note_call,
+    use_case,
+)
 from callcontrol.observability.port import (
     ActionOutcome,
     CallbackResult,
@@ -30,4 +37,5 @@ __all__ = [
     "invocation_scope",
     "note_call",
     "telemetry",
+    "use_case",
 ]

@@ -9,11 +9,16 @@ The names are ACS's wire names, the same on log records, span attributes and in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from typing import Final
+from functools import wraps
+from typing import Final, TypeVar
+
+S = TypeVar("S")
+C = TypeVar("C")
+R = TypeVar("R")
 
 # Python field → the attribute name on records and spans.
 ATTRIBUTE_NAMES: Final = {
@@ -108,3 +113,16 @@ def bind_call(**ids: str | None) -> Iterator[CallIds]:
         yield narrowed
     finally:
         _current.reset(token)
+
+
+def use_case(method: Callable[[S, C], Awaitable[R]]) -> Callable[[S, C], Awaitable[R]]:
+    """Decorates a use case taking one command: on entry, the command's callConnectionId and
+    operationContext (when it has them) become the call's context for the rest of the task."""
+
+    @wraps(method)
+    async def entered(self: S, command: C) -> R:
+        note_call(call_connection_id=getattr(command, "call_connection_id", None),
+                  operation_context=getattr(command, "operation_context", None))
+        return await method(self, command)
+
+    return entered

@@ -15,11 +15,11 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
-from callcontrol.callback_auth import CallbackAuthenticator
+from callcontrol.adapters.callback_auth import CallbackAuthenticator
+from callcontrol.adapters.store.memory import MemoryTableBackend
+from callcontrol.composition import Services, use_services
 from callcontrol.settings import load_settings
-from callcontrol.store.memory import MemoryTableBackend
 from emulator import EmulatorConfig, EmulatorThread, start_in_thread
-from handlers._deps import Services, use_services
 from tests.support.app import http_request, invoke
 from tests.support.http import call_json
 from tests.support.signing import TestSigner

@@ -12,8 +12,8 @@ import logging
 from collections.abc import Mapping
 from typing import Final
 
+from callcontrol.domain.redaction import redact
 from callcontrol.observability.context import ACS_IDS, call_ids
-from callcontrol.redaction import redact
 from callcontrol.settings import AZURE_SDK_LOG_LEVEL
 
 # Loggers of the SDKs the app uses; children inherit (http_logging_policy's header dumps too).

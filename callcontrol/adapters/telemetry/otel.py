@@ -11,10 +11,10 @@ from opentelemetry import context, metrics, trace
 from opentelemetry.trace import Status, StatusCode
 
 from callcontrol.adapters.telemetry.metrics import METER_NAME, OtelMetrics
+from callcontrol.domain.redaction import redact
 from callcontrol.observability.context import call_ids
 from callcontrol.observability.port import Attributes, AttributeValue, Metrics
 from callcontrol.observability.port import Span as SpanPort
-from callcontrol.redaction import redact
 
 TRACER_NAME: Final = "callcontrol"
 _MAX_DESCRIPTION: Final = 300

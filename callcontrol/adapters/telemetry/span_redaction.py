@@ -13,8 +13,8 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
+from callcontrol.domain.redaction import redact
 from callcontrol.observability.context import ACS_IDS
-from callcontrol.redaction import redact
 
 # Attributes that can carry what a caller typed or a raw id: URLs, paths, queries, messages.
 _FREE_TEXT = ("url", "path", "query", "target", "message", "statement", "operationContext")
