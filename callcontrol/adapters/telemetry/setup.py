@@ -1,9 +1,8 @@
 """Configure OpenTelemetry once per worker process, from the environment.
 
 - APPLICATIONINSIGHTS_CONNECTION_STRING set: Microsoft's distro (`configure_azure_monitor`), with
-  the given credential (the app's managed identity: ingestion is Entra-only). Without one, a
-  managed identity credential is built from APPLICATIONINSIGHTS_AUTHENTICATION_STRING
-  (`Authorization=AAD;ClientId=…`), the setting the Functions host reads for the same purpose.
+  the app's identity when APPLICATIONINSIGHTS_AUTHENTICATION_STRING (the setting the Functions
+  host reads for the same purpose) asks for Entra: ingestion is Entra-only in Azure.
 - else OTEL_EXPORTER_OTLP_ENDPOINT set: the OpenTelemetry SDK with the OTLP/HTTP exporters for
   traces, metrics and logs; the standard OTEL_* variables configure them, so any collector works.
 - neither: nothing is configured and nothing of OpenTelemetry is imported.
@@ -19,7 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import Any, Final
 
@@ -53,9 +52,15 @@ def telemetry_mode(environ: Mapping[str, str]) -> TelemetryMode:
 
 
 def configure_telemetry(
-    environ: Mapping[str, str] | None = None, *, credential: Any = None
+    environ: Mapping[str, str] | None = None, *,
+    ingestion_credential: Callable[[], Any] | None = None,
 ) -> TelemetryMode:
-    """Configure this process's telemetry and logging once; later calls return the first mode."""
+    """Configure this process's telemetry and logging once; later calls return the first mode.
+
+    `ingestion_credential` builds the token credential for Entra-only ingestion (the composition
+    root passes the app's identity); it is called only when the distro is configured and
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING asks for Entra (`Authorization=AAD`).
+    """
     global _configured
     if _configured is not None:  # every invocation asks: answer without the lock
         return _configured
@@ -69,7 +74,7 @@ def configure_telemetry(
             # an explicit OTEL_METRICS_EXEMPLAR_FILTER still wins.
             os.environ.setdefault(OTEL_METRICS_EXEMPLAR_FILTER, "always_off")
         if mode is TelemetryMode.AZURE_MONITOR:
-            _azure_monitor(env, credential)
+            _azure_monitor(env, ingestion_credential)
         elif mode is TelemetryMode.OTLP:
             _otlp(env)
         if mode is not TelemetryMode.OFF:
@@ -90,14 +95,14 @@ def _resource(environ: Mapping[str, str]) -> Any:
     return Resource.create(given)
 
 
-def _azure_monitor(environ: Mapping[str, str], credential: Any) -> None:
+def _azure_monitor(environ: Mapping[str, str], build_credential: Callable[[], Any] | None) -> None:
     from azure.monitor.opentelemetry import configure_azure_monitor
 
     from callcontrol.adapters.telemetry.span_redaction import RedactingSpanProcessor
 
     configure_azure_monitor(
         connection_string=environ[APPLICATIONINSIGHTS_CONNECTION_STRING],
-        credential=credential if credential is not None else _ingestion_credential(environ),
+        credential=_ingestion_credential(environ, build_credential),
         resource=_resource(environ),
         span_processors=[RedactingSpanProcessor()],  # before the exporting one
         # Only urllib (the callback signing keys). The Azure SDKs' requests are traced by
@@ -108,13 +113,15 @@ def _azure_monitor(environ: Mapping[str, str], credential: Any) -> None:
     )
 
 
-def _ingestion_credential(environ: Mapping[str, str]) -> Any:
-    """The managed identity named by APPLICATIONINSIGHTS_AUTHENTICATION_STRING, if it asks for
-    Entra (AAD) authentication; None (instrumentation key only) otherwise."""
+def _ingestion_credential(environ: Mapping[str, str], build: Callable[[], Any] | None) -> Any:
+    """None (instrumentation key only) unless APPLICATIONINSIGHTS_AUTHENTICATION_STRING asks for
+    Entra (AAD); then the given credential, else the managed identity that string names."""
     raw = environ.get(APPLICATIONINSIGHTS_AUTHENTICATION_STRING) or ""
     parts = dict(p.split("=", 1) for p in raw.split(";") if "=" in p)
     if parts.get("Authorization", "").upper() != "AAD":
         return None
+    if build is not None:
+        return build()
     from azure.identity import ManagedIdentityCredential
 
     client_id = parts.get("ClientId") or None

@@ -110,7 +110,7 @@ def test_connection_string_configures_the_azure_monitor_distro(sink: tuple[str, 
         from opentelemetry import trace
         from callcontrol.adapters.telemetry import configure_telemetry
         from callcontrol.observability import telemetry
-        mode = configure_telemetry(credential=None)
+        mode = configure_telemetry()
         handlers = [type(h).__name__ for h in logging.getLogger().handlers]
         filters = {type(f).__name__ for h in logging.getLogger().handlers for f in h.filters}
         print(json.dumps({
@@ -136,9 +136,13 @@ def test_entra_ingestion_uses_the_managed_identity_named_by_the_authentication_s
     seen = run_child("""
         import json
         from callcontrol.adapters.telemetry.setup import _ingestion_credential
-        aad = _ingestion_credential({"APPLICATIONINSIGHTS_AUTHENTICATION_STRING":
-                                     "ClientId=11111111-2222-3333-4444-555555555555;Authorization=AAD"})
-        none = _ingestion_credential({})
-        print(json.dumps({"aad": type(aad).__name__, "none": none is None}))
+        aad = {"APPLICATIONINSIGHTS_AUTHENTICATION_STRING":
+               "ClientId=11111111-2222-3333-4444-555555555555;Authorization=AAD"}
+        named = _ingestion_credential(aad, None)
+        given = _ingestion_credential(aad, lambda: "the app's credential")
+        key_only = _ingestion_credential({}, lambda: "never built")
+        print(json.dumps({"named": type(named).__name__, "given": given, "key_only": key_only}))
     """)
-    assert seen == {"aad": "ManagedIdentityCredential", "none": True}
+    assert seen["named"] == "ManagedIdentityCredential"
+    assert seen["given"] == "the app's credential"
+    assert seen["key_only"] is None
