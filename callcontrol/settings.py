@@ -54,6 +54,8 @@ REDIRECT_MAX_HOPS: Final = "REDIRECT_MAX_HOPS"
 REDIRECT_LOOP_KEY: Final = "REDIRECT_LOOP_KEY"
 REDIRECT_LOOP_REJECT_REASON: Final = "REDIRECT_LOOP_REJECT_REASON"
 ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
+AZURE_SDK_LOG_LEVEL: Final = "AZURE_SDK_LOG_LEVEL"
+OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -82,6 +84,9 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(REDIRECT_LOOP_REJECT_REASON, Where.OPTIONAL,
                 "reject reason when the loop guard stops a redirect: none, busy or forbidden", "busy"),
     SettingSpec(ACS_REQUEST_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one ACS request", "10"),
+    SettingSpec(AZURE_SDK_LOG_LEVEL, Where.OPTIONAL, "level of the Azure SDK loggers", "WARNING"),
+    SettingSpec(OTEL_EXPORTER_OTLP_ENDPOINT, Where.OPTIONAL,
+                "OTLP/HTTP collector for traces, metrics and logs (when App Insights is not set)"),
 )
 
 
