@@ -95,7 +95,11 @@ class CallOut(Out):
 
 
 class CallListOut(Out):
-    value: list[CallOut]
+    value: list[CallOut] = Field(description="newest first; at most `limit` calls")
+    continuationToken: str | None = Field(
+        default=None, description="present while more calls may follow: pass it back as "
+                                  "continuationToken, with the same filters")
+    next: str | None = Field(default=None, description="the next page's URL (absent on the last)")
 
 
 class EventOut(Out):

@@ -17,6 +17,7 @@ from callcontrol.events import CallbackEvent
 from callcontrol.models import CallRecord, CallState, Direction, StoredEvent
 from callcontrol.state_machine import apply_event
 from callcontrol.store.backend import EtagMismatch
+from callcontrol.store.call_index import CallPage, CallQuery
 from callcontrol.store.calls import CallStore, DuplicateEvent, VersionedCall
 
 logger = logging.getLogger(__name__)
@@ -134,6 +135,9 @@ class CallControlService:
         self, *, state: CallState | None = None, direction: Direction | None = None
     ) -> list[CallRecord]:
         return await self._store.list_calls(state=state, direction=direction)
+
+    async def list_page(self, query: CallQuery) -> CallPage:
+        return await self._store.list_page(query)
 
     async def call_events(self, call_connection_id: str) -> list[StoredEvent]:
         await self.get_call(call_connection_id)

@@ -8,11 +8,12 @@ import azure.functions as func
 
 from callcontrol.acs_gateway import AcsCall
 from callcontrol.api_models import CreateCallRequest, HangUpRequest, TransferRequest, validate_body
-from callcontrol.models import CallRecord, CallState, Direction
+from callcontrol.models import CallRecord
 from handlers._api import api_route
 from handlers._deps import services
-from handlers._http import json_response, parse_enum, read_json
+from handlers._http import json_response, read_json
 from handlers._idempotency import repeatability_id
+from handlers._paging import LISTING_PARAMETERS, listing_query, next_link
 
 bp = func.Blueprint()
 CALL_ID = "callConnectionId"
@@ -33,14 +34,16 @@ async def create_call(req: func.HttpRequest) -> func.HttpResponse:
                          headers={"Location": f"/api/calls/{record.call_connection_id}"})
 
 
-@api_route(bp, name="list_calls", route="calls", method="GET", summary="Calls known to the store",
-           response="callList", query=(("state", "filter by call state"),
-                                       ("direction", "inbound or outbound")))
+@api_route(bp, name="list_calls", route="calls", method="GET",
+           summary="Calls known to the store, newest first, a page at a time",
+           response="callList", query=LISTING_PARAMETERS)
 async def list_calls(req: func.HttpRequest) -> func.HttpResponse:
-    state = parse_enum(CallState, req.params.get("state"), "state")
-    direction = parse_enum(Direction, req.params.get("direction"), "direction")
-    records = await services().service.list_calls(state=state, direction=direction)
-    return json_response({"value": [r.to_json() for r in records]})
+    page = await services().service.list_page(listing_query(req))
+    body: dict[str, Any] = {"value": [r.to_json() for r in page.records]}
+    if page.continuation is not None:
+        body["continuationToken"] = page.continuation
+        body["next"] = next_link(req, page.continuation)
+    return json_response(body)
 
 
 @api_route(bp, name="get_call", route="calls/{callConnectionId}", method="GET",

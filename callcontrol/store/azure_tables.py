@@ -138,6 +138,11 @@ class AzureTableBackend:
         row_prefix: str | None = None,
         equals: Mapping[str, str] | None = None,
         select: Sequence[str] | None = None,
+        row_after: str | None = None,
+        row_from: str | None = None,
+        row_below: str | None = None,
+        below: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> list[Entity]:
         client = await self._client(table)
         columns = None if select is None else ["PartitionKey", "RowKey", *select]
@@ -151,19 +156,33 @@ class AzureTableBackend:
             clauses.append("RowKey ge @rlo and RowKey lt @rhi")
             parameters["rlo"] = row_prefix
             parameters["rhi"] = row_prefix[:-1] + chr(ord(row_prefix[-1]) + 1)
-        for index, (name, value) in enumerate((equals or {}).items()):
+        for name, operator, value in (("RowKey", "gt", row_after), ("RowKey", "ge", row_from),
+                                      ("RowKey", "lt", row_below)):
+            if value is not None:
+                clauses.append(f"{name} {operator} @b{len(parameters)}")
+                parameters[f"b{len(parameters)}"] = value
+        comparisons = [(name, "eq", value) for name, value in (equals or {}).items()]
+        comparisons += [(name, "lt", value) for name, value in (below or {}).items()]
+        for index, (name, operator, value) in enumerate(comparisons):
             if not name.isidentifier():
                 raise ValueError(f"bad property name {name!r}")
-            clauses.append(f"{name} eq @v{index}")
+            clauses.append(f"{name} {operator} @v{index}")
             parameters[f"v{index}"] = value
+        # Ask for no more than is needed: the service pages by up to 1,000 entities.
+        per_page = None if limit is None else max(1, min(limit, 1000))
         self.round_trips += 1
         try:
             if clauses:
                 pages = client.query_entities(" and ".join(clauses), parameters=parameters,
-                                              select=columns)
+                                              select=columns, results_per_page=per_page)
             else:
-                pages = client.list_entities(select=columns)
-            return [self._to_entity(item) async for item in pages]
+                pages = client.list_entities(select=columns, results_per_page=per_page)
+            found: list[Entity] = []
+            async for item in pages:
+                if limit is not None and len(found) >= limit:
+                    break
+                found.append(self._to_entity(item))
+            return found
         except AzureError as exc:
             raise StoreError(f"query of {table} failed: {exc.message}") from exc
 

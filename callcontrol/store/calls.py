@@ -10,7 +10,9 @@ to rows "event|<id>" in one entity-group transaction with the record (rare: once
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,7 +34,19 @@ from callcontrol.store.backend import (
     safe_key,
     unpack_json,
 )
+from callcontrol.store.call_index import (
+    CallIndex,
+    CallPage,
+    CallQuery,
+    IndexEntry,
+    check_limit,
+    decode_token,
+    describes,
+    encode_token,
+    newer_than_bound,
+)
 
+logger = logging.getLogger(__name__)
 CALLS_TABLE = "calls"
 RECORD_ROW = "call"
 EVENT_PREFIX = "event|"
@@ -42,7 +56,7 @@ SPILL_AT = 90  # inline events before they move to rows (a transaction holds at 
 INLINE_BUDGET_CHARS = 100_000  # ~200 KB of inline events; large rosters spill sooner
 MAX_REMEMBERED_IDS = 2_000  # ~160 KB of ids; an older redelivery is re-applied harmlessly
 ENTITY_BUDGET_CHARS = 480_000  # all of the row's text: ~960 KB, leaving room for the rest
-
+PAGE_SCAN_FACTOR = 4  # a filtered page examines at most this many index rows per item asked for
 
 
 class DuplicateEvent(EntityExists):
@@ -76,6 +90,7 @@ class CallStore:
 
     def __init__(self, backend: TableBackend, *, cache_size: int = 2048) -> None:
         self._backend = backend
+        self.index = CallIndex(backend)
         self._recent: OrderedDict[str, VersionedCall] = OrderedDict()
         self._cache_size = cache_size
 
@@ -135,6 +150,8 @@ class CallStore:
     async def _write(self, record: CallRecord, base: VersionedCall | None,
                      history: History) -> str:
         entity = _record_entity(record, history)
+        if base is None:
+            await self.index.add(record)  # before the record: a record is never unindexed
         try:
             if base is None:
                 etag = await self._backend.insert(CALLS_TABLE, entity)
@@ -147,7 +164,19 @@ class CallStore:
             self.forget(record.call_connection_id)
             raise
         self._remember(VersionedCall(record, etag, history))
+        await self._note_end(record, base)
         return etag
+
+    async def _note_end(self, record: CallRecord, base: VersionedCall | None) -> None:
+        """A record just written as ended leaves the open index (the reconciler catches up
+        on a failure here: the change itself is already stored)."""
+        if base is None or base.record.state.is_final or not record.state.is_final:
+            return
+        try:
+            await self.index.ended(record)
+        except StoreError as exc:
+            logger.warning("call %s ended but stays in the open index for now: %s",
+                           record.call_connection_id, exc.detail)
 
     async def _spill(self, record: CallRecord, base: VersionedCall | None, history: History,
                      events: tuple[dict[str, Any], ...]) -> None:
@@ -156,12 +185,15 @@ class CallStore:
         record_op = (TxOp(TxKind.INSERT, record_entity) if base is None
                      else TxOp(TxKind.REPLACE, record_entity, base.etag))
         rows = [TxOp(TxKind.UPSERT, _event_row(record.call_connection_id, e)) for e in events]
+        if base is None:
+            await self.index.add(record)
         try:
             etags = await self._backend.transact(CALLS_TABLE, [record_op, *rows])
         except TransactionFailed as exc:
             self.forget(record.call_connection_id)
             raise EtagMismatch("the call record changed concurrently") from exc
         self._remember(VersionedCall(record, etags[0], history))
+        await self._note_end(record, base)
 
     async def list_calls(
         self, *, state: CallState | None = None, direction: Direction | None = None
@@ -177,6 +209,46 @@ class CallStore:
         records = [CallRecord.from_json(unpack_json(e, "Record")) for e in entities]
         # Newest first; ISO strings of UTC times sort like the times.
         return sorted(records, key=lambda r: _iso(r.created_at), reverse=True)
+
+    async def list_page(self, query: CallQuery) -> CallPage:
+        """One page of calls, newest first, read through the index: O(page), not O(table).
+
+        Each index row is checked against its record (the truth), filters included. A filtered
+        page examines at most `PAGE_SCAN_FACTOR` index rows per item asked for, so it may come
+        back short, with a continuation token, while more calls match: the end of the listing
+        is the page without a token.
+        """
+        limit = check_limit(query.limit)
+        after = decode_token(query)
+        kind = query.source
+        start = newer_than_bound(kind, query.until) if query.until is not None else None
+        below = newer_than_bound(kind, query.since) if query.since is not None else None
+        found: list[CallRecord] = []
+        budget = limit * PAGE_SCAN_FACTOR
+        while budget > 0:
+            # One row past what is needed tells whether anything follows this page.
+            ask = min(limit - len(found) + 1, budget)
+            entries = await self.index.scan(kind, after=after, start=start, below=below,
+                                            limit=ask)
+            records = await asyncio.gather(*(self.read_listed(e) for e in entries))
+            for entry, listed in zip(entries, records, strict=True):
+                if len(found) == limit:
+                    return CallPage(tuple(found), encode_token(query, after or ""))
+                after, budget = entry.row_key, budget - 1
+                if listed is not None and query.matches(listed):
+                    found.append(listed)
+            if len(entries) < ask:  # the index holds nothing further
+                return CallPage(tuple(found), None)
+        return CallPage(tuple(found), encode_token(query, after or ""))
+
+    async def read_listed(self, entry: IndexEntry) -> CallRecord | None:
+        """The record an index row names, without its history; None for a stale row."""
+        entities = await self._backend.query(
+            CALLS_TABLE, partition=safe_key(entry.call_connection_id),
+            equals={"RowKey": RECORD_ROW}, select=packed_names("Record"),
+        )
+        record = CallRecord.from_json(unpack_json(entities[0], "Record")) if entities else None
+        return record if describes(entry, record) else None
 
     async def events(self, call_connection_id: str) -> list[StoredEvent]:
         """The whole history, oldest first: the spilled rows and the record's inline events."""

@@ -1,0 +1,231 @@
+"""Index rows over the call records, so that a page of calls costs O(page), not O(table).
+
+All index rows live in one partition of their own table, keyed so that key order is the order
+a reader wants:
+
+* `t|<inverted created time>|<call key>` — every call, newest first;
+* `o|<inverted created time>|<call key>` — only the calls not yet ended (a small set: the
+  reconciler reads it, and a listing filtered by a live state pages through it).
+
+Index rows are hints; the call record stays the truth. They are written *before* the record is
+first inserted (one transaction for both rows), so a record never exists unindexed: a crash in
+between leaves an index row without a record, which readers skip. A row counts only when the
+record it names exists and was created at the time in its key (the loser of two concurrent
+creations leaves a row with its own, different time). The "open" row is removed once the
+record is written as ended.
+
+One partition bounds index writes to what one Table partition takes (about 2,000 entities/s),
+far above the rate calls are set up; in exchange a call's two rows change in one transaction
+and retention deletes old rows in batches.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Final
+
+from callcontrol.errors import FieldProblem, InvalidInput, NotFound
+from callcontrol.models import CallRecord, CallState, Direction
+from callcontrol.store.backend import (
+    EtagMismatch,
+    TableBackend,
+    TxKind,
+    TxOp,
+    safe_key,
+)
+
+INDEX_TABLE: Final = "callindex"
+INDEX_PARTITION: Final = "calls"
+CURSOR_PARTITION: Final = "cursors"
+DEFAULT_LIMIT: Final = 50
+MAX_LIMIT: Final = 500
+TOKEN_FIELD: Final = "continuationToken"
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_MICROS: Final = 10**17 - 1  # microseconds to the year 5138: keys are 17 digits wide
+_TOKEN_VERSION: Final = 1
+
+
+class IndexKind(StrEnum):
+    ALL = "t"  # every call, newest first
+    OPEN = "o"  # calls not yet ended, newest first
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One index row as read: which call, and when it was created (the key's time)."""
+
+    kind: IndexKind
+    row_key: str
+    call_connection_id: str
+    created_at: datetime
+
+
+def index_time(record: CallRecord) -> datetime:
+    """The time a call is indexed under: its creation (a record always has one in practice)."""
+    return record.created_at or record.updated_at or _EPOCH
+
+
+def _micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0, min(_MAX_MICROS, (moment - _EPOCH) // timedelta(microseconds=1)))
+
+
+def _inverted(moment: datetime) -> str:
+    return f"{_MAX_MICROS - _micros(moment):017d}"
+
+
+def row_key(kind: IndexKind, record: CallRecord) -> str:
+    return f"{kind.value}|{_inverted(index_time(record))}|{safe_key(record.call_connection_id)}"
+
+
+def newer_than_bound(kind: IndexKind, moment: datetime) -> str:
+    """The first row key of calls created strictly before `moment` (keys run newest first)."""
+    return f"{kind.value}|{_MAX_MICROS - _micros(moment) + 1:017d}|"
+
+
+def kind_end(kind: IndexKind) -> str:
+    return f"{kind.value}}}"  # '}' sorts after '|': just past every row of the kind
+
+
+def _index_entity(kind: IndexKind, record: CallRecord) -> dict[str, object]:
+    return {
+        "PartitionKey": INDEX_PARTITION,
+        "RowKey": row_key(kind, record),
+        "CallId": record.call_connection_id,
+        "CreatedAt": index_time(record).isoformat(),
+    }
+
+
+def _entry(entity: dict[str, object]) -> IndexEntry:
+    key = str(entity["RowKey"])
+    return IndexEntry(IndexKind(key[0]), key, str(entity["CallId"]),
+                      datetime.fromisoformat(str(entity["CreatedAt"])))
+
+
+def describes(entry: IndexEntry, record: CallRecord | None) -> bool:
+    """Whether an index row stands for this record (and not for a lost concurrent creation)."""
+    return (record is not None and record.call_connection_id == entry.call_connection_id
+            and _micros(index_time(record)) == _micros(entry.created_at))
+
+
+class CallIndex:
+    """Keeps and reads the index rows; the call store calls it around its own writes."""
+
+    def __init__(self, backend: TableBackend) -> None:
+        self._backend = backend
+
+    async def add(self, record: CallRecord) -> None:
+        """Index a call about to be created: both rows in one transaction (idempotent)."""
+        operations = [TxOp(TxKind.UPSERT, _index_entity(IndexKind.ALL, record))]
+        if not record.state.is_final:
+            operations.append(TxOp(TxKind.UPSERT, _index_entity(IndexKind.OPEN, record)))
+        await self._backend.transact(INDEX_TABLE, operations)
+
+    async def ended(self, record: CallRecord) -> None:
+        """The call's record now says it ended: it leaves the open index."""
+        await self.remove(row_key(IndexKind.OPEN, record))
+
+    async def remove(self, key: str) -> None:
+        try:
+            await self._backend.delete(INDEX_TABLE, INDEX_PARTITION, key)
+        except (NotFound, EtagMismatch):
+            return  # already gone
+
+    async def scan(self, kind: IndexKind, *, after: str | None = None, start: str | None = None,
+                   below: str | None = None, limit: int) -> list[IndexEntry]:
+        """Index rows of one kind in key order (newest first), within the given key bounds."""
+        entities = await self._backend.query(
+            INDEX_TABLE, partition=INDEX_PARTITION, row_after=after,
+            row_from=max(start or "", f"{kind.value}|"), row_below=min(below or "~", kind_end(kind)),
+            select=["CallId", "CreatedAt"], limit=limit,
+        )
+        return [_entry(e) for e in entities]
+
+    async def load_cursor(self, name: str) -> str | None:
+        found = await self._backend.get(INDEX_TABLE, CURSOR_PARTITION, name)
+        return str(found["After"]) if found is not None and found.get("After") else None
+
+    async def save_cursor(self, name: str, after: str | None) -> None:
+        await self._backend.upsert(INDEX_TABLE, {"PartitionKey": CURSOR_PARTITION, "RowKey": name,
+                                                 "After": after or ""})
+
+
+# --- listing: the query, its page and the continuation token ------------------------------
+
+
+@dataclass(frozen=True)
+class CallQuery:
+    """One page of GET /api/calls: newest first, filtered, after a continuation token."""
+
+    limit: int = DEFAULT_LIMIT
+    state: CallState | None = None
+    direction: Direction | None = None
+    since: datetime | None = None  # created at or after
+    until: datetime | None = None  # created before
+    continuation: str | None = None
+
+    @property
+    def source(self) -> IndexKind:
+        """A live state is read from the small open index; anything else from the full one."""
+        return IndexKind.OPEN if self.state is not None and not self.state.is_final else IndexKind.ALL
+
+    def filters_digest(self) -> str:
+        text = json.dumps([self.state, self.direction, _iso(self.since), _iso(self.until)])
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    def matches(self, record: CallRecord) -> bool:
+        return ((self.state is None or record.state is self.state)
+                and (self.direction is None or record.direction is self.direction))
+
+
+@dataclass(frozen=True)
+class CallPage:
+    records: tuple[CallRecord, ...]
+    continuation: str | None  # absent on the last page
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def encode_token(query: CallQuery, after: str) -> str:
+    payload = {"v": _TOKEN_VERSION, "k": after, "f": query.filters_digest()}
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(query: CallQuery) -> str | None:
+    """The row key a page continues after, from the query's token; 400 when it is not ours."""
+    token = query.continuation
+    if token is None:
+        return None
+
+    def refuse(reason: str) -> InvalidInput:
+        return InvalidInput(f"{TOKEN_FIELD} {reason}", [FieldProblem(TOKEN_FIELD, reason)])
+
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise refuse("is not a token this API issued") from None
+    if not isinstance(payload, dict) or payload.get("v") != _TOKEN_VERSION:
+        raise refuse("is not a token this API issued")
+    after = payload.get("k")
+    if not isinstance(after, str) or not after.startswith(f"{query.source.value}|"):
+        raise refuse("is not a token this API issued")
+    if payload.get("f") != query.filters_digest():
+        raise refuse("was issued for other filters (state, direction, since, until)")
+    return after
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        reason = f"must be between 1 and {MAX_LIMIT}"
+        raise InvalidInput(f"limit {reason}", [FieldProblem("limit", reason)])
+    return limit
