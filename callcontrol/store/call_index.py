@@ -103,6 +103,12 @@ def _index_entity(kind: IndexKind, record: CallRecord) -> dict[str, object]:
     }
 
 
+def index_rows(record: CallRecord) -> list[dict[str, object]]:
+    """The index rows a stored record should have: for bulk tools that seed or re-index."""
+    kinds = [IndexKind.ALL] if record.state.is_final else [IndexKind.ALL, IndexKind.OPEN]
+    return [_index_entity(kind, record) for kind in kinds]
+
+
 def _entry(entity: dict[str, object]) -> IndexEntry:
     key = str(entity["RowKey"])
     return IndexEntry(IndexKind(key[0]), key, str(entity["CallId"]),
@@ -123,9 +129,7 @@ class CallIndex:
 
     async def add(self, record: CallRecord) -> None:
         """Index a call about to be created: both rows in one transaction (idempotent)."""
-        operations = [TxOp(TxKind.UPSERT, _index_entity(IndexKind.ALL, record))]
-        if not record.state.is_final:
-            operations.append(TxOp(TxKind.UPSERT, _index_entity(IndexKind.OPEN, record)))
+        operations = [TxOp(TxKind.UPSERT, row) for row in index_rows(record)]
         await self._backend.transact(INDEX_TABLE, operations)
 
     async def ended(self, record: CallRecord) -> None:

@@ -230,13 +230,16 @@ class CallStore:
             ask = min(limit - len(found) + 1, budget)
             entries = await self.index.scan(kind, after=after, start=start, below=below,
                                             limit=ask)
-            records = await asyncio.gather(*(self.read_listed(e) for e in entries))
-            for entry, listed in zip(entries, records, strict=True):
-                if len(found) == limit:
+            unread = entries
+            while unread:
+                if len(found) == limit:  # and the index holds more
                     return CallPage(tuple(found), encode_token(query, after or ""))
-                after, budget = entry.row_key, budget - 1
-                if listed is not None and query.matches(listed):
-                    found.append(listed)
+                batch, unread = unread[:limit - len(found)], unread[limit - len(found):]
+                records = await asyncio.gather(*(self.read_listed(e) for e in batch))
+                for entry, listed in zip(batch, records, strict=True):
+                    after, budget = entry.row_key, budget - 1
+                    if listed is not None and query.matches(listed):
+                        found.append(listed)
             if len(entries) < ask:  # the index holds nothing further
                 return CallPage(tuple(found), None)
         return CallPage(tuple(found), encode_token(query, after or ""))
@@ -264,6 +267,11 @@ class CallStore:
                 event = _event_from_json(call_connection_id, unpack_json(entity, "Event"))
                 by_id.setdefault(event.event_id, event)
         return sorted(by_id.values(), key=_event_order)
+
+
+def record_row(record: CallRecord) -> Entity:
+    """The row a new record is stored as (no history yet): for bulk tools that seed or copy."""
+    return _record_entity(record, History())
 
 
 def _record_entity(record: CallRecord, history: History) -> Entity:
