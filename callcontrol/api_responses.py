@@ -49,6 +49,8 @@ class OperationOut(Out):
     reason: str | None = None
     target: IdentifierOut | None = None
     invitationId: str | None = None
+    invitationTimeoutSeconds: int | None = Field(
+        default=None, description="an add's invitation timeout, when the request named one")
 
 
 class InboundOut(Out):
