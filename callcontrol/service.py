@@ -15,6 +15,7 @@ from callcontrol.clock import Clock, utc_now
 from callcontrol.errors import ConcurrencyConflict, NotFound
 from callcontrol.events import CallbackEvent
 from callcontrol.models import CallRecord, CallState, Direction, StoredEvent
+from callcontrol.reconciliation import Reconciled as Amendment
 from callcontrol.state_machine import apply_event
 from callcontrol.store.backend import EtagMismatch
 from callcontrol.store.call_index import CallPage, CallQuery
@@ -87,6 +88,20 @@ class CallControlService:
             updated = change(current.record if current else None)
             await self._store.save(updated, current)
             return updated
+
+        return await self._guarded_write(call_connection_id, write, start_from_cache=False)
+
+    async def amend(
+        self, call_connection_id: str, change: Callable[[CallRecord], Amendment | None]
+    ) -> Amendment | None:
+        """A change the app makes on its own (reconciliation): the record and its history entry
+        in one guarded write, or nothing when `change` finds nothing to do (or no record)."""
+
+        async def write(current: VersionedCall | None) -> Amendment | None:
+            amendment = change(current.record) if current is not None else None
+            if amendment is not None:
+                await self._store.save_with_event(amendment.record, current, amendment.entry)
+            return amendment
 
         return await self._guarded_write(call_connection_id, write, start_from_cache=False)
 

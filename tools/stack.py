@@ -62,6 +62,11 @@ def webhook_url(app_url: str, eventgrid_key: str, function: str = "incoming_call
     return f"{app_url}/runtime/webhooks/EventGrid?functionName={function}&code={quote(eventgrid_key)}"
 
 
+# The host resolves a timer's %SCHEDULE% itself, so the stack sets what infra sets in Azure
+# (the same values as the defaults declared in callcontrol/settings.py; a test keeps them equal).
+TIMER_SCHEDULES = {"RECONCILE_SCHEDULE": "0 */5 * * * *", "RETENTION_SCHEDULE": "0 17 3 * * *"}
+
+
 def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: str,
                  storage: str) -> dict[str, str]:
     """The app's settings pointing at the local emulator and Azurite."""
@@ -73,6 +78,7 @@ def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: 
         "ACS_CALLBACK_JWKS_URL": f"{emulator_url}/calling/keys",
         "CALLBACK_BASE_URL": app_url,
         "CallStateStorage": storage,
+        **TIMER_SCHEDULES,
     }
 
 

@@ -39,6 +39,7 @@ from callcontrol.store.call_index import (
     CallPage,
     CallQuery,
     IndexEntry,
+    IndexKind,
     check_limit,
     decode_token,
     describes,
@@ -243,6 +244,27 @@ class CallStore:
             if len(entries) < ask:  # the index holds nothing further
                 return CallPage(tuple(found), None)
         return CallPage(tuple(found), encode_token(query, after or ""))
+
+    async def created_before(self, cutoff: datetime, limit: int) -> list[IndexEntry]:
+        """Up to `limit` calls created before `cutoff` (by the index; newest of them first)."""
+        return await self.index.scan(IndexKind.ALL, start=newer_than_bound(IndexKind.ALL, cutoff),
+                                     limit=limit)
+
+    async def delete_call(self, entry: IndexEntry, *, batch: int = 100) -> int:
+        """Delete a call's record and events (100 rows to a transaction), then its index rows;
+        resumable: until the index row goes, the next run finds the call again. Returns the
+        number of rows deleted."""
+        partition = safe_key(entry.call_connection_id)
+        rows = await self._backend.query(CALLS_TABLE, partition=partition, select=["RowKey"])
+        for first in range(0, len(rows), batch):
+            chunk = rows[first:first + batch]
+            await self._backend.transact(CALLS_TABLE, [
+                TxOp(TxKind.DELETE, {"PartitionKey": partition, "RowKey": row["RowKey"]})
+                for row in chunk])
+        self.forget(entry.call_connection_id)
+        await self.index.remove(entry.row_key)
+        await self.index.remove(IndexKind.OPEN.value + entry.row_key[1:])
+        return len(rows)
 
     async def read_listed(self, entry: IndexEntry) -> CallRecord | None:
         """The record an index row names, without its history; None for a stale row."""

@@ -13,7 +13,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from callcontrol.errors import Conflict, FieldProblem, InvalidInput
+from callcontrol.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from callcontrol.store.backend import (
     ETAG,
     EntityExists,
@@ -94,3 +94,17 @@ class IdempotencyStore:
         """Give the key back after a failure, unless another request already holds it."""
         with contextlib.suppress(EtagMismatch):
             await self._backend.delete(IDEMPOTENCY_TABLE, _partition(claim.key), "key", claim.etag)
+
+    async def purge(self, now: datetime, limit: int) -> int:
+        """Delete up to `limit` keys older than the 24 h they are kept for; each delete is
+        guarded by the ETag read, so a key reclaimed meanwhile stays. Returns how many went."""
+        cutoff = (now - RETENTION).isoformat()
+        expired = await self._backend.query(IDEMPOTENCY_TABLE, below={"CreatedAt": cutoff},
+                                            select=["CreatedAt"], limit=limit)
+        deleted = 0
+        for entity in expired:
+            with contextlib.suppress(EtagMismatch, NotFound):
+                await self._backend.delete(IDEMPOTENCY_TABLE, entity["PartitionKey"],
+                                           entity["RowKey"], entity[ETAG])
+                deleted += 1
+        return deleted
