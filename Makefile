@@ -43,6 +43,7 @@ e2e: bootstrap
 lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-logo
 
 # Rewrites docs/img/console-*.png from the browser test.
 screenshots: bootstrap

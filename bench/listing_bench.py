@@ -32,20 +32,22 @@ from azure.data.tables._table_batch import TableBatchOperations
 from azure.data.tables.aio import TableServiceClient
 
 from bench._common import summary, write
-from callcontrol.identifiers import phone
-from callcontrol.models import (
+from callcontrol.adapters.store.azure_tables import AzureTableBackend
+from callcontrol.adapters.store.backend import TxKind, TxOp, safe_key
+from callcontrol.adapters.store.call_index import INDEX_TABLE, index_rows
+from callcontrol.adapters.store.calls import CALLS_TABLE, CallStore, record_row
+from callcontrol.domain.identifiers import phone
+from callcontrol.domain.listing import CallQuery
+from callcontrol.domain.models import (
     CallRecord,
     CallState,
     Direction,
     Operation,
+    OperationKind,
     OperationStatus,
     Participant,
     ResultInfo,
 )
-from callcontrol.store.azure_tables import AzureTableBackend
-from callcontrol.store.backend import TxKind, TxOp, safe_key
-from callcontrol.store.call_index import INDEX_TABLE, CallQuery, index_rows
-from callcontrol.store.calls import CALLS_TABLE, CallStore, record_row
 from tools.azurite import start_azurite
 
 SIZES = tuple(int(n) for n in os.environ.get("LISTING_BENCH_SIZES", "1000,10000").split(","))
@@ -67,7 +69,7 @@ def stored_call(index: int, total: int) -> CallRecord:
         server_call_id=f"aHR0cHM6Ly9{index:08d}", correlation_id=str(uuid.uuid4()),
         source=caller, targets=(callee,),
         participants=(Participant(caller), Participant(callee)),
-        operations=(Operation(f"connect-{index}", "connect", OperationStatus.SUCCEEDED,
+        operations=(Operation(f"connect-{index}", OperationKind.CONNECT, OperationStatus.SUCCEEDED,
                               requested_at=created, finished_at=created),),
         end_reason=None if live else ResultInfo(0, 0, "The conversation has ended."),
         created_at=created, updated_at=created + timedelta(minutes=3), event_count=6,

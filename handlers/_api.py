@@ -28,6 +28,7 @@ class RouteSpec:
     headers: tuple[tuple[str, str], ...] = ()  # request headers: (name, description)
     idempotent: bool = False
     errors: tuple[int, ...] = field(default=(400, 401, 404, 409, 503))
+    also: tuple[int, ...] = ()  # other statuses answered with the success body's schema
 
 
 ROUTES: list[RouteSpec] = []

@@ -10,9 +10,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import azure.functions as func
 
-from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.models import CallState, Direction
-from callcontrol.store.call_index import DEFAULT_LIMIT, MAX_LIMIT, TOKEN_FIELD, CallQuery
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.listing import DEFAULT_LIMIT, MAX_LIMIT, TOKEN_FIELD, CallQuery
+from callcontrol.domain.models import CallState, Direction
 from handlers._http import parse_enum
 
 LISTING_PARAMETERS: tuple[tuple[str, str], ...] = (

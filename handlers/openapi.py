@@ -9,9 +9,9 @@ from typing import Any
 import azure.functions as func
 from pydantic import BaseModel
 
-from callcontrol.api_responses import RESPONSE_MODELS, ProblemOut
 from handlers._api import ROUTES, RouteSpec
 from handlers._http import json_response
+from handlers.wire.responses import RESPONSE_MODELS, ProblemOut
 
 bp = func.Blueprint()
 REF = "#/components/schemas/{model}"
@@ -46,6 +46,8 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
                 "schema": _schema(RESPONSE_MODELS[spec.response], components)}},
         }
     }
+    for status in spec.also:
+        responses[str(status)] = {**responses[str(spec.success)], "description": f"HTTP {status}"}
     for status in spec.errors:
         responses[str(status)] = {"description": "problem", "content": problem}
     operation: dict[str, Any] = {"operationId": spec.name, "summary": spec.summary,

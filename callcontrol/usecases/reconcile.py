@@ -20,21 +20,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from callcontrol.acs_gateway import AcsGateway
-from callcontrol.clock import Clock, utc_now
-from callcontrol.errors import CallControlError, NotFound
-from callcontrol.models import CallRecord
-from callcontrol.reconciliation import (
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.errors import CallControlError, NotFound
+from callcontrol.domain.listing import IndexedCall
+from callcontrol.domain.models import CallRecord, OperationStatus
+from callcontrol.domain.reconciliation import (
     OperationLimits,
     Reconciled,
     end_missing_call,
     is_quiet,
     settle_overdue,
 )
-from callcontrol.service import CallControlService
-from callcontrol.settings import Settings
-from callcontrol.store.call_index import CallIndex, IndexEntry, IndexKind, describes
-from callcontrol.store.calls import CallStore
+from callcontrol.usecases.ports import CallIndexes, CallLookup, CallRecords
 
 logger = logging.getLogger(__name__)
 CURSOR: Final = "reconciler"
@@ -46,22 +43,18 @@ class ReconcileOptions:
     max_calls: int
     limits: OperationLimits
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ReconcileOptions:
-        return cls(
-            quiet_for=timedelta(minutes=settings.reconcile_after_minutes),
-            max_calls=settings.reconcile_max_calls,
-            limits=OperationLimits(
-                add_margin=timedelta(seconds=settings.add_participant_margin_seconds),
-                others=timedelta(seconds=settings.pending_operation_timeout_seconds),
-            ),
-        )
-
     @property
     def youngest_worth_reading(self) -> timedelta:
         # Nothing about a call younger than this can be due: its last change and its
         # operations are no older than the call itself.
         return min(self.quiet_for, self.limits.shortest)
+
+
+@dataclass(frozen=True)
+class RunReconciliation:
+    """Run the reconciler once (on its schedule, or asked for through the host's admin API)."""
+
+    trigger: str = "schedule"
 
 
 @dataclass
@@ -83,38 +76,34 @@ class ReconcileReport:
 
 
 class Reconciler:
-    def __init__(self, calls: CallControlService, store: CallStore,
-                 gateway: Callable[[], AcsGateway], options: ReconcileOptions,
-                 clock: Clock = utc_now) -> None:
+    def __init__(self, calls: CallRecords, indexes: CallIndexes, acs: Callable[[], CallLookup],
+                 options: ReconcileOptions, clock: Clock = utc_now) -> None:
         self._calls = calls
-        self._store = store
-        self._index: CallIndex = store.index
-        self._gateway = gateway
+        self._indexes = indexes
+        self._acs = acs  # resolved on use: a run with nothing quiet never needs ACS
         self._options = options
         self._clock = clock
 
-    async def run(self) -> ReconcileReport:
+    async def run(self, command: RunReconciliation) -> ReconcileReport:
         now = self._clock()
         report = ReconcileReport()
-        after = await self._index.load_cursor(CURSOR)
-        entries = await self._index.scan(IndexKind.OPEN, after=after,
-                                         limit=self._options.max_calls)
+        after = await self._indexes.load_cursor(CURSOR)
+        entries = await self._indexes.open_calls(after=after, limit=self._options.max_calls)
         for entry in entries:
             report.examined += 1
             await self._reconcile(entry, now, report)
         report.completed_pass = len(entries) < self._options.max_calls
-        await self._index.save_cursor(CURSOR, None if report.completed_pass
-                                      else entries[-1].row_key)
-        logger.info("reconciler: %s", report.to_json())
+        await self._indexes.save_cursor(CURSOR, None if report.completed_pass
+                                        else entries[-1].position)
+        logger.info("reconciler (%s): %s", command.trigger, report.to_json())
         return report
 
-    async def _reconcile(self, entry: IndexEntry, now: datetime, report: ReconcileReport) -> None:
+    async def _reconcile(self, entry: IndexedCall, now: datetime, report: ReconcileReport) -> None:
         if now - entry.created_at < self._options.youngest_worth_reading:
             return
-        current = await self._store.get(entry.call_connection_id)
-        record = current.record if current is not None else None
-        if record is None or not describes(entry, record) or record.state.is_final:
-            await self._index.remove(entry.row_key)  # a leftover: the record says otherwise
+        record = await self._calls.find(entry.call_connection_id)
+        if record is None or not entry.names(record) or record.state.is_final:
+            await self._indexes.unindex(entry)  # a leftover: the record says otherwise
             report.index_rows_removed += 1
             return
         gone = False
@@ -127,22 +116,25 @@ class Reconciler:
                 return end_missing_call(latest, now)
             return settle_overdue(latest, now, self._options.limits)
 
-        done = await self._calls.amend(record.call_connection_id, change)
-        if done is None:
+        written = await self._calls.amend(record.call_connection_id, change)
+        if written is None:
             return
-        if done.record.state.is_final:
+        if written.state.is_final:
             report.ended.append(record.call_connection_id)
             logger.warning("call %s ended by reconciliation: ACS no longer knows it",
                            record.call_connection_id)
         else:
-            settled = len(done.entry.data.get("operations", []))
+            was_pending = {op.context for op in record.operations
+                           if op.status is OperationStatus.PENDING}
+            settled = sum(1 for op in written.operations
+                          if op.context in was_pending and op.status is not OperationStatus.PENDING)
             report.operations_settled += settled
             logger.warning("call %s: %d pending operation(s) settled as failed by reconciliation",
                            record.call_connection_id, settled)
 
     async def _gone_at_acs(self, call_connection_id: str, report: ReconcileReport) -> bool:
         try:
-            await self._gateway().get_call(call_connection_id)
+            await self._acs().get_call_properties(call_connection_id)
         except NotFound:
             return True
         except CallControlError as error:

@@ -17,14 +17,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from callcontrol.clock import Clock, utc_now
-from callcontrol.reconciliation import last_activity
-from callcontrol.settings import Settings
-from callcontrol.store.call_index import describes
-from callcontrol.store.calls import CallStore
-from callcontrol.store.claims import ClaimStore
-from callcontrol.store.idempotency import IdempotencyStore
-from callcontrol.store.rules import RuleStore
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.reconciliation import last_activity
+from callcontrol.usecases.ports import CallIndexes, CallRecords, Expiring, PrunableRuleVersions
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +30,12 @@ class RetentionOptions:
     rule_versions_kept: int
     batch: int
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RetentionOptions:
-        return cls(call_retention=timedelta(days=settings.call_retention_days),
-                   rule_versions_kept=settings.rule_versions_kept,
-                   batch=settings.retention_batch_size)
+
+@dataclass(frozen=True)
+class RunRetention:
+    """Run retention once (on its schedule, or asked for through the host's admin API)."""
+
+    trigger: str = "schedule"
 
 
 @dataclass
@@ -60,37 +56,39 @@ class RetentionReport:
 
 
 class Retention:
-    def __init__(self, calls: CallStore, idempotency: IdempotencyStore, claims: ClaimStore,
-                 rules: RuleStore, options: RetentionOptions, clock: Clock = utc_now) -> None:
+    def __init__(self, calls: CallRecords, indexes: CallIndexes, idempotency: Expiring,
+                 claims: Expiring, rules: PrunableRuleVersions, options: RetentionOptions,
+                 clock: Clock = utc_now) -> None:
         self._calls = calls
+        self._indexes = indexes
         self._idempotency = idempotency
         self._claims = claims
         self._rules = rules
         self._options = options
         self._clock = clock
 
-    async def run(self) -> RetentionReport:
+    async def run(self, command: RunRetention) -> RetentionReport:
         now = self._clock()
         batch = self._options.batch
         report = RetentionReport()
         cutoff = now - self._options.call_retention
-        expired = await self._calls.created_before(cutoff, batch)
+        expired = await self._indexes.created_before(cutoff, batch)
         for entry in expired:
-            found = await self._calls.get(entry.call_connection_id)
-            record = found.record if found is not None else None
-            if describes(entry, record) and record is not None:
-                last = last_activity(record)
-                if last is not None and last >= cutoff:
-                    report.calls_kept_active += 1
-                    continue
-                report.call_rows += await self._calls.delete_call(entry)
-                report.calls += 1
-            else:  # an index row whose record is gone, or another creation's: only it goes
-                await self._calls.index.remove(entry.row_key)
+            record = await self._calls.find(entry.call_connection_id)
+            if record is None or not entry.names(record):
+                # An index row whose record is gone, or another creation's: only the row goes.
+                await self._indexes.unindex(entry)
+                continue
+            last = last_activity(record)
+            if last is not None and last >= cutoff:
+                report.calls_kept_active += 1
+                continue
+            report.call_rows += await self._indexes.delete_call(entry)
+            report.calls += 1
         report.idempotency_keys = await self._idempotency.purge(now, batch)
         report.claims = await self._claims.purge(now, batch)
         report.rule_versions = await self._rules.prune(self._options.rule_versions_kept, batch)
         report.more_to_do = batch in (len(expired), report.idempotency_keys, report.claims,
                                       report.rule_versions)
-        logger.info("retention: %s", report.to_json())
+        logger.info("retention (%s): %s", command.trigger, report.to_json())
         return report

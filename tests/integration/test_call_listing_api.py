@@ -9,11 +9,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from callcontrol.models import CallRecord, CallState, Direction
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.composition import Services, use_services
+from callcontrol.domain.models import CallRecord, CallState, Direction
 from callcontrol.settings import load_settings
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.calls import CallStore
-from handlers._deps import Services, use_services
 from tests.support.app import http_request, invoke, json_body
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

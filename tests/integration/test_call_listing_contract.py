@@ -13,17 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callcontrol.errors import InvalidInput
-from callcontrol.models import CallRecord, CallState, Direction
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.call_index import (
-    INDEX_PARTITION,
-    INDEX_TABLE,
-    MAX_LIMIT,
-    CallPage,
-    CallQuery,
-)
-from callcontrol.store.calls import CallStore
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.call_index import INDEX_PARTITION, INDEX_TABLE
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.domain.errors import InvalidInput
+from callcontrol.domain.listing import MAX_LIMIT, CallPage, CallQuery
+from callcontrol.domain.models import CallRecord, CallState, Direction
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import pytest
 from azure.data.tables.aio import TableServiceClient
 
-from callcontrol.models import CallRecord, CallState
-from callcontrol.store.azure_tables import AzureTableBackend
-from callcontrol.store.backend import TxKind, TxOp
-from callcontrol.store.calls import CallStore
+from callcontrol.adapters.store.azure_tables import AzureTableBackend
+from callcontrol.adapters.store.backend import TxKind, TxOp
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.domain.models import CallRecord, CallState
 from tools.azurite import Azurite
 
 PREFIX_LENGTH = 10
