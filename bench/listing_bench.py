@@ -36,6 +36,7 @@ from callcontrol.adapters.store.azure_tables import AzureTableBackend
 from callcontrol.adapters.store.backend import TxKind, TxOp, safe_key
 from callcontrol.adapters.store.call_index import INDEX_TABLE, index_rows
 from callcontrol.adapters.store.calls import CALLS_TABLE, CallStore, record_row
+from callcontrol.domain.errors import StoreError
 from callcontrol.domain.identifiers import phone
 from callcontrol.domain.listing import CallQuery
 from callcontrol.domain.models import (
@@ -52,7 +53,7 @@ from tools.azurite import start_azurite
 
 SIZES = tuple(int(n) for n in os.environ.get("LISTING_BENCH_SIZES", "1000,10000").split(","))
 ROUNDS, PER_ROUND, WARMUP = 6, 15, 10
-SEED_CONCURRENCY = 4  # batches in flight at once
+SEED_CONCURRENCY = 2  # batches in flight at once
 BATCH = 100  # operations per entity-group transaction (the service's maximum)
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -96,7 +97,14 @@ async def seed(backend: AzureTableBackend, total: int) -> float:
 
     async def send(table: str, rows: list[dict[str, Any]]) -> None:
         async with gate:
-            await backend.transact(table, [TxOp(TxKind.UPSERT, row) for row in rows])
+            for attempt in range(3):  # a busy Azurite may drop a long batch: it is idempotent
+                try:
+                    await backend.transact(table, [TxOp(TxKind.UPSERT, row) for row in rows])
+                    return
+                except StoreError:
+                    if attempt == 2:
+                        raise
+                    await asyncio.sleep(1)
 
     async def send_all(table: str, rows: list[dict[str, Any]]) -> None:
         step = BATCH * 100
