@@ -144,18 +144,18 @@ async def test_young_or_recently_changed_calls_are_not_looked_up() -> None:
         assert (await w.record(call_id)).state is CallState.CONNECTED
 
 
-@pytest.mark.parametrize(("kind", "timeout", "limit_seconds"), [
+@pytest.mark.parametrize(("kind", "invitation_seconds", "limit_seconds"), [
     (OperationKind.ADD_PARTICIPANT, 30, 90),  # its invitation timeout + the 60 s margin
     (OperationKind.ADD_PARTICIPANT, None, 240),  # no timeout named: ACS's longest, 180 s
     (OperationKind.TRANSFER, None, 300),  # any other kind: the setting
 ])
 async def test_operations_pending_past_their_limit_are_settled_as_failed(
-    kind: OperationKind, timeout: int | None, limit_seconds: int,
+    kind: OperationKind, invitation_seconds: int | None, limit_seconds: int,
 ) -> None:
     w = world()
     w.acs.live.add("c1")
     pending = Operation("op-1", kind, OperationStatus.PENDING, requested_at=T0,
-                        timeout_seconds=timeout)
+                        timeout_seconds=invitation_seconds)
     await w.add_call("c1", operations=(pending,))
     w.clock.advance(seconds=limit_seconds - 1)
     await w.run()
