@@ -242,7 +242,7 @@ class Settings:
 
     @property
     def reconcile_after_minutes(self) -> int:
-        return self._int(RECONCILE_AFTER_MINUTES, 1, 24 * 60)
+        return self._int(RECONCILE_AFTER_MINUTES, 0, 24 * 60)  # 0: every run asks ACS
 
     @property
     def reconcile_max_calls(self) -> int:

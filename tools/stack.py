@@ -127,11 +127,12 @@ def start_stack(
     emulator_args: list[str] | None = None,
     function_key: str | None = None,
     storage_key: str | None = None,
+    app_overrides: dict[str, str] | None = None,
 ) -> Stack:
     """Start all three; on any failure, stop whatever already started.
 
     ``function_key`` pins devhost's function key and ``storage_key`` Azurite's account key
-    (both random when None).
+    (both random when None); ``app_overrides`` replaces or adds app settings.
     """
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -158,7 +159,8 @@ def start_stack(
             emulator_port, stack.access_key, stack.resource_id, stack.webhook_url,
             log("emulator"), emulator_args, topic_key=stack.topic_key))
         stack.processes.append(start_devhost(
-            app_port, stack.app_settings(), stack.function_key, stack.master_key,
+            app_port, {**stack.app_settings(), **(app_overrides or {})}, stack.function_key,
+            stack.master_key,
             log("devhost"), eventgrid_key=stack.eventgrid_key))
     except BaseException:  # Ctrl-C during start-up too: never leave a child behind
         stack.stop()

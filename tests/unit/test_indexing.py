@@ -79,5 +79,5 @@ def test_the_local_stack_sets_the_schedules_as_declared() -> None:
     from tools.stack import TIMER_SCHEDULES
 
     declared = {spec.name: spec.default for spec in SETTINGS}
-    assert TIMER_SCHEDULES == {name: declared[name] for name in TIMER_SCHEDULES}
+    assert {name: declared[name] for name in TIMER_SCHEDULES} == TIMER_SCHEDULES
     assert set(TIMER_SCHEDULES) == {s.strip("%") for s in TIMERS.values()}
