@@ -15,10 +15,11 @@ import pytest
 
 from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.call_index import INDEX_PARTITION, INDEX_TABLE
-from callcontrol.adapters.store.calls import CallStore
+from callcontrol.adapters.store.calls import CALLS_TABLE, CallStore, record_row
 from callcontrol.domain.errors import InvalidInput
 from callcontrol.domain.listing import MAX_LIMIT, CallPage, CallQuery
 from callcontrol.domain.models import CallRecord, CallState, Direction
+from tools.azurite import Azurite
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -215,3 +216,33 @@ def test_the_query_describes_its_filters_for_the_token() -> None:
     plain, filtered = CallQuery(), CallQuery(state=CallState.CONNECTED)
     assert plain.filters_digest() != filtered.filters_digest()
     assert json.dumps(plain.filters_digest())  # a short string
+
+
+async def test_calls_stored_before_the_index_are_listed_after_a_reindex(
+    backend: TableBackend,
+) -> None:
+    store = CallStore(backend)
+    legacy = [call(f"legacy{n}", n) for n in range(3)]
+    for record in legacy:  # rows as an older release wrote them: no index rows
+        await backend.insert(CALLS_TABLE, record_row(record))
+    await store.save(call("new", 10), None)
+    assert ids(await every_page(store, CallQuery(limit=2))) == ["new"]
+    assert await store.reindex() == 4
+    assert await store.reindex() == 4  # idempotent
+    expected = ["new", "legacy2", "legacy1", "legacy0"]
+    assert ids(await every_page(store, CallQuery(limit=2))) == expected
+    assert ids(await every_page(store, CallQuery(state=CallState.CONNECTED))) == expected
+
+
+async def test_the_reindex_command_uses_the_app_settings(
+    azurite: Azurite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tools import reindex
+
+    monkeypatch.setenv("CallStateStorage", azurite.connection_string)
+    assert await asyncio.to_thread(reindex.main) == 0
+    assert "call(s) indexed" in capsys.readouterr().out
+    monkeypatch.setenv("CallStateStorage", "")
+    monkeypatch.delenv("CallStateStorage__tableServiceUri", raising=False)
+    assert await asyncio.to_thread(reindex.main) == 1
+    assert "CallStateStorage" in capsys.readouterr().err

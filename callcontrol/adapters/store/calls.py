@@ -36,10 +36,12 @@ from callcontrol.adapters.store.backend import (
     unpack_json,
 )
 from callcontrol.adapters.store.call_index import (
+    INDEX_TABLE,
     CallIndex,
     IndexKind,
     decode_token,
     encode_token,
+    index_rows,
     newer_than_bound,
     same_call,
     source_of,
@@ -391,6 +393,18 @@ class CallStore:
         await self.index.remove(entry.position)
         await self.index.remove(same_call(entry, IndexKind.OPEN))
         return len(rows)
+
+    async def reindex(self, *, batch: int = 100) -> int:
+        """Write the index rows of every stored record (one-off, for rows stored before the
+        index existed; idempotent). Reads every record: run it once, not on a schedule."""
+        entities = await self._backend.query(CALLS_TABLE, equals={"RowKey": RECORD_ROW},
+                                             select=[*packed_names("Record"), FORMAT_PROPERTY])
+        rows = [row for entity in entities
+                for row in index_rows(decode_call(unpack_json(entity, "Record"), row_format(entity)))]
+        for first in range(0, len(rows), batch):
+            await self._backend.transact(INDEX_TABLE, [TxOp(TxKind.UPSERT, row)
+                                                       for row in rows[first:first + batch]])
+        return len(entities)
 
     async def open_calls(self, *, after: str | None, limit: int) -> list[IndexedCall]:
         """Calls not ended, newest first, from just after `after` (a position)."""
