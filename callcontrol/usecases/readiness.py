@@ -8,6 +8,7 @@ when every probe passed. A probe says what it found in a sentence an operator ca
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 from callcontrol.domain.errors import CallControlError
 from callcontrol.domain.redaction import redact
 
+logger = logging.getLogger(__name__)
 
 class NotReady(Exception):
     """A probe found what stops the app from working; the message says what to do."""
@@ -72,6 +74,8 @@ class Readiness:
         # Concurrently: the answer costs the slowest probe, not their sum.
         results = await asyncio.gather(*(self._run(p, command.timeout_seconds)
                                          for p in self._probes))
+        for failed in (r for r in results if not r.ok):  # the alerts read these lines
+            logger.warning("readiness check %s failed: %s", failed.name, failed.message)
         return ReadinessReport(tuple(results))
 
     @staticmethod
