@@ -25,6 +25,7 @@ class RouteSpec:
     success: int = 200
     response: str = "object"  # a key of handlers.openapi.RESPONSE_SCHEMAS
     query: tuple[tuple[str, str], ...] = ()  # (name, description)
+    query_schemas: dict[str, dict[str, object]] = field(default_factory=dict)  # else a string
     headers: tuple[tuple[str, str], ...] = ()  # request headers: (name, description)
     idempotent: bool = False
     errors: tuple[int, ...] = field(default=(400, 401, 404, 409, 503))

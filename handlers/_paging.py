@@ -24,6 +24,14 @@ LISTING_PARAMETERS: tuple[tuple[str, str], ...] = (
     (TOKEN_FIELD, "from the previous page's continuationToken (or follow its next link)"),
 )
 
+LISTING_SCHEMAS: dict[str, dict[str, object]] = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+    "state": {"type": "string", "enum": [s.value for s in CallState]},
+    "direction": {"type": "string", "enum": [d.value for d in Direction]},
+    "since": {"type": "string", "format": "date-time"},
+    "until": {"type": "string", "format": "date-time"},
+}
+
 
 def _refuse(name: str, reason: str) -> InvalidInput:
     return InvalidInput(f"{name} {reason}", [FieldProblem(name, reason)])

@@ -30,7 +30,8 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
         for name in _path_parameters(spec.route)
     ]
     parameters += [{"name": name, "in": "query", "required": False, "description": text,
-                    "schema": {"type": "string"}} for name, text in spec.query]
+                    "schema": spec.query_schemas.get(name, {"type": "string"})}
+                   for name, text in spec.query]
     parameters += [{"name": name, "in": "header", "required": False, "description": text,
                     "schema": {"type": "string"}} for name, text in spec.headers]
     if spec.idempotent:
