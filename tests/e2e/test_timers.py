@@ -1,6 +1,7 @@
-"""Timers and readiness through the whole offline stack: the reconciler run through devhost's
-admin invocation catches up a CallDisconnected the emulator dropped; GET /api/ready checks the
-real settings, Azurite, the emulator with the app's key, and the emulator's signing keys."""
+"""Operations through the whole offline stack: the reconciler run through devhost's admin
+invocation catches up a CallDisconnected the emulator dropped; GET /api/ready checks the real
+settings, Azurite, the emulator with the app's key, and the emulator's signing keys; a table
+deleted under the running app comes back."""
 
 from __future__ import annotations
 
@@ -109,3 +110,19 @@ def test_ready_says_what_to_fix_when_acs_refuses_the_credential(
     assert "ACS_ACCESS_KEY" in acs["message"]  # the stack authenticates with a key
     assert acs["message"] in body["summary"]
     assert all(c["ok"] for c in body["checks"] if c["name"] != "acs")
+
+
+async def test_a_table_deleted_while_the_app_runs_is_recreated(stack: Stack, app: App) -> None:
+    from azure.data.tables.aio import TableServiceClient
+
+    first = app.request("POST", "calls", {"targets": [acs_user()]})
+    assert first.status == 201, first.text  # the app has used (and cached) its tables
+    async with TableServiceClient.from_connection_string(
+            stack.azurite.connection_string) as tables:
+        await tables.delete_table("calls")
+        await tables.delete_table("callindex")
+    again = app.request("POST", "calls", {"targets": [acs_user()]})
+    assert again.status == 201, again.text
+    call_id = str(again.json()["callConnectionId"])
+    assert stored(app, call_id) is not None
+    assert app.request("GET", f"calls/{call_id}/events").status == 200
