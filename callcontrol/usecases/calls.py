@@ -54,12 +54,6 @@ class GetCall:
 
 
 @dataclass(frozen=True)
-class ListCalls:
-    state: CallState | None = None
-    direction: Direction | None = None
-
-
-@dataclass(frozen=True)
 class GetCallEvents:
     call_connection_id: str
 
@@ -180,11 +174,8 @@ class Calls:
             )
         return CallView(record, live)
 
-    async def list_calls(self, command: ListCalls) -> list[CallRecord]:
-        return await self._calls.list_calls(state=command.state, direction=command.direction)
-
     async def list_page(self, command: CallQuery) -> CallPage:
-        """One page of calls, newest first (GET /api/calls)."""
+        """One page of calls, newest first (GET /api/calls); the command is the domain's query."""
         return await self._calls.list_page(command)
 
     async def call_events(self, command: GetCallEvents) -> list[StoredEvent]:

@@ -18,8 +18,6 @@ from callcontrol.domain.models import (
     AcsCall,
     AddParticipantOutcome,
     CallRecord,
-    CallState,
-    Direction,
     Participant,
     StoredEvent,
 )
@@ -41,10 +39,6 @@ class CallRecords(Protocol):
     ) -> bool: ...
 
     async def find(self, call_connection_id: str) -> CallRecord | None: ...
-
-    async def list_calls(
-        self, *, state: CallState | None = None, direction: Direction | None = None
-    ) -> list[CallRecord]: ...
 
     async def events(self, call_connection_id: str) -> list[StoredEvent]: ...
 

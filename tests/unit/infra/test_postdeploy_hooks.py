@@ -315,8 +315,8 @@ def run_with_stubs(tmp_path: Path, code: int, body: dict[str, Any]) -> tuple[
         (stubs / name).chmod(0o755)
     log = tmp_path / "curl.log"
     env = {"PATH": f"{stubs}:{os.environ.get('PATH', '/usr/bin:/bin')}", **OUTPUTS,
-           "INCOMING_CALL_NUMBERS": NUMBERS[0], "READY_TIMEOUT_SECONDS": "0", "READY_CODE": str(code), "READY_BODY": json.dumps(body),
-           "STUB_LOG": str(log)}
+           "INCOMING_CALL_NUMBERS": NUMBERS[0], "READY_TIMEOUT_SECONDS": "0",
+           "READY_CODE": str(code), "READY_BODY": json.dumps(body), "STUB_LOG": str(log)}
     result = subprocess.run(["sh", str(SH_HOOK)], env=env, capture_output=True, text=True,
                             timeout=60, check=False)
     return result, log.read_text() if log.exists() else ""
