@@ -345,6 +345,10 @@ class CallStore:
         below = newer_than_bound(kind, query.since) if query.since is not None else None
         found: list[CallRecord] = []
         budget = limit * PAGE_SCAN_FACTOR
+        if after is None and start is None and below is None and kind is IndexKind.ALL:
+            small = await self._whole_table_page(query, limit)
+            if small is not None:
+                return small
         while budget > 0:
             # One row past what is needed tells whether anything follows this page.
             ask = min(limit - len(found) + 1, budget)
@@ -363,6 +367,24 @@ class CallStore:
             if len(entries) < ask:  # the index holds nothing further
                 return CallPage(tuple(found), None)
         return CallPage(tuple(found), encode_token(query, after or ""))
+
+    async def _whole_table_page(self, query: CallQuery, limit: int) -> CallPage | None:
+        """When every call fits in one page, read their records with one query, not one read
+        each (a small table: local stacks, new deployments). None when the table is larger, or
+        holds records the index does not: then the page reads record by record."""
+        entries = await self.index.scan(IndexKind.ALL, limit=limit + 1)
+        if len(entries) > limit:
+            return None
+        entities = await self._backend.query(
+            CALLS_TABLE, equals={"RowKey": RECORD_ROW},
+            select=[*packed_names("Record"), FORMAT_PROPERTY], limit=len(entries) + 1)
+        if len(entities) > len(entries):
+            return None
+        records = {r.call_connection_id: r for r in
+                   (decode_call(unpack_json(e, "Record"), row_format(e)) for e in entities)}
+        listed = [records[e.call_connection_id] for e in entries
+                  if e.names(records.get(e.call_connection_id))]
+        return CallPage(tuple(r for r in listed if query.matches(r)), None)
 
     async def read_listed(self, entry: IndexedCall) -> CallRecord | None:
         """The record an index row names, without its history; None for a stale row."""
