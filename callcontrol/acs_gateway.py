@@ -119,7 +119,9 @@ def _translate(exc: Exception, action: str) -> Exception:
             return Conflict(f"ACS refused {action}: {reason} ({message}, code {code})")
         return AcsRejected(f"ACS refused {action}: {message}", info)
     if isinstance(exc, AzureError):
-        return AcsUnavailable(f"ACS request for {action} failed: {exc.message}")
+        # The SDK's message names hosts and ports: it goes to the log, not to the client.
+        logger.info("ACS %s failed: %s", action, redact(str(exc.message)))
+        return AcsUnavailable(f"ACS request for {action} failed")
     return exc
 
 

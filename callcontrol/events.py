@@ -15,6 +15,7 @@ from callcontrol.errors import FieldProblem, InvalidInput
 from callcontrol.identifiers import Identifier, read_identifier
 from callcontrol.json_body import decode_json
 from callcontrol.models import Participant, ResultInfo
+from callcontrol.opaque_ids import check_opaque_id
 
 TYPE_PREFIX = "Microsoft.Communication."
 
@@ -70,7 +71,8 @@ class CallbackEvent:
 
 
 def parse_callback_body(body: bytes) -> list[CallbackEvent]:
-    """Parse a callback request body: a JSON array of CloudEvents. All or nothing."""
+    """Parse a callback request body: a JSON array of CloudEvents. All or nothing: every event is
+    read and checked before any is applied, so one bad event refuses the whole batch."""
     payload = decode_json(body)
     if not isinstance(payload, list):
         raise InvalidInput(
@@ -85,12 +87,13 @@ def parse_callback_body(body: bytes) -> list[CallbackEvent]:
 def parse_callback_event(item: object, where: str = "event") -> CallbackEvent:
     if not isinstance(item, dict):
         raise _bad(where, "must be a CloudEvent object")
-    event_id = _required_str(item, "id", where)
+    # Both ids become storage keys: they are checked here, not found wanting by the store.
+    event_id = check_opaque_id(item.get("id"), f"{where}.id")
     event_type = _required_str(item, "type", where)
     data = item.get("data")
     if not isinstance(data, dict):
         raise _bad(f"{where}.data", "must be an object")
-    call_id = _required_str(data, "callConnectionId", f"{where}.data")
+    call_id = check_opaque_id(data.get("callConnectionId"), f"{where}.data.callConnectionId")
     kind = EventKind.from_type(event_type)
     participants: tuple[Participant, ...] | None = None
     if kind is EventKind.PARTICIPANTS_UPDATED:

@@ -17,6 +17,7 @@ import azure.functions as func
 
 from callcontrol import errors
 from callcontrol.json_body import decode_json
+from callcontrol.opaque_ids import check_opaque_id
 from callcontrol.redaction import redact
 
 logger = logging.getLogger(__name__)
@@ -62,9 +63,20 @@ def problem(
     )
 
 
+# ACS refusing the app's own credentials is the app's failure, never the client's 401/403.
+_ACS_CREDENTIAL_STATUSES = (401, 403)
+
+
+def _acs_refused_credentials(error: errors.CallControlError) -> bool:
+    return (isinstance(error, errors.AcsRejected)
+            and error.info.status in _ACS_CREDENTIAL_STATUSES)
+
+
 def status_for(error: errors.CallControlError) -> int:
     if isinstance(error, errors.AcsRejected):
-        return error.info.status if 400 <= error.info.status < 500 else 502
+        if _acs_refused_credentials(error) or not 400 <= error.info.status < 500:
+            return 502
+        return error.info.status
     for cls, status in _STATUS:
         if isinstance(error, cls):
             return status
@@ -75,15 +87,18 @@ def error_response(error: errors.CallControlError) -> func.HttpResponse:
     status = status_for(error)
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
+    detail = redact(error.public_detail)
     if isinstance(error, errors.InvalidInput) and error.problems:
         extra["errors"] = [{"field": p.field, "reason": p.reason} for p in error.problems]
-    if isinstance(error, errors.AcsRejected):
+    if _acs_refused_credentials(error):
+        detail = "ACS refused this app's credentials; the operator must check its ACS access"
+    elif isinstance(error, errors.AcsRejected):
         extra["acsCode"] = error.info.code
-    if isinstance(error, errors.AcsUnavailable):
+    if isinstance(error, errors.AcsUnavailable | errors.StoreError) and status == 503:
         headers["Retry-After"] = str(error.retry_after_seconds)
     if status >= 500:
         logger.error("request failed: %s", redact(error.detail))
-    return problem(status, error.title, error.detail, extra=extra, headers=headers or None)
+    return problem(status, error.title, detail, extra=extra, headers=headers or None)
 
 
 Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
@@ -95,6 +110,7 @@ def http_endpoint(handler: Handler) -> Handler:
     @wraps(handler)
     async def wrapper(req: func.HttpRequest) -> func.HttpResponse:
         try:
+            check_path_ids(req)
             return await handler(req)
         except errors.CallControlError as error:
             return error_response(error)
@@ -103,6 +119,17 @@ def http_endpoint(handler: Handler) -> Handler:
             return problem(500, "Internal error", "the request could not be completed")
 
     return wrapper
+
+
+# Route values that are opaque ACS ids; a rawId is checked by the identifier parser.
+_OPAQUE_ROUTE_PARAMS = ("callConnectionId", "invitationId")
+
+
+def check_path_ids(req: func.HttpRequest) -> None:
+    """Refuse odd ids in the path before anything uses them as a key or an ACS path segment."""
+    for name in _OPAQUE_ROUTE_PARAMS:
+        if name in req.route_params:
+            check_opaque_id(req.route_params[name], f"path.{name}")
 
 
 def read_body(req: func.HttpRequest, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -121,6 +148,19 @@ def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
             )
         return None
     return decode_json(body)
+
+
+def read_optional_object(req: func.HttpRequest) -> dict[str, Any]:
+    """An optional JSON object body: absent is `{}`; present, it must be an object (not null,
+    not an array)."""
+    body = read_body(req)
+    if not body.strip():
+        return {}
+    payload = decode_json(body)
+    if not isinstance(payload, dict):
+        raise errors.InvalidInput("the body, when given, must be a JSON object",
+                                  [errors.FieldProblem("body", "must be a JSON object")])
+    return payload
 
 
 E = TypeVar("E", bound=Enum)

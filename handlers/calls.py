@@ -11,7 +11,7 @@ from callcontrol.api_models import CreateCallRequest, HangUpRequest, TransferReq
 from callcontrol.models import CallRecord, CallState, Direction
 from handlers._api import api_route
 from handlers._deps import services
-from handlers._http import json_response, parse_enum, read_json
+from handlers._http import json_response, parse_enum, read_json, read_optional_object
 from handlers._idempotency import repeatability_id
 
 bp = func.Blueprint()
@@ -61,7 +61,7 @@ async def get_call_events(req: func.HttpRequest) -> func.HttpResponse:
            summary="Hang up: the app leaves, or the call ends for everyone", body=HangUpRequest,
            body_required=False, success=202, response="accepted", idempotent=True)
 async def hang_up(req: func.HttpRequest) -> func.HttpResponse:
-    request = validate_body(HangUpRequest, read_json(req, required=False) or {})
+    request = validate_body(HangUpRequest, read_optional_object(req))
     call_id = req.route_params[CALL_ID]
     await services().actions.hang_up(call_id, for_everyone=request.for_everyone,
                                      idempotency_key=repeatability_id(req))

@@ -8,7 +8,7 @@ from callcontrol.api_models import AddParticipantRequest, ParticipantActionReque
 from callcontrol.identifiers import Identifier, parse_identifier
 from handlers._api import api_route
 from handlers._deps import services
-from handlers._http import json_response, read_json
+from handlers._http import json_response, read_json, read_optional_object
 from handlers._idempotency import repeatability_id
 
 bp = func.Blueprint()
@@ -21,8 +21,7 @@ def _participant_in_path(req: func.HttpRequest) -> Identifier:
 
 
 def _context(req: func.HttpRequest) -> str | None:
-    body = read_json(req, required=False)
-    return validate_body(ParticipantActionRequest, body or {}).operation_context
+    return validate_body(ParticipantActionRequest, read_optional_object(req)).operation_context
 
 
 @api_route(bp, name="list_participants", route="calls/{callConnectionId}/participants",
