@@ -41,14 +41,16 @@ class Azurite:
 
 
 def start_azurite(
-    *, port: int = 0, location: Path | None = None, log: Path | None = None
+    *, port: int = 0, location: Path | None = None, log: Path | None = None,
+    key: str | None = None,
 ) -> Azurite:
-    """Start the table service; in memory unless a data folder is given."""
+    """Start the table service; in memory unless a data folder is given. A `key` (and `port`)
+    restarts a stopped instance under the same account, as the fault tests do."""
     if not AZURITE_TABLE.exists():
         raise RuntimeError("Azurite is not installed: run `npm ci` (make does it for you)")
     port = port or free_port()
     ensure_free(port)
-    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    key = key or base64.b64encode(secrets.token_bytes(32)).decode()
     command = [str(AZURITE_TABLE), "--tableHost", "127.0.0.1", "--tablePort", str(port),
                "--disableTelemetry", "--skipApiVersionCheck", "--disableProductStyleUrl",
                "--silent"]

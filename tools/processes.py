@@ -22,6 +22,8 @@ def free_port() -> int:
 def ensure_free(port: int) -> None:
     """Refuse to start on a taken port: waiting on it would find a stale process instead."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As servers bind: a port a stopped server left in TIME_WAIT is free, a listening one not.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:

@@ -90,6 +90,7 @@ def start_stack(
     data_dir: Path | None = None,
     log_dir: Path | None = None,
     emulator_args: list[str] | None = None,
+    app_overrides: dict[str, str] | None = None,
 ) -> Stack:
     """Start all three; on any failure, stop whatever already started."""
     if log_dir is not None:
@@ -115,8 +116,8 @@ def start_stack(
             emulator_port, stack.access_key, stack.resource_id, stack.webhook_url,
             log("emulator"), emulator_args))
         stack.processes.append(start_devhost(
-            app_port, stack.app_settings(), stack.function_key, stack.master_key,
-            log("devhost")))
+            app_port, {**stack.app_settings(), **(app_overrides or {})}, stack.function_key,
+            stack.master_key, log("devhost")))
     except BaseException:  # Ctrl-C during start-up too: never leave a child behind
         stack.stop()
         raise
