@@ -7,8 +7,9 @@ vocabulary (`EntityExists`, `EtagMismatch`, `TransactionFailed`, `StoreError`).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -32,13 +33,30 @@ from callcontrol.store.backend import (
     TxOp,
 )
 
+logger = logging.getLogger(__name__)
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "ResourceNotFound", "EntityNotFound"}
 
 
+# Every storage request ends within this, the SDK's own retries included: well inside Event
+# Grid's 30 s wait for a webhook and the host's HTTP timeout, so a hung store becomes a prompt
+# 503 (or a failed delivery that Event Grid retries), never a request that outlives its caller.
+STORAGE_DEADLINE_SECONDS = 5.0
+_TABLE_GONE = "TableNotFound"
+T = TypeVar("T")
+
+
+def _table_gone(exc: AzureError) -> bool:
+    """The table itself is missing (storage was wiped or restarted empty), not a row."""
+    code = str(getattr(exc, "error_code", "") or "")
+    return code == _TABLE_GONE or "table specified does not exist" in str(exc.message or "")
+
+
 class AzureTableBackend:
-    def __init__(self, service: TableServiceClient, *, table_prefix: str = "") -> None:
+    def __init__(self, service: TableServiceClient, *, table_prefix: str = "",
+                 deadline_seconds: float = STORAGE_DEADLINE_SECONDS) -> None:
         self._service = service
         self._prefix = table_prefix
+        self._deadline = deadline_seconds
         self._clients: dict[str, TableClient] = {}
         self._ready: dict[str, asyncio.Lock] = {}
         self.round_trips = 0
@@ -52,11 +70,35 @@ class AzureTableBackend:
             if table not in self._clients:
                 name = f"{self._prefix}{table}"
                 try:
-                    await self._service.create_table_if_not_exists(name)
+                    async with asyncio.timeout(self._deadline):
+                        await self._service.create_table_if_not_exists(name)
+                except TimeoutError:
+                    raise StoreError(f"cannot open table {name}: no answer within "
+                                     f"{self._deadline:g} s") from None
                 except AzureError as exc:
                     raise StoreError(f"cannot open table {name}: {exc.message}") from exc
                 self._clients[table] = self._service.get_table_client(name)
         return self._clients[table]
+
+    async def _call(self, table: str, action: str,
+                    operation: Callable[[TableClient], Awaitable[T]]) -> T:
+        """Run one storage request within the deadline. A table found missing (the store lost
+        its tables) is created again and the request made once more."""
+        for attempt in range(2):
+            client = await self._client(table)
+            self.round_trips += 1
+            try:
+                async with asyncio.timeout(self._deadline):
+                    return await operation(client)
+            except TimeoutError:
+                raise StoreError(f"{action} {table}: no answer within {self._deadline:g} s") from None
+            except (AzureError, TableTransactionError) as exc:
+                if attempt == 0 and _table_gone(exc):
+                    logger.warning("table %s is gone; creating it again", table)
+                    self._clients.pop(table, None)
+                    continue
+                raise
+        raise AssertionError("unreachable")
 
     @staticmethod
     def _to_entity(raw: Mapping[str, Any]) -> Entity:
@@ -70,20 +112,22 @@ class AzureTableBackend:
         return {k: v for k, v in entity.items() if k != ETAG}
 
     async def get(self, table: str, partition: str, row: str) -> Entity | None:
-        client = await self._client(table)
-        self.round_trips += 1
-        try:
+        async def read(client: TableClient) -> Entity:
             return self._to_entity(await client.get_entity(partition, row))
+
+        try:
+            return await self._call(table, "read from", read)
         except ResourceNotFoundError:
             return None
         except AzureError as exc:
             raise StoreError(f"read from {table} failed: {exc.message}") from exc
 
     async def insert(self, table: str, entity: Entity) -> str:
-        client = await self._client(table)
-        self.round_trips += 1
+        async def create(client: TableClient) -> Mapping[str, Any]:
+            return await client.create_entity(self._clean(entity))
+
         try:
-            result = await client.create_entity(self._clean(entity))
+            result = await self._call(table, "insert into", create)
         except ResourceExistsError as exc:
             raise EntityExists(f"row already exists in {table}") from exc
         except AzureError as exc:
@@ -91,15 +135,16 @@ class AzureTableBackend:
         return str(result["etag"])
 
     async def replace(self, table: str, entity: Entity, etag: str) -> str:
-        client = await self._client(table)
-        self.round_trips += 1
-        try:
-            result = await client.update_entity(
+        async def update(client: TableClient) -> Mapping[str, Any]:
+            return await client.update_entity(
                 self._clean(entity),
                 mode=UpdateMode.REPLACE,
                 etag=etag,
                 match_condition=MatchConditions.IfNotModified,
             )
+
+        try:
+            result = await self._call(table, "update of", update)
         except (ResourceModifiedError, ResourceNotFoundError) as exc:
             raise EtagMismatch(f"row in {table} changed concurrently") from exc
         except AzureError as exc:
@@ -107,24 +152,26 @@ class AzureTableBackend:
         return str(result["etag"])
 
     async def upsert(self, table: str, entity: Entity) -> str:
-        client = await self._client(table)
-        self.round_trips += 1
+        async def write(client: TableClient) -> Mapping[str, Any]:
+            return await client.upsert_entity(self._clean(entity), mode=UpdateMode.REPLACE)
+
         try:
-            result = await client.upsert_entity(self._clean(entity), mode=UpdateMode.REPLACE)
+            result = await self._call(table, "upsert into", write)
         except AzureError as exc:
             raise StoreError(f"upsert into {table} failed: {exc.message}") from exc
         return str(result["etag"])
 
     async def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
-        client = await self._client(table)
-        self.round_trips += 1
-        try:
+        async def remove(client: TableClient) -> None:
             if etag is None:
                 await client.delete_entity(partition, row)
             else:
                 await client.delete_entity(
                     partition, row, etag=etag, match_condition=MatchConditions.IfNotModified
                 )
+
+        try:
+            await self._call(table, "delete from", remove)
         except (ResourceModifiedError, ResourceNotFoundError) as exc:
             raise EtagMismatch(f"row in {table} changed concurrently") from exc
         except AzureError as exc:
@@ -139,7 +186,6 @@ class AzureTableBackend:
         equals: Mapping[str, str] | None = None,
         select: Sequence[str] | None = None,
     ) -> list[Entity]:
-        client = await self._client(table)
         columns = None if select is None else ["PartitionKey", "RowKey", *select]
         clauses: list[str] = []
         parameters: dict[str, Any] = {}
@@ -156,19 +202,21 @@ class AzureTableBackend:
                 raise ValueError(f"bad property name {name!r}")
             clauses.append(f"{name} eq @v{index}")
             parameters[f"v{index}"] = value
-        self.round_trips += 1
-        try:
+
+        async def read(client: TableClient) -> list[Entity]:
             if clauses:
                 pages = client.query_entities(" and ".join(clauses), parameters=parameters,
                                               select=columns)
             else:
                 pages = client.list_entities(select=columns)
             return [self._to_entity(item) async for item in pages]
+
+        try:
+            return await self._call(table, "query of", read)
         except AzureError as exc:
             raise StoreError(f"query of {table} failed: {exc.message}") from exc
 
     async def transact(self, table: str, operations: Sequence[TxOp]) -> list[str]:
-        client = await self._client(table)
         batch: list[Any] = []
         for op in operations:
             entity = self._clean(op.entity)
@@ -183,9 +231,12 @@ class AzureTableBackend:
                 batch.append((op.kind.value, entity, options))
             else:
                 batch.append((op.kind.value, entity))
-        self.round_trips += 1
+
+        async def submit(client: TableClient) -> list[Mapping[str, Any]]:
+            return list(await client.submit_transaction(batch))
+
         try:
-            results = await client.submit_transaction(batch)
+            results = await self._call(table, "transaction on", submit)
         except TableTransactionError as exc:
             code = str(getattr(exc, "error_code", "") or "")
             cause: StoreError
