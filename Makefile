@@ -21,8 +21,11 @@ $(STAMP_NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# `make run PERSIST=1` keeps table data under .run/; `make run FUNCTION_KEY=...` pins the function
+# key (make hands command-line variables to the recipe's environment, so it stays out of `ps`).
 run: bootstrap
-	$(PY) -m tools.devstack --port $(PORT) --emulator-port $(EMULATOR_PORT) --table-port $(TABLE_PORT)
+	$(PY) -m tools.devstack --port $(PORT) --emulator-port $(EMULATOR_PORT) --table-port $(TABLE_PORT) \
+		$(if $(filter 1 yes true,$(PERSIST)),--persist)
 
 test: bootstrap
 	$(PY) -m pytest tests

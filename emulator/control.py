@@ -98,6 +98,8 @@ async def reset(services: Services) -> None:
     services.eventgrid.settings.retry_factor = config.eventgrid_retry_factor
     services.eventgrid.settings.max_attempts = config.eventgrid_max_attempts
     services.event_webhook = config.event_webhook
+    services.topic.reset()
+    services.topic.deliverer.settings.retry_factor = config.topic_retry_factor
 
 
 # phone network -------------------------------------------------------------------------------
