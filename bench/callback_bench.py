@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from azure.data.tables.aio import TableServiceClient
 
 from bench._common import write
-from callcontrol.events import CallbackEvent, parse_callback_event
-from callcontrol.service import CallControlService
-from callcontrol.store.azure_tables import AzureTableBackend
-from callcontrol.store.calls import CallStore
+from callcontrol.adapters.store.azure_tables import AzureTableBackend
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
+from callcontrol.usecases.callbacks import Callbacks, IngestCallbacks
 from tools.azurite import start_azurite
 
 CALLS, EVENTS_PER_CALL, ROUNDS = 20, 15, 3
@@ -44,15 +44,15 @@ def scenario(call: str) -> list[CallbackEvent]:
 async def run_ours(connection_string: str) -> tuple[float, int, int]:
     service = TableServiceClient.from_connection_string(connection_string)
     backend = AzureTableBackend(service, table_prefix=f"b{uuid.uuid4().hex[:8]}")
-    ingest = CallControlService(CallStore(backend), lambda: None)  # type: ignore[arg-type,return-value]
+    callbacks = Callbacks(CallStore(backend))
     per_call = [scenario(f"call-{uuid.uuid4()}") for _ in range(CALLS)]
-    await ingest.ingest_callbacks([per_call[0][0]])  # create the table outside the timing
+    await callbacks.ingest(IngestCallbacks((per_call[0][0],)))  # create the table outside the timing
     trips_before = backend.round_trips
     started = time.perf_counter()
     for step in range(EVENTS_PER_CALL):  # calls interleave, each call's events in order
         for events in per_call:
             if not (events is per_call[0] and step == 0):
-                await ingest.ingest_callbacks([events[step]])
+                await callbacks.ingest(IngestCallbacks((events[step],)))
     elapsed = time.perf_counter() - started
     count = CALLS * EVENTS_PER_CALL - 1
     trips = backend.round_trips - trips_before

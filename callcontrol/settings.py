@@ -14,8 +14,8 @@ from enum import Enum
 from typing import Final
 from urllib.parse import urlparse
 
-from callcontrol.errors import SettingError
-from callcontrol.identifiers import E164
+from callcontrol.domain.errors import SettingError
+from callcontrol.domain.identifiers import E164
 
 
 class Where(Enum):

@@ -8,35 +8,39 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from enum import Enum
 from functools import wraps
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import azure.functions as func
 
-from callcontrol import errors
-from callcontrol.json_body import decode_json
-from callcontrol.opaque_ids import check_opaque_id
-from callcontrol.redaction import redact
+from callcontrol.domain import errors
+from callcontrol.domain.opaque_ids import check_opaque_id
+from callcontrol.domain.redaction import redact
+from handlers.wire.json_body import decode_json
 
 logger = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 MAX_BODY_BYTES = 64 * 1024
 
-_STATUS: list[tuple[type[errors.CallControlError], int]] = [
-    (errors.InvalidInput, 400),
-    (errors.Unauthenticated, 401),
-    (errors.NotFound, 404),
-    (errors.Conflict, 409),
-    (errors.ConcurrencyConflict, 409),
-    (errors.PreconditionFailed, 412),
-    (errors.PreconditionRequired, 428),
-    (errors.PayloadTooLarge, 413),
-    (errors.AcsUnavailable, 503),
-    (errors.SettingError, 500),
-    (errors.StoreError, 503),
-]
+# One status per error class, looked up along the exception's MRO: the most specific class
+# listed wins, whatever the order here (ConcurrencyConflict is a StoreError, yet a 409).
+STATUS_BY_ERROR: Mapping[type[errors.CallControlError], int] = MappingProxyType({
+    errors.CallControlError: 500,
+    errors.InvalidInput: 400,
+    errors.Unauthenticated: 401,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PreconditionFailed: 412,
+    errors.PreconditionRequired: 428,
+    errors.PayloadTooLarge: 413,
+    errors.AcsUnavailable: 503,
+    errors.SettingError: 500,
+    errors.StoreError: 503,
+    errors.ConcurrencyConflict: 409,
+})
 
 
 def json_response(
@@ -77,8 +81,9 @@ def status_for(error: errors.CallControlError) -> int:
         if _acs_refused_credentials(error) or not 400 <= error.info.status < 500:
             return 502
         return error.info.status
-    for cls, status in _STATUS:
-        if isinstance(error, cls):
+    for cls in type(error).__mro__:
+        status = STATUS_BY_ERROR.get(cls)
+        if status is not None:
             return status
     return 500
 

@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from callcontrol.clock import utc_now
-from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.repeatability import repeatability_id as derived_repeatability_id
-from callcontrol.store.idempotency import StoredResponse
-from handlers._deps import services
+from callcontrol.composition import services
+from callcontrol.domain.clock import utc_now
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.idempotency import StoredResponse
+from callcontrol.domain.repeatability import for_idempotency_key
 from handlers._http import Handler
 
 HEADER = "Idempotency-Key"
@@ -35,7 +35,7 @@ def idempotency_key(req: func.HttpRequest) -> str | None:
 def repeatability_id(req: func.HttpRequest) -> str | None:
     """The ACS Repeatability-Request-ID for this request (None without an Idempotency-Key)."""
     key = idempotency_key(req)
-    return derived_repeatability_id("idempotency-key", key) if key is not None else None
+    return for_idempotency_key(key) if key is not None else None
 
 
 def _fingerprint(req: func.HttpRequest) -> str:
@@ -58,20 +58,20 @@ def idempotent(handler: Handler) -> Handler:
             return await handler(req)
         store = services().idempotency
         fingerprint = _fingerprint(req)
-        claim = await store.begin(key, fingerprint, utc_now())
-        if isinstance(claim, StoredResponse):
-            return func.HttpResponse(claim.body, status_code=claim.status,
-                                     headers={**claim.headers, "Idempotent-Replayed": "true"})
+        reservation = await store.begin(key, fingerprint, utc_now())
+        if isinstance(reservation, StoredResponse):
+            return func.HttpResponse(reservation.body, status_code=reservation.status,
+                                     headers={**reservation.headers, "Idempotent-Replayed": "true"})
         try:
             response = await handler(req)
         except BaseException:
-            await store.release(claim)
+            await store.release(reservation)
             raise
         if 200 <= response.status_code < 300:
-            await store.complete(claim, fingerprint, utc_now(), StoredResponse(
+            await store.complete(reservation, fingerprint, utc_now(), StoredResponse(
                 response.status_code, response.get_body().decode(), _replayable(response)))
         else:
-            await store.release(claim)
+            await store.release(reservation)
         return response
 
     return wrapper

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from callcontrol.events import parse_callback_body
-from handlers._deps import services
+from callcontrol.composition import services
+from callcontrol.usecases.callbacks import IngestCallbacks
 from handlers._http import MAX_BODY_BYTES, http_endpoint, json_response, read_body
+from handlers.wire.callback_body import parse_callback_body
 
 bp = func.Blueprint()
 MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated is legitimate
@@ -19,5 +20,5 @@ async def callbacks(req: func.HttpRequest) -> func.HttpResponse:
     deps = services()
     await deps.authenticator.verify(req.headers.get("Authorization"))
     events = parse_callback_body(read_body(req, MAX_CALLBACK_BYTES))
-    result = await deps.service.ingest_callbacks(events)
+    result = await deps.callbacks.ingest(IngestCallbacks(tuple(events)))
     return json_response({"applied": result.applied, "duplicates": result.duplicates})

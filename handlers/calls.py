@@ -6,13 +6,22 @@ from typing import Any
 
 import azure.functions as func
 
-from callcontrol.acs_gateway import AcsCall
-from callcontrol.api_models import CreateCallRequest, HangUpRequest, TransferRequest, validate_body
-from callcontrol.models import CallRecord, CallState, Direction
+from callcontrol.composition import services
+from callcontrol.domain.models import CallState, Direction
+from callcontrol.usecases.calls import (
+    CallView,
+    CreateCall,
+    GetCall,
+    GetCallEvents,
+    HangUp,
+    ListCalls,
+    TransferCall,
+)
 from handlers._api import api_route
-from handlers._deps import services
 from handlers._http import json_response, parse_enum, read_json, read_optional_object
 from handlers._idempotency import repeatability_id
+from handlers.wire.requests import CreateCallRequest, HangUpRequest, TransferRequest, validate_body
+from handlers.wire.responses import accepted_json
 
 bp = func.Blueprint()
 CALL_ID = "callConnectionId"
@@ -22,13 +31,13 @@ CALL_ID = "callConnectionId"
            body=CreateCallRequest, success=201, response="call", idempotent=True)
 async def create_call(req: func.HttpRequest) -> func.HttpResponse:
     request = validate_body(CreateCallRequest, read_json(req))
-    record = await services().actions.create_call(
-        [t.parsed for t in request.targets],
+    record = await services().calls.create_call(CreateCall(
+        tuple(t.parsed for t in request.targets),
         caller_id=request.source_caller_id_number,
         display_name=request.source_display_name,
         operation_context=request.operation_context,
-        idempotency_key=repeatability_id(req),
-    )
+        repeatability_id=repeatability_id(req),
+    ))
     return json_response(record.to_json(), 201,
                          headers={"Location": f"/api/calls/{record.call_connection_id}"})
 
@@ -39,21 +48,21 @@ async def create_call(req: func.HttpRequest) -> func.HttpResponse:
 async def list_calls(req: func.HttpRequest) -> func.HttpResponse:
     state = parse_enum(CallState, req.params.get("state"), "state")
     direction = parse_enum(Direction, req.params.get("direction"), "direction")
-    records = await services().service.list_calls(state=state, direction=direction)
+    records = await services().calls.list_calls(ListCalls(state, direction))
     return json_response({"value": [r.to_json() for r in records]})
 
 
 @api_route(bp, name="get_call", route="calls/{callConnectionId}", method="GET",
            summary="Latest call properties from ACS merged with the stored state", response="call")
 async def get_call(req: func.HttpRequest) -> func.HttpResponse:
-    stored, live = await services().actions.get_call(req.route_params[CALL_ID])
-    return json_response(merge_call(req.route_params[CALL_ID], stored, live))
+    view = await services().calls.get_call(GetCall(req.route_params[CALL_ID]))
+    return json_response(call_json(view))
 
 
 @api_route(bp, name="get_call_events", route="calls/{callConnectionId}/events", method="GET",
            summary="The call's event history, oldest first", response="eventList")
 async def get_call_events(req: func.HttpRequest) -> func.HttpResponse:
-    events = await services().service.call_events(req.route_params[CALL_ID])
+    events = await services().calls.call_events(GetCallEvents(req.route_params[CALL_ID]))
     return json_response({"value": [e.to_json() for e in events]})
 
 
@@ -63,8 +72,7 @@ async def get_call_events(req: func.HttpRequest) -> func.HttpResponse:
 async def hang_up(req: func.HttpRequest) -> func.HttpResponse:
     request = validate_body(HangUpRequest, read_optional_object(req))
     call_id = req.route_params[CALL_ID]
-    await services().actions.hang_up(call_id, for_everyone=request.for_everyone,
-                                     idempotency_key=repeatability_id(req))
+    await services().calls.hang_up(HangUp(call_id, request.for_everyone, repeatability_id(req)))
     return json_response({"callConnectionId": call_id, "forEveryone": request.for_everyone}, 202)
 
 
@@ -73,25 +81,23 @@ async def hang_up(req: func.HttpRequest) -> func.HttpResponse:
            success=202, response="accepted", idempotent=True)
 async def transfer_call(req: func.HttpRequest) -> func.HttpResponse:
     request = validate_body(TransferRequest, read_json(req))
-    accepted = await services().actions.transfer(
+    accepted = await services().calls.transfer(TransferCall(
         req.route_params[CALL_ID], request.target.parsed,
         transferee=request.transferee.parsed if request.transferee else None,
         caller_id=request.source_caller_id_number,
         operation_context=request.operation_context,
-        idempotency_key=repeatability_id(req),
-    )
-    return json_response(accepted.to_json(), 202)
+        repeatability_id=repeatability_id(req),
+    ))
+    return json_response(accepted_json(accepted), 202)
 
 
-def merge_call(call_id: str, stored: CallRecord | None, live: AcsCall | None) -> dict[str, Any]:
-    """The stored record, with ACS's view of the call where ACS still has it."""
-    body = stored.to_json() if stored is not None else CallRecord(call_id).to_json()
+def call_json(view: CallView) -> dict[str, Any]:
+    """The call as the API shows it, with ACS's own view where ACS still has the call."""
+    body = view.record.to_json()
+    live = view.live
     if live is None:
         body["acs"] = None
         return body
-    body["state"] = live.state.value
-    body["serverCallId"] = body["serverCallId"] or live.server_call_id
-    body["correlationId"] = body["correlationId"] or live.correlation_id
     body["acs"] = {
         "callConnectionState": live.state.value,
         "targets": [t.to_json() for t in live.targets],

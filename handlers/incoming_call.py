@@ -11,10 +11,10 @@ import logging
 
 import azure.functions as func
 
-from callcontrol.errors import CallControlError
-from callcontrol.redaction import redact
-from callcontrol.rules.incoming import INCOMING_CALL_EVENT_TYPE, parse_incoming_call
-from handlers._deps import services
+from callcontrol.composition import services
+from callcontrol.domain.errors import CallControlError
+from callcontrol.domain.events.incoming_call import INCOMING_CALL_EVENT_TYPE, parse_incoming_call
+from callcontrol.domain.redaction import redact
 
 logger = logging.getLogger(__name__)
 bp = func.Blueprint()

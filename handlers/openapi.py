@@ -9,9 +9,9 @@ from typing import Any
 import azure.functions as func
 from pydantic import BaseModel
 
-from callcontrol.api_responses import RESPONSE_MODELS, ProblemOut
 from handlers._api import ROUTES, RouteSpec
 from handlers._http import json_response
+from handlers.wire.responses import RESPONSE_MODELS, ProblemOut
 
 bp = func.Blueprint()
 REF = "#/components/schemas/{model}"

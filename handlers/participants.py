@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from callcontrol.api_models import AddParticipantRequest, ParticipantActionRequest, validate_body
-from callcontrol.identifiers import Identifier, parse_identifier
+from callcontrol.composition import services
+from callcontrol.domain.identifiers import Identifier, parse_strict_identifier
+from callcontrol.usecases.participants import (
+    AddParticipant,
+    CancelAddParticipant,
+    GetParticipant,
+    ListParticipants,
+    MuteParticipant,
+    RemoveParticipant,
+)
 from handlers._api import api_route
-from handlers._deps import services
 from handlers._http import json_response, read_json, read_optional_object
 from handlers._idempotency import repeatability_id
+from handlers.wire.requests import AddParticipantRequest, ParticipantActionRequest, validate_body
+from handlers.wire.responses import accepted_json
 
 bp = func.Blueprint()
 CALL_ID = "callConnectionId"
@@ -17,7 +26,7 @@ CALL_ID = "callConnectionId"
 
 def _participant_in_path(req: func.HttpRequest) -> Identifier:
     # The host has already percent-decoded the route value (4%3A%2B1425… → 4:+1425…).
-    return parse_identifier({"rawId": req.route_params["rawId"]}, "path")
+    return parse_strict_identifier({"rawId": req.route_params["rawId"]}, "path")
 
 
 def _context(req: func.HttpRequest) -> str | None:
@@ -27,7 +36,8 @@ def _context(req: func.HttpRequest) -> str | None:
 @api_route(bp, name="list_participants", route="calls/{callConnectionId}/participants",
            method="GET", summary="All participants, from ACS", response="participantList")
 async def list_participants(req: func.HttpRequest) -> func.HttpResponse:
-    participants = await services().actions.list_participants(req.route_params[CALL_ID])
+    participants = await services().participants.list_participants(
+        ListParticipants(req.route_params[CALL_ID]))
     return json_response({"value": [p.to_json() for p in participants]})
 
 
@@ -36,21 +46,21 @@ async def list_participants(req: func.HttpRequest) -> func.HttpResponse:
            response="accepted", idempotent=True)
 async def add_participant(req: func.HttpRequest) -> func.HttpResponse:
     request = validate_body(AddParticipantRequest, read_json(req))
-    accepted = await services().actions.add_participant(
+    accepted = await services().participants.add_participant(AddParticipant(
         req.route_params[CALL_ID], request.participant.parsed,
         caller_id=request.source_caller_id_number,
-        invitation_timeout=request.invitation_timeout_seconds,
+        invitation_timeout_seconds=request.invitation_timeout_seconds,
         operation_context=request.operation_context,
-        idempotency_key=repeatability_id(req),
-    )
-    return json_response(accepted.to_json(), 202)
+        repeatability_id=repeatability_id(req),
+    ))
+    return json_response(accepted_json(accepted), 202)
 
 
 @api_route(bp, name="get_participant", route="calls/{callConnectionId}/participants/{rawId}",
            method="GET", summary="One participant (rawId percent-encoded)", response="participant")
 async def get_participant(req: func.HttpRequest) -> func.HttpResponse:
-    participant = await services().actions.get_participant(
-        req.route_params[CALL_ID], _participant_in_path(req))
+    participant = await services().participants.get_participant(
+        GetParticipant(req.route_params[CALL_ID], _participant_in_path(req)))
     return json_response(participant.to_json())
 
 
@@ -58,10 +68,10 @@ async def get_participant(req: func.HttpRequest) -> func.HttpResponse:
            method="DELETE", summary="Remove a participant", body=ParticipantActionRequest,
            body_required=False, success=202, response="accepted", idempotent=True)
 async def remove_participant(req: func.HttpRequest) -> func.HttpResponse:
-    accepted = await services().actions.remove_participant(
+    accepted = await services().participants.remove_participant(RemoveParticipant(
         req.route_params[CALL_ID], _participant_in_path(req), operation_context=_context(req),
-        idempotency_key=repeatability_id(req))
-    return json_response(accepted.to_json(), 202)
+        repeatability_id=repeatability_id(req)))
+    return json_response(accepted_json(accepted), 202)
 
 
 @api_route(bp, name="mute_participant",
@@ -69,10 +79,10 @@ async def remove_participant(req: func.HttpRequest) -> func.HttpResponse:
            summary="Mute an ACS user", body=ParticipantActionRequest, body_required=False,
            response="accepted", idempotent=True)
 async def mute_participant(req: func.HttpRequest) -> func.HttpResponse:
-    accepted = await services().actions.mute_participant(
+    accepted = await services().participants.mute_participant(MuteParticipant(
         req.route_params[CALL_ID], _participant_in_path(req), operation_context=_context(req),
-        idempotency_key=repeatability_id(req))
-    return json_response(accepted.to_json())
+        repeatability_id=repeatability_id(req)))
+    return json_response(accepted_json(accepted))
 
 
 @api_route(bp, name="cancel_add_participant",
@@ -80,7 +90,7 @@ async def mute_participant(req: func.HttpRequest) -> func.HttpResponse:
            summary="Cancel a pending add", body=ParticipantActionRequest, body_required=False,
            success=202, response="accepted", idempotent=True)
 async def cancel_add_participant(req: func.HttpRequest) -> func.HttpResponse:
-    accepted = await services().actions.cancel_add_participant(
+    accepted = await services().participants.cancel_add_participant(CancelAddParticipant(
         req.route_params[CALL_ID], req.route_params["invitationId"],
-        operation_context=_context(req), idempotency_key=repeatability_id(req))
-    return json_response(accepted.to_json(), 202)
+        operation_context=_context(req), repeatability_id=repeatability_id(req)))
+    return json_response(accepted_json(accepted), 202)

@@ -6,12 +6,14 @@ from datetime import datetime
 
 import azure.functions as func
 
-from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.rules import RuleSet, decide, parse_incoming_call, parse_rule_set
-from callcontrol.rules.incoming import IncomingCallData
-from callcontrol.store.rules import RuleSetVersion, utc_now
+from callcontrol.composition import services
+from callcontrol.domain.clock import utc_now
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.events.incoming_call import IncomingCallData, parse_incoming_call
+from callcontrol.domain.rules import RuleSet, parse_rule_set
+from callcontrol.domain.rules.versions import RuleSetVersion
+from callcontrol.usecases.rules import EvaluateRules, GetRuleSetVersion, ReplaceRuleSet
 from handlers._api import api_route
-from handlers._deps import services
 from handlers._http import json_response, read_json
 
 bp = func.Blueprint()
@@ -35,9 +37,8 @@ async def get_rules(req: func.HttpRequest) -> func.HttpResponse:
            errors=(400, 401, 412, 428, 503))
 async def put_rules(req: func.HttpRequest) -> func.HttpResponse:
     rules = parse_rule_set(read_json(req))  # everything is validated before anything is read
-    deps = services()
-    saved = await deps.rules.replace(rules, if_match_tags(req.headers.get("If-Match")))
-    deps.rule_cache.prime(saved)  # in force here at once; elsewhere within RULES_CACHE_SECONDS
+    saved = await services().rules.replace(
+        ReplaceRuleSet(rules, if_match_tags(req.headers.get("If-Match"))))
     return _with_etag(saved)
 
 
@@ -57,7 +58,7 @@ async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
         raise InvalidInput("version must be a whole number",
                            [FieldProblem("version", "must be a whole number such as 3")])
-    return _with_etag(await services().rules.version(int(raw)))
+    return _with_etag(await services().rules.version(GetRuleSetVersion(int(raw))))
 
 
 @api_route(bp, name="evaluate_rules", route="rules/evaluate", method="POST", body=IncomingCallData,
@@ -66,11 +67,10 @@ async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
            summary="Dry run: the rule and action an IncomingCall (event or data) would get")
 async def evaluate_rules(req: func.HttpRequest) -> func.HttpResponse:
     call = parse_incoming_call(read_json(req), require_call_context=False)
-    at = _instant(req.params.get("at"))
-    version = await services().rules.current()
-    decision = decide(call, version.rules, at)
-    return json_response({**decision.to_json(), "ruleSetVersion": version.version,
-                          "etag": version.etag, "evaluatedAt": at.isoformat()})
+    evaluation = await services().rules.evaluate(EvaluateRules(call, _instant(req.params.get("at"))))
+    version = evaluation.version
+    return json_response({**evaluation.decision.to_json(), "ruleSetVersion": version.version,
+                          "etag": version.etag, "evaluatedAt": evaluation.at.isoformat()})
 
 
 def if_match_tags(header: str | None) -> tuple[str, ...] | None:

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from callcontrol.store.azure_tables import AzureTableBackend
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.memory import MemoryTableBackend
+from callcontrol.adapters.store.azure_tables import AzureTableBackend
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.memory import MemoryTableBackend
 from tests.support import shared
 from tools.azurite import Azurite, start_azurite
 

@@ -17,12 +17,13 @@ from pathlib import Path
 
 from tools import localkeys
 from tools.processes import ROOT
-from tools.stack import Stack, start_stack
+from tools.stack import Stack, start_console, start_stack
 
 FUNCTION_KEY_VARIABLE = "FUNCTION_KEY"
 
 
-def banner(stack: Stack, run_dir: Path, persist: bool) -> str:
+
+def banner(stack: Stack, run_dir: Path, persist: bool, console_url: str = "") -> str:
     callee = "8:acs:demo_00000000-0000-0000-0000-000000000001"
     example = json.dumps({"from": {"phoneNumber": "+14255550100"},
                           "to": {"communicationUserId": callee}})
@@ -37,6 +38,7 @@ Local stack is up (logs in .run/logs/):
                          master key (POST /admin/functions/<name> runs a timer now): {stack.master_key}
   ACS emulator           {stack.emulator_url}
   Table Storage (Azurite) {stack.azurite.table_endpoint}   data: {data}
+  call console           {console_url or "(not started)"}
   Event Grid topic (emulator), given to the app as:
     EVENTGRID_TOPIC_ENDPOINT={stack.topic_endpoint}
     EVENTGRID_TOPIC_KEY={stack.topic_key}
@@ -65,6 +67,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=7071, help="devhost port")
     parser.add_argument("--emulator-port", type=int, default=8089)
     parser.add_argument("--table-port", type=int, default=10002)
+    parser.add_argument("--console-port", type=int, default=8090, help="call console port")
     parser.add_argument("--persist", action="store_true",
                         help="keep table data in .run/azurite instead of memory")
     parser.add_argument("--run-dir", type=Path, default=ROOT / ".run", help=argparse.SUPPRESS)
@@ -85,7 +88,8 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     try:
-        print(banner(stack, run_dir, args.persist), flush=True)
+        console_url = start_console(stack, args.console_port, run_dir / "logs" / "console.log")
+        print(banner(stack, run_dir, args.persist, console_url), flush=True)
         while not stopped.wait(0.5):
             for process in [*stack.processes, stack.azurite.process]:
                 if process.poll() is not None:

@@ -160,3 +160,18 @@ def start_stack(
         stack.stop()
         raise
     return stack
+
+
+def start_console(stack: Stack, port: int = 0, log: Path | None = None) -> str:
+    """Start the call console against a running stack; it stops with the stack. Returns its URL."""
+    port = port or free_port()
+    ensure_free(port)
+    process = start(
+        [sys.executable, "-m", "console", "--host", HOST, "--port", str(port),
+         "--app-url", stack.app_url, "--emulator-url", stack.emulator_url],
+        env={"CONSOLE_FUNCTION_KEY": stack.function_key},
+        log=log,
+    )
+    stack.processes.append(process)
+    wait_for_port(port, process, timeout=30)
+    return f"http://{HOST}:{port}/"

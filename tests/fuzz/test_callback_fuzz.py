@@ -19,13 +19,13 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from callcontrol.callback_auth import CallbackAuthenticator
-from callcontrol.events import EventKind
-from callcontrol.opaque_ids import opaque_id_problem
+from callcontrol.adapters.callback_auth import CallbackAuthenticator
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.composition import Services, use_services
+from callcontrol.domain.events.callbacks import EventKind
+from callcontrol.domain.opaque_ids import opaque_id_problem
 from callcontrol.settings import load_settings
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.calls import CallStore
-from handlers._deps import Services, use_services
 from tests.conftest import azurite_backend
 from tests.fuzz.conftest import FUZZ_EXAMPLES
 from tests.support.app import http_request, invoke

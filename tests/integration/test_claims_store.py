@@ -7,17 +7,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callcontrol.store.backend import EtagMismatch, TableBackend
-from callcontrol.store.claims import (
+from callcontrol.adapters.store.backend import EtagMismatch, TableBackend
+from callcontrol.adapters.store.claims import (
     RETENTION,
     Acquired,
     ClaimStatus,
     ClaimStore,
     Held,
-    claim_key,
 )
+from callcontrol.domain.claims import ClaimOutcome, claim_key
+from callcontrol.domain.models import InboundAction, InboundDecision, InboundOutcome
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+OUTCOME_X = ClaimOutcome(InboundDecision(None, InboundAction.ANSWER, InboundOutcome.ANSWERED), "x")
 LEASE = timedelta(seconds=15)
 KEY = claim_key("eyJhbGciOiJub25lIn0.context-one.")
 
@@ -62,7 +64,8 @@ async def test_decided_and_recorded_claims_keep_the_outcome(backend: TableBacken
     store = ClaimStore(backend)
     acquired = await acquire(store)
     assert isinstance(acquired, Acquired)
-    outcome = {"decision": {"action": "answer", "outcome": "answered"}, "recordId": "c-1"}
+    answered = InboundDecision(rule_id=None, action=InboundAction.ANSWER, outcome=InboundOutcome.ANSWERED)
+    outcome = ClaimOutcome(answered, "c-1")
     decided = await store.mark(acquired.claim, ClaimStatus.DECIDED, outcome)
     recorded = await store.mark(decided, ClaimStatus.RECORDED, outcome)
     held = await acquire(store, "b", T0 + LEASE * 10)  # long after the lease: still held
@@ -83,14 +86,14 @@ async def test_an_abandoned_claim_is_taken_over_after_its_lease(backend: TableBa
     taken = await acquire(store, "b", T0 + LEASE)
     assert isinstance(taken, Acquired) and taken.claim.taken_over and taken.claim.owner == "b"
     with pytest.raises(EtagMismatch):  # the first owner, back from the dead, cannot finish
-        await store.mark(first.claim, ClaimStatus.DECIDED, {"decision": {}, "recordId": "x"})
+        await store.mark(first.claim, ClaimStatus.DECIDED, OUTCOME_X)
 
 
 async def test_claims_expire_after_the_retention_window(backend: TableBackend) -> None:
     store = ClaimStore(backend)
     first = await acquire(store)
     assert isinstance(first, Acquired)
-    await store.mark(first.claim, ClaimStatus.RECORDED, {"decision": {}, "recordId": "x"})
+    await store.mark(first.claim, ClaimStatus.RECORDED, OUTCOME_X)
     assert isinstance(await acquire(store, "b", T0 + RETENTION - timedelta(minutes=1)), Held)
     assert isinstance(await acquire(store, "b", T0 + RETENTION), Acquired)
 

@@ -6,18 +6,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callcontrol.errors import Conflict, InvalidInput
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.idempotency import Claim, IdempotencyStore, StoredResponse
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.idempotency import IdempotencyStore
+from callcontrol.domain.errors import Conflict, InvalidInput
+from callcontrol.domain.idempotency import KeyReservation, StoredResponse
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 DONE = StoredResponse(202, '{"ok":true}', {"Content-Type": "application/json", "Location": "/x"})
 
 
 async def claim(store: IdempotencyStore, key: str, fingerprint: str = "fp",
-                at: datetime = NOW) -> Claim:
+                at: datetime = NOW) -> KeyReservation:
     got = await store.begin(key, fingerprint, at)
-    assert isinstance(got, Claim), got
+    assert isinstance(got, KeyReservation), got
     return got
 
 

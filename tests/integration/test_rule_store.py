@@ -9,17 +9,17 @@ from typing import Any
 
 import pytest
 
-from callcontrol.errors import NotFound, PreconditionFailed, PreconditionRequired, SettingError
-from callcontrol.rules import RuleSet, default_rule_set, parse_rule_set
-from callcontrol.settings import load_settings
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.rules import (
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.rules import (
     RULES_TABLE,
     RuleSetCache,
     RuleStore,
-    rules_file_seed,
     version_etag,
 )
+from callcontrol.composition import rules_file_seed
+from callcontrol.domain.errors import NotFound, PreconditionFailed, PreconditionRequired, SettingError
+from callcontrol.domain.rules import RuleSet, default_rule_set, parse_rule_set
+from callcontrol.settings import load_settings
 
 
 def rule_set(reason: str = "busy", rule_id: str = "block") -> RuleSet:

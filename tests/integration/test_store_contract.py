@@ -7,9 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callcontrol.identifiers import phone
-from callcontrol.models import CallRecord, CallState, Direction, Participant, StoredEvent
-from callcontrol.store.backend import (
+from callcontrol.adapters.store.backend import (
     EntityExists,
     EtagMismatch,
     TableBackend,
@@ -19,7 +17,9 @@ from callcontrol.store.backend import (
     pack_json,
     unpack_json,
 )
-from callcontrol.store.calls import INLINE_BUDGET_CHARS, SPILL_AT, CallStore, DuplicateEvent
+from callcontrol.adapters.store.calls import INLINE_BUDGET_CHARS, SPILL_AT, CallStore, DuplicateEvent
+from callcontrol.domain.identifiers import phone
+from callcontrol.domain.models import CallRecord, CallState, Direction, Participant, StoredEvent
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -226,7 +226,7 @@ async def test_listing_reads_records_without_their_histories(backend: TableBacke
 
 
 async def test_the_whole_row_stays_within_an_entity(backend: TableBackend) -> None:
-    from callcontrol.store import calls
+    from callcontrol.adapters.store import calls
 
     store = CallStore(backend)
     roster = tuple(Participant(phone(f"+1425{i:07d}")) for i in range(2600))  # ~410 K chars
@@ -242,7 +242,7 @@ async def test_the_whole_row_stays_within_an_entity(backend: TableBackend) -> No
 
 
 async def test_a_record_beyond_an_entity_is_refused_by_name(backend: TableBackend) -> None:
-    from callcontrol.errors import StoreError
+    from callcontrol.domain.errors import StoreError
 
     store = CallStore(backend)
     roster = tuple(Participant(phone(f"+1425{i:07d}")) for i in range(4000))  # ~520 K chars

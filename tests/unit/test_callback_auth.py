@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from callcontrol.callback_auth import CallbackAuthenticator
-from callcontrol.errors import AcsUnavailable, Unauthenticated
+from callcontrol.adapters.callback_auth import CallbackAuthenticator
+from callcontrol.domain.errors import AcsUnavailable, Unauthenticated
 from tests.support.signing import TestSigner
 
 ISSUER = "https://acs.example.test"

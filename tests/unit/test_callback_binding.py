@@ -1,4 +1,4 @@
-"""The per-call callback secret and the once-per-body token ids (callcontrol.callback_binding)."""
+"""The per-call callback secret and the once-per-body token ids (callcontrol.domain.callback_binding)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from callcontrol.callback_binding import (
+from callcontrol.domain.callback_binding import (
     SECRET_PARAMETER,
     CallbackBinding,
     CallbackCredentials,
@@ -15,7 +15,7 @@ from callcontrol.callback_binding import (
     callback_uri,
     new_callback_secret,
 )
-from callcontrol.errors import Unauthenticated
+from callcontrol.domain.errors import Unauthenticated
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 

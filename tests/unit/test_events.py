@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from callcontrol.errors import InvalidInput
-from callcontrol.events import EventKind, parse_callback_body
-from callcontrol.identifiers import IdentifierKind
+from callcontrol.domain.errors import InvalidInput
+from callcontrol.domain.events.callbacks import EventKind
+from callcontrol.domain.identifiers import IdentifierKind
+from handlers.wire.callback_body import parse_callback_body
 from tests.conftest import load_event
 
 

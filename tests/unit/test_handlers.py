@@ -9,10 +9,10 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from callcontrol.callback_auth import CallbackAuthenticator
+from callcontrol.adapters.callback_auth import CallbackAuthenticator
+from callcontrol.adapters.store.memory import MemoryTableBackend
+from callcontrol.composition import Services, use_services
 from callcontrol.settings import load_settings
-from callcontrol.store.memory import MemoryTableBackend
-from handlers._deps import Services, use_services
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
 from tests.support.signing import TestSigner
@@ -128,7 +128,7 @@ async def test_malformed_incoming_call_event_fails_the_invocation() -> None:
     event = func.EventGridEvent(
         id="1", data={"to": {"phoneNumber": "+14255550100"}}, topic="t", subject="s",
         event_type="Microsoft.Communication.IncomingCall", event_time=None, data_version="1.0")
-    from callcontrol.errors import InvalidInput
+    from callcontrol.domain.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="incomingCallContext"):
         await invoke("incoming_call", event)

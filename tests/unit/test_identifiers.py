@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.errors import InvalidInput
-from callcontrol.identifiers import IdentifierKind, from_raw_id, parse_identifier
+from callcontrol.domain.errors import InvalidInput
+from callcontrol.domain.identifiers import IdentifierKind, from_raw_id, parse_strict_identifier
 
 ACS = "8:acs:11111111-2222-4333-8444-555555555555_0000"
 
@@ -26,12 +26,12 @@ ACS = "8:acs:11111111-2222-4333-8444-555555555555_0000"
     ],
 )
 def test_accepted_forms(payload: dict[str, object], kind: IdentifierKind, raw: str) -> None:
-    ident = parse_identifier(payload)
+    ident = parse_strict_identifier(payload)
     assert (ident.kind, ident.raw_id) == (kind, raw)
 
 
 def test_full_form_rendering() -> None:
-    assert parse_identifier({"phoneNumber": "+14255550123"}).to_json() == {
+    assert parse_strict_identifier({"phoneNumber": "+14255550123"}).to_json() == {
         "kind": "phoneNumber", "rawId": "4:+14255550123", "phoneNumber": "+14255550123"}
     assert from_raw_id(ACS).to_json() == {
         "kind": "communicationUser", "rawId": ACS, "communicationUserId": ACS}
@@ -53,15 +53,15 @@ def test_full_form_rendering() -> None:
 )
 def test_refused_forms_name_the_field(payload: object, field: str) -> None:
     with pytest.raises(InvalidInput) as failure:
-        parse_identifier(payload, "target")
+        parse_strict_identifier(payload, "target")
     assert failure.value.problems[0].field == field
 
 
 def test_repr_redacts_the_number() -> None:
-    assert "5550123" not in repr(parse_identifier({"phoneNumber": "+14255550123"}))
+    assert "5550123" not in repr(parse_strict_identifier({"phoneNumber": "+14255550123"}))
 
 
 @pytest.mark.parametrize("raw_id", ["4:+14255550123", ACS, "8:orgid:abc", "28:orgid:bot-1"])
 def test_the_full_form_we_return_is_accepted_back(raw_id: str) -> None:
     full = from_raw_id(raw_id).to_json()
-    assert parse_identifier(full).to_json() == full
+    assert parse_strict_identifier(full).to_json() == full

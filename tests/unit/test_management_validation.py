@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from callcontrol.adapters.store.memory import MemoryTableBackend
+from callcontrol.composition import Services, use_services
 from callcontrol.settings import load_settings
-from callcontrol.store.memory import MemoryTableBackend
-from handlers._deps import Services, use_services
 from tests.support.app import http_request, invoke, json_body
 
 CALL = {"callConnectionId": "call-1"}

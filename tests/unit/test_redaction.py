@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.redaction import redact
+from callcontrol.domain.redaction import redact
 
 
 @pytest.mark.parametrize(

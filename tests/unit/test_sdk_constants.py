@@ -5,8 +5,8 @@ from __future__ import annotations
 from azure.communication.callautomation import CallConnectionState, CallRejectReason
 from azure.eventgrid import SystemEventNames
 
-from callcontrol.models import CallState
-from callcontrol.rules.incoming import INCOMING_CALL_EVENT_TYPE
+from callcontrol.domain.events.incoming_call import INCOMING_CALL_EVENT_TYPE
+from callcontrol.domain.models import CallState
 
 
 def test_the_incoming_call_event_type_is_event_grids() -> None:

@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callcontrol.events import CallbackEvent, parse_callback_body, parse_callback_event
-from callcontrol.identifiers import phone
-from callcontrol.models import CallRecord, CallState, Operation, OperationStatus
-from callcontrol.state_machine import apply_event, record_pending
+from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
+from callcontrol.domain.identifiers import phone
+from callcontrol.domain.models import CallRecord, CallState, Operation, OperationStatus
+from callcontrol.domain.state_machine import apply_event, record_pending
+from handlers.wire.callback_body import parse_callback_body
 from tests.conftest import load_event
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)

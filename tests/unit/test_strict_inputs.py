@@ -16,25 +16,25 @@ import pytest
 from azure.core.exceptions import AzureError
 from pydantic import ValidationError
 
-from callcontrol.acs_gateway import _translate
-from callcontrol.api_models import AddParticipantRequest, CreateCallRequest, validate_body
-from callcontrol.callback_auth import CallbackAuthenticator
-from callcontrol.errors import (
+from callcontrol.adapters.acs_gateway import _translate
+from callcontrol.adapters.callback_auth import CallbackAuthenticator
+from callcontrol.adapters.store.memory import MemoryTableBackend
+from callcontrol.composition import Services, use_services
+from callcontrol.domain.errors import (
     AcsErrorInfo,
     AcsRejected,
     AcsUnavailable,
     InvalidInput,
     StoreError,
 )
-from callcontrol.identifiers import parse_identifier
-from callcontrol.json_body import decode_json
-from callcontrol.redaction import redact
-from callcontrol.rules.model import AnswerAction, Rule, TimeWindow, check_party_pattern
+from callcontrol.domain.identifiers import parse_strict_identifier
+from callcontrol.domain.redaction import redact
+from callcontrol.domain.rules.model import AnswerAction, Rule, TimeWindow, check_party_pattern
 from callcontrol.settings import load_settings
-from callcontrol.store.memory import MemoryTableBackend
-from handlers._deps import Services, use_services
 from handlers._http import error_response
 from handlers._idempotency import _fingerprint
+from handlers.wire.json_body import decode_json
+from handlers.wire.requests import AddParticipantRequest, CreateCallRequest, validate_body
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
 from tests.support.signing import TestSigner
@@ -101,7 +101,7 @@ async def test_an_odd_call_connection_id_in_the_path_is_a_400(call_id: str) -> N
                                      {"communicationUserId": "8:acs:x\n"}])
 def test_an_identifier_with_a_trailing_newline_is_refused(payload: dict[str, str]) -> None:
     with pytest.raises(InvalidInput):
-        parse_identifier(payload)
+        parse_strict_identifier(payload)
 
 
 def test_a_caller_id_with_a_trailing_newline_is_refused() -> None:
@@ -221,7 +221,7 @@ def test_acs_refusing_the_apps_credentials_is_not_the_clients_401(acs_status: in
 ])
 def test_an_identifier_with_two_kinds_is_refused(payload: dict[str, str]) -> None:
     with pytest.raises(InvalidInput):
-        parse_identifier(payload)
+        parse_strict_identifier(payload)
 
 
 def test_a_huge_integer_is_a_400_not_a_crash() -> None:

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from callcontrol.acs_gateway import AcsCall, AcsGateway
-from callcontrol.identifiers import Identifier
-from callcontrol.inbound import InboundCalls, InboundOptions
-from callcontrol.models import CallState
-from callcontrol.rules import IncomingCall, RuleSet, parse_incoming_call, parse_rule_set
-from callcontrol.service import CallControlService
-from callcontrol.store.backend import TableBackend
-from callcontrol.store.calls import CallStore
-from callcontrol.store.claims import ClaimStore
-from callcontrol.store.rules import RuleSetCache, RuleStore
+from callcontrol.adapters.acs_gateway import AcsCall
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.adapters.store.claims import ClaimStore
+from callcontrol.adapters.store.rules import RuleSetCache, RuleStore
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.models import CallState
+from callcontrol.domain.rules import IncomingCall, RuleSet, parse_incoming_call, parse_rule_set
+from callcontrol.usecases.inbound import InboundCalls, InboundOptions
+from tests.support.calls import StoredCalls
 
 CALLEE = "8:acs:11111111-2222-3333-4444-555555555555_0000"
 AGENT = "8:acs:11111111-2222-3333-4444-555555555555_0001"
@@ -91,7 +90,7 @@ class World:
     backend: TableBackend
     acs: FakeAcs
     inbound: InboundCalls
-    calls: CallControlService
+    calls: StoredCalls
     claims: ClaimStore
     store: RuleStore
 
@@ -105,8 +104,8 @@ async def world(
     if rule_set is not None:
         await store.replace(rule_set, None)
     claims = ClaimStore(backend)
-    gateway: Callable[[], AcsGateway] = lambda: cast(AcsGateway, acs)  # noqa: E731
-    calls = CallControlService(CallStore(backend), gateway)
-    inbound = InboundCalls(rules=RuleSetCache(store, 5), claims=claims, calls=calls, gateway=lambda: acs,
+    calls = StoredCalls(CallStore(backend))
+    inbound = InboundCalls(rules=RuleSetCache(store, 5), claims=claims, calls=calls.store,
+                           gateway=lambda: acs,
                            options=options or InboundOptions(), **kwargs)
     return World(backend, acs, inbound, calls, claims, store)

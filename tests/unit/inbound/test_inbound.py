@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 
-from callcontrol.errors import (
+from callcontrol.adapters.store.memory import MemoryTableBackend
+from callcontrol.adapters.store.rules import RULES_TABLE
+from callcontrol.domain.claims import ClaimStatus, claim_key
+from callcontrol.domain.errors import (
     AcsErrorInfo,
     AcsRejected,
     AcsUnavailable,
@@ -18,11 +21,9 @@ from callcontrol.errors import (
     NotFound,
     StoreError,
 )
-from callcontrol.inbound import InboundOptions, inbound_record_id, repeatability_id
-from callcontrol.models import CallState, Direction
-from callcontrol.store.claims import ClaimStatus, claim_key
-from callcontrol.store.memory import MemoryTableBackend
-from callcontrol.store.rules import RULES_TABLE
+from callcontrol.domain.models import CallState, Direction
+from callcontrol.domain.repeatability import for_offer
+from callcontrol.usecases.inbound import InboundOptions, inbound_record_id
 from tests.unit.inbound.support import AGENT, FakeAcs, incoming, rules, world
 
 REJECT_PREMIUM = {"id": "premium", "conditions": {"from": ["+1900*"]},
@@ -40,9 +41,9 @@ async def test_default_rule_set_answers_and_records_the_call(backend: MemoryTabl
     call = incoming()
     result = await w.inbound.handle(call)
     assert w.acs.actions() == ["answer"]
-    assert w.acs.sent[0].idempotency_key == repeatability_id(claim_key(call.incoming_call_context or ""),
+    assert w.acs.sent[0].idempotency_key == for_offer(claim_key(call.incoming_call_context or ""),
                                                              "answer")
-    record = await w.calls.get_call(result.record_id)
+    record = await w.calls.stored(result.record_id)
     assert result.record_id.startswith("conn-")
     assert (record.state, record.direction) == (CallState.CONNECTING, Direction.INBOUND)
     assert record.server_call_id == "server-from-acs"
@@ -69,7 +70,7 @@ async def test_reject_is_recorded_under_a_server_call_key(backend: MemoryTableBa
     result = await w.inbound.handle(call)
     assert [(s.action, s.detail) for s in w.acs.sent] == [("reject", reason)]
     assert result.record_id == inbound_record_id(call, claim_key(call.incoming_call_context or ""))
-    record = await w.calls.get_call(result.record_id)
+    record = await w.calls.stored(result.record_id)
     assert (record.state, record.direction, record.server_call_id) == (
         CallState.DISCONNECTED, Direction.INBOUND, call.server_call_id)
     assert record.inbound is not None
@@ -84,7 +85,7 @@ async def test_redirect_is_recorded_with_its_target(backend: MemoryTableBackend)
     w = await world(backend, rules(REDIRECT_ALL))
     result = await w.inbound.handle(incoming())
     assert w.acs.actions() == ["redirect"] and w.acs.sent[0].detail.raw_id == AGENT
-    decision = (await w.calls.get_call(result.record_id)).inbound
+    decision = (await w.calls.stored(result.record_id)).inbound
     assert decision is not None and decision.target is not None
     assert (decision.outcome, decision.target.raw_id, decision.redirect_hops, decision.loop_guard) == (
         "redirected", AGENT, 0, False)
@@ -168,7 +169,7 @@ async def test_a_gone_call_is_recorded_missed_and_never_retried(backend: MemoryT
     result = await w.inbound.handle(call)
     assert (result.decision.action, result.decision.outcome) == ("answer", "missed")
     assert "Call not found" in result.decision.detail
-    record = await w.calls.get_call(result.record_id)
+    record = await w.calls.stored(result.record_id)
     assert record.state is CallState.DISCONNECTED and result.record_id.startswith("inbound-")
     again = await w.inbound.handle(call)
     assert again.duplicate and w.acs.actions() == ["answer"]
@@ -179,7 +180,7 @@ async def test_a_refused_action_is_recorded_failed(backend: MemoryTableBackend) 
     w = await world(backend, rules(REJECT_PREMIUM), acs=FakeAcs(failures=[refusal]))
     result = await w.inbound.handle(incoming(caller="+19005550100"))
     assert (result.decision.action, result.decision.outcome) == ("reject", "failed")
-    assert (await w.calls.get_call(result.record_id)).inbound == result.decision
+    assert (await w.calls.stored(result.record_id)).inbound == result.decision
 
 
 async def test_a_failed_redirect_does_not_count_as_a_hop(backend: MemoryTableBackend) -> None:
@@ -215,7 +216,7 @@ async def test_a_record_lost_after_acting_is_written_by_the_redelivery_without_a
     assert claim is not None and claim.status is ClaimStatus.DECIDED
     result = await w.inbound.handle(call)
     assert result.duplicate and w.acs.actions() == ["answer"]
-    record = await w.calls.get_call(result.record_id)
+    record = await w.calls.stored(result.record_id)
     assert record.inbound is not None and record.inbound.outcome == "answered"
 
 
@@ -253,7 +254,7 @@ async def test_a_duplicate_waits_for_the_owner_then_gives_up_with_in_progress(
 
 
 async def test_a_call_without_context_is_invalid(backend: MemoryTableBackend) -> None:
-    from callcontrol.rules import parse_incoming_call
+    from callcontrol.domain.rules import parse_incoming_call
 
     call = parse_incoming_call({"to": {"rawId": AGENT}}, require_call_context=False)
     w = await world(backend)
@@ -295,7 +296,7 @@ async def test_owner_and_duplicate_may_both_finish_a_decided_claim(backend: Memo
     duplicate: list[Any] = []
     started: list[bool] = []
 
-    async def record_then_let_a_duplicate_finish(call_: Any, outcome: dict[str, Any]) -> str:
+    async def record_then_let_a_duplicate_finish(call_: Any, outcome: Any) -> str:
         record_id = await original_record(call_, outcome)
         if not started:
             started.append(True)

@@ -10,14 +10,14 @@ from typing import Any, cast
 import azure.functions as func
 import pytest
 
-from callcontrol.acs_gateway import AcsGateway
-from callcontrol.api_responses import CallListOut
-from callcontrol.errors import InvalidInput
-from callcontrol.rules.api import EvaluationOut, RuleSetVersionListOut
+from callcontrol.adapters.acs_gateway import AcsGateway
+from callcontrol.adapters.store.memory import MemoryTableBackend
+from callcontrol.adapters.store.rules import RULES_TABLE
+from callcontrol.composition import Services, use_services
+from callcontrol.domain.errors import InvalidInput
 from callcontrol.settings import load_settings
-from callcontrol.store.memory import MemoryTableBackend
-from callcontrol.store.rules import RULES_TABLE
-from handlers._deps import Services, use_services
+from handlers.wire.responses import CallListOut
+from handlers.wire.rules_responses import EvaluationOut, RuleSetVersionListOut
 from tests.support.app import http_request, invoke, json_body
 from tests.unit.inbound.support import AGENT, CALLEE, FakeAcs
 from tests.unit.rules._support import VALID
@@ -265,7 +265,7 @@ async def test_a_missing_rules_file_fails_the_call_naming_the_setting(
     with use_services(lambda: Services(settings, backend=backend, gateway=cast(AcsGateway, acs))):
         response = await get_rules()
         assert response.status_code == 500 and "RULES_FILE" in json_body(response)["detail"]
-        from callcontrol.errors import SettingError
+        from callcontrol.domain.errors import SettingError
 
         with pytest.raises(SettingError, match="RULES_FILE"):
             await invoke("incoming_call", incoming_event({**PREMIUM_CALL, "incomingCallContext": "c"}))

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from callcontrol.identifiers import Identifier, read_identifier
-from callcontrol.rules import IncomingCall, RuleSet, decide, parse_rule_set
+from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
+from callcontrol.domain.rules import IncomingCall, RuleSet, decide, parse_rule_set
 from tests.support.shared import contract_dir, shared_root
 
 # A Monday, 10:00 in UTC: inside ordinary business hours in Europe, before them in the Americas.
@@ -34,7 +34,7 @@ def load_shared_json(relative: str) -> Any:
 
 
 def party(raw_id: str) -> Identifier:
-    return read_identifier({"rawId": raw_id})
+    return parse_lenient_identifier({"rawId": raw_id})
 
 
 def make_call(

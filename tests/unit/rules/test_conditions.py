@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from callcontrol.rules import IncomingCall, decide, parse_incoming_call
+from callcontrol.domain.rules import IncomingCall, decide, parse_incoming_call
 from tests.unit.rules._support import MONDAY_10_UTC, holds, make_call, one_rule
 
 ACS_USER = "8:acs:11111111-2222-3333-4444-555555555555_0000001b-aaaa"

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from callcontrol.errors import InvalidInput
-from callcontrol.identifiers import Identifier, IdentifierKind, read_identifier
-from callcontrol.rules import decide, parse_incoming_call, parse_rule_set
+from callcontrol.domain.errors import InvalidInput
+from callcontrol.domain.identifiers import Identifier, IdentifierKind, parse_lenient_identifier
+from callcontrol.domain.rules import decide, parse_incoming_call, parse_rule_set
 from tests.unit.rules._support import load_shared_json
 
 RECORDED = "events/callbacks/recorded-2023-09"
@@ -246,7 +246,7 @@ def test_repr_keeps_numbers_context_and_header_values_out() -> None:
 def test_acs_identifier_forms(
     member: dict[str, Any], expected: tuple[str, str, str | None]
 ) -> None:
-    identifier = read_identifier(copy.deepcopy(member))
+    identifier = parse_lenient_identifier(copy.deepcopy(member))
     phone = identifier.value if identifier.is_phone else None
     assert (identifier.kind, identifier.raw_id, phone) == expected
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from callcontrol.rules import (
+from callcontrol.domain.rules import (
     AnswerAction,
     Conditions,
     IncomingCall,
@@ -21,7 +21,7 @@ from callcontrol.rules import (
     parse_rule_set,
     parse_target,
 )
-from callcontrol.rules.model import Action
+from callcontrol.domain.rules.model import Action
 from tests.unit.rules._support import party
 
 SETTINGS = settings(

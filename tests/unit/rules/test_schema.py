@@ -7,7 +7,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from callcontrol.rules import incoming_call_json_schema, parse_rule_set, rule_set_json_schema
+from callcontrol.domain.rules import incoming_call_json_schema, parse_rule_set, rule_set_json_schema
 from tests.unit.rules._support import VALID, with_change
 
 LOCAL_REFS = "#/$defs/{model}"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.identifiers import Identifier, IdentifierKind, parse_identifier
-from callcontrol.rules import parse_rule_set, parse_target
+from callcontrol.domain.identifiers import Identifier, IdentifierKind, parse_strict_identifier
+from callcontrol.domain.rules import parse_rule_set, parse_target
 
 ACS = "8:acs:11111111-2222-3333-4444-555555555555_0000"
 
@@ -16,7 +16,7 @@ ACS = "8:acs:11111111-2222-3333-4444-555555555555_0000"
 def test_the_full_form_reads_back_to_the_same_identifier(raw_id: str) -> None:
     identifier = parse_target({"rawId": raw_id})
     assert parse_target(identifier.to_json()) == identifier
-    assert parse_identifier(identifier.to_json()) == identifier  # the app's one model
+    assert parse_strict_identifier(identifier.to_json()) == identifier  # the app's one model
 
 
 def test_a_rule_set_round_trips_through_its_wire_form() -> None:

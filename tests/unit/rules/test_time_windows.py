@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callcontrol.rules import decide
+from callcontrol.domain.rules import decide
 from tests.unit.rules._support import holds, make_call, one_rule
 
 NEW_YORK = "America/New_York"

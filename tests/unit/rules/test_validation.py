@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from callcontrol.errors import FieldProblem, InvalidInput
-from callcontrol.rules import (
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.rules import (
     AnswerAction,
     RedirectAction,
     RejectAction,
@@ -320,7 +320,7 @@ def test_pattern_forms_that_are_accepted() -> None:
 
 def test_python_callers_may_use_snake_case_names() -> None:
     # only the wire is camelCase-only; code builds models with attribute names
-    from callcontrol.rules import Conditions, Rule, RuleSet
+    from callcontrol.domain.rules import Conditions, Rule, RuleSet
 
     built = RuleSet(
         rules=(Rule(id="a", conditions=Conditions(from_=("+1900*",)), action=RejectAction()),),

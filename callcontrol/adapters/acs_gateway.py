@@ -1,0 +1,343 @@
+"""The ACS Call Automation gateway: the only module that talks to ACS, through the official SDK.
+
+It converts our identifiers to the SDK's, bounds every request in time, passes an idempotency key
+on as the ACS `Repeatability-Request-ID`, and translates SDK errors into the app's vocabulary:
+404 → NotFound; 8501/8528 (call not established / already ended) → Conflict; other 4xx →
+AcsRejected carrying ACS's code; 429/5xx (after the SDK's own retries) and timeouts →
+AcsUnavailable. Nothing from azure.core escapes this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from azure.communication.callautomation import (
+    CallConnectionProperties,
+    CallParticipant,
+    PhoneNumberIdentifier,
+)
+from azure.communication.callautomation._shared.models import identifier_from_raw_id
+from azure.communication.callautomation.aio import CallAutomationClient, CallConnectionClient
+from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from callcontrol.domain.errors import AcsErrorInfo, AcsRejected, AcsUnavailable, Conflict, NotFound
+from callcontrol.domain.identifiers import Identifier, from_raw_id
+from callcontrol.domain.models import AcsCall, AddParticipantOutcome, CallState, Participant
+from callcontrol.domain.redaction import redact
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# ACS codes for "the call is not in a state that allows this" (contract §8).
+_STATE_CONFLICT_CODES = {"8501", "8528"}
+_GONE_CODES = {"8522"}
+
+
+def to_sdk_identifier(identifier: Identifier) -> Any:
+    return identifier_from_raw_id(identifier.raw_id)
+
+
+def _participant(item: CallParticipant) -> Participant:
+    return Participant(
+        identifier=from_raw_id(item.identifier.raw_id if item.identifier else ""),
+        is_muted=bool(item.is_muted),
+        is_on_hold=bool(getattr(item, "is_on_hold", False)),
+    )
+
+
+def _call(props: CallConnectionProperties) -> AcsCall:
+    state_value = str(getattr(props.call_connection_state, "value", props.call_connection_state))
+    try:
+        state = CallState(state_value)
+    except ValueError:
+        state = CallState.UNKNOWN
+    caller = props.source_caller_id_number
+    return AcsCall(
+        call_connection_id=props.call_connection_id or "",
+        server_call_id=props.server_call_id,
+        correlation_id=props.correlation_id,
+        state=state,
+        targets=tuple(from_raw_id(t.raw_id) for t in props.targets or []),
+        source=from_raw_id(props.source.raw_id) if props.source else None,
+        source_caller_id=caller.properties.get("value") if caller else None,
+        source_display_name=props.source_display_name,
+        answered_by=props.answered_by.raw_id if props.answered_by else None,
+    )
+
+
+def _translate(exc: Exception, action: str) -> Exception:
+    if isinstance(exc, asyncio.TimeoutError | ServiceRequestError | ServiceResponseError):
+        return AcsUnavailable(f"ACS did not answer {action} in time")
+    if isinstance(exc, HttpResponseError):
+        status = exc.status_code or 500
+        code = str(exc.error.code) if exc.error is not None and exc.error.code else None
+        message = (exc.error.message if exc.error is not None else None) or exc.reason or ""
+        info = AcsErrorInfo(status=status, code=code, message=str(message))
+        if status == 429 or status >= 500:
+            retry_after = _retry_after(exc)
+            return AcsUnavailable(
+                f"ACS is unavailable for {action} (HTTP {status})", retry_after_seconds=retry_after
+            )
+        if isinstance(exc, ResourceNotFoundError) or code in _GONE_CODES:
+            return NotFound(f"ACS: {message or 'call not found'} ({action})")
+        if code in _STATE_CONFLICT_CODES:
+            reason = "the call is not established" if code == "8501" else "the call has ended"
+            return Conflict(f"ACS refused {action}: {reason} ({message}, code {code})")
+        return AcsRejected(f"ACS refused {action}: {message}", info)
+    if isinstance(exc, AzureError):
+        # The SDK's message names hosts and ports: it goes to the log, not to the client.
+        logger.info("ACS %s failed: %s", action, redact(str(exc.message)))
+        return AcsUnavailable(f"ACS request for {action} failed")
+    return exc
+
+
+def _retry_after(exc: HttpResponseError) -> int:
+    response: Any = exc.response
+    header = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return max(1, int(header)) if header else 5
+    except ValueError:
+        return 5
+
+
+class AcsGateway:
+    def __init__(
+        self,
+        client: CallAutomationClient,
+        *,
+        callback_url: str,
+        timeout_seconds: float = 10.0,
+    ) -> None:
+        self._client = client
+        self._callback_url = callback_url
+        self._timeout = timeout_seconds
+
+    @property
+    def callback_url(self) -> str:
+        return self._callback_url
+
+    async def _run(self, action: str, operation: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await asyncio.wait_for(operation(), self._timeout)
+        except Exception as exc:
+            translated = _translate(exc, action)
+            if translated is exc:
+                raise
+            logger.info("ACS %s failed: %s", action, redact(str(translated)))
+            raise translated from exc
+
+    @staticmethod
+    def _headers(idempotency_key: str | None) -> dict[str, Any]:
+        return {"headers": {"Repeatability-Request-ID": idempotency_key}} if idempotency_key else {}
+
+    def _connection(self, call_connection_id: str) -> CallConnectionClient:
+        # Shares the parent client's pipeline: nothing to open or close per call.
+        return self._client.get_call_connection(call_connection_id)
+
+    # --- inbound calls --------------------------------------------------------------------
+
+    async def answer(
+        self, incoming_call_context: str, *, operation_context: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> AcsCall:
+        props = await self._run(
+            "answer",
+            lambda: self._client.answer_call(
+                incoming_call_context, self._callback_url,
+                operation_context=operation_context, **self._headers(idempotency_key),
+            ),
+        )
+        return _call(props)
+
+    async def reject(
+        self, incoming_call_context: str, reason: str, *, idempotency_key: str | None = None
+    ) -> None:
+        await self._run(
+            "reject",
+            lambda: self._client.reject_call(
+                incoming_call_context, call_reject_reason=reason, **self._headers(idempotency_key)
+            ),
+        )
+
+    async def redirect(
+        self, incoming_call_context: str, target: Identifier, *,
+        idempotency_key: str | None = None,
+    ) -> None:
+        await self._run(
+            "redirect",
+            lambda: self._client.redirect_call(
+                incoming_call_context, to_sdk_identifier(target), **self._headers(idempotency_key)
+            ),
+        )
+
+    # --- outbound calls -------------------------------------------------------------------
+
+    async def create_call(
+        self,
+        targets: list[Identifier],
+        *,
+        caller_id: str | None,
+        display_name: str | None,
+        operation_context: str | None,
+        idempotency_key: str | None = None,
+    ) -> AcsCall:
+        sdk_targets = [to_sdk_identifier(t) for t in targets]
+        options: dict[str, Any] = {
+            "source_caller_id_number": PhoneNumberIdentifier(caller_id) if caller_id else None,
+            "source_display_name": display_name,
+            "operation_context": operation_context,
+            **self._headers(idempotency_key),
+        }
+        # One target is a 1:1 call, a list a group call (create_group_call is deprecated).
+        target: Any = sdk_targets[0] if len(sdk_targets) == 1 else sdk_targets
+        props = await self._run(
+            "create call", lambda: self._client.create_call(target, self._callback_url, **options)
+        )
+        return _call(props)
+
+    # --- mid-call actions -----------------------------------------------------------------
+
+    async def get_call_properties(self, call_connection_id: str) -> AcsCall:
+        connection = self._connection(call_connection_id)
+        return _call(await self._run("get call", connection.get_call_properties))
+
+    async def hang_up(
+        self, call_connection_id: str, *, for_everyone: bool, idempotency_key: str | None = None
+    ) -> None:
+        connection = self._client.get_call_connection(call_connection_id)
+        # Repeatability headers belong to the POST (terminate); the DELETE never carries them.
+        headers = self._headers(idempotency_key) if for_everyone else {}
+        await self._run("hang up", lambda: connection.hang_up(for_everyone, **headers))
+
+    async def transfer(
+        self,
+        call_connection_id: str,
+        target: Identifier,
+        *,
+        transferee: Identifier | None,
+        caller_id: str | None,
+        operation_context: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        connection = self._connection(call_connection_id)
+        await self._run(
+            "transfer",
+            lambda: connection.transfer_call_to_participant(
+                to_sdk_identifier(target),
+                operation_context=operation_context,
+                transferee=to_sdk_identifier(transferee) if transferee else None,
+                source_caller_id_number=PhoneNumberIdentifier(caller_id) if caller_id else None,
+                **self._headers(idempotency_key),
+            ),
+        )
+
+    async def list_participants(self, call_connection_id: str) -> list[Participant]:
+        async def collect() -> list[Participant]:
+            connection = self._connection(call_connection_id)
+            return [_participant(p) async for p in connection.list_participants()]
+
+        return await self._run("list participants", collect)
+
+    async def get_participant(self, call_connection_id: str, who: Identifier) -> Participant:
+        connection = self._connection(call_connection_id)
+        found = await self._run(
+            "get participant", lambda: connection.get_participant(to_sdk_identifier(who))
+        )
+        return _participant(found)
+
+    async def add_participant(
+        self,
+        call_connection_id: str,
+        who: Identifier,
+        *,
+        caller_id: str | None,
+        invitation_timeout: int | None,
+        operation_context: str,
+        idempotency_key: str | None = None,
+    ) -> AddParticipantOutcome:
+        connection = self._connection(call_connection_id)
+        result = await self._run(
+            "add participant",
+            lambda: connection.add_participant(
+                to_sdk_identifier(who),
+                invitation_timeout=invitation_timeout,
+                operation_context=operation_context,
+                source_caller_id_number=PhoneNumberIdentifier(caller_id) if caller_id else None,
+                **self._headers(idempotency_key),
+            ),
+        )
+        return AddParticipantOutcome(
+            invitation_id=result.invitation_id,
+            participant=_participant(result.participant) if result.participant else None,
+            operation_context=result.operation_context,
+        )
+
+    async def remove_participant(
+        self, call_connection_id: str, who: Identifier, *, operation_context: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        connection = self._connection(call_connection_id)
+        await self._run(
+            "remove participant",
+            lambda: connection.remove_participant(
+                to_sdk_identifier(who), operation_context=operation_context,
+                **self._headers(idempotency_key),
+            ),
+        )
+
+    async def mute_participant(
+        self, call_connection_id: str, who: Identifier, *, operation_context: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        connection = self._connection(call_connection_id)
+        await self._run(
+            "mute participant",
+            lambda: connection.mute_participant(
+                to_sdk_identifier(who), operation_context=operation_context,
+                **self._headers(idempotency_key),
+            ),
+        )
+
+    async def cancel_add_participant(
+        self, call_connection_id: str, invitation_id: str, *, operation_context: str,
+        idempotency_key: str | None = None,
+    ) -> None:
+        connection = self._connection(call_connection_id)
+        await self._run(
+            "cancel add participant",
+            lambda: connection.cancel_add_participant_operation(
+                invitation_id, operation_context=operation_context,
+                **self._headers(idempotency_key),
+            ),
+        )
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+def connect_gateway(endpoint: str, *, access_key: str | None, callback_url: str,
+                    timeout_seconds: float) -> AcsGateway:
+    """Key credential when an access key is given, managed identity otherwise.
+
+    The client is built from endpoint + credential, never from a connection string, because
+    `from_connection_string` silently turns an http endpoint (the local emulator) into https.
+    """
+    credential: Any
+    if access_key:
+        credential = AzureKeyCredential(access_key)
+    else:
+        from azure.identity.aio import DefaultAzureCredential
+
+        credential = DefaultAzureCredential()
+    client = CallAutomationClient(endpoint, credential, retry_total=2, retry_backoff_max=4)
+    return AcsGateway(client, callback_url=callback_url, timeout_seconds=timeout_seconds)

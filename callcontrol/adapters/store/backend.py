@@ -1,0 +1,125 @@
+"""The small set of table operations every store is built from, and their errors.
+
+Two backends implement it: `AzureTableBackend` (Azure Table Storage / Azurite) and
+`MemoryTableBackend` (an in-memory twin for unit tests). Domain stores (calls, claims, rules,
+idempotency) are written once against this protocol, so the twin exercises the same code and
+passes the same contract tests as the real store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+# EtagMismatch is declared with the other errors (use cases catch it); every backend raises it.
+from callcontrol.domain.errors import CallControlError, StoreError
+from callcontrol.domain.errors import EtagMismatch as EtagMismatch
+
+Entity = dict[str, Any]
+ETAG = "_etag"  # key under which a read entity carries its ETag
+_CHUNK = 30_000  # Table string properties hold at most 64 KiB (32 K UTF-16 chars)
+
+
+class EntityExists(StoreError):
+    """An insert found the row already there."""
+
+
+class TxKind(StrEnum):
+    INSERT = "create"
+    REPLACE = "update"
+    UPSERT = "upsert"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class TxOp:
+    kind: TxKind
+    entity: Entity
+    etag: str | None = None
+
+
+class TransactionFailed(StoreError):
+    """An entity-group transaction was refused; nothing in it was applied."""
+
+    def __init__(self, index: int, cause: CallControlError) -> None:
+        super().__init__(f"operation {index} failed: {cause.detail}")
+        self.index = index
+        self.cause = cause
+
+
+class TableBackend(Protocol):
+    round_trips: int
+
+    async def get(self, table: str, partition: str, row: str) -> Entity | None: ...
+
+    async def insert(self, table: str, entity: Entity) -> str: ...
+
+    async def replace(self, table: str, entity: Entity, etag: str) -> str: ...
+
+    async def upsert(self, table: str, entity: Entity) -> str: ...
+
+    async def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
+        ...
+
+    async def query(
+        self,
+        table: str,
+        *,
+        partition: str | None = None,
+        row_prefix: str | None = None,
+        equals: Mapping[str, str] | None = None,
+        select: Sequence[str] | None = None,
+    ) -> list[Entity]:
+        """Matching entities; with `select`, only those properties (and the keys) come back."""
+        ...
+
+    async def transact(self, table: str, operations: Sequence[TxOp]) -> list[str]:
+        """Apply all or none; return each operation's new ETag ("" for a delete)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+MAX_CHUNKS = 16  # properties one packed value may span: 480 K characters, under 1 MiB
+
+
+def packed_names(name: str) -> list[str]:
+    """Every property `pack_json(name, …)` can write, for selecting just that value."""
+    return [name, *(f"{name}_{index}" for index in range(1, MAX_CHUNKS))]
+
+
+def pack_json(name: str, value: object) -> Entity:
+    """Serialise `value` into one or more string properties (`name`, `name_1`, …)."""
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    chunks = [text[i : i + _CHUNK] for i in range(0, len(text), _CHUNK)] or [""]
+    if len(chunks) > MAX_CHUNKS:
+        raise StoreError(f"{name} is too large to store ({len(text)} characters)")
+    packed: Entity = {name: chunks[0]}
+    for index, chunk in enumerate(chunks[1:], start=1):
+        packed[f"{name}_{index}"] = chunk
+    return packed
+
+
+def unpack_json(entity: Mapping[str, Any], name: str) -> Any:
+    # A selected property an entity lacks may come back as null: it ends the value.
+    parts = [entity.get(name) or ""]
+    index = 1
+    while entity.get(f"{name}_{index}") is not None:
+        parts.append(entity[f"{name}_{index}"])
+        index += 1
+    text = "".join(str(p) for p in parts)
+    return json.loads(text) if text else None
+
+
+_FORBIDDEN_KEY_CHARS = set("/\\#?") | {chr(c) for c in range(0x20)} | {chr(0x7F)}
+
+
+def safe_key(value: str) -> str:
+    """A PartitionKey/RowKey-safe form of an external id (hashed when it has forbidden chars)."""
+    if value and len(value) <= 512 and not (_FORBIDDEN_KEY_CHARS & set(value)):
+        return value
+    return "h-" + hashlib.sha256(value.encode()).hexdigest()

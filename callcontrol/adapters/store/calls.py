@@ -1,0 +1,349 @@
+"""Call records and their event history, one partition per call connection.
+
+The row "call" holds the record, ETag-guarded, together with the newest events of its history
+and the ids of every event applied. A callback is therefore applied with ONE conditional write
+of that single entity: the record change and the history entry are atomic by construction, a
+redelivered event is recognised by its id before anything is written, and a concurrent writer
+shows up as an ETag mismatch. When the inline history grows past `SPILL_AT` events, they move
+to rows "event|<id>" in one entity-group transaction with the record (rare: once per 90 events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import weakref
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from callcontrol.adapters.store.backend import (
+    ETAG,
+    Entity,
+    EntityExists,
+    EtagMismatch,
+    TableBackend,
+    TransactionFailed,
+    TxKind,
+    TxOp,
+    pack_json,
+    packed_names,
+    safe_key,
+    unpack_json,
+)
+from callcontrol.adapters.store.codec import (
+    CALL_FORMAT,
+    FORMAT_PROPERTY,
+    decode_call,
+    decode_event,
+    encode_call,
+    encode_event,
+    row_format,
+)
+from callcontrol.domain.errors import ConcurrencyConflict, StoreError
+from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
+
+CALLS_TABLE = "calls"
+RECORD_ROW = "call"
+EVENT_PREFIX = "event|"
+# An entity holds at most 1 MiB, strings counted in UTF-16 (2 bytes a character): the record,
+# the inline events and the remembered ids share that, so each part has a budget.
+SPILL_AT = 90  # inline events before they move to rows (a transaction holds at most 100 writes)
+INLINE_BUDGET_CHARS = 100_000  # ~200 KB of inline events; large rosters spill sooner
+MAX_REMEMBERED_IDS = 2_000  # ~160 KB of ids; an older redelivery is re-applied harmlessly
+ENTITY_BUDGET_CHARS = 480_000  # all of the row's text: ~960 KB, leaving room for the rest
+MAX_WRITE_ATTEMPTS = 16
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+Change = Callable[[CallRecord | None], CallRecord | None]
+
+
+async def _back_off(attempt: int) -> None:
+    """Jittered, growing pause between ETag retries, so contending writers spread out."""
+    await asyncio.sleep(random.uniform(0, min(0.05, 0.002 * 2**attempt)))
+
+
+
+class DuplicateEvent(EntityExists):
+    """The event is already in the call's history."""
+
+
+@dataclass(frozen=True)
+class History:
+    """The part of the history kept in the record's own row."""
+
+    inline: tuple[dict[str, Any], ...] = ()  # newest events, as stored
+    seen: tuple[str, ...] = ()  # ids of the events applied (the newest MAX_REMEMBERED_IDS)
+    inline_chars: int = 0  # serialised size of `inline`
+
+
+@dataclass(frozen=True)
+class VersionedCall:
+    record: CallRecord
+    etag: str
+    history: History = field(default_factory=History)
+
+
+class CallStore:
+    """Call records and histories.
+
+    Writers start from the version they read and hand it back when they write, so the inline
+    history travels with the record. `get_for_update` serves the version this process last wrote
+    (an LRU of recent calls) instead of reading it again: a stale version simply fails its ETag
+    check and the caller reloads with `get`. In the common case a callback costs one write.
+    """
+
+    def __init__(self, backend: TableBackend, *, cache_size: int = 2048) -> None:
+        self._backend = backend
+        self._recent: OrderedDict[str, VersionedCall] = OrderedDict()
+        self._cache_size = cache_size
+        # One writer per call inside this process; across processes the ETag decides.
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # --- the one guarded read-modify-write ------------------------------------------------
+
+    async def modify(self, call_connection_id: str, change: Change) -> CallRecord | None:
+        """Read the call, apply `change`, write it back only if nobody wrote meanwhile.
+
+        `change` gets the stored record (None when there is none) and returns the record to
+        write, or None to leave the row as it is. It may run more than once (after a lost ETag
+        race it sees the newer record) and may raise to abort. Returns what was written, or
+        None when nothing was.
+
+        Raises:
+            ConcurrencyConflict: the row kept changing for MAX_WRITE_ATTEMPTS attempts.
+        """
+
+        async def write(current: VersionedCall | None) -> CallRecord | None:
+            updated = change(current.record if current else None)
+            if updated is not None:
+                await self.save(updated, current)
+            return updated
+
+        return await self._guarded(call_connection_id, write, start_from_cache=False)
+
+    async def record_event(self, event: StoredEvent, change: Callable[[CallRecord | None], CallRecord]
+                           ) -> bool:
+        """Apply a callback: `change` the record and add `event` to its history, atomically,
+        once per event id; the same guarded read-modify-write as `modify`.
+
+        Returns False when the event was already recorded (nothing is written).
+        """
+
+        async def write(current: VersionedCall | None) -> bool:
+            updated = change(current.record if current else None)
+            try:
+                await self.save_with_event(updated, current, event)
+            except DuplicateEvent:
+                logger.info("duplicate callback %s ignored", event.event_id)
+                return False
+            return True
+
+        # A callback usually follows this process's own last write: start from that version.
+        return await self._guarded(event.call_connection_id, write, start_from_cache=True)
+
+    async def _guarded(self, call_connection_id: str,
+                       write: Callable[[VersionedCall | None], Awaitable[T]], *,
+                       start_from_cache: bool) -> T:
+        """Run `write` on the call's current version until its ETag holds, a bounded number of
+        times, one writer per call inside this process.
+
+        With `start_from_cache`, the first attempt starts from the version this process last
+        wrote instead of reading it again; after a conflict every attempt re-reads.
+        """
+        async with self._lock_for(call_connection_id):
+            for attempt in range(MAX_WRITE_ATTEMPTS):
+                use_cache = start_from_cache and attempt == 0
+                read = self.get_for_update if use_cache else self.get
+                current = await read(call_connection_id)
+                try:
+                    return await write(current)
+                except EtagMismatch:
+                    await _back_off(attempt)
+        raise ConcurrencyConflict(f"call {call_connection_id} kept changing; gave up")
+
+    def _lock_for(self, call_connection_id: str) -> asyncio.Lock:
+        lock = self._locks.get(call_connection_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[call_connection_id] = lock
+        return lock
+
+    # --- reads ----------------------------------------------------------------------------
+
+    async def find(self, call_connection_id: str) -> CallRecord | None:
+        """The stored record, or None."""
+        found = await self.get(call_connection_id)
+        return found.record if found is not None else None
+
+    # --- versions and raw writes (the guarded path above is built on them) ----------------
+
+    def _remember(self, version: VersionedCall) -> None:
+        key = version.record.call_connection_id
+        self._recent[key] = version
+        self._recent.move_to_end(key)
+        while len(self._recent) > self._cache_size:
+            self._recent.popitem(last=False)
+
+    def forget(self, call_connection_id: str) -> None:
+        self._recent.pop(call_connection_id, None)
+
+    async def get_for_update(self, call_connection_id: str) -> VersionedCall | None:
+        """The last version this process saw, if any, else a read (see the class doc)."""
+        cached = self._recent.get(call_connection_id)
+        return cached if cached is not None else await self.get(call_connection_id)
+
+    async def get(self, call_connection_id: str) -> VersionedCall | None:
+        entity = await self._backend.get(CALLS_TABLE, safe_key(call_connection_id), RECORD_ROW)
+        if entity is None:
+            self.forget(call_connection_id)
+            return None
+        inline = tuple(unpack_json(entity, "Inline") or ())
+        history = History(
+            inline=inline,
+            seen=tuple(unpack_json(entity, "Seen") or ()),
+            # The packed text's length: no need to serialise the events again.
+            inline_chars=_chars({n: entity[n] for n in packed_names("Inline") if n in entity}),
+        )
+        record = decode_call(unpack_json(entity, "Record"), row_format(entity))
+        found = VersionedCall(record, entity[ETAG],
+                              history)
+        self._remember(found)
+        return found
+
+    async def save(self, record: CallRecord, base: VersionedCall | None) -> str:
+        """Insert (no base: only if absent) or replace (only if unchanged since `base`)."""
+        history = base.history if base is not None else History()
+        return await self._write(record, base, history)
+
+    async def save_with_event(
+        self, record: CallRecord, base: VersionedCall | None, event: StoredEvent
+    ) -> None:
+        """Write the record and add the event to its history, atomically, once per event id."""
+        history = base.history if base is not None else History()
+        if event.event_id in history.seen:
+            raise DuplicateEvent(f"event {event.event_id} already recorded")
+        seen = (*history.seen, event.event_id)[-MAX_REMEMBERED_IDS:]
+        stored = encode_event(event)
+        inline = (*history.inline, stored)
+        chars = history.inline_chars + _size(stored)
+        if len(inline) < SPILL_AT and chars <= INLINE_BUDGET_CHARS:
+            await self._write(record, base, History(inline, seen, chars))
+            return
+        await self._spill(record, base, History((), seen), inline)
+
+    async def _write(self, record: CallRecord, base: VersionedCall | None,
+                     history: History) -> str:
+        entity = _record_entity(record, history)
+        try:
+            if base is None:
+                etag = await self._backend.insert(CALLS_TABLE, entity)
+            else:
+                etag = await self._backend.replace(CALLS_TABLE, entity, base.etag)
+        except EntityExists as exc:
+            self.forget(record.call_connection_id)
+            raise EtagMismatch("the call record was created concurrently") from exc
+        except EtagMismatch:
+            self.forget(record.call_connection_id)
+            raise
+        self._remember(VersionedCall(record, etag, history))
+        return etag
+
+    async def _spill(self, record: CallRecord, base: VersionedCall | None, history: History,
+                     events: tuple[dict[str, Any], ...]) -> None:
+        """Move the inline events to their own rows, in one transaction with the record."""
+        record_entity = _record_entity(record, history)
+        record_op = (TxOp(TxKind.INSERT, record_entity) if base is None
+                     else TxOp(TxKind.REPLACE, record_entity, base.etag))
+        rows = [TxOp(TxKind.UPSERT, _event_row(record.call_connection_id, e)) for e in events]
+        try:
+            etags = await self._backend.transact(CALLS_TABLE, [record_op, *rows])
+        except TransactionFailed as exc:
+            self.forget(record.call_connection_id)
+            raise EtagMismatch("the call record changed concurrently") from exc
+        self._remember(VersionedCall(record, etags[0], history))
+
+    async def list_calls(
+        self, *, state: CallState | None = None, direction: Direction | None = None
+    ) -> list[CallRecord]:
+        equals = {"RowKey": RECORD_ROW}
+        if state is not None:
+            equals["State"] = state.value
+        if direction is not None:
+            equals["Direction"] = direction.value
+        # Only the record: the inline history of every call would multiply what is read.
+        entities = await self._backend.query(CALLS_TABLE, equals=equals,
+                                             select=[*packed_names("Record"), FORMAT_PROPERTY])
+        records = [decode_call(unpack_json(e, "Record"), row_format(e)) for e in entities]
+        # Newest first; ISO strings of UTC times sort like the times.
+        return sorted(records, key=lambda r: _iso(r.created_at), reverse=True)
+
+    async def events(self, call_connection_id: str) -> list[StoredEvent]:
+        """The whole history, oldest first: the spilled rows and the record's inline events."""
+        partition = safe_key(call_connection_id)
+        entities = await self._backend.query(CALLS_TABLE, partition=partition)
+        by_id: dict[str, StoredEvent] = {}
+        for entity in entities:
+            if entity["RowKey"] == RECORD_ROW:
+                for stored in unpack_json(entity, "Inline") or ():
+                    event = decode_event(call_connection_id, stored)
+                    by_id[event.event_id] = event
+            elif str(entity["RowKey"]).startswith(EVENT_PREFIX):
+                event = decode_event(call_connection_id, unpack_json(entity, "Event"))
+                by_id.setdefault(event.event_id, event)
+        return sorted(by_id.values(), key=_event_order)
+
+
+def _record_entity(record: CallRecord, history: History) -> Entity:
+    packed = {**pack_json("Record", encode_call(record)), **pack_json("Inline", list(history.inline))}
+    room = ENTITY_BUDGET_CHARS - _chars(packed)
+    if room < 0:
+        raise StoreError(f"call {record.call_connection_id} is too large to store")
+    seen = list(history.seen)
+    packed_seen = pack_json("Seen", seen)
+    while seen and _chars(packed_seen) > room:  # the oldest ids go first; rare
+        seen = seen[len(seen) // 4 or 1:]
+        packed_seen = pack_json("Seen", seen)
+    return {
+        "PartitionKey": safe_key(record.call_connection_id),
+        "RowKey": RECORD_ROW,
+        FORMAT_PROPERTY: CALL_FORMAT,
+        "State": record.state.value,
+        "Direction": record.direction.value,
+        **packed,
+        **packed_seen,
+    }
+
+
+def _chars(packed: Entity) -> int:
+    return sum(len(str(value)) for value in packed.values())
+
+
+def _size(stored: dict[str, Any]) -> int:
+    return len(json.dumps(stored, separators=(",", ":")))
+
+
+def _event_row(call_connection_id: str, stored: dict[str, Any]) -> Entity:
+    return {
+        "PartitionKey": safe_key(call_connection_id),
+        "RowKey": EVENT_PREFIX + safe_key(str(stored["id"])),
+        **pack_json("Event", stored),
+    }
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _event_order(event: StoredEvent) -> tuple[str, int, str]:
+    # Oldest first by the time ACS stamped; ParticipantsUpdated ties break by sequence.
+    sequence = event.data.get("sequenceNumber")
+    return (
+        _iso(event.time or event.received_at),
+        sequence if isinstance(sequence, int) else 0,
+        event.event_id,
+    )

@@ -1,0 +1,214 @@
+"""The composition root's dependencies: adapters built from the settings, use cases built on them.
+
+The one module outside callcontrol/adapters that may import the adapters (the import contract
+names it). Handlers get use cases from `services()`; they never see a store or the gateway.
+
+Nothing is created at import time. The first request that needs a piece builds it from the
+settings; a missing setting fails that request with the setting's name. Async clients belong to
+the event loop that made them, so the cache is keyed by loop. Tests swap the whole container
+with `use_services`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import weakref
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Final
+
+from callcontrol.adapters.acs_gateway import AcsGateway, connect_gateway
+from callcontrol.adapters.callback_auth import CallbackAuthenticator, connect_authenticator
+from callcontrol.adapters.store.azure_tables import AzureTableBackend, connect_tables
+from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.adapters.store.claims import ClaimStore
+from callcontrol.adapters.store.idempotency import IdempotencyStore
+from callcontrol.adapters.store.rules import RuleSetCache, RuleStore, Seed
+from callcontrol.domain.errors import InvalidInput, SettingError
+from callcontrol.domain.rules import RuleSet, parse_rule_set
+from callcontrol.settings import RULES_FILE, Settings, load_settings
+from callcontrol.usecases.callbacks import Callbacks
+from callcontrol.usecases.calls import Calls
+from callcontrol.usecases.inbound import InboundCalls, InboundOptions
+from callcontrol.usecases.participants import Participants
+from callcontrol.usecases.rules import Rules
+
+APP_ROOT: Final = Path(__file__).resolve().parents[1]
+
+# --- adapters and options from the settings ------------------------------------------------
+
+
+def gateway_from_settings(settings: Settings) -> AcsGateway:
+    """Key credential when ACS_ACCESS_KEY is set, managed identity otherwise."""
+    return connect_gateway(settings.acs_endpoint, access_key=settings.acs_access_key,
+                           callback_url=settings.callback_url,
+                           timeout_seconds=settings.acs_request_timeout_seconds)
+
+
+def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
+    return connect_authenticator(issuer=settings.callback_issuer, audience=settings.acs_resource_id,
+                                 jwks_url=settings.callback_jwks_url)
+
+
+def table_backend_from_settings(settings: Settings) -> AzureTableBackend:
+    """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
+    connection = settings.table_connection
+    return connect_tables(connection_string=connection.connection_string,
+                          table_service_uri=connection.table_service_uri,
+                          client_id=connection.client_id)
+
+
+def inbound_options_from_settings(settings: Settings) -> InboundOptions:
+    # Longer than one ACS request can take, so a live owner keeps its claim.
+    bound = settings.acs_request_timeout_seconds + 5
+    return InboundOptions(
+        redirect_max_hops=settings.redirect_max_hops,
+        loop_key=settings.redirect_loop_key,
+        loop_reject_reason=settings.redirect_loop_reject_reason,
+        claim_lease=timedelta(seconds=bound),
+        duplicate_wait_seconds=float(min(bound, 25)),
+    )
+
+
+def rules_file_seed(settings: Settings, root: Path = APP_ROOT) -> Seed:
+    """The RULES_FILE setting as a seed: read and validated when first needed, not before.
+
+    A relative path is taken from `root`, the app's folder (where function_app.py is).
+
+    Raises (from the returned callable):
+        SettingError: naming RULES_FILE, when the file is missing, not JSON or not a valid set.
+    """
+
+    def seed() -> RuleSet | None:
+        name = settings.rules_file
+        if name is None:
+            return None
+        path = Path(name)
+        path = path if path.is_absolute() else root / path
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingError(RULES_FILE, f"names a file that cannot be read ({exc.strerror})") from None
+        except ValueError as exc:
+            raise SettingError(RULES_FILE, f"names a file that is not valid JSON ({exc})") from None
+        try:
+            return parse_rule_set(payload)
+        except InvalidInput as exc:
+            raise SettingError(RULES_FILE, f"names an invalid rule set: {exc.detail}") from None
+
+    return seed
+
+
+# --- the container -------------------------------------------------------------------------
+
+
+class Services:
+    """Everything a handler may need, each part built on first use."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        backend: TableBackend | None = None,
+        gateway: AcsGateway | None = None,
+        authenticator: CallbackAuthenticator | None = None,
+    ) -> None:
+        self.settings = settings
+        self._backend = backend
+        self._gateway = gateway
+        self._authenticator = authenticator
+
+    # Adapters: given ones (tests, tools) win; otherwise built from the settings on first use.
+    @cached_property
+    def backend(self) -> TableBackend:
+        return self._backend or table_backend_from_settings(self.settings)
+
+    @cached_property
+    def gateway(self) -> AcsGateway:
+        return self._gateway or gateway_from_settings(self.settings)
+
+    @cached_property
+    def authenticator(self) -> CallbackAuthenticator:
+        return self._authenticator or authenticator_from_settings(self.settings)
+
+    @cached_property
+    def call_store(self) -> CallStore:
+        return CallStore(self.backend)
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        return IdempotencyStore(self.backend)
+
+    @cached_property
+    def rule_store(self) -> RuleStore:
+        return RuleStore(self.backend, seed=rules_file_seed(self.settings))
+
+    @cached_property
+    def rule_cache(self) -> RuleSetCache:
+        return RuleSetCache(self.rule_store, self.settings.rules_cache_seconds)
+
+    @cached_property
+    def claims(self) -> ClaimStore:
+        return ClaimStore(self.backend)
+
+    # Use cases. The gateway is resolved only by those that reach ACS, so reading calls and
+    # ingesting callbacks work without ACS settings.
+    @cached_property
+    def calls(self) -> Calls:
+        return Calls(self.call_store, lambda: self.gateway,
+                     default_caller_id=lambda: self.settings.default_caller_id)
+
+    @cached_property
+    def participants(self) -> Participants:
+        return Participants(self.call_store, lambda: self.gateway,
+                            default_caller_id=lambda: self.settings.default_caller_id)
+
+    @cached_property
+    def callbacks(self) -> Callbacks:
+        return Callbacks(self.call_store)
+
+    @cached_property
+    def inbound(self) -> InboundCalls:
+        return InboundCalls(
+            rules=self.rule_cache, claims=self.claims, calls=self.call_store,
+            gateway=lambda: self.gateway, options=inbound_options_from_settings(self.settings),
+        )
+
+    @cached_property
+    def rules(self) -> Rules:
+        return Rules(self.rule_store, self.rule_cache)
+
+
+ServicesFactory = Callable[[], Services]
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Services] = (
+    weakref.WeakKeyDictionary()
+)
+_factory: ServicesFactory | None = None
+
+
+def services() -> Services:
+    loop = asyncio.get_running_loop()
+    found = _by_loop.get(loop)
+    if found is None:
+        found = _factory() if _factory is not None else Services(load_settings())
+        _by_loop[loop] = found
+    return found
+
+
+@contextmanager
+def use_services(factory: ServicesFactory) -> Iterator[None]:
+    """Run handlers against the given services (tests, tools)."""
+    global _factory
+    previous = _factory
+    _factory = factory
+    _by_loop.clear()
+    try:
+        yield
+    finally:
+        _factory = previous
+        _by_loop.clear()

@@ -1,0 +1,54 @@
+"""Inbound call rules: the rule-set model, its validation, the IncomingCall view and `decide`.
+
+Everything here is pure: storage (adapters/store/rules.py), the management endpoints
+(handlers/rules.py via usecases/rules.py) and the exactly-once claim of an IncomingCall
+(usecases/inbound.py) live elsewhere and call into these functions. Anyone may import it.
+"""
+
+from __future__ import annotations
+
+from callcontrol.domain.events.incoming_call import (
+    IncomingCall,
+    incoming_call_json_schema,
+    parse_incoming_call,
+)
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.rules.engine import Decision, RuleMiss, decide, default_rule_set
+from callcontrol.domain.rules.model import (
+    Action,
+    AnswerAction,
+    Conditions,
+    RedirectAction,
+    RejectAction,
+    Rule,
+    RuleSet,
+    SipHeaderCondition,
+    TimeWindow,
+    VoipHeaderCondition,
+)
+from callcontrol.domain.rules.targets import parse_target
+from callcontrol.domain.rules.validation import parse_rule_set, rule_set_json_schema
+
+__all__ = [
+    "Action",
+    "AnswerAction",
+    "Conditions",
+    "Decision",
+    "Identifier",
+    "IncomingCall",
+    "RedirectAction",
+    "RejectAction",
+    "Rule",
+    "RuleMiss",
+    "RuleSet",
+    "SipHeaderCondition",
+    "TimeWindow",
+    "VoipHeaderCondition",
+    "decide",
+    "default_rule_set",
+    "incoming_call_json_schema",
+    "parse_incoming_call",
+    "parse_rule_set",
+    "parse_target",
+    "rule_set_json_schema",
+]

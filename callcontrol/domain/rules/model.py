@@ -1,0 +1,358 @@
+"""Inbound call rules as data: the wire model of a rule set, validated field by field.
+
+Wire names are camelCase (`defaultAction`, `timeWindows`), Python attributes snake_case.
+Conditions of a rule are ANDed; the entries of one condition list are ORed, except
+`fromNotIn`, which holds when the caller matches none of its patterns (a block list).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Annotated, Any, Final, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from callcontrol.domain.identifiers import E164, IdentifierKind
+from callcontrol.domain.rules.targets import TargetIdentifier
+
+WILDCARD: Final = "*"
+PHONE_PREFIX: Final = "4:"
+ANONYMOUS_PHONE: Final = "anonymous"
+SIP_CUSTOM_PREFIX: Final = "x-ms-custom-"
+_RULE_ID: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_HEADER_NAME: Final = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,256}$")
+_RAW_ID: Final = re.compile(r"^\d+:\S*$")
+_PHONE_PREFIX_PATTERN: Final = re.compile(r"^\+\d{0,15}$")
+_CLOCK: Final = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
+END_OF_DAY: Final = "24:00"
+
+
+class WireModel(BaseModel):
+    """Base of every rules model: strict about unknown fields, camelCase on the wire, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
+
+
+# --- party patterns -------------------------------------------------------------------------
+
+
+def check_party_pattern(pattern: str) -> str:
+    """Accept `+14255550123`, `+1425*`, `4:+1425*`, `4:anonymous`, `8:acs:<resource>_*`, ..."""
+    body = pattern.removesuffix(WILDCARD)
+    exact = body == pattern
+    if WILDCARD in body:
+        raise ValueError("a wildcard * may only end the pattern")
+    if body.startswith("+"):
+        _check_phone_pattern(body, exact=exact)
+    elif body.startswith(PHONE_PREFIX):
+        number = body.removeprefix(PHONE_PREFIX)
+        # 4:anonymous (withheld) and 4:* (any phone raw id) are the two non-number forms
+        if number != (ANONYMOUS_PHONE if exact else ""):
+            _check_phone_pattern(number, exact=exact)
+    elif not _RAW_ID.fullmatch(body):
+        raise ValueError(
+            "must be an E.164 number (+14255550123), a raw id (4:+1..., 8:acs:..., 8:orgid:...) "
+            "or a prefix of one ending in *"
+        )
+    return pattern
+
+
+def _check_phone_pattern(number: str, *, exact: bool) -> None:
+    if exact and not E164.fullmatch(number):
+        raise ValueError("must be E.164: + and 7 to 15 digits (or a prefix ending in *)")
+    if not exact and not _PHONE_PREFIX_PATTERN.fullmatch(number):
+        raise ValueError("a phone prefix must be + and up to 15 digits before the *")
+
+
+PartyPattern = Annotated[
+    str,
+    AfterValidator(check_party_pattern),
+    Field(
+        description="E.164 number or raw id; a trailing * matches any suffix",
+        examples=["+1425*", "8:acs:00000000-0000-0000-0000-000000000000_*"],
+    ),
+]
+PartyPatterns = Annotated[tuple[PartyPattern, ...], Field(min_length=1)]
+
+
+# --- headers --------------------------------------------------------------------------------
+
+
+def _check_header_name(name: str) -> str:
+    if not _HEADER_NAME.fullmatch(name):
+        raise ValueError("must be a header name: 1 to 256 letters, digits or -_.!#$%&'*+^`|~")
+    return name
+
+
+HeaderName = Annotated[
+    str,
+    AfterValidator(_check_header_name),
+    Field(json_schema_extra={"pattern": _HEADER_NAME.pattern}),
+]
+
+
+class VoipHeaderCondition(WireModel):
+    """A header test: `{name, equals}` compares the value exactly, `{name, exists}` presence.
+
+    Names compare case-insensitively.
+    """
+
+    name: HeaderName
+    equals: str | None = None
+    exists: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Self:
+        if (self.equals is None) == (self.exists is None):
+            raise ValueError("give exactly one of equals or exists")
+        return self
+
+    def describe(self) -> str:
+        if self.equals is not None:
+            return f"{self.name} equals {self.equals!r}"
+        return f"{self.name} {'exists' if self.exists else 'is absent'}"
+
+
+class SipHeaderCondition(VoipHeaderCondition):
+    """Only the custom SIP headers ACS passes through (`X-MS-Custom-*`) can be tested."""
+
+    @field_validator("name")
+    @classmethod
+    def _custom_header(cls, name: str) -> str:
+        if not name.lower().startswith(SIP_CUSTOM_PREFIX) or len(name) == len(SIP_CUSTOM_PREFIX):
+            raise ValueError("a SIP header condition must name an X-MS-Custom-* header")
+        return name
+
+
+# --- time windows ---------------------------------------------------------------------------
+
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: Final[tuple[Day, ...]] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_time_zone(name: str) -> str:
+    # The tz database also ships files that are not zones (localtime, Factory, posixrules,
+    # posix/..., right/...): only the canonical and link names IANA lists are accepted.
+    if name not in _iana_zone_names():
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America", over-long names
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+    return name
+
+
+@cache
+def _iana_zone_names() -> frozenset[str]:
+    return frozenset(available_timezones() - _NOT_ZONES)
+
+
+_NOT_ZONES: Final = frozenset({"localtime", "Factory", "posixrules"})
+
+
+def _check_clock(value: str) -> str:
+    if not _CLOCK.fullmatch(value) and value != END_OF_DAY:
+        raise ValueError("must be a 24-hour time HH:MM (24:00 allowed as an end)")
+    return value
+
+
+def _minutes(clock: str) -> int:
+    hours, minutes = clock.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+class TimeWindow(WireModel):
+    """Local wall-clock hours on given days in an IANA zone; end < start crosses midnight.
+
+    A window that crosses midnight belongs to the day it starts on: fri 22:00-06:00 holds
+    from Friday 22:00 to Saturday 06:00.
+    """
+
+    time_zone: Annotated[
+        str, AfterValidator(_check_time_zone), Field(examples=["America/Los_Angeles"])
+    ]
+    days: Annotated[tuple[Day, ...], Field(min_length=1)] = DAYS
+    start: Annotated[str, AfterValidator(_check_clock), Field(examples=["09:00"])]
+    end: Annotated[str, AfterValidator(_check_clock), Field(examples=["17:00"])]
+
+    @model_validator(mode="after")
+    def _sensible_bounds(self) -> Self:
+        if self.start == END_OF_DAY:
+            raise ValueError("start must be 00:00 to 23:59")
+        if self.start == self.end:
+            raise ValueError("start and end must differ (use 00:00 to 24:00 for a whole day)")
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def start_minute(self) -> int:
+        return _minutes(self.start)
+
+    @property
+    def end_minute(self) -> int:
+        return _minutes(self.end)
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end_minute < self.start_minute
+
+    def describe(self) -> str:
+        return f"{','.join(self.days)} {self.start}-{self.end} {self.time_zone}"
+
+
+# --- conditions -----------------------------------------------------------------------------
+
+CallerKind = IdentifierKind
+
+
+class Conditions(WireModel):
+    """All given conditions must hold; an empty Conditions matches every call."""
+
+    to: PartyPatterns | None = None
+    from_: PartyPatterns | None = Field(default=None, alias="from")
+    from_not_in: PartyPatterns | None = None
+    caller_kinds: Annotated[tuple[CallerKind, ...], Field(min_length=1)] | None = None
+    caller_withheld: StrictBool | None = None
+    sip_headers: Annotated[tuple[SipHeaderCondition, ...], Field(min_length=1)] | None = None
+    voip_headers: Annotated[tuple[VoipHeaderCondition, ...], Field(min_length=1)] | None = None
+    time_windows: Annotated[tuple[TimeWindow, ...], Field(min_length=1)] | None = None
+
+
+# --- actions --------------------------------------------------------------------------------
+
+RejectReason = Literal["none", "busy", "forbidden"]
+
+
+class AnswerAction(WireModel):
+    """Answer the call; operationContext is passed to ACS and echoed on its callbacks."""
+
+    type: Literal["answer"] = "answer"
+    # The same cap as the management API (and ACS): an operationContext is echoed on every
+    # callback of the call.
+    operation_context: Annotated[str, Field(min_length=1, max_length=512)] | None = None
+
+
+class RejectAction(WireModel):
+    """Reject the call with the SIP-like reason ACS offers (default none)."""
+
+    type: Literal["reject"] = "reject"
+    reason: RejectReason = "none"
+
+
+class RedirectAction(WireModel):
+    """Redirect the unanswered call to another party.
+
+    ACS RedirectCall takes only the incoming call context and a target: it has no caller-id
+    field, so unlike transfer or add-participant no sourceCallerIdNumber can be given here.
+    """
+
+    type: Literal["redirect"] = "redirect"
+    target: TargetIdentifier
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_caller_id(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "sourceCallerIdNumber" in data:
+            raise ValueError(
+                "sourceCallerIdNumber is not supported: ACS RedirectCall has no caller-id field"
+            )
+        return data
+
+
+Action = Annotated[AnswerAction | RejectAction | RedirectAction, Field(discriminator="type")]
+
+
+# --- rules ----------------------------------------------------------------------------------
+
+
+def _check_rule_id(rule_id: str) -> str:
+    if not _RULE_ID.fullmatch(rule_id):
+        raise ValueError(
+            "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return rule_id
+
+
+RuleId = Annotated[
+    str, AfterValidator(_check_rule_id), Field(json_schema_extra={"pattern": _RULE_ID.pattern})
+]
+
+
+class Rule(WireModel):
+    """One entry of the ordered rule set: when its conditions all hold, its action is taken."""
+
+    id: RuleId
+    description: Annotated[str, Field(max_length=500)] | None = None
+    conditions: Conditions = Field(default_factory=Conditions)
+    action: Action
+
+
+def _unique_rule_ids(value: Any, handler: ValidatorFunctionWrapHandler) -> tuple[Rule, ...]:
+    """Validate the rules, then report every repeated id next to the other problems."""
+    problems: list[InitErrorDetails] = []
+    rules: tuple[Rule, ...] = ()
+    try:
+        rules = handler(value)
+    except ValidationError as exc:
+        problems.extend(
+            InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"], ctx=e.get("ctx", {}))
+            for e in exc.errors()
+        )
+    if isinstance(value, list | tuple):
+        seen: dict[str, int] = {}
+        for index, item in enumerate(value):
+            rule_id = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
+            if not isinstance(rule_id, str):
+                continue
+            if rule_id in seen:
+                problems.append(_duplicate(index, rule_id, seen[rule_id]))
+            else:
+                seen[rule_id] = index
+    if problems:
+        raise ValidationError.from_exception_data("rules", problems)
+    return rules
+
+
+def _duplicate(index: int, rule_id: str, first: int) -> InitErrorDetails:
+    error = PydanticCustomError(
+        "duplicate_rule_id",
+        "repeats the id '{rule_id}' of rules[{first}]; rule ids must be unique",
+        {"rule_id": rule_id, "first": first},
+    )
+    return InitErrorDetails(type=error, loc=(index, "id"), input=rule_id)
+
+
+class RuleSet(WireModel):
+    """The ordered inbound rules; the first rule whose conditions hold decides the call."""
+
+    rules: Annotated[tuple[Rule, ...], WrapValidator(_unique_rule_ids)]
+    default_action: Action
+
+    def to_json(self) -> dict[str, Any]:
+        """The canonical wire form (what GET /api/rules returns and the store keeps)."""
+        return self.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,217 @@
+"""Calls: create, read, list, history, hang up, transfer.
+
+An action reads top to bottom: reserve the operation in the guarded write that checks the call,
+send it to ACS, note the outcome (see usecases/_operations.py for the protocol's steps).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.errors import Conflict, NotFound
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.models import (
+    AcsCall,
+    CallRecord,
+    CallState,
+    Direction,
+    Operation,
+    OperationKind,
+    OperationStatus,
+    StoredEvent,
+)
+from callcontrol.domain.state_machine import record_pending
+from callcontrol.usecases._operations import (
+    caller_id_for,
+    new_operation_context,
+    note,
+    reserve,
+    send,
+)
+from callcontrol.usecases.ports import CallAutomation, CallRecords
+
+# --- commands ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreateCall:
+    """One target is a 1:1 call, several a group call."""
+
+    targets: tuple[Identifier, ...]
+    caller_id: str | None = None
+    display_name: str | None = None
+    operation_context: str | None = None
+    repeatability_id: str | None = None  # sent to ACS so a retry is recognised there
+
+
+@dataclass(frozen=True)
+class GetCall:
+    call_connection_id: str
+
+
+@dataclass(frozen=True)
+class ListCalls:
+    state: CallState | None = None
+    direction: Direction | None = None
+
+
+@dataclass(frozen=True)
+class GetCallEvents:
+    call_connection_id: str
+
+
+@dataclass(frozen=True)
+class HangUp:
+    call_connection_id: str
+    for_everyone: bool = False
+    repeatability_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferCall:
+    """Without a transferee the whole call moves (the app leaves); with one, in a group call,
+    only that participant moves and the app stays."""
+
+    call_connection_id: str
+    target: Identifier
+    transferee: Identifier | None = None
+    caller_id: str | None = None
+    operation_context: str | None = None
+    repeatability_id: str | None = None
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What an asynchronous action returns at once: its operationContext (+ invitation id)."""
+
+    call_connection_id: str
+    operation_context: str
+    invitation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CallView:
+    """A call as the API shows it: the stored record with ACS's state where ACS still has the
+    call (`live`), else the stored record alone."""
+
+    record: CallRecord
+    live: AcsCall | None
+
+
+# --- the use cases -------------------------------------------------------------------------
+
+
+class Calls:
+    def __init__(
+        self,
+        calls: CallRecords,
+        gateway: Callable[[], CallAutomation],
+        *,
+        default_caller_id: Callable[[], str | None],
+        clock: Clock = utc_now,
+    ) -> None:
+        self._calls = calls
+        self._gateway = gateway  # resolved on use: reads of stored calls never need ACS
+        self._default_caller_id = default_caller_id
+        self._clock = clock
+
+    async def create_call(self, command: CreateCall) -> CallRecord:
+        caller_id = caller_id_for(command.targets, command.caller_id, self._default_caller_id,
+                                  "sourceCallerIdNumber")
+        context = command.operation_context or new_operation_context("create")
+        created = await self._gateway().create_call(
+            list(command.targets), caller_id=caller_id, display_name=command.display_name,
+            operation_context=context, idempotency_key=command.repeatability_id,
+        )
+        now = self._clock()
+        pending = Operation(context, OperationKind.CONNECT, OperationStatus.PENDING, requested_at=now)
+
+        def change(record: CallRecord | None) -> CallRecord:
+            # Callbacks may have arrived first: keep what they said, add what we know.
+            base = record or CallRecord(created.call_connection_id, created_at=now,
+                                        state=created.state)
+            return record_pending(base, pending).with_changes(
+                direction=Direction.OUTBOUND,
+                targets=command.targets,
+                source=created.source,
+                server_call_id=base.server_call_id or created.server_call_id,
+                correlation_id=base.correlation_id or created.correlation_id,
+                updated_at=now,
+            )
+
+        written = await self._calls.modify(created.call_connection_id, change)
+        assert written is not None  # `change` always returns a record
+        return written
+
+    async def get_call(self, command: GetCall) -> CallView:
+        """Stored state merged with ACS's latest properties; 404 only when neither knows the
+        call. Both reads run concurrently: the answer costs the slower of the two, not their sum.
+        """
+        call_id = command.call_connection_id
+        stored_read, live_read = await asyncio.gather(
+            self._calls.find(call_id), self._gateway().get_call_properties(call_id), return_exceptions=True,
+        )
+        if isinstance(stored_read, BaseException):
+            raise stored_read
+        stored = stored_read
+        live: AcsCall | None = None
+        if isinstance(live_read, NotFound):
+            if stored is None:
+                raise live_read
+        elif isinstance(live_read, BaseException):
+            if stored is None or not stored.state.is_final:
+                raise live_read
+            # else: ACS's view of an ended call adds nothing
+        elif stored is None or not stored.state.is_final:
+            live = live_read
+        record = stored or CallRecord(call_id)
+        if live is not None:  # ACS's state wins while ACS has the call
+            record = record.with_changes(
+                state=live.state,
+                server_call_id=record.server_call_id or live.server_call_id,
+                correlation_id=record.correlation_id or live.correlation_id,
+            )
+        return CallView(record, live)
+
+    async def list_calls(self, command: ListCalls) -> list[CallRecord]:
+        return await self._calls.list_calls(state=command.state, direction=command.direction)
+
+    async def call_events(self, command: GetCallEvents) -> list[StoredEvent]:
+        if await self._calls.find(command.call_connection_id) is None:
+            raise NotFound(f"no call {command.call_connection_id} is known")
+        return await self._calls.events(command.call_connection_id)
+
+    async def hang_up(self, command: HangUp) -> None:
+        call_id = command.call_connection_id
+        record = await self._calls.find(call_id)
+        if record is not None and record.state.is_final:
+            raise Conflict(f"call {call_id} has ended")
+        await self._gateway().hang_up(call_id, for_everyone=command.for_everyone,
+                                      idempotency_key=command.repeatability_id)
+        kind = OperationKind.TERMINATE if command.for_everyone else OperationKind.HANG_UP
+        await self._calls.modify(call_id, note(call_id, new_operation_context("hangup"), kind,
+                                               self._clock(), state=CallState.DISCONNECTING))
+
+    async def transfer(self, command: TransferCall) -> Accepted:
+        call_id, target = command.call_connection_id, command.target
+        # With a transferee, one participant of a group call moves and the app stays: noted as
+        # such before it is sent, so its outcome is never read as the app's own exit.
+        kind = (OperationKind.TRANSFER if command.transferee is None
+                else OperationKind.TRANSFER_PARTICIPANT)
+        context = command.operation_context or new_operation_context("transfer")
+        await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(),
+                                                  target=target))
+        await send(self._calls, call_id, context, lambda: self._gateway().transfer(
+            call_id, target, transferee=command.transferee, caller_id=command.caller_id,
+            operation_context=context, idempotency_key=command.repeatability_id,
+        ))
+        if command.transferee is None:  # the whole call moves: the app is about to lose it
+            await self._calls.modify(call_id, note(call_id, context, kind, self._clock(),
+                                                   target=target, state=CallState.TRANSFERRING))
+        return Accepted(call_id, context)

@@ -1,0 +1,343 @@
+"""The inbound use case: decide each IncomingCall by the rules, act on it once, record it.
+
+    claim the offer ─▶ decide (cached rules, pure) ─▶ answer / reject / redirect ─▶ record
+         │ held by another delivery: wait for it, then acknowledge
+         └ transient failure while acting: release the claim and fail, so Event Grid redelivers
+
+Outcomes: answered, rejected, redirected; missed when ACS says the call is gone (404 / 8522:
+the context expired or the caller hung up); failed when ACS refuses the action for good (other
+4xx). Both are recorded and acknowledged: retrying cannot help, and the claim keeps every
+redelivery in the next 24 hours from trying.
+
+Redirect loop guard: every redirect is counted per original call, recognised by its
+correlationId (REDIRECT_LOOP_KEY; ACS and the emulator keep it, and the serverCallId, on the new
+IncomingCall a redirect raises). Once REDIRECT_MAX_HOPS redirects were made for the same
+original call, a further redirect is turned into a reject (REDIRECT_LOOP_REJECT_REASON) and
+recorded with `loopGuard: true`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held, claim_key
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.errors import (
+    AcsRejected,
+    Conflict,
+    EtagMismatch,
+    FieldProblem,
+    InProgress,
+    InvalidInput,
+    NotFound,
+    StoreError,
+)
+from callcontrol.domain.models import (
+    AcsCall,
+    CallRecord,
+    CallState,
+    Direction,
+    InboundAction,
+    InboundDecision,
+    InboundOutcome,
+)
+from callcontrol.domain.repeatability import for_offer
+from callcontrol.domain.rules import (
+    AnswerAction,
+    Decision,
+    IncomingCall,
+    RedirectAction,
+    RejectAction,
+    decide,
+)
+from callcontrol.domain.rules.versions import RuleSetVersion
+from callcontrol.usecases.ports import CallRecords, InboundCallActions, OfferClaims, RuleSetInForce
+
+logger = logging.getLogger(__name__)
+LOOP_KEYS: Final = ("correlationId", "serverCallId")
+
+
+@dataclass(frozen=True)
+class InboundOptions:
+    redirect_max_hops: int = 3
+    loop_key: str = "correlationId"
+    loop_reject_reason: str = "busy"
+    # Longer than one ACS request can take (the gateway bounds it), so a live owner keeps it.
+    claim_lease: timedelta = timedelta(seconds=15)
+    # How long a duplicate delivery waits for the owner before failing (Event Grid waits 30 s).
+    duplicate_wait_seconds: float = 15.0
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    record_id: str
+    decision: InboundDecision
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class _Acted:
+    decision: InboundDecision
+    answered: AcsCall | None = None
+
+
+class InboundCalls:
+    def __init__(
+        self,
+        *,
+        rules: RuleSetInForce,
+        claims: OfferClaims,
+        calls: CallRecords,
+        gateway: Callable[[], InboundCallActions],
+        options: InboundOptions,
+        clock: Clock = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._rules = rules
+        self._claims = claims
+        self._calls = calls
+        self._gateway = gateway
+        self._options = options
+        self._clock = clock
+        self._monotonic = monotonic
+        self._sleep = sleep
+
+    async def handle(self, call: IncomingCall) -> InboundResult:
+        """Decide and act on one IncomingCall delivery, exactly once per offer.
+
+        Raises:
+            InvalidInput: the call has no incomingCallContext to act on.
+            AcsUnavailable, StoreError: transient; the claim was released, so a redelivery
+                retries.
+            InProgress: another delivery of the same call is still being handled.
+        """
+        started = self._monotonic()
+        context = call.incoming_call_context
+        if not context:
+            problem = FieldProblem("data.incomingCallContext", "is required to act on the call")
+            raise InvalidInput("the IncomingCall has no incomingCallContext", [problem])
+        key = claim_key(context)
+        claim = await self._claim(key, call)
+        if claim.status is not ClaimStatus.CLAIMED:
+            return await self._settled(call, claim)
+        try:
+            acted = await self._act(call, key, started)
+        except Exception:
+            # Nothing reached ACS for good (or we cannot know): let a redelivery try again.
+            await self._claims.release(claim)
+            raise
+        outcome = self._outcome(call, key, acted)
+        try:
+            claim = await self._claims.mark(claim, ClaimStatus.DECIDED, outcome)
+        except EtagMismatch:
+            logger.error("claim %s was taken over while we acted; recording anyway", key[:12])
+        record_id = await self._record(call, outcome)
+        if claim.status is ClaimStatus.DECIDED:
+            # A duplicate that saw `decided` may have written the same record and marked it first.
+            with contextlib.suppress(EtagMismatch):
+                await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
+        decision = acted.decision
+        logger.info(
+            "inbound call %s: rule %s, %s → %s in %.1f ms",
+            key[:12], decision.rule_id or "(default)", decision.action, decision.outcome,
+            decision.latency_ms or 0.0,
+        )
+        return InboundResult(record_id, decision)
+
+    # --- the claim ------------------------------------------------------------------------
+
+    async def _claim(self, key: str, call: IncomingCall) -> Claim:
+        """Our claim, or another's that is finished; waits while another delivery holds it."""
+        deadline = self._monotonic() + self._options.duplicate_wait_seconds
+        delay = 0.02
+        result = await self._acquire(key, call)
+        while isinstance(result, Held) and result.claim.status is ClaimStatus.CLAIMED:
+            if self._monotonic() >= deadline:
+                raise InProgress(f"inbound call {key[:12]} is being handled by another delivery")
+            await self._sleep(delay)
+            delay = min(delay * 2, 0.25)
+            current = await self._claims.get(key)
+            if current is None or not current.lease_active(self._clock()):
+                result = await self._acquire(key, call)  # released or abandoned: try to take it
+            else:
+                result = Held(current)
+        if isinstance(result, Acquired) and result.claim.taken_over:
+            logger.warning("inbound call %s: took over an abandoned claim", key[:12])
+        return result.claim
+
+    async def _acquire(self, key: str, call: IncomingCall) -> Acquired | Held:
+        return await self._claims.acquire(
+            key, owner=uuid.uuid4().hex, now=self._clock(), lease=self._options.claim_lease,
+            server_call_id=call.server_call_id,
+        )
+
+    async def _settled(self, call: IncomingCall, claim: Claim) -> InboundResult:
+        """A duplicate delivery: finish the record if the owner could not, then acknowledge."""
+        outcome = claim.outcome
+        if outcome is None:  # decided and recorded claims always keep their outcome
+            raise StoreError(f"claim {claim.key[:12]} is {claim.status.value} but keeps no outcome")
+        decision, record_id = outcome.decision, outcome.record_id
+        if claim.status is ClaimStatus.DECIDED:
+            record_id = await self._record(call, outcome)
+            with contextlib.suppress(EtagMismatch):  # another delivery finished it meanwhile
+                await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
+        logger.info("inbound call %s was already decided (%s); acknowledged", claim.key[:12],
+                    decision.outcome)
+        return InboundResult(record_id, decision, duplicate=True)
+
+    # --- deciding and acting --------------------------------------------------------------
+
+    async def _act(self, call: IncomingCall, key: str, started: float) -> _Acted:
+        ruleset = await self._rules.get()
+        now = self._clock()
+        decision = decide(call, ruleset.rules, now)
+        action = decision.action
+        context = call.incoming_call_context or ""
+        base = _Draft(decision, ruleset, now)
+        try:
+            if isinstance(action, AnswerAction):
+                answered = await self._gateway().answer(
+                    context, operation_context=action.operation_context,
+                    idempotency_key=for_offer(key, InboundAction.ANSWER),
+                )
+                done = base.done(InboundAction.ANSWER, InboundOutcome.ANSWERED, self._ms(started))
+                return _Acted(done, answered)
+            if isinstance(action, RejectAction):
+                await self._gateway().reject(
+                    context, action.reason, idempotency_key=for_offer(key, InboundAction.REJECT))
+                return _Acted(base.done(InboundAction.REJECT, InboundOutcome.REJECTED, self._ms(started),
+                                        reject_reason=action.reason))
+            return await self._redirect(call, key, started, base)
+        except NotFound as exc:
+            return _Acted(base.done(base.tried, InboundOutcome.MISSED, self._ms(started),
+                                    detail=f"ACS reports the call gone: {exc.detail}"))
+        except (AcsRejected, Conflict) as exc:
+            return _Acted(base.done(base.tried, InboundOutcome.FAILED, self._ms(started),
+                                    detail=exc.detail))
+
+    async def _redirect(self, call: IncomingCall, key: str, started: float, base: _Draft) -> _Acted:
+        action = base.decision.action
+        assert isinstance(action, RedirectAction)
+        target = action.target
+        loop_key = self._loop_key(call)
+        hops = 0
+        if loop_key is not None:
+            hops = await self._claims.hops_before(loop_key, key, base.now)
+        if loop_key is not None and hops >= self._options.redirect_max_hops:
+            reason = self._options.loop_reject_reason
+            base.tried = InboundAction.REJECT
+            await self._gateway().reject(
+                call.incoming_call_context or "", reason,
+                idempotency_key=for_offer(key, InboundAction.REJECT))
+            return _Acted(base.done(
+                InboundAction.REJECT, InboundOutcome.REJECTED, self._ms(started), reject_reason=reason,
+                target=target, hops=hops, loop_guard=True,
+                detail=f"redirect loop guard: {hops} redirect(s) of this call already "
+                       f"(REDIRECT_MAX_HOPS={self._options.redirect_max_hops})",
+            ))
+        if loop_key is not None:
+            await self._claims.record_hop(loop_key, key, base.now)
+        try:
+            await self._gateway().redirect(
+                call.incoming_call_context or "", target,
+                idempotency_key=for_offer(key, InboundAction.REDIRECT))
+        except Exception:
+            if loop_key is not None:
+                await self._claims.forget_hop(loop_key, key)
+            raise
+        detail = "" if loop_key is not None else "no correlationId or serverCallId: loop guard off"
+        return _Acted(base.done(InboundAction.REDIRECT, InboundOutcome.REDIRECTED, self._ms(started),
+                                target=target, hops=hops, detail=detail))
+
+    def _loop_key(self, call: IncomingCall) -> str | None:
+        first, second = (call.correlation_id, call.server_call_id)
+        if self._options.loop_key == "serverCallId":
+            first, second = second, first
+        return first or second
+
+    def _ms(self, started: float) -> float:
+        return round((self._monotonic() - started) * 1000, 2)
+
+    # --- the record -----------------------------------------------------------------------
+
+    def _outcome(self, call: IncomingCall, key: str, acted: _Acted) -> ClaimOutcome:
+        """What the claim keeps: enough to write the call record again on a redelivery."""
+        answered = acted.answered
+        if answered is None:
+            return ClaimOutcome(acted.decision, inbound_record_id(call, key))
+        return ClaimOutcome(acted.decision, answered.call_connection_id, answered.state,
+                            answered.server_call_id, answered.correlation_id)
+
+    async def _record(self, call: IncomingCall, outcome: ClaimOutcome) -> str:
+        decision, record_id, acs_state = outcome.decision, outcome.record_id, outcome.acs_state
+        now = self._clock()
+
+        def change(existing: CallRecord | None) -> CallRecord:
+            # Callbacks may have created the record first: keep what they said.
+            base = existing or CallRecord(record_id, created_at=decision.decided_at or now)
+            if acs_state is None:
+                state = CallState.DISCONNECTED  # rejected, redirected or missed: over for the app
+            else:
+                state = max(base.state, acs_state, key=lambda s: s.rank)
+            return base.with_changes(
+                state=state,
+                direction=Direction.INBOUND,
+                server_call_id=base.server_call_id or outcome.acs_server_call_id or call.server_call_id,
+                correlation_id=base.correlation_id or outcome.acs_correlation_id or call.correlation_id,
+                source=call.from_,
+                targets=(call.to,),
+                inbound=decision,
+                updated_at=now,
+            )
+
+        await self._calls.modify(record_id, change)
+        return record_id
+
+
+class _Draft:
+    """The decision so far: turns into an InboundDecision once the action's result is known."""
+
+    def __init__(self, decision: Decision, ruleset: RuleSetVersion, now: datetime) -> None:
+        self.decision = decision
+        self.ruleset = ruleset
+        self.now = now
+        self.tried = InboundAction(decision.action.type)
+
+    def done(
+        self, action: InboundAction, outcome: InboundOutcome, latency_ms: float, *, detail: str = "",
+        reject_reason: str | None = None, target: Any = None, hops: int | None = None,
+        loop_guard: bool = False,
+    ) -> InboundDecision:
+        return InboundDecision(
+            rule_id=self.decision.rule_id,
+            action=action,
+            outcome=outcome,
+            detail=detail,
+            latency_ms=latency_ms,
+            reject_reason=reject_reason,
+            target=target,
+            redirect_hops=hops,
+            loop_guard=loop_guard,
+            decided_at=self.now,
+            rule_set_version=self.ruleset.version,
+        )
+
+
+def inbound_record_id(call: IncomingCall, key: str) -> str:
+    """Key of the record of a call that got no callConnectionId (rejected, redirected, missed).
+
+    Derived from the serverCallId, so the hops of one call group together, plus the offer, since
+    a redirect keeps the serverCallId but is decided anew.
+    """
+    server = hashlib.sha256((call.server_call_id or "").encode()).hexdigest()[:16]
+    return f"inbound-{server}-{key[:12]}"

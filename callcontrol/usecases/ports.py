@@ -1,0 +1,136 @@
+"""What the use cases need from the outside world, declared here so they never import adapters.
+
+The adapters (callcontrol/adapters) provide these; the composition root wires them in. Tests
+may pass anything with the same methods (the in-memory table twin under the real stores, or a
+fake ACS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.models import (
+    AcsCall,
+    AddParticipantOutcome,
+    CallRecord,
+    CallState,
+    Direction,
+    Participant,
+    StoredEvent,
+)
+from callcontrol.domain.rules import RuleSet
+from callcontrol.domain.rules.versions import RuleSetVersion
+
+CallChange = Callable[[CallRecord | None], CallRecord | None]
+
+
+class CallRecords(Protocol):
+    """The call store: one ETag-guarded read-modify-write per change, plus reads."""
+
+    async def modify(self, call_connection_id: str, change: CallChange) -> CallRecord | None: ...
+
+    async def record_event(
+        self, event: StoredEvent, change: Callable[[CallRecord | None], CallRecord]
+    ) -> bool: ...
+
+    async def find(self, call_connection_id: str) -> CallRecord | None: ...
+
+    async def list_calls(
+        self, *, state: CallState | None = None, direction: Direction | None = None
+    ) -> list[CallRecord]: ...
+
+    async def events(self, call_connection_id: str) -> list[StoredEvent]: ...
+
+
+class InboundCallActions(Protocol):
+    """What the inbound use case asks of ACS."""
+
+    async def answer(self, incoming_call_context: str, *, operation_context: str | None = None,
+                     idempotency_key: str | None = None) -> AcsCall: ...
+
+    async def reject(self, incoming_call_context: str, reason: str, *,
+                     idempotency_key: str | None = None) -> None: ...
+
+    async def redirect(self, incoming_call_context: str, target: Identifier, *,
+                       idempotency_key: str | None = None) -> None: ...
+
+
+class CallAutomation(InboundCallActions, Protocol):
+    """ACS Call Automation as the management use cases use it (the ACS gateway provides it)."""
+
+    async def create_call(
+        self, targets: list[Identifier], *, caller_id: str | None, display_name: str | None,
+        operation_context: str | None, idempotency_key: str | None = None,
+    ) -> AcsCall: ...
+
+    async def get_call_properties(self, call_connection_id: str) -> AcsCall: ...
+
+    async def hang_up(self, call_connection_id: str, *, for_everyone: bool,
+                      idempotency_key: str | None = None) -> None: ...
+
+    async def transfer(
+        self, call_connection_id: str, target: Identifier, *, transferee: Identifier | None,
+        caller_id: str | None, operation_context: str, idempotency_key: str | None = None,
+    ) -> None: ...
+
+    async def list_participants(self, call_connection_id: str) -> list[Participant]: ...
+
+    async def get_participant(self, call_connection_id: str, who: Identifier) -> Participant: ...
+
+    async def add_participant(
+        self, call_connection_id: str, who: Identifier, *, caller_id: str | None,
+        invitation_timeout: int | None, operation_context: str, idempotency_key: str | None = None,
+    ) -> AddParticipantOutcome: ...
+
+    async def remove_participant(self, call_connection_id: str, who: Identifier, *,
+                                 operation_context: str, idempotency_key: str | None = None) -> None: ...
+
+    async def mute_participant(self, call_connection_id: str, who: Identifier, *,
+                               operation_context: str, idempotency_key: str | None = None) -> None: ...
+
+    async def cancel_add_participant(self, call_connection_id: str, invitation_id: str, *,
+                                     operation_context: str,
+                                     idempotency_key: str | None = None) -> None: ...
+
+
+class OfferClaims(Protocol):
+    """The claim store: one claim per IncomingCall offer, and the redirect hop rows."""
+
+    async def acquire(self, key: str, *, owner: str, now: datetime, lease: timedelta,
+                      server_call_id: str | None = None) -> Acquired | Held: ...
+
+    async def get(self, key: str) -> Claim | None: ...
+
+    async def mark(self, claim: Claim, status: ClaimStatus, outcome: ClaimOutcome) -> Claim: ...
+
+    async def release(self, claim: Claim) -> None: ...
+
+    async def hops_before(self, loop_key: str, key: str, now: datetime) -> int: ...
+
+    async def record_hop(self, loop_key: str, key: str, now: datetime) -> None: ...
+
+    async def forget_hop(self, loop_key: str, key: str) -> None: ...
+
+
+class RuleSetVersions(Protocol):
+    """The rule store: the current version behind an ETag, every version kept."""
+
+    async def current(self) -> RuleSetVersion: ...
+
+    async def version(self, version: int) -> RuleSetVersion: ...
+
+    async def versions(self) -> list[RuleSetVersion]: ...
+
+    async def replace(self, rules: RuleSet, if_match: Sequence[str] | None) -> RuleSetVersion: ...
+
+
+class RuleSetInForce(Protocol):
+    """The cached rule set the IncomingCall path decides by."""
+
+    async def get(self) -> RuleSetVersion: ...
+
+    def prime(self, entry: RuleSetVersion) -> None: ...

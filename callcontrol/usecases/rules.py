@@ -1,0 +1,68 @@
+"""The inbound rule set: read it, replace it (If-Match), list its versions, dry-run it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from callcontrol.domain.events.incoming_call import IncomingCall
+from callcontrol.domain.rules import Decision, RuleSet, decide
+from callcontrol.domain.rules.versions import RuleSetVersion
+from callcontrol.usecases.ports import RuleSetInForce, RuleSetVersions
+
+# --- commands ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplaceRuleSet:
+    rules: RuleSet  # validated
+    if_match: tuple[str, ...] | None  # the entity tags of If-Match; None when absent
+
+
+@dataclass(frozen=True)
+class GetRuleSetVersion:
+    version: int  # 0 is the shipped default
+
+
+@dataclass(frozen=True)
+class EvaluateRules:
+    call: IncomingCall
+    at: datetime  # the instant time windows are checked against
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    decision: Decision
+    version: RuleSetVersion
+    at: datetime
+
+
+# --- the use cases -------------------------------------------------------------------------
+
+
+class Rules:
+    def __init__(self, store: RuleSetVersions, in_force: RuleSetInForce) -> None:
+        self._store = store
+        self._in_force = in_force
+
+    async def current(self) -> RuleSetVersion:
+        return await self._store.current()
+
+    async def replace(self, command: ReplaceRuleSet) -> RuleSetVersion:
+        saved = await self._store.replace(command.rules, command.if_match)
+        self._in_force.prime(saved)  # in force here at once; elsewhere within RULES_CACHE_SECONDS
+        return saved
+
+    async def versions(self) -> list[RuleSetVersion]:
+        return await self._store.versions()
+
+    async def version(self, command: GetRuleSetVersion) -> RuleSetVersion:
+        return await self._store.version(command.version)
+
+    async def evaluate(self, command: EvaluateRules) -> Evaluation:
+        """Dry run: the rule and action the IncomingCall would get from the current set."""
+        version = await self._store.current()
+        return Evaluation(decide(command.call, version.rules, command.at), version, command.at)

@@ -1,0 +1,151 @@
+"""Request models of the management API: one source for both the checks and the OpenAPI document.
+
+Wire names are camelCase; unknown fields are refused. Identifiers accept every form of
+`callcontrol.domain.identifiers` and are validated by it, so the API and the callbacks agree.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.identifiers import E164, Identifier, parse_strict_identifier
+
+E164Number = Annotated[
+    str,
+    StringConstraints(pattern=E164.pattern),
+    Field(description="E.164 phone number", examples=["+14255550123"]),
+]
+OperationContext = Annotated[
+    str, StringConstraints(min_length=1, max_length=512), Field(description="echoed in the callbacks")
+]
+
+
+class ApiModel(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, strict=True
+    )
+
+
+class IdentifierIn(ApiModel):
+    """A communication identifier in any accepted form; see `callcontrol.domain.identifiers`."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {"phoneNumber": "+14255550123"},
+                {"communicationUserId": "8:acs:<resource>_<user>"},
+                {"rawId": "4:+14255550123"},
+            ],
+            "minProperties": 1,
+        },
+    )
+
+    kind: str | None = None
+    raw_id: str | None = Field(default=None, alias="rawId")
+    phone_number: str | None = Field(default=None, alias="phoneNumber")
+    communication_user_id: str | None = Field(default=None, alias="communicationUserId")
+    microsoft_teams_user_id: str | None = Field(default=None, alias="microsoftTeamsUserId")
+    microsoft_teams_app_id: str | None = Field(default=None, alias="microsoftTeamsAppId")
+
+    @model_validator(mode="after")
+    def _check(self) -> IdentifierIn:
+        try:
+            self.parsed  # noqa: B018 - parsing is the check
+        except InvalidInput as exc:
+            raise _IdentifierProblem(exc.problems[0]) from None
+        return self
+
+    @property
+    def parsed(self) -> Identifier:
+        return parse_strict_identifier(self.model_dump(by_alias=True, exclude_none=True), "identifier")
+
+
+class _IdentifierProblem(ValueError):
+    """Carries the identifier parser's field problem through pydantic (which wraps ValueErrors)."""
+
+    def __init__(self, problem: FieldProblem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
+
+
+class CreateCallRequest(ApiModel):
+    """One target makes a 1:1 call; several make a group call."""
+
+    targets: list[IdentifierIn] = Field(min_length=1, max_length=20)
+    source_caller_id_number: E164Number | None = Field(
+        default=None, description="caller id shown to PSTN targets (or DEFAULT_CALLER_ID)"
+    )
+    source_display_name: Annotated[str, StringConstraints(max_length=256)] | None = None
+    operation_context: OperationContext | None = None
+
+
+class HangUpRequest(ApiModel):
+    for_everyone: bool = Field(default=False, description="end the call for all, not only the app")
+
+
+class TransferRequest(ApiModel):
+    target: IdentifierIn
+    transferee: IdentifierIn | None = Field(
+        default=None, description="in a group call, the participant to transfer"
+    )
+    source_caller_id_number: E164Number | None = None
+    operation_context: OperationContext | None = None
+
+
+class AddParticipantRequest(ApiModel):
+    participant: IdentifierIn
+    source_caller_id_number: E164Number | None = None
+    invitation_timeout_seconds: int | None = Field(default=None, ge=0, le=180)
+    operation_context: OperationContext | None = None
+
+
+class ParticipantActionRequest(ApiModel):
+    """Optional body of remove / mute / cancel: the operationContext to echo."""
+
+    operation_context: OperationContext | None = None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_body(model: type[M], payload: Any) -> M:
+    """Validate `payload` as `model`, turning every failure into one InvalidInput."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = [_problem(error) for error in exc.errors(include_url=False)]
+        detail = "; ".join(f"{p.field}: {p.reason}" for p in problems)
+        raise InvalidInput(f"invalid request body: {detail}", problems) from None
+
+
+def _problem(error: Any) -> FieldProblem:
+    location = ""
+    for part in error.get("loc", ()):
+        if isinstance(part, int):
+            location += f"[{part}]"
+        elif part != "__root__":
+            location += f".{part}" if location else str(part)
+    context = error.get("ctx") or {}
+    nested = context.get("error")
+    if isinstance(nested, _IdentifierProblem):
+        suffix = nested.problem.field.removeprefix("identifier")
+        return FieldProblem(f"{location}{suffix}" if location else nested.problem.field,
+                            nested.problem.reason)
+    reason = str(error.get("msg", "invalid"))
+    if error.get("type") == "extra_forbidden":
+        reason = "unknown field"
+    return FieldProblem(location or "body", reason)

@@ -1,0 +1,157 @@
+"""Response shapes of the management API, as pydantic models for the OpenAPI document.
+
+The app renders responses from its domain objects (`to_json`); the tests validate real responses
+against these schemas, so the document and the wire cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from callcontrol.domain.rules import RuleSet
+from callcontrol.usecases.calls import Accepted
+from handlers.wire.rules_responses import RULES_RESPONSE_MODELS
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IdentifierOut(Out):
+    kind: str
+    rawId: str
+    phoneNumber: str | None = None
+    communicationUserId: str | None = None
+    microsoftTeamsUserId: str | None = None
+    microsoftTeamsAppId: str | None = None
+
+
+class ParticipantOut(Out):
+    identifier: IdentifierOut
+    isMuted: bool
+    isOnHold: bool
+
+
+class ResultOut(Out):
+    code: int | None
+    subCode: int | None
+    message: str
+
+
+class OperationOut(Out):
+    operationContext: str
+    kind: str
+    status: str = Field(description="pending, succeeded, failed or cancelled")
+    requestedAt: str | None
+    finishedAt: str | None
+    result: ResultOut | None = None
+    reason: str | None = None
+    target: IdentifierOut | None = None
+    invitationId: str | None = None
+
+
+class InboundOut(Out):
+    ruleId: str | None = Field(description="the deciding rule; null = the rule set's default action")
+    action: str = Field(description="answer, reject or redirect: what was done")
+    outcome: str = Field(description="answered, rejected, redirected, missed or failed")
+    detail: str
+    latencyMs: float | None
+    rejectReason: str | None = None
+    target: IdentifierOut | None = Field(default=None, description="the redirect target")
+    redirectHops: int | None = Field(default=None, description="earlier redirects of the same call")
+    loopGuard: bool = Field(default=False, description="a redirect was turned into a reject")
+    decidedAt: str | None = None
+    ruleSetVersion: int | None = Field(default=None, description="version of the rule set that decided")
+
+
+class AcsPropertiesOut(Out):
+    callConnectionState: str
+    targets: list[IdentifierOut]
+    source: IdentifierOut | None
+    sourceCallerIdNumber: str | None
+    sourceDisplayName: str | None
+    answeredBy: str | None
+
+
+class CallOut(Out):
+    callConnectionId: str
+    state: str
+    direction: str
+    serverCallId: str | None
+    correlationId: str | None
+    source: IdentifierOut | None
+    targets: list[IdentifierOut]
+    participants: list[ParticipantOut]
+    participantsSequence: int
+    operations: list[OperationOut]
+    transferred: bool
+    endReason: ResultOut | None
+    inbound: InboundOut | None
+    createdAt: str | None
+    updatedAt: str | None
+    eventCount: int
+    acs: AcsPropertiesOut | None = Field(default=None, description="ACS's live view, when it has the call")
+
+
+class CallListOut(Out):
+    value: list[CallOut]
+
+
+class EventOut(Out):
+    id: str
+    type: str
+    time: str | None
+    receivedAt: str | None
+    data: dict[str, Any]
+
+
+class EventListOut(Out):
+    value: list[EventOut]
+
+
+class ParticipantListOut(Out):
+    value: list[ParticipantOut]
+
+
+class AcceptedOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    callConnectionId: str
+    operationContext: str | None = None
+    invitationId: str | None = None
+
+
+class ProblemOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, str]] | None = None
+
+
+class HealthOut(Out):
+    status: str
+
+
+RESPONSE_MODELS: dict[str, type[BaseModel]] = {
+    "call": CallOut,
+    "callList": CallListOut,
+    "eventList": EventListOut,
+    "participant": ParticipantOut,
+    "participantList": ParticipantListOut,
+    "accepted": AcceptedOut,
+    "health": HealthOut,
+    "ruleSet": RuleSet,
+    **RULES_RESPONSE_MODELS,
+}
+
+
+def accepted_json(accepted: Accepted) -> dict[str, str | None]:
+    """The 202 body of an asynchronous action (AcceptedOut)."""
+    body: dict[str, str | None] = {"callConnectionId": accepted.call_connection_id,
+                                   "operationContext": accepted.operation_context}
+    if accepted.invitation_id is not None:
+        body["invitationId"] = accepted.invitation_id
+    return body
