@@ -111,6 +111,10 @@ class InboundCalls:
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
+        # Offers this process acted on but could not mark decided (the store failed right
+        # after ACS acted): a redelivery reaching this process finishes them without acting
+        # again. Keyed by claim key; small, since each entry lives until that redelivery.
+        self._unmarked: dict[str, tuple[Claim, ClaimOutcome]] = {}
 
     async def handle(self, call: IncomingCall) -> InboundResult:
         """Decide and act on one IncomingCall delivery, exactly once per offer.
@@ -127,6 +131,9 @@ class InboundCalls:
             problem = FieldProblem("data.incomingCallContext", "is required to act on the call")
             raise InvalidInput("the IncomingCall has no incomingCallContext", [problem])
         key = claim_key(context)
+        unmarked = self._unmarked.get(key)
+        if unmarked is not None:
+            return await self._finish_unmarked(call, key, *unmarked)
         claim = await self._claim(key, call)
         if claim.status is not ClaimStatus.CLAIMED:
             return await self._settled(call, claim)
@@ -141,6 +148,11 @@ class InboundCalls:
             claim = await self._claims.mark(claim, ClaimStatus.DECIDED, outcome)
         except EtagMismatch:
             logger.error("claim %s was taken over while we acted; recording anyway", key[:12])
+        except StoreError:
+            # ACS has acted; only the note of it failed. Keep what was done, so that the
+            # redelivery this failure causes records it instead of acting a second time.
+            self._unmarked[key] = (claim, outcome)
+            raise
         record_id = await self._record(call, outcome)
         if claim.status is ClaimStatus.DECIDED:
             # A duplicate that saw `decided` may have written the same record and marked it first.
@@ -153,6 +165,24 @@ class InboundCalls:
             decision.latency_ms or 0.0,
         )
         return InboundResult(record_id, decision)
+
+    async def _finish_unmarked(self, call: IncomingCall, key: str, claim: Claim,
+                               outcome: ClaimOutcome) -> InboundResult:
+        """A redelivery of an offer this process acted on but could not mark: mark and record
+        it now (the claim is still ours while its lease runs), never act again."""
+        try:
+            claim = await self._claims.mark(claim, ClaimStatus.DECIDED, outcome)
+        except EtagMismatch:
+            # No longer ours (another delivery took it over): handled like any other delivery.
+            del self._unmarked[key]
+            return await self.handle(call)
+        del self._unmarked[key]
+        record_id = await self._record(call, outcome)
+        with contextlib.suppress(EtagMismatch):
+            await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
+        logger.info("inbound call %s: recorded on redelivery (%s), not acted on again", key[:12],
+                    outcome.decision.outcome)
+        return InboundResult(record_id, outcome.decision, duplicate=True)
 
     # --- the claim ------------------------------------------------------------------------
 
