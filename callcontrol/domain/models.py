@@ -118,6 +118,9 @@ class Operation:
     result: ResultInfo | None = None
     target: Identifier | None = None
     invitation_id: str | None = None
+    # The Repeatability-Request-ID it was sent with (derived from the client's Idempotency-Key):
+    # a request carrying the same one again is a retry of this operation, not a new one.
+    request_id: str | None = None
 
     @property
     def reason(self) -> str:

@@ -96,6 +96,8 @@ def _operation(operation: Operation) -> Json:
         body["target"] = _identifier(operation.target)
     if operation.invitation_id is not None:
         body["invitationId"] = operation.invitation_id
+    if operation.request_id is not None:
+        body["requestId"] = operation.request_id
     return body
 
 
@@ -109,6 +111,7 @@ def _read_operation(value: Json) -> Operation:
         result=_read_result(value.get("result")),
         target=_read_identifier(value.get("target")),
         invitation_id=value.get("invitationId"),
+        request_id=value.get("requestId"),  # absent in rows written before retries matched
     )
 
 
