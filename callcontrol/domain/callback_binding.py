@@ -32,6 +32,16 @@ def new_callback_secret() -> str:
     return secrets.token_hex(32)
 
 
+def offer_callback_secret(incoming_call_context: str) -> str:
+    """The secret for an inbound call's callback URI, the same for every delivery of the offer:
+    a retried answer reaches ACS with the Repeatability-Request-ID of the first, and ACS keeps
+    the first's callback URI, so the secret must not change between attempts. It is derived from
+    the offer's incomingCallContext, which only ACS and this app hold (callbacks never carry it).
+    """
+    return hmac.new(incoming_call_context.encode("utf-8", "surrogatepass"),
+                    b"callback-secret", hashlib.sha256).hexdigest()
+
+
 def secret_digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
@@ -75,6 +85,13 @@ class CallbackBinding:
     @classmethod
     def for_secret(cls, secret: str) -> CallbackBinding:
         return cls(secret_sha256=secret_digest(secret))
+
+    def with_digest(self, digest: str | None) -> CallbackBinding:
+        """The create/answer records the secret it sent. A digest already there came with the
+        call's own first callbacks (through the URI ACS really uses), so it stays."""
+        if digest is None or self.secret_sha256 is not None:
+            return self
+        return replace(self, secret_sha256=digest)
 
     def admit(self, credentials: CallbackCredentials, now: datetime) -> CallbackBinding:
         """The binding after admitting this callback, or Unauthenticated.

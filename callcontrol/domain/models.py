@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from callcontrol.domain.callback_binding import CallbackBinding
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 
 
@@ -221,6 +222,8 @@ class CallRecord:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     event_count: int = 0
+    # What checks its callbacks (secret digest, token ids): stored, never shown by the API.
+    callback_binding: CallbackBinding = field(default_factory=CallbackBinding)
 
     def with_changes(self, **changes: Any) -> CallRecord:
         return replace(self, **changes)

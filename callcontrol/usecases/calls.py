@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from callcontrol.domain.callback_binding import new_callback_secret, secret_digest
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import Conflict, NotFound
 from callcontrol.domain.identifiers import Identifier
@@ -134,9 +135,11 @@ class Calls:
         caller_id = caller_id_for(command.targets, command.caller_id, self._default_caller_id,
                                   "sourceCallerIdNumber")
         context = command.operation_context or new_operation_context("create")
+        secret = new_callback_secret()  # the call's callbacks must present it (kept hashed)
         created = await self._gateway().create_call(
             list(command.targets), caller_id=caller_id, display_name=command.display_name,
             operation_context=context, idempotency_key=command.repeatability_id,
+            callback_secret=secret,
         )
         now = self._clock()
         pending = Operation(context, OperationKind.CONNECT, OperationStatus.PENDING, requested_at=now)
@@ -152,6 +155,7 @@ class Calls:
                 server_call_id=base.server_call_id or created.server_call_id,
                 correlation_id=base.correlation_id or created.correlation_id,
                 updated_at=now,
+                callback_binding=base.callback_binding.with_digest(secret_digest(secret)),
             )
 
         written = await self._calls.modify(created.call_connection_id, change)

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from callcontrol.domain.callback_binding import offer_callback_secret, secret_digest
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held, claim_key
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import (
@@ -88,6 +89,7 @@ class InboundResult:
 class _Acted:
     decision: InboundDecision
     answered: AcsCall | None = None
+    callback_secret_sha256: str | None = None
 
 
 class InboundCalls:
@@ -236,12 +238,13 @@ class InboundCalls:
         base = _Draft(decision, ruleset, now)
         try:
             if isinstance(action, AnswerAction):
+                secret = offer_callback_secret(context)
                 answered = await self._gateway().answer(
                     context, operation_context=action.operation_context,
-                    idempotency_key=for_offer(key, InboundAction.ANSWER),
+                    idempotency_key=for_offer(key, InboundAction.ANSWER), callback_secret=secret,
                 )
                 done = base.done(InboundAction.ANSWER, InboundOutcome.ANSWERED, self._ms(started))
-                return _Acted(done, answered)
+                return _Acted(done, answered, secret_digest(secret))
             if isinstance(action, RejectAction):
                 await self._gateway().reject(
                     context, action.reason, idempotency_key=for_offer(key, InboundAction.REJECT))
@@ -306,7 +309,8 @@ class InboundCalls:
         if answered is None:
             return ClaimOutcome(acted.decision, inbound_record_id(call, key))
         return ClaimOutcome(acted.decision, answered.call_connection_id, answered.state,
-                            answered.server_call_id, answered.correlation_id)
+                            answered.server_call_id, answered.correlation_id,
+                            acted.callback_secret_sha256)
 
     async def _record(self, call: IncomingCall, outcome: ClaimOutcome) -> str:
         decision, record_id, acs_state = outcome.decision, outcome.record_id, outcome.acs_state
@@ -328,6 +332,7 @@ class InboundCalls:
                 targets=(call.to,),
                 inbound=decision,
                 updated_at=now,
+                callback_binding=base.callback_binding.with_digest(outcome.callback_secret_sha256),
             )
 
         await self._calls.modify(record_id, change)

@@ -46,7 +46,8 @@ class FakeAcs:
             raise self.failures.pop(0)
 
     async def answer(self, incoming_call_context: str, *, operation_context: str | None = None,
-                     idempotency_key: str | None = None) -> AcsCall:
+                     idempotency_key: str | None = None,
+                     callback_secret: str | None = None) -> AcsCall:
         await self._request("answer", incoming_call_context, idempotency_key, operation_context)
         return AcsCall(
             call_connection_id=f"conn-{uuid.uuid4()}", server_call_id="server-from-acs",
