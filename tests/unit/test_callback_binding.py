@@ -73,3 +73,18 @@ def test_a_call_first_seen_through_a_callback_takes_the_secret_it_presents() -> 
     pinned = CallbackBinding().pinned(credentials(secret))
     assert pinned == CallbackBinding.for_secret(secret)
     assert CallbackBinding().pinned(credentials(None)) == CallbackBinding()
+
+
+def test_the_store_keeps_the_binding_and_older_rows_read_without_one() -> None:
+    from callcontrol.adapters.store.codec import decode_call, encode_call
+    from callcontrol.domain.models import CallRecord
+
+    secret = new_callback_secret()
+    binding = CallbackBinding.for_secret(secret).admit(credentials(secret, "t1"), NOW)
+    record = CallRecord("call-1", callback_binding=binding)
+    stored = encode_call(record)
+    assert secret not in str(stored)
+    assert decode_call(stored).callback_binding == binding
+    assert "callbackSecretSha256" not in str(record.to_json())  # the API never shows it
+    older = {k: v for k, v in stored.items() if not k.startswith("callback")}
+    assert decode_call(older).callback_binding == CallbackBinding()
