@@ -1,6 +1,6 @@
 """The pending-operation protocol every ACS action follows, as changes for `CallRecords.modify`.
 
-    reserve (checks the call, notes the operation pending: one guarded write)
+    Reservation (checks the call, notes the operation pending: one guarded write)
       ─▶ send to ACS ─▶ note the outcome (a second guarded write)
                     └─ a definite refusal: forget the reservation
 
@@ -46,7 +46,7 @@ def operation_context(given: str | None, prefix: str, request_id: str | None) ->
 
 @dataclass
 class Reservation:
-    """`reserve` for one action, and what it found: after the guarded write, `retry_of` is the
+    """Reserving one action, and what it found: after the guarded write, `retry_of` is the
     operation this very request already reserved (same operationContext, kind, target and
     Repeatability-Request-ID), when the request is a client's retry.
 
@@ -94,13 +94,6 @@ class Reservation:
                             requested_at=self.now, target=self.target,
                             request_id=self.request_id)
         return record_pending(record, pending).with_changes(updated_at=self.now)
-
-
-def reserve(call_connection_id: str, context: str, kind: OperationKind, now: datetime, *,
-            target: Identifier | None = None) -> CallChange:
-    """Check the call can take the action and note it pending, in the same write (see
-    `Reservation`, which also recognises a client's retry)."""
-    return Reservation(call_connection_id, context, kind, now, target=target).change
 
 
 def status_of(record: CallRecord | None, context: str) -> OperationStatus | None:
