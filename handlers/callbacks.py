@@ -16,16 +16,17 @@ import azure.functions as func
 from callcontrol.composition import services
 from callcontrol.domain.callback_binding import SECRET_PARAMETER, CallbackCredentials, body_digest
 from callcontrol.usecases.callbacks import IngestCallbacks
-from handlers._http import MAX_BODY_BYTES, http_endpoint, json_response, read_body
-from handlers.wire.callback_body import parse_callback_body
+from handlers._api import api_route
+from handlers._http import MAX_BODY_BYTES, json_response, read_body
+from handlers.wire.callback_body import CallbackBatch, parse_callback_body
 
 bp = func.Blueprint()
 MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated is legitimate
 
 
-@bp.function_name("callbacks")
-@bp.route(route="callbacks", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-@http_endpoint
+@api_route(bp, name="callbacks", route="callbacks", method="POST", auth_level=func.AuthLevel.ANONYMOUS,
+           bearer=True, body=CallbackBatch, response="callbacks", errors=(400, 401, 409, 503),
+           summary="ACS callback events (CloudEvents), authenticated by ACS's signed JWT")
 async def callbacks(req: func.HttpRequest) -> func.HttpResponse:
     deps = services()
     claims = await deps.authenticator.verify(req.headers.get("Authorization"))
