@@ -24,7 +24,8 @@ from callcontrol.domain.errors import FieldProblem, InvalidInput
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ASCII digits only: \d would admit other scripts
 # What a client may write as a raw id: a numeric prefix, then URL- and key-safe ASCII only. The
 # raw id travels in ACS request paths, so "..", "/" or a control character must never pass.
-RAW_ID_SHAPE = re.compile(r"[0-9]{1,3}:[A-Za-z0-9+._:@=-]{1,252}")
+RAW_ID_CHARS = "A-Za-z0-9+._:@=-"  # a regex character class body: what may follow the prefix
+RAW_ID_SHAPE = re.compile(rf"[0-9]{{1,3}}:[{RAW_ID_CHARS}]{{1,252}}")
 # Members that each name a kind: an identifier carries exactly one of them.
 _KIND_MEMBERS = ("phoneNumber", "communicationUserId", "communicationUser", "microsoftTeamsUserId",
                  "microsoftTeamsUser", "microsoftTeamsAppId")
