@@ -72,7 +72,7 @@ SHORT_FORMS: dict[str, dict[str, Any]] = {
         "type": "string", "maxLength": 254,
         "pattern": "^(?:" + "|".join([
             f"4:{_E164_DIGITS}(?:_[{RAW_ID_CHARS}]*)?",
-            *(_prefixes(kind) + f"[{RAW_ID_CHARS}]*" for kind in RAW_ID_PREFIXES),
+            *(f"(?:{_prefixes(kind)})[{RAW_ID_CHARS}]*" for kind in RAW_ID_PREFIXES),
         ]) + ")$",
     },
 }
