@@ -7,6 +7,7 @@ the call's record by the callbacks use case (see docs/security.md).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -15,11 +16,14 @@ import azure.functions as func
 
 from callcontrol.composition import services
 from callcontrol.domain.callback_binding import SECRET_PARAMETER, CallbackCredentials, body_digest
+from callcontrol.domain.errors import CallControlError
+from callcontrol.observability import CallbackResult, telemetry
 from callcontrol.usecases.callbacks import IngestCallbacks
 from handlers._api import api_route
 from handlers._http import MAX_BODY_BYTES, json_response, read_body
 from handlers.wire.callback_body import CallbackBatch, parse_callback_body
 
+logger = logging.getLogger(__name__)
 bp = func.Blueprint()
 MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated is legitimate
 
@@ -29,9 +33,14 @@ MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated
            summary="ACS callback events (CloudEvents), authenticated by ACS's signed JWT")
 async def callbacks(req: func.HttpRequest) -> func.HttpResponse:
     deps = services()
-    claims = await deps.authenticator.verify(req.headers.get("Authorization"))
-    body = read_body(req, MAX_CALLBACK_BYTES)
-    events = parse_callback_body(body)
+    try:
+        claims = await deps.authenticator.verify(req.headers.get("Authorization"))
+        body = read_body(req, MAX_CALLBACK_BYTES)
+        events = parse_callback_body(body)
+    except CallControlError as error:
+        telemetry().metrics.callback(CallbackResult.REFUSED)
+        logger.warning("callbacks refused: %s", error.detail)
+        raise
     credentials = CallbackCredentials(
         secret=req.params.get(SECRET_PARAMETER) or None,
         token_id=_token_id(claims),

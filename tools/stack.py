@@ -34,6 +34,7 @@ class Stack:
     eventgrid_key: str  # devhost's Event Grid system key, the `code=` of the webhook URL
     topic_key: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    log_dir: Path | None = None  # <name>.log of each process, when started with one
 
     @property
     def topic_endpoint(self) -> str:
@@ -62,6 +63,11 @@ def webhook_url(app_url: str, eventgrid_key: str, function: str = "incoming_call
     return f"{app_url}/runtime/webhooks/EventGrid?functionName={function}&code={quote(eventgrid_key)}"
 
 
+# The host resolves a timer's %SCHEDULE% itself, so the stack sets what infra sets in Azure
+# (the same values as the defaults declared in callcontrol/settings.py; a test keeps them equal).
+TIMER_SCHEDULES = {"RECONCILE_SCHEDULE": "0 */5 * * * *", "RETENTION_SCHEDULE": "0 17 3 * * *"}
+
+
 def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: str,
                  storage: str) -> dict[str, str]:
     """The app's settings pointing at the local emulator and Azurite."""
@@ -73,6 +79,7 @@ def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: 
         "ACS_CALLBACK_JWKS_URL": f"{emulator_url}/calling/keys",
         "CALLBACK_BASE_URL": app_url,
         "CallStateStorage": storage,
+        **TIMER_SCHEDULES,
     }
 
 
@@ -85,8 +92,8 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
                    log: Path | None, extra: list[str] | None = None,
                    topic_key: str | None = None) -> subprocess.Popen[bytes]:
     ensure_free(port)
-    # Keys go in the environment, not on the command line, where ps shows them.
-    env = {"EMULATOR_ACCESS_KEY": access_key}
+    # Keys go in the environment, not on the command line, where ps shows them; logs are JSON.
+    env = {"EMULATOR_ACCESS_KEY": access_key, "LOG_FORMAT": "json"}
     if topic_key is not None:
         env["EMULATOR_TOPIC_KEY"] = topic_key
     process = start(
@@ -102,7 +109,8 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
 def start_devhost(port: int, settings: dict[str, str], function_key: str, master_key: str,
                   log: Path | None, eventgrid_key: str | None = None) -> subprocess.Popen[bytes]:
     ensure_free(port)
-    env = {**settings, "DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key}
+    env = {**settings, "DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key,
+           "LOG_FORMAT": "json"}  # `make run` reads the call events back from it
     if eventgrid_key is not None:
         env["DEVHOST_EVENTGRID_KEY"] = eventgrid_key
     process = start([sys.executable, "-m", "devhost", "--host", HOST, "--port", str(port)],
@@ -126,8 +134,7 @@ def start_stack(
     """Start all three; on any failure, stop whatever already started.
 
     ``function_key`` pins devhost's function key and ``storage_key`` Azurite's account key
-    (both random when None). ``app_overrides`` replace app settings (the fault tier's shorter
-    ACS timeout and callback tap).
+    (both random when None); ``app_overrides`` replaces or adds app settings.
     """
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -148,6 +155,7 @@ def start_stack(
         master_key=secrets.token_urlsafe(24),
         eventgrid_key=secrets.token_urlsafe(24),
         topic_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        log_dir=log_dir,
     )
     try:
         stack.processes.append(start_emulator(
@@ -155,7 +163,8 @@ def start_stack(
             log("emulator"), emulator_args, topic_key=stack.topic_key))
         stack.processes.append(start_devhost(
             app_port, {**stack.app_settings(), **(app_overrides or {})}, stack.function_key,
-            stack.master_key, log("devhost"), eventgrid_key=stack.eventgrid_key))
+            stack.master_key,
+            log("devhost"), eventgrid_key=stack.eventgrid_key))
     except BaseException:  # Ctrl-C during start-up too: never leave a child behind
         stack.stop()
         raise

@@ -122,6 +122,7 @@ class Operation:
     # The Repeatability-Request-ID it was sent with (derived from the client's Idempotency-Key):
     # a request carrying the same one again is a retry of this operation, not a new one.
     request_id: str | None = None
+    timeout_seconds: int | None = None  # an add's invitation timeout, as asked of ACS
 
     @property
     def reason(self) -> str:
@@ -144,6 +145,8 @@ class Operation:
             body["target"] = self.target.to_json()
         if self.invitation_id is not None:
             body["invitationId"] = self.invitation_id
+        if self.timeout_seconds is not None:
+            body["invitationTimeoutSeconds"] = self.timeout_seconds
         return body
 
 

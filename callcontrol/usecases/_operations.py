@@ -2,7 +2,7 @@
 
     Reservation (checks the call, notes the operation pending: one guarded write)
       ─▶ send to ACS ─▶ note the outcome (a second guarded write)
-                    └─ a definite refusal: forget the reservation
+         (logged once, counted)  └─ a definite refusal: forget the reservation
 
 A client's retry of the same request (same Idempotency-Key, so the same Repeatability-Request-ID,
 and the same operationContext, kind and target) finds the operation its first attempt reserved:
@@ -16,6 +16,7 @@ hands it to the store, which applies it under the call's ETag.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -26,9 +27,11 @@ from callcontrol.domain.errors import AcsUnavailable, CallControlError, Conflict
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.models import CallRecord, CallState, Operation, OperationKind, OperationStatus
 from callcontrol.domain.state_machine import record_pending
+from callcontrol.observability import ActionOutcome, note_call, telemetry
 from callcontrol.usecases.ports import CallChange, CallRecords
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def new_operation_context(prefix: str) -> str:
@@ -64,6 +67,7 @@ class Reservation:
     now: datetime
     target: Identifier | None = None
     request_id: str | None = None
+    timeout_seconds: int | None = None  # an add's invitation timeout, as asked of ACS
     retry_of: Operation | None = None
 
     @property
@@ -92,7 +96,7 @@ class Reservation:
             raise Conflict(f"operationContext {self.context!r} was already used on this call")
         pending = Operation(self.context, self.kind, OperationStatus.PENDING,
                             requested_at=self.now, target=self.target,
-                            request_id=self.request_id)
+                            request_id=self.request_id, timeout_seconds=self.timeout_seconds)
         return record_pending(record, pending).with_changes(updated_at=self.now)
 
 
@@ -103,13 +107,14 @@ def status_of(record: CallRecord | None, context: str) -> OperationStatus | None
 
 def note(call_connection_id: str, context: str, kind: OperationKind, now: datetime, *,
          target: Identifier | None = None, invitation_id: str | None = None,
-         state: CallState | None = None,
+         state: CallState | None = None, timeout_seconds: int | None = None,
          status: OperationStatus = OperationStatus.PENDING,
          request_id: str | None = None) -> CallChange:
     """Note what ACS accepted (creating the record when the call was not stored here)."""
     operation = Operation(context, kind, status, requested_at=now,
                           finished_at=None if status is OperationStatus.PENDING else now,
-                          target=target, invitation_id=invitation_id, request_id=request_id)
+                          target=target, invitation_id=invitation_id,
+                          timeout_seconds=timeout_seconds, request_id=request_id)
 
     def change(record: CallRecord | None) -> CallRecord:
         base = record or CallRecord(call_connection_id, created_at=now)
@@ -138,7 +143,23 @@ def forget(context: str) -> CallChange:
     return change
 
 
-async def send(calls: CallRecords, call_connection_id: str, context: str,
+async def perform(kind: OperationKind, context: str, request: Callable[[], Awaitable[T]]) -> T:
+    """Send one action to ACS: logged once when ACS took it, counted by kind and outcome."""
+    note_call(operation_context=context)
+    metrics = telemetry().metrics
+    try:
+        result = await request()
+    except CallControlError as error:
+        outcome = (ActionOutcome.UNAVAILABLE if isinstance(error, AcsUnavailable)
+                   else ActionOutcome.REFUSED)
+        metrics.action(kind=kind.value, outcome=outcome)
+        raise
+    metrics.action(kind=kind.value, outcome=ActionOutcome.ACCEPTED)
+    logger.info("%s sent to ACS (operationContext %s)", kind.value, context)
+    return result
+
+
+async def send(calls: CallRecords, call_connection_id: str, context: str, kind: OperationKind,
                request: Callable[[], Awaitable[T]]) -> T:
     """Send a reserved action; a definite refusal frees its operationContext again.
 
@@ -146,7 +167,7 @@ async def send(calls: CallRecords, call_connection_id: str, context: str,
     callback, or the end of the call, will settle it.
     """
     try:
-        return await request()
+        return await perform(kind, context, request)
     except CallControlError as error:
         if not isinstance(error, AcsUnavailable):
             await calls.modify(call_connection_id, forget(context))

@@ -2,19 +2,26 @@
 
 Each event is one guarded write of the call store (`record_event`): the state machine changes
 the record and the event joins the history atomically; a redelivered event changes nothing.
+Each applied event is logged once, with the state change and the operations it settled.
 """
 
 from __future__ import annotations
 
+import logging
+import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from callcontrol.domain.callback_binding import CallbackBinding, CallbackCredentials
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import Unauthenticated
 from callcontrol.domain.events.callbacks import CallbackEvent
-from callcontrol.domain.models import CallRecord, StoredEvent
+from callcontrol.domain.models import CallRecord, Operation, OperationStatus, StoredEvent
 from callcontrol.domain.state_machine import apply_event
+from callcontrol.observability import CallbackResult, bind_call, note_call, telemetry
 from callcontrol.usecases.ports import CallRecords
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,8 +54,9 @@ class Callbacks:
         if credentials is not None:
             await self._check_before_applying(command.events, credentials)
         applied = duplicates = 0
+        own_spans = len(command.events) > 1  # a lone event (ACS's usual POST) is the invocation
         for event in command.events:
-            if await self._apply(event, credentials):
+            if await self._observed(event, credentials, own_span=own_spans):
                 applied += 1
             else:
                 duplicates += 1
@@ -71,7 +79,32 @@ class Callbacks:
             if record is not None:
                 record.callback_binding.admit(credentials, now)
 
-    async def _apply(self, event: CallbackEvent, credentials: CallbackCredentials | None) -> bool:
+    async def _observed(self, event: CallbackEvent,
+                        credentials: CallbackCredentials | None, *, own_span: bool) -> bool:
+        """Apply one event in its call's context, with its span (its own in a batch, else the
+        invocation's), the callbacks metrics, and one log line saying what changed."""
+        ids = {"call_connection_id": event.call_connection_id,
+               "server_call_id": event.server_call_id, "correlation_id": event.correlation_id,
+               "operation_context": event.operation_context}
+        scope = bind_call(**ids) if own_span else nullcontext(note_call(**ids))
+        kind = event.type.removeprefix("Microsoft.Communication.")
+        observed = telemetry()
+        with scope:
+            block = observed.span(f"callback {kind}") if own_span else observed.current_span()
+            with block as span:
+                started = time.perf_counter()
+                change = await self._apply(event, credentials)
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                result = CallbackResult.APPLIED if change is not None else CallbackResult.DUPLICATE
+                span.set_attributes({"eventType": kind, "result": result.value})
+                observed.metrics.callback(result, event_type=kind, latency_ms=elapsed_ms)
+            if change is not None:
+                _log_applied(kind, *change)
+        return change is not None
+
+    async def _apply(self, event: CallbackEvent, credentials: CallbackCredentials | None,
+                     ) -> tuple[CallRecord | None, CallRecord] | None:
+        """(the record before, after) the event; None when it was already recorded."""
         received = self._clock()
         stored = StoredEvent(
             event_id=event.id,
@@ -82,14 +115,37 @@ class Callbacks:
             received_at=received,
         )
 
-        def change(record: CallRecord | None) -> CallRecord:
-            if credentials is None:
-                return apply_event(record, event, received)
-            binding = (record.callback_binding if record is not None else CallbackBinding())
-            # A call first seen here (its callbacks overtook the create/answer response) takes
-            # the secret its callback URI carries.
-            admitted = binding.admit(credentials, received) if record is not None else (
-                binding.pinned(credentials).admit(credentials, received))
-            return apply_event(record, event, received).with_changes(callback_binding=admitted)
+        written: list[tuple[CallRecord | None, CallRecord]] = []
 
-        return await self._calls.record_event(stored, change)
+        def change(record: CallRecord | None) -> CallRecord:
+            updated = apply_event(record, event, received)
+            if credentials is not None:
+                binding = record.callback_binding if record is not None else CallbackBinding()
+                # A call first seen here (its callbacks overtook the create/answer response)
+                # takes the secret its callback URI carries.
+                if record is None:
+                    binding = binding.pinned(credentials)
+                updated = updated.with_changes(callback_binding=binding.admit(credentials, received))
+            written[:] = [(record, updated)]  # the last attempt's is the one that holds
+            return updated
+
+        return written[0] if await self._calls.record_event(stored, change) else None
+
+
+def _log_applied(kind: str, before: CallRecord | None, after: CallRecord) -> None:
+    if before is not None and before.state is after.state:
+        logger.info("callback %s applied (%s)", kind, after.state.value)
+    else:
+        logger.info("callback %s applied: %s → %s", kind,
+                    before.state.value if before else "new", after.state.value)
+    for settled in newly_settled(before, after):
+        logger.info("operation %s (%s) settled: %s", settled.kind.value, settled.context,
+                    settled.status.value)
+
+
+def newly_settled(before: CallRecord | None, after: CallRecord) -> list[Operation]:
+    """Operations the change finished (succeeded, failed or cancelled)."""
+    pending = {op.context for op in (before.operations if before else ())
+               if op.status is OperationStatus.PENDING}
+    return [op for op in after.operations
+            if op.context in pending and op.status is not OperationStatus.PENDING]

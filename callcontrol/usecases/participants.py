@@ -13,6 +13,7 @@ from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.identifiers import Identifier, IdentifierKind
 from callcontrol.domain.models import OperationKind, OperationStatus, Participant
+from callcontrol.observability import use_case
 from callcontrol.usecases._operations import (
     Reservation,
     caller_id_for,
@@ -89,35 +90,41 @@ class Participants:
         self._default_caller_id = default_caller_id
         self._clock = clock
 
+    @use_case
     async def list_participants(self, command: ListParticipants) -> list[Participant]:
         return await self._gateway().list_participants(command.call_connection_id)
 
+    @use_case
     async def get_participant(self, command: GetParticipant) -> Participant:
         return await self._gateway().get_participant(command.call_connection_id, command.participant)
 
+    @use_case
     async def add_participant(self, command: AddParticipant) -> Accepted:
         call_id, who = command.call_connection_id, command.participant
         kind = OperationKind.ADD_PARTICIPANT
         caller_id = caller_id_for([who], command.caller_id, self._default_caller_id,
                                   "sourceCallerIdNumber")
         context = operation_context(command.operation_context, "add", command.repeatability_id)
+        timeout = command.invitation_timeout_seconds  # the reconciler's limit starts from it
         reservation = Reservation(call_id, context, kind, self._clock(), target=who,
-                                  request_id=command.repeatability_id)
+                                  request_id=command.repeatability_id, timeout_seconds=timeout)
         await self._calls.modify(call_id, reservation.change)
         retry = reservation.retry_of
         if reservation.settled and retry is not None and retry.invitation_id is not None:
             return Accepted.of(call_id, retry)
         # First attempt, or a retry whose accepted answer (its invitation id) was never heard:
         # the same Repeatability-Request-ID makes ACS answer with its first outcome.
-        outcome = await send(self._calls, call_id, context, lambda: self._gateway().add_participant(
-            call_id, who, caller_id=caller_id, invitation_timeout=command.invitation_timeout_seconds,
+        outcome = await send(self._calls, call_id, context, kind, lambda: self._gateway().add_participant(
+            call_id, who, caller_id=caller_id, invitation_timeout=timeout,
             operation_context=context, idempotency_key=command.repeatability_id,
         ))
         record = await self._calls.modify(call_id, note(
             call_id, context, kind, self._clock(), target=who,
-            invitation_id=outcome.invitation_id, request_id=command.repeatability_id))
+            invitation_id=outcome.invitation_id, timeout_seconds=timeout,
+            request_id=command.repeatability_id))
         return Accepted(call_id, context, outcome.invitation_id, status_of(record, context))
 
+    @use_case
     async def remove_participant(self, command: RemoveParticipant) -> Accepted:
         call_id, who = command.call_connection_id, command.participant
         kind = OperationKind.REMOVE_PARTICIPANT
@@ -127,12 +134,13 @@ class Participants:
         await self._calls.modify(call_id, reservation.change)
         if reservation.settled and reservation.retry_of is not None:
             return Accepted.of(call_id, reservation.retry_of)
-        await send(self._calls, call_id, context, lambda: self._gateway().remove_participant(
+        await send(self._calls, call_id, context, kind, lambda: self._gateway().remove_participant(
             call_id, who, operation_context=context, idempotency_key=command.repeatability_id))
         record = await self._calls.modify(call_id, note(
             call_id, context, kind, self._clock(), target=who, request_id=command.repeatability_id))
         return Accepted(call_id, context, status=status_of(record, context))
 
+    @use_case
     async def mute_participant(self, command: MuteParticipant) -> Accepted:
         call_id, who = command.call_connection_id, command.participant
         if who.kind is not IdentifierKind.COMMUNICATION_USER:
@@ -145,7 +153,7 @@ class Participants:
         await self._calls.modify(call_id, reservation.change)
         if reservation.settled and reservation.retry_of is not None:
             return Accepted.of(call_id, reservation.retry_of)
-        await send(self._calls, call_id, context, lambda: self._gateway().mute_participant(
+        await send(self._calls, call_id, context, kind, lambda: self._gateway().mute_participant(
             call_id, who, operation_context=context, idempotency_key=command.repeatability_id))
         # Mute has no callback: its 200 is the outcome.
         record = await self._calls.modify(call_id, note(
@@ -153,6 +161,7 @@ class Participants:
             request_id=command.repeatability_id))
         return Accepted(call_id, context, status=status_of(record, context))
 
+    @use_case
     async def cancel_add_participant(self, command: CancelAddParticipant) -> Accepted:
         call_id, invitation_id = command.call_connection_id, command.invitation_id
         kind = OperationKind.CANCEL_ADD_PARTICIPANT
@@ -162,7 +171,7 @@ class Participants:
         await self._calls.modify(call_id, reservation.change)
         if reservation.settled and reservation.retry_of is not None:
             return Accepted.of(call_id, reservation.retry_of)
-        await send(self._calls, call_id, context, lambda: self._gateway().cancel_add_participant(
+        await send(self._calls, call_id, context, kind, lambda: self._gateway().cancel_add_participant(
             call_id, invitation_id, operation_context=context,
             idempotency_key=command.repeatability_id))
         record = await self._calls.modify(call_id, note(

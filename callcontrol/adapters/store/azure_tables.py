@@ -2,6 +2,11 @@
 
 The only module that imports the Tables SDK: its exceptions are translated here into the store
 vocabulary (`EntityExists`, `EtagMismatch`, `TransactionFailed`, `StoreError`).
+
+A table is created on first use and then assumed to exist. If it is deleted while the app runs,
+the next operation on it fails with TableNotFound: the table is re-created, once, and that
+operation retried (Azure refuses the re-creation for about 40 s after a delete: until then the
+operation fails as a StoreError, a 503, and the next one tries again).
 """
 
 from __future__ import annotations
@@ -31,24 +36,26 @@ from callcontrol.adapters.store.backend import (
     TxKind,
     TxOp,
 )
+from callcontrol.adapters.telemetry.dependencies import client_options
 from callcontrol.domain.errors import StoreError
 
 logger = logging.getLogger(__name__)
-_CONFLICT_CODES = {"UpdateConditionNotSatisfied", "ResourceNotFound", "EntityNotFound"}
-
-
+T = TypeVar("T")
 # Every storage request ends within this, the SDK's own retries included: well inside Event
 # Grid's 30 s wait for a webhook and the host's HTTP timeout, so a hung store becomes a prompt
 # 503 (or a failed delivery that Event Grid retries), never a request that outlives its caller.
 STORAGE_DEADLINE_SECONDS = 5.0
-_TABLE_GONE = "TableNotFound"
-T = TypeVar("T")
+_CONFLICT_CODES = {"UpdateConditionNotSatisfied", "ResourceNotFound", "EntityNotFound"}
+_TABLE_NOT_FOUND = "TableNotFound"
 
 
-def _table_gone(exc: AzureError) -> bool:
-    """The table itself is missing (storage was wiped or restarted empty), not a row."""
-    code = str(getattr(exc, "error_code", "") or "")
-    return code == _TABLE_GONE or "table specified does not exist" in str(exc.message or "")
+def _table_missing(exc: AzureError, *, any_not_found: bool = False) -> bool:
+    """Whether the service said the table itself does not exist (not just the entity)."""
+    code = getattr(exc, "error_code", None)
+    if code is not None and str(getattr(code, "value", code)) == _TABLE_NOT_FOUND:
+        return True
+    # An insert cannot miss an entity: its 404 is the table's (Azurite leaves the code out).
+    return any_not_found and isinstance(exc, ResourceNotFoundError)
 
 
 class AzureTableBackend:
@@ -61,6 +68,9 @@ class AzureTableBackend:
         self._ready: dict[str, asyncio.Lock] = {}
         self.round_trips = 0
 
+    def _name(self, table: str) -> str:
+        return f"{self._prefix}{table}"
+
     async def _client(self, table: str) -> TableClient:
         client = self._clients.get(table)
         if client is not None:
@@ -68,37 +78,41 @@ class AzureTableBackend:
         lock = self._ready.setdefault(table, asyncio.Lock())
         async with lock:
             if table not in self._clients:
-                name = f"{self._prefix}{table}"
-                try:
-                    async with asyncio.timeout(self._deadline):
-                        await self._service.create_table_if_not_exists(name)
-                except TimeoutError:
-                    raise StoreError(f"cannot open table {name}: no answer within "
-                                     f"{self._deadline:g} s") from None
-                except AzureError as exc:
-                    raise StoreError(f"cannot open table {name}: {exc.message}") from exc
-                self._clients[table] = self._service.get_table_client(name)
+                await self._create(table)
+                self._clients[table] = self._service.get_table_client(self._name(table))
         return self._clients[table]
 
-    async def _call(self, table: str, action: str,
-                    operation: Callable[[TableClient], Awaitable[T]]) -> T:
-        """Run one storage request within the deadline. A table found missing (the store lost
-        its tables) is created again and the request made once more."""
-        for attempt in range(2):
-            client = await self._client(table)
-            self.round_trips += 1
-            try:
-                async with asyncio.timeout(self._deadline):
-                    return await operation(client)
-            except TimeoutError:
-                raise StoreError(f"{action} {table}: no answer within {self._deadline:g} s") from None
-            except (AzureError, TableTransactionError) as exc:
-                if attempt == 0 and _table_gone(exc):
-                    logger.warning("table %s is gone; creating it again", table)
-                    self._clients.pop(table, None)
-                    continue
+    async def _create(self, table: str) -> None:
+        try:
+            await self._within_deadline(self._service.create_table_if_not_exists(self._name(table)),
+                                        f"open table {self._name(table)}")
+        except AzureError as exc:
+            raise StoreError(f"cannot open table {self._name(table)}: {exc.message}") from exc
+
+    async def _on_table(self, table: str, action: Callable[[TableClient], Awaitable[T]], *,
+                        insert: bool = False) -> T:
+        """Run `action` with the table's client; if the table has gone, re-create it once and
+        run `action` again."""
+        client = await self._client(table)
+        self.round_trips += 1
+        try:
+            return await self._within_deadline(action(client), f"request to {table}")
+        except AzureError as exc:
+            if not _table_missing(exc, any_not_found=insert):
                 raise
-        raise AssertionError("unreachable")
+            logger.warning("table %s is missing (deleted while the app runs): re-creating it",
+                           self._name(table))
+        async with self._ready.setdefault(table, asyncio.Lock()):
+            await self._create(table)
+        self.round_trips += 1
+        return await self._within_deadline(action(client), f"request to {table}")
+
+    async def _within_deadline(self, request: Awaitable[T], what: str) -> T:
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await request
+        except TimeoutError:
+            raise StoreError(f"{what}: no answer within {self._deadline:g} s") from None
 
     @staticmethod
     def _to_entity(raw: Mapping[str, Any]) -> Entity:
@@ -112,22 +126,18 @@ class AzureTableBackend:
         return {k: v for k, v in entity.items() if k != ETAG}
 
     async def get(self, table: str, partition: str, row: str) -> Entity | None:
-        async def read(client: TableClient) -> Entity:
-            return self._to_entity(await client.get_entity(partition, row))
-
         try:
-            return await self._call(table, "read from", read)
+            found = await self._on_table(table, lambda c: c.get_entity(partition, row))
+            return self._to_entity(found)
         except ResourceNotFoundError:
             return None
         except AzureError as exc:
             raise StoreError(f"read from {table} failed: {exc.message}") from exc
 
     async def insert(self, table: str, entity: Entity) -> str:
-        async def create(client: TableClient) -> Mapping[str, Any]:
-            return await client.create_entity(self._clean(entity))
-
         try:
-            result = await self._call(table, "insert into", create)
+            result = await self._on_table(
+                table, lambda c: c.create_entity(self._clean(entity)), insert=True)
         except ResourceExistsError as exc:
             raise EntityExists(f"row already exists in {table}") from exc
         except AzureError as exc:
@@ -135,16 +145,13 @@ class AzureTableBackend:
         return str(result["etag"])
 
     async def replace(self, table: str, entity: Entity, etag: str) -> str:
-        async def update(client: TableClient) -> Mapping[str, Any]:
-            return await client.update_entity(
+        try:
+            result = await self._on_table(table, lambda c: c.update_entity(
                 self._clean(entity),
                 mode=UpdateMode.REPLACE,
                 etag=etag,
                 match_condition=MatchConditions.IfNotModified,
-            )
-
-        try:
-            result = await self._call(table, "update of", update)
+            ))
         except (ResourceModifiedError, ResourceNotFoundError) as exc:
             raise EtagMismatch(f"row in {table} changed concurrently") from exc
         except AzureError as exc:
@@ -152,17 +159,15 @@ class AzureTableBackend:
         return str(result["etag"])
 
     async def upsert(self, table: str, entity: Entity) -> str:
-        async def write(client: TableClient) -> Mapping[str, Any]:
-            return await client.upsert_entity(self._clean(entity), mode=UpdateMode.REPLACE)
-
         try:
-            result = await self._call(table, "upsert into", write)
+            result = await self._on_table(
+                table, lambda c: c.upsert_entity(self._clean(entity), mode=UpdateMode.REPLACE))
         except AzureError as exc:
             raise StoreError(f"upsert into {table} failed: {exc.message}") from exc
         return str(result["etag"])
 
     async def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
-        async def remove(client: TableClient) -> None:
+        async def delete(client: TableClient) -> None:
             if etag is None:
                 await client.delete_entity(partition, row)
             else:
@@ -171,7 +176,7 @@ class AzureTableBackend:
                 )
 
         try:
-            await self._call(table, "delete from", remove)
+            await self._on_table(table, delete)
         except (ResourceModifiedError, ResourceNotFoundError) as exc:
             raise EtagMismatch(f"row in {table} changed concurrently") from exc
         except AzureError as exc:
@@ -185,6 +190,11 @@ class AzureTableBackend:
         row_prefix: str | None = None,
         equals: Mapping[str, str] | None = None,
         select: Sequence[str] | None = None,
+        row_after: str | None = None,
+        row_from: str | None = None,
+        row_below: str | None = None,
+        below: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> list[Entity]:
         columns = None if select is None else ["PartitionKey", "RowKey", *select]
         clauses: list[str] = []
@@ -197,22 +207,36 @@ class AzureTableBackend:
             clauses.append("RowKey ge @rlo and RowKey lt @rhi")
             parameters["rlo"] = row_prefix
             parameters["rhi"] = row_prefix[:-1] + chr(ord(row_prefix[-1]) + 1)
-        for index, (name, value) in enumerate((equals or {}).items()):
+        for name, operator, value in (("RowKey", "gt", row_after), ("RowKey", "ge", row_from),
+                                      ("RowKey", "lt", row_below)):
+            if value is not None:
+                clauses.append(f"{name} {operator} @b{len(parameters)}")
+                parameters[f"b{len(parameters)}"] = value
+        comparisons = [(name, "eq", value) for name, value in (equals or {}).items()]
+        comparisons += [(name, "lt", value) for name, value in (below or {}).items()]
+        for index, (name, operator, value) in enumerate(comparisons):
             if not name.isidentifier():
                 raise ValueError(f"bad property name {name!r}")
-            clauses.append(f"{name} eq @v{index}")
+            clauses.append(f"{name} {operator} @v{index}")
             parameters[f"v{index}"] = value
+        # Ask for no more than is needed: the service pages by up to 1,000 entities.
+        per_page = None if limit is None else max(1, min(limit, 1000))
 
-        async def read(client: TableClient) -> list[Entity]:
+        async def collect(client: TableClient) -> list[Entity]:
             if clauses:
                 pages = client.query_entities(" and ".join(clauses), parameters=parameters,
-                                              select=columns)
+                                              select=columns, results_per_page=per_page)
             else:
-                pages = client.list_entities(select=columns)
-            return [self._to_entity(item) async for item in pages]
+                pages = client.list_entities(select=columns, results_per_page=per_page)
+            found: list[Entity] = []
+            async for item in pages:
+                if limit is not None and len(found) >= limit:
+                    break
+                found.append(self._to_entity(item))
+            return found
 
         try:
-            return await self._call(table, "query of", read)
+            return await self._on_table(table, collect)
         except AzureError as exc:
             raise StoreError(f"query of {table} failed: {exc.message}") from exc
 
@@ -231,12 +255,8 @@ class AzureTableBackend:
                 batch.append((op.kind.value, entity, options))
             else:
                 batch.append((op.kind.value, entity))
-
-        async def submit(client: TableClient) -> list[Mapping[str, Any]]:
-            return list(await client.submit_transaction(batch))
-
         try:
-            results = await self._call(table, "transaction on", submit)
+            results = await self._on_table(table, lambda c: c.submit_transaction(batch))
         except TableTransactionError as exc:
             code = str(getattr(exc, "error_code", "") or "")
             cause: StoreError
@@ -261,9 +281,10 @@ def connect_tables(*, connection_string: str | None, table_service_uri: str | No
                    credential: AsyncTokenCredential | None = None) -> AzureTableBackend:
     """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
     if connection_string:
-        service = TableServiceClient.from_connection_string(connection_string)
+        service = TableServiceClient.from_connection_string(connection_string, **client_options())
     else:
         if table_service_uri is None or credential is None:
             raise ValueError("without a connection string, a table URI and a credential are needed")
-        service = TableServiceClient(endpoint=table_service_uri, credential=credential)
+        service = TableServiceClient(endpoint=table_service_uri, credential=credential,
+                                     **client_options())
     return AzureTableBackend(service)

@@ -99,6 +99,8 @@ def _operation(operation: Operation) -> Json:
         body["invitationId"] = operation.invitation_id
     if operation.request_id is not None:
         body["requestId"] = operation.request_id
+    if operation.timeout_seconds is not None:  # optional: older rows simply lack it
+        body["invitationTimeoutSeconds"] = operation.timeout_seconds
     return body
 
 
@@ -113,6 +115,7 @@ def _read_operation(value: Json) -> Operation:
         target=_read_identifier(value.get("target")),
         invitation_id=value.get("invitationId"),
         request_id=value.get("requestId"),  # absent in rows written before retries matched
+        timeout_seconds=value.get("invitationTimeoutSeconds"),
     )
 
 
