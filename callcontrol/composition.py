@@ -31,6 +31,7 @@ from callcontrol.adapters.store.calls import CallStore
 from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.idempotency import IdempotencyStore
 from callcontrol.adapters.store.rules import RuleSetCache, RuleStore, Seed
+from callcontrol.adapters.telemetry import configure_telemetry
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
@@ -285,6 +286,13 @@ class Services:
                                         refused_hint=acs_refused_hint(self.settings)),
                                JwksProbe(lambda: self.settings.callback_jwks_url)]
         return Readiness(probes)
+
+
+def observe() -> None:
+    """Telemetry and the logging layer, configured once per worker process (cheap after that:
+    every invocation calls it before opening its span). Ingestion into Application Insights
+    authenticates as the app's identity, built only if the distro is configured."""
+    configure_telemetry(ingestion_credential=lambda: credentials.ingestion_credential(load_settings()))
 
 
 ServicesFactory = Callable[[], Services]

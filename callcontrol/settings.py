@@ -63,6 +63,8 @@ ADD_PARTICIPANT_MARGIN_SECONDS: Final = "ADD_PARTICIPANT_MARGIN_SECONDS"
 CALL_RETENTION_DAYS: Final = "CALL_RETENTION_DAYS"
 RULE_VERSIONS_KEPT: Final = "RULE_VERSIONS_KEPT"
 RETENTION_BATCH_SIZE: Final = "RETENTION_BATCH_SIZE"
+AZURE_SDK_LOG_LEVEL: Final = "AZURE_SDK_LOG_LEVEL"
+OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -110,6 +112,9 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(RULE_VERSIONS_KEPT, Where.OPTIONAL, "newest rule set versions kept", "50"),
     SettingSpec(RETENTION_BATCH_SIZE, Where.OPTIONAL,
                 "rows retention deletes per kind and run (the rest wait for the next run)", "500"),
+    SettingSpec(AZURE_SDK_LOG_LEVEL, Where.OPTIONAL, "level of the Azure SDK loggers", "WARNING"),
+    SettingSpec(OTEL_EXPORTER_OTLP_ENDPOINT, Where.OPTIONAL,
+                "OTLP/HTTP collector for traces, metrics and logs (when App Insights is not set)"),
 )
 
 

@@ -18,7 +18,7 @@ from callcontrol.usecases.calls import (
 from handlers._api import api_route
 from handlers._http import json_response, read_json
 from handlers._idempotency import repeatability_id
-from handlers._paging import LISTING_PARAMETERS, LISTING_SCHEMAS, listing_query, next_link
+from handlers._paging import LISTING_PARAMETERS, listing_query, next_link
 from handlers.wire.requests import CreateCallRequest, HangUpRequest, TransferRequest, validate_body
 from handlers.wire.responses import accepted_json
 
@@ -27,7 +27,8 @@ CALL_ID = "callConnectionId"
 
 
 @api_route(bp, name="create_call", route="calls", method="POST", summary="Create a 1:1 or group call",
-           body=CreateCallRequest, success=201, response="call", idempotent=True)
+           body=CreateCallRequest, success=201, response="call", idempotent=True,
+           errors=(400, 401, 409, 503))
 async def create_call(req: func.HttpRequest) -> func.HttpResponse:
     request = validate_body(CreateCallRequest, read_json(req))
     record = await services().calls.create_call(CreateCall(
@@ -43,7 +44,7 @@ async def create_call(req: func.HttpRequest) -> func.HttpResponse:
 
 @api_route(bp, name="list_calls", route="calls", method="GET",
            summary="Calls known to the store, newest first, a page at a time",
-           response="callList", query=LISTING_PARAMETERS, query_schemas=LISTING_SCHEMAS)
+           response="callList", errors=(400, 401, 503), query=LISTING_PARAMETERS)
 async def list_calls(req: func.HttpRequest) -> func.HttpResponse:
     page = await services().calls.list_page(listing_query(req))
     body: dict[str, Any] = {"value": [r.to_json() for r in page.records]}
