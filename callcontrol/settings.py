@@ -54,6 +54,8 @@ REDIRECT_MAX_HOPS: Final = "REDIRECT_MAX_HOPS"
 REDIRECT_LOOP_KEY: Final = "REDIRECT_LOOP_KEY"
 REDIRECT_LOOP_REJECT_REASON: Final = "REDIRECT_LOOP_REJECT_REASON"
 ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
+AZURE_SDK_LOG_LEVEL: Final = "AZURE_SDK_LOG_LEVEL"
+OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 RECONCILE_SCHEDULE: Final = "RECONCILE_SCHEDULE"
 RETENTION_SCHEDULE: Final = "RETENTION_SCHEDULE"
 RECONCILE_AFTER_MINUTES: Final = "RECONCILE_AFTER_MINUTES"
@@ -63,8 +65,6 @@ ADD_PARTICIPANT_MARGIN_SECONDS: Final = "ADD_PARTICIPANT_MARGIN_SECONDS"
 CALL_RETENTION_DAYS: Final = "CALL_RETENTION_DAYS"
 RULE_VERSIONS_KEPT: Final = "RULE_VERSIONS_KEPT"
 RETENTION_BATCH_SIZE: Final = "RETENTION_BATCH_SIZE"
-AZURE_SDK_LOG_LEVEL: Final = "AZURE_SDK_LOG_LEVEL"
-OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -93,6 +93,9 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(REDIRECT_LOOP_REJECT_REASON, Where.OPTIONAL,
                 "reject reason when the loop guard stops a redirect: none, busy or forbidden", "busy"),
     SettingSpec(ACS_REQUEST_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one ACS request", "10"),
+    SettingSpec(AZURE_SDK_LOG_LEVEL, Where.OPTIONAL, "level of the Azure SDK loggers", "WARNING"),
+    SettingSpec(OTEL_EXPORTER_OTLP_ENDPOINT, Where.OPTIONAL,
+                "OTLP/HTTP collector for traces, metrics and logs (when App Insights is not set)"),
     # Timer schedules (NCRONTAB, six fields) are read by the Functions host itself through
     # %NAME% in the trigger, so infra must set them: the defaults here serve the app's own
     # checks and documentation, never the host.
@@ -112,9 +115,6 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(RULE_VERSIONS_KEPT, Where.OPTIONAL, "newest rule set versions kept", "50"),
     SettingSpec(RETENTION_BATCH_SIZE, Where.OPTIONAL,
                 "rows retention deletes per kind and run (the rest wait for the next run)", "500"),
-    SettingSpec(AZURE_SDK_LOG_LEVEL, Where.OPTIONAL, "level of the Azure SDK loggers", "WARNING"),
-    SettingSpec(OTEL_EXPORTER_OTLP_ENDPOINT, Where.OPTIONAL,
-                "OTLP/HTTP collector for traces, metrics and logs (when App Insights is not set)"),
 )
 
 

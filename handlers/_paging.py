@@ -6,7 +6,6 @@ Every bad value is a 400 naming its parameter; nothing is silently defaulted or 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import azure.functions as func
@@ -15,13 +14,12 @@ from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.listing import DEFAULT_LIMIT, MAX_LIMIT, TOKEN_FIELD, CallQuery
 from callcontrol.domain.models import CallState, Direction
 from handlers._http import parse_enum
-from handlers.wire.requests import enum_schema
 
-LISTING_PARAMETERS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+LISTING_PARAMETERS: tuple[tuple[str, str, dict[str, object]], ...] = (
     ("limit", f"calls per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})",
      {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
-    ("state", "filter by call state", enum_schema(CallState)),
-    ("direction", "filter by direction", enum_schema(Direction)),
+    ("state", "filter by call state", {"type": "string", "enum": [s.value for s in CallState]}),
+    ("direction", "inbound or outbound", {"type": "string", "enum": [d.value for d in Direction]}),
     ("since", "created at or after this time (ISO 8601 with a UTC offset)",
      {"type": "string", "format": "date-time"}),
     ("until", "created before this time (ISO 8601 with a UTC offset)",

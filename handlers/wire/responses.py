@@ -184,9 +184,9 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "participantList": ParticipantListOut,
     "accepted": AcceptedOut,
     "health": HealthOut,
-    "readiness": ReadinessOut,
     "callbacks": CallbackResultOut,
     "document": DocumentOut,
+    "readiness": ReadinessOut,
     "ruleSet": RuleSet,
     **RULES_RESPONSE_MODELS,
 }
