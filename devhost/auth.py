@@ -2,6 +2,8 @@
 
 `anonymous` is open; `function` accepts the function key or the master key; `admin` only the master
 key. The key arrives in the `x-functions-key` header or the `code` query parameter (header first).
+Extension webhooks (`/runtime/webhooks/eventgrid`) take the extension's system key
+(`eventgrid_extension` in Azure) or the master key; the admin API (`/admin/...`) only the master key.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Final
 
 FUNCTION_KEY_SETTING: Final = "DEVHOST_FUNCTION_KEY"
 MASTER_KEY_SETTING: Final = "DEVHOST_MASTER_KEY"
+EVENTGRID_KEY_SETTING: Final = "DEVHOST_EVENTGRID_KEY"  # the host's `eventgrid_extension` system key
+KEY_SETTINGS: Final = (FUNCTION_KEY_SETTING, MASTER_KEY_SETTING, EVENTGRID_KEY_SETTING)
 KEY_HEADER: Final = "x-functions-key"
 KEY_QUERY: Final = "code"
 
@@ -28,22 +32,36 @@ class HostKeys:
     function_key: str
     master_key: str
     generated: frozenset[str] = frozenset()  # names of the settings that were missing and made up
+    eventgrid_key: str = ""  # empty only when built by hand: then no key opens the webhook but master
 
     def __repr__(self) -> str:  # keys never reach a log through a repr
         return f"HostKeys(generated={sorted(self.generated)})"
+
+    def by_setting(self) -> dict[str, str]:
+        """Each key under the name of the setting that provides it."""
+        return {
+            FUNCTION_KEY_SETTING: self.function_key,
+            MASTER_KEY_SETTING: self.master_key,
+            EVENTGRID_KEY_SETTING: self.eventgrid_key,
+        }
 
 
 def resolve_keys(settings: Mapping[str, str]) -> HostKeys:
     """Take the keys from settings; invent random ones for those that are unset or empty."""
     generated = set()
     keys = {}
-    for name in (FUNCTION_KEY_SETTING, MASTER_KEY_SETTING):
+    for name in KEY_SETTINGS:
         value = settings.get(name, "")
         if not value:
             value = secrets.token_urlsafe(32)
             generated.add(name)
         keys[name] = value
-    return HostKeys(keys[FUNCTION_KEY_SETTING], keys[MASTER_KEY_SETTING], frozenset(generated))
+    return HostKeys(
+        keys[FUNCTION_KEY_SETTING],
+        keys[MASTER_KEY_SETTING],
+        frozenset(generated),
+        eventgrid_key=keys[EVENTGRID_KEY_SETTING],
+    )
 
 
 def presented_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
@@ -62,5 +80,21 @@ def is_authorized(level: str, key: str | None, keys: HostKeys) -> bool:
     return level == FUNCTION and _same(key, keys.function_key)
 
 
+def is_master(key: str | None, keys: HostKeys) -> bool:
+    """The admin API takes the master key only."""
+    return key is not None and _same(key, keys.master_key)
+
+
+def opens_eventgrid_webhook(key: str | None, keys: HostKeys) -> bool:
+    """The Event Grid webhook takes its system key, or the master key (admin satisfies every level)."""
+    if key is None:
+        return False
+    return _same(key, keys.master_key) or (bool(keys.eventgrid_key) and _same(key, keys.eventgrid_key))
+
+
 def _same(presented: str, expected: str) -> bool:
-    return hmac.compare_digest(presented.encode("utf-8"), expected.encode("utf-8"))
+    # A header byte outside ASCII reaches us as a lone surrogate (aiohttp decodes with
+    # surrogateescape); "surrogatepass" encodes any str, so an odd key is just a wrong key.
+    return hmac.compare_digest(
+        presented.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )

@@ -17,8 +17,9 @@ from devhost import auth
 from devhost.errors import DevhostError, SettingsError
 from devhost.indexing import FunctionIndex
 from devhost.loader import load_app
-from devhost.server import INDEX_KEY, build_app, start, url_host
+from devhost.server import INDEX_KEY, SCHEDULER_KEY, build_app, start, url_host
 from devhost.settings import HostConfig, apply_settings, read_local_settings
+from devhost.timers import TimerScheduler
 
 logger = logging.getLogger("devhost")
 
@@ -81,7 +82,7 @@ async def _serve(app: web.Application, config: HostConfig, host: str, port: int)
         loop.add_signal_handler(signum, stop.set)
     runner, bound_port = await start(app, host, port)
     base_url = f"http://{url_host(host)}:{bound_port}"
-    _announce(app[INDEX_KEY], config, base_url)
+    _announce(app[INDEX_KEY], app[SCHEDULER_KEY], config, base_url)
     print(f"devhost listening on {base_url}", flush=True)
     try:
         await stop.wait()
@@ -91,7 +92,7 @@ async def _serve(app: web.Application, config: HostConfig, host: str, port: int)
     return 0
 
 
-def _announce(index: FunctionIndex, config: HostConfig, base_url: str) -> None:
+def _announce(index: FunctionIndex, scheduler: TimerScheduler, config: HostConfig, base_url: str) -> None:
     """List the functions with their URLs, and any key the developer did not set."""
     prefix = f"/{config.route_prefix}" if config.route_prefix else ""
     lines = ["Functions:"]
@@ -102,14 +103,17 @@ def _announce(index: FunctionIndex, config: HostConfig, base_url: str) -> None:
         )
     for eg in index.event_grid:
         lines.append(
-            f"  {eg.name}: eventGridTrigger {base_url}/runtime/webhooks/EventGrid?functionName={eg.name}"
+            f"  {eg.name}: eventGridTrigger "
+            f"{base_url}/runtime/webhooks/EventGrid?functionName={eg.name}&code=<{auth.EVENTGRID_KEY_SETTING}>"
+        )
+    for timer in scheduler.timers:
+        lines.append(
+            f"  {timer.function.name}: timerTrigger {timer.schedule.text!r} "
+            f"(run now: POST {base_url}/admin/functions/{timer.function.name} with the master key)"
         )
     for skipped in index.skipped:
         lines.append(f"  {skipped.name}: {skipped.trigger_type} (not served by devhost)")
-    keys = {
-        auth.FUNCTION_KEY_SETTING: config.keys.function_key,
-        auth.MASTER_KEY_SETTING: config.keys.master_key,
-    }
+    keys = config.keys.by_setting()
     for name in sorted(config.keys.generated):
         # Generated keys are throwaway values for this run only; printing them is the point.
         lines.append(f"{name} not set; generated for this run: {keys[name]}")

@@ -10,8 +10,11 @@ Follows the host's Event Grid extension:
 * `aeg-event-type: Unsubscribe` / `SubscriptionDeletion` -> 202, nothing invoked;
 * `OPTIONS` with `WebHook-Request-Origin` -> the CloudEvents abuse-protection handshake (200 with
   `WebHook-Allowed-Origin`);
-* unknown function -> 404; missing/unknown `aeg-event-type`, malformed JSON or an event without its
-  required fields -> 400 naming the problem.
+* unknown function -> 404; missing/unknown `aeg-event-type`, malformed JSON, a body nested deeper
+  than 64 levels or an event without its required fields -> 400 naming the problem.
+
+Every request needs the system key (`code=` or `x-functions-key`; the host's `eventgrid_extension`
+key, devhost's DEVHOST_EVENTGRID_KEY) or the master key, checked first: 401 with an empty body.
 
 Events in the Event Grid schema become `func.EventGridEvent`, CloudEvents (those with `specversion`)
 become `func.CloudEvent`, both through the library's own trigger converter.
@@ -30,9 +33,11 @@ from aiohttp import web
 from azure.functions import meta
 from azure.functions.eventgrid import EventGridEventInConverter
 
+from devhost import auth
 from devhost.context import InvocationContext
 from devhost.indexing import EventGridFunction, FunctionIndex
 from devhost.invoker import Invoker
+from devhost.jsonbody import BadJsonError, parse_json
 from devhost.settings import HostConfig
 
 logger = logging.getLogger(__name__)
@@ -61,6 +66,10 @@ class EventGridWebhook:
         self._invoker = invoker
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        key = auth.presented_key(request.headers, request.query)
+        if not auth.opens_eventgrid_webhook(key, self._config.keys):
+            logger.warning("Event Grid delivery refused with 401: no valid system key")
+            return web.Response(status=401)
         name = request.query.get("functionName", "")
         if not name:
             return _problem(400, "the functionName query parameter is required")
@@ -88,7 +97,7 @@ class EventGridWebhook:
         return await self._deliver(function, triggers)
 
     async def _deliver(self, function: EventGridFunction, events: Sequence[TriggerEvent]) -> web.Response:
-        outcomes = await asyncio.gather(*(self._invoke_one(function, event) for event in events))
+        outcomes = await asyncio.gather(*(self.invoke_one(function, event) for event in events))
         failed = [invocation for invocation, succeeded in outcomes if not succeeded]
         if failed:
             return _problem(
@@ -98,7 +107,7 @@ class EventGridWebhook:
             )
         return web.Response(status=202)
 
-    async def _invoke_one(self, function: EventGridFunction, event: TriggerEvent) -> tuple[str, bool]:
+    async def invoke_one(self, function: EventGridFunction, event: TriggerEvent) -> tuple[str, bool]:
         context = InvocationContext(function.name, self._config.function_directory)
         logger.info(
             "Executing %s for event %s (invocation %s)", function.name, event.id, context.invocation_id
@@ -124,9 +133,9 @@ class EventGridWebhook:
 def parse_events(body: bytes) -> list[dict[str, Any]]:
     """The events of a delivery: a JSON array of objects, or a single object."""
     try:
-        document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadDeliveryError(f"the body is not valid JSON: {exc}") from exc
+        document = parse_json(body)
+    except BadJsonError as exc:
+        raise BadDeliveryError(str(exc)) from exc
     events = document if isinstance(document, list) else [document]
     if not events:
         raise BadDeliveryError("the body is an empty array; Event Grid always delivers at least one event")

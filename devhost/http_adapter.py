@@ -1,8 +1,10 @@
 """HTTP triggers: route the request, check method and key, build `func.HttpRequest`, render the result.
 
-Order of checks: no matching route -> 404; route matches but not for this method -> 405 with `Allow`;
-wrong or missing key -> 401; then the function runs. Its exception is a 500 whose body says only that
-the invocation failed and under which id (the traceback goes to the log, never to the client).
+Order of checks, with the host's answers (status only, empty body, no content type): no matching
+route -> 404; route matches but not for this method -> 404 as well (the host's routes carry method
+constraints; the methods the route allows go to the devhost log instead); wrong or missing key -> 401;
+then the function runs. Its exception is a 500 whose body says only that the invocation failed and
+under which id (the traceback goes to the log, never to the client).
 """
 
 from __future__ import annotations
@@ -44,22 +46,22 @@ class HttpDispatcher:
         segments = split_path(request.rel_url.raw_path)
         head = [decode_segment(segment).lower() for segment in segments[: len(self._prefix)]]
         if head != self._prefix:
-            return _plain(404, "Not Found")
+            return empty(404)
         candidates = [
             (fn, values)
             for fn in self._functions
             if (values := fn.route.match(segments[len(self._prefix) :])) is not None
         ]
         if not candidates:
-            return _plain(404, "Not Found")
+            return empty(404)
         chosen = next(((fn, values) for fn, values in candidates if _allows(fn, request.method)), None)
         if chosen is None:
-            allowed = sorted({method for fn, _ in candidates for method in fn.methods or ()})
-            return _plain(405, "Method Not Allowed", {"Allow": ", ".join(allowed)})
+            _log_method_mismatch(request.method, [fn for fn, _ in candidates])
+            return empty(404)
         function, route_values = chosen
         key = auth.presented_key(request.headers, request.query)
         if not auth.is_authorized(function.auth_level, key, self._config.keys):
-            return _plain(401, "Unauthorized")
+            return empty(401)
         return await self._invoke(function, request, route_values)
 
     async def _invoke(
@@ -135,5 +137,17 @@ def _joined(values: MultiMapping[str], separator: str) -> dict[str, str]:
     return joined
 
 
-def _plain(status: int, text: str, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.Response(status=status, text=text, headers=headers)
+def _plain(status: int, text: str) -> web.Response:
+    return web.Response(status=status, text=text)
+
+
+def empty(status: int) -> web.Response:
+    """A status with no body and no content type, as the host's NotFound/Unauthorized results."""
+    return web.Response(status=status)
+
+
+def _log_method_mismatch(method: str, functions: Sequence[HttpFunction]) -> None:
+    # The request path is left out on purpose (phone numbers); the template says enough.
+    allowed = ", ".join(sorted({m for fn in functions for m in fn.methods or ()}))
+    templates = " or ".join(sorted({fn.route.text for fn in functions}))
+    logger.info("%s matches %s which allows %s; answering 404 like the host", method, templates, allowed)

@@ -3,8 +3,8 @@
 The library does the real work (`app.get_functions()` validates triggers and unique names, fills in
 default routes and auth levels); this module reads the result into plain records and checks what the
 worker would check when it loads the functions: every Python parameter is bound by name to a binding
-or is `context`, and every binding has a parameter. Triggers other than HTTP and Event Grid are
-listed as skipped rather than failing, so an app with a timer still serves its HTTP functions.
+or is `context`, and every binding has a parameter. Triggers other than HTTP, Event Grid and timer
+are listed as skipped rather than failing, so an app with a queue trigger still serves the others.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 HTTP_TRIGGER: Final = "httpTrigger"
 HTTP_OUTPUT: Final = "http"
 EVENT_GRID_TRIGGER: Final = "eventGridTrigger"
+TIMER_TRIGGER: Final = "timerTrigger"
 RETURN_BINDING: Final = "$return"
 CONTEXT_PARAMETER: Final = "context"
 
@@ -58,6 +59,13 @@ class EventGridFunction(IndexedFunction):
 
 
 @dataclass(frozen=True)
+class TimerFunction(IndexedFunction):
+    schedule: str  # as declared: may hold %AppSetting% tokens, resolved when the host starts
+    run_on_startup: bool
+    use_monitor: bool | None  # None = the host's default (monitored when the interval is >= 1 minute)
+
+
+@dataclass(frozen=True)
 class SkippedFunction:
     name: str
     trigger_type: str
@@ -68,11 +76,17 @@ class FunctionIndex:
     http: tuple[HttpFunction, ...]
     event_grid: tuple[EventGridFunction, ...]
     skipped: tuple[SkippedFunction, ...]
+    timers: tuple[TimerFunction, ...] = ()
 
     def event_grid_function(self, name: str) -> EventGridFunction | None:
         """Look an Event Grid function up by name, case-insensitively like the host."""
         wanted = name.lower()
         return next((fn for fn in self.event_grid if fn.name.lower() == wanted), None)
+
+    def timer_function(self, name: str) -> TimerFunction | None:
+        """Look a timer function up by name, case-insensitively like the host."""
+        wanted = name.lower()
+        return next((fn for fn in self.timers if fn.name.lower() == wanted), None)
 
 
 # get_functions() records names on the app and fails on a second call, so each app is indexed once.
@@ -105,6 +119,7 @@ def index_app(app: IndexableApp) -> FunctionIndex:
 def _build_index(functions: Sequence[Any]) -> FunctionIndex:
     http: list[HttpFunction] = []
     event_grid: list[EventGridFunction] = []
+    timers: list[TimerFunction] = []
     skipped: list[SkippedFunction] = []
     for function in functions:
         name = str(function.get_function_name())
@@ -114,13 +129,30 @@ def _build_index(functions: Sequence[Any]) -> FunctionIndex:
             http.append(_http_function(name, function, trigger))
         elif trigger_type == EVENT_GRID_TRIGGER:
             event_grid.append(EventGridFunction(**_common(name, function, trigger, allowed_outputs=())))
+        elif trigger_type == TIMER_TRIGGER:
+            timers.append(_timer_function(name, function, trigger))
         else:
             logger.warning(
-                "devhost serves HTTP and Event Grid triggers only; skipping %s (%s)", name, trigger_type
+                "devhost serves HTTP, Event Grid and timer triggers only; skipping %s (%s)",
+                name,
+                trigger_type,
             )
             skipped.append(SkippedFunction(name, trigger_type))
     _reject_ambiguous_routes(http)
-    return FunctionIndex(tuple(http), tuple(event_grid), tuple(skipped))
+    return FunctionIndex(tuple(http), tuple(event_grid), tuple(skipped), tuple(timers))
+
+
+def _timer_function(name: str, function: Any, trigger: Any) -> TimerFunction:
+    schedule = getattr(trigger, "schedule", None)
+    if not isinstance(schedule, str) or not schedule.strip():
+        raise IndexingError(f"function {name}: a timer trigger needs a schedule")
+    use_monitor = getattr(trigger, "use_monitor", None)
+    return TimerFunction(
+        **_common(name, function, trigger, allowed_outputs=()),
+        schedule=schedule,
+        run_on_startup=bool(getattr(trigger, "run_on_startup", False)),
+        use_monitor=None if use_monitor is None else bool(use_monitor),
+    )
 
 
 def _http_function(name: str, function: Any, trigger: Any) -> HttpFunction:
@@ -145,7 +177,7 @@ def _common(name: str, function: Any, trigger: Any, allowed_outputs: tuple[str, 
             continue
         raise IndexingError(
             f"function {name}: binding {binding.type!r} ({binding.name!r}) is not supported by devhost; "
-            "it serves HTTP and Event Grid triggers with an HTTP $return only"
+            "it serves HTTP, Event Grid and timer triggers with an HTTP $return only"
         )
     parameters = inspect.signature(user_function).parameters
     if trigger_parameter not in parameters:

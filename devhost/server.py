@@ -16,36 +16,56 @@ from typing import Final, Self
 
 from aiohttp import web
 
+from devhost.admin_adapter import AdminApi, is_admin_path
 from devhost.eventgrid_adapter import WEBHOOK_PATH, EventGridWebhook
 from devhost.http_adapter import HttpDispatcher
 from devhost.indexing import FunctionIndex, IndexableApp, index_app
 from devhost.invoker import Invoker
 from devhost.routes import decode_segment, split_path
 from devhost.settings import HostConfig
+from devhost.timers import TimerScheduler, prepare_timers, time_zone
 
 # The real host accepts request bodies up to 100 MB; aiohttp's default is 1 MB.
 MAX_REQUEST_BYTES: Final = 100 * 1024 * 1024
 SHUTDOWN_GRACE_SECONDS: Final = 5.0
 INDEX_KEY: Final = web.AppKey("devhost_index", FunctionIndex)
 CONFIG_KEY: Final = web.AppKey("devhost_config", HostConfig)
+SCHEDULER_KEY: Final = web.AppKey("devhost_timers", TimerScheduler)
 _WEBHOOK_SEGMENTS: Final = split_path(WEBHOOK_PATH)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def build_app(function_app: IndexableApp, config: HostConfig | None = None) -> web.Application:
-    """An aiohttp application serving `function_app`; indexing errors raise IndexingError right here."""
+    """An aiohttp application serving `function_app`; indexing errors (a bad timer schedule included)
+    raise right here. Timers start when the application starts and stop when it shuts down."""
     host_config = config or HostConfig()
     index = index_app(function_app)
+    timers = prepare_timers(index.timers, host_config.app_settings)
+    zone = time_zone(host_config.app_settings)
     invoker = Invoker(host_config.max_workers)
     http = HttpDispatcher(index.http, host_config, invoker)
     webhook = EventGridWebhook(index, host_config, invoker)
+    scheduler = TimerScheduler(timers, invoker, host_config.function_directory, zone)
+    admin = AdminApi(index, host_config, scheduler, webhook)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
-        # The runtime path is matched case-insensitively and before user routes, as in the host.
-        segments = [decode_segment(s).lower() for s in split_path(request.rel_url.raw_path)]
-        handler: Handler = webhook.handle if segments == _WEBHOOK_SEGMENTS else http.handle
+        # Runtime and admin paths are matched case-insensitively and before user routes, as in the host.
+        raw_path = request.rel_url.raw_path
+        segments = [decode_segment(s).lower() for s in split_path(raw_path)]
+        handler: Handler = http.handle
+        if segments == _WEBHOOK_SEGMENTS:
+            handler = webhook.handle
+        elif is_admin_path(raw_path):
+            handler = admin.handle
         return await handler(request)
+
+    async def start_timers(_: web.Application) -> None:
+        await scheduler.start()
+
+    async def stop_timers(_: web.Application) -> None:
+        await scheduler.stop()
+        await admin.stop()
 
     async def close_invoker(_: web.Application) -> None:
         invoker.close()
@@ -53,7 +73,10 @@ def build_app(function_app: IndexableApp, config: HostConfig | None = None) -> w
     app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[INDEX_KEY] = index
     app[CONFIG_KEY] = host_config
+    app[SCHEDULER_KEY] = scheduler
     app.router.add_route("*", "/{tail:.*}", dispatch)
+    app.on_startup.append(start_timers)
+    app.on_shutdown.append(stop_timers)
     app.on_cleanup.append(close_invoker)
     return app
 

@@ -80,6 +80,9 @@ class HostConfig:
     keys: HostKeys = field(default_factory=lambda: resolve_keys({}))
     function_directory: Path = field(default_factory=Path.cwd)
     max_workers: int | None = None  # None = the executor's default, like the worker's
+    # App settings as the host sees them (the merged environment): `%Name%` in a timer schedule and
+    # WEBSITE_TIME_ZONE are read from here.
+    app_settings: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False, hash=False)
 
     @classmethod
     def from_environ(cls, root: Path, environ: Mapping[str, str] | None = None) -> HostConfig:
@@ -90,6 +93,7 @@ class HostConfig:
             keys=resolve_keys(env),
             function_directory=root,
             max_workers=_read_thread_count(env),
+            app_settings=dict(env),
         )
 
 

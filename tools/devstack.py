@@ -18,6 +18,7 @@ def banner(stack: Stack) -> str:
     return f"""
 Local stack is up (logs in .run/logs/):
   function app (devhost) {stack.app_url}/api/   function key: {stack.function_key}
+                         master key (POST /admin/functions/<name> runs a timer now): {stack.master_key}
   ACS emulator           {stack.emulator_url}
   Table Storage (Azurite) {stack.azurite.table_endpoint}
 

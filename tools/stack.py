@@ -13,6 +13,7 @@ import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from tools.azurite import Azurite, start_azurite
 from tools.processes import ensure_free, free_port, start, stop, wait_for_port
@@ -29,11 +30,12 @@ class Stack:
     resource_id: str
     function_key: str
     master_key: str
+    eventgrid_key: str  # devhost's Event Grid system key, the `code=` of the webhook URL
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @property
     def webhook_url(self) -> str:
-        return f"{self.app_url}/runtime/webhooks/EventGrid?functionName=incoming_call"
+        return webhook_url(self.app_url, self.eventgrid_key)
 
     def app_settings(self) -> dict[str, str]:
         return app_settings(self.emulator_url, self.app_url, self.access_key, self.resource_id,
@@ -43,6 +45,11 @@ class Stack:
         for process in reversed(self.processes):
             stop(process)
         self.azurite.stop()
+
+
+def webhook_url(app_url: str, eventgrid_key: str, function: str = "incoming_call") -> str:
+    """The Event Grid subscription URL, system key included, as Azure's carries `code=`."""
+    return f"{app_url}/runtime/webhooks/EventGrid?functionName={function}&code={quote(eventgrid_key)}"
 
 
 def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: str,
@@ -73,9 +80,11 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
 
 
 def start_devhost(port: int, settings: dict[str, str], function_key: str, master_key: str,
-                  log: Path | None) -> subprocess.Popen[bytes]:
+                  log: Path | None, eventgrid_key: str | None = None) -> subprocess.Popen[bytes]:
     ensure_free(port)
     env = {**settings, "DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key}
+    if eventgrid_key is not None:
+        env["DEVHOST_EVENTGRID_KEY"] = eventgrid_key
     process = start([sys.executable, "-m", "devhost", "--host", HOST, "--port", str(port)],
                     env=env, log=log)
     wait_for_port(port, process, timeout=60)
@@ -109,6 +118,7 @@ def start_stack(
         resource_id=str(uuid.uuid4()),
         function_key=secrets.token_urlsafe(24),
         master_key=secrets.token_urlsafe(24),
+        eventgrid_key=secrets.token_urlsafe(24),
     )
     try:
         stack.processes.append(start_emulator(
@@ -116,7 +126,7 @@ def start_stack(
             log("emulator"), emulator_args))
         stack.processes.append(start_devhost(
             app_port, stack.app_settings(), stack.function_key, stack.master_key,
-            log("devhost")))
+            log("devhost"), eventgrid_key=stack.eventgrid_key))
     except BaseException:  # Ctrl-C during start-up too: never leave a child behind
         stack.stop()
         raise

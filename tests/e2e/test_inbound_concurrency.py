@@ -22,16 +22,17 @@ from tests.e2e.inbound_support import (
     undelivered_call,
 )
 from tools.processes import free_port, stop
-from tools.stack import HOST, Stack, start_devhost
+from tools.stack import HOST, Stack, start_devhost, webhook_url
 
 
 @pytest.fixture
 def second_devhost(stack: Stack, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """Another instance of the app: same storage, same emulator, its own process and caches."""
     port, log = free_port(), tmp_path / "devhost-2.log"
-    process = start_devhost(port, stack.app_settings(), stack.function_key, stack.master_key, log)
+    process = start_devhost(port, stack.app_settings(), stack.function_key, stack.master_key, log,
+                            eventgrid_key=stack.eventgrid_key)
     try:
-        yield f"http://{HOST}:{port}/runtime/webhooks/EventGrid?functionName=incoming_call", log
+        yield webhook_url(f"http://{HOST}:{port}", stack.eventgrid_key), log
     finally:
         stop(process)
 

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -58,7 +59,11 @@ def app_root(tmp_path: Path) -> Path:
     )
     settings = {
         "IsEncrypted": False,
-        "Values": {"DEVHOST_FUNCTION_KEY": "key-from-file", "DEVHOST_MASTER_KEY": "master-from-file"},
+        "Values": {
+            "DEVHOST_FUNCTION_KEY": "key-from-file",
+            "DEVHOST_MASTER_KEY": "master-from-file",
+            "DEVHOST_EVENTGRID_KEY": "eventgrid-from-file",
+        },
     }
     (tmp_path / "local.settings.json").write_text(json.dumps(settings))
     return tmp_path
@@ -81,7 +86,7 @@ def test_serves_on_the_printed_port_and_exits_on_signal(
         base_url, banner = _read_base_url(process)
         assert base_url.startswith("http://127.0.0.1:") and not base_url.endswith(":0")
         assert any("guarded: [GET]" in line and "/v1/guarded (function)" in line for line in banner)
-        assert not any("generated" in line for line in banner)  # both keys were set
+        assert not any("generated" in line for line in banner)  # every key was set
         assert _get(f"{base_url}/v1/calls/abc")[0] == 200  # host.json routePrefix
         assert _get(f"{base_url}/api/calls/abc")[0] == 404
         assert _get(f"{base_url}/v1/guarded", {"x-functions-key": "key-from-env"}) == (
@@ -108,7 +113,7 @@ def test_missing_keys_are_generated_and_printed(tmp_path: Path, base_env: dict[s
         generated = {
             line.split()[0]: line.rsplit(" ", 1)[1] for line in banner if "generated for this run" in line
         }
-        assert set(generated) == {"DEVHOST_FUNCTION_KEY", "DEVHOST_MASTER_KEY"}
+        assert set(generated) == {"DEVHOST_FUNCTION_KEY", "DEVHOST_MASTER_KEY", "DEVHOST_EVENTGRID_KEY"}
         assert _get(f"{base_url}/api/guarded?code={generated['DEVHOST_FUNCTION_KEY']}")[0] == 200
         assert _get(f"{base_url}/api/admin-only?code={generated['DEVHOST_FUNCTION_KEY']}")[0] == 401
         assert _get(f"{base_url}/api/admin-only?code={generated['DEVHOST_MASTER_KEY']}")[0] == 200
@@ -166,3 +171,47 @@ def test_indexing_failure_stops_startup(tmp_path: Path, base_env: dict[str, str]
     )
     assert completed.returncode == 2
     assert "function one: parameter 'extra' matches no binding" in completed.stderr
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_timer_schedule_comes_from_local_settings_and_admin_runs_it(
+    tmp_path: Path, base_env: dict[str, str]
+) -> None:
+    settings = {"Values": {"TIMER_APP_SCHEDULE": "*/1 * * * * *", "DEVHOST_MASTER_KEY": "cli-master"}}
+    (tmp_path / "local.settings.json").write_text(json.dumps(settings))
+    app = "tests.unit.devhost.timer_app:app"
+    process = _start(["--port", "0", "--app", app, "--root", str(tmp_path)], base_env)
+    try:
+        base_url, banner = _read_base_url(process)
+        assert any(line.startswith("  from_setting: timerTrigger '*/1 * * * * *'") for line in banner)
+        url = f"{base_url}/admin/functions/yearly"
+        assert _post(url, b'{"input": ""}', {"x-functions-key": "cli-master"}) == 202
+        assert _post(url, b'{"input": ""}', {}) == 401
+        time.sleep(2.5)  # long enough for always_fails (every 2 s) to have run and failed once
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=10)
+        _, stderr = process.communicate()
+    assert "Executing yearly (timer" in stderr
+    assert "Function always_fails failed (timer" in stderr  # logged, and the host kept running
+    assert process.returncode == 0
+
+
+def test_a_timer_schedule_naming_a_missing_setting_stops_startup(
+    tmp_path: Path, base_env: dict[str, str]
+) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "devhost", "--port", "0", "--root", str(tmp_path),
+         "--app", "tests.unit.devhost.timer_app:app"],
+        cwd=REPO_ROOT, env=base_env, capture_output=True, check=False, text=True, timeout=30,
+    )
+    assert completed.returncode == 2
+    assert "names app setting 'TIMER_APP_SCHEDULE', which is not set" in completed.stderr

@@ -12,14 +12,18 @@ from devhost.settings import HostConfig
 from tests.support.http import Reply, call
 from tests.unit.devhost import sample_app
 
-__all__ = ["FUNCTION_KEY", "MASTER_KEY", "Reply", "call", "server"]
+__all__ = ["EVENTGRID_KEY", "FUNCTION_KEY", "MASTER_KEY", "Reply", "call", "server"]
 
 FUNCTION_KEY = "test-function-key"
 MASTER_KEY = "test-master-key"
+EVENTGRID_KEY = "test-eventgrid-system-key"
 
 
 @pytest.fixture(scope="package")
 def server() -> Iterator[BackgroundServer]:
-    keys = resolve_keys({"DEVHOST_FUNCTION_KEY": FUNCTION_KEY, "DEVHOST_MASTER_KEY": MASTER_KEY})
+    keys = resolve_keys({
+        "DEVHOST_FUNCTION_KEY": FUNCTION_KEY, "DEVHOST_MASTER_KEY": MASTER_KEY,
+        "DEVHOST_EVENTGRID_KEY": EVENTGRID_KEY,
+    })
     with run_in_background(sample_app.app, HostConfig(keys=keys)) as running:
         yield running

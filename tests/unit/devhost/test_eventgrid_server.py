@@ -11,14 +11,14 @@ import pytest
 
 from devhost.server import BackgroundServer
 from tests.support.shared import shared_root
-from tests.unit.devhost.conftest import Reply, call
+from tests.unit.devhost.conftest import EVENTGRID_KEY, Reply, call
 from tests.unit.devhost.sample_app import received
 
 NOTIFY = {"aeg-event-type": "Notification", "Content-Type": "application/json"}
 
 
 def _webhook(server: BackgroundServer, function: str = "record_event") -> str:
-    return f"{server.base_url}/runtime/webhooks/EventGrid?functionName={function}"
+    return f"{server.base_url}/runtime/webhooks/EventGrid?functionName={function}&code={EVENTGRID_KEY}"
 
 
 def _event(**data: Any) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def test_one_failing_event_makes_the_delivery_500(
 
 def test_function_name_and_path_are_case_insensitive(server: BackgroundServer) -> None:
     event = _event(casing=True)
-    url = f"{server.base_url}/RUNTIME/webhooks/eventgrid?functionName=Record_Event"
+    url = f"{server.base_url}/RUNTIME/webhooks/eventgrid?functionName=Record_Event&code={EVENTGRID_KEY}"
     assert _post(url, [event]).status == 202
     assert event["id"] in received
 
@@ -141,7 +141,7 @@ def test_bad_deliveries_are_400_and_say_why(
 
 
 def test_missing_function_name_is_400(server: BackgroundServer) -> None:
-    reply = _post(f"{server.base_url}/runtime/webhooks/EventGrid", [_event()])
+    reply = _post(f"{server.base_url}/runtime/webhooks/EventGrid?code={EVENTGRID_KEY}", [_event()])
     assert reply.status == 400
     assert "functionName" in reply.text
 

@@ -53,12 +53,6 @@ def test_unmatched_path_is_404(server: BackgroundServer, path: str) -> None:
     assert call(server.base_url + path).status == 404
 
 
-def test_wrong_method_is_405_listing_allowed_methods(server: BackgroundServer) -> None:
-    reply = call(f"{server.base_url}/api/calls/abc", method="PUT", body=b"{}")
-    assert reply.status == 405
-    assert reply.headers["Allow"] == "DELETE, GET, POST"
-
-
 def test_function_level_needs_a_key(server: BackgroundServer) -> None:
     assert call(f"{server.base_url}/api/guarded").status == 401
     assert call(f"{server.base_url}/api/guarded?code=wrong").status == 401

@@ -104,8 +104,8 @@ def test_unsupported_binding_fails_indexing() -> None:
 def test_other_triggers_are_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
     app = func.FunctionApp()
 
-    @app.timer_trigger(schedule="0 */5 * * * *", arg_name="timer")
-    def tick(timer: func.TimerRequest) -> None:
+    @app.queue_trigger(arg_name="message", queue_name="work", connection="Storage")
+    def drain(message: func.QueueMessage) -> None:
         return None
 
     @app.route(route="a", auth_level="anonymous")
@@ -115,8 +115,30 @@ def test_other_triggers_are_skipped_with_a_warning(caplog: pytest.LogCaptureFixt
     with caplog.at_level(logging.WARNING):
         index = index_app(app)
     assert [fn.name for fn in index.http] == ["served"]
-    assert [(s.name, s.trigger_type) for s in index.skipped] == [("tick", "timerTrigger")]
-    assert "skipping tick (timerTrigger)" in caplog.text
+    assert [(s.name, s.trigger_type) for s in index.skipped] == [("drain", "queueTrigger")]
+    assert "skipping drain (queueTrigger)" in caplog.text
+
+
+def test_timer_triggers_are_indexed_with_their_options() -> None:
+    app = func.FunctionApp()
+
+    @app.timer_trigger(schedule="%SWEEP_SCHEDULE%", arg_name="timer", run_on_startup=True, use_monitor=False)
+    def sweep(timer: func.TimerRequest, context: func.Context) -> None:
+        return None
+
+    @app.timer_trigger(schedule="0 */5 * * * *", arg_name="tick")
+    async def every_five_minutes(tick: func.TimerRequest) -> None:
+        return None
+
+    index = index_app(app)
+    first, second = index.timers
+    assert (first.name, first.schedule, first.run_on_startup, first.use_monitor) == (
+        "sweep", "%SWEEP_SCHEDULE%", True, False)
+    assert (first.trigger_parameter, first.wants_context, first.is_async) == ("timer", True, False)
+    assert (second.schedule, second.run_on_startup, second.use_monitor, second.is_async) == (
+        "0 */5 * * * *", False, None, True)
+    assert index.timer_function("SWEEP") is first and index.timer_function("nope") is None
+    assert index.skipped == ()
 
 
 def test_ambiguous_routes_fail_indexing() -> None:

@@ -79,10 +79,15 @@ def test_route_prefix_defaults_and_overrides(tmp_path: Path) -> None:
 
 
 def test_keys_come_from_settings_or_are_generated() -> None:
-    given = auth.resolve_keys({"DEVHOST_FUNCTION_KEY": "f", "DEVHOST_MASTER_KEY": "m"})
-    assert (given.function_key, given.master_key, given.generated) == ("f", "m", frozenset())
+    given = auth.resolve_keys(
+        {"DEVHOST_FUNCTION_KEY": "f", "DEVHOST_MASTER_KEY": "m", "DEVHOST_EVENTGRID_KEY": "e"}
+    )
+    assert (given.function_key, given.master_key, given.eventgrid_key, given.generated) == (
+        "f", "m", "e", frozenset()
+    )
     made = auth.resolve_keys({"DEVHOST_FUNCTION_KEY": "f"})
-    assert made.generated == {"DEVHOST_MASTER_KEY"}
+    assert made.generated == {"DEVHOST_MASTER_KEY", "DEVHOST_EVENTGRID_KEY"}
+    assert len(made.eventgrid_key) >= 32 and made.eventgrid_key != made.master_key
     assert len(made.master_key) >= 32
     assert made.master_key != auth.resolve_keys({}).master_key
     secret = auth.resolve_keys({"DEVHOST_FUNCTION_KEY": "fn-secret", "DEVHOST_MASTER_KEY": "master-secret"})
@@ -98,6 +103,18 @@ def test_auth_levels() -> None:
     assert auth.presented_key({"x-functions-key": "h"}, {"code": "q"}) == "h"
     assert auth.presented_key({}, {"code": "q"}) == "q"
     assert auth.presented_key({}, {}) is None
+
+
+def test_system_and_master_keys() -> None:
+    keys = auth.resolve_keys(
+        {"DEVHOST_FUNCTION_KEY": "f", "DEVHOST_MASTER_KEY": "m", "DEVHOST_EVENTGRID_KEY": "e"}
+    )
+    assert auth.opens_eventgrid_webhook("e", keys) and auth.opens_eventgrid_webhook("m", keys)
+    assert not auth.opens_eventgrid_webhook("f", keys) and not auth.opens_eventgrid_webhook(None, keys)
+    assert auth.is_master("m", keys) and not auth.is_master("e", keys) and not auth.is_master(None, keys)
+    # A header byte outside ASCII arrives as a lone surrogate: a wrong key, never an exception.
+    assert not auth.is_authorized("function", "\udce9", keys)
+    assert not auth.opens_eventgrid_webhook("\ud800", keys)
 
 
 def test_config_from_environ(tmp_path: Path) -> None:
