@@ -2,10 +2,10 @@
 
 import azure.functions as func
 
-from handlers import callbacks, calls, health, incoming_call, openapi, participants, rules
+from handlers import callbacks, calls, health, incoming_call, openapi, outbox, participants, rules
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 for blueprint in (incoming_call.bp, callbacks.bp, calls.bp, participants.bp, rules.bp, health.bp,
-                  openapi.bp):
+                  openapi.bp, outbox.bp):
     app.register_functions(blueprint)

@@ -51,6 +51,11 @@ REDIRECT_MAX_HOPS: Final = "REDIRECT_MAX_HOPS"
 REDIRECT_LOOP_KEY: Final = "REDIRECT_LOOP_KEY"
 REDIRECT_LOOP_REJECT_REASON: Final = "REDIRECT_LOOP_REJECT_REASON"
 ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
+EVENTGRID_TOPIC_ENDPOINT: Final = "EVENTGRID_TOPIC_ENDPOINT"
+EVENTGRID_TOPIC_KEY: Final = "EVENTGRID_TOPIC_KEY"
+EVENTGRID_PUBLISH_TIMEOUT_SECONDS: Final = "EVENTGRID_PUBLISH_TIMEOUT_SECONDS"
+OUTBOX_SCHEDULE: Final = "OUTBOX_SCHEDULE"
+DEFAULT_OUTBOX_SCHEDULE: Final = "0 */1 * * * *"  # every minute
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -76,6 +81,15 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(REDIRECT_LOOP_REJECT_REASON, Where.OPTIONAL,
                 "reject reason when the loop guard stops a redirect: none, busy or forbidden", "busy"),
     SettingSpec(ACS_REQUEST_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one ACS request", "10"),
+    # Call events out (docs/events.md): opt-in; without an endpoint nothing is published.
+    SettingSpec(EVENTGRID_TOPIC_ENDPOINT, Where.INFRA,
+                "Event Grid custom topic endpoint (https://<topic>.<region>-1.eventgrid.azure.net/"
+                "api/events); unset = call events are not published"),
+    SettingSpec(EVENTGRID_TOPIC_KEY, Where.LOCAL_ONLY, "topic access key; absent = managed identity"),
+    SettingSpec(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one publish", "5"),
+    SettingSpec(OUTBOX_SCHEDULE, Where.INFRA,
+                "NCRONTAB schedule of the outbox timer (re-publishes pending call events); the "
+                "host resolves %OUTBOX_SCHEDULE%, so it must be set", DEFAULT_OUTBOX_SCHEDULE),
 )
 
 
@@ -211,6 +225,19 @@ class Settings:
     @property
     def acs_request_timeout_seconds(self) -> int:
         return self._int(ACS_REQUEST_TIMEOUT_SECONDS, 1, 120)
+
+
+    @property
+    def eventgrid_topic_endpoint(self) -> str | None:
+        return self._url(EVENTGRID_TOPIC_ENDPOINT, required=False)
+
+    @property
+    def eventgrid_topic_key(self) -> str | None:
+        return self._get(EVENTGRID_TOPIC_KEY)
+
+    @property
+    def eventgrid_publish_timeout_seconds(self) -> int:
+        return self._int(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, 1, 60)
 
 
 def _is_e164(value: str) -> bool:

@@ -63,6 +63,7 @@ def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: 
         "ACS_CALLBACK_JWKS_URL": f"{emulator_url}/calling/keys",
         "CALLBACK_BASE_URL": app_url,
         "CallStateStorage": storage,
+        "OUTBOX_SCHEDULE": "0 */1 * * * *",  # the outbox timer; tests run it via the admin API
     }
 
 
