@@ -446,3 +446,33 @@ def _bounded_outbox(events: tuple[CallEvent, ...]) -> list[dict[str, Any]]:
                          "truncated": True}
         total += _size(entry) - before
     return encoded
+
+
+def _chars(packed: Entity) -> int:
+    return sum(len(str(value)) for value in packed.values())
+
+
+def _size(stored: dict[str, Any]) -> int:
+    return len(json.dumps(stored, separators=(",", ":")))
+
+
+def _event_row(call_connection_id: str, stored: dict[str, Any]) -> Entity:
+    return {
+        "PartitionKey": safe_key(call_connection_id),
+        "RowKey": EVENT_PREFIX + safe_key(str(stored["id"])),
+        **pack_json("Event", stored),
+    }
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _event_order(event: StoredEvent) -> tuple[str, int, str]:
+    # Oldest first by the time ACS stamped; ParticipantsUpdated ties break by sequence.
+    sequence = event.data.get("sequenceNumber")
+    return (
+        _iso(event.time or event.received_at),
+        sequence if isinstance(sequence, int) else 0,
+        event.event_id,
+    )
