@@ -54,4 +54,10 @@ def test_incoming_call_is_an_event_grid_trigger() -> None:
 def test_no_unexpected_functions_and_no_duplicates() -> None:
     names = [f.get_function_name() for f in indexed()]
     assert len(names) == len(set(names))
-    assert set(names) == {*EXPECTED_HTTP, "incoming_call"}
+    assert set(names) == {*EXPECTED_HTTP, "incoming_call", "outbox"}
+
+
+def test_outbox_is_a_timer_on_its_setting() -> None:
+    trigger = triggers()["outbox"]
+    assert trigger.type == "timerTrigger"
+    assert trigger.schedule == "%OUTBOX_SCHEDULE%"  # type: ignore[attr-defined]
