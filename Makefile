@@ -7,8 +7,9 @@ STAMP_NODE := node_modules/.installed
 PORT ?= 7071
 EMULATOR_PORT ?= 8089
 TABLE_PORT ?= 10002
+CONSOLE_PORT ?= 8090
 
-.PHONY: run test unit integration e2e lint typecheck bench bootstrap clean
+.PHONY: screenshots run test unit integration e2e lint typecheck bench bootstrap clean
 
 bootstrap: $(STAMP_PY) $(STAMP_NODE)
 
@@ -21,8 +22,11 @@ $(STAMP_NODE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# `make run PERSIST=1` keeps table data under .run/; `make run FUNCTION_KEY=...` pins the function
+# key (make hands command-line variables to the recipe's environment, so it stays out of `ps`).
 run: bootstrap
-	$(PY) -m tools.devstack --port $(PORT) --emulator-port $(EMULATOR_PORT) --table-port $(TABLE_PORT)
+	$(PY) -m tools.devstack --port $(PORT) --emulator-port $(EMULATOR_PORT) --table-port $(TABLE_PORT) \
+		--console-port $(CONSOLE_PORT) $(if $(filter 1 yes true,$(PERSIST)),--persist)
 
 test: bootstrap
 	$(PY) -m pytest tests
@@ -40,6 +44,10 @@ lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo
+
+# Rewrites docs/img/console-*.png from the browser test.
+screenshots: bootstrap
+	CONSOLE_SCREENSHOTS_DIR=docs/img $(PY) -m pytest tests/e2e/test_console.py
 
 bench: bootstrap
 	$(PY) -m bench

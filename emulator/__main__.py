@@ -18,6 +18,7 @@ from emulator.app import serve
 from emulator.config import EmulatorConfig
 
 ACCESS_KEY_VARIABLE = "EMULATOR_ACCESS_KEY"
+TOPIC_KEY_VARIABLE = "EMULATOR_TOPIC_KEY"
 
 
 def _positive_int(text: str) -> int:
@@ -31,6 +32,13 @@ def _non_negative_float(text: str) -> float:
     value = float(text)
     if not value >= 0:  # also refuses nan
         raise argparse.ArgumentTypeError("must be a number >= 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:  # also refuses nan
+        raise argparse.ArgumentTypeError("must be a number > 0")
     return value
 
 
@@ -71,10 +79,23 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="how long ended calls and expired IncomingCall offers are kept before being forgotten",
     )
+    parser.add_argument(
+        "--topic-key",
+        default=None,
+        help=f"key of the local Event Grid topic (default: ${TOPIC_KEY_VARIABLE}, else random per start)",
+    )
+    parser.add_argument(
+        "--topic-retry-factor",
+        type=_positive_float,
+        default=1.0,
+        help="multiplies the topic's delivery retry schedule (1 = Event Grid's 10 s, 30 s, 1 min, ...)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.access_key is None:
         args.access_key = os.environ.get(ACCESS_KEY_VARIABLE) or None
+    if args.topic_key is None:
+        args.topic_key = os.environ.get(TOPIC_KEY_VARIABLE) or None
     if args.access_key is None:
         parser.error(f"give --access-key or set {ACCESS_KEY_VARIABLE}")
     return args
@@ -115,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         issuer=args.issuer,
         log_max_entries=args.log_max_entries,
         ended_call_retention_seconds=args.ended_call_retention,
+        topic_key=args.topic_key,
+        topic_retry_factor=args.topic_retry_factor,
     )
     asyncio.run(_run(config))
     return 0

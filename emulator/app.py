@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from emulator import routes_calling, routes_control
+from emulator import routes_calling, routes_control, routes_topic
 from emulator.config import EmulatorConfig
 from emulator.middleware import SERVICES_KEY, calling_middleware
 from emulator.services import Services, build_services
@@ -27,6 +27,7 @@ def build_app(config: EmulatorConfig) -> web.Application:
     app[SERVICES_KEY] = services
     routes_calling.add_routes(app)
     routes_control.add_routes(app)
+    routes_topic.add_routes(app)
     app.on_startup.append(_open_session)
     # on_shutdown runs before the server waits for open connections: stop talking to the
     # app first, so a callback that is mid-flight cannot hold the shutdown up.
@@ -41,6 +42,7 @@ async def _open_session(app: web.Application) -> None:
     services = app[SERVICES_KEY]
     services.callbacks.attach(session)
     services.eventgrid.attach(session)
+    services.topic.deliverer.attach(session)
 
 
 async def _close_session(app: web.Application) -> None:

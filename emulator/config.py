@@ -49,3 +49,11 @@ class EmulatorConfig:
     # Ended calls, their connections and their offers are forgotten this long after the end;
     # an IncomingCall offer this long after its expiry. Forgotten connections still answer 404.
     ended_call_retention_seconds: float = 300.0
+    # The local Event Grid topic (POST /api/events): its key (None: a random one per start),
+    # the factor on its delivery retry schedule (1.0 = Event Grid's real 10 s, 30 s, 1 min, ...)
+    # and its size limits.
+    topic_key: str | None = None
+    topic_retry_factor: float = 1.0
+    topic_delivery_timeout_seconds: float = 30.0
+    topic_max_batch_bytes: int = 1024 * 1024
+    topic_max_event_bytes: int = 1024 * 1024

@@ -62,6 +62,15 @@ async def place_incoming_call(services: Services, body: Any) -> dict[str, Any]:
     call = services.registry.new_call()
     call.add(caller)
     offer = incoming.create_offer(services, call, caller, callee, display_name, custom_context)
+    services.network.journal.record(
+        "dialed",
+        server_call_id=call.server_call_id,
+        correlation_id=call.correlation_id,
+        party=caller,
+        other=callee,
+        legId=offer.event_id,
+        customContext=custom_context,
+    )
     try:
         status, error = await incoming.publish(services, offer)
     except WebhookValidationFailed as exc:
@@ -89,6 +98,9 @@ async def reset(services: Services) -> None:
     services.repeatability.clear()
     services.request_log.clear()
     services.network.behaviors.clear()
+    services.network.unscripted = EndpointBehavior()
+    services.network.ringing.clear()
+    services.network.journal.clear()
     services.network.resource_numbers = set(services.config.resource_numbers)
     config = services.config
     services.settings.incoming_call_ttl_seconds = config.incoming_call_ttl_seconds
@@ -98,6 +110,8 @@ async def reset(services: Services) -> None:
     services.eventgrid.settings.retry_factor = config.eventgrid_retry_factor
     services.eventgrid.settings.max_attempts = config.eventgrid_max_attempts
     services.event_webhook = config.event_webhook
+    services.topic.reset()
+    services.topic.deliverer.settings.retry_factor = config.topic_retry_factor
 
 
 # phone network -------------------------------------------------------------------------------
@@ -121,16 +135,20 @@ def _number(value: Any, field: str, low: float = 0) -> float:
     return float(value)
 
 
+def _behavior(name: Any, field: str) -> Behavior:
+    try:
+        return Behavior(str(name))
+    except ValueError:
+        allowed = ", ".join(b.value for b in Behavior)
+        raise bad_input(f"{field} must be one of: {allowed}") from None
+
+
 def set_endpoint_behavior(services: Services, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_input("body must be a JSON object")
     endpoint = _identifier(body.get("endpoint"), "endpoint")
     name = body.get("behavior", body.get("behaviour", Behavior.ANSWER.value))
-    try:
-        behavior = Behavior(str(name))
-    except ValueError:
-        allowed = ", ".join(b.value for b in Behavior)
-        raise bad_input(f"behavior must be one of: {allowed}") from None
+    behavior = _behavior(name, "behavior")
     delay = _number(body.get("delaySeconds", 0), "delaySeconds")
     rule = EndpointBehavior(behavior, delay)
     services.network.behaviors[endpoint.raw_id] = rule
@@ -174,6 +192,13 @@ def remote_hang_up(services: Services, body: Any) -> None:
         participant = _identifier(body["participant"], "participant")
     if participant.raw_id not in call.participants:
         raise AcsError(404, "NotFound", "that participant is not in the call")
+    services.network.journal.record(
+        "hungUp",
+        server_call_id=call.server_call_id,
+        correlation_id=call.correlation_id,
+        party=participant,
+        by="control",
+    )
     midcall.remote_hang_up(services, call, participant)
 
 
@@ -223,6 +248,8 @@ def describe_call(services: Services, call: ServerCall) -> dict[str, Any]:
                 "from": offer.caller.to_wire(),
                 "to": offer.callee.to_wire(),
                 "status": offer.consumed_by or "pending",
+                "incomingCallContext": offer.context,
+                "createdAt": offer.created_at,
             }
             for offer in services.registry.offers.values()
             if offer.call is call
@@ -304,6 +331,7 @@ def describe_settings(services: Services) -> dict[str, Any]:
         "eventgridMaxAttempts": services.eventgrid.settings.max_attempts,
         "eventWebhook": services.event_webhook,
         "resourceNumbers": sorted(services.network.resource_numbers),
+        "unscriptedBehavior": services.network.unscripted.behavior.value,
         "issuer": services.issuer,
         "audience": services.config.resource_id,
     }
@@ -319,6 +347,7 @@ def update_settings(services: Services, body: Any) -> dict[str, Any]:
         "eventgridMaxAttempts",
         "eventWebhook",
         "resourceNumbers",
+        "unscriptedBehavior",
     }
     unknown = set(body) - known
     if unknown:
@@ -346,4 +375,7 @@ def update_settings(services: Services, body: Any) -> dict[str, Any]:
         services.event_webhook = webhook
     if "resourceNumbers" in body:
         set_resource_numbers(services, {"numbers": body["resourceNumbers"]})
+    if "unscriptedBehavior" in body:
+        behavior = _behavior(body["unscriptedBehavior"], "unscriptedBehavior")
+        services.network.unscripted = EndpointBehavior(behavior)
     return describe_settings(services)

@@ -31,7 +31,7 @@ async def dial(
     acs_users_are_app: bool = False,
 ) -> LegOutcome:
     if not reaches_app(services, target, acs_users_are_app):
-        return await services.network.ring(target, timeout_seconds)
+        return await services.network.ring(target, timeout_seconds, call, caller)
     outcome: asyncio.Future[LegOutcome] = asyncio.get_running_loop().create_future()
     offer = incoming.create_offer(
         services,

@@ -145,7 +145,7 @@ def _finish(
     client_request_id = request.headers.get("x-ms-client-request-id")
     if client_request_id:
         response.headers["x-ms-client-request-id"] = client_request_id
-    entry.finish(response.status, fault_note)
+    entry.finish(response.status, fault_note, request.get(CORRELATION_KEY))
     return response
 
 

@@ -133,6 +133,7 @@ class IncomingCallOffer:
     # number of this resource): it learns the outcome of the app's answer/reject/redirect.
     outcome: asyncio.Future[Any] | None = None
     consumed_by: str | None = None
+    created_at: float = field(default_factory=time.time)
 
     def expired(self, now: float | None = None) -> bool:
         return (now if now is not None else time.monotonic()) >= self.expires_at

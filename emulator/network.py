@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.identifiers import Identifier
+from emulator.journal import NetworkJournal
+from emulator.ringing import RingingLegs
+
+if TYPE_CHECKING:
+    from emulator.models import ServerCall
 
 
 class Behavior(StrEnum):
@@ -16,6 +21,8 @@ class Behavior(StrEnum):
     BUSY = "busy"
     NO_ANSWER = "noAnswer"
     UNREACHABLE = "unreachable"
+    # Keep ringing until the control API answers or declines the leg, or the ring times out.
+    RING = "ring"
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,23 @@ _FAILURES = {
     Behavior.UNREACHABLE: UNREACHABLE,
 }
 
+# Why a callee did not take the call, as the control API names it (decline's `reason`).
+DECLINE_REASONS: dict[str, LegOutcome] = {
+    "declined": DECLINED,
+    "busy": BUSY,
+    "noAnswer": NOT_ANSWERED,
+    "unreachable": UNREACHABLE,
+}
+
+
+def outcome_name(outcome: LegOutcome) -> str:
+    if outcome.answered:
+        return "answered"
+    for reason, known in DECLINE_REASONS.items():
+        if known == outcome:
+            return reason
+    return "canceled" if outcome == CANCELED else "failed"
+
 
 @dataclass(frozen=True)
 class EndpointBehavior:
@@ -60,18 +84,62 @@ class PhoneNetwork:
     def __init__(self, resource_numbers: frozenset[str] = frozenset()) -> None:
         self.behaviors: dict[str, EndpointBehavior] = {}
         self.resource_numbers: set[str] = set(resource_numbers)
+        # What an endpoint without a script does when it rings.
+        self.unscripted = EndpointBehavior()
+        self.ringing = RingingLegs()
+        self.journal = NetworkJournal()
 
     def behavior_for(self, identifier: Identifier) -> EndpointBehavior:
-        return self.behaviors.get(identifier.raw_id, EndpointBehavior())
+        return self.behaviors.get(identifier.raw_id, self.unscripted)
 
     def is_resource_number(self, identifier: Identifier) -> bool:
         return identifier.is_phone and identifier.phone_number in self.resource_numbers
 
-    async def ring(self, identifier: Identifier, timeout_seconds: float) -> LegOutcome:
-        """Ring a remote endpoint and wait for it to react as scripted."""
+    async def ring(
+        self,
+        identifier: Identifier,
+        timeout_seconds: float,
+        call: ServerCall | None = None,
+        caller: Identifier | None = None,
+    ) -> LegOutcome:
+        """Ring a remote endpoint until it reacts: as scripted, on demand, or not in time."""
         rule = self.behavior_for(identifier)
-        if rule.behavior is Behavior.NO_ANSWER or rule.delay_seconds >= timeout_seconds:
-            await asyncio.sleep(timeout_seconds)
-            return NOT_ANSWERED
-        await asyncio.sleep(rule.delay_seconds)
-        return _FAILURES.get(rule.behavior, ANSWERED)
+        server_call_id = call.server_call_id if call else ""
+        correlation_id = call.correlation_id if call else ""
+        leg = self.ringing.open(
+            server_call_id=server_call_id,
+            correlation_id=correlation_id,
+            caller=caller,
+            callee=identifier,
+            behavior=rule.behavior.value,
+            timeout_seconds=timeout_seconds,
+        )
+        ids = {"server_call_id": server_call_id, "correlation_id": correlation_id}
+        self.journal.record("ringing", party=identifier, other=caller, legId=leg.leg_id, **ids)
+        scripted = None
+        if rule.behavior not in (Behavior.NO_ANSWER, Behavior.RING) and rule.delay_seconds < timeout_seconds:
+            reaction = _FAILURES.get(rule.behavior, ANSWERED)
+            scripted = asyncio.get_running_loop().call_later(
+                rule.delay_seconds, leg.settle, reaction, "script"
+            )
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(leg.outcome), timeout_seconds)
+        except TimeoutError:
+            outcome, leg.settled_by = NOT_ANSWERED, "timeout"
+        except asyncio.CancelledError:
+            self.journal.record("canceled", party=identifier, other=caller, legId=leg.leg_id, **ids)
+            raise
+        finally:
+            if scripted is not None:
+                scripted.cancel()
+            self.ringing.close(leg)
+        self.journal.record(
+            outcome_name(outcome),
+            party=identifier,
+            other=caller,
+            legId=leg.leg_id,
+            by=leg.settled_by,
+            result=outcome.result(),
+            **ids,
+        )
+        return outcome

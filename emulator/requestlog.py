@@ -39,9 +39,12 @@ class LoggedRequest:
     status: int | None = None
     duration_ms: float | None = None
     fault: str | None = None
+    # The call the request touched (its correlationId), when it touched one.
+    correlation_id: str | None = None
 
-    def finish(self, status: int, fault: str | None) -> None:
+    def finish(self, status: int, fault: str | None, correlation_id: str | None = None) -> None:
         self.status = status
+        self.correlation_id = correlation_id
         self.duration_ms = round((time.time() - self.time) * 1000, 3)
         if fault:
             self.fault = fault
@@ -62,6 +65,8 @@ class LoggedRequest:
             wire["durationMs"] = self.duration_ms
         if self.fault:
             wire["fault"] = self.fault
+        if self.correlation_id:
+            wire["correlationId"] = self.correlation_id
         return wire
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control
+from emulator import control, control_legs
 from emulator.errors import AcsError
 from emulator.faults import operation_matches
 from emulator.httputil import error_response, json_response
@@ -130,6 +130,31 @@ async def remote_hang_up(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+async def list_legs(request: web.Request) -> web.StreamResponse:
+    return json_response(control_legs.list_legs(request.app[SERVICES_KEY]))
+
+
+async def answer_leg(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    return json_response(control_legs.answer_leg(services, request.match_info["legId"]))
+
+
+async def decline_leg(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    body = await _body(request, required=False)
+    return json_response(control_legs.decline_leg(services, request.match_info["legId"], body))
+
+
+async def hang_up_leg(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    return json_response(control_legs.hang_up_leg(services, request.match_info["legId"]))
+
+
+async def network_log(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    return json_response(control_legs.network_log(services, request.query.get("serverCallId")))
+
+
 async def add_fault(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
     return json_response(control.add_response_fault(services, await _body(request)), 201)
@@ -192,6 +217,11 @@ def add_routes(app: web.Application) -> None:
     router.add_get("/emulator/calls", list_calls)
     router.add_get("/emulator/calls/{callId}", get_call)
     router.add_post("/emulator/remote-hangups", remote_hang_up)
+    router.add_get("/emulator/legs", list_legs)
+    router.add_post("/emulator/legs/{legId}/answer", answer_leg)
+    router.add_post("/emulator/legs/{legId}/decline", decline_leg)
+    router.add_post("/emulator/legs/{legId}/hangup", hang_up_leg)
+    router.add_get("/emulator/network-log", network_log)
     router.add_get("/emulator/endpoints", list_endpoints)
     router.add_put("/emulator/endpoints", set_endpoint)
     router.add_delete("/emulator/endpoints", clear_endpoints)

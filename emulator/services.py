@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -17,6 +19,9 @@ from emulator.registry import Registry
 from emulator.repeatability import RepeatabilityStore
 from emulator.requestlog import LoggedRequest
 from emulator.tokens import TokenIssuer
+from emulator.topic import EventGridTopic
+from emulator.topic_delivery import DeliverySettings as TopicDeliverySettings
+from emulator.topic_events import Limits
 
 
 @dataclass
@@ -41,6 +46,7 @@ class Services:
     registry: Registry
     faults: FaultInjector
     repeatability: RepeatabilityStore
+    topic: EventGridTopic
     request_log: deque[LoggedRequest] = field(default_factory=deque)
     base_url: str = ""
     event_webhook: str | None = None
@@ -89,9 +95,21 @@ def build_services(config: EmulatorConfig) -> Services:
         registry=Registry(config.ended_call_retention_seconds),
         faults=FaultInjector(),
         repeatability=RepeatabilityStore(),
+        topic=build_topic(config, background),
         request_log=deque(maxlen=config.log_max_entries),
         event_webhook=config.event_webhook,
         bot_identity=from_raw_id(f"8:acs:{config.resource_id}_{uuid.uuid4()}"),
     )
     holder["services"] = services
     return services
+
+
+def build_topic(config: EmulatorConfig, background: Background) -> EventGridTopic:
+    key = config.topic_key or base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+    return EventGridTopic(
+        key,
+        Limits(config.topic_max_batch_bytes, config.topic_max_event_bytes),
+        TopicDeliverySettings(config.topic_retry_factor, config.topic_delivery_timeout_seconds),
+        background,
+        config.log_max_entries,
+    )

@@ -1,13 +1,14 @@
 """Azurite's table service, pinned in package.json, started with a fresh random account key.
 
-The key is made per run (Azurite takes custom accounts from AZURITE_ACCOUNTS), so no storage
-key is ever written in this repository.
+The key is made per run unless given (Azurite takes custom accounts from AZURITE_ACCOUNTS), so
+no storage key is ever written in this repository; `make run PERSIST=1` keeps one under .run/.
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,18 +38,24 @@ class Azurite:
         )
 
     def stop(self) -> None:
-        stop(self.process)
+        # Azurite's table service saves its database on SIGINT only (SIGTERM kills it at once,
+        # losing up to its 5 s autosave interval of writes to a persisted location).
+        stop(self.process, timeout=10.0, sig=signal.SIGINT)
 
 
 def start_azurite(
-    *, port: int = 0, location: Path | None = None, log: Path | None = None
+    *, port: int = 0, location: Path | None = None, log: Path | None = None, key: str | None = None
 ) -> Azurite:
-    """Start the table service; in memory unless a data folder is given."""
+    """Start the table service; in memory unless a data folder is given.
+
+    ``key`` is the account key (base64); a random one when None. Data kept in ``location`` is
+    reached with whatever key the next start is given, so a persisted stack passes the same one.
+    """
     if not AZURITE_TABLE.exists():
         raise RuntimeError("Azurite is not installed: run `npm ci` (make does it for you)")
     port = port or free_port()
     ensure_free(port)
-    key = base64.b64encode(secrets.token_bytes(32)).decode()
+    key = key or base64.b64encode(secrets.token_bytes(32)).decode()
     command = [str(AZURITE_TABLE), "--tableHost", "127.0.0.1", "--tablePort", str(port),
                "--disableTelemetry", "--skipApiVersionCheck", "--disableProductStyleUrl",
                "--silent"]

@@ -20,8 +20,13 @@ def free_port() -> int:
 
 
 def ensure_free(port: int) -> None:
-    """Refuse to start on a taken port: waiting on it would find a stale process instead."""
+    """Refuse to start on a taken port: waiting on it would find a stale process instead.
+
+    SO_REUSEADDR, as our servers bind: a connection left in TIME_WAIT by a stack stopped a moment
+    ago (Ctrl-C) does not count, only a live socket bound to the port does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -63,11 +68,13 @@ def _spawn(command: list[str], env: dict[str, str] | None, output: Any) -> subpr
     )
 
 
-def stop(process: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+def stop(process: subprocess.Popen[bytes], timeout: float = 5.0,
+         sig: signal.Signals = signal.SIGTERM) -> None:
+    """Ask the child's process group to stop with ``sig``; kill it after ``timeout`` seconds."""
     if process.poll() is not None:
         return
     try:
-        os.killpg(process.pid, signal.SIGTERM)
+        os.killpg(process.pid, sig)
         process.wait(timeout)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)

@@ -1,7 +1,8 @@
 """The offline stack: Azurite + the ACS emulator + devhost serving function_app, wired together.
 
 Used by `make run` (tools/devstack.py) and by the e2e tests, so both run exactly the same wiring.
-Every credential is made fresh per start; nothing secret is written to disk.
+Every credential is made fresh per start unless the caller passes one (`make run` keeps the
+function key and, with PERSIST=1, Azurite's account key under .run/); none is in the repository.
 """
 
 from __future__ import annotations
@@ -31,15 +32,24 @@ class Stack:
     function_key: str
     master_key: str
     eventgrid_key: str  # devhost's Event Grid system key, the `code=` of the webhook URL
+    topic_key: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def topic_endpoint(self) -> str:
+        """The emulator's Event Grid topic, as a custom topic's endpoint would be given."""
+        return f"{self.emulator_url}/api/events"
 
     @property
     def webhook_url(self) -> str:
         return webhook_url(self.app_url, self.eventgrid_key)
 
     def app_settings(self) -> dict[str, str]:
-        return app_settings(self.emulator_url, self.app_url, self.access_key, self.resource_id,
-                            self.azurite.connection_string)
+        return {
+            **app_settings(self.emulator_url, self.app_url, self.access_key, self.resource_id,
+                           self.azurite.connection_string),
+            **topic_settings(self.topic_endpoint, self.topic_key),
+        }
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -67,13 +77,23 @@ def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: 
     }
 
 
+def topic_settings(endpoint: str, key: str) -> dict[str, str]:
+    """Where the app publishes its CloudEvents: the emulator's Event Grid topic."""
+    return {"EVENTGRID_TOPIC_ENDPOINT": endpoint, "EVENTGRID_TOPIC_KEY": key}
+
+
 def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
-                   log: Path | None, extra: list[str] | None = None) -> subprocess.Popen[bytes]:
+                   log: Path | None, extra: list[str] | None = None,
+                   topic_key: str | None = None) -> subprocess.Popen[bytes]:
     ensure_free(port)
+    # Keys go in the environment, not on the command line, where ps shows them.
+    env = {"EMULATOR_ACCESS_KEY": access_key}
+    if topic_key is not None:
+        env["EMULATOR_TOPIC_KEY"] = topic_key
     process = start(
         [sys.executable, "-m", "emulator", "--host", HOST, "--port", str(port),
          "--resource-id", resource_id, "--event-webhook", webhook, *(extra or [])],
-        env={"EMULATOR_ACCESS_KEY": access_key},  # not on the command line, where ps shows it
+        env=env,
         log=log,
     )
     wait_for_port(port, process, timeout=30)
@@ -100,15 +120,21 @@ def start_stack(
     data_dir: Path | None = None,
     log_dir: Path | None = None,
     emulator_args: list[str] | None = None,
+    function_key: str | None = None,
+    storage_key: str | None = None,
 ) -> Stack:
-    """Start all three; on any failure, stop whatever already started."""
+    """Start all three; on any failure, stop whatever already started.
+
+    ``function_key`` pins devhost's function key and ``storage_key`` Azurite's account key
+    (both random when None).
+    """
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def log(name: str) -> Path | None:
         return log_dir / f"{name}.log" if log_dir is not None else None
 
-    azurite = start_azurite(port=table_port, location=data_dir, log=log("azurite"))
+    azurite = start_azurite(port=table_port, location=data_dir, log=log("azurite"), key=storage_key)
     app_port = app_port or free_port()
     emulator_port = emulator_port or free_port()
     stack = Stack(
@@ -117,14 +143,15 @@ def start_stack(
         app_url=f"http://{HOST}:{app_port}",
         access_key=base64.b64encode(secrets.token_bytes(32)).decode(),
         resource_id=str(uuid.uuid4()),
-        function_key=secrets.token_urlsafe(24),
+        function_key=function_key or secrets.token_urlsafe(24),
         master_key=secrets.token_urlsafe(24),
         eventgrid_key=secrets.token_urlsafe(24),
+        topic_key=base64.b64encode(secrets.token_bytes(32)).decode(),
     )
     try:
         stack.processes.append(start_emulator(
             emulator_port, stack.access_key, stack.resource_id, stack.webhook_url,
-            log("emulator"), emulator_args))
+            log("emulator"), emulator_args, topic_key=stack.topic_key))
         stack.processes.append(start_devhost(
             app_port, stack.app_settings(), stack.function_key, stack.master_key,
             log("devhost"), eventgrid_key=stack.eventgrid_key))
@@ -132,3 +159,18 @@ def start_stack(
         stack.stop()
         raise
     return stack
+
+
+def start_console(stack: Stack, port: int = 0, log: Path | None = None) -> str:
+    """Start the call console against a running stack; it stops with the stack. Returns its URL."""
+    port = port or free_port()
+    ensure_free(port)
+    process = start(
+        [sys.executable, "-m", "console", "--host", HOST, "--port", str(port),
+         "--app-url", stack.app_url, "--emulator-url", stack.emulator_url],
+        env={"CONSOLE_FUNCTION_KEY": stack.function_key},
+        log=log,
+    )
+    stack.processes.append(process)
+    wait_for_port(port, process, timeout=30)
+    return f"http://{HOST}:{port}/"

@@ -1,16 +1,35 @@
-"""The local stack's launcher refuses a taken port instead of talking to a stale process."""
+"""The local stack's launcher: free-port checks (TIME_WAIT is free), keys kept under .run/ with
+mode 0600, Azurite data that survives a restart, and `make run` (tools.devstack) end to end."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from azure.core.credentials import AzureKeyCredential
+from azure.core.messaging import CloudEvent
+from azure.data.tables import TableServiceClient
+from azure.eventgrid import EventGridPublisherClient
 
-from tools.processes import ensure_free, free_port
+from tests.support.http import call
+from tools import localkeys
+from tools.azurite import AZURITE_TABLE, start_azurite
+from tools.processes import ROOT, ensure_free, free_port, stop
 
 
-def test_a_taken_port_is_refused_with_a_clear_reason() -> None:
+@pytest.mark.parametrize("listener_reuses_address", [False, True])
+def test_a_taken_port_is_refused_with_a_clear_reason(listener_reuses_address: bool) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        if listener_reuses_address:  # aiohttp and Node servers set it
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         taken = sock.getsockname()[1]
@@ -20,3 +39,197 @@ def test_a_taken_port_is_refused_with_a_clear_reason() -> None:
 
 def test_a_free_port_passes() -> None:
     ensure_free(free_port())
+
+
+def _port_left_in_time_wait() -> int:
+    """A port whose server side closed a connection first: only a TIME_WAIT socket remains on it."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as our servers bind
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = int(listener.getsockname()[1])
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = listener.accept()
+    accepted.close()  # the server closes first: its end of the connection enters TIME_WAIT
+    client.recv(1)  # the client sees the close ...
+    client.close()  # ... and answers it, so the server's side completes into TIME_WAIT
+    listener.close()
+    return port
+
+
+def test_a_port_in_time_wait_after_ctrl_c_counts_as_free() -> None:
+    port = _port_left_in_time_wait()
+    # The failure as `make run` met it: a plain bind is refused although nothing listens.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))
+    ensure_free(port)
+    # And a server can really listen there again (what the restarted stack does).
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))
+        server.listen()
+
+
+# keys under .run/ -------------------------------------------------------------------------------
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_the_function_key_is_written_0600_and_a_pinned_key_wins(tmp_path: Path) -> None:
+    first = localkeys.function_key(tmp_path, None, persist=False)
+    path = tmp_path / "function-key"
+    assert path.read_text() == first
+    assert _mode(path) == 0o600
+    assert localkeys.function_key(tmp_path, None, persist=False) != first  # not persisting: fresh
+    assert localkeys.function_key(tmp_path, "pinned-key-123", persist=False) == "pinned-key-123"
+    assert path.read_text() == "pinned-key-123"
+
+
+def test_a_persisted_stack_reuses_its_function_key_and_storage_key(tmp_path: Path) -> None:
+    key = localkeys.function_key(tmp_path, None, persist=True)
+    assert localkeys.function_key(tmp_path, None, persist=True) == key
+    storage = localkeys.azurite_key(tmp_path, persist=True)
+    assert localkeys.azurite_key(tmp_path, persist=True) == storage
+    assert _mode(tmp_path / "azurite-account-key") == 0o600
+    assert localkeys.azurite_key(tmp_path, persist=False) != storage
+
+
+def test_a_widened_key_file_is_narrowed_back_to_0600(tmp_path: Path) -> None:
+    path = tmp_path / "function-key"
+    path.write_text("old")
+    path.chmod(0o644)
+    localkeys.function_key(tmp_path, "another-key-1", persist=False)
+    assert _mode(path) == 0o600
+
+
+@pytest.mark.parametrize("bad", ["short", "has space in it", "semi;colon-key", "x" * 300])
+def test_a_malformed_pinned_key_is_refused_by_name(tmp_path: Path, bad: str) -> None:
+    with pytest.raises(ValueError, match="FUNCTION_KEY"):
+        localkeys.function_key(tmp_path, bad, persist=False)
+    assert not (tmp_path / "function-key").exists()
+
+
+# Azurite keeps data across a restart ----------------------------------------------------------------
+needs_azurite = pytest.mark.skipif(not AZURITE_TABLE.exists(), reason="Azurite is not installed (npm ci)")
+
+
+@needs_azurite
+def test_persisted_azurite_data_survives_a_restart_on_the_same_port(tmp_path: Path) -> None:
+    key = localkeys.azurite_key(tmp_path, persist=True)
+    # Written and stopped at once: well inside Azurite's 5 s autosave, so only a clean stop saves it.
+    first = start_azurite(location=tmp_path / "azurite", key=key)
+    port = first.port
+    try:
+        service = TableServiceClient.from_connection_string(first.connection_string)
+        service.create_table("kept").create_entity({"PartitionKey": "p", "RowKey": "r", "v": 7})
+    finally:
+        first.stop()
+    # Straight away, on the same port: the closed connections' TIME_WAIT must not block it.
+    again = localkeys.azurite_key(tmp_path, persist=True)
+    second = start_azurite(port=port, location=tmp_path / "azurite", key=again)
+    try:
+        service = TableServiceClient.from_connection_string(second.connection_string)
+        assert service.get_table_client("kept").get_entity("p", "r")["v"] == 7
+    finally:
+        second.stop()
+
+
+# make run (tools.devstack) end to end ---------------------------------------------------------------
+class DevStack:
+    """`python -m tools.devstack` as `make run` starts it, with its output collected."""
+
+    def __init__(self, run_dir: Path, ports: dict[str, int], persist: bool, function_key: str | None) -> None:
+        command = [sys.executable, "-m", "tools.devstack", "--run-dir", str(run_dir),
+                   "--port", str(ports["app"]), "--emulator-port", str(ports["emulator"]),
+                   "--table-port", str(ports["table"])]
+        if persist:
+            command.append("--persist")
+        env = {k: v for k, v in os.environ.items() if k != "FUNCTION_KEY"}
+        if function_key is not None:
+            env["FUNCTION_KEY"] = function_key
+        self.output = run_dir.parent / f"devstack-{time.monotonic_ns()}.out"
+        with open(self.output, "wb") as sink:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+
+    def wait_until_up(self, timeout: float = 90) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.output.read_text(errors="replace")
+            if "Press Ctrl-C" in text:
+                return text
+            assert self.process.poll() is None, f"devstack exited:\n{text}"
+            time.sleep(0.2)
+        raise AssertionError(f"devstack not up in time:\n{self.output.read_text(errors='replace')}")
+
+    def ctrl_c(self) -> None:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(30)
+
+
+@pytest.fixture
+def ports() -> dict[str, int]:
+    return {"app": free_port(), "emulator": free_port(), "table": free_port()}
+
+
+@pytest.fixture
+def devstacks() -> Iterator[list[DevStack]]:
+    started: list[DevStack] = []
+    yield started
+    for devstack in started:
+        stop(devstack.process)
+
+
+def _setting(banner: str, name: str) -> str:
+    line = next(line for line in banner.splitlines() if line.strip().startswith(f"{name}="))
+    return line.strip().split("=", 1)[1]
+
+
+@needs_azurite
+def test_make_run_persist_restarts_at_once_after_ctrl_c_with_its_key_and_data(
+    tmp_path: Path, ports: dict[str, int], devstacks: list[DevStack]
+) -> None:
+    run_dir = tmp_path / ".run"
+    devstacks.append(DevStack(run_dir, ports, persist=True, function_key=None))
+    banner = devstacks[0].wait_until_up()
+    key = (run_dir / "function-key").read_text()
+    assert _mode(run_dir / "function-key") == 0o600
+    assert f"function key: {key}" in banner
+    app = f"http://127.0.0.1:{ports['app']}"
+    assert call(f"{app}/api/calls?code={key}").status == 200
+    assert call(f"{app}/api/calls?code=wrong").status == 401
+
+    # The topic settings printed for the app are the emulator's live topic.
+    endpoint = _setting(banner, "EVENTGRID_TOPIC_ENDPOINT")
+    assert endpoint == f"http://127.0.0.1:{ports['emulator']}/api/events"
+    EventGridPublisherClient(endpoint, AzureKeyCredential(_setting(banner, "EVENTGRID_TOPIC_KEY"))).send(
+        [CloudEvent(source="/test", type="stack.check", data={})])
+    assert "/emulator/eventgrid/subscriptions" in banner
+
+    storage = localkeys.read_private(run_dir / "azurite-account-key")
+    connection = (f"DefaultEndpointsProtocol=http;AccountName=callcontrol;AccountKey={storage};"
+                  f"TableEndpoint=http://127.0.0.1:{ports['table']}/callcontrol;")
+    TableServiceClient.from_connection_string(connection).create_table("survivor").create_entity(
+        {"PartitionKey": "p", "RowKey": "r"})
+    devstacks[0].ctrl_c()
+
+    devstacks.append(DevStack(run_dir, ports, persist=True, function_key=None))  # straight away
+    devstacks[1].wait_until_up()
+    assert (run_dir / "function-key").read_text() == key
+    assert call(f"{app}/api/calls?code={key}").status == 200
+    table = TableServiceClient.from_connection_string(connection).get_table_client("survivor")
+    assert table.get_entity("p", "r")["RowKey"] == "r"
+    devstacks[1].ctrl_c()
+
+
+@needs_azurite
+def test_make_run_with_a_pinned_function_key(
+    tmp_path: Path, ports: dict[str, int], devstacks: list[DevStack]
+) -> None:
+    run_dir = tmp_path / ".run"
+    devstacks.append(DevStack(run_dir, ports, persist=False, function_key="pinned-by-test-01"))
+    devstacks[0].wait_until_up()
+    assert (run_dir / "function-key").read_text() == "pinned-by-test-01"
+    assert call(f"http://127.0.0.1:{ports['app']}/api/calls?code=pinned-by-test-01").status == 200
+    assert not (run_dir / "azurite").exists()  # in memory without PERSIST
+    devstacks[0].ctrl_c()

@@ -4,20 +4,19 @@ Event Grid deliveries (doing the validation handshake and, optionally, acting on
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 import jwt
 from aiohttp import web
 
 from tests.support.http import call as http_call
+from tests.support.loopback import LoopbackServer
 
-T = TypeVar("T")
 ACCESS_KEY = "ZW11bGF0b3ItdGVzdC1rZXktbm90LWEtc2VjcmV0ISE="
 RESOURCE_ID = "6b3fd6a6-2b7c-4c59-9e2a-6b1ba1f0a001"
 
@@ -25,10 +24,11 @@ RESOURCE_ID = "6b3fd6a6-2b7c-4c59-9e2a-6b1ba1f0a001"
 IncomingHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-class AppSide:
+class AppSide(LoopbackServer):
     """Serves POST /callbacks[/<tag>] and POST /eventgrid on a free loopback port, in a thread."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.callbacks: list[dict[str, Any]] = []
         self.eventgrid: list[dict[str, Any]] = []
         self.eventgrid_statuses: list[int] = []
@@ -39,42 +39,22 @@ class AppSide:
         self.jwks_fetches = 0
         self._keys: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._runner: web.AppRunner | None = None
-        self.base_url = ""
 
     # lifecycle -----------------------------------------------------------------------------
     def start(self) -> AppSide:
-        self._thread.start()
-        self.run(self._start())
+        self.start_serving()
         return self
 
-    async def _start(self) -> None:
+    async def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/callbacks", self._callback)
         app.router.add_post("/callbacks/{tag}", self._callback)
         app.router.add_post("/eventgrid", self._eventgrid)
         self._session = aiohttp.ClientSession()
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.base_url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+        return app
 
-    def stop(self) -> None:
-        async def _stop() -> None:
-            assert self._runner is not None
-            await self._runner.cleanup()
-            await self._session.close()
-
-        self.run(_stop())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
-        self._loop.close()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+    async def close(self) -> None:
+        await self._session.close()
 
     def url(self, path: str) -> str:
         return self.base_url + path

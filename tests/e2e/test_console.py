@@ -1,0 +1,200 @@
+"""The call console in a real browser (Chromium from the system packages, driven by Playwright):
+calls placed, answered, declined and transferred from the page, the timeline drawn as it goes.
+
+Skips with the reason where Playwright or Chromium is missing. Takes the screenshots the docs show:
+into a temporary folder, or into docs/img/ with `make screenshots` (CONSOLE_SCREENSHOTS_DIR).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.e2e.conftest import App, Emulator, acs_user, eventually, pstn
+from tests.e2e.inbound_support import ANSWER_ALL, put_rules
+from tests.support.http import call as http_call
+from tools.stack import Stack, start_console
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+# Only `make screenshots` rewrites the committed pictures; a test run leaves the tree clean.
+SCREENSHOTS = Path(os.environ.get("CONSOLE_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="console-shots-"))
+TIMEOUT_MS = 15_000
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+if not CHROMIUM.exists() and shutil.which("chromium") is None:
+    pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def console_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> str:
+    log = tmp_path_factory.mktemp("console-log") / "console.log"
+    return start_console(stack, log=log)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=FLAGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, console_url: str, app: App, emulator: Emulator) -> Iterator[Any]:
+    put_rules(app, ANSWER_ALL)  # the shipped rule set: the app answers every call
+    context = browser.new_context(viewport={"width": 1500, "height": 1000}, device_scale_factor=1)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.set_default_timeout(TIMEOUT_MS)
+    opened.goto(console_url)
+    sync_api.expect(opened.get_by_test_id("status")).to_contain_text("live")
+    try:
+        yield opened
+    finally:
+        context.close()
+        emulator.control("PATCH", "settings", {"unscriptedBehavior": "answer"})
+    assert errors == [], f"the page raised: {errors}"
+
+
+def network_call(emulator: Emulator, caller_raw_id: str) -> dict[str, Any] | None:
+    reply = emulator.control("GET", "calls")
+    for call in reply.json()["value"]:
+        if any(p["identifier"]["rawId"] == caller_raw_id for p in call["participants"]):
+            return dict(call)
+    return None
+
+
+def steps(page: Any) -> list[str]:
+    return list(page.get_by_test_id("step").all_text_contents())
+
+
+def test_place_answer_transfer_and_watch_the_timeline(page: Any, app: App, emulator: Emulator) -> None:
+    expect = sync_api.expect
+    caller, callee, target = pstn(), acs_user(), pstn()
+    page.get_by_test_id("unscripted").select_option("ring")
+    expect(page.get_by_test_id("flash")).to_contain_text("HTTP 200")
+
+    form = page.get_by_test_id("place-form")
+    form.locator("input[name=from]").fill(caller["phoneNumber"])
+    form.locator("input[name=to]").fill(callee["communicationUserId"])
+    form.locator("textarea[name=headers]").fill("x-ms-custom-dept: sales")
+    page.get_by_test_id("place-call").click()
+    expect(page.get_by_test_id("flash")).to_contain_text("Dial: HTTP 201")
+
+    call = eventually(lambda: network_call(emulator, f"4:{caller['phoneNumber']}"), what="the placed call")
+    scid = call["serverCallId"]
+    card = page.locator(f'[data-testid=app-call]:has(.head[data-select="{scid}"])')
+    expect(card).to_have_attribute("data-state", "connected")  # the app answered, by its rules
+    expect(page.get_by_test_id("timeline")).to_contain_text("AnswerCall → 200")
+    expect(page.get_by_test_id("timeline")).to_contain_text("CallConnected")
+
+    card.get_by_test_id("action-target").fill(target["phoneNumber"])
+    card.get_by_test_id("transfer").click()
+    leg = page.locator(f'[data-testid=leg][data-callee="4:{target["phoneNumber"]}"]')
+    expect(leg).to_be_visible()  # the transfer target rings until someone answers here
+    expect(page.get_by_test_id("timeline")).to_contain_text("rings")
+    page.get_by_test_id("network-call").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "console-overview.png"), full_page=True)
+
+    leg.get_by_test_id("answer-leg").click()
+    expect(leg).to_have_count(0)
+    expect(card).to_have_attribute("data-state", "disconnected")  # 1:1 transfer: the app leaves
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline).to_contain_text("CallTransferAccepted")
+    expect(timeline).to_contain_text("CallDisconnected")
+    labels = steps(page)
+    order = ["dials", "IncomingCall", "AnswerCall", "CallConnected", "TransferToParticipant",
+             "rings", "answers", "CallTransferAccepted", "CallDisconnected"]
+    positions = [next(i for i, label in enumerate(labels) if label.startswith(word)) for word in order]
+    assert positions == sorted(positions), labels
+    lanes = page.get_by_test_id("lane").all_text_contents()
+    assert lanes == [caller["phoneNumber"], "ACS (emulator)", "App", target["phoneNumber"]]
+    # The network agrees: the caller now talks to the target.
+    network = emulator.control("GET", f"calls/{quote(scid, safe='')}").json()
+    roster = {p["identifier"]["rawId"] for p in network["participants"]}
+    assert roster == {f"4:{caller['phoneNumber']}", f"4:{target['phoneNumber']}"}
+    page.locator(".timeline-card").screenshot(path=str(SCREENSHOTS / "console-timeline.png"))
+
+
+def test_create_a_call_answer_it_decline_and_cancel_added_parties(
+    page: Any, app: App, emulator: Emulator
+) -> None:
+    expect = sync_api.expect
+    callee, busy_party = pstn(), acs_user()
+    page.get_by_test_id("unscripted").select_option("ring")
+    expect(page.get_by_test_id("flash")).to_contain_text("HTTP 200")
+    form = page.get_by_test_id("create-form")
+    form.locator("input[name=targets]").fill(callee["phoneNumber"])
+    page.get_by_test_id("create-call").click()
+    expect(page.get_by_test_id("flash")).to_contain_text("Create call: HTTP 201")
+
+    leg = page.locator(f'[data-testid=leg][data-callee="4:{callee["phoneNumber"]}"]')
+    leg.get_by_test_id("answer-leg").click()
+    call = eventually(lambda: network_call(emulator, f"4:{callee['phoneNumber']}"), what="the created call")
+    card = page.locator(f'[data-testid=app-call]:has(.head[data-select="{call["serverCallId"]}"])')
+    expect(card).to_have_attribute("data-state", "connected")
+
+    card.get_by_test_id("action-target").fill(busy_party["communicationUserId"])
+    card.get_by_test_id("add").click()
+    expect(card).to_contain_text("addParticipant pending")
+    added = page.locator(f'[data-testid=leg][data-callee="{busy_party["communicationUserId"]}"]')
+    added.get_by_test_id("decline-reason").select_option("busy")
+    added.get_by_test_id("decline-leg").click()
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline).to_contain_text("AddParticipantFailed")
+    expect(timeline).to_contain_text("486/560486")
+    expect(card).not_to_contain_text("pending")
+
+    waiting = acs_user()
+    card.get_by_test_id("action-target").fill(waiting["communicationUserId"])
+    card.get_by_test_id("add").click()
+    expect(page.locator(f'[data-testid=leg][data-callee="{waiting["communicationUserId"]}"]')).to_be_visible()
+    card.get_by_test_id("cancel-add").click()
+    expect(timeline).to_contain_text("CancelAddParticipantSucceeded")
+    expect(page.locator(f'[data-testid=leg][data-callee="{waiting["communicationUserId"]}"]')).to_have_count(0)
+
+    agent = acs_user()
+    card.get_by_test_id("action-target").fill(agent["communicationUserId"])
+    card.get_by_test_id("add").click()
+    page.locator(f'[data-testid=leg][data-callee="{agent["communicationUserId"]}"]').get_by_test_id("answer-leg").click()
+    expect(timeline).to_contain_text("AddParticipantSucceeded")
+    agent_row = card.locator("li", has_text=agent["communicationUserId"][-6:])
+    agent_row.get_by_test_id("mute").click()
+    expect(agent_row).to_contain_text("muted")
+    # Removing the PSTN callee: its raw id (4:+1…) travels percent-encoded through the proxy.
+    card.locator("li", has_text=callee["phoneNumber"]).get_by_test_id("remove").click()
+    expect(timeline).to_contain_text("RemoveParticipantSucceeded")
+    expect(card.locator("li", has_text=callee["phoneNumber"])).to_have_count(0)
+
+    card.locator('[data-keep^="everyone-"]').check()
+    card.get_by_test_id("app-hangup").click()
+    expect(card).to_have_attribute("data-state", "disconnected")
+    expect(timeline).to_contain_text("TerminateCall")
+
+
+def test_the_console_api_is_closed_to_other_sites(console_url: str) -> None:
+    snapshot = console_url + "console/snapshot"
+    assert http_call(snapshot).status == 403  # no X-Call-Console header
+    foreign = http_call(snapshot, headers={"Host": "evil.example", "X-Call-Console": "1"})
+    assert foreign.status == 403
+    assert http_call(snapshot, headers={"X-Call-Console": "1"}).status == 200
+    # The proxy reaches the app's /api and the emulator's /emulator, nothing beside them.
+    climbing = http_call(console_url + "console/app/%2E%2E/admin/functions", headers={"X-Call-Console": "1"})
+    assert climbing.status == 400
+    health = http_call(console_url + "console/app/health", headers={"X-Call-Console": "1"})
+    assert health.status == 200 and health.json()["status"] == "ok"
