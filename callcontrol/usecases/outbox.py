@@ -148,6 +148,12 @@ class OutboxRelay:
                     self.notify(call_connection_id)
         return SweepResult(len(calls), published, failed, busy)
 
+    async def close(self) -> None:
+        """Stop the background publishing (shutdown): what is unpublished stays pending."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     async def idle(self) -> None:
         """Wait for the background publishing started so far (tests, benchmarks, shutdown)."""
         while self._tasks:

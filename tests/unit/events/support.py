@@ -58,8 +58,9 @@ def custom_event(event_id: str, event_type: str, **data: Any) -> CallbackEvent:
 class Rig:
     """The callbacks use case over a store with an outbox and a relay, all in memory."""
 
-    def __init__(self, *, settle_after: float = 0.0) -> None:
-        self.backend = MemoryTableBackend()
+    def __init__(self, *, settle_after: float = 0.0, backend: MemoryTableBackend | None = None
+                 ) -> None:
+        self.backend = backend or MemoryTableBackend()
         self.publisher = RecordingPublisher()
         self.store = CallStore(self.backend,
                                announce=lambda b, a, c: announce(b, a, c, NOW),

@@ -104,9 +104,7 @@ async def test_another_instance_sweeps_what_this_one_left_pending() -> None:
     first.publisher.failing = True
     await first.ingest(fixture_event("call_connected.json"))
     await first.relay.idle()
-    second = Rig()
-    second.backend = first.backend  # same table, a fresh process
-    second.store._backend = first.backend  # noqa: SLF001 - the rig's store was built on its own
+    second = Rig(backend=first.backend)  # same table, a fresh process
     result = await second.relay.sweep()
     assert result.published == 1 and second.publisher.types() == ["call.connected"]
     assert first.publisher.accepted == []
@@ -121,8 +119,7 @@ async def test_published_events_leave_with_the_next_write_without_a_settle_write
     await rig.ingest(custom_event("p-1", "ParticipantsUpdated", **roster(1)))
     assert rig.backend.round_trips == writes + 1  # the callback's own write, nothing more
     assert [e["type"] for e in await rig.stored_outbox()] == ["call.participants.updated"]
-    for task in list(rig.relay._tasks):  # noqa: SLF001 - end the long settle wait
-        task.cancel()
+    await rig.relay.close()  # ends the long settle wait
 
 
 async def test_a_reconciliation_change_is_announced_with_its_cause() -> None:
