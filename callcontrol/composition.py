@@ -76,7 +76,7 @@ def publisher_from_settings(settings: Settings) -> EventGridPublisher:
     endpoint = settings.eventgrid_topic_endpoint
     assert endpoint is not None
     return connect_publisher(endpoint, access_key=settings.eventgrid_topic_key,
-                             client_id=settings.table_connection.client_id,
+                             client_id=settings.managed_identity_client_id,
                              timeout_seconds=settings.eventgrid_publish_timeout_seconds)
 
 

@@ -232,6 +232,10 @@ class Settings:
         return self._url(EVENTGRID_TOPIC_ENDPOINT, required=False)
 
     @property
+    def managed_identity_client_id(self) -> str | None:
+        return self._get(AZURE_CLIENT_ID)
+
+    @property
     def eventgrid_topic_key(self) -> str | None:
         return self._get(EVENTGRID_TOPIC_KEY)
 

@@ -1,21 +1,26 @@
 """Publishing the call events the store keeps in each call's outbox (docs/events.md).
 
-    a write adds events to the call's outbox ─▶ notify(call) ─▶ a background task publishes the
-    call's pending events, oldest first, in one batch ─▶ mark them published ─▶ they leave the
-    row with the call's next write, or with one settle write once the call is quiet
+    a write adds events to the call's outbox ─▶ notify(call) ─▶ the relay's one background task
+    gathers the pending events of every call written meanwhile (LINGER), publishes them in
+    batches, each call's events oldest first ─▶ marks them published ─▶ they leave the row with
+    the call's next write, or with one settle write once the call is quiet (settle_after)
 
-Nothing here runs on the call path: `notify` only schedules a task, and the task's failures
-are logged, never raised. A failed or slow publish (bounded by `deadline_seconds`) leaves the
-events pending; the next change of the call or the `outbox` timer (`sweep`) publishes them
-again, with the same ids and in the same order: a call's events go out only after every
-earlier one was accepted. One relay per process publishes one call at a time; across
-processes, a duplicate is possible and subscribers de-duplicate by id (at least once).
+Nothing here runs on the call path: `notify` only records the call and wakes the task, whose
+failures are logged, never raised. A failed or slow publish (bounded by `deadline_seconds`)
+leaves the events pending and stops that round; the next change of a call or the `outbox` timer
+(`sweep`) publishes them again, with the same ids and in the same order: a batch is accepted
+whole or not at all, and a later batch is only sent once the earlier ones were accepted. One
+relay per process; across processes a duplicate is possible and subscribers de-duplicate by id
+(at least once).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,7 +28,9 @@ from typing import Protocol
 from callcontrol.domain.announcements import CallEvent
 
 logger = logging.getLogger(__name__)
-MAX_BATCH = 100  # events per publish (Event Grid takes up to 1 MB per batch)
+MAX_BATCH = 100  # events per publish
+MAX_BATCH_CHARS = 800_000  # Event Grid takes at most 1 MB per publish
+LINGER_SECONDS = 0.05  # how long changes gather before a publish (fewer, larger batches)
 
 
 class PublishFailed(Exception):
@@ -59,102 +66,150 @@ class SweepResult:
 
 class OutboxRelay:
     def __init__(self, store: PendingEvents, publisher: Callable[[], EventPublisher], *,
-                 deadline_seconds: float = 5.0, settle_after_seconds: float = 1.0) -> None:
+                 deadline_seconds: float = 5.0, settle_after_seconds: float = 1.0,
+                 linger_seconds: float = LINGER_SECONDS) -> None:
         self._store = store
         self._publisher = publisher
         self._deadline = deadline_seconds
         self._settle_after = settle_after_seconds
-        self._busy: set[str] = set()  # calls being published by this process
-        self._again: set[str] = set()  # calls written to while busy
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._linger = linger_seconds
+        self._dirty: dict[str, None] = {}  # calls with new events, in the order they came
+        self._in_flight: set[str] = set()  # calls being published right now
+        self._unsettled: dict[str, float] = {}  # published calls → when to settle them
+        self._wake = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
 
     # --- after a write: fire and forget ------------------------------------------------------
 
     def notify(self, call_connection_id: str) -> None:
         """The call has unpublished events: publish them soon, off the caller's path."""
         try:
-            if call_connection_id in self._busy:
-                self._again.add(call_connection_id)
-                return
-            self._busy.add(call_connection_id)
-            task = asyncio.get_running_loop().create_task(self._run(call_connection_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._dirty[call_connection_id] = None
+            # The write that called us dropped whatever was published: nothing left to settle.
+            self._unsettled.pop(call_connection_id, None)
+            if self._pump is None or self._pump.done():
+                self._pump = asyncio.get_running_loop().create_task(self._run())
+            self._wake.set()
         except Exception:  # never let publishing break a write
-            self._busy.discard(call_connection_id)
             logger.exception("could not schedule publishing for call %s", call_connection_id)
 
-    async def _run(self, call_connection_id: str) -> None:
+    async def _run(self) -> None:
         try:
-            while True:
-                self._again.discard(call_connection_id)
-                if not (await self._publish_pending(call_connection_id, fresh=False))[0]:
-                    return  # left pending for the next change or the timer
-                if call_connection_id in self._again:
+            while self._dirty or self._unsettled:
+                if self._dirty:
+                    await asyncio.sleep(self._linger)  # let more changes join this publish
+                    ready = [c for c in self._dirty if c not in self._in_flight]
+                    self._dirty = {c: None for c in self._dirty if c in self._in_flight}
+                    if ready:
+                        await self._publish(ready, fresh=False)
                     continue
-                await asyncio.sleep(self._settle_after)  # a busy call's next write settles for free
-                if call_connection_id in self._again:
-                    continue
-                await self._store.settle(call_connection_id)
-                if call_connection_id not in self._again:
-                    return
+                await self._settle_due()
         except Exception:
-            logger.exception("publishing the events of call %s failed; they stay pending",
-                             call_connection_id)
-        finally:
-            self._busy.discard(call_connection_id)
-            self._again.discard(call_connection_id)
+            logger.exception("the outbox relay stopped; pending events wait for the next change "
+                             "or the outbox timer")
 
-    async def _publish_pending(self, call_connection_id: str, *, fresh: bool) -> tuple[bool, int]:
-        """Publish the call's pending events in order: (none left unpublished, how many went)."""
-        events = await self._store.pending_events(call_connection_id, fresh=fresh)
-        for start in range(0, len(events), MAX_BATCH):
-            batch = events[start:start + MAX_BATCH]
-            try:
-                await asyncio.wait_for(self._publisher().publish(batch), self._deadline)
-            except (PublishFailed, TimeoutError) as error:
-                logger.warning("publishing %d event(s) of call %s failed (%s); they stay pending",
-                               len(events) - start, call_connection_id,
-                               str(error) or type(error).__name__)
-                return False, start
-            self._store.mark_published(call_connection_id, {e.id for e in batch})
-        return True, len(events)
+    async def _settle_due(self) -> None:
+        """Wait for the first settle to fall due (or a new change), then write the quiet calls."""
+        wait = min(self._unsettled.values()) - time.monotonic()
+        if wait > 0:
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()
+            return
+        now = time.monotonic()
+        for call_connection_id in [c for c, due in self._unsettled.items() if due <= now]:
+            del self._unsettled[call_connection_id]
+            await self._settle(call_connection_id)
+
+    async def _settle(self, call_connection_id: str) -> None:
+        try:
+            await self._store.settle(call_connection_id)
+        except Exception:  # the published events just stay in the row a little longer
+            logger.exception("settling the outbox of call %s failed", call_connection_id)
+
+    # --- publishing -----------------------------------------------------------------------
+
+    async def _publish(self, calls: list[str], *, fresh: bool) -> tuple[set[str], int]:
+        """Publish the pending events of `calls` in batches; (calls fully published, count).
+
+        Stops at the first failed batch: what it and later batches held stays pending."""
+        self._in_flight.update(calls)
+        sent: dict[str, set[str]] = {}
+        unsent: set[str] = set()
+        try:
+            queued: list[tuple[str, CallEvent]] = []
+            for call_connection_id in calls:
+                events = await self._store.pending_events(call_connection_id, fresh=fresh)
+                queued += [(call_connection_id, e) for e in events]
+            batches = _batches(queued)
+            for index, batch in enumerate(batches):
+                if not await self._send(batch):
+                    unsent = {c for later in batches[index:] for c, _ in later}
+                    break
+                for call_connection_id, event in batch:
+                    sent.setdefault(call_connection_id, set()).add(event.id)
+        finally:
+            self._in_flight.difference_update(calls)
+            for call_connection_id, ids in sent.items():
+                self._store.mark_published(call_connection_id, ids)
+                if call_connection_id not in self._dirty:
+                    self._unsettled.setdefault(call_connection_id,
+                                               time.monotonic() + self._settle_after)
+        return set(calls) - unsent, sum(len(ids) for ids in sent.values())
+
+    async def _send(self, batch: list[tuple[str, CallEvent]]) -> bool:
+        try:
+            async with asyncio.timeout(self._deadline):  # unlike wait_for, never eats a cancel
+                await self._publisher().publish([e for _, e in batch])
+        except (PublishFailed, TimeoutError) as error:
+            calls = sorted({c for c, _ in batch})
+            logger.warning("publishing %d event(s) of call(s) %s failed (%s); they stay pending",
+                           len(batch), ", ".join(calls), str(error) or type(error).__name__)
+            return False
+        return True
 
     # --- the timer ------------------------------------------------------------------------
 
     async def sweep(self) -> SweepResult:
-        """Publish every call's pending events (read fresh), one call at a time."""
+        """Publish every call's pending events (read fresh from the table), then settle them."""
         calls = await self._store.calls_with_pending_events()
-        published = failed = busy = 0
-        for call_connection_id in calls:
-            if call_connection_id in self._busy:
-                busy += 1
-                continue
-            self._busy.add(call_connection_id)
-            try:
-                done, count = await self._publish_pending(call_connection_id, fresh=True)
-                published += count
-                if count:
-                    await self._store.settle(call_connection_id)
-                if not done:
-                    failed += 1
-            except Exception:  # one call's trouble must not stop the others
-                logger.exception("re-publishing the events of call %s failed", call_connection_id)
-                failed += 1
-            finally:
-                self._busy.discard(call_connection_id)
-                if call_connection_id in self._again:
-                    self._again.discard(call_connection_id)
-                    self.notify(call_connection_id)
-        return SweepResult(len(calls), published, failed, busy)
+        busy = [c for c in calls if c in self._in_flight]
+        ready = [c for c in calls if c not in self._in_flight]
+        published: set[str] = set()
+        count = 0
+        if ready:
+            published, count = await self._publish(ready, fresh=True)
+            for call_connection_id in published:
+                self._unsettled.pop(call_connection_id, None)
+                await self._settle(call_connection_id)
+        return SweepResult(len(calls), count, len(ready) - len(published), len(busy))
 
     async def close(self) -> None:
         """Stop the background publishing (shutdown): what is unpublished stays pending."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._pump is not None:
+            self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)
 
     async def idle(self) -> None:
-        """Wait for the background publishing started so far (tests, benchmarks, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until everything notified so far was published or failed, and settled
+        (tests, benchmarks)."""
+        while self._pump is not None and not self._pump.done():
+            await asyncio.gather(self._pump, return_exceptions=True)
+
+
+def _batches(queued: list[tuple[str, CallEvent]]) -> list[list[tuple[str, CallEvent]]]:
+    """Consecutive slices within Event Grid's limits; order kept, so a call's events stay in order."""
+    batches: list[list[tuple[str, CallEvent]]] = []
+    current: list[tuple[str, CallEvent]] = []
+    chars = 0
+    for item in queued:
+        size = len(json.dumps(item[1].data, default=str)) + 512
+        if current and (len(current) >= MAX_BATCH or chars + size > MAX_BATCH_CHARS):
+            batches.append(current)
+            current, chars = [], 0
+        current.append(item)
+        chars += size
+    if current:
+        batches.append(current)
+    return batches

@@ -113,7 +113,7 @@ async def test_another_instance_sweeps_what_this_one_left_pending() -> None:
 async def test_published_events_leave_with_the_next_write_without_a_settle_write() -> None:
     rig = Rig(settle_after=30.0)  # the settle write would come much later
     await rig.ingest(fixture_event("call_connected.json"))
-    await asyncio.sleep(0.05)  # published, waiting to settle
+    await asyncio.sleep(0.3)  # published (after the linger), waiting to settle
     assert rig.publisher.types() == ["call.connected"]
     writes = rig.backend.round_trips
     await rig.ingest(custom_event("p-1", "ParticipantsUpdated", **roster(1)))
@@ -155,3 +155,30 @@ async def test_without_announce_the_store_keeps_no_outbox() -> None:
     await Callbacks(CallStore(backend)).ingest(IngestCallbacks((fixture_event("call_connected.json"),)))
     [row] = await backend.query("calls")
     assert not any(name.startswith("Outbox") for name in row)
+
+
+async def test_changes_of_several_calls_go_out_in_one_publish() -> None:
+    rig = Rig()
+    await rig.ingest(fixture_event("call_connected.json"))
+    await rig.ingest(custom_event("other", "CallConnected", callConnectionId="call-2"))
+    await rig.relay.idle()
+    assert rig.publisher.attempts == 1
+    assert {e.subject for e in rig.publisher.accepted} == {f"calls/{CALL_ID}", "calls/call-2"}
+
+
+async def test_a_failed_batch_holds_back_every_later_one() -> None:
+    from callcontrol.usecases import outbox
+
+    rig = Rig()
+    rig.publisher.failing = True
+    await rig.ingest(fixture_event("call_connected.json"))
+    for sequence in range(1, outbox.MAX_BATCH + 20):  # more than one batch of one call
+        await rig.ingest(custom_event(f"p-{sequence}", "ParticipantsUpdated", **roster(sequence, 1)))
+    await rig.relay.idle()
+    attempts = rig.publisher.attempts
+    rig.publisher.failing = False
+    result = await rig.relay.sweep()
+    assert rig.publisher.attempts == attempts + 2  # two batches, in order
+    assert result.published == outbox.MAX_BATCH + 20
+    assert [e.sequence for e in rig.publisher.accepted] == list(range(1, outbox.MAX_BATCH + 21))
+    assert all(len(e.id) == 36 for e in rig.publisher.accepted)
