@@ -30,7 +30,7 @@ from callcontrol.domain.announcements import CallEvent
 logger = logging.getLogger(__name__)
 MAX_BATCH = 100  # events per publish
 MAX_BATCH_CHARS = 800_000  # Event Grid takes at most 1 MB per publish
-LINGER_SECONDS = 0.05  # how long changes gather before a publish (fewer, larger batches)
+LINGER_SECONDS = 0.2  # how long changes gather before a publish (fewer, larger batches)
 
 
 class PublishFailed(Exception):
