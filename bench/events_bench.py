@@ -20,6 +20,7 @@ import secrets
 import time
 import urllib.request
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from azure.data.tables.aio import TableServiceClient
@@ -46,7 +47,7 @@ class CountingPublisher:
         self.published = 0
         self.batches = 0
 
-    async def publish(self, events: list[CallEvent]) -> None:  # type: ignore[override]
+    async def publish(self, events: Sequence[CallEvent]) -> None:
         await self.inner.publish(events)
         self.published += len(events)
         self.batches += 1
