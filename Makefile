@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_PY := $(VENV)/.installed
 STAMP_NODE := node_modules/.installed
+# checkov pins dependencies (pycep-parser among them) that clash with ours: its own venv.
+CHECKOV_VENV := .venv-checkov
+STAMP_CHECKOV := $(CHECKOV_VENV)/.installed
 PORT ?= 7071
 EMULATOR_PORT ?= 8089
 TABLE_PORT ?= 10002
@@ -11,11 +14,16 @@ CONSOLE_PORT ?= 8090
 
 .PHONY: screenshots run test unit integration e2e lint typecheck bench bootstrap clean
 
-bootstrap: $(STAMP_PY) $(STAMP_NODE)
+bootstrap: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
 $(STAMP_PY): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+$(STAMP_CHECKOV): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 $(STAMP_NODE): package.json package-lock.json
@@ -53,4 +61,4 @@ bench: bootstrap
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) node_modules .azurite .run
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .azurite .run

@@ -116,7 +116,7 @@ async def run() -> None:
                               ["--log-max-entries", "100000"], topic_key=topic_key)
     emulator_url = f"http://127.0.0.1:{port}"
     publisher = CountingPublisher(connect_publisher(f"{emulator_url}/api/events", access_key=topic_key,
-                                                    client_id=None, timeout_seconds=5))
+                                                    token_credential=None, timeout_seconds=5))
     try:
         off: list[Round] = []
         on: list[Round] = []

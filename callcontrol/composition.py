@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from callcontrol import credentials
 from callcontrol.adapters.acs_gateway import AcsGateway, connect_gateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator, connect_authenticator
 from callcontrol.adapters.store.azure_tables import AzureTableBackend, connect_tables
@@ -53,7 +54,9 @@ def gateway_from_settings(settings: Settings) -> AcsGateway:
     """Key credential when ACS_ACCESS_KEY is set, managed identity otherwise."""
     return connect_gateway(settings.acs_endpoint, access_key=settings.acs_access_key,
                            callback_url=settings.callback_url,
-                           timeout_seconds=settings.acs_request_timeout_seconds)
+                           timeout_seconds=settings.acs_request_timeout_seconds,
+                           token_credential=None if settings.acs_access_key
+                           else credentials.token_credential(settings))
 
 
 def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
@@ -64,9 +67,12 @@ def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
 def table_backend_from_settings(settings: Settings) -> AzureTableBackend:
     """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
     connection = settings.table_connection
-    return connect_tables(connection_string=connection.connection_string,
-                          table_service_uri=connection.table_service_uri,
-                          client_id=connection.client_id)
+    if connection.connection_string:
+        return connect_tables(connection_string=connection.connection_string)
+    credential = credentials.token_credential(settings, client_id=connection.client_id,
+                                              managed_identity=connection.managed_identity)
+    return connect_tables(connection_string=None, table_service_uri=connection.table_service_uri,
+                          credential=credential)
 
 
 def publisher_from_settings(settings: Settings) -> EventGridPublisher:
@@ -75,8 +81,9 @@ def publisher_from_settings(settings: Settings) -> EventGridPublisher:
 
     endpoint = settings.eventgrid_topic_endpoint
     assert endpoint is not None
-    return connect_publisher(endpoint, access_key=settings.eventgrid_topic_key,
-                             client_id=settings.managed_identity_client_id,
+    key = settings.eventgrid_topic_key
+    return connect_publisher(endpoint, access_key=key,
+                             token_credential=None if key else credentials.token_credential(settings),
                              timeout_seconds=settings.eventgrid_publish_timeout_seconds)
 
 

@@ -44,7 +44,10 @@ DEFAULT_CALLER_ID: Final = "DEFAULT_CALLER_ID"
 CALL_STATE_STORAGE: Final = "CallStateStorage"
 CALL_STATE_TABLE_URI: Final = "CallStateStorage__tableServiceUri"
 CALL_STATE_CLIENT_ID: Final = "CallStateStorage__clientId"
+CALL_STATE_CREDENTIAL: Final = "CallStateStorage__credential"
 AZURE_CLIENT_ID: Final = "AZURE_CLIENT_ID"
+AZURE_TOKEN_CREDENTIALS: Final = "AZURE_TOKEN_CREDENTIALS"
+MANAGED_IDENTITY_CREDENTIAL: Final = "ManagedIdentityCredential"
 RULES_FILE: Final = "RULES_FILE"
 RULES_CACHE_SECONDS: Final = "RULES_CACHE_SECONDS"
 REDIRECT_MAX_HOPS: Final = "REDIRECT_MAX_HOPS"
@@ -71,7 +74,10 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(CALL_STATE_STORAGE, Where.LOCAL_ONLY, "Table Storage connection string (local)"),
     SettingSpec(CALL_STATE_TABLE_URI, Where.INFRA, "Table service URI (identity-based)"),
     SettingSpec(CALL_STATE_CLIENT_ID, Where.INFRA, "client id of the user-assigned identity"),
-    SettingSpec(AZURE_CLIENT_ID, Where.INFRA, "user-assigned identity for DefaultAzureCredential"),
+    SettingSpec(CALL_STATE_CREDENTIAL, Where.INFRA, "managedidentity (Functions identity convention)"),
+    SettingSpec(AZURE_CLIENT_ID, Where.INFRA, "client id of the user-assigned identity the app runs as"),
+    SettingSpec(AZURE_TOKEN_CREDENTIALS, Where.INFRA,
+                "ManagedIdentityCredential in Azure: no DefaultAzureCredential chain"),
     SettingSpec(RULES_FILE, Where.OPTIONAL, "JSON rule set seeding the store on first start"),
     SettingSpec(RULES_CACHE_SECONDS, Where.OPTIONAL, "rule set revalidation interval", "5"),
     SettingSpec(REDIRECT_MAX_HOPS, Where.OPTIONAL, "redirects followed per original call", "3"),
@@ -100,6 +106,7 @@ class TableConnection:
     connection_string: str | None = None
     table_service_uri: str | None = None
     client_id: str | None = None
+    managed_identity: bool = False  # CallStateStorage__credential = managedidentity
 
 
 @dataclass(frozen=True)
@@ -191,10 +198,24 @@ class Settings:
             raise SettingError(
                 CALL_STATE_STORAGE, f"is not set (nor is {CALL_STATE_TABLE_URI})"
             )
+        credential = self._get(CALL_STATE_CREDENTIAL)
+        if credential is not None and credential.lower() != "managedidentity":
+            # The value is not echoed: a misplaced secret must not reach the logs.
+            raise SettingError(CALL_STATE_CREDENTIAL, "must be managedidentity (or unset)")
         return TableConnection(
             table_service_uri=uri,
             client_id=self._get(CALL_STATE_CLIENT_ID) or self._get(AZURE_CLIENT_ID),
+            managed_identity=credential is not None,
         )
+
+    @property
+    def managed_identity_pinned(self) -> bool:
+        """True where infra pins the app to its managed identity (AZURE_TOKEN_CREDENTIALS)."""
+        return (self._get(AZURE_TOKEN_CREDENTIALS) or "").lower() == MANAGED_IDENTITY_CREDENTIAL.lower()
+
+    @property
+    def azure_client_id(self) -> str | None:
+        return self._get(AZURE_CLIENT_ID)
 
     @property
     def rules_file(self) -> str | None:
@@ -230,10 +251,6 @@ class Settings:
     @property
     def eventgrid_topic_endpoint(self) -> str | None:
         return self._url(EVENTGRID_TOPIC_ENDPOINT, required=False)
-
-    @property
-    def managed_identity_client_id(self) -> str | None:
-        return self._get(AZURE_CLIENT_ID)
 
     @property
     def eventgrid_topic_key(self) -> str | None:

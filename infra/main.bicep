@@ -14,9 +14,17 @@ param location string
 @description('Where ACS stores data at rest, e.g. United States, Europe, UK, Australia.')
 param acsDataLocation string = 'United States'
 
-@description('Memory per instance in MB.')
+@description('Memory per instance in MB; CPU comes in proportion (2048 MB is about one core, what one Python worker uses).')
 @allowed([ 512, 2048, 4096 ])
 param instanceMemoryMB int = 2048
+
+@description('Concurrent HTTP requests per instance before another is added; the default comes from bench/results/concurrency.json (docs/deployment.md).')
+@minValue(1)
+@maxValue(1000)
+param perInstanceConcurrency int = 2
+
+@description('Zone-redundant plan and storage (ZRS). The region must offer it; the platform then keeps at least two always-ready instances per scale group.')
+param zoneRedundant bool = true
 
 @description('Upper bound on instances, which also bounds cost under load.')
 @minValue(1)
@@ -35,6 +43,9 @@ param incomingCallAlwaysReady int = 0
 
 @description('Optional default E.164 caller id (a number the ACS resource owns) for PSTN targets.')
 param defaultCallerId string = ''
+
+@description('Optional email address the alerts notify; empty = alerts fire in the portal only.')
+param alertEmailAddress string = ''
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -71,6 +82,7 @@ module storage './core/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    zoneRedundant: zoneRedundant
   }
 }
 
@@ -137,6 +149,7 @@ module plan './app/plan.bicep' = {
     name: '${abbrs.webServerFarms}${resourceToken}'
     location: location
     tags: tags
+    zoneRedundant: zoneRedundant
   }
 }
 
@@ -161,6 +174,7 @@ module functionApp './app/function-app.bicep' = {
     acsImmutableResourceId: communication.outputs.immutableResourceId
     pythonVersion: pythonVersion
     instanceMemoryMB: instanceMemoryMB
+    perInstanceConcurrency: perInstanceConcurrency
     maximumInstanceCount: maximumInstanceCount
     httpAlwaysReady: httpAlwaysReady
     incomingCallAlwaysReady: incomingCallAlwaysReady
@@ -171,6 +185,30 @@ module functionApp './app/function-app.bicep' = {
   dependsOn: [
     access
   ]
+}
+
+module diagnostics './app/diagnostics.bicep' = {
+  name: 'diagnostics'
+  scope: rg
+  params: {
+    functionAppName: functionApp.outputs.name
+    systemTopicName: eventGridTopic.outputs.name
+    logAnalyticsId: monitoring.outputs.logAnalyticsId
+  }
+}
+
+module alerts './app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    resourceToken: resourceToken
+    systemTopicId: eventGridTopic.outputs.id
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    deadLetterContainerName: storage.outputs.deadLetterContainerName
+    alertEmailAddress: alertEmailAddress
+  }
 }
 
 // azd stores these in the environment (.azure/<env>/.env); the postdeploy hook reads them.

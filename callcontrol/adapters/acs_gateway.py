@@ -22,6 +22,7 @@ from azure.communication.callautomation import (
 from azure.communication.callautomation._shared.models import identifier_from_raw_id
 from azure.communication.callautomation.aio import CallAutomationClient, CallConnectionClient
 from azure.core.credentials import AzureKeyCredential
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
@@ -205,7 +206,7 @@ class AcsGateway:
 
     # --- mid-call actions -----------------------------------------------------------------
 
-    async def get_call(self, call_connection_id: str) -> AcsCall:
+    async def get_call_properties(self, call_connection_id: str) -> AcsCall:
         connection = self._connection(call_connection_id)
         return _call(await self._run("get call", connection.get_call_properties))
 
@@ -324,8 +325,9 @@ class AcsGateway:
 
 
 def connect_gateway(endpoint: str, *, access_key: str | None, callback_url: str,
-                    timeout_seconds: float) -> AcsGateway:
-    """Key credential when an access key is given, managed identity otherwise.
+                    timeout_seconds: float,
+                    token_credential: AsyncTokenCredential | None = None) -> AcsGateway:
+    """Key credential when an access key is given, the given token credential otherwise.
 
     The client is built from endpoint + credential, never from a connection string, because
     `from_connection_string` silently turns an http endpoint (the local emulator) into https.
@@ -334,8 +336,8 @@ def connect_gateway(endpoint: str, *, access_key: str | None, callback_url: str,
     if access_key:
         credential = AzureKeyCredential(access_key)
     else:
-        from azure.identity.aio import DefaultAzureCredential
-
-        credential = DefaultAzureCredential()
+        if token_credential is None:
+            raise ValueError("an ACS gateway needs an access key or a token credential")
+        credential = token_credential
     client = CallAutomationClient(endpoint, credential, retry_total=2, retry_backoff_max=4)
     return AcsGateway(client, callback_url=callback_url, timeout_seconds=timeout_seconds)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from azure.core.credentials import AzureKeyCredential
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError
 from azure.core.messaging import CloudEvent
 from azure.eventgrid.aio import EventGridPublisherClient
@@ -42,16 +43,18 @@ class EventGridPublisher:
         await self._client.close()
 
 
-def connect_publisher(endpoint: str, *, access_key: str | None, client_id: str | None,
+def connect_publisher(endpoint: str, *, access_key: str | None,
+                      token_credential: AsyncTokenCredential | None,
                       timeout_seconds: float) -> EventGridPublisher:
-    """Topic key when given (local emulator), managed identity otherwise (Azure)."""
-    credential: Any
+    """Topic key when given (local emulator), else the app's token credential (Azure; chosen
+    by callcontrol/credentials.py, role EventGrid Data Sender on the topic)."""
+    credential: AzureKeyCredential | AsyncTokenCredential
     if access_key:
         credential = AzureKeyCredential(access_key)
+    elif token_credential is not None:
+        credential = token_credential
     else:
-        from azure.identity.aio import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(managed_identity_client_id=client_id)
+        raise ValueError("a topic key or a token credential is required")
     client = EventGridPublisherClient(endpoint, credential, retry_total=0,
                                       connection_timeout=timeout_seconds,
                                       read_timeout=timeout_seconds)

@@ -143,6 +143,14 @@ class Operation:
         return body
 
 
+class InboundAction(StrEnum):
+    """What the app did with an inbound call (a rule's action, or the loop guard's reject)."""
+
+    ANSWER = "answer"
+    REJECT = "reject"
+    REDIRECT = "redirect"
+
+
 class InboundOutcome(StrEnum):
     """What became of an inbound call once the app decided it."""
 
@@ -163,8 +171,8 @@ class InboundDecision:
     """
 
     rule_id: str | None
-    action: str
-    outcome: str
+    action: InboundAction
+    outcome: InboundOutcome
     detail: str = ""
     latency_ms: float | None = None
     reject_reason: str | None = None
@@ -177,8 +185,8 @@ class InboundDecision:
     def to_json(self) -> dict[str, Any]:
         return {
             "ruleId": self.rule_id,
-            "action": self.action,
-            "outcome": self.outcome,
+            "action": str(self.action),
+            "outcome": str(self.outcome),
             "detail": self.detail,
             "latencyMs": self.latency_ms,
             "rejectReason": self.reject_reason,

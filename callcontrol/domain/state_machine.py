@@ -107,7 +107,6 @@ def apply_event(record: CallRecord | None, event: CallbackEvent, now: datetime) 
     return record.with_changes(**changes)
 
 
-PARTICIPANT_TRANSFER = OperationKind.TRANSFER_PARTICIPANT
 _HANG_UPS = (OperationKind.HANG_UP, OperationKind.TERMINATE)
 _ENDED_FIRST = "the call ended before this operation finished"
 
@@ -116,7 +115,7 @@ def _is_participant_transfer(record: CallRecord, event: CallbackEvent) -> bool:
     if event.kind not in (EventKind.CALL_TRANSFER_ACCEPTED, EventKind.CALL_TRANSFER_FAILED):
         return False
     operation = record.operation(event.operation_context) if event.operation_context else None
-    return operation is not None and operation.kind == PARTICIPANT_TRANSFER
+    return operation is not None and operation.kind == OperationKind.TRANSFER_PARTICIPANT
 
 
 def _settle_on_disconnect(

@@ -155,7 +155,7 @@ class Calls:
         """
         call_id = command.call_connection_id
         stored_read, live_read = await asyncio.gather(
-            self._calls.find(call_id), self._gateway().get_call(call_id), return_exceptions=True,
+            self._calls.find(call_id), self._gateway().get_call_properties(call_id), return_exceptions=True,
         )
         if isinstance(stored_read, BaseException):
             raise stored_read

@@ -46,6 +46,7 @@ from callcontrol.domain.models import (
     CallRecord,
     CallState,
     Direction,
+    InboundAction,
     InboundDecision,
     InboundOutcome,
 )
@@ -207,13 +208,14 @@ class InboundCalls:
             if isinstance(action, AnswerAction):
                 answered = await self._gateway().answer(
                     context, operation_context=action.operation_context,
-                    idempotency_key=for_offer(key, "answer"),
+                    idempotency_key=for_offer(key, InboundAction.ANSWER),
                 )
-                return _Acted(base.done("answer", InboundOutcome.ANSWERED, self._ms(started)), answered)
+                done = base.done(InboundAction.ANSWER, InboundOutcome.ANSWERED, self._ms(started))
+                return _Acted(done, answered)
             if isinstance(action, RejectAction):
                 await self._gateway().reject(
-                    context, action.reason, idempotency_key=for_offer(key, "reject"))
-                return _Acted(base.done("reject", InboundOutcome.REJECTED, self._ms(started),
+                    context, action.reason, idempotency_key=for_offer(key, InboundAction.REJECT))
+                return _Acted(base.done(InboundAction.REJECT, InboundOutcome.REJECTED, self._ms(started),
                                         reject_reason=action.reason))
             return await self._redirect(call, key, started, base)
         except NotFound as exc:
@@ -233,12 +235,13 @@ class InboundCalls:
             hops = await self._claims.hops_before(loop_key, key, base.now)
         if loop_key is not None and hops >= self._options.redirect_max_hops:
             reason = self._options.loop_reject_reason
-            base.tried = "reject"
+            base.tried = InboundAction.REJECT
             await self._gateway().reject(
-                call.incoming_call_context or "", reason, idempotency_key=for_offer(key, "reject"))
+                call.incoming_call_context or "", reason,
+                idempotency_key=for_offer(key, InboundAction.REJECT))
             return _Acted(base.done(
-                "reject", InboundOutcome.REJECTED, self._ms(started), reject_reason=reason, target=target,
-                hops=hops, loop_guard=True,
+                InboundAction.REJECT, InboundOutcome.REJECTED, self._ms(started), reject_reason=reason,
+                target=target, hops=hops, loop_guard=True,
                 detail=f"redirect loop guard: {hops} redirect(s) of this call already "
                        f"(REDIRECT_MAX_HOPS={self._options.redirect_max_hops})",
             ))
@@ -246,14 +249,15 @@ class InboundCalls:
             await self._claims.record_hop(loop_key, key, base.now)
         try:
             await self._gateway().redirect(
-                call.incoming_call_context or "", target, idempotency_key=for_offer(key, "redirect"))
+                call.incoming_call_context or "", target,
+                idempotency_key=for_offer(key, InboundAction.REDIRECT))
         except Exception:
             if loop_key is not None:
                 await self._claims.forget_hop(loop_key, key)
             raise
         detail = "" if loop_key is not None else "no correlationId or serverCallId: loop guard off"
-        return _Acted(base.done("redirect", InboundOutcome.REDIRECTED, self._ms(started), target=target,
-                                hops=hops, detail=detail))
+        return _Acted(base.done(InboundAction.REDIRECT, InboundOutcome.REDIRECTED, self._ms(started),
+                                target=target, hops=hops, detail=detail))
 
     def _loop_key(self, call: IncomingCall) -> str | None:
         first, second = (call.correlation_id, call.server_call_id)
@@ -307,17 +311,17 @@ class _Draft:
         self.decision = decision
         self.ruleset = ruleset
         self.now = now
-        self.tried = decision.action.type
+        self.tried = InboundAction(decision.action.type)
 
     def done(
-        self, action: str, outcome: InboundOutcome, latency_ms: float, *, detail: str = "",
+        self, action: InboundAction, outcome: InboundOutcome, latency_ms: float, *, detail: str = "",
         reject_reason: str | None = None, target: Any = None, hops: int | None = None,
         loop_guard: bool = False,
     ) -> InboundDecision:
         return InboundDecision(
             rule_id=self.decision.rule_id,
             action=action,
-            outcome=outcome.value,
+            outcome=outcome,
             detail=detail,
             latency_ms=latency_ms,
             reject_reason=reject_reason,

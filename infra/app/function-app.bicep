@@ -24,6 +24,11 @@ param instanceMemoryMB int
 @maxValue(1000)
 param maximumInstanceCount int
 
+@description('Concurrent HTTP invocations one instance takes before Flex Consumption adds another (the Python default is 1).')
+@minValue(1)
+@maxValue(1000)
+param perInstanceConcurrency int
+
 @description('Always-ready instances for the HTTP functions (they share the "http" scale group).')
 @minValue(0)
 param httpAlwaysReady int
@@ -46,7 +51,11 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
   name: applicationInsightsName
 }
 
-resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
+  //checkov:skip=CKV_AZURE_222:ACS (callbacks) and Event Grid (IncomingCall) reach the app over the internet; each request authenticates itself (callback JWT, Event Grid system key, function keys)
+  //checkov:skip=CKV_AZURE_17:neither ACS nor Event Grid presents a client certificate; callbacks carry a signed JWT instead
+  //checkov:skip=CKV_AZURE_212:Flex Consumption has no instance minimum; always-ready instances are the httpAlwaysReady / incomingCallAlwaysReady parameters (zone redundancy keeps two per scale group)
+  //checkov:skip=CKV_AZURE_213:Flex Consumption does not support the platform health check; GET /api/health exists for external probes
   name: name
   location: location
   tags: tags
@@ -63,6 +72,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
+      http20Enabled: true
     }
     functionAppConfig: {
       deployment: {
@@ -79,6 +89,13 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
         alwaysReady: concat(httpReady, incomingCallReady)
+        // One Python worker serves many requests at once (the handlers are async); without this
+        // every concurrent callback or API call would need an instance of its own.
+        triggers: {
+          http: {
+            perInstanceConcurrency: perInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'
@@ -89,7 +106,14 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // Separate from the site so CALLBACK_BASE_URL can use the host name Azure assigned.
-resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
+  //checkov:skip=CKV_AZURE_222:this is the app settings resource, not a network setting; see the site above
+  //checkov:skip=CKV_AZURE_13:App Service Authentication would refuse ACS and Event Grid; callbacks carry their own JWT (verified by the app), the management API uses function keys
+  //checkov:skip=CKV_AZURE_63:IIS HTTP logging is an App Service on Windows feature; the Linux Flex Consumption host sends FunctionAppLogs and Application Insights requests instead
+  //checkov:skip=CKV_AZURE_65:detailed error pages are an IIS feature and would show internals to callers; errors are problem+json by design
+  //checkov:skip=CKV_AZURE_66:failed request tracing is an IIS feature; failures are in Application Insights and alerted on (infra/app/alerts.bicep)
+  //checkov:skip=CKV_AZURE_80:a Python app: no .NET Framework version applies
+  //checkov:skip=CKV_AZURE_88:Flex Consumption has no Azure Files content share; the package is deployed from a blob container
   parent: functionApp
   name: 'appsettings'
   properties: union({
@@ -101,7 +125,12 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
     AZURE_CLIENT_ID: identityClientId
+    // Pins the app's own token credential to this identity (callcontrol/credentials.py): no
+    // DefaultAzureCredential chain in Azure.
+    AZURE_TOKEN_CREDENTIALS: 'ManagedIdentityCredential'
+    // The Functions identity-connection convention: URI + managedidentity + client id.
     CallStateStorage__tableServiceUri: tableEndpoint
+    CallStateStorage__credential: 'managedidentity'
     CallStateStorage__clientId: identityClientId
     ACS_ENDPOINT: 'https://${acsHostName}'
     ACS_RESOURCE_ID: acsImmutableResourceId

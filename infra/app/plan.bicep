@@ -3,7 +3,11 @@ param name string
 param location string
 param tags object
 
-resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+@description('Spread instances over availability zones (the region must offer it for Flex Consumption).')
+param zoneRedundant bool
+
+resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
+  //checkov:skip=CKV_AZURE_225:zoneRedundant is the zoneRedundant parameter (default true in main.bicep, checked by tests/unit/infra); checkov does not evaluate parameters
   name: name
   location: location
   tags: tags
@@ -14,6 +18,9 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
   properties: {
     reserved: true
+    // With zone redundancy the platform keeps at least two always-ready instances per scale
+    // group (billed as always ready): the price of surviving a zone outage.
+    zoneRedundant: zoneRedundant
   }
 }
 

@@ -11,7 +11,7 @@ param appPrincipalId string
 // EventGrid Data Sender: publish events to this topic and nothing else.
 var eventGridDataSenderRoleId = 'd5a91429-5739-47e2-a06b-3470a27159e7'
 
-resource topic 'Microsoft.EventGrid/topics@2022-06-15' = {
+resource topic 'Microsoft.EventGrid/topics@2025-02-15' = {
   name: name
   location: location
   tags: tags

@@ -5,7 +5,7 @@ param name string
 param tags object
 param communicationServiceId string
 
-resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   name: name
   // System topics of global resources (ACS) are global too.
   location: 'global'
@@ -22,3 +22,4 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
 
 output name string = systemTopic.name
 output principalId string = systemTopic.identity.principalId
+output id string = systemTopic.id

@@ -35,3 +35,4 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
 output applicationInsightsName string = applicationInsights.name
 output applicationInsightsId string = applicationInsights.id
 output logAnalyticsName string = logAnalytics.name
+output logAnalyticsId string = logAnalytics.id

@@ -6,7 +6,7 @@
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
-$ApiVersion = '2022-06-15'
+$ApiVersion = '2025-02-15'
 $EventSubscriptionName = 'incoming-call'
 $FunctionName = 'incoming_call'
 $CalledNumberKey = 'data.to.PhoneNumber.Value'
@@ -59,6 +59,25 @@ if (-not [string]::IsNullOrWhiteSpace($rawNumbers)) {
 }
 if ($numbers.Count -gt $MaxFilterValues) {
     Stop-Hook "INCOMING_CALL_NUMBERS has $($numbers.Count) entries; one Event Grid filter takes at most $MaxFilterValues"
+}
+
+# Without a number filter Event Grid delivers every IncomingCall of the resource, including the
+# calls to ACS users that this app's own redirects create, which can loop. So an empty filter is
+# refused unless all calls are asked for explicitly.
+$allNumbers = [Environment]::GetEnvironmentVariable('INCOMING_CALL_ALL_NUMBERS')
+switch -Regex ("$allNumbers") {
+    '^(|0|false)$' { $allNumbers = $false; break }
+    '^(1|true)$' { $allNumbers = $true; break }
+    default { Stop-Hook "INCOMING_CALL_ALL_NUMBERS must be 1 or true (or unset), got '$allNumbers'" }
+}
+if ($numbers.Count -gt 0 -and $allNumbers) {
+    Stop-Hook 'set INCOMING_CALL_NUMBERS or INCOMING_CALL_ALL_NUMBERS=1, not both'
+}
+if ($numbers.Count -eq 0 -and -not $allNumbers) {
+    Stop-Hook 'INCOMING_CALL_NUMBERS is empty: list the called numbers this app answers, or set INCOMING_CALL_ALL_NUMBERS=1 to take every IncomingCall of the ACS resource (see docs/deployment.md)'
+}
+if ($allNumbers) {
+    Write-Warning "postdeploy: INCOMING_CALL_ALL_NUMBERS=1 subscribes every IncomingCall of the ACS resource, including calls to ACS users that this app's own redirects create; such a call comes back to the app and loops unless the redirect guard stops it. Prefer INCOMING_CALL_NUMBERS."
 }
 
 $advancedFilters = @()

@@ -7,8 +7,10 @@
 # Inputs, from the azd environment (outputs of infra/main.bicep unless noted):
 #   AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME
 #   EVENTGRID_SYSTEM_TOPIC_NAME AZURE_STORAGE_ACCOUNT_ID DEADLETTER_CONTAINER_NAME
-#   INCOMING_CALL_NUMBERS            optional: called numbers (E.164, comma or space separated) to
-#                                    deliver; empty = every IncomingCall of the ACS resource
+#   INCOMING_CALL_NUMBERS            called numbers (E.164, comma or space separated) to deliver;
+#                                    required unless INCOMING_CALL_ALL_NUMBERS=1
+#   INCOMING_CALL_ALL_NUMBERS=1      deliver every IncomingCall of the ACS resource instead (warned:
+#                                    that includes calls the app's own redirects create)
 #   EVENTGRID_MAX_DELIVERY_ATTEMPTS  optional, 1-30, default 10
 #   EVENTGRID_EVENT_TTL_MINUTES      optional, 1-1440, default 5: an IncomingCall can only be
 #                                    answered while the caller waits, so late retries are useless
@@ -16,7 +18,7 @@
 set -eu
 set -f # entries of INCOMING_CALL_NUMBERS are never globbed
 
-API_VERSION=2022-06-15
+API_VERSION=2025-02-15
 EVENT_SUBSCRIPTION_NAME=incoming-call
 FUNCTION_NAME=incoming_call
 CALLED_NUMBER_KEY=data.to.PhoneNumber.Value
@@ -72,6 +74,25 @@ for number in $(printf '%s' "${INCOMING_CALL_NUMBERS:-}" | tr ',;' '  '); do
 done
 [ "$count" -le "$MAX_FILTER_VALUES" ] ||
   fail "INCOMING_CALL_NUMBERS has $count entries; one Event Grid filter takes at most $MAX_FILTER_VALUES"
+
+# Without a number filter Event Grid delivers every IncomingCall of the resource, including the
+# calls to ACS users that this app's own redirects create, which can loop. So an empty filter is
+# refused unless all calls are asked for explicitly.
+all_numbers=$(printenv INCOMING_CALL_ALL_NUMBERS || true)
+case "$all_numbers" in
+  '' | 0 | false) all_numbers=0 ;;
+  1 | true) all_numbers=1 ;;
+  *) fail "INCOMING_CALL_ALL_NUMBERS must be 1 or true (or unset), got '$all_numbers'" ;;
+esac
+if [ "$count" -gt 0 ] && [ "$all_numbers" = 1 ]; then
+  fail "set INCOMING_CALL_NUMBERS or INCOMING_CALL_ALL_NUMBERS=1, not both"
+fi
+if [ "$count" -eq 0 ] && [ "$all_numbers" = 0 ]; then
+  fail "INCOMING_CALL_NUMBERS is empty: list the called numbers this app answers, or set INCOMING_CALL_ALL_NUMBERS=1 to take every IncomingCall of the ACS resource (see docs/deployment.md)"
+fi
+if [ "$all_numbers" = 1 ]; then
+  printf '%s\n' "postdeploy: warning: INCOMING_CALL_ALL_NUMBERS=1 subscribes every IncomingCall of the ACS resource, including calls to ACS users that this app's own redirects create; such a call comes back to the app and loops unless the redirect guard stops it. Prefer INCOMING_CALL_NUMBERS." >&2
+fi
 
 if [ "$count" -gt 0 ]; then
   advanced_filters="[{\"operatorType\": \"StringIn\", \"key\": \"$CALLED_NUMBER_KEY\", \"values\": [$numbers_json]}]"

@@ -16,10 +16,10 @@ from callcontrol.adapters.store.claims import (
     Held,
 )
 from callcontrol.domain.claims import ClaimOutcome, claim_key
-from callcontrol.domain.models import InboundDecision
+from callcontrol.domain.models import InboundAction, InboundDecision, InboundOutcome
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-OUTCOME_X = ClaimOutcome(InboundDecision(rule_id=None, action="answer", outcome="answered"), "x")
+OUTCOME_X = ClaimOutcome(InboundDecision(None, InboundAction.ANSWER, InboundOutcome.ANSWERED), "x")
 LEASE = timedelta(seconds=15)
 KEY = claim_key("eyJhbGciOiJub25lIn0.context-one.")
 
@@ -64,7 +64,8 @@ async def test_decided_and_recorded_claims_keep_the_outcome(backend: TableBacken
     store = ClaimStore(backend)
     acquired = await acquire(store)
     assert isinstance(acquired, Acquired)
-    outcome = ClaimOutcome(InboundDecision(rule_id=None, action="answer", outcome="answered"), "c-1")
+    answered = InboundDecision(rule_id=None, action=InboundAction.ANSWER, outcome=InboundOutcome.ANSWERED)
+    outcome = ClaimOutcome(answered, "c-1")
     decided = await store.mark(acquired.claim, ClaimStatus.DECIDED, outcome)
     recorded = await store.mark(decided, ClaimStatus.RECORDED, outcome)
     held = await acquire(store, "b", T0 + LEASE * 10)  # long after the lease: still held

@@ -49,7 +49,7 @@ async def test_two_instances_interleaving_apply_everything(backend: TableBackend
     events = [connected("c1"), *[roster("c1", n) for n in range(1, 9)]]
     for index, event in enumerate(events):
         await (first if index % 2 else second).ingest_callbacks([event])
-    stored = await first.get_call("c1")
+    stored = await first.stored("c1")
     assert stored.state is CallState.CONNECTED
     assert stored.participants_sequence == 8
     assert stored.event_count == len(events)
@@ -62,7 +62,7 @@ async def test_concurrent_duplicated_shuffled_delivery_matches_in_order(backend:
     in_order = service(backend)
     for event in events:
         await in_order.ingest_callbacks([event])
-    expected = await in_order.get_call("c2")
+    expected = await in_order.stored("c2")
 
     shuffled = [e.__class__(**{**e.__dict__, "call_connection_id": "c3",
                                "data": {**e.data, "callConnectionId": "c3"},
@@ -74,7 +74,7 @@ async def test_concurrent_duplicated_shuffled_delivery_matches_in_order(backend:
                                      for i, event in enumerate(deliveries)))
     assert sum(r.applied for r in results) == len(events)
     assert sum(r.duplicates for r in results) == len(events)
-    got = await in_order.get_call("c3")
+    got = await in_order.stored("c3")
     assert got.state is expected.state
     assert got.participants == expected.participants
     assert got.event_count == expected.event_count

@@ -22,7 +22,7 @@ class StoredCalls:
     async def ingest_callbacks(self, events: Sequence[CallbackEvent]) -> IngestResult:
         return await self.callbacks.ingest(IngestCallbacks(tuple(events)))
 
-    async def get_call(self, call_connection_id: str) -> CallRecord:
+    async def stored(self, call_connection_id: str) -> CallRecord:
         record = await self.store.find(call_connection_id)
         if record is None:
             raise NotFound(f"no call {call_connection_id} is known")
@@ -32,5 +32,5 @@ class StoredCalls:
         return await self.store.list_calls(**filters)
 
     async def call_events(self, call_connection_id: str) -> list[StoredEvent]:
-        await self.get_call(call_connection_id)
+        await self.stored(call_connection_id)
         return await self.store.events(call_connection_id)

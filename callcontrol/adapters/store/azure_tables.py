@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from azure.core import MatchConditions
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import (
     AzureError,
     ResourceExistsError,
@@ -206,14 +207,12 @@ class AzureTableBackend:
 
 
 def connect_tables(*, connection_string: str | None, table_service_uri: str | None = None,
-                   client_id: str | None = None) -> AzureTableBackend:
+                   credential: AsyncTokenCredential | None = None) -> AzureTableBackend:
     """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
     if connection_string:
         service = TableServiceClient.from_connection_string(connection_string)
     else:
-        from azure.identity.aio import DefaultAzureCredential
-
-        assert table_service_uri is not None
-        credential = DefaultAzureCredential(managed_identity_client_id=client_id)
+        if table_service_uri is None or credential is None:
+            raise ValueError("without a connection string, a table URI and a credential are needed")
         service = TableServiceClient(endpoint=table_service_uri, credential=credential)
     return AzureTableBackend(service)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from callcontrol.domain.errors import CallControlError, EtagMismatch, StoreError
-
-__all__ = ["EtagMismatch"]  # raised by every backend; declared with the other errors
+# EtagMismatch is declared with the other errors (use cases catch it); every backend raises it.
+from callcontrol.domain.errors import CallControlError, StoreError
+from callcontrol.domain.errors import EtagMismatch as EtagMismatch
 
 Entity = dict[str, Any]
 ETAG = "_etag"  # key under which a read entity carries its ETag

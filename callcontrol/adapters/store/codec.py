@@ -25,7 +25,9 @@ from callcontrol.domain.models import (
     CallRecord,
     CallState,
     Direction,
+    InboundAction,
     InboundDecision,
+    InboundOutcome,
     Operation,
     OperationKind,
     OperationStatus,
@@ -114,8 +116,8 @@ def _read_operation(value: Json) -> Operation:
 def encode_decision(decision: InboundDecision) -> Json:
     return {
         "ruleId": decision.rule_id,
-        "action": decision.action,
-        "outcome": decision.outcome,
+        "action": str(decision.action),
+        "outcome": str(decision.outcome),
         "detail": decision.detail,
         "latencyMs": decision.latency_ms,
         "rejectReason": decision.reject_reason,
@@ -131,8 +133,8 @@ def decode_decision(value: Json) -> InboundDecision:
     """Older rows lack the later fields (target, hops, loop guard, version): they default."""
     return InboundDecision(
         rule_id=value.get("ruleId"),
-        action=value["action"],
-        outcome=value["outcome"],
+        action=InboundAction(value["action"]),
+        outcome=InboundOutcome(value["outcome"]),
         detail=value.get("detail", ""),
         latency_ms=value.get("latencyMs"),
         reject_reason=value.get("rejectReason"),

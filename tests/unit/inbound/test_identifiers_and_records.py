@@ -10,7 +10,14 @@ from callcontrol.adapters.store.codec import decode_call, decode_decision, encod
 from callcontrol.composition import inbound_options_from_settings
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.identifiers import Identifier, IdentifierKind, from_raw_id, parse_lenient_identifier
-from callcontrol.domain.models import CallRecord, CallState, Direction, InboundDecision
+from callcontrol.domain.models import (
+    CallRecord,
+    CallState,
+    Direction,
+    InboundAction,
+    InboundDecision,
+    InboundOutcome,
+)
 from callcontrol.settings import load_settings
 
 
@@ -46,7 +53,7 @@ def test_inbound_records_with_any_caller_survive_storage(raw_id: str) -> None:
     caller = parse_lenient_identifier({"kind": "communicationUser", "rawId": raw_id} if "{" in raw_id
                              else {"rawId": raw_id})
     decision = InboundDecision(
-        rule_id="r", action="reject", outcome="rejected", reject_reason="busy",
+        rule_id="r", action=InboundAction.REJECT, outcome=InboundOutcome.REJECTED, reject_reason="busy",
         target=from_raw_id("8:acs:r_agent"), redirect_hops=2, loop_guard=True,
         decided_at=datetime(2026, 1, 5, 10, tzinfo=UTC), rule_set_version=4, latency_ms=3.5,
     )

@@ -43,7 +43,7 @@ async def test_default_rule_set_answers_and_records_the_call(backend: MemoryTabl
     assert w.acs.actions() == ["answer"]
     assert w.acs.sent[0].idempotency_key == for_offer(claim_key(call.incoming_call_context or ""),
                                                              "answer")
-    record = await w.calls.get_call(result.record_id)
+    record = await w.calls.stored(result.record_id)
     assert result.record_id.startswith("conn-")
     assert (record.state, record.direction) == (CallState.CONNECTING, Direction.INBOUND)
     assert record.server_call_id == "server-from-acs"
@@ -70,7 +70,7 @@ async def test_reject_is_recorded_under_a_server_call_key(backend: MemoryTableBa
     result = await w.inbound.handle(call)
     assert [(s.action, s.detail) for s in w.acs.sent] == [("reject", reason)]
     assert result.record_id == inbound_record_id(call, claim_key(call.incoming_call_context or ""))
-    record = await w.calls.get_call(result.record_id)
+    record = await w.calls.stored(result.record_id)
     assert (record.state, record.direction, record.server_call_id) == (
         CallState.DISCONNECTED, Direction.INBOUND, call.server_call_id)
     assert record.inbound is not None
@@ -85,7 +85,7 @@ async def test_redirect_is_recorded_with_its_target(backend: MemoryTableBackend)
     w = await world(backend, rules(REDIRECT_ALL))
     result = await w.inbound.handle(incoming())
     assert w.acs.actions() == ["redirect"] and w.acs.sent[0].detail.raw_id == AGENT
-    decision = (await w.calls.get_call(result.record_id)).inbound
+    decision = (await w.calls.stored(result.record_id)).inbound
     assert decision is not None and decision.target is not None
     assert (decision.outcome, decision.target.raw_id, decision.redirect_hops, decision.loop_guard) == (
         "redirected", AGENT, 0, False)
@@ -169,7 +169,7 @@ async def test_a_gone_call_is_recorded_missed_and_never_retried(backend: MemoryT
     result = await w.inbound.handle(call)
     assert (result.decision.action, result.decision.outcome) == ("answer", "missed")
     assert "Call not found" in result.decision.detail
-    record = await w.calls.get_call(result.record_id)
+    record = await w.calls.stored(result.record_id)
     assert record.state is CallState.DISCONNECTED and result.record_id.startswith("inbound-")
     again = await w.inbound.handle(call)
     assert again.duplicate and w.acs.actions() == ["answer"]
@@ -180,7 +180,7 @@ async def test_a_refused_action_is_recorded_failed(backend: MemoryTableBackend) 
     w = await world(backend, rules(REJECT_PREMIUM), acs=FakeAcs(failures=[refusal]))
     result = await w.inbound.handle(incoming(caller="+19005550100"))
     assert (result.decision.action, result.decision.outcome) == ("reject", "failed")
-    assert (await w.calls.get_call(result.record_id)).inbound == result.decision
+    assert (await w.calls.stored(result.record_id)).inbound == result.decision
 
 
 async def test_a_failed_redirect_does_not_count_as_a_hop(backend: MemoryTableBackend) -> None:
@@ -216,7 +216,7 @@ async def test_a_record_lost_after_acting_is_written_by_the_redelivery_without_a
     assert claim is not None and claim.status is ClaimStatus.DECIDED
     result = await w.inbound.handle(call)
     assert result.duplicate and w.acs.actions() == ["answer"]
-    record = await w.calls.get_call(result.record_id)
+    record = await w.calls.stored(result.record_id)
     assert record.inbound is not None and record.inbound.outcome == "answered"
 
 

@@ -17,18 +17,24 @@ PINNED_API_VERSIONS: Final[dict[str, str]] = {
     "Microsoft.OperationalInsights/workspaces": "2023-09-01",
     "Microsoft.Insights/components": "2020-02-02",
     "Microsoft.Communication/communicationServices": "2023-04-01",
-    "Microsoft.EventGrid/systemTopics": "2022-06-15",
-    "Microsoft.EventGrid/topics": "2022-06-15",
+    "Microsoft.EventGrid/systemTopics": "2025-02-15",
+    "Microsoft.EventGrid/topics": "2025-02-15",
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
-    # functionAppConfig (Flex Consumption) needs 2023-12-01 or later.
-    "Microsoft.Web/serverfarms": "2024-04-01",
-    "Microsoft.Web/sites": "2024-04-01",
-    "Microsoft.Web/sites/config": "2024-04-01",
+    # functionAppConfig (Flex Consumption) needs 2023-12-01 or later; 2024-11-01 is the current
+    # GA version and keeps the same shape (scaleAndConcurrency.triggers.http included).
+    "Microsoft.Web/serverfarms": "2024-11-01",
+    "Microsoft.Web/sites": "2024-11-01",
+    "Microsoft.Web/sites/config": "2024-11-01",
+    # Diagnostics and alerts (infra/app/diagnostics.bicep, infra/app/alerts.bicep).
+    "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
+    "Microsoft.Insights/metricAlerts": "2018-03-01",
+    "Microsoft.Insights/scheduledQueryRules": "2023-12-01",
+    "Microsoft.Insights/actionGroups": "2023-01-01",
 }
 
 # Written by the postdeploy hooks through ARM (az rest), not by Bicep.
 HOOK_API_VERSIONS: Final[dict[str, str]] = {
-    "Microsoft.EventGrid/systemTopics/eventSubscriptions": "2022-06-15",
+    "Microsoft.EventGrid/systemTopics/eventSubscriptions": "2025-02-15",
 }
 
 # Built-in role definition ids: the same GUID in every tenant.

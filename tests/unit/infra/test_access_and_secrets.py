@@ -73,6 +73,9 @@ NOT_SECRET_SETTINGS = {
     "APPLICATIONINSIGHTS_CONNECTION_STRING": "applicationInsights.properties.ConnectionString",
     # The kind of credential (managed identity), not a credential.
     "AzureWebJobsStorage__credential": "managedidentity",
+    "CallStateStorage__credential": "managedidentity",
+    # Names the credential type the app must use (its managed identity), holds no token.
+    "AZURE_TOKEN_CREDENTIALS": "ManagedIdentityCredential",
 }
 
 

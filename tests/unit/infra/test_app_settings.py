@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from callcontrol.settings import SETTINGS, Where
 from tests.unit.infra.bicep_model import (
     INFRA_DIR,
@@ -58,6 +60,31 @@ def test_identity_settings_carry_the_user_assigned_client_id() -> None:
     passed = module_of(MAIN_BICEP, FUNCTION_APP)["config"]["params"]
     assert dotted(passed["identityClientId"]) == "identity.outputs.clientId"
     assert dotted(passed["identityId"]) == "identity.outputs.id"
+
+
+def identity_problems(settings: dict[str, object]) -> list[str]:
+    """The app's own credential is pinned to the user-assigned identity, and CallStateStorage
+    follows the Functions identity-connection convention (URI + managedidentity + client id)."""
+    expected = {
+        "AZURE_TOKEN_CREDENTIALS": "ManagedIdentityCredential",
+        "AZURE_CLIENT_ID": "identityClientId",
+        "CallStateStorage__tableServiceUri": "tableEndpoint",
+        "CallStateStorage__credential": "managedidentity",
+        "CallStateStorage__clientId": "identityClientId",
+    }
+    return [f"{name} is {settings.get(name)!r}, expected {value!r}"
+            for name, value in expected.items() if settings.get(name) != value]
+
+
+def test_credentials_are_deterministic_in_azure() -> None:
+    assert identity_problems(app_settings()) == []
+
+
+@pytest.mark.parametrize("name", ["AZURE_TOKEN_CREDENTIALS", "CallStateStorage__credential",
+                                  "CallStateStorage__clientId"])
+def test_identity_check_catches_a_missing_setting(name: str) -> None:
+    broken = {k: v for k, v in app_settings().items() if k != name}
+    assert identity_problems(broken) != []
 
 
 def test_table_uri_is_the_storage_table_endpoint() -> None:

@@ -52,6 +52,7 @@ def dry_run(**overrides: str) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "POSTDEPLOY_DRY_RUN": "1",
+        "INCOMING_CALL_NUMBERS": NUMBERS[0],
         **OUTPUTS,
     }
     env.update(overrides)
@@ -144,10 +145,43 @@ def test_called_numbers_become_one_string_in_filter() -> None:
     ]
 
 
-def test_no_numbers_means_every_call() -> None:
-    for unset in ("", "<unset>", "  "):
-        _, body = request(INCOMING_CALL_NUMBERS=unset)
-        assert body["properties"]["filter"]["advancedFilters"] == []
+@pytest.mark.parametrize("unset", ["", "<unset>", "  "])
+def test_no_numbers_is_refused_unless_all_calls_are_asked_for(unset: str) -> None:
+    # Every IncomingCall of the resource includes the calls the app's own redirects create.
+    refused = dry_run(INCOMING_CALL_NUMBERS=unset)
+    assert refused.returncode != 0 and refused.stdout == ""
+    assert "INCOMING_CALL_NUMBERS is empty" in refused.stderr
+    assert "INCOMING_CALL_ALL_NUMBERS=1" in refused.stderr
+
+
+@pytest.mark.parametrize("flag", ["1", "true"])
+def test_all_calls_flag_subscribes_every_call_with_a_warning(flag: str) -> None:
+    result = dry_run(INCOMING_CALL_NUMBERS="", INCOMING_CALL_ALL_NUMBERS=flag)
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout.split("\n", 1)[1])
+    assert body["properties"]["filter"]["advancedFilters"] == []
+    assert "warning" in result.stderr and "redirects" in result.stderr
+
+
+def test_numbers_and_the_all_calls_flag_together_are_refused() -> None:
+    result = dry_run(INCOMING_CALL_ALL_NUMBERS="1")
+    assert result.returncode != 0 and "not both" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["yes", "2", "all"])
+def test_a_malformed_all_calls_flag_is_refused(value: str) -> None:
+    result = dry_run(INCOMING_CALL_NUMBERS="", INCOMING_CALL_ALL_NUMBERS=value)
+    assert result.returncode != 0 and "INCOMING_CALL_ALL_NUMBERS must be" in result.stderr
+
+
+def test_powershell_hook_refuses_an_empty_filter_too() -> None:
+    # No pwsh here: the twin must at least carry the same flag, refusal and warning.
+    text = PS_HOOK.read_text()
+    sh_text = SH_HOOK.read_text()
+    for fragment in ("INCOMING_CALL_ALL_NUMBERS", "INCOMING_CALL_NUMBERS is empty", "not both",
+                     "app's own redirects create"):
+        assert fragment in text and fragment in sh_text, fragment
+    assert "Write-Warning" in text
 
 
 def test_retry_policy_and_dead_letter_container() -> None:

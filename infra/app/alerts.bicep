@@ -1,0 +1,164 @@
+// Alert rules an operator needs on day one, each watching one way calls get lost. With an email
+// address an action group notifies it; without one the alerts still fire in the portal.
+param location string
+param tags object
+param resourceToken string
+param systemTopicId string
+param applicationInsightsId string
+param deadLetterContainerName string
+
+@description('Who is emailed when an alert fires; empty = no action group (alerts still show in the portal).')
+param alertEmailAddress string
+
+// The readiness check (GET /api/ready, function "ready") answers 503 and logs a message naming
+// this role when ACS refuses the app's identity; the identity alert looks for either.
+var acsRoleName = 'Communication and Email Service Owner'
+
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmailAddress)) {
+  name: 'ag-callcontrol-${resourceToken}'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'callctl'
+    enabled: true
+    emailReceivers: [
+      {
+        name: 'operator'
+        emailAddress: alertEmailAddress
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+var actionGroupIds = empty(alertEmailAddress) ? [] : [ actionGroup.id ]
+
+// An IncomingCall that Event Grid could not deliver within its retry policy: the caller was not
+// answered by this app. The event waits in the dead-letter container for replay.
+resource deadLetteredAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'alert-incoming-call-dead-lettered-${resourceToken}'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'An IncomingCall event was dead-lettered into blob container ${deadLetterContainerName}: Event Grid gave up delivering it to incoming_call. See docs/deployment.md to replay it.'
+    severity: 1
+    enabled: true
+    scopes: [
+      systemTopicId
+    ]
+    evaluationFrequency: 'PT1M'
+    windowSize: 'PT5M'
+    targetResourceType: 'Microsoft.EventGrid/systemTopics'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'dead-lettered-events'
+          metricNamespace: 'Microsoft.EventGrid/systemTopics'
+          metricName: 'DeadLetteredCount'
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Total'
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: [for id in actionGroupIds: {
+      actionGroupId: id
+    }]
+  }
+}
+
+// Invocations that ended in failure (an unhandled exception or a 5xx), per function: a callback or
+// an IncomingCall the app took and could not process.
+resource functionFailuresAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'alert-function-failures-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Function invocations failing'
+    description: 'At least one function invocation failed in the last 5 minutes (Application Insights requests with success == false), split by function.'
+    severity: 2
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT5M'
+    criteria: {
+      allOf: [
+        {
+          query: 'requests | where success == false | summarize failures = count() by operation_Name'
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'failures'
+          dimensions: [
+            {
+              name: 'operation_Name'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+}
+
+// ACS refusing the app's identity (the role assignment is missing or not yet effective): every
+// answer, redirect and reject would fail. Seen as the readiness check's 503 or its message.
+resource acsIdentityAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'alert-acs-refuses-identity-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'ACS refuses the app identity'
+    description: 'GET /api/ready answered 503, or the app logged that ACS refused its identity (the message names the role ${acsRoleName}).'
+    severity: 1
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: 'union isfuzzy=true (requests | where operation_Name == "ready" and resultCode == "503"), (traces | where message has "${acsRoleName}") | summarize refusals = count()'
+          timeAggregation: 'Total'
+          metricMeasureColumn: 'refusals'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+}
+
+output alertNames array = [
+  deadLetteredAlert.name
+  functionFailuresAlert.name
+  acsIdentityAlert.name
+]
