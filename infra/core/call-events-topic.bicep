@@ -12,9 +12,15 @@ param appPrincipalId string
 var eventGridDataSenderRoleId = 'd5a91429-5739-47e2-a06b-3470a27159e7'
 
 resource topic 'Microsoft.EventGrid/topics@2025-02-15' = {
+  //checkov:skip=CKV_AZURE_193:a Flex Consumption app without VNet integration publishes over the public endpoint; local auth is off, so only Entra tokens with EventGrid Data Sender are accepted
   name: name
   location: location
   tags: tags
+  // Its own identity lets subscriptions deliver to queues / Service Bus and dead-letter to blobs
+  // without keys (each subscriber grants it on their side).
+  identity: {
+    type: 'SystemAssigned'
+  }
   properties: {
     inputSchema: 'CloudEventSchemaV1_0'
     disableLocalAuth: true
@@ -36,3 +42,4 @@ resource appEventSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 output name string = topic.name
 output id string = topic.id
 output endpoint string = topic.properties.endpoint
+output principalId string = topic.identity.principalId
