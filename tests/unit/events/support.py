@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.domain.announcements import CallEvent, announce
@@ -58,9 +59,9 @@ def custom_event(event_id: str, event_type: str, **data: Any) -> CallbackEvent:
 class Rig:
     """The callbacks use case over a store with an outbox and a relay, all in memory."""
 
-    def __init__(self, *, settle_after: float = 0.0, backend: MemoryTableBackend | None = None
+    def __init__(self, *, settle_after: float = 0.0, backend: TableBackend | None = None
                  ) -> None:
-        self.backend = backend or MemoryTableBackend()
+        self.backend: TableBackend = backend or MemoryTableBackend()
         self.publisher = RecordingPublisher()
         self.store = CallStore(self.backend,
                                announce=lambda b, a, c: announce(b, a, c, NOW),

@@ -16,7 +16,9 @@ from callcontrol.domain.models import (
     CallRecord,
     CallState,
     Direction,
+    InboundAction,
     InboundDecision,
+    InboundOutcome,
     Operation,
     OperationKind,
     OperationStatus,
@@ -104,7 +106,8 @@ def test_an_applied_callback_that_changes_nothing_else_is_call_updated() -> None
 
 
 def test_inbound_decision_is_announced_once() -> None:
-    decision = InboundDecision(rule_id="r1", action="reject", outcome="rejected", decided_at=NOW)
+    decision = InboundDecision(rule_id="r1", action=InboundAction.REJECT, outcome=InboundOutcome.REJECTED,
+                               decided_at=NOW)
     decided = record(state=CallState.DISCONNECTED, inbound=decision, direction=Direction.INBOUND)
     assert types(None, decided) == ["inbound.decided", "call.ended"]
     [event, _] = announce(None, decided, APP, NOW)
