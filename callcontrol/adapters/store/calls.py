@@ -49,9 +49,9 @@ from callcontrol.adapters.store.codec import (
     decode_outbox_event,
     encode_call,
     encode_event,
-    encode_outbox_event,
     row_format,
 )
+from callcontrol.adapters.store.outbox import PENDING, Outbox, stored_outbox
 from callcontrol.domain.announcements import APP, CallEvent, Cause, Source
 from callcontrol.domain.errors import ConcurrencyConflict, StoreError
 from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
@@ -66,8 +66,6 @@ INLINE_BUDGET_CHARS = 100_000  # ~200 KB of inline events; large rosters spill s
 MAX_REMEMBERED_IDS = 2_000  # ~160 KB of ids; an older redelivery is re-applied harmlessly
 ENTITY_BUDGET_CHARS = 480_000  # all of the row's text: ~960 KB, leaving room for the rest
 MAX_WRITE_ATTEMPTS = 16
-OUTBOX_BUDGET_CHARS = 120_000  # past it, the oldest pending events shed their state snapshot
-PENDING = "pending"  # the row's OutboxState while events wait to be published
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Change = Callable[[CallRecord | None], CallRecord | None]
@@ -91,14 +89,6 @@ class History:
     inline: tuple[dict[str, Any], ...] = ()  # newest events, as stored
     seen: tuple[str, ...] = ()  # ids of the events applied (the newest MAX_REMEMBERED_IDS)
     inline_chars: int = 0  # serialised size of `inline`
-
-
-@dataclass(frozen=True)
-class Outbox:
-    """The call's events not yet known to be published, oldest first."""
-
-    events: tuple[CallEvent, ...] = ()
-    next_sequence: int = 1
 
 
 @dataclass(frozen=True)
@@ -404,7 +394,7 @@ def _record_entity(record: CallRecord, history: History, outbox: Outbox) -> Enti
     packed = {**pack_json("Record", encode_call(record)), **pack_json("Inline", list(history.inline))}
     extra: Entity = {}
     if outbox.events:
-        packed.update(pack_json("Outbox", _bounded_outbox(outbox.events)))
+        packed.update(pack_json("Outbox", stored_outbox(outbox.events)))
         extra = {"OutboxState": PENDING}
     if outbox.next_sequence > 1:
         extra["OutboxNext"] = outbox.next_sequence
@@ -426,26 +416,6 @@ def _record_entity(record: CallRecord, history: History, outbox: Outbox) -> Enti
         **packed_seen,
         **extra,
     }
-
-
-def _bounded_outbox(events: tuple[CallEvent, ...]) -> list[dict[str, Any]]:
-    """The outbox as stored: every pending event kept, however long the topic is down; past
-    OUTBOX_BUDGET_CHARS the oldest give up their state snapshot ("call") and change details,
-    so the row stays within its size (type, ids and cause always remain)."""
-    encoded = [encode_outbox_event(e) for e in events]
-    total = sum(_size(e) for e in encoded)
-    for entry in encoded:
-        if total <= OUTBOX_BUDGET_CHARS:
-            break
-        data = entry["data"]
-        if data.get("truncated"):
-            continue
-        before = _size(entry)
-        change = data.get("change") or {}
-        entry["data"] = {**data, "call": None, "change": {"type": change.get("type")},
-                         "truncated": True}
-        total += _size(entry) - before
-    return encoded
 
 
 def _chars(packed: Entity) -> int:
