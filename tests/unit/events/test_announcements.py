@@ -66,7 +66,8 @@ def test_subject_source_of_change_and_snapshot() -> None:
                                        "acsEventType": "Microsoft.Communication.Test"}
     assert connected.data["serverCallId"] == "srv" and connected.data["correlationId"] == "corr"
     assert roster.data["call"]["participants"] == ["8:acs:alice"]
-    assert roster.data["change"]["participants"][0]["identifier"]["rawId"] == "8:acs:alice"
+    assert roster.data["change"]["participants"] == [
+        {"rawId": "8:acs:alice", "isMuted": False, "isOnHold": False}]
 
 
 def test_the_same_change_gets_the_same_id_whatever_noticed_it() -> None:
