@@ -8,7 +8,9 @@ topic and settling them afterwards. Same scenario as bench/callback_bench.py: se
 interleaved, each call's events in order, one at a time (the latency a callback request sees).
 After each "on" round the relay is drained and every event is checked to have reached the topic.
 Rounds alternate to share the machine's noise; the headline ratio compares the best round of
-each, and the median of the paired rounds' ratios is reported beside it.
+each, and the median of the paired rounds' ratios is reported beside it, with per-callback
+latencies. A control runs the outbox and relay with a publisher that accepts at once (no SDK, no
+topic): its ratio against "off" shows the write path's own cost and the noise floor of the run.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import base64
 import json
 import secrets
+import statistics
 import time
 import urllib.request
 import uuid
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 
 from azure.data.tables.aio import TableServiceClient
 
-from bench._common import write
+from bench._common import percentile, summary, write
 from bench.callback_bench import CALLS, EVENTS_PER_CALL, scenario
 from callcontrol.adapters.eventgrid_publisher import EventGridPublisher, connect_publisher
 from callcontrol.adapters.store.azure_tables import AzureTableBackend
@@ -38,7 +41,19 @@ from tools.azurite import start_azurite
 from tools.processes import free_port, stop
 from tools.stack import start_emulator
 
-ROUNDS = 7
+ROUNDS = 11
+
+
+class NullPublisher:
+    """Accepts at once: the outbox and relay without the SDK or a topic (the control)."""
+
+    def __init__(self) -> None:
+        self.published = 0
+        self.batches = 0
+
+    async def publish(self, events: Sequence[CallEvent]) -> None:
+        self.published += len(events)
+        self.batches += 1
 
 
 class CountingPublisher:
@@ -56,6 +71,7 @@ class CountingPublisher:
 @dataclass
 class Round:
     seconds_per_event: float
+    latencies_ms: list[float]
     round_trips_per_event: float
     published: int = 0
     batches: int = 0
@@ -63,7 +79,8 @@ class Round:
     settle_round_trips: int = 0
 
 
-async def run_round(connection_string: str, publisher: CountingPublisher | None) -> Round:
+async def run_round(connection_string: str, publisher: CountingPublisher | NullPublisher | None
+                    ) -> Round:
     service = TableServiceClient.from_connection_string(connection_string)
     backend = AzureTableBackend(service, table_prefix=f"e{uuid.uuid4().hex[:8]}")
     relay: OutboxRelay | None = None
@@ -79,14 +96,17 @@ async def run_round(connection_string: str, publisher: CountingPublisher | None)
     if relay is not None:
         await relay.idle()
     trips_before = backend.round_trips
+    latencies: list[float] = []
     started = time.perf_counter()
     for step in range(EVENTS_PER_CALL):  # calls interleave, each call's events in order
         for events in per_call:
             if not (events is per_call[0] and step == 0):
+                one = time.perf_counter()
                 await callbacks.ingest(IngestCallbacks((events[step],)))
+                latencies.append((time.perf_counter() - one) * 1000)
     elapsed = time.perf_counter() - started
     count = CALLS * EVENTS_PER_CALL - 1
-    result = Round(elapsed / count, (backend.round_trips - trips_before) / count)
+    result = Round(elapsed / count, latencies, (backend.round_trips - trips_before) / count)
     if relay is not None and publisher is not None:
         drain_started = time.perf_counter()
         await relay.idle()
@@ -120,14 +140,21 @@ async def run() -> None:
     try:
         off: list[Round] = []
         on: list[Round] = []
+        control: list[Round] = []
         for _ in range(ROUNDS):  # alternate to share the machine's noise
             off.append(await run_round(azurite.connection_string, None))
             on.append(await run_round(azurite.connection_string, publisher))
+            control.append(await run_round(azurite.connection_string, NullPublisher()))
         best_off = min(off, key=lambda r: r.seconds_per_event)
         best_on = min(on, key=lambda r: r.seconds_per_event)
         events_per_round = CALLS * EVENTS_PER_CALL - 1
         ratio = best_on.seconds_per_event / best_off.seconds_per_event
         paired = sorted(b.seconds_per_event / a.seconds_per_event for a, b in zip(off, on, strict=True))
+        paired_control = sorted(b.seconds_per_event / a.seconds_per_event
+                                for a, b in zip(off, control, strict=True))
+        all_off = [x for r in off for x in r.latencies_ms]
+        all_on = [x for r in on for x in r.latencies_ms]
+        all_control = [x for r in control for x in r.latencies_ms]
         write("events", {
             "events_per_round": events_per_round,
             "rounds": ROUNDS,
@@ -135,6 +162,12 @@ async def run() -> None:
             "on_ms_per_callback": round(best_on.seconds_per_event * 1000, 3),
             "ratio_on_over_off": round(ratio, 3),
             "ratio_median_of_paired_rounds": round(paired[len(paired) // 2], 3),
+            "control_ratio_median_of_paired_rounds": round(paired_control[len(paired_control) // 2], 3),
+            "per_callback_off": summary(all_off),
+            "per_callback_on": summary(all_on),
+            "per_callback_control": summary(all_control),
+            "ratio_of_per_callback_means": round(statistics.fmean(all_on) / statistics.fmean(all_off), 3),
+            "ratio_of_per_callback_p50": round(percentile(all_on, 0.5) / percentile(all_off, 0.5), 3),
             "ratio_per_round": [round(b.seconds_per_event / a.seconds_per_event, 3)
                                 for a, b in zip(off, on, strict=True)],
             "off_storage_round_trips_per_callback": round(best_off.round_trips_per_event, 3),
