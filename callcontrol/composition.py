@@ -30,6 +30,7 @@ from callcontrol.adapters.store.calls import CallStore
 from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.idempotency import IdempotencyStore
 from callcontrol.adapters.store.rules import RuleSetCache, RuleStore, Seed
+from callcontrol.adapters.telemetry import configure_telemetry
 from callcontrol.domain.announcements import announce
 from callcontrol.domain.clock import utc_now
 from callcontrol.domain.errors import InvalidInput, SettingError
@@ -232,6 +233,13 @@ class Services:
     @cached_property
     def rules(self) -> Rules:
         return Rules(self.rule_store, self.rule_cache)
+
+
+def observe() -> None:
+    """Telemetry and the logging layer, configured once per worker process (cheap after that:
+    every invocation calls it before opening its span). Ingestion into Application Insights
+    authenticates as the app's identity, built only if the distro is configured."""
+    configure_telemetry(ingestion_credential=lambda: credentials.ingestion_credential(load_settings()))
 
 
 ServicesFactory = Callable[[], Services]

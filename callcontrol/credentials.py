@@ -8,6 +8,7 @@ DefaultAzureCredential is left for local development (az login, VS Code, ...).
 
 from __future__ import annotations
 
+from azure.core.credentials import TokenCredential
 from azure.core.credentials_async import AsyncTokenCredential
 
 from callcontrol.domain.errors import SettingError
@@ -30,4 +31,16 @@ def token_credential(
             # A system-assigned fallback would be a different, unauthorised identity: refuse.
             raise SettingError(AZURE_CLIENT_ID, "is not set; the managed identity needs its client id")
         return ManagedIdentityCredential(client_id=identity)
+    return DefaultAzureCredential()
+
+
+def ingestion_credential(settings: Settings) -> TokenCredential:
+    """The same identity for Azure Monitor ingestion (Entra-only), whose exporter takes a
+    synchronous credential: ManagedIdentityCredential when pinned, else the dev chain."""
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    if settings.managed_identity_pinned:
+        if settings.azure_client_id is None:
+            raise SettingError(AZURE_CLIENT_ID, "is not set; the managed identity needs its client id")
+        return ManagedIdentityCredential(client_id=settings.azure_client_id)
     return DefaultAzureCredential()

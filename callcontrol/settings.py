@@ -59,6 +59,8 @@ EVENTGRID_TOPIC_KEY: Final = "EVENTGRID_TOPIC_KEY"
 EVENTGRID_PUBLISH_TIMEOUT_SECONDS: Final = "EVENTGRID_PUBLISH_TIMEOUT_SECONDS"
 OUTBOX_SCHEDULE: Final = "OUTBOX_SCHEDULE"
 DEFAULT_OUTBOX_SCHEDULE: Final = "0 */1 * * * *"  # every minute
+AZURE_SDK_LOG_LEVEL: Final = "AZURE_SDK_LOG_LEVEL"
+OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -96,6 +98,9 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(OUTBOX_SCHEDULE, Where.INFRA,
                 "NCRONTAB schedule of the outbox timer (re-publishes pending call events); the "
                 "host resolves %OUTBOX_SCHEDULE%, so it must be set", DEFAULT_OUTBOX_SCHEDULE),
+    SettingSpec(AZURE_SDK_LOG_LEVEL, Where.OPTIONAL, "level of the Azure SDK loggers", "WARNING"),
+    SettingSpec(OTEL_EXPORTER_OTLP_ENDPOINT, Where.OPTIONAL,
+                "OTLP/HTTP collector for traces, metrics and logs (when App Insights is not set)"),
 )
 
 

@@ -20,6 +20,7 @@ from devhost.loader import load_app
 from devhost.server import INDEX_KEY, SCHEDULER_KEY, build_app, start, url_host
 from devhost.settings import HostConfig, apply_settings, read_local_settings
 from devhost.timers import TimerScheduler
+from tools.logformat import configure_root
 
 logger = logging.getLogger("devhost")
 
@@ -43,11 +44,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_root(args.log_level, sys.stderr)  # LOG_FORMAT=json: one JSON object per line
     root = Path(args.root).resolve()
     try:
         _load_settings(root, args.settings)

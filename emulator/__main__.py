@@ -9,13 +9,13 @@ import argparse
 import asyncio
 import base64
 import binascii
-import logging
 import os
 import signal
 import sys
 
 from emulator.app import serve
 from emulator.config import EmulatorConfig
+from tools.logformat import configure_root
 
 ACCESS_KEY_VARIABLE = "EMULATOR_ACCESS_KEY"
 TOPIC_KEY_VARIABLE = "EMULATOR_TOPIC_KEY"
@@ -116,7 +116,7 @@ async def _run(config: EmulatorConfig) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_root(args.log_level, sys.stderr)  # LOG_FORMAT=json: one JSON object per line
     try:
         base64.b64decode(args.access_key, validate=True)
     except binascii.Error:

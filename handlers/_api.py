@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import azure.functions as func
 from pydantic import BaseModel
@@ -24,10 +25,16 @@ class RouteSpec:
     body_required: bool = True
     success: int = 200
     response: str = "object"  # a key of handlers.openapi.RESPONSE_SCHEMAS
-    query: tuple[tuple[str, str], ...] = ()  # (name, description)
+    # (name, description) or (name, description, JSON schema): a schema states what the handler
+    # enforces (an enum's values, say); without one the parameter is a free string.
+    query: tuple[tuple[str, str] | tuple[str, str, dict[str, Any]], ...] = ()
+    # (name, JSON schema) of a path parameter the handler checks beyond "one path segment"
+    path: tuple[tuple[str, dict[str, Any]], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()  # request headers: (name, description)
     idempotent: bool = False
     errors: tuple[int, ...] = field(default=(400, 401, 404, 409, 503))
+    # Anonymous routes that authenticate themselves with a bearer token (the ACS callbacks).
+    bearer: bool = False
 
 
 ROUTES: list[RouteSpec] = []

@@ -16,8 +16,10 @@ from typing import Any, TypeVar
 
 import azure.functions as func
 
+from callcontrol.composition import observe
 from callcontrol.domain import errors
 from callcontrol.domain.redaction import redact
+from callcontrol.observability import invocation_scope, note_call, telemetry
 from handlers.wire.json_body import decode_json
 
 logger = logging.getLogger(__name__)
@@ -95,16 +97,28 @@ Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
 
 
 def http_endpoint(handler: Handler) -> Handler:
-    """Wrap an HTTP handler: domain errors become problems, the unexpected a bare 500."""
+    """Wrap an HTTP handler: one span per invocation, with the call's ids from the route and
+    from the use case; domain errors become problems, the unexpected a bare 500."""
+    name = handler.__name__
 
     @wraps(handler)
     async def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        observe()
+        with invocation_scope(), telemetry().span(name) as span:
+            note_call(call_connection_id=req.route_params.get("callConnectionId"))
+            response = await respond(req)
+            span.set_attributes({"http.response.status_code": response.status_code})
+            if response.status_code >= 500:
+                span.fail(f"HTTP {response.status_code}")
+            return response
+
+    async def respond(req: func.HttpRequest) -> func.HttpResponse:
         try:
             return await handler(req)
         except errors.CallControlError as error:
             return error_response(error)
         except Exception:
-            logger.exception("unhandled error in %s", handler.__name__)
+            logger.exception("unhandled error in %s", name)
             return problem(500, "Internal error", "the request could not be completed")
 
     return wrapper

@@ -20,7 +20,13 @@ from callcontrol.usecases.calls import (
 from handlers._api import api_route
 from handlers._http import json_response, parse_enum, read_json
 from handlers._idempotency import repeatability_id
-from handlers.wire.requests import CreateCallRequest, HangUpRequest, TransferRequest, validate_body
+from handlers.wire.requests import (
+    CreateCallRequest,
+    HangUpRequest,
+    TransferRequest,
+    enum_schema,
+    validate_body,
+)
 from handlers.wire.responses import accepted_json
 
 bp = func.Blueprint()
@@ -28,7 +34,8 @@ CALL_ID = "callConnectionId"
 
 
 @api_route(bp, name="create_call", route="calls", method="POST", summary="Create a 1:1 or group call",
-           body=CreateCallRequest, success=201, response="call", idempotent=True)
+           body=CreateCallRequest, success=201, response="call", idempotent=True,
+           errors=(400, 401, 409, 503))
 async def create_call(req: func.HttpRequest) -> func.HttpResponse:
     request = validate_body(CreateCallRequest, read_json(req))
     record = await services().calls.create_call(CreateCall(
@@ -43,8 +50,9 @@ async def create_call(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @api_route(bp, name="list_calls", route="calls", method="GET", summary="Calls known to the store",
-           response="callList", query=(("state", "filter by call state"),
-                                       ("direction", "inbound or outbound")))
+           response="callList", errors=(400, 401, 503),
+           query=(("state", "filter by call state", enum_schema(CallState)),
+                  ("direction", "filter by direction", enum_schema(Direction))))
 async def list_calls(req: func.HttpRequest) -> func.HttpResponse:
     state = parse_enum(CallState, req.params.get("state"), "state")
     direction = parse_enum(Direction, req.params.get("direction"), "direction")

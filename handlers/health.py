@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from handlers._api import api_route
 from handlers._http import json_response
 
 bp = func.Blueprint()
 
 
-@bp.function_name("health")
-@bp.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-def health(req: func.HttpRequest) -> func.HttpResponse:
+@api_route(bp, name="health", route="health", method="GET", auth_level=func.AuthLevel.ANONYMOUS,
+           summary="Liveness: the app is loaded (touches no settings, storage or ACS)",
+           response="health", errors=())
+async def health(req: func.HttpRequest) -> func.HttpResponse:
     return json_response({"status": "ok"})

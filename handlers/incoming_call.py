@@ -11,10 +11,10 @@ import logging
 
 import azure.functions as func
 
-from callcontrol.composition import services
+from callcontrol.composition import observe, services
 from callcontrol.domain.errors import CallControlError
 from callcontrol.domain.events.incoming_call import INCOMING_CALL_EVENT_TYPE, parse_incoming_call
-from callcontrol.domain.redaction import redact
+from callcontrol.observability import invocation_scope, telemetry
 
 logger = logging.getLogger(__name__)
 bp = func.Blueprint()
@@ -28,9 +28,11 @@ async def incoming_call(event: func.EventGridEvent) -> None:
     if event_type != INCOMING_CALL_EVENT_TYPE:
         logger.warning("ignoring Event Grid event %s of type %s", event.id, event_type)
         return
-    try:
-        call = parse_incoming_call({"id": event.id, "data": event.get_json()})
-    except CallControlError as error:
-        logger.error("malformed IncomingCall event %s: %s", event.id, redact(error.detail))
-        raise
-    await services().inbound.handle(call)
+    observe()
+    with invocation_scope(), telemetry().span("incoming_call"):
+        try:
+            call = parse_incoming_call({"id": event.id, "data": event.get_json()})
+        except CallControlError as error:
+            logger.error("malformed IncomingCall event %s: %s", event.id, error.detail)
+            raise
+        await services().inbound.handle(call)

@@ -9,12 +9,35 @@ from typing import Any
 import azure.functions as func
 from pydantic import BaseModel
 
-from handlers._api import ROUTES, RouteSpec
+from handlers._api import ROUTES, RouteSpec, api_route
 from handlers._http import json_response
 from handlers.wire.responses import RESPONSE_MODELS, ProblemOut
 
 bp = func.Blueprint()
 REF = "#/components/schemas/{model}"
+DESCRIPTION = """Steer Azure Communication Services calls over HTTP.
+
+Every HTTP route of the app is here. The app's Event Grid trigger (`incoming_call`, which answers,
+rejects or redirects incoming calls by the rules) is not an HTTP route of the app: Event Grid
+reaches it through the Functions host's own webhook (`/runtime/webhooks/EventGrid`), so it is not
+part of this API.
+
+Errors are `application/problem+json` (RFC 9457) with `errors: [{field, reason}]` for bad input,
+except the Functions host's own answers, which have an empty body: 401 for a missing or wrong
+function key, 404 for a path that matches no route."""
+# A path value must fill one segment: the host answers a "/" or an empty value with its own 404.
+PATH_SEGMENT = {"type": "string", "minLength": 1, "pattern": r"^(?!\.\.?$)[^/]+$"}
+HOST_401 = {"description": "missing or wrong function key: the Functions host's answer, empty body"}
+ERROR_TEXT = {
+    400: "bad input: `errors` names each field and the reason",
+    401: "not authenticated",
+    404: "not found",
+    409: "conflict with the call's state, or the Idempotency-Key is in use",
+    412: "If-Match does not name the current version",
+    413: "request body too large",
+    428: "If-Match is required",
+    503: "ACS or storage unavailable: retry (Retry-After)",
+}
 
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
@@ -24,20 +47,27 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
     return {"$ref": REF.format(model=model.__name__)}
 
 
-def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
+def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
+    checked = dict(spec.path)
     parameters: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True,
+         "schema": {**PATH_SEGMENT, **checked[name]} if name in checked else dict(PATH_SEGMENT)}
         for name in _path_parameters(spec.route)
     ]
-    parameters += [{"name": name, "in": "query", "required": False, "description": text,
-                    "schema": {"type": "string"}} for name, text in spec.query]
+    for name, text, *schema in spec.query:
+        parameters.append({"name": name, "in": "query", "required": False, "description": text,
+                           "schema": schema[0] if schema else {"type": "string"}})
     parameters += [{"name": name, "in": "header", "required": False, "description": text,
                     "schema": {"type": "string"}} for name, text in spec.headers]
     if spec.idempotent:
         parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                            "description": "same key within 24 h: first response replayed, "
                                           "action performed once",
-                           "schema": {"type": "string", "maxLength": 255}})
+                           "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+    return parameters
+
+
+def _responses(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     problem = {"application/problem+json": {"schema": _schema(ProblemOut, components)}}
     responses: dict[str, Any] = {
         str(spec.success): {
@@ -46,12 +76,31 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
                 "schema": _schema(RESPONSE_MODELS[spec.response], components)}},
         }
     }
-    for status in spec.errors:
-        responses[str(status)] = {"description": "problem", "content": problem}
+    statuses = set(spec.errors)
+    if spec.body is not None:
+        statuses |= {400, 413}
+    keyed = spec.auth_level != func.AuthLevel.ANONYMOUS
+    for status in sorted(statuses | ({401} if keyed else set())):
+        if status == 401 and keyed:
+            responses["401"] = HOST_401
+        else:
+            responses[str(status)] = {"description": ERROR_TEXT.get(status, "problem"),
+                                      "content": problem}
+    if statuses:  # ACS's own 4xx passes through; 502 when ACS fails; 500 for the unexpected
+        responses["default"] = {"description": "another error, as problem+json", "content": problem}
+    return responses
+
+
+def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": spec.name, "summary": spec.summary,
-                                 "parameters": parameters, "responses": responses}
+                                 "parameters": _parameters(spec),
+                                 "responses": _responses(spec, components)}
     if spec.auth_level != func.AuthLevel.ANONYMOUS:
         operation["security"] = [{"functionKey": []}, {"functionKeyQuery": []}]
+    elif spec.bearer:
+        operation["security"] = [{"acsCallbackToken": []}]
+    else:
+        operation["security"] = []
     if spec.body is not None:
         operation["requestBody"] = {
             "required": spec.body_required,
@@ -72,20 +121,26 @@ def openapi_document() -> dict[str, Any]:
         paths.setdefault(f"/api/{spec.route}", {})[spec.method.lower()] = _operation(spec, components)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "ACS call control", "version": "1.0.0",
-                 "description": "Steer Azure Communication Services calls over HTTP."},
+        "info": {"title": "ACS call control", "version": "1.0.0", "description": DESCRIPTION},
+        "servers": [{"url": "/", "description": "the app's own origin (make run: "
+                                                 "http://localhost:7071)"}],
         "paths": paths,
         "components": {
-            "schemas": components,
+            "schemas": dict(sorted(components.items())),
             "securitySchemes": {
-                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
-                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+                "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key",
+                                "description": "the function key (make run: .run/function-key)"},
+                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code",
+                                     "description": "the function key as a query parameter"},
+                "acsCallbackToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                                     "description": "the token ACS signs for the callback URI"},
             },
         },
     }
 
 
-@bp.function_name("openapi")
-@bp.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-def openapi(req: func.HttpRequest) -> func.HttpResponse:
+@api_route(bp, name="openapi", route="openapi.json", method="GET", auth_level=func.AuthLevel.ANONYMOUS,
+           summary="This OpenAPI document", response="document", errors=())
+async def openapi(req: func.HttpRequest) -> func.HttpResponse:
     return json_response(openapi_document())
+

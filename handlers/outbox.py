@@ -10,7 +10,8 @@ import logging
 
 import azure.functions as func
 
-from callcontrol.composition import services
+from callcontrol.composition import observe, services
+from callcontrol.observability import invocation_scope, telemetry
 
 bp = func.Blueprint()
 logger = logging.getLogger(__name__)
@@ -23,7 +24,9 @@ async def outbox(timer: func.TimerRequest) -> None:
     relay = services().outbox
     if relay is None:
         return  # opt-in: no EVENTGRID_TOPIC_ENDPOINT, nothing to publish
-    result = await relay.sweep()
+    observe()
+    with invocation_scope(), telemetry().span("outbox"):
+        result = await relay.sweep()
     if result.calls:
         logger.info("outbox: %d call(s) with pending events, %d event(s) published, "
                     "%d call(s) still failing, %d busy", result.calls, result.published,

@@ -17,7 +17,13 @@ from callcontrol.usecases.participants import (
 from handlers._api import api_route
 from handlers._http import json_response, read_json
 from handlers._idempotency import repeatability_id
-from handlers.wire.requests import AddParticipantRequest, ParticipantActionRequest, validate_body
+from handlers.wire.requests import (
+    RAW_ID_IN_PATH,
+    USER_RAW_ID_IN_PATH,
+    AddParticipantRequest,
+    ParticipantActionRequest,
+    validate_body,
+)
 from handlers.wire.responses import accepted_json
 
 bp = func.Blueprint()
@@ -58,7 +64,8 @@ async def add_participant(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @api_route(bp, name="get_participant", route="calls/{callConnectionId}/participants/{rawId}",
-           method="GET", summary="One participant (rawId percent-encoded)", response="participant")
+           method="GET", summary="One participant (rawId percent-encoded)", response="participant",
+           path=RAW_ID_IN_PATH)
 async def get_participant(req: func.HttpRequest) -> func.HttpResponse:
     participant = await services().participants.get_participant(
         GetParticipant(req.route_params[CALL_ID], _participant_in_path(req)))
@@ -67,7 +74,7 @@ async def get_participant(req: func.HttpRequest) -> func.HttpResponse:
 
 @api_route(bp, name="remove_participant", route="calls/{callConnectionId}/participants/{rawId}",
            method="DELETE", summary="Remove a participant", body=ParticipantActionRequest,
-           body_required=False, success=202, response="accepted", idempotent=True)
+           body_required=False, path=RAW_ID_IN_PATH, success=202, response="accepted", idempotent=True)
 async def remove_participant(req: func.HttpRequest) -> func.HttpResponse:
     accepted = await services().participants.remove_participant(RemoveParticipant(
         req.route_params[CALL_ID], _participant_in_path(req), operation_context=_context(req),
@@ -78,6 +85,7 @@ async def remove_participant(req: func.HttpRequest) -> func.HttpResponse:
 @api_route(bp, name="mute_participant",
            route="calls/{callConnectionId}/participants/{rawId}/mute", method="POST",
            summary="Mute an ACS user", body=ParticipantActionRequest, body_required=False,
+           path=USER_RAW_ID_IN_PATH,
            response="accepted", idempotent=True)
 async def mute_participant(req: func.HttpRequest) -> func.HttpResponse:
     accepted = await services().participants.mute_participant(MuteParticipant(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import azure.functions as func
@@ -18,6 +19,7 @@ from handlers._http import json_response, read_json
 
 bp = func.Blueprint()
 RULE_ERRORS = (400, 401, 503)
+VERSION = re.compile(r"^[0-9]{1,10}$")  # ASCII digits; ten keep it a table-key-sized integer
 
 
 def _with_etag(version: RuleSetVersion) -> func.HttpResponse:
@@ -52,10 +54,10 @@ async def list_rule_versions(req: func.HttpRequest) -> func.HttpResponse:
 
 @api_route(bp, name="get_rule_version", route="rules/versions/{version}", method="GET",
            response="ruleSet", summary="One stored version of the rule set (0 = the shipped default)",
-           errors=(400, 401, 404, 503))
+           errors=(400, 401, 404, 503), path=(("version", {"pattern": VERSION.pattern}),))
 async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
     raw = req.route_params.get("version", "")
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+    if not VERSION.fullmatch(raw):
         raise InvalidInput("version must be a whole number",
                            [FieldProblem("version", "must be a whole number such as 3")])
     return _with_etag(await services().rules.version(GetRuleSetVersion(int(raw))))
@@ -63,7 +65,8 @@ async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
 
 @api_route(bp, name="evaluate_rules", route="rules/evaluate", method="POST", body=IncomingCallData,
            response="evaluation", errors=RULE_ERRORS,
-           query=(("at", "ISO 8601 instant with offset for time windows (default: now)"),),
+           query=(("at", "instant with offset for time windows, years 1900-9000 (default: now)",
+                   {"type": "string", "format": "date-time"}),),
            summary="Dry run: the rule and action an IncomingCall (event or data) would get")
 async def evaluate_rules(req: func.HttpRequest) -> func.HttpResponse:
     call = parse_incoming_call(read_json(req), require_call_context=False)

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 from tools import localkeys
+from tools.call_lines import start_following
 from tools.processes import ROOT
 from tools.stack import Stack, start_console, start_stack
 
@@ -58,6 +59,7 @@ Events the topic received, and dead letters:
   curl -s {stack.emulator_url}/emulator/eventgrid/events
   curl -s {stack.emulator_url}/emulator/eventgrid/dead-letters
 
+Calls show up below as they happen (full JSON logs in .run/logs/devhost.log).
 Press Ctrl-C to stop everything.
 """
 
@@ -90,6 +92,8 @@ def main() -> None:
     try:
         console_url = start_console(stack, args.console_port, run_dir / "logs" / "console.log")
         print(banner(stack, run_dir, args.persist, console_url), flush=True)
+        start_following(run_dir / "logs" / "devhost.log", stopped,
+                        lambda line: print(line, flush=True))
         while not stopped.wait(0.5):
             for process in [*stack.processes, stack.azurite.process]:
                 if process.poll() is not None:

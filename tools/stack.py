@@ -34,6 +34,7 @@ class Stack:
     eventgrid_key: str  # devhost's Event Grid system key, the `code=` of the webhook URL
     topic_key: str
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    log_dir: Path | None = None  # <name>.log of each process, when started with one
 
     @property
     def topic_endpoint(self) -> str:
@@ -86,8 +87,8 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
                    log: Path | None, extra: list[str] | None = None,
                    topic_key: str | None = None) -> subprocess.Popen[bytes]:
     ensure_free(port)
-    # Keys go in the environment, not on the command line, where ps shows them.
-    env = {"EMULATOR_ACCESS_KEY": access_key}
+    # Keys go in the environment, not on the command line, where ps shows them; logs are JSON.
+    env = {"EMULATOR_ACCESS_KEY": access_key, "LOG_FORMAT": "json"}
     if topic_key is not None:
         env["EMULATOR_TOPIC_KEY"] = topic_key
     process = start(
@@ -103,7 +104,8 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
 def start_devhost(port: int, settings: dict[str, str], function_key: str, master_key: str,
                   log: Path | None, eventgrid_key: str | None = None) -> subprocess.Popen[bytes]:
     ensure_free(port)
-    env = {**settings, "DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key}
+    env = {**settings, "DEVHOST_FUNCTION_KEY": function_key, "DEVHOST_MASTER_KEY": master_key,
+           "LOG_FORMAT": "json"}  # `make run` reads the call events back from it
     if eventgrid_key is not None:
         env["DEVHOST_EVENTGRID_KEY"] = eventgrid_key
     process = start([sys.executable, "-m", "devhost", "--host", HOST, "--port", str(port)],
@@ -147,6 +149,7 @@ def start_stack(
         master_key=secrets.token_urlsafe(24),
         eventgrid_key=secrets.token_urlsafe(24),
         topic_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        log_dir=log_dir,
     )
     try:
         stack.processes.append(start_emulator(

@@ -1,5 +1,6 @@
 """Adapters: the ACS gateway (official SDK), the Table Storage stores and their in-memory twin,
-callback authentication (JWT). The only code that imports Azure SDKs, aiohttp or jwt.
+callback authentication (JWT), telemetry setup (OpenTelemetry, the logging layer). The only
+code that imports Azure SDKs, aiohttp, jwt or OpenTelemetry.
 
 Imported only by the composition root (callcontrol/composition.py), tests, tools and
 benchmarks; never by the domain, the use cases or the handlers (checked by import-linter).

@@ -31,10 +31,11 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from callcontrol.adapters.telemetry.dependencies import client_options
 from callcontrol.domain.errors import AcsErrorInfo, AcsRejected, AcsUnavailable, Conflict, NotFound
 from callcontrol.domain.identifiers import Identifier, from_raw_id
 from callcontrol.domain.models import AcsCall, AddParticipantOutcome, CallState, Participant
-from callcontrol.domain.redaction import redact
+from callcontrol.observability import telemetry
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -100,6 +101,14 @@ def _translate(exc: Exception, action: str) -> Exception:
     return exc
 
 
+def _status_and_code(exc: Exception) -> tuple[int | None, str | None]:
+    """HTTP status and ACS's error code of a failed request (None, None for a timeout)."""
+    if not isinstance(exc, HttpResponseError):
+        return None, None
+    code = str(exc.error.code) if exc.error is not None and exc.error.code else None
+    return exc.status_code, code
+
+
 def _retry_after(exc: HttpResponseError) -> int:
     response: Any = exc.response
     header = response.headers.get("Retry-After") if response is not None else None
@@ -126,14 +135,21 @@ class AcsGateway:
         return self._callback_url
 
     async def _run(self, action: str, operation: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await asyncio.wait_for(operation(), self._timeout)
-        except Exception as exc:
-            translated = _translate(exc, action)
-            if translated is exc:
-                raise
-            logger.info("ACS %s failed: %s", action, redact(str(translated)))
-            raise translated from exc
+        """One ACS action: its span (azure-core's request spans inside), failures translated,
+        described with ACS's own code and counted."""
+        observed = telemetry()
+        with observed.span(f"ACS {action}", {"acs.action": action}) as span:
+            try:
+                return await asyncio.wait_for(operation(), self._timeout)
+            except Exception as exc:
+                translated = _translate(exc, action)
+                if translated is exc:
+                    raise
+                status, code = _status_and_code(exc)
+                span.fail(str(translated), {"acs.status": status or 0, "acs.code": code or ""})
+                observed.metrics.acs_error(action=action, status=status, code=code)
+                logger.info("ACS %s failed: %s", action, translated)
+                raise translated from exc
 
     @staticmethod
     def _headers(idempotency_key: str | None) -> dict[str, Any]:
@@ -339,5 +355,6 @@ def connect_gateway(endpoint: str, *, access_key: str | None, callback_url: str,
         if token_credential is None:
             raise ValueError("an ACS gateway needs an access key or a token credential")
         credential = token_credential
-    client = CallAutomationClient(endpoint, credential, retry_total=2, retry_backoff_max=4)
+    client = CallAutomationClient(endpoint, credential, retry_total=2, retry_backoff_max=4,
+                                  **client_options())
     return AcsGateway(client, callback_url=callback_url, timeout_seconds=timeout_seconds)

@@ -36,6 +36,13 @@ class IdentifierKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+# The raw-id prefixes of each kind (a phone's is 4:), public for the wire schemas that state them.
+RAW_ID_PREFIXES = {
+    IdentifierKind.COMMUNICATION_USER: _ACS_USER_PREFIXES,
+    IdentifierKind.MICROSOFT_TEAMS_USER: _TEAMS_USER_PREFIXES,
+    IdentifierKind.MICROSOFT_TEAMS_APP: _TEAMS_APP_PREFIXES,
+}
+
 # Our API's short-form key per kind (the value is a plain string there).
 _API_KEYS = {
     IdentifierKind.PHONE_NUMBER: "phoneNumber",

@@ -2,7 +2,7 @@
 
     reserve (checks the call, notes the operation pending: one guarded write)
       ─▶ send to ACS ─▶ note the outcome (a second guarded write)
-                    └─ a definite refusal: forget the reservation
+         (logged once, counted)  └─ a definite refusal: forget the reservation
 
 Each function returns a change (record → record, or None to leave the row alone); the use case
 hands it to the store, which applies it under the call's ETag.
@@ -10,6 +10,7 @@ hands it to the store, which applies it under the call's ETag.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -19,9 +20,11 @@ from callcontrol.domain.errors import AcsUnavailable, CallControlError, Conflict
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.models import CallRecord, CallState, Operation, OperationKind, OperationStatus
 from callcontrol.domain.state_machine import record_pending
+from callcontrol.observability import ActionOutcome, note_call, telemetry
 from callcontrol.usecases.ports import CallChange, CallRecords
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 def new_operation_context(prefix: str) -> str:
@@ -91,7 +94,23 @@ def forget(context: str) -> CallChange:
     return change
 
 
-async def send(calls: CallRecords, call_connection_id: str, context: str,
+async def perform(kind: OperationKind, context: str, request: Callable[[], Awaitable[T]]) -> T:
+    """Send one action to ACS: logged once when ACS took it, counted by kind and outcome."""
+    note_call(operation_context=context)
+    metrics = telemetry().metrics
+    try:
+        result = await request()
+    except CallControlError as error:
+        outcome = (ActionOutcome.UNAVAILABLE if isinstance(error, AcsUnavailable)
+                   else ActionOutcome.REFUSED)
+        metrics.action(kind=kind.value, outcome=outcome)
+        raise
+    metrics.action(kind=kind.value, outcome=ActionOutcome.ACCEPTED)
+    logger.info("%s sent to ACS (operationContext %s)", kind.value, context)
+    return result
+
+
+async def send(calls: CallRecords, call_connection_id: str, context: str, kind: OperationKind,
                request: Callable[[], Awaitable[T]]) -> T:
     """Send a reserved action; a definite refusal frees its operationContext again.
 
@@ -99,7 +118,7 @@ async def send(calls: CallRecords, call_connection_id: str, context: str,
     callback, or the end of the call, will settle it.
     """
     try:
-        return await request()
+        return await perform(kind, context, request)
     except CallControlError as error:
         if not isinstance(error, AcsUnavailable):
             await calls.modify(call_connection_id, forget(context))

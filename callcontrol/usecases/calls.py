@@ -24,10 +24,12 @@ from callcontrol.domain.models import (
     StoredEvent,
 )
 from callcontrol.domain.state_machine import record_pending
+from callcontrol.observability import note_call, use_case
 from callcontrol.usecases._operations import (
     caller_id_for,
     new_operation_context,
     note,
+    perform,
     reserve,
     send,
 )
@@ -121,14 +123,17 @@ class Calls:
         self._default_caller_id = default_caller_id
         self._clock = clock
 
+    @use_case
     async def create_call(self, command: CreateCall) -> CallRecord:
         caller_id = caller_id_for(command.targets, command.caller_id, self._default_caller_id,
                                   "sourceCallerIdNumber")
         context = command.operation_context or new_operation_context("create")
-        created = await self._gateway().create_call(
+        created = await perform(OperationKind.CONNECT, context, lambda: self._gateway().create_call(
             list(command.targets), caller_id=caller_id, display_name=command.display_name,
             operation_context=context, idempotency_key=command.repeatability_id,
-        )
+        ))
+        note_call(call_connection_id=created.call_connection_id,
+                  server_call_id=created.server_call_id, correlation_id=created.correlation_id)
         now = self._clock()
         pending = Operation(context, OperationKind.CONNECT, OperationStatus.PENDING, requested_at=now)
 
@@ -149,6 +154,7 @@ class Calls:
         assert written is not None  # `change` always returns a record
         return written
 
+    @use_case
     async def get_call(self, command: GetCall) -> CallView:
         """Stored state merged with ACS's latest properties; 404 only when neither knows the
         call. Both reads run concurrently: the answer costs the slower of the two, not their sum.
@@ -182,22 +188,26 @@ class Calls:
     async def list_calls(self, command: ListCalls) -> list[CallRecord]:
         return await self._calls.list_calls(state=command.state, direction=command.direction)
 
+    @use_case
     async def call_events(self, command: GetCallEvents) -> list[StoredEvent]:
         if await self._calls.find(command.call_connection_id) is None:
             raise NotFound(f"no call {command.call_connection_id} is known")
         return await self._calls.events(command.call_connection_id)
 
+    @use_case
     async def hang_up(self, command: HangUp) -> None:
         call_id = command.call_connection_id
         record = await self._calls.find(call_id)
         if record is not None and record.state.is_final:
             raise Conflict(f"call {call_id} has ended")
-        await self._gateway().hang_up(call_id, for_everyone=command.for_everyone,
-                                      idempotency_key=command.repeatability_id)
         kind = OperationKind.TERMINATE if command.for_everyone else OperationKind.HANG_UP
-        await self._calls.modify(call_id, note(call_id, new_operation_context("hangup"), kind,
-                                               self._clock(), state=CallState.DISCONNECTING))
+        context = new_operation_context("hangup")
+        await perform(kind, context, lambda: self._gateway().hang_up(
+            call_id, for_everyone=command.for_everyone, idempotency_key=command.repeatability_id))
+        await self._calls.modify(call_id, note(call_id, context, kind, self._clock(),
+                                               state=CallState.DISCONNECTING))
 
+    @use_case
     async def transfer(self, command: TransferCall) -> Accepted:
         call_id, target = command.call_connection_id, command.target
         # With a transferee, one participant of a group call moves and the app stays: noted as
@@ -207,7 +217,7 @@ class Calls:
         context = command.operation_context or new_operation_context("transfer")
         await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(),
                                                   target=target))
-        await send(self._calls, call_id, context, lambda: self._gateway().transfer(
+        await send(self._calls, call_id, context, kind, lambda: self._gateway().transfer(
             call_id, target, transferee=command.transferee, caller_id=command.caller_id,
             operation_context=context, idempotency_key=command.repeatability_id,
         ))

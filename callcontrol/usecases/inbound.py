@@ -60,6 +60,7 @@ from callcontrol.domain.rules import (
     decide,
 )
 from callcontrol.domain.rules.versions import RuleSetVersion
+from callcontrol.observability import note_call, telemetry
 from callcontrol.usecases.ports import CallRecords, InboundCallActions, OfferClaims, RuleSetInForce
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,7 @@ class InboundCalls:
             InProgress: another delivery of the same call is still being handled.
         """
         started = self._monotonic()
+        note_call(server_call_id=call.server_call_id, correlation_id=call.correlation_id)
         context = call.incoming_call_context
         if not context:
             problem = FieldProblem("data.incomingCallContext", "is required to act on the call")
@@ -137,6 +139,7 @@ class InboundCalls:
             await self._claims.release(claim)
             raise
         outcome = self._outcome(call, key, acted)
+        _note_decision(outcome)
         try:
             claim = await self._claims.mark(claim, ClaimStatus.DECIDED, outcome)
         except EtagMismatch:
@@ -147,11 +150,12 @@ class InboundCalls:
             with contextlib.suppress(EtagMismatch):
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
         decision = acted.decision
-        logger.info(
-            "inbound call %s: rule %s, %s → %s in %.1f ms",
-            key[:12], decision.rule_id or "(default)", decision.action, decision.outcome,
-            decision.latency_ms or 0.0,
-        )
+        logger.info("inbound call decided: rule %s → %s, %s in %.1f ms",
+                    decision.rule_id or "(default)", decision.action.value, decision.outcome.value,
+                    decision.latency_ms or 0.0)
+        telemetry().metrics.inbound_decision(
+            outcome=decision.outcome.value, action=decision.action.value, rule_id=decision.rule_id,
+            latency_ms=decision.latency_ms or 0.0)
         return InboundResult(record_id, decision)
 
     # --- the claim ------------------------------------------------------------------------
@@ -187,12 +191,13 @@ class InboundCalls:
         if outcome is None:  # decided and recorded claims always keep their outcome
             raise StoreError(f"claim {claim.key[:12]} is {claim.status.value} but keeps no outcome")
         decision, record_id = outcome.decision, outcome.record_id
+        _note_decision(outcome)
         if claim.status is ClaimStatus.DECIDED:
             record_id = await self._record(call, outcome)
             with contextlib.suppress(EtagMismatch):  # another delivery finished it meanwhile
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
-        logger.info("inbound call %s was already decided (%s); acknowledged", claim.key[:12],
-                    decision.outcome)
+        logger.info("inbound call already decided (%s); delivery acknowledged",
+                    decision.outcome.value)
         return InboundResult(record_id, decision, duplicate=True)
 
     # --- deciding and acting --------------------------------------------------------------
@@ -331,6 +336,17 @@ class _Draft:
             decided_at=self.now,
             rule_set_version=self.ruleset.version,
         )
+
+
+def _note_decision(outcome: ClaimOutcome) -> None:
+    """The decision's identifiers on the call's context; an answered call has its
+    callConnectionId (the record of any other outcome has none)."""
+    decision = outcome.decision
+    answered = outcome.acs_state is not None
+    note_call(call_connection_id=outcome.record_id if answered else None,
+              server_call_id=outcome.acs_server_call_id, correlation_id=outcome.acs_correlation_id,
+              rule_id=decision.rule_id, action=decision.action.value,
+              outcome=decision.outcome.value)
 
 
 def inbound_record_id(call: IncomingCall, key: str) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import json
 import logging
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from callcontrol.domain.announcements import CallEvent
+from callcontrol.observability.context import bind_call
 
 logger = logging.getLogger(__name__)
 MAX_BATCH = 100  # events per publish
@@ -88,7 +90,9 @@ class OutboxRelay:
             # The write that called us dropped whatever was published: nothing left to settle.
             self._unsettled.pop(call_connection_id, None)
             if self._pump is None or self._pump.done():
-                self._pump = asyncio.get_running_loop().create_task(self._run())
+                # A context of its own: not the ids of the invocation that happened to start it.
+                self._pump = asyncio.get_running_loop().create_task(
+                    self._run(), context=contextvars.Context())
             self._wake.set()
         except Exception:  # never let publishing break a write
             logger.exception("could not schedule publishing for call %s", call_connection_id)
@@ -123,10 +127,11 @@ class OutboxRelay:
             await self._settle(call_connection_id)
 
     async def _settle(self, call_connection_id: str) -> None:
-        try:
-            await self._store.settle(call_connection_id)
-        except Exception:  # the published events just stay in the row a little longer
-            logger.exception("settling the outbox of call %s failed", call_connection_id)
+        with bind_call(call_connection_id=call_connection_id):
+            try:
+                await self._store.settle(call_connection_id)
+            except Exception:  # the published events just stay in the row a little longer
+                logger.exception("settling the outbox of call %s failed", call_connection_id)
 
     # --- publishing -----------------------------------------------------------------------
 
@@ -163,9 +168,11 @@ class OutboxRelay:
             async with asyncio.timeout(self._deadline):  # unlike wait_for, never eats a cancel
                 await self._publisher().publish([e for _, e in batch])
         except (PublishFailed, TimeoutError) as error:
-            calls = sorted({c for c, _ in batch})
-            logger.warning("publishing %d event(s) of call(s) %s failed (%s); they stay pending",
-                           len(batch), ", ".join(calls), str(error) or type(error).__name__)
+            reason = str(error) or type(error).__name__
+            for call_connection_id in sorted({c for c, _ in batch}):  # one record per call, its ids
+                with bind_call(call_connection_id=call_connection_id):
+                    logger.warning("publishing the events of call %s failed (%s); they stay pending",
+                                   call_connection_id, reason)
             return False
         return True
 

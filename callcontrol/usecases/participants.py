@@ -13,6 +13,7 @@ from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.identifiers import Identifier, IdentifierKind
 from callcontrol.domain.models import OperationKind, OperationStatus, Participant
+from callcontrol.observability import use_case
 from callcontrol.usecases._operations import (
     caller_id_for,
     new_operation_context,
@@ -88,12 +89,15 @@ class Participants:
         self._default_caller_id = default_caller_id
         self._clock = clock
 
+    @use_case
     async def list_participants(self, command: ListParticipants) -> list[Participant]:
         return await self._gateway().list_participants(command.call_connection_id)
 
+    @use_case
     async def get_participant(self, command: GetParticipant) -> Participant:
         return await self._gateway().get_participant(command.call_connection_id, command.participant)
 
+    @use_case
     async def add_participant(self, command: AddParticipant) -> Accepted:
         call_id, who = command.call_connection_id, command.participant
         kind = OperationKind.ADD_PARTICIPANT
@@ -101,7 +105,7 @@ class Participants:
                                   "sourceCallerIdNumber")
         context = command.operation_context or new_operation_context("add")
         await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(), target=who))
-        outcome = await send(self._calls, call_id, context, lambda: self._gateway().add_participant(
+        outcome = await send(self._calls, call_id, context, kind, lambda: self._gateway().add_participant(
             call_id, who, caller_id=caller_id, invitation_timeout=command.invitation_timeout_seconds,
             operation_context=context, idempotency_key=command.repeatability_id,
         ))
@@ -109,16 +113,18 @@ class Participants:
                                                invitation_id=outcome.invitation_id))
         return Accepted(call_id, context, outcome.invitation_id)
 
+    @use_case
     async def remove_participant(self, command: RemoveParticipant) -> Accepted:
         call_id, who = command.call_connection_id, command.participant
         kind = OperationKind.REMOVE_PARTICIPANT
         context = command.operation_context or new_operation_context("remove")
         await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(), target=who))
-        await send(self._calls, call_id, context, lambda: self._gateway().remove_participant(
+        await send(self._calls, call_id, context, kind, lambda: self._gateway().remove_participant(
             call_id, who, operation_context=context, idempotency_key=command.repeatability_id))
         await self._calls.modify(call_id, note(call_id, context, kind, self._clock(), target=who))
         return Accepted(call_id, context)
 
+    @use_case
     async def mute_participant(self, command: MuteParticipant) -> Accepted:
         call_id, who = command.call_connection_id, command.participant
         if who.kind is not IdentifierKind.COMMUNICATION_USER:
@@ -127,19 +133,20 @@ class Participants:
         kind = OperationKind.MUTE
         context = command.operation_context or new_operation_context("mute")
         await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(), target=who))
-        await send(self._calls, call_id, context, lambda: self._gateway().mute_participant(
+        await send(self._calls, call_id, context, kind, lambda: self._gateway().mute_participant(
             call_id, who, operation_context=context, idempotency_key=command.repeatability_id))
         # Mute has no callback: its 200 is the outcome.
         await self._calls.modify(call_id, note(call_id, context, kind, self._clock(), target=who,
                                                status=OperationStatus.SUCCEEDED))
         return Accepted(call_id, context)
 
+    @use_case
     async def cancel_add_participant(self, command: CancelAddParticipant) -> Accepted:
         call_id, invitation_id = command.call_connection_id, command.invitation_id
         kind = OperationKind.CANCEL_ADD_PARTICIPANT
         context = command.operation_context or new_operation_context("cancel")
         await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock()))
-        await send(self._calls, call_id, context, lambda: self._gateway().cancel_add_participant(
+        await send(self._calls, call_id, context, kind, lambda: self._gateway().cancel_add_participant(
             call_id, invitation_id, operation_context=context,
             idempotency_key=command.repeatability_id))
         await self._calls.modify(call_id, note(call_id, context, kind, self._clock(),

@@ -6,6 +6,8 @@ Wire names are camelCase; unknown fields are refused. Identifiers accept every f
 
 from __future__ import annotations
 
+import re
+from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -19,7 +21,13 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
-from callcontrol.domain.identifiers import E164, Identifier, parse_strict_identifier
+from callcontrol.domain.identifiers import (
+    E164,
+    RAW_ID_PREFIXES,
+    Identifier,
+    IdentifierKind,
+    parse_strict_identifier,
+)
 
 E164Number = Annotated[
     str,
@@ -37,21 +45,67 @@ class ApiModel(BaseModel):
     )
 
 
+def _literal(text: str) -> str:
+    # re.escape also escapes "-", which ECMA-262 regexes (the document's dialect) refuse.
+    return re.sub(r"([.^$*+?()\[\]{}|\\/])", r"\\\1", text)
+
+
+def _prefixes(kind: IdentifierKind) -> str:
+    return "|".join(_literal(prefix) for prefix in RAW_ID_PREFIXES[kind])
+
+
+_E164_DIGITS = E164.pattern.removeprefix("^").removesuffix("$")
+# What parse_strict_identifier accepts and a call can reach, one member at a time. A phone raw id
+# may carry a suffix after "_"; its number must be E.164 (4:anonymous, withheld, is never a target).
+SHORT_FORMS: dict[str, dict[str, Any]] = {
+    "phoneNumber": {"type": "string", "pattern": E164.pattern, "examples": ["+14255550123"]},
+    "communicationUserId": {
+        "type": "string", "pattern": f"^(?:{_prefixes(IdentifierKind.COMMUNICATION_USER)})",
+        "examples": ["8:acs:00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000001"],
+    },
+    "microsoftTeamsUserId": {"type": "string", "minLength": 1},
+    "microsoftTeamsAppId": {"type": "string", "minLength": 1},
+    "rawId": {
+        "type": "string",
+        "pattern": "^(?:" + "|".join([
+            f"4:{_E164_DIGITS}(?:_[\\s\\S]*)?$",
+            *(_prefixes(kind) for kind in RAW_ID_PREFIXES),
+        ]) + ")",
+    },
+}
+
+
+# Path parameters holding a raw id: any callable party; mute takes ACS users only.
+RAW_ID_IN_PATH = (("rawId", SHORT_FORMS["rawId"]),)
+USER_RAW_ID_IN_PATH = (("rawId", SHORT_FORMS["communicationUserId"]),)
+
+
+def _short_forms_schema(schema: dict[str, Any]) -> None:
+    """The document states the short forms: exactly one member, checked as the parser checks it.
+
+    The server also takes the full form the API returns (kind, rawId and the typed member), whose
+    members must agree; JSON Schema cannot say "agree", so the document leaves that form out.
+    """
+    schema.clear()
+    schema.update({
+        "title": "IdentifierIn",
+        "description": "A communication identifier: exactly one of the members. The full form the "
+                       "API returns (kind, rawId and the typed member) is accepted too when its "
+                       "members agree.",
+        "type": "object",
+        "properties": SHORT_FORMS,
+        "additionalProperties": False,
+        "minProperties": 1,
+        "maxProperties": 1,
+        "examples": [{"phoneNumber": "+14255550123"}, {"rawId": "4:+14255550123"}],
+    })
+
+
 class IdentifierIn(ApiModel):
     """A communication identifier in any accepted form; see `callcontrol.domain.identifiers`."""
 
     model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        strict=True,
-        json_schema_extra={
-            "examples": [
-                {"phoneNumber": "+14255550123"},
-                {"communicationUserId": "8:acs:<resource>_<user>"},
-                {"rawId": "4:+14255550123"},
-            ],
-            "minProperties": 1,
-        },
+        extra="forbid", frozen=True, strict=True, json_schema_extra=_short_forms_schema
     )
 
     kind: str | None = None
@@ -120,6 +174,11 @@ class ParticipantActionRequest(ApiModel):
 
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def enum_schema(kind: type[Enum]) -> dict[str, Any]:
+    """A string parameter that must be one of an enum's values (what `parse_enum` enforces)."""
+    return {"type": "string", "enum": [member.value for member in kind]}
 
 
 def validate_body(model: type[M], payload: Any) -> M:

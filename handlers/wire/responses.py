@@ -6,11 +6,21 @@ against these schemas, so the document and the wire cannot drift apart.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from callcontrol.domain.identifiers import IdentifierKind
+from callcontrol.domain.models import (
+    CallState,
+    Direction,
+    InboundAction,
+    InboundOutcome,
+    OperationKind,
+    OperationStatus,
+)
 from callcontrol.domain.rules import RuleSet
+from callcontrol.domain.rules.model import RejectReason
 from callcontrol.usecases.calls import Accepted
 from handlers.wire.rules_responses import RULES_RESPONSE_MODELS
 
@@ -20,7 +30,7 @@ class Out(BaseModel):
 
 
 class IdentifierOut(Out):
-    kind: str
+    kind: IdentifierKind
     rawId: str
     phoneNumber: str | None = None
     communicationUserId: str | None = None
@@ -42,8 +52,8 @@ class ResultOut(Out):
 
 class OperationOut(Out):
     operationContext: str
-    kind: str
-    status: str = Field(description="pending, succeeded, failed or cancelled")
+    kind: OperationKind
+    status: OperationStatus
     requestedAt: str | None
     finishedAt: str | None
     result: ResultOut | None = None
@@ -54,11 +64,11 @@ class OperationOut(Out):
 
 class InboundOut(Out):
     ruleId: str | None = Field(description="the deciding rule; null = the rule set's default action")
-    action: str = Field(description="answer, reject or redirect: what was done")
-    outcome: str = Field(description="answered, rejected, redirected, missed or failed")
+    action: InboundAction = Field(description="what was done")
+    outcome: InboundOutcome
     detail: str
     latencyMs: float | None
-    rejectReason: str | None = None
+    rejectReason: RejectReason | None = None
     target: IdentifierOut | None = Field(default=None, description="the redirect target")
     redirectHops: int | None = Field(default=None, description="earlier redirects of the same call")
     loopGuard: bool = Field(default=False, description="a redirect was turned into a reject")
@@ -67,7 +77,7 @@ class InboundOut(Out):
 
 
 class AcsPropertiesOut(Out):
-    callConnectionState: str
+    callConnectionState: CallState
     targets: list[IdentifierOut]
     source: IdentifierOut | None
     sourceCallerIdNumber: str | None
@@ -77,8 +87,8 @@ class AcsPropertiesOut(Out):
 
 class CallOut(Out):
     callConnectionId: str
-    state: str
-    direction: str
+    state: CallState
+    direction: Direction
     serverCallId: str | None
     correlationId: str | None
     source: IdentifierOut | None
@@ -132,7 +142,19 @@ class ProblemOut(BaseModel):
 
 
 class HealthOut(Out):
-    status: str
+    status: Literal["ok"]
+
+
+class CallbackResultOut(Out):
+    applied: int = Field(description="events applied to their calls")
+    duplicates: int = Field(description="redeliveries recognised by event id and skipped")
+
+
+class DocumentOut(BaseModel):
+    """This OpenAPI document."""
+
+    model_config = ConfigDict(extra="allow")
+    openapi: str
 
 
 RESPONSE_MODELS: dict[str, type[BaseModel]] = {
@@ -143,6 +165,8 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "participantList": ParticipantListOut,
     "accepted": AcceptedOut,
     "health": HealthOut,
+    "callbacks": CallbackResultOut,
+    "document": DocumentOut,
     "ruleSet": RuleSet,
     **RULES_RESPONSE_MODELS,
 }

@@ -124,6 +124,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     // without the Entra token configured by the next setting.
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    // host.json telemetryMode OpenTelemetry: the worker streams the app's own OTel logs and
+    // traces (configured by the app with the managed identity), so the host does not duplicate them.
+    PYTHON_ENABLE_OPENTELEMETRY: 'true'
     AZURE_CLIENT_ID: identityClientId
     // Pins the app's own token credential to this identity (callcontrol/credentials.py): no
     // DefaultAzureCredential chain in Azure.

@@ -4,6 +4,7 @@ mode 0600, Azurite data that survives a restart, and `make run` (tools.devstack)
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import stat
@@ -19,7 +20,7 @@ from azure.core.messaging import CloudEvent
 from azure.data.tables import TableServiceClient
 from azure.eventgrid import EventGridPublisherClient
 
-from tests.support.http import call
+from tests.support.http import call, call_json
 from tools import localkeys
 from tools.azurite import AZURITE_TABLE, start_azurite
 from tools.processes import ROOT, ensure_free, free_port, stop
@@ -232,4 +233,33 @@ def test_make_run_with_a_pinned_function_key(
     assert (run_dir / "function-key").read_text() == "pinned-by-test-01"
     assert call(f"http://127.0.0.1:{ports['app']}/api/calls?code=pinned-by-test-01").status == 200
     assert not (run_dir / "azurite").exists()  # in memory without PERSIST
+    devstacks[0].ctrl_c()
+
+
+@needs_azurite
+def test_make_run_prints_a_line_per_call_event(
+    tmp_path: Path, ports: dict[str, int], devstacks: list[DevStack]
+) -> None:
+    devstacks.append(DevStack(tmp_path / ".run", ports, persist=False, function_key=None))
+    devstacks[0].wait_until_up()
+    placed = call_json(f"http://127.0.0.1:{ports['emulator']}/emulator/incoming-calls", "POST",
+                       {"from": {"phoneNumber": "+14255550123"},
+                        "to": {"communicationUserId":
+                               "8:acs:make_run_00000000-0000-0000-0000-000000000001"}})
+    assert placed.status in (200, 201), placed.text
+
+    wanted = ("inbound call decided: rule (default) → answer, answered",
+              "callback CallConnected applied: ")
+    deadline = time.monotonic() + 30
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        lines = [line for line in devstacks[0].output.read_text(errors="replace").splitlines()
+                 if re.match(r"\d\d:\d\d:\d\d  call ", line)]
+        if all(any(text in line for line in lines) for text in wanted):
+            break
+        time.sleep(0.2)
+    assert all(any(text in line for line in lines) for text in wanted), lines
+    # One short line each: time, the call's id (8 characters), what happened; no number.
+    assert all(re.match(r"\d\d:\d\d:\d\d  call [0-9a-f-]{8}  \S", line) for line in lines), lines
+    assert not any("14255550123" in line for line in lines)
     devstacks[0].ctrl_c()

@@ -161,3 +161,27 @@ async def test_acs_access_key_needs_no_token_credential(monkeypatch: pytest.Monk
     gateway = gateway_from_settings(load_settings({**LOCAL, "ACS_ACCESS_KEY": "a2V5"}))
     await gateway.close()
     assert spy.calls == []
+
+
+async def test_ingestion_uses_the_same_pinned_identity_synchronously(
+    identity_endpoint: list[str],
+) -> None:
+    # The Azure Monitor exporter takes a synchronous credential: same identity, same endpoint.
+    import asyncio
+
+    from azure.identity import ManagedIdentityCredential as SyncManagedIdentityCredential
+
+    from callcontrol.credentials import ingestion_credential
+
+    credential = ingestion_credential(load_settings(AZURE))
+    assert isinstance(credential, SyncManagedIdentityCredential)
+    await asyncio.to_thread(credential.get_token, "https://monitor.azure.com/.default")
+    assert identity_endpoint == [CLIENT_ID]
+
+
+def test_ingestion_without_the_client_id_is_refused_by_name() -> None:
+    from callcontrol.credentials import ingestion_credential
+
+    settings = load_settings({k: v for k, v in AZURE.items() if k != "AZURE_CLIENT_ID"})
+    with pytest.raises(SettingError, match="AZURE_CLIENT_ID"):
+        ingestion_credential(settings)

@@ -30,6 +30,7 @@ from callcontrol.adapters.store.backend import (
     TxKind,
     TxOp,
 )
+from callcontrol.adapters.telemetry.dependencies import client_options
 from callcontrol.domain.errors import StoreError
 
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "ResourceNotFound", "EntityNotFound"}
@@ -210,9 +211,10 @@ def connect_tables(*, connection_string: str | None, table_service_uri: str | No
                    credential: AsyncTokenCredential | None = None) -> AzureTableBackend:
     """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
     if connection_string:
-        service = TableServiceClient.from_connection_string(connection_string)
+        service = TableServiceClient.from_connection_string(connection_string, **client_options())
     else:
         if table_service_uri is None or credential is None:
             raise ValueError("without a connection string, a table URI and a credential are needed")
-        service = TableServiceClient(endpoint=table_service_uri, credential=credential)
+        service = TableServiceClient(endpoint=table_service_uri, credential=credential,
+                                     **client_options())
     return AzureTableBackend(service)

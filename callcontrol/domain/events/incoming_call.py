@@ -87,15 +87,33 @@ def _tail(value: str | None) -> str:
 
 # --- wire parsing ---------------------------------------------------------------------------
 
+_FILLED: Final = {"type": "string", "minLength": 1}
+# What parse_lenient_identifier reads; it needs a non-empty rawId or a typed member to build one.
 _ACS_IDENTIFIER_SCHEMA: Final[dict[str, Any]] = {
     "description": "CommunicationIdentifierModel as ACS sends it: kind, rawId, typed member",
     "type": "object",
     "properties": {
         "kind": {"type": "string"},
         "rawId": {"type": "string"},
-        "phoneNumber": {"type": "object", "properties": {"value": {"type": "string"}}},
+        "phoneNumber": {"anyOf": [
+            {"type": "string"},
+            {"type": "object", "properties": {"value": {"type": "string"},
+                                              "isAnonymous": {"type": "boolean"}}},
+        ]},
         "communicationUser": {"type": "object", "properties": {"id": {"type": "string"}}},
+        "communicationUserId": {"type": "string"},
     },
+    "anyOf": [
+        {"required": ["rawId"], "properties": {"rawId": _FILLED}},
+        {"required": ["phoneNumber"], "properties": {"phoneNumber": {"anyOf": [
+            _FILLED,
+            {"type": "object", "required": ["value"], "properties": {"value": _FILLED}},
+            {"type": "object", "required": ["isAnonymous"], "properties": {"isAnonymous": {"const": True}}},
+        ]}}},
+        {"required": ["communicationUser"], "properties": {"communicationUser": {
+            "type": "object", "required": ["id"], "properties": {"id": _FILLED}}}},
+        {"required": ["communicationUserId"], "properties": {"communicationUserId": _FILLED}},
+    ],
 }
 def _read_acs_identifier(value: object) -> Identifier:
     try:

@@ -39,6 +39,10 @@ _RAW_ID: Final = re.compile(r"^\d+:\S*$")
 _PHONE_PREFIX_PATTERN: Final = re.compile(r"^\+\d{0,15}$")
 _CLOCK: Final = re.compile(r"^(?:[01]\d|2[0-3]):[0-5]\d$")
 END_OF_DAY: Final = "24:00"
+# _CLOCK or END_OF_DAY, for the JSON schema (ASCII digits: the document's dialect).
+_CLOCK_BODY = _CLOCK.pattern.removeprefix("^").removesuffix("$").replace("\\d", "[0-9]")
+CLOCK_REGEX: Final = f"^(?:{_CLOCK_BODY}|{END_OF_DAY})$"
+START_REGEX: Final = f"^{_CLOCK_BODY}$"  # a window cannot start at the end of the day
 
 
 class WireModel(BaseModel):
@@ -85,12 +89,22 @@ def _check_phone_pattern(number: str, *, exact: bool) -> None:
         raise ValueError("a phone prefix must be + and up to 15 digits before the *")
 
 
+_NUMBER = E164.pattern.removeprefix("^").removesuffix("$")
+_STAR = re.escape(WILDCARD)
+# check_party_pattern as one regex, for the JSON schema (ASCII digits: the document's dialect).
+PARTY_PATTERN_REGEX: Final = (
+    f"^(?:{_NUMBER}|\\+[0-9]{{0,15}}{_STAR}"
+    f"|{PHONE_PREFIX}(?:{_NUMBER}|{ANONYMOUS_PHONE})|{PHONE_PREFIX}(?:\\+[0-9]{{0,15}})?{_STAR}"
+    f"|(?!{PHONE_PREFIX})[0-9]+:[^\\s{_STAR}]*{_STAR}?)$"
+)
+
 PartyPattern = Annotated[
     str,
     AfterValidator(check_party_pattern),
     Field(
         description="E.164 number or raw id; a trailing * matches any suffix",
         examples=["+1425*", "8:acs:00000000-0000-0000-0000-000000000000_*"],
+        json_schema_extra={"pattern": PARTY_PATTERN_REGEX},
     ),
 ]
 PartyPatterns = Annotated[tuple[PartyPattern, ...], Field(min_length=1)]
@@ -181,8 +195,10 @@ class TimeWindow(WireModel):
         str, AfterValidator(_check_time_zone), Field(examples=["America/Los_Angeles"])
     ]
     days: Annotated[tuple[Day, ...], Field(min_length=1)] = DAYS
-    start: Annotated[str, AfterValidator(_check_clock), Field(examples=["09:00"])]
-    end: Annotated[str, AfterValidator(_check_clock), Field(examples=["17:00"])]
+    start: Annotated[str, AfterValidator(_check_clock), Field(examples=["09:00"], json_schema_extra={
+        "pattern": START_REGEX, "description": "HH:MM, 00:00 to 23:59"})]
+    end: Annotated[str, AfterValidator(_check_clock), Field(examples=["17:00"], json_schema_extra={
+        "pattern": CLOCK_REGEX, "description": "HH:MM, 00:00 to 24:00; differs from start"})]
 
     @model_validator(mode="after")
     def _sensible_bounds(self) -> Self:
@@ -235,8 +251,16 @@ class Conditions(WireModel):
 RejectReason = Literal["none", "busy", "forbidden"]
 
 
+def _type_required(schema: dict[str, Any]) -> None:
+    # `type` has a Python default for code that builds actions, but on the wire it picks the
+    # action (the union's discriminator), so a body without it is refused: the schema says so.
+    schema["required"] = ["type", *(name for name in schema.get("required", ()) if name != "type")]
+
+
 class AnswerAction(WireModel):
     """Answer the call; operationContext is passed to ACS and echoed on its callbacks."""
+
+    model_config = ConfigDict(json_schema_extra=_type_required)
 
     type: Literal["answer"] = "answer"
     operation_context: Annotated[str, Field(min_length=1)] | None = None
@@ -244,6 +268,8 @@ class AnswerAction(WireModel):
 
 class RejectAction(WireModel):
     """Reject the call with the SIP-like reason ACS offers (default none)."""
+
+    model_config = ConfigDict(json_schema_extra=_type_required)
 
     type: Literal["reject"] = "reject"
     reason: RejectReason = "none"
@@ -255,6 +281,8 @@ class RedirectAction(WireModel):
     ACS RedirectCall takes only the incoming call context and a target: it has no caller-id
     field, so unlike transfer or add-participant no sourceCallerIdNumber can be given here.
     """
+
+    model_config = ConfigDict(json_schema_extra=_type_required)
 
     type: Literal["redirect"] = "redirect"
     target: TargetIdentifier
