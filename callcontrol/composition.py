@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 from callcontrol import credentials
 from callcontrol.adapters.acs_gateway import AcsGateway, connect_gateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator, connect_authenticator
+from callcontrol.adapters.readiness import AcsProbe, JwksProbe, TableProbe
 from callcontrol.adapters.store.azure_tables import AzureTableBackend, connect_tables
 from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.calls import CallStore
@@ -34,13 +35,23 @@ from callcontrol.adapters.telemetry import configure_telemetry
 from callcontrol.domain.announcements import announce
 from callcontrol.domain.clock import utc_now
 from callcontrol.domain.errors import InvalidInput, SettingError
+from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
-from callcontrol.settings import RULES_FILE, Settings, load_settings
+from callcontrol.settings import (
+    RECONCILE_SCHEDULE,
+    RETENTION_SCHEDULE,
+    RULES_FILE,
+    Settings,
+    load_settings,
+)
 from callcontrol.usecases.callbacks import Callbacks
 from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.outbox import EventPublisher, OutboxRelay
 from callcontrol.usecases.participants import Participants
+from callcontrol.usecases.readiness import NotReady, Probe, Readiness
+from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler
+from callcontrol.usecases.retention import Retention, RetentionOptions
 from callcontrol.usecases.rules import Rules
 
 if TYPE_CHECKING:
@@ -98,6 +109,73 @@ def inbound_options_from_settings(settings: Settings) -> InboundOptions:
         claim_lease=timedelta(seconds=bound),
         duplicate_wait_seconds=float(min(bound, 25)),
     )
+
+
+def reconcile_options_from_settings(settings: Settings) -> ReconcileOptions:
+    return ReconcileOptions(
+        quiet_for=timedelta(minutes=settings.reconcile_after_minutes),
+        max_calls=settings.reconcile_max_calls,
+        limits=OperationLimits(
+            add_margin=timedelta(seconds=settings.add_participant_margin_seconds),
+            others=timedelta(seconds=settings.pending_operation_timeout_seconds),
+        ),
+    )
+
+
+def retention_options_from_settings(settings: Settings) -> RetentionOptions:
+    return RetentionOptions(call_retention=timedelta(days=settings.call_retention_days),
+                            rule_versions_kept=settings.rule_versions_kept,
+                            batch=settings.retention_batch_size)
+
+
+# The role infra/app/access.bicep grants the app on the ACS resource (a built-in role, same id
+# in every tenant): what an operator must grant when ACS refuses the app's identity.
+ACS_ROLE: Final = "Communication and Email Service Owner (09976791-48a7-449e-bb21-39d1a415f350)"
+
+
+def acs_refused_hint(settings: Settings) -> str:
+    if settings.acs_access_key:
+        return "ACS_ACCESS_KEY is not a valid key of this ACS resource"
+    return (f"the app's managed identity lacks the role assignment '{ACS_ROLE}' on the ACS "
+            "resource (infra/app/access.bicep grants it; a new assignment can take several "
+            "minutes to apply)")
+
+
+class SettingsProbe:
+    """Every setting the app reads is present and well formed (each names itself if not)."""
+
+    name = "settings"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def check(self) -> str:
+        s = self._settings
+        reads: list[Callable[[], object]] = [
+            lambda: s.acs_endpoint, lambda: s.acs_resource_id, lambda: s.callback_base_url,
+            lambda: s.callback_issuer, lambda: s.callback_jwks_url, lambda: s.table_connection,
+            lambda: s.default_caller_id, lambda: s.acs_request_timeout_seconds,
+            lambda: s.rules_cache_seconds, lambda: s.redirect_max_hops,
+            lambda: s.redirect_loop_key, lambda: s.redirect_loop_reject_reason,
+            lambda: s.reconcile_after_minutes, lambda: s.reconcile_max_calls,
+            lambda: s.pending_operation_timeout_seconds, lambda: s.add_participant_margin_seconds,
+            lambda: s.call_retention_days, lambda: s.rule_versions_kept,
+            lambda: s.retention_batch_size, lambda: rules_file_seed(s)(),
+        ]
+        problems = []
+        for read in reads:
+            try:
+                read()
+            except SettingError as error:
+                problems.append(error.detail)
+        # The host itself resolves the timers' %SCHEDULE%: the app's defaults do not reach it.
+        for name in (RECONCILE_SCHEDULE, RETENTION_SCHEDULE):
+            if not (s.values.get(name) or "").strip():
+                problems.append(f"setting {name} is not set (the Functions host needs it for "
+                                "the timer's schedule)")
+        if problems:
+            raise NotReady("; ".join(problems))
+        return f"{len(reads) + 2} settings present and valid"
 
 
 def rules_file_seed(settings: Settings, root: Path = APP_ROOT) -> Seed:
@@ -233,6 +311,25 @@ class Services:
     @cached_property
     def rules(self) -> Rules:
         return Rules(self.rule_store, self.rule_cache)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        return Reconciler(self.call_store, self.call_store, lambda: self.gateway,
+                          reconcile_options_from_settings(self.settings))
+
+    @cached_property
+    def retention(self) -> Retention:
+        return Retention(self.call_store, self.call_store, self.idempotency, self.claims,
+                         self.rule_store, retention_options_from_settings(self.settings))
+
+    @cached_property
+    def readiness(self) -> Readiness:
+        # Everything resolved inside the probes: a missing setting fails its probe, not all.
+        probes: list[Probe] = [SettingsProbe(self.settings), TableProbe(lambda: self.backend),
+                               AcsProbe(lambda: self.gateway,
+                                        refused_hint=acs_refused_hint(self.settings)),
+                               JwksProbe(lambda: self.settings.callback_jwks_url)]
+        return Readiness(probes)
 
 
 def observe() -> None:

@@ -61,6 +61,15 @@ OUTBOX_SCHEDULE: Final = "OUTBOX_SCHEDULE"
 DEFAULT_OUTBOX_SCHEDULE: Final = "0 */1 * * * *"  # every minute
 AZURE_SDK_LOG_LEVEL: Final = "AZURE_SDK_LOG_LEVEL"
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
+RECONCILE_SCHEDULE: Final = "RECONCILE_SCHEDULE"
+RETENTION_SCHEDULE: Final = "RETENTION_SCHEDULE"
+RECONCILE_AFTER_MINUTES: Final = "RECONCILE_AFTER_MINUTES"
+RECONCILE_MAX_CALLS: Final = "RECONCILE_MAX_CALLS"
+PENDING_OPERATION_TIMEOUT_SECONDS: Final = "PENDING_OPERATION_TIMEOUT_SECONDS"
+ADD_PARTICIPANT_MARGIN_SECONDS: Final = "ADD_PARTICIPANT_MARGIN_SECONDS"
+CALL_RETENTION_DAYS: Final = "CALL_RETENTION_DAYS"
+RULE_VERSIONS_KEPT: Final = "RULE_VERSIONS_KEPT"
+RETENTION_BATCH_SIZE: Final = "RETENTION_BATCH_SIZE"
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -101,6 +110,25 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(AZURE_SDK_LOG_LEVEL, Where.OPTIONAL, "level of the Azure SDK loggers", "WARNING"),
     SettingSpec(OTEL_EXPORTER_OTLP_ENDPOINT, Where.OPTIONAL,
                 "OTLP/HTTP collector for traces, metrics and logs (when App Insights is not set)"),
+    # Timer schedules (NCRONTAB, six fields) are read by the Functions host itself through
+    # %NAME% in the trigger, so infra must set them: the defaults here serve the app's own
+    # checks and documentation, never the host.
+    SettingSpec(RECONCILE_SCHEDULE, Where.INFRA, "when the reconciler runs", "0 */5 * * * *"),
+    SettingSpec(RETENTION_SCHEDULE, Where.INFRA, "when retention runs", "0 17 3 * * *"),
+    SettingSpec(RECONCILE_AFTER_MINUTES, Where.OPTIONAL,
+                "a call not ended and unchanged this long is looked up at ACS", "10"),
+    SettingSpec(RECONCILE_MAX_CALLS, Where.OPTIONAL, "calls the reconciler examines per run",
+                "200"),
+    SettingSpec(PENDING_OPERATION_TIMEOUT_SECONDS, Where.OPTIONAL,
+                "an operation other than an add still pending after this is settled as failed",
+                "300"),
+    SettingSpec(ADD_PARTICIPANT_MARGIN_SECONDS, Where.OPTIONAL,
+                "grace beyond an add's invitation timeout before it is settled as failed", "60"),
+    SettingSpec(CALL_RETENTION_DAYS, Where.OPTIONAL, "calls and their events are kept this long",
+                "30"),
+    SettingSpec(RULE_VERSIONS_KEPT, Where.OPTIONAL, "newest rule set versions kept", "50"),
+    SettingSpec(RETENTION_BATCH_SIZE, Where.OPTIONAL,
+                "rows retention deletes per kind and run (the rest wait for the next run)", "500"),
 )
 
 
@@ -251,6 +279,34 @@ class Settings:
     @property
     def acs_request_timeout_seconds(self) -> int:
         return self._int(ACS_REQUEST_TIMEOUT_SECONDS, 1, 120)
+
+    @property
+    def reconcile_after_minutes(self) -> int:
+        return self._int(RECONCILE_AFTER_MINUTES, 0, 24 * 60)  # 0: every run asks ACS
+
+    @property
+    def reconcile_max_calls(self) -> int:
+        return self._int(RECONCILE_MAX_CALLS, 1, 5000)
+
+    @property
+    def pending_operation_timeout_seconds(self) -> int:
+        return self._int(PENDING_OPERATION_TIMEOUT_SECONDS, 30, 24 * 3600)
+
+    @property
+    def add_participant_margin_seconds(self) -> int:
+        return self._int(ADD_PARTICIPANT_MARGIN_SECONDS, 0, 3600)
+
+    @property
+    def call_retention_days(self) -> int:
+        return self._int(CALL_RETENTION_DAYS, 1, 3650)
+
+    @property
+    def rule_versions_kept(self) -> int:
+        return self._int(RULE_VERSIONS_KEPT, 1, 10_000)
+
+    @property
+    def retention_batch_size(self) -> int:
+        return self._int(RETENTION_BATCH_SIZE, 1, 10_000)
 
 
     @property

@@ -35,6 +35,7 @@ class RouteSpec:
     errors: tuple[int, ...] = field(default=(400, 401, 404, 409, 503))
     # Anonymous routes that authenticate themselves with a bearer token (the ACS callbacks).
     bearer: bool = False
+    also: tuple[int, ...] = ()  # other statuses answered with the success body's schema
 
 
 ROUTES: list[RouteSpec] = []

@@ -7,26 +7,19 @@ from typing import Any
 import azure.functions as func
 
 from callcontrol.composition import services
-from callcontrol.domain.models import CallState, Direction
 from callcontrol.usecases.calls import (
     CallView,
     CreateCall,
     GetCall,
     GetCallEvents,
     HangUp,
-    ListCalls,
     TransferCall,
 )
 from handlers._api import api_route
-from handlers._http import json_response, parse_enum, read_json
+from handlers._http import json_response, read_json
 from handlers._idempotency import repeatability_id
-from handlers.wire.requests import (
-    CreateCallRequest,
-    HangUpRequest,
-    TransferRequest,
-    enum_schema,
-    validate_body,
-)
+from handlers._paging import LISTING_PARAMETERS, listing_query, next_link
+from handlers.wire.requests import CreateCallRequest, HangUpRequest, TransferRequest, validate_body
 from handlers.wire.responses import accepted_json
 
 bp = func.Blueprint()
@@ -49,15 +42,16 @@ async def create_call(req: func.HttpRequest) -> func.HttpResponse:
                          headers={"Location": f"/api/calls/{record.call_connection_id}"})
 
 
-@api_route(bp, name="list_calls", route="calls", method="GET", summary="Calls known to the store",
-           response="callList", errors=(400, 401, 503),
-           query=(("state", "filter by call state", enum_schema(CallState)),
-                  ("direction", "filter by direction", enum_schema(Direction))))
+@api_route(bp, name="list_calls", route="calls", method="GET",
+           summary="Calls known to the store, newest first, a page at a time",
+           response="callList", errors=(400, 401, 503), query=LISTING_PARAMETERS)
 async def list_calls(req: func.HttpRequest) -> func.HttpResponse:
-    state = parse_enum(CallState, req.params.get("state"), "state")
-    direction = parse_enum(Direction, req.params.get("direction"), "direction")
-    records = await services().calls.list_calls(ListCalls(state, direction))
-    return json_response({"value": [r.to_json() for r in records]})
+    page = await services().calls.list_page(listing_query(req))
+    body: dict[str, Any] = {"value": [r.to_json() for r in page.records]}
+    if page.continuation is not None:
+        body["continuationToken"] = page.continuation
+        body["next"] = next_link(req, page.continuation)
+    return json_response(body)
 
 
 @api_route(bp, name="get_call", route="calls/{callConnectionId}", method="GET",

@@ -86,6 +86,8 @@ def _responses(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
         else:
             responses[str(status)] = {"description": ERROR_TEXT.get(status, "problem"),
                                       "content": problem}
+    for status in spec.also:
+        responses[str(status)] = {**responses[str(spec.success)], "description": f"HTTP {status}"}
     if statuses:  # ACS's own 4xx passes through; 502 when ACS fails; 500 for the unexpected
         responses["default"] = {"description": "another error, as problem+json", "content": problem}
     return responses

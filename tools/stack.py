@@ -63,6 +63,12 @@ def webhook_url(app_url: str, eventgrid_key: str, function: str = "incoming_call
     return f"{app_url}/runtime/webhooks/EventGrid?functionName={function}&code={quote(eventgrid_key)}"
 
 
+# The host resolves a timer's %SCHEDULE% itself, so the stack sets what infra sets in Azure
+# (the same values as the defaults declared in callcontrol/settings.py; a test keeps them equal).
+TIMER_SCHEDULES = {"RECONCILE_SCHEDULE": "0 */5 * * * *", "RETENTION_SCHEDULE": "0 17 3 * * *",
+                   "OUTBOX_SCHEDULE": "0 */1 * * * *"}
+
+
 def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: str,
                  storage: str) -> dict[str, str]:
     """The app's settings pointing at the local emulator and Azurite."""
@@ -74,7 +80,7 @@ def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: 
         "ACS_CALLBACK_JWKS_URL": f"{emulator_url}/calling/keys",
         "CALLBACK_BASE_URL": app_url,
         "CallStateStorage": storage,
-        "OUTBOX_SCHEDULE": "0 */1 * * * *",  # the outbox timer; tests run it via the admin API
+        **TIMER_SCHEDULES,
     }
 
 
@@ -124,11 +130,12 @@ def start_stack(
     emulator_args: list[str] | None = None,
     function_key: str | None = None,
     storage_key: str | None = None,
+    app_overrides: dict[str, str] | None = None,
 ) -> Stack:
     """Start all three; on any failure, stop whatever already started.
 
     ``function_key`` pins devhost's function key and ``storage_key`` Azurite's account key
-    (both random when None).
+    (both random when None); ``app_overrides`` replaces or adds app settings.
     """
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -156,7 +163,8 @@ def start_stack(
             emulator_port, stack.access_key, stack.resource_id, stack.webhook_url,
             log("emulator"), emulator_args, topic_key=stack.topic_key))
         stack.processes.append(start_devhost(
-            app_port, stack.app_settings(), stack.function_key, stack.master_key,
+            app_port, {**stack.app_settings(), **(app_overrides or {})}, stack.function_key,
+            stack.master_key,
             log("devhost"), eventgrid_key=stack.eventgrid_key))
     except BaseException:  # Ctrl-C during start-up too: never leave a child behind
         stack.stop()

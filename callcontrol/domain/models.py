@@ -118,6 +118,7 @@ class Operation:
     result: ResultInfo | None = None
     target: Identifier | None = None
     invitation_id: str | None = None
+    timeout_seconds: int | None = None  # an add's invitation timeout, as asked of ACS
 
     @property
     def reason(self) -> str:
@@ -140,6 +141,8 @@ class Operation:
             body["target"] = self.target.to_json()
         if self.invitation_id is not None:
             body["invitationId"] = self.invitation_id
+        if self.timeout_seconds is not None:
+            body["invitationTimeoutSeconds"] = self.timeout_seconds
         return body
 
 

@@ -129,12 +129,13 @@ def _settle_on_disconnect(
         return operations
     ended_at = event.time or now
     return tuple(
-        _settled(op, ended_at, event.result) if op.status is OperationStatus.PENDING else op
+        settled_by_end(op, ended_at, event.result) if op.status is OperationStatus.PENDING else op
         for op in operations
     )
 
 
-def _settled(op: Operation, ended_at: datetime | None, result: ResultInfo | None) -> Operation:
+def settled_by_end(op: Operation, ended_at: datetime | None, result: ResultInfo | None) -> Operation:
+    """A pending operation on a call that ended: a hang-up did its job, the rest cannot finish."""
     if op.kind in _HANG_UPS:
         return replace(op, status=OperationStatus.SUCCEEDED, finished_at=ended_at, result=result)
     return replace(op, status=OperationStatus.FAILED, finished_at=ended_at,
@@ -220,6 +221,6 @@ def record_pending(record: CallRecord, operation: Operation) -> CallRecord:
         return record.with_changes(operations=(*others, merged))
     if record.state.is_final and operation.status is OperationStatus.PENDING:
         # Noted after the call ended (ACS acts, then the app writes): nothing will finish it.
-        operation = _settled(operation, record.updated_at or operation.requested_at, None)
+        operation = settled_by_end(operation, record.updated_at or operation.requested_at, None)
     others = tuple(op for op in record.operations if op.context != operation.context)
     return record.with_changes(operations=(*others, operation))

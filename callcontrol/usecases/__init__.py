@@ -1,4 +1,5 @@
-"""Use cases: one module per capability (calls, participants, callbacks, inbound, rules).
+"""Use cases: one module per capability (calls, participants, callbacks, inbound, rules, and
+the operations ones: reconcile, retention, readiness).
 
 Each operation takes one typed command (a frozen dataclass declared beside it) and returns a
 domain value. Use cases import the domain and `usecases.ports` (the Protocols the adapters

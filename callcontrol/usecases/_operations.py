@@ -32,7 +32,7 @@ def new_operation_context(prefix: str) -> str:
 
 
 def reserve(call_connection_id: str, context: str, kind: OperationKind, now: datetime, *,
-            target: Identifier | None = None) -> CallChange:
+            target: Identifier | None = None, timeout_seconds: int | None = None) -> CallChange:
     """Check the call can take the action and note it pending, in the same write.
 
     Refused early is only what is certain to fail: a call that has ended or is ending. A stored
@@ -52,7 +52,8 @@ def reserve(call_connection_id: str, context: str, kind: OperationKind, now: dat
             raise Conflict(f"call {call_connection_id} is ending ({record.state.value})")
         if record.operation(context) is not None:
             raise Conflict(f"operationContext {context!r} was already used on this call")
-        pending = Operation(context, kind, OperationStatus.PENDING, requested_at=now, target=target)
+        pending = Operation(context, kind, OperationStatus.PENDING, requested_at=now, target=target,
+                            timeout_seconds=timeout_seconds)
         return record_pending(record, pending).with_changes(updated_at=now)
 
     return change
@@ -60,12 +61,13 @@ def reserve(call_connection_id: str, context: str, kind: OperationKind, now: dat
 
 def note(call_connection_id: str, context: str, kind: OperationKind, now: datetime, *,
          target: Identifier | None = None, invitation_id: str | None = None,
-         state: CallState | None = None,
+         state: CallState | None = None, timeout_seconds: int | None = None,
          status: OperationStatus = OperationStatus.PENDING) -> CallChange:
     """Note what ACS accepted (creating the record when the call was not stored here)."""
     operation = Operation(context, kind, status, requested_at=now,
                           finished_at=None if status is OperationStatus.PENDING else now,
-                          target=target, invitation_id=invitation_id)
+                          target=target, invitation_id=invitation_id,
+                          timeout_seconds=timeout_seconds)
 
     def change(record: CallRecord | None) -> CallRecord:
         base = record or CallRecord(call_connection_id, created_at=now)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import Conflict, NotFound
 from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.listing import CallPage, CallQuery
 from callcontrol.domain.models import (
     AcsCall,
     CallRecord,
@@ -52,12 +53,6 @@ class CreateCall:
 @dataclass(frozen=True)
 class GetCall:
     call_connection_id: str
-
-
-@dataclass(frozen=True)
-class ListCalls:
-    state: CallState | None = None
-    direction: Direction | None = None
 
 
 @dataclass(frozen=True)
@@ -185,8 +180,9 @@ class Calls:
             )
         return CallView(record, live)
 
-    async def list_calls(self, command: ListCalls) -> list[CallRecord]:
-        return await self._calls.list_calls(state=command.state, direction=command.direction)
+    async def list_page(self, command: CallQuery) -> CallPage:
+        """One page of calls, newest first (GET /api/calls); the command is the domain's query."""
+        return await self._calls.list_page(command)
 
     @use_case
     async def call_events(self, command: GetCallEvents) -> list[StoredEvent]:

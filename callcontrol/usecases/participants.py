@@ -104,13 +104,16 @@ class Participants:
         caller_id = caller_id_for([who], command.caller_id, self._default_caller_id,
                                   "sourceCallerIdNumber")
         context = command.operation_context or new_operation_context("add")
-        await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(), target=who))
+        timeout = command.invitation_timeout_seconds  # the reconciler's limit starts from it
+        await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(), target=who,
+                                                  timeout_seconds=timeout))
         outcome = await send(self._calls, call_id, context, kind, lambda: self._gateway().add_participant(
-            call_id, who, caller_id=caller_id, invitation_timeout=command.invitation_timeout_seconds,
+            call_id, who, caller_id=caller_id, invitation_timeout=timeout,
             operation_context=context, idempotency_key=command.repeatability_id,
         ))
         await self._calls.modify(call_id, note(call_id, context, kind, self._clock(), target=who,
-                                               invitation_id=outcome.invitation_id))
+                                               invitation_id=outcome.invitation_id,
+                                               timeout_seconds=timeout))
         return Accepted(call_id, context, outcome.invitation_id)
 
     @use_case

@@ -14,12 +14,11 @@ from typing import Protocol
 from callcontrol.domain.announcements import APP, Cause
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
 from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall
 from callcontrol.domain.models import (
     AcsCall,
     AddParticipantOutcome,
     CallRecord,
-    CallState,
-    Direction,
     Participant,
     StoredEvent,
 )
@@ -27,6 +26,8 @@ from callcontrol.domain.rules import RuleSet
 from callcontrol.domain.rules.versions import RuleSetVersion
 
 CallChange = Callable[[CallRecord | None], CallRecord | None]
+# A change the app makes on its own: the record to write and the history entry explaining it.
+CallAmendment = Callable[[CallRecord], tuple[CallRecord, StoredEvent] | None]
 
 
 class CallRecords(Protocol):
@@ -44,11 +45,43 @@ class CallRecords(Protocol):
 
     async def find(self, call_connection_id: str) -> CallRecord | None: ...
 
-    async def list_calls(
-        self, *, state: CallState | None = None, direction: Direction | None = None
-    ) -> list[CallRecord]: ...
-
     async def events(self, call_connection_id: str) -> list[StoredEvent]: ...
+
+    async def list_page(self, query: CallQuery) -> CallPage: ...
+
+    async def amend(self, call_connection_id: str, change: CallAmendment) -> CallRecord | None: ...
+
+
+class CallIndexes(Protocol):
+    """The call store's index rows, for the timers: calls not ended, calls past retention."""
+
+    async def open_calls(self, *, after: str | None, limit: int) -> list[IndexedCall]: ...
+
+    async def created_before(self, cutoff: datetime, limit: int) -> list[IndexedCall]: ...
+
+    async def unindex(self, entry: IndexedCall) -> None: ...
+
+    async def delete_call(self, entry: IndexedCall) -> int: ...
+
+    async def load_cursor(self, name: str) -> str | None: ...
+
+    async def save_cursor(self, name: str, position: str | None) -> None: ...
+
+
+class Expiring(Protocol):
+    """A store whose rows expire after a fixed time (idempotency keys, claims)."""
+
+    async def purge(self, now: datetime, limit: int) -> int: ...
+
+
+class PrunableRuleVersions(Protocol):
+    async def prune(self, keep: int, limit: int) -> int: ...
+
+
+class CallLookup(Protocol):
+    """What the reconciler asks of ACS: does it still know the call? (404 → NotFound)"""
+
+    async def get_call_properties(self, call_connection_id: str) -> AcsCall: ...
 
 
 class InboundCallActions(Protocol):

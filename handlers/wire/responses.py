@@ -60,6 +60,8 @@ class OperationOut(Out):
     reason: str | None = None
     target: IdentifierOut | None = None
     invitationId: str | None = None
+    invitationTimeoutSeconds: int | None = Field(
+        default=None, description="an add's invitation timeout, when the request named one")
 
 
 class InboundOut(Out):
@@ -106,7 +108,11 @@ class CallOut(Out):
 
 
 class CallListOut(Out):
-    value: list[CallOut]
+    value: list[CallOut] = Field(description="newest first; at most `limit` calls")
+    continuationToken: str | None = Field(
+        default=None, description="present while more calls may follow: pass it back as "
+                                  "continuationToken, with the same filters")
+    next: str | None = Field(default=None, description="the next page's URL (absent on the last)")
 
 
 class EventOut(Out):
@@ -157,6 +163,19 @@ class DocumentOut(BaseModel):
     openapi: str
 
 
+class ReadinessCheckOut(Out):
+    name: str = Field(description="settings, tableStorage, acs or callbackKeys")
+    ok: bool
+    durationMs: float
+    message: str = Field(description="what was found; on failure, what to fix")
+
+
+class ReadinessOut(Out):
+    status: str = Field(description="ready or notReady")
+    summary: str = Field(description="the failed checks' messages, or 'every check passed'")
+    checks: list[ReadinessCheckOut]
+
+
 RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "call": CallOut,
     "callList": CallListOut,
@@ -167,6 +186,7 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "health": HealthOut,
     "callbacks": CallbackResultOut,
     "document": DocumentOut,
+    "readiness": ReadinessOut,
     "ruleSet": RuleSet,
     **RULES_RESPONSE_MODELS,
 }

@@ -140,6 +140,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     CALLBACK_BASE_URL: 'https://${functionApp.properties.defaultHostName}'
     EVENTGRID_TOPIC_ENDPOINT: callEventsTopicEndpoint
     OUTBOX_SCHEDULE: outboxSchedule
+    // Timer schedules: the host resolves %RECONCILE_SCHEDULE% / %RETENTION_SCHEDULE% itself.
+    RECONCILE_SCHEDULE: '0 */5 * * * *'
+    RETENTION_SCHEDULE: '0 17 3 * * *'
   }, empty(defaultCallerId) ? {} : {
     DEFAULT_CALLER_ID: defaultCallerId
   })

@@ -153,11 +153,50 @@ finally {
     Remove-Item -Path $bodyFile -Force -ErrorAction SilentlyContinue
 }
 
+# --- readiness (GET /api/ready): settings, Table Storage, ACS with the app's identity (its role
+# assignment), the callback signing keys. The default function key is read for this call only,
+# never printed or stored. A new role assignment can take minutes to apply, so a failing check is
+# retried for READY_TIMEOUT_SECONDS (default 600) before the hook fails with the app's message.
+# POSTDEPLOY_SKIP_READY=1 skips it.
+function Test-Ready {
+    if ($env:POSTDEPLOY_SKIP_READY -eq '1') {
+        Write-Output 'postdeploy: readiness check skipped (POSTDEPLOY_SKIP_READY=1)'
+        return
+    }
+    $readyTimeout = Get-BoundedInt 'READY_TIMEOUT_SECONDS' 600 0 3600
+    $appHost = az functionapp show --resource-group $resourceGroup --name $functionApp --query defaultHostName --output tsv
+    if ($LASTEXITCODE -ne 0 -or -not $appHost) { Stop-Hook "cannot read the host name of $functionApp" }
+    $key = az functionapp keys list --resource-group $resourceGroup --name $functionApp --query functionKeys.default --output tsv
+    if ($LASTEXITCODE -ne 0 -or -not $key) { Stop-Hook "cannot read the default function key of $functionApp" }
+    $deadline = (Get-Date).AddSeconds($readyTimeout)
+    while ($true) {
+        $code = 0
+        $summary = 'no readiness report'
+        try {
+            $reply = Invoke-WebRequest -Uri "https://$appHost/api/ready" -Headers @{ 'x-functions-key' = $key } `
+                -TimeoutSec 60 -SkipHttpErrorCheck -UseBasicParsing
+            $code = [int]$reply.StatusCode
+            $summary = ($reply.Content | ConvertFrom-Json).summary
+        }
+        catch { $summary = $_.Exception.Message }
+        if ($code -eq 200) {
+            Write-Output "postdeploy: the app is ready ($summary)"
+            return
+        }
+        if ((Get-Date) -ge $deadline) {
+            Stop-Hook "the app is NOT ready (GET /api/ready answered HTTP $code): $summary"
+        }
+        Write-Output "postdeploy: not ready yet (HTTP $code): $summary; retrying in 20 s"
+        Start-Sleep -Seconds 20
+    }
+}
+
 $state = ''
 for ($poll = 0; $poll -lt 30; $poll++) {
     $state = az rest --method get --url $url --query properties.provisioningState --output tsv
     if ($state -eq 'Succeeded') {
         Write-Output "postdeploy: subscription $EventSubscriptionName is ready ($filterSummary)"
+        Test-Ready
         exit 0
     }
     if ($state -eq 'Failed' -or $state -eq 'Canceled') {

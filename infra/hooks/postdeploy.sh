@@ -163,6 +163,48 @@ until az rest --method put --url "$url" --body "@$body_file" --output none; do
   sleep 20
 done
 
+# --- readiness (GET /api/ready): settings, Table Storage, ACS with the app's identity (its role
+# assignment), the callback signing keys. The default function key is read for this call only,
+# never printed or stored. A new role assignment can take minutes to apply, so a failing check is
+# retried for READY_TIMEOUT_SECONDS (default 600) before the hook fails with the app's message.
+# POSTDEPLOY_SKIP_READY=1 skips it.
+ready_summary() { # the "summary" field of a /api/ready body
+  sed -n 's/.*"summary" *: *"\([^"]*\)".*/\1/p' "$1" | head -n 1
+}
+
+check_ready() {
+  if [ "${POSTDEPLOY_SKIP_READY:-}" = 1 ]; then
+    printf 'postdeploy: readiness check skipped (POSTDEPLOY_SKIP_READY=1)\n'
+    return 0
+  fi
+  command -v curl >/dev/null 2>&1 || fail "curl is required to call the app's /api/ready"
+  ready_timeout=$(bounded_int READY_TIMEOUT_SECONDS 600 0 3600)
+  host=$(az functionapp show --resource-group "$resource_group" --name "$function_app" \
+    --query defaultHostName --output tsv) || fail "cannot read the host name of $function_app"
+  ready_dir=$(mktemp -d)
+  (umask 077 && az functionapp keys list --resource-group "$resource_group" --name "$function_app" \
+    --query functionKeys.default --output tsv | sed 's/^/x-functions-key: /' >"$ready_dir/header") ||
+    fail "cannot read the default function key of $function_app"
+  [ -s "$ready_dir/header" ] || fail "$function_app has no default function key"
+  deadline=$(($(date +%s) + ready_timeout))
+  while :; do
+    code=$(curl -sS --max-time 60 -o "$ready_dir/body" -w '%{http_code}' -H "@$ready_dir/header" \
+      "https://$host/api/ready" || true)
+    summary=$(ready_summary "$ready_dir/body" 2>/dev/null || true)
+    if [ "$code" = 200 ]; then
+      rm -rf "$ready_dir"
+      printf 'postdeploy: the app is ready (%s)\n' "$summary"
+      return 0
+    fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      rm -rf "$ready_dir"
+      fail "the app is NOT ready (GET /api/ready answered HTTP $code): ${summary:-no readiness report}"
+    fi
+    printf 'postdeploy: not ready yet (HTTP %s): %s; retrying in 20 s\n' "$code" "${summary:-no readiness report}"
+    sleep 20
+  done
+}
+
 state=''
 polls=0
 while [ "$polls" -lt 30 ]; do
@@ -170,6 +212,7 @@ while [ "$polls" -lt 30 ]; do
   case "$state" in
     Succeeded)
       printf 'postdeploy: subscription %s is ready (%s)\n' "$EVENT_SUBSCRIPTION_NAME" "$filter_summary"
+      check_ready
       exit 0
       ;;
     Failed | Canceled) fail "subscription $EVENT_SUBSCRIPTION_NAME ended in state $state" ;;

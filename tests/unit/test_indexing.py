@@ -31,7 +31,10 @@ EXPECTED_HTTP = {
     "list_rule_versions": ("rules/versions", {"GET"}, func.AuthLevel.FUNCTION),
     "get_rule_version": ("rules/versions/{version}", {"GET"}, func.AuthLevel.FUNCTION),
     "evaluate_rules": ("rules/evaluate", {"POST"}, func.AuthLevel.FUNCTION),
+    "ready": ("ready", {"GET"}, func.AuthLevel.FUNCTION),
 }
+TIMERS = {"reconciler": "%RECONCILE_SCHEDULE%", "retention": "%RETENTION_SCHEDULE%",
+          "outbox": "%OUTBOX_SCHEDULE%"}
 
 
 def triggers() -> dict[str, object]:
@@ -54,10 +57,28 @@ def test_incoming_call_is_an_event_grid_trigger() -> None:
 def test_no_unexpected_functions_and_no_duplicates() -> None:
     names = [f.get_function_name() for f in indexed()]
     assert len(names) == len(set(names))
-    assert set(names) == {*EXPECTED_HTTP, "incoming_call", "outbox"}
+    assert set(names) == {*EXPECTED_HTTP, *TIMERS, "incoming_call"}
 
 
-def test_outbox_is_a_timer_on_its_setting() -> None:
-    trigger = triggers()["outbox"]
-    assert trigger.type == "timerTrigger"
-    assert trigger.schedule == "%OUTBOX_SCHEDULE%"  # type: ignore[attr-defined]
+def test_timers_take_their_schedules_from_settings_infra_provides() -> None:
+    from callcontrol.settings import SETTINGS, Where
+
+    found = triggers()
+    declared = {spec.name: spec for spec in SETTINGS}
+    for name, schedule in TIMERS.items():
+        trigger = found[name]
+        assert trigger.type == "timerTrigger", name
+        assert trigger.schedule == schedule, name
+        assert not trigger.run_on_startup, name  # a restart must not sweep again at once
+        setting = declared[schedule.strip("%")]
+        # The host resolves %NAME% itself: infra must set it, and a default must exist.
+        assert setting.where is Where.INFRA and setting.default, setting.name
+
+
+def test_the_local_stack_sets_the_schedules_as_declared() -> None:
+    from callcontrol.settings import SETTINGS
+    from tools.stack import TIMER_SCHEDULES
+
+    declared = {spec.name: spec.default for spec in SETTINGS}
+    assert {name: declared[name] for name in TIMER_SCHEDULES} == TIMER_SCHEDULES
+    assert set(TIMER_SCHEDULES) == {s.strip("%") for s in TIMERS.values()}

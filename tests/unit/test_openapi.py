@@ -77,3 +77,19 @@ def test_request_schemas_refuse_unknown_fields() -> None:
 def test_put_rules_documents_its_if_match_header() -> None:
     put = openapi_document()["paths"]["/api/rules"]["put"]
     assert "If-Match" in [p["name"] for p in put["parameters"] if p["in"] == "header"]
+
+
+def test_the_listing_documents_its_paging() -> None:
+    operation = openapi_document()["paths"]["/api/calls"]["get"]
+    parameters = {p["name"]: p["schema"] for p in operation["parameters"]}
+    assert parameters["limit"] == {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}
+    assert "connected" in parameters["state"]["enum"]
+    assert parameters["since"]["format"] == parameters["until"]["format"] == "date-time"
+    assert parameters["continuationToken"] == {"type": "string"}
+    listed = openapi_document()["components"]["schemas"]["CallListOut"]["properties"]
+    assert {"value", "continuationToken", "next"} <= set(listed)
+
+
+def test_ready_documents_its_503_with_the_report() -> None:
+    responses = openapi_document()["paths"]["/api/ready"]["get"]["responses"]
+    assert responses["503"]["content"] == responses["200"]["content"]

@@ -2,13 +2,19 @@
 
 The only module that imports the Tables SDK: its exceptions are translated here into the store
 vocabulary (`EntityExists`, `EtagMismatch`, `TransactionFailed`, `StoreError`).
+
+A table is created on first use and then assumed to exist. If it is deleted while the app runs,
+the next operation on it fails with TableNotFound: the table is re-created, once, and that
+operation retried (Azure refuses the re-creation for about 40 s after a delete: until then the
+operation fails as a StoreError, a 503, and the next one tries again).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import Any
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.credentials_async import AsyncTokenCredential
@@ -33,7 +39,19 @@ from callcontrol.adapters.store.backend import (
 from callcontrol.adapters.telemetry.dependencies import client_options
 from callcontrol.domain.errors import StoreError
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "ResourceNotFound", "EntityNotFound"}
+_TABLE_NOT_FOUND = "TableNotFound"
+
+
+def _table_missing(exc: AzureError, *, any_not_found: bool = False) -> bool:
+    """Whether the service said the table itself does not exist (not just the entity)."""
+    code = getattr(exc, "error_code", None)
+    if code is not None and str(getattr(code, "value", code)) == _TABLE_NOT_FOUND:
+        return True
+    # An insert cannot miss an entity: its 404 is the table's (Azurite leaves the code out).
+    return any_not_found and isinstance(exc, ResourceNotFoundError)
 
 
 class AzureTableBackend:
@@ -44,6 +62,9 @@ class AzureTableBackend:
         self._ready: dict[str, asyncio.Lock] = {}
         self.round_trips = 0
 
+    def _name(self, table: str) -> str:
+        return f"{self._prefix}{table}"
+
     async def _client(self, table: str) -> TableClient:
         client = self._clients.get(table)
         if client is not None:
@@ -51,13 +72,33 @@ class AzureTableBackend:
         lock = self._ready.setdefault(table, asyncio.Lock())
         async with lock:
             if table not in self._clients:
-                name = f"{self._prefix}{table}"
-                try:
-                    await self._service.create_table_if_not_exists(name)
-                except AzureError as exc:
-                    raise StoreError(f"cannot open table {name}: {exc.message}") from exc
-                self._clients[table] = self._service.get_table_client(name)
+                await self._create(table)
+                self._clients[table] = self._service.get_table_client(self._name(table))
         return self._clients[table]
+
+    async def _create(self, table: str) -> None:
+        try:
+            await self._service.create_table_if_not_exists(self._name(table))
+        except AzureError as exc:
+            raise StoreError(f"cannot open table {self._name(table)}: {exc.message}") from exc
+
+    async def _on_table(self, table: str, action: Callable[[TableClient], Awaitable[T]], *,
+                        insert: bool = False) -> T:
+        """Run `action` with the table's client; if the table has gone, re-create it once and
+        run `action` again."""
+        client = await self._client(table)
+        self.round_trips += 1
+        try:
+            return await action(client)
+        except AzureError as exc:
+            if not _table_missing(exc, any_not_found=insert):
+                raise
+            logger.warning("table %s is missing (deleted while the app runs): re-creating it",
+                           self._name(table))
+        async with self._ready.setdefault(table, asyncio.Lock()):
+            await self._create(table)
+        self.round_trips += 1
+        return await action(client)
 
     @staticmethod
     def _to_entity(raw: Mapping[str, Any]) -> Entity:
@@ -71,20 +112,18 @@ class AzureTableBackend:
         return {k: v for k, v in entity.items() if k != ETAG}
 
     async def get(self, table: str, partition: str, row: str) -> Entity | None:
-        client = await self._client(table)
-        self.round_trips += 1
         try:
-            return self._to_entity(await client.get_entity(partition, row))
+            found = await self._on_table(table, lambda c: c.get_entity(partition, row))
+            return self._to_entity(found)
         except ResourceNotFoundError:
             return None
         except AzureError as exc:
             raise StoreError(f"read from {table} failed: {exc.message}") from exc
 
     async def insert(self, table: str, entity: Entity) -> str:
-        client = await self._client(table)
-        self.round_trips += 1
         try:
-            result = await client.create_entity(self._clean(entity))
+            result = await self._on_table(
+                table, lambda c: c.create_entity(self._clean(entity)), insert=True)
         except ResourceExistsError as exc:
             raise EntityExists(f"row already exists in {table}") from exc
         except AzureError as exc:
@@ -92,15 +131,13 @@ class AzureTableBackend:
         return str(result["etag"])
 
     async def replace(self, table: str, entity: Entity, etag: str) -> str:
-        client = await self._client(table)
-        self.round_trips += 1
         try:
-            result = await client.update_entity(
+            result = await self._on_table(table, lambda c: c.update_entity(
                 self._clean(entity),
                 mode=UpdateMode.REPLACE,
                 etag=etag,
                 match_condition=MatchConditions.IfNotModified,
-            )
+            ))
         except (ResourceModifiedError, ResourceNotFoundError) as exc:
             raise EtagMismatch(f"row in {table} changed concurrently") from exc
         except AzureError as exc:
@@ -108,24 +145,24 @@ class AzureTableBackend:
         return str(result["etag"])
 
     async def upsert(self, table: str, entity: Entity) -> str:
-        client = await self._client(table)
-        self.round_trips += 1
         try:
-            result = await client.upsert_entity(self._clean(entity), mode=UpdateMode.REPLACE)
+            result = await self._on_table(
+                table, lambda c: c.upsert_entity(self._clean(entity), mode=UpdateMode.REPLACE))
         except AzureError as exc:
             raise StoreError(f"upsert into {table} failed: {exc.message}") from exc
         return str(result["etag"])
 
     async def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
-        client = await self._client(table)
-        self.round_trips += 1
-        try:
+        async def delete(client: TableClient) -> None:
             if etag is None:
                 await client.delete_entity(partition, row)
             else:
                 await client.delete_entity(
                     partition, row, etag=etag, match_condition=MatchConditions.IfNotModified
                 )
+
+        try:
+            await self._on_table(table, delete)
         except (ResourceModifiedError, ResourceNotFoundError) as exc:
             raise EtagMismatch(f"row in {table} changed concurrently") from exc
         except AzureError as exc:
@@ -139,8 +176,12 @@ class AzureTableBackend:
         row_prefix: str | None = None,
         equals: Mapping[str, str] | None = None,
         select: Sequence[str] | None = None,
+        row_after: str | None = None,
+        row_from: str | None = None,
+        row_below: str | None = None,
+        below: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> list[Entity]:
-        client = await self._client(table)
         columns = None if select is None else ["PartitionKey", "RowKey", *select]
         clauses: list[str] = []
         parameters: dict[str, Any] = {}
@@ -152,24 +193,40 @@ class AzureTableBackend:
             clauses.append("RowKey ge @rlo and RowKey lt @rhi")
             parameters["rlo"] = row_prefix
             parameters["rhi"] = row_prefix[:-1] + chr(ord(row_prefix[-1]) + 1)
-        for index, (name, value) in enumerate((equals or {}).items()):
+        for name, operator, value in (("RowKey", "gt", row_after), ("RowKey", "ge", row_from),
+                                      ("RowKey", "lt", row_below)):
+            if value is not None:
+                clauses.append(f"{name} {operator} @b{len(parameters)}")
+                parameters[f"b{len(parameters)}"] = value
+        comparisons = [(name, "eq", value) for name, value in (equals or {}).items()]
+        comparisons += [(name, "lt", value) for name, value in (below or {}).items()]
+        for index, (name, operator, value) in enumerate(comparisons):
             if not name.isidentifier():
                 raise ValueError(f"bad property name {name!r}")
-            clauses.append(f"{name} eq @v{index}")
+            clauses.append(f"{name} {operator} @v{index}")
             parameters[f"v{index}"] = value
-        self.round_trips += 1
-        try:
+        # Ask for no more than is needed: the service pages by up to 1,000 entities.
+        per_page = None if limit is None else max(1, min(limit, 1000))
+
+        async def collect(client: TableClient) -> list[Entity]:
             if clauses:
                 pages = client.query_entities(" and ".join(clauses), parameters=parameters,
-                                              select=columns)
+                                              select=columns, results_per_page=per_page)
             else:
-                pages = client.list_entities(select=columns)
-            return [self._to_entity(item) async for item in pages]
+                pages = client.list_entities(select=columns, results_per_page=per_page)
+            found: list[Entity] = []
+            async for item in pages:
+                if limit is not None and len(found) >= limit:
+                    break
+                found.append(self._to_entity(item))
+            return found
+
+        try:
+            return await self._on_table(table, collect)
         except AzureError as exc:
             raise StoreError(f"query of {table} failed: {exc.message}") from exc
 
     async def transact(self, table: str, operations: Sequence[TxOp]) -> list[str]:
-        client = await self._client(table)
         batch: list[Any] = []
         for op in operations:
             entity = self._clean(op.entity)
@@ -184,9 +241,8 @@ class AzureTableBackend:
                 batch.append((op.kind.value, entity, options))
             else:
                 batch.append((op.kind.value, entity))
-        self.round_trips += 1
         try:
-            results = await client.submit_transaction(batch)
+            results = await self._on_table(table, lambda c: c.submit_transaction(batch))
         except TableTransactionError as exc:
             code = str(getattr(exc, "error_code", "") or "")
             cause: StoreError

@@ -73,8 +73,19 @@ class TableBackend(Protocol):
         row_prefix: str | None = None,
         equals: Mapping[str, str] | None = None,
         select: Sequence[str] | None = None,
+        row_after: str | None = None,
+        row_from: str | None = None,
+        row_below: str | None = None,
+        below: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> list[Entity]:
-        """Matching entities; with `select`, only those properties (and the keys) come back."""
+        """Matching entities in key order (PartitionKey, then RowKey); with `select`, only those
+        properties (and the keys) come back.
+
+        `row_after` / `row_from` / `row_below` bound the RowKey (>, >=, <); `below` keeps the
+        entities whose named string properties sort before the given values; `limit` stops
+        after that many entities (the server is asked for no more than needed).
+        """
         ...
 
     async def transact(self, table: str, operations: Sequence[TxOp]) -> list[str]:

@@ -41,6 +41,17 @@ from callcontrol.adapters.store.backend import (
     safe_key,
     unpack_json,
 )
+from callcontrol.adapters.store.call_index import (
+    INDEX_TABLE,
+    CallIndex,
+    IndexKind,
+    decode_token,
+    encode_token,
+    index_rows,
+    newer_than_bound,
+    same_call,
+    source_of,
+)
 from callcontrol.adapters.store.codec import (
     CALL_FORMAT,
     FORMAT_PROPERTY,
@@ -52,8 +63,9 @@ from callcontrol.adapters.store.codec import (
     row_format,
 )
 from callcontrol.adapters.store.outbox import PENDING, Outbox, stored_outbox
-from callcontrol.domain.announcements import APP, CallEvent, Cause, Source
+from callcontrol.domain.announcements import APP, RECONCILIATION, CallEvent, Cause, Source
 from callcontrol.domain.errors import ConcurrencyConflict, StoreError
+from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall, check_limit
 from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
 
 CALLS_TABLE = "calls"
@@ -66,10 +78,12 @@ INLINE_BUDGET_CHARS = 100_000  # ~200 KB of inline events; large rosters spill s
 MAX_REMEMBERED_IDS = 2_000  # ~160 KB of ids; an older redelivery is re-applied harmlessly
 ENTITY_BUDGET_CHARS = 480_000  # all of the row's text: ~960 KB, leaving room for the rest
 MAX_WRITE_ATTEMPTS = 16
+PAGE_SCAN_FACTOR = 4  # a filtered page examines at most this many index rows per item asked for
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Change = Callable[[CallRecord | None], CallRecord | None]
 Announcer = Callable[[CallRecord | None, CallRecord, Cause], list[CallEvent]]
+Amendment = Callable[[CallRecord], tuple[CallRecord, StoredEvent] | None]
 
 
 async def _back_off(attempt: int) -> None:
@@ -117,6 +131,7 @@ class CallStore:
         self._published: dict[str, set[str]] = {}  # per call: published, still in the row
         self._recent: OrderedDict[str, VersionedCall] = OrderedDict()
         self._cache_size = cache_size
+        self.index = CallIndex(backend)
         # One writer per call inside this process; across processes the ETag decides.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -163,6 +178,22 @@ class CallStore:
 
         # A callback usually follows this process's own last write: start from that version.
         return await self._guarded(event.call_connection_id, write, start_from_cache=True)
+
+    async def amend(self, call_connection_id: str, change: Amendment) -> CallRecord | None:
+        """A change the app makes on its own (reconciliation): `change` gets the stored record
+        and returns the record to write with the history entry that explains it, or None to
+        leave the call alone. The same guarded read-modify-write as `modify`; nothing is
+        written for a call the store does not hold. Returns what was written, or None."""
+
+        async def write(current: VersionedCall | None) -> CallRecord | None:
+            amended = change(current.record) if current is not None else None
+            if amended is None:
+                return None
+            record, entry = amended
+            await self.save_with_event(record, current, entry, cause=RECONCILIATION)
+            return record
+
+        return await self._guarded(call_connection_id, write, start_from_cache=False)
 
     async def _guarded(self, call_connection_id: str,
                        write: Callable[[VersionedCall | None], Awaitable[T]], *,
@@ -241,7 +272,8 @@ class CallStore:
         return await self._write(record, base, history, self._next_outbox(record, base, cause))
 
     async def save_with_event(
-        self, record: CallRecord, base: VersionedCall | None, event: StoredEvent
+        self, record: CallRecord, base: VersionedCall | None, event: StoredEvent, *,
+        cause: Cause | None = None,
     ) -> None:
         """Write the record and add the event to its history, atomically, once per event id."""
         history = base.history if base is not None else History()
@@ -251,7 +283,9 @@ class CallStore:
         stored = encode_event(event)
         inline = (*history.inline, stored)
         chars = history.inline_chars + _size(stored)
-        outbox = self._next_outbox(record, base, Cause(Source.CALLBACK, event.event_id, event.type))
+        # A callback's event unless told otherwise (the reconciler's entries).
+        outbox = self._next_outbox(record, base,
+                                   cause or Cause(Source.CALLBACK, event.event_id, event.type))
         if len(inline) < SPILL_AT and chars <= INLINE_BUDGET_CHARS:
             await self._write(record, base, History(inline, seen, chars), outbox)
             return
@@ -329,6 +363,8 @@ class CallStore:
     async def _write(self, record: CallRecord, base: VersionedCall | None,
                      history: History, outbox: Outbox) -> str:
         entity = _record_entity(record, history, outbox)
+        if base is None:
+            await self.index.add(record)  # before the record: a record is never unindexed
         try:
             if base is None:
                 etag = await self._backend.insert(CALLS_TABLE, entity)
@@ -342,7 +378,19 @@ class CallStore:
             raise
         self._remember(VersionedCall(record, etag, history, outbox))
         self._written(record.call_connection_id, outbox)
+        await self._note_end(record, base)
         return etag
+
+    async def _note_end(self, record: CallRecord, base: VersionedCall | None) -> None:
+        """A record just written as ended leaves the open index (the reconciler catches up
+        on a failure here: the change itself is already stored)."""
+        if base is None or base.record.state.is_final or not record.state.is_final:
+            return
+        try:
+            await self.index.ended(record)
+        except StoreError as exc:
+            logger.warning("call %s ended but stays in the open index for now: %s",
+                           record.call_connection_id, exc.detail)
 
     async def _spill(self, record: CallRecord, base: VersionedCall | None, history: History,
                      events: tuple[dict[str, Any], ...], outbox: Outbox) -> None:
@@ -351,6 +399,8 @@ class CallStore:
         record_op = (TxOp(TxKind.INSERT, record_entity) if base is None
                      else TxOp(TxKind.REPLACE, record_entity, base.etag))
         rows = [TxOp(TxKind.UPSERT, _event_row(record.call_connection_id, e)) for e in events]
+        if base is None:
+            await self.index.add(record)
         try:
             etags = await self._backend.transact(CALLS_TABLE, [record_op, *rows])
         except TransactionFailed as exc:
@@ -358,6 +408,7 @@ class CallStore:
             raise EtagMismatch("the call record changed concurrently") from exc
         self._remember(VersionedCall(record, etags[0], history, outbox))
         self._written(record.call_connection_id, outbox)
+        await self._note_end(record, base)
 
     async def list_calls(
         self, *, state: CallState | None = None, direction: Direction | None = None
@@ -374,6 +425,118 @@ class CallStore:
         # Newest first; ISO strings of UTC times sort like the times.
         return sorted(records, key=lambda r: _iso(r.created_at), reverse=True)
 
+    async def list_page(self, query: CallQuery) -> CallPage:
+        """One page of calls, newest first, read through the index: O(page), not O(table).
+
+        Each index row is checked against its record (the truth), filters included. A filtered
+        page examines at most `PAGE_SCAN_FACTOR` index rows per item asked for, so it may come
+        back short, with a continuation token, while more calls match: the end of the listing
+        is the page without a token.
+        """
+        limit = check_limit(query.limit)
+        after = decode_token(query)
+        kind = source_of(query)
+        start = newer_than_bound(kind, query.until) if query.until is not None else None
+        below = newer_than_bound(kind, query.since) if query.since is not None else None
+        found: list[CallRecord] = []
+        budget = limit * PAGE_SCAN_FACTOR
+        if after is None and start is None and below is None and kind is IndexKind.ALL:
+            small = await self._whole_table_page(query, limit)
+            if small is not None:
+                return small
+        while budget > 0:
+            # One row past what is needed tells whether anything follows this page.
+            ask = min(limit - len(found) + 1, budget)
+            entries = await self.index.scan(kind, after=after, start=start, below=below,
+                                            limit=ask)
+            unread = entries
+            while unread:
+                if len(found) == limit:  # and the index holds more
+                    return CallPage(tuple(found), encode_token(query, after or ""))
+                batch, unread = unread[:limit - len(found)], unread[limit - len(found):]
+                records = await asyncio.gather(*(self.read_listed(e) for e in batch))
+                for entry, listed in zip(batch, records, strict=True):
+                    after, budget = entry.position, budget - 1
+                    if listed is not None and query.matches(listed):
+                        found.append(listed)
+            if len(entries) < ask:  # the index holds nothing further
+                return CallPage(tuple(found), None)
+        return CallPage(tuple(found), encode_token(query, after or ""))
+
+    async def _whole_table_page(self, query: CallQuery, limit: int) -> CallPage | None:
+        """When every call fits in one page, read their records with one query, not one read
+        each (a small table: local stacks, new deployments). None when the table is larger, or
+        holds records the index does not: then the page reads record by record."""
+        entries = await self.index.scan(IndexKind.ALL, limit=limit + 1)
+        if len(entries) > limit:
+            return None
+        entities = await self._backend.query(
+            CALLS_TABLE, equals={"RowKey": RECORD_ROW},
+            select=[*packed_names("Record"), FORMAT_PROPERTY], limit=len(entries) + 1)
+        if len(entities) > len(entries):
+            return None
+        records = {r.call_connection_id: r for r in
+                   (decode_call(unpack_json(e, "Record"), row_format(e)) for e in entities)}
+        listed = [records[e.call_connection_id] for e in entries
+                  if e.names(records.get(e.call_connection_id))]
+        return CallPage(tuple(r for r in listed if query.matches(r)), None)
+
+    async def read_listed(self, entry: IndexedCall) -> CallRecord | None:
+        """The record an index row names, without its history; None for a stale row."""
+        entities = await self._backend.query(
+            CALLS_TABLE, partition=safe_key(entry.call_connection_id),
+            equals={"RowKey": RECORD_ROW}, select=[*packed_names("Record"), FORMAT_PROPERTY],
+        )
+        record = (decode_call(unpack_json(entities[0], "Record"), row_format(entities[0]))
+                  if entities else None)
+        return record if entry.names(record) else None
+
+    async def created_before(self, cutoff: datetime, limit: int) -> list[IndexedCall]:
+        """Up to `limit` calls created before `cutoff` (by the index; newest of them first)."""
+        return await self.index.scan(IndexKind.ALL, start=newer_than_bound(IndexKind.ALL, cutoff),
+                                     limit=limit)
+
+    async def delete_call(self, entry: IndexedCall, *, batch: int = 100) -> int:
+        """Delete a call's record and events (100 rows to a transaction), then its index rows;
+        resumable: until the index row goes, the next run finds the call again. Returns the
+        number of rows deleted."""
+        partition = safe_key(entry.call_connection_id)
+        rows = await self._backend.query(CALLS_TABLE, partition=partition, select=["RowKey"])
+        for first in range(0, len(rows), batch):
+            await self._backend.transact(CALLS_TABLE, [
+                TxOp(TxKind.DELETE, {"PartitionKey": partition, "RowKey": row["RowKey"]})
+                for row in rows[first:first + batch]])
+        self.forget(entry.call_connection_id)
+        await self.index.remove(entry.position)
+        await self.index.remove(same_call(entry, IndexKind.OPEN))
+        return len(rows)
+
+    async def reindex(self, *, batch: int = 100) -> int:
+        """Write the index rows of every stored record (one-off, for rows stored before the
+        index existed; idempotent). Reads every record: run it once, not on a schedule."""
+        entities = await self._backend.query(CALLS_TABLE, equals={"RowKey": RECORD_ROW},
+                                             select=[*packed_names("Record"), FORMAT_PROPERTY])
+        rows = [row for entity in entities
+                for row in index_rows(decode_call(unpack_json(entity, "Record"), row_format(entity)))]
+        for first in range(0, len(rows), batch):
+            await self._backend.transact(INDEX_TABLE, [TxOp(TxKind.UPSERT, row)
+                                                       for row in rows[first:first + batch]])
+        return len(entities)
+
+    async def open_calls(self, *, after: str | None, limit: int) -> list[IndexedCall]:
+        """Calls not ended, newest first, from just after `after` (a position)."""
+        return await self.index.scan(IndexKind.OPEN, after=after, limit=limit)
+
+    async def unindex(self, entry: IndexedCall) -> None:
+        """Remove one index row (a leftover the record contradicts)."""
+        await self.index.remove(entry.position)
+
+    async def load_cursor(self, name: str) -> str | None:
+        return await self.index.load_cursor(name)
+
+    async def save_cursor(self, name: str, position: str | None) -> None:
+        await self.index.save_cursor(name, position)
+
     async def events(self, call_connection_id: str) -> list[StoredEvent]:
         """The whole history, oldest first: the spilled rows and the record's inline events."""
         partition = safe_key(call_connection_id)
@@ -388,6 +551,11 @@ class CallStore:
                 event = decode_event(call_connection_id, unpack_json(entity, "Event"))
                 by_id.setdefault(event.event_id, event)
         return sorted(by_id.values(), key=_event_order)
+
+
+def record_row(record: CallRecord) -> Entity:
+    """The row a new record is stored as (no history yet): for bulk tools that seed or copy."""
+    return _record_entity(record, History(), Outbox())
 
 
 def _record_entity(record: CallRecord, history: History, outbox: Outbox) -> Entity:

@@ -121,6 +121,26 @@ class ClaimStore:
             return
 
 
+    async def purge(self, now: datetime, limit: int) -> int:
+        """Delete up to `limit` claims and hop rows past their retention (guarded by the ETag
+        read: a claim taken over meanwhile stays). Returns how many went."""
+        cutoff = (now - RETENTION).isoformat()
+        claims = await self._backend.query(CLAIMS_TABLE, equals={"RowKey": CLAIM_ROW},
+                                           below={"ClaimedAt": cutoff}, select=["ClaimedAt"],
+                                           limit=limit)
+        hops = await self._backend.query(CLAIMS_TABLE, below={"At": cutoff}, select=["At"],
+                                         limit=max(0, limit - len(claims)))
+        deleted = 0
+        for entity in [*claims, *hops]:
+            try:
+                await self._backend.delete(CLAIMS_TABLE, entity["PartitionKey"], entity["RowKey"],
+                                           entity[ETAG])
+            except (EtagMismatch, NotFound):
+                continue
+            deleted += 1
+        return deleted
+
+
 def _abandoned(claim: Claim, now: datetime) -> bool:
     """Claimed, and the owner's lease ran out: it died or hung before finishing."""
     return claim.status is ClaimStatus.CLAIMED and not claim.lease_active(now)

@@ -97,6 +97,8 @@ def _operation(operation: Operation) -> Json:
         body["target"] = _identifier(operation.target)
     if operation.invitation_id is not None:
         body["invitationId"] = operation.invitation_id
+    if operation.timeout_seconds is not None:  # optional: older rows simply lack it
+        body["invitationTimeoutSeconds"] = operation.timeout_seconds
     return body
 
 
@@ -110,6 +112,7 @@ def _read_operation(value: Json) -> Operation:
         result=_read_result(value.get("result")),
         target=_read_identifier(value.get("target")),
         invitation_id=value.get("invitationId"),
+        timeout_seconds=value.get("invitationTimeoutSeconds"),
     )
 
 

@@ -20,7 +20,7 @@ from callcontrol.adapters.store.backend import (
     pack_json,
     unpack_json,
 )
-from callcontrol.domain.errors import Conflict, FieldProblem, InvalidInput
+from callcontrol.domain.errors import Conflict, FieldProblem, InvalidInput, NotFound
 from callcontrol.domain.idempotency import IdempotencyState, KeyReservation, StoredResponse
 
 IDEMPOTENCY_TABLE = "idempotency"
@@ -83,3 +83,17 @@ class IdempotencyStore:
         with contextlib.suppress(EtagMismatch):
             await self._backend.delete(IDEMPOTENCY_TABLE, _partition(reservation.key), "key",
                                        reservation.etag)
+
+    async def purge(self, now: datetime, limit: int) -> int:
+        """Delete up to `limit` keys older than the 24 h they are kept for; each delete is
+        guarded by the ETag read, so a key reclaimed meanwhile stays. Returns how many went."""
+        cutoff = (now - RETENTION).isoformat()
+        expired = await self._backend.query(IDEMPOTENCY_TABLE, below={"CreatedAt": cutoff},
+                                            select=["CreatedAt"], limit=limit)
+        deleted = 0
+        for entity in expired:
+            with contextlib.suppress(EtagMismatch, NotFound):
+                await self._backend.delete(IDEMPOTENCY_TABLE, entity["PartitionKey"],
+                                           entity["RowKey"], entity[ETAG])
+                deleted += 1
+        return deleted

@@ -97,15 +97,27 @@ class MemoryTableBackend:
         row_prefix: str | None = None,
         equals: Mapping[str, str] | None = None,
         select: Sequence[str] | None = None,
+        row_after: str | None = None,
+        row_from: str | None = None,
+        row_below: str | None = None,
+        below: Mapping[str, str] | None = None,
+        limit: int | None = None,
     ) -> list[Entity]:
         self.round_trips += 1
-        found = []
-        for (pk, rk), entity in sorted(self._table(table).items()):
-            if partition is not None and pk != partition:
-                continue
+        found: list[Entity] = []
+        rows = self._table(table)
+        keys = sorted(k for k in rows if partition is None or k[0] == partition)
+        for pk, rk in keys:
+            entity = rows[(pk, rk)]
+            if limit is not None and len(found) >= limit:
+                break
             if row_prefix is not None and not rk.startswith(row_prefix):
                 continue
+            if not _in_range(rk, row_after, row_from, row_below):
+                continue
             if equals and any(entity.get(k) != v for k, v in equals.items()):
+                continue
+            if below and any(not _sorts_before(entity.get(k), v) for k, v in below.items()):
                 continue
             if select is not None:
                 wanted = {"PartitionKey", "RowKey", ETAG, *select}
@@ -135,3 +147,13 @@ class MemoryTableBackend:
 
     async def close(self) -> None:
         return None
+
+
+def _in_range(key: str, after: str | None, start: str | None, below: str | None) -> bool:
+    return ((after is None or key > after) and (start is None or key >= start)
+            and (below is None or key < below))
+
+
+def _sorts_before(value: object, bound: str) -> bool:
+    # As Table Storage compares: a property the entity lacks (or of another type) never matches.
+    return isinstance(value, str) and value < bound

@@ -139,6 +139,21 @@ class RuleStore:
             raise PreconditionFailed("the rule set was changed concurrently; GET it and retry")
         return saved
 
+    async def prune(self, keep: int, limit: int) -> int:
+        """Delete stored versions beyond the newest `keep`, never the current one, at most
+        `limit` per call (100 to a transaction). Returns how many went."""
+        head = await self.head()
+        rows = await self._backend.query(RULES_TABLE, partition=PARTITION, row_prefix=VERSION_PREFIX,
+                                         select=["Version"])
+        newest_first = sorted(rows, key=lambda row: int(row["Version"]), reverse=True)
+        current = head.version if head is not None else None
+        doomed = [row for row in newest_first[keep:] if int(row["Version"]) != current][:limit]
+        for first in range(0, len(doomed), 100):
+            await self._backend.transact(RULES_TABLE, [
+                TxOp(TxKind.DELETE, {"PartitionKey": PARTITION, "RowKey": row["RowKey"]})
+                for row in doomed[first:first + 100]])
+        return len(doomed)
+
     async def _seed_once(self) -> RuleSetVersion | None:
         rules = self._seed()
         if rules is None:

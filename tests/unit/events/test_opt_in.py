@@ -17,6 +17,7 @@ from callcontrol.composition import Services, services, use_services
 from callcontrol.settings import load_settings
 from callcontrol.usecases.callbacks import IngestCallbacks
 from tests.unit.events.support import fixture_event
+from azure.functions.timer import TimerRequest
 from tests.support.app import invoke
 
 settings = json.loads(sys.argv[1])
@@ -26,7 +27,7 @@ async def main():
     with use_services(lambda: Services(load_settings(settings), backend=backend)):
         deps = services()
         await deps.callbacks.ingest(IngestCallbacks((fixture_event("call_connected.json"),)))
-        await invoke("outbox", None)  # the timer: a no-op without a topic
+        await invoke("outbox", TimerRequest(past_due=False))  # the timer: a no-op without a topic
         relay = deps.outbox
         if relay is not None:
             await relay.idle()

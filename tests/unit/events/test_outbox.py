@@ -10,7 +10,7 @@ from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.adapters.store.outbox import OUTBOX_BUDGET_CHARS
 from callcontrol.domain.announcements import RECONCILIATION
 from callcontrol.domain.models import CallState
-from tests.unit.events.support import CALL_ID, Rig, custom_event, fixture_event
+from tests.unit.events.support import CALL_ID, NOW, Rig, custom_event, fixture_event
 
 
 def roster(sequence: int, count: int = 2) -> dict[str, object]:
@@ -182,3 +182,14 @@ async def test_a_failed_batch_holds_back_every_later_one() -> None:
     assert result.published == outbox.MAX_BATCH + 20
     assert [e.sequence for e in rig.publisher.accepted] == list(range(1, outbox.MAX_BATCH + 21))
     assert all(len(e.id) == 36 for e in rig.publisher.accepted)
+
+
+async def test_the_reconcilers_amendment_is_announced_as_reconciliation() -> None:
+    from callcontrol.domain.reconciliation import end_missing_call
+
+    rig = Rig()
+    await rig.ingest(fixture_event("call_connected.json"))
+    await rig.store.amend(CALL_ID, lambda record: end_missing_call(record, NOW))
+    await rig.relay.idle()
+    assert rig.publisher.types() == ["call.connected", "call.ended"]
+    assert rig.publisher.accepted[-1].data["cause"] == {"source": "reconciliation"}

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 import pytest
+from azure.functions.timer import TimerRequest
 
 from callcontrol.adapters.acs_gateway import AcsGateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator
@@ -89,6 +90,6 @@ async def test_callbacks_and_actions_succeed_while_the_topic_fails(topic: Broken
     assert topic.accepted == []
 
     topic.how = "works"  # the timer's run catches up
-    await invoke("outbox", None)
+    await invoke("outbox", TimerRequest(past_due=False))
     assert [e.type for e in topic.accepted] == ["call.connected", "call.participants.updated"]
     assert await services().call_store.calls_with_pending_events() == []

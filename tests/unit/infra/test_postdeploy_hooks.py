@@ -280,3 +280,71 @@ def test_hook_subscribes_the_function_the_app_defines() -> None:
 
     names = {function.get_function_name() for function in indexed()}
     assert sh_constant("FUNCTION_NAME") in names
+
+
+# --- the readiness check after the subscription (az and curl stood in for) --------------------
+
+AZ_STUB = """#!/bin/sh
+case "$*" in
+  "rest --method put"*) exit 0 ;;
+  "rest --method get"*) echo Succeeded ;;
+  "functionapp show"*) echo func-abc123.azurewebsites.net ;;
+  "functionapp keys list"*) echo stub-function-key ;;
+  *) echo "unexpected az $*" >&2; exit 2 ;;
+esac
+"""
+CURL_STUB = """#!/bin/sh
+printf '%s\\n' "$*" >>"$STUB_LOG"
+out='' header=''
+while [ $# -gt 0 ]; do
+  case "$1" in -o) out=$2; shift ;; -H) header=$2; shift ;; esac
+  shift
+done
+cat "${header#@}" >>"$STUB_LOG"
+printf '%s' "$READY_BODY" >"$out"
+printf '%s' "$READY_CODE"
+"""
+
+
+def run_with_stubs(tmp_path: Path, code: int, body: dict[str, Any]) -> tuple[
+        subprocess.CompletedProcess[str], str]:
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for name, text in (("az", AZ_STUB), ("curl", CURL_STUB)):
+        (stubs / name).write_text(text)
+        (stubs / name).chmod(0o755)
+    log = tmp_path / "curl.log"
+    env = {"PATH": f"{stubs}:{os.environ.get('PATH', '/usr/bin:/bin')}", **OUTPUTS,
+           "INCOMING_CALL_NUMBERS": NUMBERS[0], "READY_TIMEOUT_SECONDS": "0",
+           "READY_CODE": str(code), "READY_BODY": json.dumps(body), "STUB_LOG": str(log)}
+    result = subprocess.run(["sh", str(SH_HOOK)], env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    return result, log.read_text() if log.exists() else ""
+
+
+def test_the_hook_fails_loudly_with_the_apps_message_when_not_ready(tmp_path: Path) -> None:
+    message = ("acs: ACS refused the app's credential (HTTP 403): the app's managed identity "
+               "lacks the role assignment 'Communication and Email Service Owner'")
+    result, log = run_with_stubs(tmp_path, 503, {"status": "notReady", "summary": message,
+                                                 "checks": []})
+    assert result.returncode == 1
+    assert "NOT ready" in result.stderr and "HTTP 503" in result.stderr
+    assert message in result.stderr
+    assert "https://func-abc123.azurewebsites.net/api/ready" in log
+    # The key travels in a header file, never on a command line or in the output.
+    assert "x-functions-key: stub-function-key" in log
+    assert "stub-function-key" not in result.stdout + result.stderr
+    assert not any("stub-function-key" in line for line in log.splitlines() if "/api/ready" in line)
+
+
+def test_the_hook_passes_when_the_app_is_ready(tmp_path: Path) -> None:
+    result, _ = run_with_stubs(tmp_path, 200, {"status": "ready",
+                                               "summary": "every check passed", "checks": []})
+    assert result.returncode == 0, result.stderr
+    assert "the app is ready (every check passed)" in result.stdout
+
+
+def test_the_powershell_hook_checks_readiness_too() -> None:
+    text = PS_HOOK.read_text()
+    assert "/api/ready" in text and "READY_TIMEOUT_SECONDS" in text
+    assert "POSTDEPLOY_SKIP_READY" in text

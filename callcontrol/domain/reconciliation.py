@@ -1,0 +1,119 @@
+"""What reconciliation changes on a call record. Pure: no I/O, the time is given.
+
+Two things can be missed for good: a CallDisconnected (a dropped callback, an outage longer than
+ACS retries) and an operation's outcome. So a call not ended whose last change is older than a
+threshold is looked up at ACS, and ends here when ACS no longer knows it; and an operation left
+pending past its kind's limit is settled as failed. Each change comes with a history entry, so
+the call's events say what reconciliation did and why.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from callcontrol.domain.models import (
+    CallRecord,
+    CallState,
+    Operation,
+    OperationKind,
+    OperationStatus,
+    ResultInfo,
+    StoredEvent,
+)
+from callcontrol.domain.state_machine import settled_by_end
+
+NOT_FOUND_AT_ACS: Final = "not found at ACS during reconciliation"
+RECONCILIATION_EVENT: Final = "CallControl.Reconciliation"
+# ACS rings an added participant for at most 180 s; an add that named no timeout is given that.
+LONGEST_INVITATION: Final = timedelta(seconds=180)
+
+
+@dataclass(frozen=True)
+class OperationLimits:
+    """How long an operation may stay pending before reconciliation settles it as failed."""
+
+    add_margin: timedelta  # beyond the add's own invitation timeout
+    others: timedelta
+
+    def limit_for(self, operation: Operation) -> timedelta:
+        if operation.kind is OperationKind.ADD_PARTICIPANT:
+            invitation = (timedelta(seconds=operation.timeout_seconds)
+                          if operation.timeout_seconds is not None else LONGEST_INVITATION)
+            return invitation + self.add_margin
+        return self.others
+
+    @property
+    def shortest(self) -> timedelta:
+        return min(self.others, self.add_margin)
+
+
+Reconciled = tuple[CallRecord, StoredEvent]  # the changed record, and the entry that says why
+
+
+def last_activity(record: CallRecord) -> datetime | None:
+    return record.updated_at or record.created_at
+
+
+def is_quiet(record: CallRecord, now: datetime, quiet_for: timedelta) -> bool:
+    """Not ended, and nothing has changed it for `quiet_for`: worth asking ACS about."""
+    last = last_activity(record)
+    return not record.state.is_final and last is not None and now - last >= quiet_for
+
+
+def overdue(record: CallRecord, now: datetime, limits: OperationLimits) -> list[Operation]:
+    return [op for op in record.operations
+            if op.status is OperationStatus.PENDING and op.requested_at is not None
+            and now - op.requested_at >= limits.limit_for(op)]
+
+
+def settle_overdue(record: CallRecord, now: datetime, limits: OperationLimits) -> Reconciled | None:
+    """Settle, as failed, every operation pending past its limit; None when none is."""
+    late = {op.context: op for op in overdue(record, now, limits)}
+    if not late or record.state.is_final:
+        return None
+
+    def failed(op: Operation) -> Operation:
+        waited = int(limits.limit_for(op).total_seconds())
+        reason = f"no outcome from ACS within {waited} s; settled by reconciliation"
+        return replace(op, status=OperationStatus.FAILED, finished_at=now,
+                       result=ResultInfo(message=reason))
+
+    operations = tuple(failed(op) if op.context in late else op for op in record.operations)
+    changed = record.with_changes(operations=operations, updated_at=now,
+                                  event_count=record.event_count + 1)
+    return (changed, _entry(record, now, {
+        "action": "operationsSettled",
+        "reason": "no outcome arrived in time",
+        "operations": [{"operationContext": op.context, "kind": op.kind} for op in late.values()],
+    }))
+
+
+def end_missing_call(record: CallRecord, now: datetime) -> Reconciled | None:
+    """ACS does not know the call: it ended unseen. None when the record already says so."""
+    if record.state.is_final:
+        return None
+    result = ResultInfo(message=NOT_FOUND_AT_ACS)
+    operations = tuple(settled_by_end(op, now, None) if op.status is OperationStatus.PENDING else op
+                       for op in record.operations)
+    changed = record.with_changes(state=CallState.DISCONNECTED, end_reason=result,
+                                  operations=operations, updated_at=now,
+                                  event_count=record.event_count + 1)
+    return (changed, _entry(record, now, {
+        "action": "callEnded",
+        "reason": NOT_FOUND_AT_ACS,
+        "previousState": record.state.value,
+    }))
+
+
+def _entry(record: CallRecord, now: datetime, data: dict[str, Any]) -> StoredEvent:
+    return StoredEvent(
+        event_id=f"reconciliation-{uuid.uuid4()}",
+        call_connection_id=record.call_connection_id,
+        type=RECONCILIATION_EVENT,
+        time=now,
+        data={"callConnectionId": record.call_connection_id, **data},
+        received_at=now,
+    )

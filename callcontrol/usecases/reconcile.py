@@ -1,0 +1,144 @@
+"""Use case: reconcile what was missed (the `reconciler` timer).
+
+Walks the index of calls not ended, a bounded number per run, resuming where the last run
+stopped (the cursor wraps around at the end). For each call old enough to matter:
+
+* a stale index row (record gone, or the call has ended) is removed;
+* a call unchanged for `quiet_for` is looked up at ACS; when ACS no longer knows it (404 /
+  8522), it ends here with the reason "not found at ACS during reconciliation";
+* operations pending past their kind's limit are settled as failed.
+
+Each change is one ETag-guarded write of the record with an entry in the call's history. ACS
+being unreachable only postpones the lookup to the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.errors import CallControlError, NotFound
+from callcontrol.domain.listing import IndexedCall
+from callcontrol.domain.models import CallRecord, OperationStatus
+from callcontrol.domain.reconciliation import (
+    OperationLimits,
+    Reconciled,
+    end_missing_call,
+    is_quiet,
+    settle_overdue,
+)
+from callcontrol.usecases.ports import CallIndexes, CallLookup, CallRecords
+
+logger = logging.getLogger(__name__)
+CURSOR: Final = "reconciler"
+
+
+@dataclass(frozen=True)
+class ReconcileOptions:
+    quiet_for: timedelta
+    max_calls: int
+    limits: OperationLimits
+
+    @property
+    def youngest_worth_reading(self) -> timedelta:
+        # Nothing about a call younger than this can be due: its last change and its
+        # operations are no older than the call itself.
+        return min(self.quiet_for, self.limits.shortest)
+
+
+@dataclass(frozen=True)
+class RunReconciliation:
+    """Run the reconciler once (on its schedule, or asked for through the host's admin API)."""
+
+    trigger: str = "schedule"
+
+
+@dataclass
+class ReconcileReport:
+    examined: int = 0
+    looked_up: int = 0
+    ended: list[str] = field(default_factory=list)
+    operations_settled: int = 0
+    acs_unreachable: int = 0
+    index_rows_removed: int = 0
+    completed_pass: bool = False  # this run reached the end of the open index
+
+    def to_json(self) -> dict[str, Any]:
+        return {"examined": self.examined, "lookedUp": self.looked_up, "ended": len(self.ended),
+                "operationsSettled": self.operations_settled,
+                "acsUnreachable": self.acs_unreachable,
+                "indexRowsRemoved": self.index_rows_removed,
+                "completedPass": self.completed_pass}
+
+
+class Reconciler:
+    def __init__(self, calls: CallRecords, indexes: CallIndexes, acs: Callable[[], CallLookup],
+                 options: ReconcileOptions, clock: Clock = utc_now) -> None:
+        self._calls = calls
+        self._indexes = indexes
+        self._acs = acs  # resolved on use: a run with nothing quiet never needs ACS
+        self._options = options
+        self._clock = clock
+
+    async def run(self, command: RunReconciliation) -> ReconcileReport:
+        now = self._clock()
+        report = ReconcileReport()
+        after = await self._indexes.load_cursor(CURSOR)
+        entries = await self._indexes.open_calls(after=after, limit=self._options.max_calls)
+        for entry in entries:
+            report.examined += 1
+            await self._reconcile(entry, now, report)
+        report.completed_pass = len(entries) < self._options.max_calls
+        await self._indexes.save_cursor(CURSOR, None if report.completed_pass
+                                        else entries[-1].position)
+        logger.info("reconciler (%s): %s", command.trigger, report.to_json())
+        return report
+
+    async def _reconcile(self, entry: IndexedCall, now: datetime, report: ReconcileReport) -> None:
+        if now - entry.created_at < self._options.youngest_worth_reading:
+            return
+        record = await self._calls.find(entry.call_connection_id)
+        if record is None or not entry.names(record) or record.state.is_final:
+            await self._indexes.unindex(entry)  # a leftover: the record says otherwise
+            report.index_rows_removed += 1
+            return
+        gone = False
+        if is_quiet(record, now, self._options.quiet_for):
+            report.looked_up += 1
+            gone = await self._gone_at_acs(record.call_connection_id, report)
+
+        def change(latest: CallRecord) -> Reconciled | None:
+            if gone:
+                return end_missing_call(latest, now)
+            return settle_overdue(latest, now, self._options.limits)
+
+        written = await self._calls.amend(record.call_connection_id, change)
+        if written is None:
+            return
+        if written.state.is_final:
+            report.ended.append(record.call_connection_id)
+            logger.warning("call %s ended by reconciliation: ACS no longer knows it",
+                           record.call_connection_id)
+        else:
+            was_pending = {op.context for op in record.operations
+                           if op.status is OperationStatus.PENDING}
+            settled = sum(1 for op in written.operations
+                          if op.context in was_pending and op.status is not OperationStatus.PENDING)
+            report.operations_settled += settled
+            logger.warning("call %s: %d pending operation(s) settled as failed by reconciliation",
+                           record.call_connection_id, settled)
+
+    async def _gone_at_acs(self, call_connection_id: str, report: ReconcileReport) -> bool:
+        try:
+            await self._acs().get_call_properties(call_connection_id)
+        except NotFound:
+            return True
+        except CallControlError as error:
+            report.acs_unreachable += 1
+            logger.info("reconciler could not look up call %s: %s", call_connection_id,
+                        error.detail)
+        return False

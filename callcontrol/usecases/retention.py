@@ -1,0 +1,94 @@
+"""Use case: expire what is kept no longer (the `retention` timer).
+
+Deletes, in bounded batches (at most `batch` rows of each kind per run; the rest wait for the
+next run, and every step can be repeated):
+
+* calls created more than `call_retention` ago, with their events and index rows, once
+  nothing has changed them for that long either (a call still changing is left alone);
+* Idempotency-Key records past their 24 hours;
+* inbound claims and redirect-hop rows past their 24 hours;
+* rule set versions beyond the newest `rule_versions_kept` (never the current one).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.reconciliation import last_activity
+from callcontrol.usecases.ports import CallIndexes, CallRecords, Expiring, PrunableRuleVersions
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetentionOptions:
+    call_retention: timedelta
+    rule_versions_kept: int
+    batch: int
+
+
+@dataclass(frozen=True)
+class RunRetention:
+    """Run retention once (on its schedule, or asked for through the host's admin API)."""
+
+    trigger: str = "schedule"
+
+
+@dataclass
+class RetentionReport:
+    calls: int = 0
+    call_rows: int = 0
+    calls_kept_active: int = 0
+    idempotency_keys: int = 0
+    claims: int = 0
+    rule_versions: int = 0
+    more_to_do: bool = False  # a batch was full: the next run continues
+
+    def to_json(self) -> dict[str, Any]:
+        return {"calls": self.calls, "callRows": self.call_rows,
+                "callsKeptActive": self.calls_kept_active,
+                "idempotencyKeys": self.idempotency_keys, "claims": self.claims,
+                "ruleVersions": self.rule_versions, "moreToDo": self.more_to_do}
+
+
+class Retention:
+    def __init__(self, calls: CallRecords, indexes: CallIndexes, idempotency: Expiring,
+                 claims: Expiring, rules: PrunableRuleVersions, options: RetentionOptions,
+                 clock: Clock = utc_now) -> None:
+        self._calls = calls
+        self._indexes = indexes
+        self._idempotency = idempotency
+        self._claims = claims
+        self._rules = rules
+        self._options = options
+        self._clock = clock
+
+    async def run(self, command: RunRetention) -> RetentionReport:
+        now = self._clock()
+        batch = self._options.batch
+        report = RetentionReport()
+        cutoff = now - self._options.call_retention
+        expired = await self._indexes.created_before(cutoff, batch)
+        for entry in expired:
+            record = await self._calls.find(entry.call_connection_id)
+            if record is None or not entry.names(record):
+                # An index row whose record is gone, or another creation's: only the row goes.
+                await self._indexes.unindex(entry)
+                continue
+            last = last_activity(record)
+            if last is not None and last >= cutoff:
+                report.calls_kept_active += 1
+                continue
+            report.call_rows += await self._indexes.delete_call(entry)
+            report.calls += 1
+        report.idempotency_keys = await self._idempotency.purge(now, batch)
+        report.claims = await self._claims.purge(now, batch)
+        report.rule_versions = await self._rules.prune(self._options.rule_versions_kept, batch)
+        report.more_to_do = batch in (len(expired), report.idempotency_keys, report.claims,
+                                      report.rule_versions)
+        logger.info("retention (%s): %s", command.trigger, report.to_json())
+        return report

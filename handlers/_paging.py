@@ -1,0 +1,81 @@
+"""Query parameters of GET /api/calls, parsed into a listing query, and the page's `next` link.
+
+Every bad value is a 400 naming its parameter; nothing is silently defaulted or clamped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import azure.functions as func
+
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.listing import DEFAULT_LIMIT, MAX_LIMIT, TOKEN_FIELD, CallQuery
+from callcontrol.domain.models import CallState, Direction
+from handlers._http import parse_enum
+
+LISTING_PARAMETERS: tuple[tuple[str, str, dict[str, object]], ...] = (
+    ("limit", f"calls per page, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})",
+     {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}),
+    ("state", "filter by call state", {"type": "string", "enum": [s.value for s in CallState]}),
+    ("direction", "inbound or outbound", {"type": "string", "enum": [d.value for d in Direction]}),
+    ("since", "created at or after this time (ISO 8601 with a UTC offset)",
+     {"type": "string", "format": "date-time"}),
+    ("until", "created before this time (ISO 8601 with a UTC offset)",
+     {"type": "string", "format": "date-time"}),
+    (TOKEN_FIELD, "from the previous page's continuationToken (or follow its next link)",
+     {"type": "string"}),
+)
+
+
+def _refuse(name: str, reason: str) -> InvalidInput:
+    return InvalidInput(f"{name} {reason}", [FieldProblem(name, reason)])
+
+
+def _limit(raw: str | None) -> int:
+    if raw is None or raw == "":
+        return DEFAULT_LIMIT
+    if not raw.isdigit():
+        raise _refuse("limit", f"must be a whole number between 1 and {MAX_LIMIT}")
+    value = int(raw)
+    if not 1 <= value <= MAX_LIMIT:
+        raise _refuse("limit", f"must be between 1 and {MAX_LIMIT}")
+    return value
+
+
+def _moment(raw: str | None, name: str) -> datetime | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise _refuse(name, "must be an ISO 8601 date and time") from None
+    if moment.tzinfo is None:
+        raise _refuse(name, "must carry a UTC offset (e.g. 2026-11-24T09:00:00Z)")
+    return moment
+
+
+def listing_query(req: func.HttpRequest) -> CallQuery:
+    params = req.params
+    since = _moment(params.get("since"), "since")
+    until = _moment(params.get("until"), "until")
+    if since is not None and until is not None and until <= since:
+        raise _refuse("until", "must be later than since")
+    token = params.get(TOKEN_FIELD)
+    return CallQuery(
+        limit=_limit(params.get("limit")),
+        state=parse_enum(CallState, params.get("state"), "state"),
+        direction=parse_enum(Direction, params.get("direction"), "direction"),
+        since=since,
+        until=until,
+        continuation=token if token else None,
+    )
+
+
+def next_link(req: func.HttpRequest, continuation: str) -> str:
+    """The same request (path and filters) with the next page's token."""
+    parts = urlsplit(req.url)
+    kept = [(k, v) for k, v in req.params.items() if k != TOKEN_FIELD]
+    query = urlencode([*kept, (TOKEN_FIELD, continuation)])
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))

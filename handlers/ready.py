@@ -1,0 +1,25 @@
+"""Readiness: GET /api/ready checks what the app needs to take calls (function key).
+
+200 when every check passed, 503 when any failed; the body lists each check with its duration
+and a message an operator can act on (the postdeploy hook prints it).
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from callcontrol.composition import services
+from callcontrol.usecases.readiness import CheckReadiness
+from handlers._api import api_route
+from handlers._http import json_response
+
+bp = func.Blueprint()
+
+
+@api_route(bp, name="ready", route="ready", method="GET",
+           summary="Readiness: settings, Table Storage, ACS with the app's credential, callback "
+                   "keys (503 with the same body when a check fails)",
+           response="readiness", errors=(401,), also=(503,))
+async def ready(req: func.HttpRequest) -> func.HttpResponse:
+    report = await services().readiness.check(CheckReadiness())
+    return json_response(report.to_json(), 200 if report.ready else 503)

@@ -1,0 +1,35 @@
+"""`python -m tools.reindex`: index every stored call (one-off, after upgrading to a release with
+paged listing; safe to repeat). Uses the app's own settings (CallStateStorage, or the table URI
+with a managed identity), so run it where the app's settings are in the environment."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from callcontrol.adapters.store.calls import CallStore
+from callcontrol.composition import table_backend_from_settings
+from callcontrol.domain.errors import CallControlError
+from callcontrol.settings import load_settings
+
+
+async def reindex() -> int:
+    backend = table_backend_from_settings(load_settings())
+    try:
+        return await CallStore(backend).reindex()
+    finally:
+        await backend.close()
+
+
+def main() -> int:
+    try:
+        count = asyncio.run(reindex())
+    except CallControlError as error:
+        print(f"reindex: {error.detail}", file=sys.stderr)
+        return 1
+    print(f"reindex: {count} call(s) indexed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
