@@ -12,7 +12,7 @@ EMULATOR_PORT ?= 8089
 TABLE_PORT ?= 10002
 CONSOLE_PORT ?= 8090
 
-.PHONY: screenshots run test unit integration e2e lint typecheck bench bootstrap clean
+.PHONY: screenshots run test unit integration e2e fuzz faults lint typecheck bench bootstrap clean
 
 bootstrap: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
@@ -47,6 +47,14 @@ integration: bootstrap
 
 e2e: bootstrap
 	$(PY) -m pytest tests/e2e
+
+# Property-based requests over every route and the callback sink (FUZZ_EXAMPLES=25 per route).
+fuzz: bootstrap
+	$(PY) -m pytest tests/fuzz
+
+# Failure classes reproduced through the stack: storage frozen or wiped, ACS slow, replays.
+faults: bootstrap
+	$(PY) -m pytest tests/faults
 
 lint: bootstrap
 	$(VENV)/bin/ruff check .

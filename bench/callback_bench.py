@@ -1,6 +1,7 @@
 """Callback ingestion cost against one bare Table upsert per event, in the same run (Azurite).
 
-Ours: ingestion through CallControlService (state machine, de-duplication, and one conditional
+Ours: ingestion through the callbacks use case with each request's binding checked (the call's
+URI secret and a token id, issue 13), the state machine, de-duplication, and one conditional
 write of the call's row carrying the event; every 90 events a transaction moves the history to
 rows). Baseline: one `upsert_entity` of a similar-size entity per event with the same async SDK.
 Sequential per call, several calls interleaved, as callbacks arrive. Reports events/s, the cost
@@ -19,6 +20,7 @@ from azure.data.tables.aio import TableServiceClient
 from bench._common import write
 from callcontrol.adapters.store.azure_tables import AzureTableBackend
 from callcontrol.adapters.store.calls import CallStore
+from callcontrol.domain.callback_binding import CallbackCredentials, body_digest, new_callback_secret
 from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
 from callcontrol.usecases.callbacks import Callbacks, IngestCallbacks
 from tools.azurite import start_azurite
@@ -46,13 +48,22 @@ async def run_ours(connection_string: str) -> tuple[float, int, int]:
     backend = AzureTableBackend(service, table_prefix=f"b{uuid.uuid4().hex[:8]}")
     callbacks = Callbacks(CallStore(backend))
     per_call = [scenario(f"call-{uuid.uuid4()}") for _ in range(CALLS)]
-    await callbacks.ingest(IngestCallbacks((per_call[0][0],)))  # create the table outside the timing
+    secrets = {id(events): new_callback_secret() for events in per_call}
+
+    def request(events: list[CallbackEvent], step: int) -> IngestCallbacks:
+        # As the sink sees it: the call's URI secret, a fresh token id, the body's digest.
+        credentials = CallbackCredentials(secrets[id(events)], str(uuid.uuid4()),
+                                          datetime.now(UTC) + timedelta(minutes=5),
+                                          body_digest(events[step].id.encode()))
+        return IngestCallbacks((events[step],), credentials)
+
+    await callbacks.ingest(request(per_call[0], 0))  # create the table outside the timing
     trips_before = backend.round_trips
     started = time.perf_counter()
     for step in range(EVENTS_PER_CALL):  # calls interleave, each call's events in order
         for events in per_call:
             if not (events is per_call[0] and step == 0):
-                await callbacks.ingest(IngestCallbacks((events[step],)))
+                await callbacks.ingest(request(events, step))
     elapsed = time.perf_counter() - started
     count = CALLS * EVENTS_PER_CALL - 1
     trips = backend.round_trips - trips_before

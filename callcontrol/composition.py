@@ -25,7 +25,11 @@ from callcontrol import credentials
 from callcontrol.adapters.acs_gateway import AcsGateway, connect_gateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator, connect_authenticator
 from callcontrol.adapters.readiness import AcsProbe, JwksProbe, TableProbe
-from callcontrol.adapters.store.azure_tables import AzureTableBackend, connect_tables
+from callcontrol.adapters.store.azure_tables import (
+    STORAGE_DEADLINE_SECONDS,
+    AzureTableBackend,
+    connect_tables,
+)
 from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.adapters.store.claims import ClaimStore
@@ -100,14 +104,17 @@ def publisher_from_settings(settings: Settings) -> EventGridPublisher:
 
 
 def inbound_options_from_settings(settings: Settings) -> InboundOptions:
-    # Longer than one ACS request can take, so a live owner keeps its claim.
-    bound = settings.acs_request_timeout_seconds + 5
+    # The lease outlasts everything a live owner can wait on after taking the claim (the rule
+    # set read, one ACS request, the write that marks the claim decided), each bounded by its
+    # deadline: a stuck write fails inside the lease instead of handing the offer to a
+    # redelivery that would act a second time.
+    lease = settings.acs_request_timeout_seconds + 3 * STORAGE_DEADLINE_SECONDS + 5
     return InboundOptions(
         redirect_max_hops=settings.redirect_max_hops,
         loop_key=settings.redirect_loop_key,
         loop_reject_reason=settings.redirect_loop_reject_reason,
-        claim_lease=timedelta(seconds=bound),
-        duplicate_wait_seconds=float(min(bound, 25)),
+        claim_lease=timedelta(seconds=lease),
+        duplicate_wait_seconds=float(min(lease, 25)),  # Event Grid waits 30 s for an answer
     )
 
 

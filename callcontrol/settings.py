@@ -323,7 +323,7 @@ class Settings:
 
 
 def _is_e164(value: str) -> bool:
-    return E164.match(value) is not None
+    return E164.fullmatch(value) is not None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -92,7 +92,7 @@ def _split_phone_raw_id(raw_id: str) -> tuple[str, str | None]:
 
 
 def is_e164(number: str) -> bool:
-    return _E164.match(number) is not None
+    return _E164.fullmatch(number) is not None
 
 
 def require_dialable(identifier: Identifier, field: str) -> Identifier:
@@ -138,7 +138,7 @@ def parse_phone_model(value: Any, field: str) -> str:
     if not isinstance(value, dict) or not isinstance(value.get("value"), str):
         raise invalid_argument(f"The field {field} must be an object with a string 'value'.")
     number: str = value["value"]
-    if not _E164.match(number):
+    if not _E164.fullmatch(number):
         raise invalid_argument(f"The field {field} is not a valid E.164 phone number.")
     return number
 

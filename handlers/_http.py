@@ -18,6 +18,7 @@ import azure.functions as func
 
 from callcontrol.composition import observe
 from callcontrol.domain import errors
+from callcontrol.domain.opaque_ids import check_opaque_id
 from callcontrol.domain.redaction import redact
 from callcontrol.observability import invocation_scope, note_call, telemetry
 from handlers.wire.json_body import decode_json
@@ -68,9 +69,20 @@ def problem(
     )
 
 
+# ACS refusing the app's own credentials is the app's failure, never the client's 401/403.
+_ACS_CREDENTIAL_STATUSES = (401, 403)
+
+
+def _acs_refused_credentials(error: errors.CallControlError) -> bool:
+    return (isinstance(error, errors.AcsRejected)
+            and error.info.status in _ACS_CREDENTIAL_STATUSES)
+
+
 def status_for(error: errors.CallControlError) -> int:
-    if isinstance(error, errors.AcsRejected):  # ACS's own 4xx passes through
-        return error.info.status if 400 <= error.info.status < 500 else 502
+    if isinstance(error, errors.AcsRejected):
+        if _acs_refused_credentials(error) or not 400 <= error.info.status < 500:
+            return 502
+        return error.info.status
     for cls in type(error).__mro__:
         status = STATUS_BY_ERROR.get(cls)
         if status is not None:
@@ -82,15 +94,18 @@ def error_response(error: errors.CallControlError) -> func.HttpResponse:
     status = status_for(error)
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
+    detail = redact(error.public_detail)
     if isinstance(error, errors.InvalidInput) and error.problems:
         extra["errors"] = [{"field": p.field, "reason": p.reason} for p in error.problems]
-    if isinstance(error, errors.AcsRejected):
+    if _acs_refused_credentials(error):
+        detail = "ACS refused this app's credentials; the operator must check its ACS access"
+    elif isinstance(error, errors.AcsRejected):
         extra["acsCode"] = error.info.code
-    if isinstance(error, errors.AcsUnavailable):
+    if isinstance(error, errors.AcsUnavailable | errors.StoreError) and status == 503:
         headers["Retry-After"] = str(error.retry_after_seconds)
     if status >= 500:
         logger.error("request failed: %s", redact(error.detail))
-    return problem(status, error.title, error.detail, extra=extra, headers=headers or None)
+    return problem(status, error.title, detail, extra=extra, headers=headers or None)
 
 
 Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
@@ -114,6 +129,7 @@ def http_endpoint(handler: Handler) -> Handler:
 
     async def respond(req: func.HttpRequest) -> func.HttpResponse:
         try:
+            check_path_ids(req)
             return await handler(req)
         except errors.CallControlError as error:
             return error_response(error)
@@ -122,6 +138,17 @@ def http_endpoint(handler: Handler) -> Handler:
             return problem(500, "Internal error", "the request could not be completed")
 
     return wrapper
+
+
+# Route values that are opaque ACS ids; a rawId is checked by the identifier parser.
+_OPAQUE_ROUTE_PARAMS = ("callConnectionId", "invitationId")
+
+
+def check_path_ids(req: func.HttpRequest) -> None:
+    """Refuse odd ids in the path before anything uses them as a key or an ACS path segment."""
+    for name in _OPAQUE_ROUTE_PARAMS:
+        if name in req.route_params:
+            check_opaque_id(req.route_params[name], f"path.{name}")
 
 
 def read_body(req: func.HttpRequest, limit: int = MAX_BODY_BYTES) -> bytes:
@@ -140,6 +167,19 @@ def read_json(req: func.HttpRequest, *, required: bool = True) -> Any:
             )
         return None
     return decode_json(body)
+
+
+def read_optional_object(req: func.HttpRequest) -> dict[str, Any]:
+    """An optional JSON object body: absent is `{}`; present, it must be an object (not null,
+    not an array)."""
+    body = read_body(req)
+    if not body.strip():
+        return {}
+    payload = decode_json(body)
+    if not isinstance(payload, dict):
+        raise errors.InvalidInput("the body, when given, must be a JSON object",
+                                  [errors.FieldProblem("body", "must be a JSON object")])
+    return payload
 
 
 E = TypeVar("E", bound=Enum)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from functools import wraps
+from urllib.parse import urlsplit
 
 import azure.functions as func
 
@@ -38,8 +39,12 @@ def repeatability_id(req: func.HttpRequest) -> str | None:
 
 
 def _fingerprint(req: func.HttpRequest) -> str:
+    """Method, path and body: what the request asks. Scheme, host and port only say how it
+    reached us (127.0.0.1 or localhost, a proxy), so a retry through another name still
+    matches."""
     digest = hashlib.sha256()
-    for part in (req.method.upper().encode(), req.url.split("?", 1)[0].encode(), req.get_body()):
+    path = urlsplit(req.url).path
+    for part in (req.method.upper().encode(), path.encode(), req.get_body()):
         digest.update(part)
         digest.update(b"\0")
     return digest.hexdigest()

@@ -1,12 +1,21 @@
-"""ACS callback sink: authenticate first, then parse, then apply every event idempotently."""
+"""ACS callback sink: authenticate first, then parse, then apply every event idempotently.
+
+Authentication is the JWT (verified here, before anything is read) plus what binds the request
+to a call: the secret in the call's own callback URI and the token's id, both checked against
+the call's record by the callbacks use case (see docs/security.md).
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 import azure.functions as func
 
 from callcontrol.composition import services
+from callcontrol.domain.callback_binding import SECRET_PARAMETER, CallbackCredentials, body_digest
 from callcontrol.domain.errors import CallControlError
 from callcontrol.observability import CallbackResult, telemetry
 from callcontrol.usecases.callbacks import IngestCallbacks
@@ -25,11 +34,28 @@ MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated
 async def callbacks(req: func.HttpRequest) -> func.HttpResponse:
     deps = services()
     try:
-        await deps.authenticator.verify(req.headers.get("Authorization"))
-        events = parse_callback_body(read_body(req, MAX_CALLBACK_BYTES))
+        claims = await deps.authenticator.verify(req.headers.get("Authorization"))
+        body = read_body(req, MAX_CALLBACK_BYTES)
+        events = parse_callback_body(body)
     except CallControlError as error:
         telemetry().metrics.callback(CallbackResult.REFUSED)
         logger.warning("callbacks refused: %s", error.detail)
         raise
-    result = await deps.callbacks.ingest(IngestCallbacks(tuple(events)))
+    credentials = CallbackCredentials(
+        secret=req.params.get(SECRET_PARAMETER) or None,
+        token_id=_token_id(claims),
+        token_expires_at=_expiry(claims),
+        body_digest=body_digest(body),
+    )
+    result = await deps.callbacks.ingest(IngestCallbacks(tuple(events), credentials))
     return json_response({"applied": result.applied, "duplicates": result.duplicates})
+
+
+def _token_id(claims: Mapping[str, Any]) -> str | None:
+    jti = claims.get("jti")
+    return jti if isinstance(jti, str) and jti else None
+
+
+def _expiry(claims: Mapping[str, Any]) -> datetime | None:
+    exp = claims.get("exp")  # required and checked by the authenticator
+    return datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None

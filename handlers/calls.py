@@ -16,7 +16,7 @@ from callcontrol.usecases.calls import (
     TransferCall,
 )
 from handlers._api import api_route
-from handlers._http import json_response, read_json
+from handlers._http import json_response, read_json, read_optional_object
 from handlers._idempotency import repeatability_id
 from handlers._paging import LISTING_PARAMETERS, listing_query, next_link
 from handlers.wire.requests import CreateCallRequest, HangUpRequest, TransferRequest, validate_body
@@ -72,7 +72,7 @@ async def get_call_events(req: func.HttpRequest) -> func.HttpResponse:
            summary="Hang up: the app leaves, or the call ends for everyone", body=HangUpRequest,
            body_required=False, success=202, response="accepted", idempotent=True)
 async def hang_up(req: func.HttpRequest) -> func.HttpResponse:
-    request = validate_body(HangUpRequest, read_json(req, required=False) or {})
+    request = validate_body(HangUpRequest, read_optional_object(req))
     call_id = req.route_params[CALL_ID]
     await services().calls.hang_up(HangUp(call_id, request.for_everyone, repeatability_id(req)))
     return json_response({"callConnectionId": call_id, "forEveryone": request.for_everyone}, 202)

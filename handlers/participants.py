@@ -15,7 +15,7 @@ from callcontrol.usecases.participants import (
     RemoveParticipant,
 )
 from handlers._api import api_route
-from handlers._http import json_response, read_json
+from handlers._http import json_response, read_json, read_optional_object
 from handlers._idempotency import repeatability_id
 from handlers.wire.requests import (
     RAW_ID_IN_PATH,
@@ -36,8 +36,7 @@ def _participant_in_path(req: func.HttpRequest) -> Identifier:
 
 
 def _context(req: func.HttpRequest) -> str | None:
-    body = read_json(req, required=False)
-    return validate_body(ParticipantActionRequest, body or {}).operation_context
+    return validate_body(ParticipantActionRequest, read_optional_object(req)).operation_context
 
 
 @api_route(bp, name="list_participants", route="calls/{callConnectionId}/participants",

@@ -32,6 +32,7 @@ from azure.core.exceptions import (
 )
 
 from callcontrol.adapters.telemetry.dependencies import client_options
+from callcontrol.domain.callback_binding import callback_uri
 from callcontrol.domain.errors import AcsErrorInfo, AcsRejected, AcsUnavailable, Conflict, NotFound
 from callcontrol.domain.identifiers import Identifier, from_raw_id
 from callcontrol.domain.models import AcsCall, AddParticipantOutcome, CallState, Participant
@@ -97,7 +98,9 @@ def _translate(exc: Exception, action: str) -> Exception:
             return Conflict(f"ACS refused {action}: {reason} ({message}, code {code})")
         return AcsRejected(f"ACS refused {action}: {message}", info)
     if isinstance(exc, AzureError):
-        return AcsUnavailable(f"ACS request for {action} failed: {exc.message}")
+        # The SDK's message names hosts and ports: it goes to the log, not to the client.
+        logger.info("ACS %s failed: %s", action, exc.message)  # the log filter redacts
+        return AcsUnavailable(f"ACS request for {action} failed")
     return exc
 
 
@@ -161,14 +164,19 @@ class AcsGateway:
 
     # --- inbound calls --------------------------------------------------------------------
 
+    def _callback_for(self, secret: str | None) -> str:
+        """The call's own callback URI: the sink with the call's secret (see domain
+        callback_binding), or the bare sink."""
+        return callback_uri(self._callback_url, secret) if secret else self._callback_url
+
     async def answer(
         self, incoming_call_context: str, *, operation_context: str | None = None,
-        idempotency_key: str | None = None,
+        idempotency_key: str | None = None, callback_secret: str | None = None,
     ) -> AcsCall:
         props = await self._run(
             "answer",
             lambda: self._client.answer_call(
-                incoming_call_context, self._callback_url,
+                incoming_call_context, self._callback_for(callback_secret),
                 operation_context=operation_context, **self._headers(idempotency_key),
             ),
         )
@@ -205,8 +213,10 @@ class AcsGateway:
         display_name: str | None,
         operation_context: str | None,
         idempotency_key: str | None = None,
+        callback_secret: str | None = None,
     ) -> AcsCall:
         sdk_targets = [to_sdk_identifier(t) for t in targets]
+        callback = self._callback_for(callback_secret)
         options: dict[str, Any] = {
             "source_caller_id_number": PhoneNumberIdentifier(caller_id) if caller_id else None,
             "source_display_name": display_name,
@@ -216,7 +226,7 @@ class AcsGateway:
         # One target is a 1:1 call, a list a group call (create_group_call is deprecated).
         target: Any = sdk_targets[0] if len(sdk_targets) == 1 else sdk_targets
         props = await self._run(
-            "create call", lambda: self._client.create_call(target, self._callback_url, **options)
+            "create call", lambda: self._client.create_call(target, callback, **options)
         )
         return _call(props)
 

@@ -36,6 +36,7 @@ class ClaimOutcome:
     acs_state: CallState | None = None  # ACS's state of an answered call
     acs_server_call_id: str | None = None
     acs_correlation_id: str | None = None
+    callback_secret_sha256: str | None = None  # of the answered call's callback URI secret
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,12 @@ class CallControlError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    @property
+    def public_detail(self) -> str:
+        """What a client may read. Errors whose detail can carry internals (hosts, request ids,
+        setting values) override this; the full detail goes to the log only."""
+        return self.detail
+
 
 class SettingError(CallControlError):
     """A setting the app needs is missing or malformed."""
@@ -31,6 +37,10 @@ class SettingError(CallControlError):
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"setting {name} {reason}")
         self.name = name
+
+    @property
+    def public_detail(self) -> str:
+        return f"setting {self.name} is missing or malformed; the log says why"
 
 
 class InvalidInput(CallControlError):
@@ -118,12 +128,21 @@ class StoreError(CallControlError):
     """Table Storage failed in a way the domain cannot handle."""
 
     title = "Storage error"
+    retry_after_seconds = 5
+
+    @property
+    def public_detail(self) -> str:
+        return "the call store is unavailable; retry later"
 
 
 class ConcurrencyConflict(StoreError):
     """An ETag-guarded write lost every retry to concurrent writers."""
 
     title = "Concurrent update"
+
+    @property
+    def public_detail(self) -> str:
+        return self.detail  # names only the call
 
 
 class EtagMismatch(StoreError):

@@ -22,6 +22,13 @@ from typing import Any
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")  # ASCII digits only: \d would admit other scripts
+# What a client may write as a raw id: a numeric prefix, then URL- and key-safe ASCII only. The
+# raw id travels in ACS request paths, so "..", "/" or a control character must never pass.
+RAW_ID_CHARS = "A-Za-z0-9+._:@=-"  # a regex character class body: what may follow the prefix
+RAW_ID_SHAPE = re.compile(rf"[0-9]{{1,3}}:[{RAW_ID_CHARS}]{{1,252}}")
+# Members that each name a kind: an identifier carries exactly one of them.
+_KIND_MEMBERS = ("phoneNumber", "communicationUserId", "communicationUser", "microsoftTeamsUserId",
+                 "microsoftTeamsUser", "microsoftTeamsAppId")
 _ACS_USER_PREFIXES = ("8:acs:", "8:spool:", "8:dod-acs:", "8:gcch-acs:")
 _TEAMS_USER_PREFIXES = ("8:orgid:", "8:dod:", "8:gcch:", "8:teamsvisitor:")
 _TEAMS_APP_PREFIXES = ("28:orgid:", "28:dod:", "28:gcch:")
@@ -114,9 +121,17 @@ def _problem(field: str, reason: str) -> InvalidInput:
     return InvalidInput(f"{field}: {reason}", [FieldProblem(field, reason)])
 
 
+def is_e164(number: str) -> bool:
+    """The whole string is an E.164 number (a full match: no trailing newline slips through)."""
+    return E164.fullmatch(number) is not None
+
+
 def _check_raw(raw_id: str, field: str) -> Identifier:
+    if RAW_ID_SHAPE.fullmatch(raw_id) is None:
+        raise _problem(field, "must start with a numeric kind prefix and a colon (4:+1…, 8:acs:…), "
+                              "then only letters, digits and +._:@=-")
     ident = from_raw_id(raw_id)
-    if ident.is_phone and not ident.is_withheld and not E164.match(ident.value):
+    if ident.is_phone and not ident.is_withheld and not is_e164(ident.value):
         raise _problem(field, f"phone number {ident.value!r} is not E.164 (+ and 7-15 digits)")
     return ident
 
@@ -130,6 +145,9 @@ def parse_strict_identifier(payload: object, field: str = "identifier") -> Ident
     """
     if not isinstance(payload, dict) or not payload:
         raise _problem(field, "must be an identifier object such as {\"phoneNumber\": \"+1…\"}")
+    members = [name for name in _KIND_MEMBERS if payload.get(name) is not None]
+    if len(members) > 1:
+        raise _problem(field, f"names more than one kind ({', '.join(members)}): give one")
     raw = payload.get("rawId")
     phone_value = payload.get("phoneNumber")
     if isinstance(phone_value, dict):  # ACS wire form {"value": "+1…"}
@@ -138,7 +156,7 @@ def parse_strict_identifier(payload: object, field: str = "identifier") -> Ident
     if user is None and isinstance(payload.get("communicationUser"), dict):
         user = payload["communicationUser"].get("id")
     if phone_value is not None:
-        if not isinstance(phone_value, str) or not E164.match(phone_value):
+        if not isinstance(phone_value, str) or not is_e164(phone_value):
             raise _problem(f"{field}.phoneNumber", "must be an E.164 number like +14255550123")
         ident = phone(phone_value)
     elif user is not None:
@@ -166,6 +184,8 @@ def parse_strict_identifier(payload: object, field: str = "identifier") -> Ident
     if isinstance(raw, str) and raw and raw.split("_", 1)[0] != ident.raw_id.split("_", 1)[0]:
         raise _problem(f"{field}.rawId", "does not match the identifier it accompanies")
     result = Identifier(ident.kind, raw) if isinstance(raw, str) and raw else ident
+    if not result.is_withheld:
+        _check_raw(result.raw_id, f"{field}.rawId" if isinstance(raw, str) and raw else field)
     kind = payload.get("kind")
     if kind is not None and kind != result.kind.value:
         raise _problem(f"{field}.kind",

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from callcontrol.domain.callback_binding import CallbackBinding
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 
 
@@ -118,6 +119,9 @@ class Operation:
     result: ResultInfo | None = None
     target: Identifier | None = None
     invitation_id: str | None = None
+    # The Repeatability-Request-ID it was sent with (derived from the client's Idempotency-Key):
+    # a request carrying the same one again is a retry of this operation, not a new one.
+    request_id: str | None = None
     timeout_seconds: int | None = None  # an add's invitation timeout, as asked of ACS
 
     @property
@@ -221,6 +225,8 @@ class CallRecord:
     created_at: datetime | None = None
     updated_at: datetime | None = None
     event_count: int = 0
+    # What checks its callbacks (secret digest, token ids): stored, never shown by the API.
+    callback_binding: CallbackBinding = field(default_factory=CallbackBinding)
 
     def with_changes(self, **changes: Any) -> CallRecord:
         return replace(self, **changes)

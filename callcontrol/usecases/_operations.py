@@ -1,8 +1,14 @@
 """The pending-operation protocol every ACS action follows, as changes for `CallRecords.modify`.
 
-    reserve (checks the call, notes the operation pending: one guarded write)
+    Reservation (checks the call, notes the operation pending: one guarded write)
       ─▶ send to ACS ─▶ note the outcome (a second guarded write)
          (logged once, counted)  └─ a definite refusal: forget the reservation
+
+A client's retry of the same request (same Idempotency-Key, so the same Repeatability-Request-ID,
+and the same operationContext, kind and target) finds the operation its first attempt reserved:
+a settled one is reported as it stands and not sent again; a pending one (ACS may or may not
+have acted) is sent again with the same Repeatability-Request-ID, which ACS answers with its
+first outcome. Never a conflict, never a second operation.
 
 Each function returns a change (record → record, or None to leave the row alone); the use case
 hands it to the store, which applies it under the call's ETag.
@@ -13,6 +19,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -31,9 +38,20 @@ def new_operation_context(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4()}"
 
 
-def reserve(call_connection_id: str, context: str, kind: OperationKind, now: datetime, *,
-            target: Identifier | None = None, timeout_seconds: int | None = None) -> CallChange:
-    """Check the call can take the action and note it pending, in the same write.
+def operation_context(given: str | None, prefix: str, request_id: str | None) -> str:
+    """The client's operationContext; else one derived from the request's
+    Repeatability-Request-ID (so a retry of the same request names the same operation); else a
+    new one."""
+    if given:
+        return given
+    return f"{prefix}-{request_id}" if request_id else new_operation_context(prefix)
+
+
+@dataclass
+class Reservation:
+    """Reserving one action, and what it found: after the guarded write, `retry_of` is the
+    operation this very request already reserved (same operationContext, kind, target and
+    Repeatability-Request-ID), when the request is a client's retry.
 
     Refused early is only what is certain to fail: a call that has ended or is ending. A stored
     `connecting` may simply be a CallConnected still in flight, so "not established yet" is
@@ -43,31 +61,60 @@ def reserve(call_connection_id: str, context: str, kind: OperationKind, now: dat
     elsewhere) is not written: ACS decides, and success notes it.
     """
 
-    def change(record: CallRecord | None) -> CallRecord | None:
+    call_connection_id: str
+    context: str
+    kind: OperationKind
+    now: datetime
+    target: Identifier | None = None
+    request_id: str | None = None
+    timeout_seconds: int | None = None  # an add's invitation timeout, as asked of ACS
+    retry_of: Operation | None = None
+
+    @property
+    def settled(self) -> bool:
+        """A retry of an operation whose outcome is known: nothing is sent again."""
+        return self.retry_of is not None and self.retry_of.status is not OperationStatus.PENDING
+
+    def _is_retry(self, existing: Operation) -> bool:
+        return (self.request_id is not None and existing.request_id == self.request_id
+                and existing.kind is self.kind and existing.target == self.target)
+
+    def change(self, record: CallRecord | None) -> CallRecord | None:
+        self.retry_of = None
         if record is None:
             return None
+        existing = record.operation(self.context)
+        if existing is not None and self._is_retry(existing):
+            self.retry_of = existing  # ended calls too: the client learns how it finished
+            return None
+        call_id = self.call_connection_id
         if record.state.is_final:
-            raise Conflict(f"call {call_connection_id} has ended")
+            raise Conflict(f"call {call_id} has ended")
         if record.state in (CallState.DISCONNECTING, CallState.TRANSFER_ACCEPTED):
-            raise Conflict(f"call {call_connection_id} is ending ({record.state.value})")
-        if record.operation(context) is not None:
-            raise Conflict(f"operationContext {context!r} was already used on this call")
-        pending = Operation(context, kind, OperationStatus.PENDING, requested_at=now, target=target,
-                            timeout_seconds=timeout_seconds)
-        return record_pending(record, pending).with_changes(updated_at=now)
+            raise Conflict(f"call {call_id} is ending ({record.state.value})")
+        if existing is not None:
+            raise Conflict(f"operationContext {self.context!r} was already used on this call")
+        pending = Operation(self.context, self.kind, OperationStatus.PENDING,
+                            requested_at=self.now, target=self.target,
+                            request_id=self.request_id, timeout_seconds=self.timeout_seconds)
+        return record_pending(record, pending).with_changes(updated_at=self.now)
 
-    return change
+
+def status_of(record: CallRecord | None, context: str) -> OperationStatus | None:
+    found = record.operation(context) if record is not None else None
+    return found.status if found is not None else None
 
 
 def note(call_connection_id: str, context: str, kind: OperationKind, now: datetime, *,
          target: Identifier | None = None, invitation_id: str | None = None,
          state: CallState | None = None, timeout_seconds: int | None = None,
-         status: OperationStatus = OperationStatus.PENDING) -> CallChange:
+         status: OperationStatus = OperationStatus.PENDING,
+         request_id: str | None = None) -> CallChange:
     """Note what ACS accepted (creating the record when the call was not stored here)."""
     operation = Operation(context, kind, status, requested_at=now,
                           finished_at=None if status is OperationStatus.PENDING else now,
                           target=target, invitation_id=invitation_id,
-                          timeout_seconds=timeout_seconds)
+                          timeout_seconds=timeout_seconds, request_id=request_id)
 
     def change(record: CallRecord | None) -> CallRecord:
         base = record or CallRecord(call_connection_id, created_at=now)

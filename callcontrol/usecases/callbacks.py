@@ -12,7 +12,9 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+from callcontrol.domain.callback_binding import CallbackBinding, CallbackCredentials
 from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.errors import Unauthenticated
 from callcontrol.domain.events.callbacks import CallbackEvent
 from callcontrol.domain.models import CallRecord, Operation, OperationStatus, StoredEvent
 from callcontrol.domain.state_machine import apply_event
@@ -24,9 +26,11 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class IngestCallbacks:
-    """The events of one callback request, already authenticated and parsed."""
+    """The events of one callback request, its JWT already verified, and what the request
+    presents to bind it to a call (the URI's secret, the token id, the body's digest)."""
 
     events: tuple[CallbackEvent, ...]
+    credentials: CallbackCredentials | None = None
 
 
 @dataclass(frozen=True)
@@ -41,16 +45,42 @@ class Callbacks:
         self._clock = clock
 
     async def ingest(self, command: IngestCallbacks) -> IngestResult:
+        """Apply every event, or none when the request may not speak for their calls.
+
+        Raises:
+            Unauthenticated: the request's URI secret or token does not hold for a call.
+        """
+        credentials = command.credentials
+        if credentials is not None:
+            await self._check_before_applying(command.events, credentials)
         applied = duplicates = 0
         own_spans = len(command.events) > 1  # a lone event (ACS's usual POST) is the invocation
         for event in command.events:
-            if await self._observed(event, own_span=own_spans):
+            if await self._observed(event, credentials, own_span=own_spans):
                 applied += 1
             else:
                 duplicates += 1
         return IngestResult(applied, duplicates)
 
-    async def _observed(self, event: CallbackEvent, *, own_span: bool) -> bool:
+    async def _check_before_applying(self, events: tuple[CallbackEvent, ...],
+                                     credentials: CallbackCredentials) -> None:
+        """All or nothing: a request that fails for one of its calls applies no event at all.
+        A URI secret speaks for one call, so its request is about that call only; on the bare
+        URI each call is read once (only calls from before secrets, or forgeries, come there).
+        Each write checks again, under the call's ETag."""
+        calls = {event.call_connection_id for event in events}
+        if credentials.secret is not None:
+            if len(calls) > 1:
+                raise Unauthenticated("a call's callback URI speaks for that call only")
+            return  # one call: its first event's write checks, before anything is written
+        now = self._clock()
+        for call_id in calls:
+            record = await self._calls.find(call_id)
+            if record is not None:
+                record.callback_binding.admit(credentials, now)
+
+    async def _observed(self, event: CallbackEvent,
+                        credentials: CallbackCredentials | None, *, own_span: bool) -> bool:
         """Apply one event in its call's context, with its span (its own in a batch, else the
         invocation's), the callbacks metrics, and one log line saying what changed."""
         ids = {"call_connection_id": event.call_connection_id,
@@ -63,7 +93,7 @@ class Callbacks:
             block = observed.span(f"callback {kind}") if own_span else observed.current_span()
             with block as span:
                 started = time.perf_counter()
-                change = await self._apply(event)
+                change = await self._apply(event, credentials)
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 result = CallbackResult.APPLIED if change is not None else CallbackResult.DUPLICATE
                 span.set_attributes({"eventType": kind, "result": result.value})
@@ -72,7 +102,8 @@ class Callbacks:
                 _log_applied(kind, *change)
         return change is not None
 
-    async def _apply(self, event: CallbackEvent) -> tuple[CallRecord | None, CallRecord] | None:
+    async def _apply(self, event: CallbackEvent, credentials: CallbackCredentials | None,
+                     ) -> tuple[CallRecord | None, CallRecord] | None:
         """(the record before, after) the event; None when it was already recorded."""
         received = self._clock()
         stored = StoredEvent(
@@ -88,6 +119,13 @@ class Callbacks:
 
         def change(record: CallRecord | None) -> CallRecord:
             updated = apply_event(record, event, received)
+            if credentials is not None:
+                binding = record.callback_binding if record is not None else CallbackBinding()
+                # A call first seen here (its callbacks overtook the create/answer response)
+                # takes the secret its callback URI carries.
+                if record is None:
+                    binding = binding.pinned(credentials)
+                updated = updated.with_changes(callback_binding=binding.admit(credentials, received))
             written[:] = [(record, updated)]  # the last attempt's is the one that holds
             return updated
 

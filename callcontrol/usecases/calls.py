@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from callcontrol.domain.callback_binding import new_callback_secret, secret_digest
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import Conflict, NotFound
 from callcontrol.domain.identifiers import Identifier
@@ -27,12 +28,14 @@ from callcontrol.domain.models import (
 from callcontrol.domain.state_machine import record_pending
 from callcontrol.observability import note_call, use_case
 from callcontrol.usecases._operations import (
+    Reservation,
     caller_id_for,
     new_operation_context,
     note,
+    operation_context,
     perform,
-    reserve,
     send,
+    status_of,
 )
 from callcontrol.usecases.ports import CallAutomation, CallRecords
 
@@ -85,11 +88,18 @@ class TransferCall:
 
 @dataclass(frozen=True)
 class Accepted:
-    """What an asynchronous action returns at once: its operationContext (+ invitation id)."""
+    """What an asynchronous action returns at once: its operationContext (+ invitation id), and
+    the operation's status as it stands (a retry of a settled request says how it ended)."""
 
     call_connection_id: str
     operation_context: str
     invitation_id: str | None = None
+    status: OperationStatus | None = None
+
+    @classmethod
+    def of(cls, call_connection_id: str, operation: Operation) -> Accepted:
+        return cls(call_connection_id, operation.context, operation.invitation_id,
+                   operation.status)
 
 
 @dataclass(frozen=True)
@@ -123,9 +133,11 @@ class Calls:
         caller_id = caller_id_for(command.targets, command.caller_id, self._default_caller_id,
                                   "sourceCallerIdNumber")
         context = command.operation_context or new_operation_context("create")
+        secret = new_callback_secret()  # the call's callbacks must present it (kept hashed)
         created = await perform(OperationKind.CONNECT, context, lambda: self._gateway().create_call(
             list(command.targets), caller_id=caller_id, display_name=command.display_name,
             operation_context=context, idempotency_key=command.repeatability_id,
+            callback_secret=secret,
         ))
         note_call(call_connection_id=created.call_connection_id,
                   server_call_id=created.server_call_id, correlation_id=created.correlation_id)
@@ -143,6 +155,7 @@ class Calls:
                 server_call_id=base.server_call_id or created.server_call_id,
                 correlation_id=base.correlation_id or created.correlation_id,
                 updated_at=now,
+                callback_binding=base.callback_binding.with_digest(secret_digest(secret)),
             )
 
         written = await self._calls.modify(created.call_connection_id, change)
@@ -210,14 +223,19 @@ class Calls:
         # such before it is sent, so its outcome is never read as the app's own exit.
         kind = (OperationKind.TRANSFER if command.transferee is None
                 else OperationKind.TRANSFER_PARTICIPANT)
-        context = command.operation_context or new_operation_context("transfer")
-        await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(),
-                                                  target=target))
+        context = operation_context(command.operation_context, "transfer",
+                                    command.repeatability_id)
+        reservation = Reservation(call_id, context, kind, self._clock(), target=target,
+                                  request_id=command.repeatability_id)
+        record = await self._calls.modify(call_id, reservation.change)
+        if reservation.settled and reservation.retry_of is not None:
+            return Accepted.of(call_id, reservation.retry_of)
         await send(self._calls, call_id, context, kind, lambda: self._gateway().transfer(
             call_id, target, transferee=command.transferee, caller_id=command.caller_id,
             operation_context=context, idempotency_key=command.repeatability_id,
         ))
         if command.transferee is None:  # the whole call moves: the app is about to lose it
-            await self._calls.modify(call_id, note(call_id, context, kind, self._clock(),
-                                                   target=target, state=CallState.TRANSFERRING))
-        return Accepted(call_id, context)
+            record = await self._calls.modify(call_id, note(
+                call_id, context, kind, self._clock(), target=target,
+                state=CallState.TRANSFERRING, request_id=command.repeatability_id))
+        return Accepted(call_id, context, status=status_of(record, context))

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from callcontrol.domain.callback_binding import offer_callback_secret, secret_digest
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held, claim_key
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import (
@@ -89,6 +90,7 @@ class InboundResult:
 class _Acted:
     decision: InboundDecision
     answered: AcsCall | None = None
+    callback_secret_sha256: str | None = None
 
 
 class InboundCalls:
@@ -112,6 +114,10 @@ class InboundCalls:
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
+        # Offers this process acted on but could not mark decided (the store failed right
+        # after ACS acted): a redelivery reaching this process finishes them without acting
+        # again. Keyed by claim key; small, since each entry lives until that redelivery.
+        self._unmarked: dict[str, tuple[Claim, ClaimOutcome]] = {}
 
     async def handle(self, call: IncomingCall) -> InboundResult:
         """Decide and act on one IncomingCall delivery, exactly once per offer.
@@ -129,6 +135,9 @@ class InboundCalls:
             problem = FieldProblem("data.incomingCallContext", "is required to act on the call")
             raise InvalidInput("the IncomingCall has no incomingCallContext", [problem])
         key = claim_key(context)
+        unmarked = self._unmarked.get(key)
+        if unmarked is not None:
+            return await self._finish_unmarked(call, key, *unmarked)
         claim = await self._claim(key, call)
         if claim.status is not ClaimStatus.CLAIMED:
             return await self._settled(call, claim)
@@ -144,6 +153,11 @@ class InboundCalls:
             claim = await self._claims.mark(claim, ClaimStatus.DECIDED, outcome)
         except EtagMismatch:
             logger.error("claim %s was taken over while we acted; recording anyway", key[:12])
+        except StoreError:
+            # ACS has acted; only the note of it failed. Keep what was done, so that the
+            # redelivery this failure causes records it instead of acting a second time.
+            self._unmarked[key] = (claim, outcome)
+            raise
         record_id = await self._record(call, outcome)
         if claim.status is ClaimStatus.DECIDED:
             # A duplicate that saw `decided` may have written the same record and marked it first.
@@ -157,6 +171,24 @@ class InboundCalls:
             outcome=decision.outcome.value, action=decision.action.value, rule_id=decision.rule_id,
             latency_ms=decision.latency_ms or 0.0)
         return InboundResult(record_id, decision)
+
+    async def _finish_unmarked(self, call: IncomingCall, key: str, claim: Claim,
+                               outcome: ClaimOutcome) -> InboundResult:
+        """A redelivery of an offer this process acted on but could not mark: mark and record
+        it now (the claim is still ours while its lease runs), never act again."""
+        try:
+            claim = await self._claims.mark(claim, ClaimStatus.DECIDED, outcome)
+        except EtagMismatch:
+            # No longer ours (another delivery took it over): handled like any other delivery.
+            del self._unmarked[key]
+            return await self.handle(call)
+        del self._unmarked[key]
+        record_id = await self._record(call, outcome)
+        with contextlib.suppress(EtagMismatch):
+            await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
+        logger.info("inbound call %s: recorded on redelivery (%s), not acted on again", key[:12],
+                    outcome.decision.outcome)
+        return InboundResult(record_id, outcome.decision, duplicate=True)
 
     # --- the claim ------------------------------------------------------------------------
 
@@ -211,12 +243,13 @@ class InboundCalls:
         base = _Draft(decision, ruleset, now)
         try:
             if isinstance(action, AnswerAction):
+                secret = offer_callback_secret(context)
                 answered = await self._gateway().answer(
                     context, operation_context=action.operation_context,
-                    idempotency_key=for_offer(key, InboundAction.ANSWER),
+                    idempotency_key=for_offer(key, InboundAction.ANSWER), callback_secret=secret,
                 )
                 done = base.done(InboundAction.ANSWER, InboundOutcome.ANSWERED, self._ms(started))
-                return _Acted(done, answered)
+                return _Acted(done, answered, secret_digest(secret))
             if isinstance(action, RejectAction):
                 await self._gateway().reject(
                     context, action.reason, idempotency_key=for_offer(key, InboundAction.REJECT))
@@ -281,7 +314,8 @@ class InboundCalls:
         if answered is None:
             return ClaimOutcome(acted.decision, inbound_record_id(call, key))
         return ClaimOutcome(acted.decision, answered.call_connection_id, answered.state,
-                            answered.server_call_id, answered.correlation_id)
+                            answered.server_call_id, answered.correlation_id,
+                            acted.callback_secret_sha256)
 
     async def _record(self, call: IncomingCall, outcome: ClaimOutcome) -> str:
         decision, record_id, acs_state = outcome.decision, outcome.record_id, outcome.acs_state
@@ -303,6 +337,7 @@ class InboundCalls:
                 targets=(call.to,),
                 inbound=decision,
                 updated_at=now,
+                callback_binding=base.callback_binding.with_digest(outcome.callback_secret_sha256),
             )
 
         await self._calls.modify(record_id, change)

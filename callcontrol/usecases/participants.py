@@ -15,11 +15,12 @@ from callcontrol.domain.identifiers import Identifier, IdentifierKind
 from callcontrol.domain.models import OperationKind, OperationStatus, Participant
 from callcontrol.observability import use_case
 from callcontrol.usecases._operations import (
+    Reservation,
     caller_id_for,
-    new_operation_context,
     note,
-    reserve,
+    operation_context,
     send,
+    status_of,
 )
 from callcontrol.usecases.calls import Accepted
 from callcontrol.usecases.ports import CallAutomation, CallRecords
@@ -103,29 +104,41 @@ class Participants:
         kind = OperationKind.ADD_PARTICIPANT
         caller_id = caller_id_for([who], command.caller_id, self._default_caller_id,
                                   "sourceCallerIdNumber")
-        context = command.operation_context or new_operation_context("add")
+        context = operation_context(command.operation_context, "add", command.repeatability_id)
         timeout = command.invitation_timeout_seconds  # the reconciler's limit starts from it
-        await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(), target=who,
-                                                  timeout_seconds=timeout))
+        reservation = Reservation(call_id, context, kind, self._clock(), target=who,
+                                  request_id=command.repeatability_id, timeout_seconds=timeout)
+        await self._calls.modify(call_id, reservation.change)
+        retry = reservation.retry_of
+        if reservation.settled and retry is not None and retry.invitation_id is not None:
+            return Accepted.of(call_id, retry)
+        # First attempt, or a retry whose accepted answer (its invitation id) was never heard:
+        # the same Repeatability-Request-ID makes ACS answer with its first outcome.
         outcome = await send(self._calls, call_id, context, kind, lambda: self._gateway().add_participant(
             call_id, who, caller_id=caller_id, invitation_timeout=timeout,
             operation_context=context, idempotency_key=command.repeatability_id,
         ))
-        await self._calls.modify(call_id, note(call_id, context, kind, self._clock(), target=who,
-                                               invitation_id=outcome.invitation_id,
-                                               timeout_seconds=timeout))
-        return Accepted(call_id, context, outcome.invitation_id)
+        record = await self._calls.modify(call_id, note(
+            call_id, context, kind, self._clock(), target=who,
+            invitation_id=outcome.invitation_id, timeout_seconds=timeout,
+            request_id=command.repeatability_id))
+        return Accepted(call_id, context, outcome.invitation_id, status_of(record, context))
 
     @use_case
     async def remove_participant(self, command: RemoveParticipant) -> Accepted:
         call_id, who = command.call_connection_id, command.participant
         kind = OperationKind.REMOVE_PARTICIPANT
-        context = command.operation_context or new_operation_context("remove")
-        await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(), target=who))
+        context = operation_context(command.operation_context, "remove", command.repeatability_id)
+        reservation = Reservation(call_id, context, kind, self._clock(), target=who,
+                                  request_id=command.repeatability_id)
+        await self._calls.modify(call_id, reservation.change)
+        if reservation.settled and reservation.retry_of is not None:
+            return Accepted.of(call_id, reservation.retry_of)
         await send(self._calls, call_id, context, kind, lambda: self._gateway().remove_participant(
             call_id, who, operation_context=context, idempotency_key=command.repeatability_id))
-        await self._calls.modify(call_id, note(call_id, context, kind, self._clock(), target=who))
-        return Accepted(call_id, context)
+        record = await self._calls.modify(call_id, note(
+            call_id, context, kind, self._clock(), target=who, request_id=command.repeatability_id))
+        return Accepted(call_id, context, status=status_of(record, context))
 
     @use_case
     async def mute_participant(self, command: MuteParticipant) -> Accepted:
@@ -134,24 +147,34 @@ class Participants:
             raise InvalidInput("only ACS users can be muted",
                                [FieldProblem("path.rawId", "must be an ACS user (8:acs:…)")])
         kind = OperationKind.MUTE
-        context = command.operation_context or new_operation_context("mute")
-        await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock(), target=who))
+        context = operation_context(command.operation_context, "mute", command.repeatability_id)
+        reservation = Reservation(call_id, context, kind, self._clock(), target=who,
+                                  request_id=command.repeatability_id)
+        await self._calls.modify(call_id, reservation.change)
+        if reservation.settled and reservation.retry_of is not None:
+            return Accepted.of(call_id, reservation.retry_of)
         await send(self._calls, call_id, context, kind, lambda: self._gateway().mute_participant(
             call_id, who, operation_context=context, idempotency_key=command.repeatability_id))
         # Mute has no callback: its 200 is the outcome.
-        await self._calls.modify(call_id, note(call_id, context, kind, self._clock(), target=who,
-                                               status=OperationStatus.SUCCEEDED))
-        return Accepted(call_id, context)
+        record = await self._calls.modify(call_id, note(
+            call_id, context, kind, self._clock(), target=who, status=OperationStatus.SUCCEEDED,
+            request_id=command.repeatability_id))
+        return Accepted(call_id, context, status=status_of(record, context))
 
     @use_case
     async def cancel_add_participant(self, command: CancelAddParticipant) -> Accepted:
         call_id, invitation_id = command.call_connection_id, command.invitation_id
         kind = OperationKind.CANCEL_ADD_PARTICIPANT
-        context = command.operation_context or new_operation_context("cancel")
-        await self._calls.modify(call_id, reserve(call_id, context, kind, self._clock()))
+        context = operation_context(command.operation_context, "cancel", command.repeatability_id)
+        reservation = Reservation(call_id, context, kind, self._clock(),
+                                  request_id=command.repeatability_id)
+        await self._calls.modify(call_id, reservation.change)
+        if reservation.settled and reservation.retry_of is not None:
+            return Accepted.of(call_id, reservation.retry_of)
         await send(self._calls, call_id, context, kind, lambda: self._gateway().cancel_add_participant(
             call_id, invitation_id, operation_context=context,
             idempotency_key=command.repeatability_id))
-        await self._calls.modify(call_id, note(call_id, context, kind, self._clock(),
-                                               invitation_id=invitation_id))
-        return Accepted(call_id, context, invitation_id)
+        record = await self._calls.modify(call_id, note(
+            call_id, context, kind, self._clock(), invitation_id=invitation_id,
+            request_id=command.repeatability_id))
+        return Accepted(call_id, context, invitation_id, status_of(record, context))

@@ -88,7 +88,8 @@ class InboundCallActions(Protocol):
     """What the inbound use case asks of ACS."""
 
     async def answer(self, incoming_call_context: str, *, operation_context: str | None = None,
-                     idempotency_key: str | None = None) -> AcsCall: ...
+                     idempotency_key: str | None = None,
+                     callback_secret: str | None = None) -> AcsCall: ...
 
     async def reject(self, incoming_call_context: str, reason: str, *,
                      idempotency_key: str | None = None) -> None: ...
@@ -103,6 +104,7 @@ class CallAutomation(InboundCallActions, Protocol):
     async def create_call(
         self, targets: list[Identifier], *, caller_id: str | None, display_name: str | None,
         operation_context: str | None, idempotency_key: str | None = None,
+        callback_secret: str | None = None,
     ) -> AcsCall: ...
 
     async def get_call_properties(self, call_connection_id: str) -> AcsCall: ...

@@ -31,6 +31,7 @@ from callcontrol.domain.reconciliation import (
     is_quiet,
     settle_overdue,
 )
+from callcontrol.observability import bind_call
 from callcontrol.usecases.ports import CallIndexes, CallLookup, CallRecords
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,8 @@ class Reconciler:
         entries = await self._indexes.open_calls(after=after, limit=self._options.max_calls)
         for entry in entries:
             report.examined += 1
-            await self._reconcile(entry, now, report)
+            with bind_call(call_connection_id=entry.call_connection_id):  # logs carry its ids
+                await self._reconcile(entry, now, report)
         report.completed_pass = len(entries) < self._options.max_calls
         await self._indexes.save_cursor(CURSOR, None if report.completed_pass
                                         else entries[-1].position)

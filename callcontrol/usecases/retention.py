@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.listing import IndexedCall
 from callcontrol.domain.reconciliation import last_activity
+from callcontrol.observability import bind_call
 from callcontrol.usecases.ports import CallIndexes, CallRecords, Expiring, PrunableRuleVersions
 
 logger = logging.getLogger(__name__)
@@ -74,17 +76,8 @@ class Retention:
         cutoff = now - self._options.call_retention
         expired = await self._indexes.created_before(cutoff, batch)
         for entry in expired:
-            record = await self._calls.find(entry.call_connection_id)
-            if record is None or not entry.names(record):
-                # An index row whose record is gone, or another creation's: only the row goes.
-                await self._indexes.unindex(entry)
-                continue
-            last = last_activity(record)
-            if last is not None and last >= cutoff:
-                report.calls_kept_active += 1
-                continue
-            report.call_rows += await self._indexes.delete_call(entry)
-            report.calls += 1
+            with bind_call(call_connection_id=entry.call_connection_id):
+                await self._expire(entry, cutoff, report)
         report.idempotency_keys = await self._idempotency.purge(now, batch)
         report.claims = await self._claims.purge(now, batch)
         report.rule_versions = await self._rules.prune(self._options.rule_versions_kept, batch)
@@ -92,3 +85,16 @@ class Retention:
                                       report.rule_versions)
         logger.info("retention (%s): %s", command.trigger, report.to_json())
         return report
+
+    async def _expire(self, entry: IndexedCall, cutoff: datetime, report: RetentionReport) -> None:
+        record = await self._calls.find(entry.call_connection_id)
+        if record is None or not entry.names(record):
+            # An index row whose record is gone, or another creation's: only the row goes.
+            await self._indexes.unindex(entry)
+            return
+        last = last_activity(record)
+        if last is not None and last >= cutoff:
+            report.calls_kept_active += 1
+            return
+        report.call_rows += await self._indexes.delete_call(entry)
+        report.calls += 1

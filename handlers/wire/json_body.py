@@ -18,3 +18,6 @@ def decode_json(body: bytes) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput("body is not valid JSON",
                            [FieldProblem("body", f"invalid JSON: {exc}")]) from None
+    except ValueError:  # an integer past Python's digit limit (thousands of digits)
+        raise InvalidInput("body holds a number too large to read",
+                           [FieldProblem("body", "a number is too large")]) from None

@@ -23,6 +23,7 @@ from pydantic.alias_generators import to_camel
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.identifiers import (
     E164,
+    RAW_ID_CHARS,
     RAW_ID_PREFIXES,
     Identifier,
     IdentifierKind,
@@ -60,17 +61,19 @@ _E164_DIGITS = E164.pattern.removeprefix("^").removesuffix("$")
 SHORT_FORMS: dict[str, dict[str, Any]] = {
     "phoneNumber": {"type": "string", "pattern": E164.pattern, "examples": ["+14255550123"]},
     "communicationUserId": {
-        "type": "string", "pattern": f"^(?:{_prefixes(IdentifierKind.COMMUNICATION_USER)})",
+        "type": "string", "maxLength": 254,
+        "pattern": f"^(?:{_prefixes(IdentifierKind.COMMUNICATION_USER)})[{RAW_ID_CHARS}]*$",
         "examples": ["8:acs:00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000001"],
     },
-    "microsoftTeamsUserId": {"type": "string", "minLength": 1},
-    "microsoftTeamsAppId": {"type": "string", "minLength": 1},
+    # Teams ids become 8:orgid:<id> / 28:orgid:<id>: the raw-id characters, 246 at most.
+    "microsoftTeamsUserId": {"type": "string", "pattern": f"^[{RAW_ID_CHARS}]{{1,246}}$"},
+    "microsoftTeamsAppId": {"type": "string", "pattern": f"^[{RAW_ID_CHARS}]{{1,246}}$"},
     "rawId": {
-        "type": "string",
+        "type": "string", "maxLength": 254,
         "pattern": "^(?:" + "|".join([
-            f"4:{_E164_DIGITS}(?:_[\\s\\S]*)?$",
-            *(_prefixes(kind) for kind in RAW_ID_PREFIXES),
-        ]) + ")",
+            f"4:{_E164_DIGITS}(?:_[{RAW_ID_CHARS}]*)?",
+            *(f"(?:{_prefixes(kind)})[{RAW_ID_CHARS}]*" for kind in RAW_ID_PREFIXES),
+        ]) + ")$",
     },
 }
 

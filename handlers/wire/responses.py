@@ -136,6 +136,7 @@ class AcceptedOut(BaseModel):
     callConnectionId: str
     operationContext: str | None = None
     invitationId: str | None = None
+    status: str | None = None  # the operation as it stands: pending, succeeded, failed
 
 
 class ProblemOut(BaseModel):
@@ -198,4 +199,6 @@ def accepted_json(accepted: Accepted) -> dict[str, str | None]:
                                    "operationContext": accepted.operation_context}
     if accepted.invitation_id is not None:
         body["invitationId"] = accepted.invitation_id
+    if accepted.status is not None:
+        body["status"] = accepted.status.value
     return body

@@ -38,6 +38,7 @@ def call(
 
 
 def call_json(url: str, method: str = "GET", payload: object = None,
-              headers: Mapping[str, str] | None = None) -> Reply:
+              headers: Mapping[str, str] | None = None, timeout: float = 30) -> Reply:
     body = None if payload is None else json.dumps(payload).encode()
-    return call(url, method, body, {"Content-Type": "application/json", **(headers or {})})
+    return call(url, method, body, {"Content-Type": "application/json", **(headers or {})},
+                timeout=timeout)

@@ -26,7 +26,10 @@ class _LateConflict(errors.Conflict):
     (errors.AcsUnavailable("x"), 503),
     (errors.SettingError("NAME", "x"), 500),
     (errors.InProgress("x"), 500),  # listed nowhere: the base class's status
-    (errors.AcsRejected("x", errors.AcsErrorInfo(status=403, code="8523", message="m")), 403),
+    (errors.AcsRejected("x", errors.AcsErrorInfo(status=400, code="8523", message="m")), 400),
+    # ACS refusing the app's own credentials is the app's failure, not the client's (issue 13).
+    (errors.AcsRejected("x", errors.AcsErrorInfo(status=401, code="401", message="m")), 502),
+    (errors.AcsRejected("x", errors.AcsErrorInfo(status=403, code="8523", message="m")), 502),
     (errors.AcsRejected("x", errors.AcsErrorInfo(status=500, code="8500", message="m")), 502),
 ])
 def test_each_error_gets_its_status(error: errors.CallControlError, status: int) -> None:

@@ -41,6 +41,10 @@ from callcontrol.domain.errors import StoreError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+# Every storage request ends within this, the SDK's own retries included: well inside Event
+# Grid's 30 s wait for a webhook and the host's HTTP timeout, so a hung store becomes a prompt
+# 503 (or a failed delivery that Event Grid retries), never a request that outlives its caller.
+STORAGE_DEADLINE_SECONDS = 5.0
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "ResourceNotFound", "EntityNotFound"}
 _TABLE_NOT_FOUND = "TableNotFound"
 
@@ -55,9 +59,11 @@ def _table_missing(exc: AzureError, *, any_not_found: bool = False) -> bool:
 
 
 class AzureTableBackend:
-    def __init__(self, service: TableServiceClient, *, table_prefix: str = "") -> None:
+    def __init__(self, service: TableServiceClient, *, table_prefix: str = "",
+                 deadline_seconds: float = STORAGE_DEADLINE_SECONDS) -> None:
         self._service = service
         self._prefix = table_prefix
+        self._deadline = deadline_seconds
         self._clients: dict[str, TableClient] = {}
         self._ready: dict[str, asyncio.Lock] = {}
         self.round_trips = 0
@@ -78,7 +84,8 @@ class AzureTableBackend:
 
     async def _create(self, table: str) -> None:
         try:
-            await self._service.create_table_if_not_exists(self._name(table))
+            await self._within_deadline(self._service.create_table_if_not_exists(self._name(table)),
+                                        f"open table {self._name(table)}")
         except AzureError as exc:
             raise StoreError(f"cannot open table {self._name(table)}: {exc.message}") from exc
 
@@ -89,7 +96,7 @@ class AzureTableBackend:
         client = await self._client(table)
         self.round_trips += 1
         try:
-            return await action(client)
+            return await self._within_deadline(action(client), f"request to {table}")
         except AzureError as exc:
             if not _table_missing(exc, any_not_found=insert):
                 raise
@@ -98,7 +105,14 @@ class AzureTableBackend:
         async with self._ready.setdefault(table, asyncio.Lock()):
             await self._create(table)
         self.round_trips += 1
-        return await action(client)
+        return await self._within_deadline(action(client), f"request to {table}")
+
+    async def _within_deadline(self, request: Awaitable[T], what: str) -> T:
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await request
+        except TimeoutError:
+            raise StoreError(f"{what}: no answer within {self._deadline:g} s") from None
 
     @staticmethod
     def _to_entity(raw: Mapping[str, Any]) -> Entity:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from callcontrol.domain.announcements import CallEvent
+from callcontrol.domain.callback_binding import CallbackBinding, TokenUse
 from callcontrol.domain.claims import ClaimOutcome
 from callcontrol.domain.errors import StoreError
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
@@ -97,6 +98,8 @@ def _operation(operation: Operation) -> Json:
         body["target"] = _identifier(operation.target)
     if operation.invitation_id is not None:
         body["invitationId"] = operation.invitation_id
+    if operation.request_id is not None:
+        body["requestId"] = operation.request_id
     if operation.timeout_seconds is not None:  # optional: older rows simply lack it
         body["invitationTimeoutSeconds"] = operation.timeout_seconds
     return body
@@ -112,6 +115,7 @@ def _read_operation(value: Json) -> Operation:
         result=_read_result(value.get("result")),
         target=_read_identifier(value.get("target")),
         invitation_id=value.get("invitationId"),
+        request_id=value.get("requestId"),  # absent in rows written before retries matched
         timeout_seconds=value.get("invitationTimeoutSeconds"),
     )
 
@@ -168,6 +172,7 @@ def encode_call(record: CallRecord) -> Json:
         "createdAt": _iso(record.created_at),
         "updatedAt": _iso(record.updated_at),
         "eventCount": record.event_count,
+        **_binding(record.callback_binding),
     }
 
 
@@ -190,7 +195,27 @@ def _decode_call_v1(value: Json) -> CallRecord:
         created_at=_when(value.get("createdAt")),
         updated_at=_when(value.get("updatedAt")),
         event_count=int(value.get("eventCount", 0)),
+        callback_binding=_read_binding(value),
     )
+
+
+def _binding(binding: CallbackBinding) -> Json:
+    """Optional keys: rows without them (older ones, calls from before callback secrets) read
+    as a call with no secret and no remembered tokens."""
+    body: Json = {}
+    if binding.secret_sha256 is not None:
+        body["callbackSecretSha256"] = binding.secret_sha256
+    if binding.tokens:
+        body["callbackTokens"] = [{"jti": use.token_id, "bodySha256": use.body_digest,
+                                   "expiresAt": _iso(use.expires_at)} for use in binding.tokens]
+    return body
+
+
+def _read_binding(value: Json) -> CallbackBinding:
+    digest = value.get("callbackSecretSha256")
+    tokens = tuple(TokenUse(str(use["jti"]), str(use["bodySha256"]), _when(use.get("expiresAt")))
+                   for use in value.get("callbackTokens") or () if isinstance(use, dict))
+    return CallbackBinding(digest if isinstance(digest, str) else None, tokens)
 
 
 _CALL_DECODERS: Final[Mapping[int, Callable[[Json], CallRecord]]] = {1: _decode_call_v1}
@@ -237,6 +262,7 @@ def encode_claim_outcome(outcome: ClaimOutcome) -> Json:
         "acsState": outcome.acs_state.value if outcome.acs_state else None,
         "acsServerCallId": outcome.acs_server_call_id,
         "acsCorrelationId": outcome.acs_correlation_id,
+        "callbackSecretSha256": outcome.callback_secret_sha256,
     }
 
 
@@ -248,6 +274,7 @@ def decode_claim_outcome(value: Json) -> ClaimOutcome:
         acs_state=CallState(acs_state) if acs_state else None,
         acs_server_call_id=value.get("acsServerCallId"),
         acs_correlation_id=value.get("acsCorrelationId"),
+        callback_secret_sha256=value.get("callbackSecretSha256"),
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 from callcontrol.domain.models import Participant, ResultInfo
+from callcontrol.domain.opaque_ids import check_opaque_id
 
 TYPE_PREFIX = "Microsoft.Communication."
 
@@ -69,7 +70,8 @@ class CallbackEvent:
 
 
 def parse_callback_events(payload: object) -> list[CallbackEvent]:
-    """Parse a callback request's decoded body: a JSON array of CloudEvents. All or nothing."""
+    """Parse a callback request's decoded body: a JSON array of CloudEvents. All or nothing: every
+    event is read and checked before any is applied, so one bad event refuses the whole batch."""
     if not isinstance(payload, list):
         raise InvalidInput(
             "body must be a JSON array of CloudEvents",
@@ -83,12 +85,13 @@ def parse_callback_events(payload: object) -> list[CallbackEvent]:
 def parse_callback_event(item: object, where: str = "event") -> CallbackEvent:
     if not isinstance(item, dict):
         raise _bad(where, "must be a CloudEvent object")
-    event_id = _required_str(item, "id", where)
+    # Both ids become storage keys: they are checked here, not found wanting by the store.
+    event_id = check_opaque_id(item.get("id"), f"{where}.id")
     event_type = _required_str(item, "type", where)
     data = item.get("data")
     if not isinstance(data, dict):
         raise _bad(f"{where}.data", "must be an object")
-    call_id = _required_str(data, "callConnectionId", f"{where}.data")
+    call_id = check_opaque_id(data.get("callConnectionId"), f"{where}.data.callConnectionId")
     kind = EventKind.from_type(event_type)
     participants: tuple[Participant, ...] | None = None
     if kind is EventKind.PARTICIPANTS_UPDATED:

@@ -8,8 +8,9 @@ Conditions of a rule are ANDed; the entries of one condition list are ORed, exce
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Annotated, Any, Final, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     AfterValidator,
@@ -74,7 +75,7 @@ def check_party_pattern(pattern: str) -> str:
         # 4:anonymous (withheld) and 4:* (any phone raw id) are the two non-number forms
         if number != (ANONYMOUS_PHONE if exact else ""):
             _check_phone_pattern(number, exact=exact)
-    elif not _RAW_ID.match(body):
+    elif not _RAW_ID.fullmatch(body):
         raise ValueError(
             "must be an E.164 number (+14255550123), a raw id (4:+1..., 8:acs:..., 8:orgid:...) "
             "or a prefix of one ending in *"
@@ -83,9 +84,9 @@ def check_party_pattern(pattern: str) -> str:
 
 
 def _check_phone_pattern(number: str, *, exact: bool) -> None:
-    if exact and not E164.match(number):
+    if exact and not E164.fullmatch(number):
         raise ValueError("must be E.164: + and 7 to 15 digits (or a prefix ending in *)")
-    if not exact and not _PHONE_PREFIX_PATTERN.match(number):
+    if not exact and not _PHONE_PREFIX_PATTERN.fullmatch(number):
         raise ValueError("a phone prefix must be + and up to 15 digits before the *")
 
 
@@ -114,7 +115,7 @@ PartyPatterns = Annotated[tuple[PartyPattern, ...], Field(min_length=1)]
 
 
 def _check_header_name(name: str) -> str:
-    if not _HEADER_NAME.match(name):
+    if not _HEADER_NAME.fullmatch(name):
         raise ValueError("must be a header name: 1 to 256 letters, digits or -_.!#$%&'*+^`|~")
     return name
 
@@ -166,6 +167,10 @@ DAYS: Final[tuple[Day, ...]] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _check_time_zone(name: str) -> str:
+    # The tz database also ships files that are not zones (localtime, Factory, posixrules,
+    # posix/..., right/...): only the canonical and link names IANA lists are accepted.
+    if name not in _iana_zone_names():
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. Europe/Berlin)")
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America", over-long names
@@ -173,8 +178,16 @@ def _check_time_zone(name: str) -> str:
     return name
 
 
+@cache
+def _iana_zone_names() -> frozenset[str]:
+    return frozenset(available_timezones() - _NOT_ZONES)
+
+
+_NOT_ZONES: Final = frozenset({"localtime", "Factory", "posixrules"})
+
+
 def _check_clock(value: str) -> str:
-    if not _CLOCK.match(value) and value != END_OF_DAY:
+    if not _CLOCK.fullmatch(value) and value != END_OF_DAY:
         raise ValueError("must be a 24-hour time HH:MM (24:00 allowed as an end)")
     return value
 
@@ -263,7 +276,9 @@ class AnswerAction(WireModel):
     model_config = ConfigDict(json_schema_extra=_type_required)
 
     type: Literal["answer"] = "answer"
-    operation_context: Annotated[str, Field(min_length=1)] | None = None
+    # The same cap as the management API (and ACS): an operationContext is echoed on every
+    # callback of the call.
+    operation_context: Annotated[str, Field(min_length=1, max_length=512)] | None = None
 
 
 class RejectAction(WireModel):
@@ -304,7 +319,7 @@ Action = Annotated[AnswerAction | RejectAction | RedirectAction, Field(discrimin
 
 
 def _check_rule_id(rule_id: str) -> str:
-    if not _RULE_ID.match(rule_id):
+    if not _RULE_ID.fullmatch(rule_id):
         raise ValueError(
             "must be 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )

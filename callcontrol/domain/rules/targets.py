@@ -41,7 +41,7 @@ TARGET_INPUT_SCHEMA: Final[dict[str, Any]] = {
     ),
     "type": "object",
     "properties": {
-        "kind": {"type": "string", "enum": [kind.value for kind in _REDIRECTABLE]},
+        "kind": {"type": "string", "enum": sorted(kind.value for kind in _REDIRECTABLE)},
         "rawId": {"type": "string"},
         "phoneNumber": {"type": "string", "pattern": E164.pattern},
         "communicationUserId": {"type": "string"},

@@ -37,6 +37,7 @@ class FakeAcs:
     sent: list[Sent] = field(default_factory=list)
     failures: list[Exception] = field(default_factory=list)
     delay: float = 0.0
+    callback_secrets: list[str | None] = field(default_factory=list)  # one per answer
 
     async def _request(self, action: str, context: str, key: str | None, detail: Any = None) -> None:
         self.sent.append(Sent(action, context, key, detail))
@@ -46,7 +47,9 @@ class FakeAcs:
             raise self.failures.pop(0)
 
     async def answer(self, incoming_call_context: str, *, operation_context: str | None = None,
-                     idempotency_key: str | None = None) -> AcsCall:
+                     idempotency_key: str | None = None,
+                     callback_secret: str | None = None) -> AcsCall:
+        self.callback_secrets.append(callback_secret)
         await self._request("answer", incoming_call_context, idempotency_key, operation_context)
         return AcsCall(
             call_connection_id=f"conn-{uuid.uuid4()}", server_call_id="server-from-acs",

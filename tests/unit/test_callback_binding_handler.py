@@ -1,0 +1,115 @@
+"""Callbacks bound to their call, through `function_app.app` (issue 13, item 1): the per-call
+secret in the callback URI and the token ids, over the in-memory store twin."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from callcontrol.adapters.callback_auth import CallbackAuthenticator
+from callcontrol.adapters.store.memory import MemoryTableBackend
+from callcontrol.composition import Services, use_services
+from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
+from callcontrol.settings import load_settings
+from tests.conftest import load_event
+from tests.support.app import http_request, invoke, json_body
+from tests.support.signing import TestSigner
+
+ISSUER, AUDIENCE = "http://acs.test", "resource-guid"
+
+
+@pytest.fixture(scope="module")
+def signer() -> TestSigner:
+    return TestSigner(ISSUER, AUDIENCE)
+
+
+@pytest.fixture(autouse=True)
+def wired(signer: TestSigner) -> Iterator[None]:
+    backend = MemoryTableBackend()
+
+    async def keys() -> Mapping[str, Any]:
+        return signer.jwks()
+
+    def factory() -> Services:
+        auth = CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=keys)
+        return Services(load_settings({}), backend=backend, authenticator=auth)
+
+    with use_services(factory):
+        yield
+
+
+def event(call_id: str, kind: str = "CallConnected") -> dict[str, Any]:
+    template = load_event("call_connected.json")[0]
+    return {**template, "id": str(uuid.uuid4()), "type": f"Microsoft.Communication.{kind}",
+            "data": {**template["data"], "callConnectionId": call_id}}
+
+
+async def post(events: list[dict[str, Any]], token: str, secret: str | None) -> func.HttpResponse:
+    params = {SECRET_PARAMETER: secret} if secret is not None else None
+    return await invoke("callbacks", http_request(
+        "POST", "callbacks", raw=json.dumps(events).encode(), params=params,
+        headers={"Authorization": f"Bearer {token}"}))
+
+
+async def state(call_id: str) -> str:
+    listed = json_body(await invoke("list_calls", http_request("GET", "calls")))
+    return next(c["state"] for c in listed["value"] if c["callConnectionId"] == call_id)
+
+
+async def test_a_call_with_a_secret_takes_callbacks_only_through_its_own_uri(
+    signer: TestSigner
+) -> None:
+    call_id, secret = str(uuid.uuid4()), new_callback_secret()
+    assert (await post([event(call_id)], signer.token(jti="a"), secret)).status_code == 200
+    for presented in (None, new_callback_secret(), ""):
+        refused = await post([event(call_id, "CallDisconnected")], signer.token(), presented)
+        assert refused.status_code == 401, presented
+    assert await state(call_id) == "connected"
+    accepted = await post([event(call_id, "CallDisconnected")], signer.token(), secret)
+    assert accepted.status_code == 200
+    assert await state(call_id) == "disconnected"
+
+
+async def test_a_token_id_is_refused_with_another_body_and_acknowledged_with_its_own(
+    signer: TestSigner
+) -> None:
+    call_id, secret = str(uuid.uuid4()), new_callback_secret()
+    token, first = signer.token(jti=str(uuid.uuid4())), [event(call_id)]
+    assert (await post(first, token, secret)).status_code == 200
+    again = await post(first, token, secret)
+    assert again.status_code == 200 and json_body(again)["duplicates"] == 1
+    forged = await post([event(call_id, "CallDisconnected")], token, secret)
+    assert forged.status_code == 401
+    assert forged.mimetype == "application/problem+json"
+    assert await state(call_id) == "connected"
+
+
+async def test_a_secret_uri_speaks_for_one_call_only(signer: TestSigner) -> None:
+    mine, other, secret = str(uuid.uuid4()), str(uuid.uuid4()), new_callback_secret()
+    refused = await post([event(mine), event(other)], signer.token(), secret)
+    assert refused.status_code == 401
+    listed = json_body(await invoke("list_calls", http_request("GET", "calls")))
+    assert listed["value"] == []
+
+
+async def test_a_call_without_a_secret_keeps_working_and_a_bare_batch_is_all_or_nothing(
+    signer: TestSigner
+) -> None:
+    legacy, bound, secret = str(uuid.uuid4()), str(uuid.uuid4()), new_callback_secret()
+    assert (await post([event(legacy)], signer.token(), None)).status_code == 200
+    assert (await post([event(bound)], signer.token(), secret)).status_code == 200
+    # The bare URI still speaks for the call without a secret...
+    assert (await post([event(legacy, "CallDisconnected")], signer.token(), None)).status_code \
+        == 200
+    # ...but not for the bound one, and a batch naming both applies nothing.
+    legacy2 = str(uuid.uuid4())
+    assert (await post([event(legacy2)], signer.token(), None)).status_code == 200
+    mixed = await post([event(legacy2, "CallDisconnected"), event(bound, "CallDisconnected")],
+                       signer.token(), None)
+    assert mixed.status_code == 401
+    assert (await state(legacy2), await state(bound)) == ("connected", "connected")
