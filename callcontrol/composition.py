@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from callcontrol import credentials
 from callcontrol.adapters.acs_gateway import AcsGateway, connect_gateway
@@ -36,6 +36,8 @@ from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.idempotency import IdempotencyStore
 from callcontrol.adapters.store.rules import RuleSetCache, RuleStore, Seed
 from callcontrol.adapters.telemetry import configure_telemetry
+from callcontrol.domain.announcements import announce
+from callcontrol.domain.clock import utc_now
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
@@ -49,11 +51,15 @@ from callcontrol.settings import (
 from callcontrol.usecases.callbacks import Callbacks
 from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
+from callcontrol.usecases.outbox import EventPublisher, OutboxRelay
 from callcontrol.usecases.participants import Participants
 from callcontrol.usecases.readiness import NotReady, Probe, Readiness
 from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler
 from callcontrol.usecases.retention import Retention, RetentionOptions
 from callcontrol.usecases.rules import Rules
+
+if TYPE_CHECKING:
+    from callcontrol.adapters.eventgrid_publisher import EventGridPublisher
 
 APP_ROOT: Final = Path(__file__).resolve().parents[1]
 
@@ -83,6 +89,18 @@ def table_backend_from_settings(settings: Settings) -> AzureTableBackend:
                                               managed_identity=connection.managed_identity)
     return connect_tables(connection_string=None, table_service_uri=connection.table_service_uri,
                           credential=credential)
+
+
+def publisher_from_settings(settings: Settings) -> EventGridPublisher:
+    """Imported here, not at the top: without a topic, azure.eventgrid is never loaded."""
+    from callcontrol.adapters.eventgrid_publisher import connect_publisher
+
+    endpoint = settings.eventgrid_topic_endpoint
+    assert endpoint is not None
+    key = settings.eventgrid_topic_key
+    return connect_publisher(endpoint, access_key=key,
+                             token_credential=None if key else credentials.token_credential(settings),
+                             timeout_seconds=settings.eventgrid_publish_timeout_seconds)
 
 
 def inbound_options_from_settings(settings: Settings) -> InboundOptions:
@@ -209,11 +227,13 @@ class Services:
         backend: TableBackend | None = None,
         gateway: AcsGateway | None = None,
         authenticator: CallbackAuthenticator | None = None,
+        publisher: EventPublisher | None = None,
     ) -> None:
         self.settings = settings
         self._backend = backend
         self._gateway = gateway
         self._authenticator = authenticator
+        self._publisher = publisher
 
     # Adapters: given ones (tests, tools) win; otherwise built from the settings on first use.
     @cached_property
@@ -230,7 +250,31 @@ class Services:
 
     @cached_property
     def call_store(self) -> CallStore:
-        return CallStore(self.backend)
+        if not self.publishing:
+            return CallStore(self.backend)
+        return CallStore(self.backend, announce=lambda before, after, cause: announce(
+                             before, after, cause, utc_now()),
+                         on_pending=lambda call_connection_id: self._notify(call_connection_id))
+
+    # Call events out: only with a topic (or a given publisher); otherwise no outbox at all.
+    @cached_property
+    def publishing(self) -> bool:
+        return self._publisher is not None or self.settings.eventgrid_topic_endpoint is not None
+
+    @cached_property
+    def publisher(self) -> EventPublisher:
+        return self._publisher or publisher_from_settings(self.settings)
+
+    @cached_property
+    def outbox(self) -> OutboxRelay | None:
+        if not self.publishing:
+            return None
+        return OutboxRelay(self.call_store, lambda: self.publisher,
+                           deadline_seconds=float(self.settings.eventgrid_publish_timeout_seconds))
+
+    def _notify(self, call_connection_id: str) -> None:
+        if self.outbox is not None:
+            self.outbox.notify(call_connection_id)
 
     @cached_property
     def idempotency(self) -> IdempotencyStore:

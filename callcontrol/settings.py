@@ -54,6 +54,11 @@ REDIRECT_MAX_HOPS: Final = "REDIRECT_MAX_HOPS"
 REDIRECT_LOOP_KEY: Final = "REDIRECT_LOOP_KEY"
 REDIRECT_LOOP_REJECT_REASON: Final = "REDIRECT_LOOP_REJECT_REASON"
 ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
+EVENTGRID_TOPIC_ENDPOINT: Final = "EVENTGRID_TOPIC_ENDPOINT"
+EVENTGRID_TOPIC_KEY: Final = "EVENTGRID_TOPIC_KEY"
+EVENTGRID_PUBLISH_TIMEOUT_SECONDS: Final = "EVENTGRID_PUBLISH_TIMEOUT_SECONDS"
+OUTBOX_SCHEDULE: Final = "OUTBOX_SCHEDULE"
+DEFAULT_OUTBOX_SCHEDULE: Final = "0 */1 * * * *"  # every minute
 AZURE_SDK_LOG_LEVEL: Final = "AZURE_SDK_LOG_LEVEL"
 OTEL_EXPORTER_OTLP_ENDPOINT: Final = "OTEL_EXPORTER_OTLP_ENDPOINT"
 RECONCILE_SCHEDULE: Final = "RECONCILE_SCHEDULE"
@@ -93,6 +98,15 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(REDIRECT_LOOP_REJECT_REASON, Where.OPTIONAL,
                 "reject reason when the loop guard stops a redirect: none, busy or forbidden", "busy"),
     SettingSpec(ACS_REQUEST_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one ACS request", "10"),
+    # Call events out (docs/events.md): opt-in; without an endpoint nothing is published.
+    SettingSpec(EVENTGRID_TOPIC_ENDPOINT, Where.INFRA,
+                "Event Grid custom topic endpoint (https://<topic>.<region>-1.eventgrid.azure.net/"
+                "api/events); unset = call events are not published"),
+    SettingSpec(EVENTGRID_TOPIC_KEY, Where.LOCAL_ONLY, "topic access key; absent = managed identity"),
+    SettingSpec(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one publish", "5"),
+    SettingSpec(OUTBOX_SCHEDULE, Where.INFRA,
+                "NCRONTAB schedule of the outbox timer (re-publishes pending call events); the "
+                "host resolves %OUTBOX_SCHEDULE%, so it must be set", DEFAULT_OUTBOX_SCHEDULE),
     SettingSpec(AZURE_SDK_LOG_LEVEL, Where.OPTIONAL, "level of the Azure SDK loggers", "WARNING"),
     SettingSpec(OTEL_EXPORTER_OTLP_ENDPOINT, Where.OPTIONAL,
                 "OTLP/HTTP collector for traces, metrics and logs (when App Insights is not set)"),
@@ -293,6 +307,19 @@ class Settings:
     @property
     def retention_batch_size(self) -> int:
         return self._int(RETENTION_BATCH_SIZE, 1, 10_000)
+
+
+    @property
+    def eventgrid_topic_endpoint(self) -> str | None:
+        return self._url(EVENTGRID_TOPIC_ENDPOINT, required=False)
+
+    @property
+    def eventgrid_topic_key(self) -> str | None:
+        return self._get(EVENTGRID_TOPIC_KEY)
+
+    @property
+    def eventgrid_publish_timeout_seconds(self) -> int:
+        return self._int(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, 1, 60)
 
 
 def _is_e164(value: str) -> bool:

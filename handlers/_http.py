@@ -141,12 +141,12 @@ def http_endpoint(handler: Handler) -> Handler:
 
 
 # Route values that are opaque ACS ids; a rawId is checked by the identifier parser.
-_OPAQUE_ROUTE_PARAMS = ("callConnectionId", "invitationId")
+OPAQUE_ROUTE_PARAMS = ("callConnectionId", "invitationId")
 
 
 def check_path_ids(req: func.HttpRequest) -> None:
     """Refuse odd ids in the path before anything uses them as a key or an ACS path segment."""
-    for name in _OPAQUE_ROUTE_PARAMS:
+    for name in OPAQUE_ROUTE_PARAMS:
         if name in req.route_params:
             check_opaque_id(req.route_params[name], f"path.{name}")
 

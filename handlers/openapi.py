@@ -9,8 +9,9 @@ from typing import Any
 import azure.functions as func
 from pydantic import BaseModel
 
+from callcontrol.domain.opaque_ids import MAX_ID_CHARS, OPAQUE_ID_SCHEMA_PATTERN
 from handlers._api import ROUTES, RouteSpec, api_route
-from handlers._http import json_response
+from handlers._http import OPAQUE_ROUTE_PARAMS, json_response
 from handlers.wire.responses import RESPONSE_MODELS, ProblemOut
 
 bp = func.Blueprint()
@@ -27,6 +28,8 @@ except the Functions host's own answers, which have an empty body: 401 for a mis
 function key, 404 for a path that matches no route."""
 # A path value must fill one segment: the host answers a "/" or an empty value with its own 404.
 PATH_SEGMENT = {"type": "string", "minLength": 1, "pattern": r"^(?!\.\.?$)[^/]+$"}
+OPAQUE_PATH_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS,
+                  "pattern": OPAQUE_ID_SCHEMA_PATTERN}
 HOST_401 = {"description": "missing or wrong function key: the Functions host's answer, empty body"}
 ERROR_TEXT = {
     400: "bad input: `errors` names each field and the reason",
@@ -51,7 +54,8 @@ def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
     checked = dict(spec.path)
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True,
-         "schema": {**PATH_SEGMENT, **checked[name]} if name in checked else dict(PATH_SEGMENT)}
+         "schema": {**PATH_SEGMENT, **checked[name]} if name in checked
+         else dict(OPAQUE_PATH_ID if name in OPAQUE_ROUTE_PARAMS else PATH_SEGMENT)}
         for name in _path_parameters(spec.route)
     ]
     for name, text, *schema in spec.query:

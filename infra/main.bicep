@@ -117,6 +117,18 @@ module eventGridTopic './core/eventgrid-topic.bicep' = {
   }
 }
 
+// Call events out (docs/events.md): the custom topic the app publishes to, with its grant.
+module callEventsTopic './core/call-events-topic.bicep' = {
+  name: 'callEventsTopic'
+  scope: rg
+  params: {
+    name: '${abbrs.eventGridTopics}${resourceToken}'
+    location: location
+    tags: tags
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
 module access './app/access.bicep' = {
   name: 'access'
   scope: rg
@@ -167,6 +179,7 @@ module functionApp './app/function-app.bicep' = {
     httpAlwaysReady: httpAlwaysReady
     incomingCallAlwaysReady: incomingCallAlwaysReady
     defaultCallerId: defaultCallerId
+    callEventsTopicEndpoint: callEventsTopic.outputs.endpoint
   }
   // The app's first start reads its package and host storage with these grants.
   dependsOn: [
@@ -214,4 +227,6 @@ output ACS_NAME string = communication.outputs.name
 output ACS_ENDPOINT string = 'https://${communication.outputs.hostName}'
 output ACS_RESOURCE_ID string = communication.outputs.immutableResourceId
 output EVENTGRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
+output CALL_EVENTS_TOPIC_NAME string = callEventsTopic.outputs.name
+output EVENTGRID_TOPIC_ENDPOINT string = callEventsTopic.outputs.endpoint
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName

@@ -65,7 +65,8 @@ def webhook_url(app_url: str, eventgrid_key: str, function: str = "incoming_call
 
 # The host resolves a timer's %SCHEDULE% itself, so the stack sets what infra sets in Azure
 # (the same values as the defaults declared in callcontrol/settings.py; a test keeps them equal).
-TIMER_SCHEDULES = {"RECONCILE_SCHEDULE": "0 */5 * * * *", "RETENTION_SCHEDULE": "0 17 3 * * *"}
+TIMER_SCHEDULES = {"RECONCILE_SCHEDULE": "0 */5 * * * *", "RETENTION_SCHEDULE": "0 17 3 * * *",
+                   "OUTBOX_SCHEDULE": "0 */1 * * * *"}
 
 
 def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: str,

@@ -13,9 +13,12 @@ import re
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 
 MAX_ID_CHARS = 256
-# Printable ASCII without whitespace and without the characters that mean something in a URL
-# path or a table key: / \ ? # %.
-_OPAQUE_ID = re.compile(r"[!\"$&'()*+,\-.0-9:;<=>@A-Z\[\]^_`a-z{|}~]+")
+# URL-unreserved characters only (RFC 3986): what GUIDs and base64url ids are made of. Anything
+# else means something in a URL path or a table key (/ \ ? # %), or, like ':', in an ACS action
+# path (`{callConnectionId}:terminate`), where the SDK and the service may encode it differently.
+_OPAQUE_ID = re.compile(r"[A-Za-z0-9._~-]+")
+# The same rule as a JSON Schema pattern (dots alone are refused too), for the API's document.
+OPAQUE_ID_SCHEMA_PATTERN = r"^(?!\.+$)[A-Za-z0-9._~-]+$"
 
 
 def opaque_id_problem(value: object) -> str | None:
@@ -25,7 +28,7 @@ def opaque_id_problem(value: object) -> str | None:
     if len(value) > MAX_ID_CHARS:
         return f"must be at most {MAX_ID_CHARS} characters"
     if _OPAQUE_ID.fullmatch(value) is None or value.strip(".") == "":
-        return "must be printable ASCII without spaces, '/', '\\', '?', '#' or '%'"
+        return "must be made of letters, digits, '-', '.', '_' or '~'"
     return None
 
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from callcontrol.domain.announcements import APP, Cause
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall
@@ -32,7 +33,11 @@ CallAmendment = Callable[[CallRecord], tuple[CallRecord, StoredEvent] | None]
 class CallRecords(Protocol):
     """The call store: one ETag-guarded read-modify-write per change, plus reads."""
 
-    async def modify(self, call_connection_id: str, change: CallChange) -> CallRecord | None: ...
+    async def modify(self, call_connection_id: str, change: CallChange, *, cause: Cause = APP
+                     ) -> CallRecord | None:
+        """`cause` names what made the change for the events it announces (docs/events.md); the
+        reconciler passes `announcements.RECONCILIATION`."""
+        ...
 
     async def record_event(
         self, event: StoredEvent, change: Callable[[CallRecord | None], CallRecord]

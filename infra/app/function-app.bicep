@@ -39,6 +39,10 @@ param incomingCallAlwaysReady int
 
 @description('Optional default E.164 caller id for PSTN targets; empty leaves DEFAULT_CALLER_ID unset.')
 param defaultCallerId string
+@description('Endpoint of the custom topic the app publishes call events to (docs/events.md).')
+param callEventsTopicEndpoint string
+@description('NCRONTAB schedule of the outbox timer that re-publishes pending call events.')
+param outboxSchedule string = '0 */1 * * * *'
 
 var httpReady = httpAlwaysReady > 0 ? [ { name: 'http', instanceCount: httpAlwaysReady } ] : []
 var incomingCallReady = incomingCallAlwaysReady > 0 ? [ { name: 'function:incoming_call', instanceCount: incomingCallAlwaysReady } ] : []
@@ -134,6 +138,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     ACS_ENDPOINT: 'https://${acsHostName}'
     ACS_RESOURCE_ID: acsImmutableResourceId
     CALLBACK_BASE_URL: 'https://${functionApp.properties.defaultHostName}'
+    EVENTGRID_TOPIC_ENDPOINT: callEventsTopicEndpoint
+    OUTBOX_SCHEDULE: outboxSchedule
     // Timer schedules: the host resolves %RECONCILE_SCHEDULE% / %RETENTION_SCHEDULE% itself.
     RECONCILE_SCHEDULE: '0 */5 * * * *'
     RETENTION_SCHEDULE: '0 17 3 * * *'

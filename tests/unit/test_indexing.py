@@ -33,7 +33,8 @@ EXPECTED_HTTP = {
     "evaluate_rules": ("rules/evaluate", {"POST"}, func.AuthLevel.FUNCTION),
     "ready": ("ready", {"GET"}, func.AuthLevel.FUNCTION),
 }
-TIMERS = {"reconciler": "%RECONCILE_SCHEDULE%", "retention": "%RETENTION_SCHEDULE%"}
+TIMERS = {"reconciler": "%RECONCILE_SCHEDULE%", "retention": "%RETENTION_SCHEDULE%",
+          "outbox": "%OUTBOX_SCHEDULE%"}
 
 
 def triggers() -> dict[str, object]:

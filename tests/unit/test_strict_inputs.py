@@ -87,7 +87,8 @@ async def test_a_participant_raw_id_of_unknown_kind_is_validated(raw_id: str) ->
     assert body["errors"][0]["field"].startswith("path")
 
 
-@pytest.mark.parametrize("call_id", ["..", ".", "a/b", "\x85", "\ud800", "x" * 300, "a\nb"])
+@pytest.mark.parametrize("call_id", ["..", ".", "a/b", "\x85", "\ud800", "x" * 300, "a\nb",
+                                     "k:", "a:terminate", "a;b", "a@b"])
 async def test_an_odd_call_connection_id_in_the_path_is_a_400(call_id: str) -> None:
     response = await invoke("get_call_events", http_request(
         "GET", "calls/x/events", route_params={"callConnectionId": call_id}))

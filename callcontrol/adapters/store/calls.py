@@ -6,6 +6,12 @@ of that single entity: the record change and the history entry are atomic by con
 redelivered event is recognised by its id before anything is written, and a concurrent writer
 shows up as an ETag mismatch. When the inline history grows past `SPILL_AT` events, they move
 to rows "event|<id>" in one entity-group transaction with the record (rare: once per 90 events).
+
+Outbox (opt-in: only when the store is given an `announce` function): the same write also adds
+the CloudEvents the change announces to the row's "Outbox" (docs/events.md). A relay publishes
+them after the write and tells the store (`mark_published`); published events leave the outbox
+with the call's next write, or with a `settle` write when the call goes quiet. What is never
+marked stays pending, and a timer re-publishes it (`calls_with_pending_events`).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import random
 import weakref
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -51,10 +57,13 @@ from callcontrol.adapters.store.codec import (
     FORMAT_PROPERTY,
     decode_call,
     decode_event,
+    decode_outbox_event,
     encode_call,
     encode_event,
     row_format,
 )
+from callcontrol.adapters.store.outbox import PENDING, Outbox, stored_outbox
+from callcontrol.domain.announcements import APP, RECONCILIATION, CallEvent, Cause, Source
 from callcontrol.domain.errors import ConcurrencyConflict, StoreError
 from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall, check_limit
 from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
@@ -73,6 +82,7 @@ PAGE_SCAN_FACTOR = 4  # a filtered page examines at most this many index rows pe
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 Change = Callable[[CallRecord | None], CallRecord | None]
+Announcer = Callable[[CallRecord | None, CallRecord, Cause], list[CallEvent]]
 Amendment = Callable[[CallRecord], tuple[CallRecord, StoredEvent] | None]
 
 
@@ -100,6 +110,7 @@ class VersionedCall:
     record: CallRecord
     etag: str
     history: History = field(default_factory=History)
+    outbox: Outbox = field(default_factory=Outbox)
 
 
 class CallStore:
@@ -111,8 +122,13 @@ class CallStore:
     check and the caller reloads with `get`. In the common case a callback costs one write.
     """
 
-    def __init__(self, backend: TableBackend, *, cache_size: int = 2048) -> None:
+    def __init__(self, backend: TableBackend, *, cache_size: int = 2048,
+                 announce: Announcer | None = None,
+                 on_pending: Callable[[str], None] | None = None) -> None:
         self._backend = backend
+        self._announce = announce
+        self._on_pending = on_pending
+        self._published: dict[str, set[str]] = {}  # per call: published, still in the row
         self._recent: OrderedDict[str, VersionedCall] = OrderedDict()
         self._cache_size = cache_size
         self.index = CallIndex(backend)
@@ -121,13 +137,15 @@ class CallStore:
 
     # --- the one guarded read-modify-write ------------------------------------------------
 
-    async def modify(self, call_connection_id: str, change: Change) -> CallRecord | None:
+    async def modify(self, call_connection_id: str, change: Change, *, cause: Cause = APP
+                     ) -> CallRecord | None:
         """Read the call, apply `change`, write it back only if nobody wrote meanwhile.
 
         `change` gets the stored record (None when there is none) and returns the record to
         write, or None to leave the row as it is. It may run more than once (after a lost ETag
         race it sees the newer record) and may raise to abort. Returns what was written, or
-        None when nothing was.
+        None when nothing was. `cause` says what made the change (the reconciler passes
+        `announcements.RECONCILIATION`), for the events it announces.
 
         Raises:
             ConcurrencyConflict: the row kept changing for MAX_WRITE_ATTEMPTS attempts.
@@ -136,7 +154,7 @@ class CallStore:
         async def write(current: VersionedCall | None) -> CallRecord | None:
             updated = change(current.record if current else None)
             if updated is not None:
-                await self.save(updated, current)
+                await self.save(updated, current, cause=cause)
             return updated
 
         return await self._guarded(call_connection_id, write, start_from_cache=False)
@@ -172,7 +190,7 @@ class CallStore:
             if amended is None:
                 return None
             record, entry = amended
-            await self.save_with_event(record, current, entry)
+            await self.save_with_event(record, current, entry, cause=RECONCILIATION)
             return record
 
         return await self._guarded(call_connection_id, write, start_from_cache=False)
@@ -234,6 +252,8 @@ class CallStore:
             self.forget(call_connection_id)
             return None
         inline = tuple(unpack_json(entity, "Inline") or ())
+        outbox = Outbox(tuple(decode_outbox_event(e) for e in unpack_json(entity, "Outbox") or ()),
+                        int(entity.get("OutboxNext") or 1))
         history = History(
             inline=inline,
             seen=tuple(unpack_json(entity, "Seen") or ()),
@@ -241,18 +261,19 @@ class CallStore:
             inline_chars=_chars({n: entity[n] for n in packed_names("Inline") if n in entity}),
         )
         record = decode_call(unpack_json(entity, "Record"), row_format(entity))
-        found = VersionedCall(record, entity[ETAG],
-                              history)
+        found = VersionedCall(record, entity[ETAG], history, outbox)
         self._remember(found)
         return found
 
-    async def save(self, record: CallRecord, base: VersionedCall | None) -> str:
+    async def save(self, record: CallRecord, base: VersionedCall | None, *, cause: Cause = APP
+                   ) -> str:
         """Insert (no base: only if absent) or replace (only if unchanged since `base`)."""
         history = base.history if base is not None else History()
-        return await self._write(record, base, history)
+        return await self._write(record, base, history, self._next_outbox(record, base, cause))
 
     async def save_with_event(
-        self, record: CallRecord, base: VersionedCall | None, event: StoredEvent
+        self, record: CallRecord, base: VersionedCall | None, event: StoredEvent, *,
+        cause: Cause | None = None,
     ) -> None:
         """Write the record and add the event to its history, atomically, once per event id."""
         history = base.history if base is not None else History()
@@ -262,14 +283,86 @@ class CallStore:
         stored = encode_event(event)
         inline = (*history.inline, stored)
         chars = history.inline_chars + _size(stored)
+        # A callback's event unless told otherwise (the reconciler's entries).
+        outbox = self._next_outbox(record, base,
+                                   cause or Cause(Source.CALLBACK, event.event_id, event.type))
         if len(inline) < SPILL_AT and chars <= INLINE_BUDGET_CHARS:
-            await self._write(record, base, History(inline, seen, chars))
+            await self._write(record, base, History(inline, seen, chars), outbox)
             return
-        await self._spill(record, base, History((), seen), inline)
+        await self._spill(record, base, History((), seen), inline, outbox)
+
+    # --- the outbox -----------------------------------------------------------------------
+
+    def _next_outbox(self, record: CallRecord, base: VersionedCall | None, cause: Cause) -> Outbox:
+        """The outbox to write with `record`: the base's minus what was published, plus the
+        events of this change, numbered on from the base's sequence."""
+        old = base.outbox if base is not None else Outbox()
+        published = self._published.get(record.call_connection_id, set())
+        kept = tuple(e for e in old.events if e.id not in published)
+        if self._announce is None:
+            return Outbox(kept, old.next_sequence)
+        pending = {e.id for e in kept}
+        new = [e for e in self._announce(base.record if base else None, record, cause)
+               if e.id not in pending]
+        numbered = tuple(replace(e, sequence=old.next_sequence + i) for i, e in enumerate(new))
+        return Outbox(kept + numbered, old.next_sequence + len(numbered))
+
+    def _written(self, call_connection_id: str, outbox: Outbox) -> None:
+        """After a write: forget published ids the row no longer holds; wake the relay."""
+        published = self._published.get(call_connection_id)
+        if published is not None:
+            published.intersection_update(e.id for e in outbox.events)
+            if not published:
+                del self._published[call_connection_id]
+        if self._on_pending is not None and len(outbox.events) > len(published or ()):
+            self._on_pending(call_connection_id)
+
+    def mark_published(self, call_connection_id: str, event_ids: set[str]) -> None:
+        """The topic accepted these events: drop them from the outbox with the next write."""
+        self._published.setdefault(call_connection_id, set()).update(event_ids)
+
+    async def pending_events(self, call_connection_id: str, *, fresh: bool = False
+                             ) -> list[CallEvent]:
+        """The call's events not yet published, in sequence order; `fresh` reads the row."""
+        version = await (self.get(call_connection_id) if fresh
+                         else self.get_for_update(call_connection_id))
+        if version is None:
+            return []
+        published = self._published.get(call_connection_id, set())
+        return sorted((e for e in version.outbox.events if e.id not in published),
+                      key=lambda e: e.sequence)
+
+    async def settle(self, call_connection_id: str) -> bool:
+        """Write the row without its published events (when no other write did it first).
+
+        Returns whether a write was needed."""
+
+        async def write(current: VersionedCall | None) -> bool:
+            published = self._published.get(call_connection_id, set())
+            if current is None or not any(e.id in published for e in current.outbox.events):
+                return False
+            await self.save(current.record, current)
+            return True
+
+        return await self._guarded(call_connection_id, write, start_from_cache=True)
+
+    async def calls_with_pending_events(self) -> list[str]:
+        """Ids of the calls whose rows hold unpublished events (a scan: the timer's path)."""
+        entities = await self._backend.query(CALLS_TABLE, equals={"RowKey": RECORD_ROW,
+                                                                  "OutboxState": PENDING},
+                                             select=packed_names("Outbox"))
+        found: list[str] = []
+        for entity in entities:
+            events = [decode_outbox_event(e) for e in unpack_json(entity, "Outbox") or ()]
+            if events and events[0].call_connection_id not in found:
+                found.append(events[0].call_connection_id)
+        return found
+
+    # --- writes ---------------------------------------------------------------------------
 
     async def _write(self, record: CallRecord, base: VersionedCall | None,
-                     history: History) -> str:
-        entity = _record_entity(record, history)
+                     history: History, outbox: Outbox) -> str:
+        entity = _record_entity(record, history, outbox)
         if base is None:
             await self.index.add(record)  # before the record: a record is never unindexed
         try:
@@ -283,7 +376,8 @@ class CallStore:
         except EtagMismatch:
             self.forget(record.call_connection_id)
             raise
-        self._remember(VersionedCall(record, etag, history))
+        self._remember(VersionedCall(record, etag, history, outbox))
+        self._written(record.call_connection_id, outbox)
         await self._note_end(record, base)
         return etag
 
@@ -299,9 +393,9 @@ class CallStore:
                            record.call_connection_id, exc.detail)
 
     async def _spill(self, record: CallRecord, base: VersionedCall | None, history: History,
-                     events: tuple[dict[str, Any], ...]) -> None:
+                     events: tuple[dict[str, Any], ...], outbox: Outbox) -> None:
         """Move the inline events to their own rows, in one transaction with the record."""
-        record_entity = _record_entity(record, history)
+        record_entity = _record_entity(record, history, outbox)
         record_op = (TxOp(TxKind.INSERT, record_entity) if base is None
                      else TxOp(TxKind.REPLACE, record_entity, base.etag))
         rows = [TxOp(TxKind.UPSERT, _event_row(record.call_connection_id, e)) for e in events]
@@ -312,7 +406,8 @@ class CallStore:
         except TransactionFailed as exc:
             self.forget(record.call_connection_id)
             raise EtagMismatch("the call record changed concurrently") from exc
-        self._remember(VersionedCall(record, etags[0], history))
+        self._remember(VersionedCall(record, etags[0], history, outbox))
+        self._written(record.call_connection_id, outbox)
         await self._note_end(record, base)
 
     async def list_calls(
@@ -460,11 +555,17 @@ class CallStore:
 
 def record_row(record: CallRecord) -> Entity:
     """The row a new record is stored as (no history yet): for bulk tools that seed or copy."""
-    return _record_entity(record, History())
+    return _record_entity(record, History(), Outbox())
 
 
-def _record_entity(record: CallRecord, history: History) -> Entity:
+def _record_entity(record: CallRecord, history: History, outbox: Outbox) -> Entity:
     packed = {**pack_json("Record", encode_call(record)), **pack_json("Inline", list(history.inline))}
+    extra: Entity = {}
+    if outbox.events:
+        packed.update(pack_json("Outbox", stored_outbox(outbox.events)))
+        extra = {"OutboxState": PENDING}
+    if outbox.next_sequence > 1:
+        extra["OutboxNext"] = outbox.next_sequence
     room = ENTITY_BUDGET_CHARS - _chars(packed)
     if room < 0:
         raise StoreError(f"call {record.call_connection_id} is too large to store")
@@ -481,6 +582,7 @@ def _record_entity(record: CallRecord, history: History) -> Entity:
         "Direction": record.direction.value,
         **packed,
         **packed_seen,
+        **extra,
     }
 
 

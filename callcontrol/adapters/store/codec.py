@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from callcontrol.domain.announcements import CallEvent
 from callcontrol.domain.callback_binding import CallbackBinding, TokenUse
 from callcontrol.domain.claims import ClaimOutcome
 from callcontrol.domain.errors import StoreError
@@ -275,3 +276,17 @@ def decode_claim_outcome(value: Json) -> ClaimOutcome:
         acs_correlation_id=value.get("acsCorrelationId"),
         callback_secret_sha256=value.get("callbackSecretSha256"),
     )
+
+
+def encode_outbox_event(event: CallEvent) -> Json:
+    """A pending CloudEvent in the call row's outbox (property "Outbox")."""
+    return {"id": event.id, "type": event.type, "subject": event.subject,
+            "time": event.time.isoformat(), "seq": event.sequence, "data": dict(event.data)}
+
+
+def decode_outbox_event(value: Json) -> CallEvent:
+    time = _when(value.get("time"))
+    if time is None:
+        raise StoreError(f"outbox event {value.get('id')!r} has no time")
+    return CallEvent(id=str(value["id"]), type=str(value["type"]), subject=str(value["subject"]),
+                     time=time, data=value.get("data") or {}, sequence=int(value.get("seq", 0)))

@@ -18,6 +18,7 @@ PINNED_API_VERSIONS: Final[dict[str, str]] = {
     "Microsoft.Insights/components": "2020-02-02",
     "Microsoft.Communication/communicationServices": "2023-04-01",
     "Microsoft.EventGrid/systemTopics": "2025-02-15",
+    "Microsoft.EventGrid/topics": "2025-02-15",
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
     # functionAppConfig (Flex Consumption) needs 2023-12-01 or later; 2024-11-01 is the current
     # GA version and keeps the same shape (scaleAndConcurrency.triggers.http included).
@@ -42,3 +43,4 @@ STORAGE_BLOB_DATA_CONTRIBUTOR: Final = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 STORAGE_TABLE_DATA_CONTRIBUTOR: Final = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
 MONITORING_METRICS_PUBLISHER: Final = "3913510d-42f4-4e42-8a64-420c390055eb"
 COMMUNICATION_AND_EMAIL_SERVICE_OWNER: Final = "09976791-48a7-449e-bb21-39d1a415f350"
+EVENTGRID_DATA_SENDER: Final = "d5a91429-5739-47e2-a06b-3470a27159e7"

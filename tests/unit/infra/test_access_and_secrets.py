@@ -24,6 +24,7 @@ from tests.unit.infra.bicep_model import (
 )
 from tests.unit.infra.pinned import (
     COMMUNICATION_AND_EMAIL_SERVICE_OWNER,
+    EVENTGRID_DATA_SENDER,
     MONITORING_METRICS_PUBLISHER,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_OWNER,
@@ -52,6 +53,8 @@ EXPECTED_GRANTS = {
         "Microsoft.Storage/storageAccounts/blobServices/containers",
         "eventGridTopicPrincipalId",
     ),
+    # Call events out: the app publishes to its custom topic (core/call-events-topic.bicep).
+    (EVENTGRID_DATA_SENDER, "Microsoft.EventGrid/topics", "appPrincipalId"),
 }
 
 SECRETISH = re.compile(

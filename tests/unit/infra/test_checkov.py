@@ -28,6 +28,7 @@ KNOWN_SKIPS = {
     ("CKV_AZURE_225", "/app/plan.bicep"),  # zone redundancy: a parameter checkov cannot evaluate
     ("CKV_AZURE_206", "/core/storage.bicep"),  # ZRS: the same parameter
     ("CKV_AZURE_35", "/core/storage.bicep"),  # public endpoint needed without a VNet
+    ("CKV_AZURE_193", "/core/call-events-topic.bicep"),  # the app publishes without a VNet
     ("CKV_AZURE_59", "/core/storage.bicep"),
     ("CKV_AZURE_222", "/app/function-app.bicep"),  # ACS and Event Grid must reach the app
     ("CKV_AZURE_17", "/app/function-app.bicep"),  # no client certificates from ACS/Event Grid

@@ -1,0 +1,198 @@
+"""Call events out: what one change of a call record announces to other services. Pure.
+
+Every guarded write of a call record is a change from `before` to `after`; `announce` turns it
+into the CloudEvents other services get (docs/events.md lists the types). The store keeps them
+in the same write as the record (the outbox), a relay publishes them afterwards.
+
+Ids are stable: each is a UUIDv5 of the call and the change's natural key (the call connecting
+or ending, the operationContext and outcome of an operation, ACS's participants sequenceNumber,
+the inbound record's decision, else the ACS event id), so computing the same change twice (an
+ETag retry, a redelivered callback, a re-publish) gives the same id, and a subscriber
+de-duplicates by id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from callcontrol.domain.models import (
+    CallRecord,
+    CallState,
+    Operation,
+    OperationKind,
+    OperationStatus,
+    Participant,
+)
+
+TYPE_PREFIX: Final = "call."  # every type but inbound.decided starts with it
+EVENT_SOURCE: Final = "/callcontrol"  # the CloudEvents `source` of every event
+_ID_NAMESPACE: Final = uuid.UUID("6b1f3c2e-0d55-4c0e-9a9e-2f6f5d7b9c11")
+
+
+class EventType(StrEnum):
+    CONNECTED = "call.connected"
+    PARTICIPANTS_UPDATED = "call.participants.updated"
+    OPERATION_SUCCEEDED = "call.operation.succeeded"
+    OPERATION_FAILED = "call.operation.failed"
+    OPERATION_CANCELLED = "call.operation.cancelled"
+    TRANSFER_ACCEPTED = "call.transfer.accepted"
+    TRANSFER_FAILED = "call.transfer.failed"
+    ENDED = "call.ended"
+    UPDATED = "call.updated"  # an applied callback that changed nothing the others describe
+    INBOUND_DECIDED = "inbound.decided"
+
+
+class Source(StrEnum):
+    """What made the change."""
+
+    CALLBACK = "callback"  # an ACS callback event
+    APP = "app"  # an action of the app (management API, inbound decision)
+    RECONCILIATION = "reconciliation"  # the reconciler's correction from ACS's own view
+
+
+@dataclass(frozen=True)
+class Cause:
+    source: Source = Source.APP
+    acs_event_id: str | None = None
+    acs_event_type: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"source": self.source.value}
+        if self.acs_event_id is not None:
+            body["acsEventId"] = self.acs_event_id
+            body["acsEventType"] = self.acs_event_type
+        return body
+
+
+APP: Final = Cause()
+RECONCILIATION: Final = Cause(Source.RECONCILIATION)
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """One CloudEvent 1.0 about a call, as kept in the outbox and published."""
+
+    id: str
+    type: str
+    subject: str
+    time: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+    sequence: int = 0  # per call, in write order: the relay publishes in this order
+
+    @property
+    def call_connection_id(self) -> str:
+        return str(self.data["callConnectionId"])
+
+
+_TRANSFERS = (OperationKind.TRANSFER, OperationKind.TRANSFER_PARTICIPANT)
+_OPERATION_TYPES = {
+    OperationStatus.SUCCEEDED: EventType.OPERATION_SUCCEEDED,
+    OperationStatus.FAILED: EventType.OPERATION_FAILED,
+    OperationStatus.CANCELLED: EventType.OPERATION_CANCELLED,
+}
+_TRANSFER_TYPES = {
+    OperationStatus.SUCCEEDED: EventType.TRANSFER_ACCEPTED,
+    OperationStatus.FAILED: EventType.TRANSFER_FAILED,
+}
+
+
+def subject_of(call_connection_id: str) -> str:
+    return f"calls/{call_connection_id}"
+
+
+def event_id(call_connection_id: str, key: str) -> str:
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{call_connection_id}|{key}"))
+
+
+def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: datetime
+             ) -> list[CallEvent]:
+    """The events of the change `before` → `after`, in the order they happened.
+
+    Sequences are left at 0: the store numbers them when it adds them to the call's outbox.
+    """
+    found: list[tuple[EventType, str, dict[str, Any]]] = []
+    old_inbound = before.inbound if before is not None else None
+    if after.inbound is not None and after.inbound != old_inbound:
+        found.append((EventType.INBOUND_DECIDED, "inbound", {"decision": after.inbound.to_json()}))
+    old_rank = before.state.rank if before is not None else CallState.UNKNOWN.rank
+    if old_rank < CallState.CONNECTED.rank <= after.state.rank and not after.state.is_final:
+        found.append((EventType.CONNECTED, "connected", {}))
+    if _roster_changed(before, after):
+        key = (f"participants:{after.participants_sequence}" if after.participants_sequence
+               else f"participants:{cause.acs_event_id or after.updated_at}")
+        found.append((EventType.PARTICIPANTS_UPDATED, key,
+                      {"participants": [_roster_entry(p) for p in after.participants],
+                       "sequenceNumber": after.participants_sequence}))
+    for operation in _settled(before, after):
+        types = _TRANSFER_TYPES if operation.kind in _TRANSFERS else _OPERATION_TYPES
+        event_type = types.get(operation.status, _OPERATION_TYPES[operation.status])
+        found.append((event_type, f"operation:{operation.context}:{operation.status.value}",
+                      {"operation": operation.to_json()}))
+    old_final = before is not None and before.state.is_final
+    if after.state.is_final and not old_final:
+        found.append((EventType.ENDED, "ended",
+                      {"endReason": after.end_reason.to_json() if after.end_reason else None}))
+    if not found and cause.source is Source.CALLBACK and cause.acs_event_id is not None:
+        found.append((EventType.UPDATED, f"callback:{cause.acs_event_id}", {}))
+    when = after.updated_at or now
+    return [CallEvent(id=event_id(after.call_connection_id, key), type=event_type.value,
+                      subject=subject_of(after.call_connection_id), time=when,
+                      data=_data(after, event_type, change, cause))
+            for event_type, key, change in found]
+
+
+def _roster_changed(before: CallRecord | None, after: CallRecord) -> bool:
+    if before is None:
+        return bool(after.participants)
+    return (before.participants != after.participants
+            or before.participants_sequence != after.participants_sequence)
+
+
+def _roster_entry(participant: Participant) -> dict[str, Any]:
+    # Flat on purpose: the publisher's serialiser costs per JSON node, on the app's event loop.
+    return {"rawId": participant.identifier.raw_id, "isMuted": participant.is_muted,
+            "isOnHold": participant.is_on_hold}
+
+
+def _settled(before: CallRecord | None, after: CallRecord) -> list[Operation]:
+    """Operations whose outcome this change made known (an op seen settled for the first time)."""
+    settled = []
+    for operation in after.operations:
+        if operation.status is OperationStatus.PENDING:
+            continue
+        old = before.operation(operation.context) if before is not None else None
+        if old is None or old.status is not operation.status:
+            settled.append(operation)
+    return settled
+
+
+def _data(record: CallRecord, event_type: EventType, change: dict[str, Any], cause: Cause
+          ) -> dict[str, Any]:
+    return {
+        "callConnectionId": record.call_connection_id,
+        "serverCallId": record.server_call_id,
+        "correlationId": record.correlation_id,
+        "change": {"type": event_type.value, **change},
+        "cause": cause.to_json(),
+        "call": snapshot(record),
+    }
+
+
+def snapshot(record: CallRecord) -> dict[str, Any]:
+    """The essential state after the change: enough to act on without asking the API."""
+    return {
+        "state": record.state.value,
+        "direction": record.direction.value,
+        "source": record.source.raw_id if record.source else None,
+        "participants": [p.identifier.raw_id for p in record.participants],
+        "pendingOperations": [op.context for op in record.operations
+                              if op.status is OperationStatus.PENDING],
+        "transferred": record.transferred,
+        "endReason": record.end_reason.to_json() if record.end_reason else None,
+        "updatedAt": record.updated_at.isoformat() if record.updated_at else None,
+    }
