@@ -1,7 +1,8 @@
-"""Composition root: the FunctionApp and its blueprints, nothing else."""
+"""Composition root: the FunctionApp, its blueprints and the services the handlers use."""
 
 import azure.functions as func
 
+from callcontrol import composition
 from handlers import (
     callbacks,
     calls,
@@ -13,6 +14,9 @@ from handlers import (
     rules,
     timers,
 )
+from handlers._services import install
+
+install(composition.services, composition.observe)  # builds nothing yet: parts are made on first use
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 

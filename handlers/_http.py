@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 
 import azure.functions as func
 
-from callcontrol.composition import observe
 from callcontrol.domain import errors
 from callcontrol.domain.opaque_ids import check_opaque_id
 from callcontrol.domain.redaction import redact
 from callcontrol.observability import invocation_scope, note_call, telemetry
+from handlers._services import observe
 from handlers.wire.json_body import decode_json
 
 logger = logging.getLogger(__name__)

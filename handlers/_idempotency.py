@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 
 import azure.functions as func
 
-from callcontrol.composition import services
 from callcontrol.domain.clock import utc_now
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.idempotency import StoredResponse
 from callcontrol.domain.repeatability import for_idempotency_key
 from handlers._http import Handler
+from handlers._services import services
 
 HEADER = "Idempotency-Key"
 

@@ -14,13 +14,13 @@ from typing import Any
 
 import azure.functions as func
 
-from callcontrol.composition import services
 from callcontrol.domain.callback_binding import SECRET_PARAMETER, CallbackCredentials, body_digest
 from callcontrol.domain.errors import CallControlError
 from callcontrol.observability import CallbackResult, telemetry
 from callcontrol.usecases.callbacks import IngestCallbacks
 from handlers._api import api_route
 from handlers._http import MAX_BODY_BYTES, json_response, read_body
+from handlers._services import services
 from handlers.wire.callback_body import CallbackBatch, parse_callback_body
 
 logger = logging.getLogger(__name__)

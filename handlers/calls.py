@@ -6,7 +6,6 @@ from typing import Any
 
 import azure.functions as func
 
-from callcontrol.composition import services
 from callcontrol.usecases.calls import (
     CallView,
     CreateCall,
@@ -19,6 +18,7 @@ from handlers._api import api_route
 from handlers._http import json_response, read_json, read_optional_object
 from handlers._idempotency import repeatability_id
 from handlers._paging import LISTING_PARAMETERS, listing_query, next_link
+from handlers._services import services
 from handlers.wire.requests import CreateCallRequest, HangUpRequest, TransferRequest, validate_body
 from handlers.wire.responses import accepted_json
 

@@ -11,10 +11,10 @@ import logging
 
 import azure.functions as func
 
-from callcontrol.composition import observe, services
 from callcontrol.domain.errors import CallControlError
 from callcontrol.domain.events.incoming_call import INCOMING_CALL_EVENT_TYPE, parse_incoming_call
 from callcontrol.observability import invocation_scope, telemetry
+from handlers._services import observe, services
 
 logger = logging.getLogger(__name__)
 bp = func.Blueprint()

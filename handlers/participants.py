@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from callcontrol.composition import services
 from callcontrol.domain.identifiers import Identifier, parse_strict_identifier
 from callcontrol.usecases.participants import (
     AddParticipant,
@@ -17,6 +16,7 @@ from callcontrol.usecases.participants import (
 from handlers._api import api_route
 from handlers._http import json_response, read_json, read_optional_object
 from handlers._idempotency import repeatability_id
+from handlers._services import services
 from handlers.wire.requests import (
     RAW_ID_IN_PATH,
     USER_RAW_ID_IN_PATH,

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from callcontrol.composition import services
 from callcontrol.usecases.readiness import CheckReadiness
 from handlers._api import api_route
 from handlers._http import json_response
+from handlers._services import services
 
 bp = func.Blueprint()
 

@@ -7,7 +7,6 @@ from datetime import datetime
 
 import azure.functions as func
 
-from callcontrol.composition import services
 from callcontrol.domain.clock import utc_now
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCallData, parse_incoming_call
@@ -16,6 +15,7 @@ from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.usecases.rules import EvaluateRules, GetRuleSetVersion, ReplaceRuleSet
 from handlers._api import api_route
 from handlers._http import json_response, read_json
+from handlers._services import services
 
 bp = func.Blueprint()
 RULE_ERRORS = (400, 401, 503)

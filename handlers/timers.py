@@ -13,11 +13,11 @@ import logging
 
 import azure.functions as func
 
-from callcontrol.composition import observe, services
 from callcontrol.observability import invocation_scope, telemetry
 from callcontrol.settings import OUTBOX_SCHEDULE, RECONCILE_SCHEDULE, RETENTION_SCHEDULE
 from callcontrol.usecases.reconcile import RunReconciliation
 from callcontrol.usecases.retention import RunRetention
+from handlers._services import observe, services
 
 bp = func.Blueprint()
 logger = logging.getLogger(__name__)
