@@ -71,9 +71,11 @@ class Reservation:
     retry_of: Operation | None = None
 
     @property
-    def settled(self) -> bool:
-        """A retry of an operation whose outcome is known: nothing is sent again."""
-        return self.retry_of is not None and self.retry_of.status is not OperationStatus.PENDING
+    def settled_retry(self) -> Operation | None:
+        """The operation, when this request retries one whose outcome is known: nothing is sent
+        again and the client gets it as it stands."""
+        retry = self.retry_of
+        return retry if retry is not None and retry.status is not OperationStatus.PENDING else None
 
     def _is_retry(self, existing: Operation) -> bool:
         return (self.request_id is not None and existing.request_id == self.request_id

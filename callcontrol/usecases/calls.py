@@ -228,8 +228,8 @@ class Calls:
         reservation = Reservation(call_id, context, kind, self._clock(), target=target,
                                   request_id=command.repeatability_id)
         record = await self._calls.modify(call_id, reservation.change)
-        if reservation.settled and reservation.retry_of is not None:
-            return Accepted.of(call_id, reservation.retry_of)
+        if (replay := reservation.settled_retry) is not None:
+            return Accepted.of(call_id, replay)
         await send(self._calls, call_id, context, kind, lambda: self._gateway().transfer(
             call_id, target, transferee=command.transferee, caller_id=command.caller_id,
             operation_context=context, idempotency_key=command.repeatability_id,

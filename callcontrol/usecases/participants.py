@@ -109,9 +109,9 @@ class Participants:
         reservation = Reservation(call_id, context, kind, self._clock(), target=who,
                                   request_id=command.repeatability_id, timeout_seconds=timeout)
         await self._calls.modify(call_id, reservation.change)
-        retry = reservation.retry_of
-        if reservation.settled and retry is not None and retry.invitation_id is not None:
-            return Accepted.of(call_id, retry)
+        replay = reservation.settled_retry
+        if replay is not None and replay.invitation_id is not None:
+            return Accepted.of(call_id, replay)
         # First attempt, or a retry whose accepted answer (its invitation id) was never heard:
         # the same Repeatability-Request-ID makes ACS answer with its first outcome.
         outcome = await send(self._calls, call_id, context, kind, lambda: self._gateway().add_participant(
@@ -132,8 +132,8 @@ class Participants:
         reservation = Reservation(call_id, context, kind, self._clock(), target=who,
                                   request_id=command.repeatability_id)
         await self._calls.modify(call_id, reservation.change)
-        if reservation.settled and reservation.retry_of is not None:
-            return Accepted.of(call_id, reservation.retry_of)
+        if (replay := reservation.settled_retry) is not None:
+            return Accepted.of(call_id, replay)
         await send(self._calls, call_id, context, kind, lambda: self._gateway().remove_participant(
             call_id, who, operation_context=context, idempotency_key=command.repeatability_id))
         record = await self._calls.modify(call_id, note(
@@ -151,8 +151,8 @@ class Participants:
         reservation = Reservation(call_id, context, kind, self._clock(), target=who,
                                   request_id=command.repeatability_id)
         await self._calls.modify(call_id, reservation.change)
-        if reservation.settled and reservation.retry_of is not None:
-            return Accepted.of(call_id, reservation.retry_of)
+        if (replay := reservation.settled_retry) is not None:
+            return Accepted.of(call_id, replay)
         await send(self._calls, call_id, context, kind, lambda: self._gateway().mute_participant(
             call_id, who, operation_context=context, idempotency_key=command.repeatability_id))
         # Mute has no callback: its 200 is the outcome.
@@ -169,8 +169,8 @@ class Participants:
         reservation = Reservation(call_id, context, kind, self._clock(),
                                   request_id=command.repeatability_id)
         await self._calls.modify(call_id, reservation.change)
-        if reservation.settled and reservation.retry_of is not None:
-            return Accepted.of(call_id, reservation.retry_of)
+        if (replay := reservation.settled_retry) is not None:
+            return Accepted.of(call_id, replay)
         await send(self._calls, call_id, context, kind, lambda: self._gateway().cancel_add_participant(
             call_id, invitation_id, operation_context=context,
             idempotency_key=command.repeatability_id))
