@@ -4,7 +4,8 @@ Deletes, in bounded batches (at most `batch` rows of each kind per run; the rest
 next run, and every step can be repeated):
 
 * calls created more than `call_retention` ago, with their events and index rows, once
-  nothing has changed them for that long either (a call still changing is left alone);
+  nothing has changed them for that long either (a call still changing is left alone); the
+  index's table of a day past retention goes once it is empty;
 * Idempotency-Key records past their 24 hours;
 * inbound claims and redirect-hop rows past their 24 hours;
 * rule set versions beyond the newest `rule_versions_kept` (never the current one).
@@ -45,6 +46,7 @@ class RetentionReport:
     calls: int = 0
     call_rows: int = 0
     calls_kept_active: int = 0
+    index_tables: int = 0
     idempotency_keys: int = 0
     claims: int = 0
     rule_versions: int = 0
@@ -52,7 +54,7 @@ class RetentionReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"calls": self.calls, "callRows": self.call_rows,
-                "callsKeptActive": self.calls_kept_active,
+                "callsKeptActive": self.calls_kept_active, "indexTables": self.index_tables,
                 "idempotencyKeys": self.idempotency_keys, "claims": self.claims,
                 "ruleVersions": self.rule_versions, "moreToDo": self.more_to_do}
 
@@ -78,6 +80,7 @@ class Retention:
         for entry in expired:
             with bind_call(call_connection_id=entry.call_connection_id):
                 await self._expire(entry, cutoff, report)
+        report.index_tables = await self._indexes.drop_emptied_days(cutoff)
         report.idempotency_keys = await self._idempotency.purge(now, batch)
         report.claims = await self._claims.purge(now, batch)
         report.rule_versions = await self._rules.prune(self._options.rule_versions_kept, batch)

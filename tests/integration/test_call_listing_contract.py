@@ -13,9 +13,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callcontrol.adapters.store.backend import TableBackend
-from callcontrol.adapters.store.call_index import INDEX_PARTITION, INDEX_TABLE
-from callcontrol.adapters.store.calls import CALLS_TABLE, CallStore, record_row
+from callcontrol.adapters.store.backend import EtagMismatch, TableBackend
+from callcontrol.adapters.store.call_index import (
+    DAY_TABLES,
+    INDEX_PARTITION,
+    INDEX_TABLE,
+    IndexKind,
+    row_key,
+)
+from callcontrol.adapters.store.calls import CALLS_TABLE, LEGACY_RECORD_ROW, CallStore, record_row
 from callcontrol.domain.errors import InvalidInput
 from callcontrol.domain.listing import MAX_LIMIT, CallPage, CallQuery
 from callcontrol.domain.models import CallRecord, CallState, Direction
@@ -47,6 +53,17 @@ async def every_page(store: CallStore, query: CallQuery) -> list[CallPage]:
 
 def ids(pages: list[CallPage]) -> list[str]:
     return [r.call_connection_id for page in pages for r in page.records]
+
+
+async def day_rows(backend: TableBackend) -> dict[str, list[str]]:
+    """The call ids in each day's index table."""
+    return {table: [str(row["CallId"]) for row in await backend.query(table)]
+            for table in await backend.tables(DAY_TABLES)}
+
+
+def legacy_row(record: CallRecord) -> dict[str, object]:
+    """A record's row as releases before the day tables stored it: under the key "call"."""
+    return {**record_row(record), "RowKey": LEGACY_RECORD_ROW}
 
 
 async def test_pages_run_newest_first_and_join_up_exactly(backend: TableBackend) -> None:
@@ -208,8 +225,7 @@ async def test_an_ended_call_leaves_the_open_index(backend: TableBackend) -> Non
     await store.save(current.record.with_changes(state=CallState.DISCONNECTED), current)
     rows = await backend.query(INDEX_TABLE, partition=INDEX_PARTITION, row_prefix="o|")
     assert [row["CallId"] for row in rows] == ["b"]
-    rows = await backend.query(INDEX_TABLE, partition=INDEX_PARTITION, row_prefix="t|")
-    assert [row["CallId"] for row in rows] == ["b", "a"]
+    assert await day_rows(backend) == {"callsday20261124": ["b", "a"]}
 
 
 def test_the_query_describes_its_filters_for_the_token() -> None:
@@ -223,8 +239,12 @@ async def test_calls_stored_before_the_index_are_listed_after_a_reindex(
 ) -> None:
     store = CallStore(backend)
     legacy = [call(f"legacy{n}", n) for n in range(3)]
-    for record in legacy:  # rows as an older release wrote them: no index rows
-        await backend.insert(CALLS_TABLE, record_row(record))
+    for record in legacy:  # rows as an older release wrote them: old key, no index rows
+        await backend.insert(CALLS_TABLE, legacy_row(record))
+    # ...and an index row as the release before the day tables kept it, in `callindex`.
+    older_index = {"PartitionKey": INDEX_PARTITION, "RowKey": row_key(IndexKind.ALL, legacy[0]),
+                   "CallId": "legacy0", "CreatedAt": legacy[0].created_at.isoformat()}
+    await backend.insert(INDEX_TABLE, older_index)
     await store.save(call("new", 10), None)
     assert ids(await every_page(store, CallQuery(limit=2))) == ["new"]
     assert await store.reindex() == 4
@@ -232,6 +252,13 @@ async def test_calls_stored_before_the_index_are_listed_after_a_reindex(
     expected = ["new", "legacy2", "legacy1", "legacy0"]
     assert ids(await every_page(store, CallQuery(limit=2))) == expected
     assert ids(await every_page(store, CallQuery(state=CallState.CONNECTED))) == expected
+    # Every record now sits under its own key; nothing is left under the old one or in the
+    # old index's place.
+    records = await backend.query(CALLS_TABLE, select=["State"])
+    assert sorted(str(r["RowKey"]) for r in records) == sorted(
+        f"call|{name}" for name in ["new", "legacy0", "legacy1", "legacy2"])
+    assert await backend.query(INDEX_TABLE, partition=INDEX_PARTITION, row_prefix="t|") == []
+    assert await day_rows(backend) == {"callsday20261124": expected}
 
 
 async def test_the_reindex_command_uses_the_app_settings(
@@ -248,19 +275,57 @@ async def test_the_reindex_command_uses_the_app_settings(
     assert "CallStateStorage" in capsys.readouterr().err
 
 
-async def test_a_table_that_fits_one_page_is_read_in_two_queries(backend: TableBackend) -> None:
+async def test_a_record_under_the_old_key_is_read_and_moved_by_its_next_write(
+    backend: TableBackend,
+) -> None:
+    store = CallStore(backend)
+    old = call("old", 1)
+    await backend.insert(CALLS_TABLE, legacy_row(old))
+    await store.index.add(old)
+    [page] = await every_page(store, CallQuery())
+    assert page.records == (old,)
+    current = await store.get("old")
+    assert current is not None and current.legacy_key
+    await store.save(old.with_changes(state=CallState.DISCONNECTED), current)
+    rows = await backend.query(CALLS_TABLE, partition="old")
+    assert [(r["RowKey"], r["State"]) for r in rows] == [("call|old", "disconnected")]
+    moved = await store.get("old")
+    assert moved is not None and not moved.legacy_key
+    assert moved.record.state is CallState.DISCONNECTED
+    # A writer still holding the old key's version loses its ETag race and reads again.
+    with pytest.raises(EtagMismatch):
+        await store.save(old.with_changes(state=CallState.CONNECTED), current)
+
+
+async def test_pages_run_across_days_and_their_bounds(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    # Nine calls over four days, one day without any: each day has a table of its own.
+    hours = [0, 5, 14, 24, 30, 63, 72, 80, 95]  # 14: 23:00; 63: midnight
+    await seed(store, [call(f"h{h:02d}", h * 3600) for h in hours])
+    assert sorted(await day_rows(backend)) == [
+        "callsday20261124", "callsday20261125", "callsday20261127", "callsday20261128"]
+    newest_first = [f"h{h:02d}" for h in reversed(hours)]
+    for limit in (1, 2, 4, 9, 50):
+        assert ids(await every_page(store, CallQuery(limit=limit))) == newest_first
+    since, until = T0 + timedelta(hours=5), T0 + timedelta(hours=80)
+    assert ids(await every_page(store, CallQuery(limit=2, since=since, until=until))) == [
+        "h72", "h63", "h30", "h24", "h14", "h05"]
+    before = backend.round_trips
+    page = await store.list_page(CallQuery(limit=2))
+    # The tables, the two newest days' rows (the newest holds one call), a read per call listed.
+    assert backend.round_trips - before == 1 + 2 + 2
+    assert page.continuation is not None
+
+
+async def test_a_filtered_page_and_a_record_the_index_does_not_know(backend: TableBackend) -> None:
     store = CallStore(backend)
     await seed(store, [call(f"c{n:02d}", n, direction=Direction.INBOUND if n % 2
                             else Direction.OUTBOUND) for n in range(12)])
-    paged = ids(await every_page(store, CallQuery(limit=5)))  # record by record
-    before = backend.round_trips
-    whole = await store.list_page(CallQuery())
-    assert backend.round_trips - before == 2  # the index, then every record at once
-    assert [r.call_connection_id for r in whole.records] == paged and whole.continuation is None
+    paged = ids(await every_page(store, CallQuery(limit=5)))
     inbound = await store.list_page(CallQuery(direction=Direction.INBOUND))
     assert [r.call_connection_id for r in inbound.records] == [f"c{n:02d}" for n in
                                                                range(11, 0, -2)]
-    # A record the index does not know (stored by an older release) is not listed this way
-    # either: the page falls back to reading the indexed calls one by one.
-    await backend.insert(CALLS_TABLE, record_row(call("legacy", 99)))
-    assert [r.call_connection_id for r in (await store.list_page(CallQuery())).records] == paged
+    # A record the index does not know (stored by an older release) is not listed until
+    # `reindex` indexes it.
+    await backend.insert(CALLS_TABLE, legacy_row(call("legacy", 99)))
+    assert ids(await every_page(store, CallQuery())) == paged

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from callcontrol.adapters.store.backend import TableBackend, safe_key
-from callcontrol.adapters.store.call_index import INDEX_PARTITION, INDEX_TABLE
+from callcontrol.adapters.store.call_index import DAY_TABLES, INDEX_PARTITION
 from callcontrol.adapters.store.calls import CALLS_TABLE, SPILL_AT, CallStore
 from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.idempotency import IdempotencyStore
@@ -73,9 +73,28 @@ async def test_old_calls_go_with_their_events_and_index_rows(backend: TableBacke
         assert await s.calls.find(gone) is None
     listed = [r.call_connection_id for r in (await s.calls.list_page(CallQuery())).records]
     assert listed == ["recent", "old-but-active"]
-    index = await backend.query(INDEX_TABLE, partition=INDEX_PARTITION)
+    index = [row for table in await backend.tables(DAY_TABLES)
+             for row in await backend.query(table, partition=INDEX_PARTITION)]
     assert {row["CallId"] for row in index} == {"recent", "old-but-active"}
+    # The old day still indexes the call kept: its table stays.
+    assert await backend.tables(DAY_TABLES) == ["callsday20261015", "callsday20261122"]
+    assert report.index_tables == 0
     assert [e.event_id for e in await s.calls.events("recent")] == ["recent-e0", "recent-e1"]
+
+
+async def test_a_day_past_retention_loses_its_table_once_emptied(backend: TableBackend) -> None:
+    s = stores(backend)
+    await call(s.calls, "older", OLD - timedelta(days=1))
+    await call(s.calls, "old", OLD)
+    await call(s.calls, "old-but-active", OLD, updated=NOW - timedelta(days=1))
+    await call(s.calls, "recent", NOW - timedelta(days=2))
+    report = await s.retention().run(RunRetention("test"))
+    assert (report.calls, report.calls_kept_active, report.index_tables) == (2, 1, 1)
+    assert await backend.tables(DAY_TABLES) == ["callsday20261015", "callsday20261122"]
+    listed = [r.call_connection_id for r in (await s.calls.list_page(CallQuery())).records]
+    assert listed == ["recent", "old-but-active"]
+    again = await s.retention().run(RunRetention("test"))
+    assert (again.calls, again.index_tables) == (0, 0)
 
 
 async def test_batches_are_bounded_and_the_next_runs_finish(backend: TableBackend) -> None:

@@ -9,7 +9,7 @@ with today's stores and codec.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,13 @@ from callcontrol.domain.claims import ClaimStatus
 from callcontrol.domain.errors import Conflict, StoreError
 from callcontrol.domain.idempotency import StoredResponse
 from callcontrol.domain.identifiers import IdentifierKind
-from callcontrol.domain.models import CallState, Direction, OperationKind, OperationStatus
+from callcontrol.domain.models import (
+    CallState,
+    Direction,
+    OperationKind,
+    OperationStatus,
+    StoredEvent,
+)
 
 ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "stored_rows"
 
@@ -70,6 +76,24 @@ async def test_a_call_row_with_inline_history_reads_whole() -> None:
     history = await store.events(stored["PartitionKey"])
     assert [e.type.rsplit(".", 1)[-1] for e in history] == [
         "CallConnected", "ParticipantsUpdated", "AddParticipantFailed"]
+
+
+async def test_the_next_write_moves_an_old_row_to_its_own_key_with_its_history() -> None:
+    stored = row("call_with_inline_history")
+    backend = await backend_with(CALLS_TABLE, stored)
+    store = CallStore(backend)
+    call_id = stored["PartitionKey"]
+    found = await store.get(call_id)
+    assert found is not None and found.legacy_key
+    event = StoredEvent("moved-1", call_id, "Microsoft.Communication.CallDisconnected",
+                        datetime(2030, 1, 1, tzinfo=UTC), {})
+    await store.save_with_event(found.record.with_changes(state=CallState.DISCONNECTED), found,
+                                event)
+    rows = await backend.query(CALLS_TABLE, partition=call_id)
+    assert [r["RowKey"] for r in rows] == [f"call|{call_id}"]  # nothing left under "call"
+    history = await store.events(call_id)
+    assert [e.type.rsplit(".", 1)[-1] for e in history] == [
+        "CallConnected", "ParticipantsUpdated", "AddParticipantFailed", "CallDisconnected"]
 
 
 def test_format_1_is_still_what_is_written() -> None:

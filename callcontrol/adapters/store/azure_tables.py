@@ -125,9 +125,12 @@ class AzureTableBackend:
     def _clean(entity: Entity) -> Entity:
         return {k: v for k, v in entity.items() if k != ETAG}
 
-    async def get(self, table: str, partition: str, row: str) -> Entity | None:
+    async def get(self, table: str, partition: str, row: str, *,
+                  select: Sequence[str] | None = None) -> Entity | None:
+        columns = None if select is None else ["PartitionKey", "RowKey", *select]
         try:
-            found = await self._on_table(table, lambda c: c.get_entity(partition, row))
+            found = await self._on_table(table, lambda c: c.get_entity(partition, row,
+                                                                       select=columns))
             return self._to_entity(found)
         except ResourceNotFoundError:
             return None
@@ -270,6 +273,33 @@ class AzureTableBackend:
         except AzureError as exc:
             raise StoreError(f"transaction on {table} failed: {exc.message}") from exc
         return [str(result.get("etag") or "") for result in results]
+
+    async def tables(self, prefix: str) -> list[str]:
+        # A name range, served from the account's table list: [prefix, prefix + 1 char).
+        low = self._name(prefix)
+        high = low[:-1] + chr(ord(low[-1]) + 1)
+
+        async def names() -> list[str]:
+            found = self._service.query_tables("TableName ge @lo and TableName lt @hi",
+                                               parameters={"lo": low, "hi": high})
+            return sorted([item.name[len(self._prefix):] async for item in found])
+
+        self.round_trips += 1
+        try:
+            return await self._within_deadline(names(), "list tables")
+        except AzureError as exc:
+            raise StoreError(f"listing tables failed: {exc.message}") from exc
+
+    async def drop(self, table: str) -> None:
+        self.round_trips += 1
+        client = self._clients.pop(table, None)
+        if client is not None:
+            await client.close()
+        try:
+            await self._within_deadline(self._service.delete_table(self._name(table)),
+                                        f"delete table {self._name(table)}")
+        except AzureError as exc:
+            raise StoreError(f"deleting table {self._name(table)} failed: {exc.message}") from exc
 
     async def close(self) -> None:
         for client in self._clients.values():

@@ -54,7 +54,10 @@ class TransactionFailed(StoreError):
 class TableBackend(Protocol):
     round_trips: int
 
-    async def get(self, table: str, partition: str, row: str) -> Entity | None: ...
+    async def get(self, table: str, partition: str, row: str, *,
+                  select: Sequence[str] | None = None) -> Entity | None:
+        """The entity, or None; with `select`, only those properties (and the keys)."""
+        ...
 
     async def insert(self, table: str, entity: Entity) -> str: ...
 
@@ -90,6 +93,14 @@ class TableBackend(Protocol):
 
     async def transact(self, table: str, operations: Sequence[TxOp]) -> list[str]:
         """Apply all or none; return each operation's new ETag ("" for a delete)."""
+        ...
+
+    async def tables(self, prefix: str) -> list[str]:
+        """The names of the tables that exist and start with `prefix`, in name order."""
+        ...
+
+    async def drop(self, table: str) -> None:
+        """Delete the table and everything in it (nothing happens when it does not exist)."""
         ...
 
     async def close(self) -> None: ...

@@ -1,34 +1,43 @@
 """Index rows over the call records, so that a page of calls costs O(page), not O(table).
 
-All index rows live in one partition of their own table, keyed so that key order is the order
-a reader wants:
+Every call has a row in the table of the UTC day it was created (`callsday20261130`); the calls
+not yet ended also have one in `callindex`. Rows are keyed so that key order is the order a
+reader wants:
 
-* `t|<inverted created time>|<call key>` — every call, newest first;
-* `o|<inverted created time>|<call key>` — only the calls not yet ended (a small set: the
-  reconciler reads it, and a listing filtered by a live state pages through it).
+* `t|<inverted created time>|<call key>`, in the day's table: every call, newest first. A day's
+  keys all sort before the previous day's, so reading the day tables newest first, each in key
+  order, reads one index in one order;
+* `o|<inverted created time>|<call key>`, in `callindex`: only the calls not yet ended (a small
+  set: the reconciler reads it, and a listing filtered by a live state pages through it).
+
+One table per day keeps what a page reads bounded by a day's calls, whatever the retention:
+Azure serves a key range from its index anyway, but a table service that filters by scanning
+(Azurite, on every developer's machine) then scans one day, not the whole history. Retention
+drops a day's table once it is emptied, instead of deleting rows one by one. The tables that
+exist are listed from the service (a name range), so no directory has to be kept in step.
 
 Index rows are hints; the call record stays the truth. They are written *before* the record is
-first inserted (one transaction for both rows), so a record never exists unindexed: a crash in
-between leaves an index row without a record, which readers skip. A row counts only when the
-record it names exists and was created at the time in its key (the loser of two concurrent
-creations leaves a row with its own, different time). The "open" row is removed once the
-record is written as ended.
+first inserted, so a record never exists unindexed: a crash in between leaves an index row
+without a record, which readers skip. A row counts only when the record it names exists and
+was created at the time in its key (the loser of two concurrent creations leaves a row with its
+own, different time). The "open" row is removed once the record is written as ended.
 
-One partition bounds index writes to what one Table partition takes (about 2,000 entities/s),
-far above the rate calls are set up; in exchange a call's two rows change in one transaction
-and retention deletes old rows in batches.
+Releases before the day tables kept the `t|` rows in `callindex` too: `python -m tools.reindex`
+moves them (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
 from callcontrol.adapters.store.backend import (
+    Entity,
     EtagMismatch,
     TableBackend,
     TxKind,
@@ -39,11 +48,13 @@ from callcontrol.domain.errors import NotFound
 from callcontrol.domain.listing import CallQuery, IndexedCall, bad_token, listed_time
 from callcontrol.domain.models import CallRecord
 
-INDEX_TABLE: Final = "callindex"
+INDEX_TABLE: Final = "callindex"  # the open index and the timers' cursors
+DAY_TABLES: Final = "callsday"  # + YYYYMMDD: every call created that UTC day
 INDEX_PARTITION: Final = "calls"
 CURSOR_PARTITION: Final = "cursors"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)  # keys count microseconds from here
 _MAX_MICROS: Final = 10**17 - 1  # microseconds to the year 5138: keys are 17 digits wide
+_ONE_DAY: Final = timedelta(days=1)
 _TOKEN_VERSION: Final = 1
 
 
@@ -75,7 +86,44 @@ def kind_end(kind: IndexKind) -> str:
     return f"{kind.value}}}"  # '}' sorts after '|': just past every row of the kind
 
 
-def _index_entity(kind: IndexKind, record: CallRecord) -> dict[str, object]:
+# --- the day tables --------------------------------------------------------------------------
+
+
+def day_table(moment: datetime) -> str:
+    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
+    return f"{DAY_TABLES}{utc:%Y%m%d}"
+
+
+def _day_start(table: str) -> datetime:
+    day = date(int(table[-8:-4]), int(table[-4:-2]), int(table[-2:]))
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _created_at(position: str) -> datetime:
+    """The creation time an ALL row's key holds."""
+    return _EPOCH + timedelta(microseconds=_MAX_MICROS - int(position.split("|")[1]))
+
+
+def table_of(position: str) -> str:
+    """The table an index row lives in, from its key."""
+    if position.startswith(IndexKind.OPEN.value):
+        return INDEX_TABLE
+    return day_table(_created_at(position))
+
+
+def _day_keys(table: str) -> tuple[str, str]:
+    """[first, past the last) row key a day table can hold."""
+    start = _day_start(table)
+    return newer_than_bound(IndexKind.ALL, start + _ONE_DAY), newer_than_bound(IndexKind.ALL, start)
+
+
+def _outside(table: str, after: str | None, start: str | None, below: str | None) -> bool:
+    first, past = _day_keys(table)
+    return ((after is not None and past <= after) or (start is not None and past <= start)
+            or (below is not None and first >= below))
+
+
+def _index_entity(kind: IndexKind, record: CallRecord) -> Entity:
     return {
         "PartitionKey": INDEX_PARTITION,
         "RowKey": row_key(kind, record),
@@ -84,13 +132,16 @@ def _index_entity(kind: IndexKind, record: CallRecord) -> dict[str, object]:
     }
 
 
-def index_rows(record: CallRecord) -> list[dict[str, object]]:
-    """The index rows a stored record should have: for bulk tools that seed or re-index."""
-    kinds = [IndexKind.ALL] if record.state.is_final else [IndexKind.ALL, IndexKind.OPEN]
-    return [_index_entity(kind, record) for kind in kinds]
+def index_rows(record: CallRecord) -> list[tuple[str, Entity]]:
+    """The index rows a stored record should have, each with its table: for bulk tools that
+    seed or re-index."""
+    rows = [(day_table(listed_time(record)), _index_entity(IndexKind.ALL, record))]
+    if not record.state.is_final:
+        rows.append((INDEX_TABLE, _index_entity(IndexKind.OPEN, record)))
+    return rows
 
 
-def _entry(entity: dict[str, object]) -> IndexedCall:
+def _entry(entity: Entity) -> IndexedCall:
     return IndexedCall(str(entity["RowKey"]), str(entity["CallId"]),
                        datetime.fromisoformat(str(entity["CreatedAt"])))
 
@@ -111,29 +162,70 @@ class CallIndex:
         self._backend = backend
 
     async def add(self, record: CallRecord) -> None:
-        """Index a call about to be created: both rows in one transaction (idempotent)."""
-        operations = [TxOp(TxKind.UPSERT, row) for row in index_rows(record)]
-        await self._backend.transact(INDEX_TABLE, operations)
+        """Index a call about to be created: its rows, side by side (idempotent)."""
+        await asyncio.gather(*(self._backend.upsert(table, row)
+                               for table, row in index_rows(record)))
 
     async def ended(self, record: CallRecord) -> None:
         """The call's record now says it ended: it leaves the open index."""
         await self.remove(row_key(IndexKind.OPEN, record))
 
-    async def remove(self, key: str) -> None:
+    async def remove(self, position: str) -> None:
         try:
-            await self._backend.delete(INDEX_TABLE, INDEX_PARTITION, key)
+            await self._backend.delete(table_of(position), INDEX_PARTITION, position)
         except (NotFound, EtagMismatch):
             return  # already gone
 
     async def scan(self, kind: IndexKind, *, after: str | None = None, start: str | None = None,
                    below: str | None = None, limit: int) -> list[IndexedCall]:
         """Index rows of one kind in key order (newest first), within the given key bounds."""
+        if kind is IndexKind.OPEN:
+            return await self._scan_table(INDEX_TABLE, kind, after, start, below, limit)
+        found: list[IndexedCall] = []
+        for table in reversed(await self._backend.tables(DAY_TABLES)):
+            if len(found) >= limit:
+                break
+            if len(table) != len(DAY_TABLES) + 8 or _outside(table, after, start, below):
+                continue
+            found += await self._scan_table(table, kind, after, start, below, limit - len(found))
+        return found
+
+    async def _scan_table(self, table: str, kind: IndexKind, after: str | None,
+                          start: str | None, below: str | None, limit: int) -> list[IndexedCall]:
         entities = await self._backend.query(
-            INDEX_TABLE, partition=INDEX_PARTITION, row_after=after,
+            table, partition=INDEX_PARTITION, row_after=after,
             row_from=max(start or "", f"{kind.value}|"), row_below=min(below or "~", kind_end(kind)),
             select=["CallId", "CreatedAt"], limit=limit,
         )
         return [_entry(e) for e in entities]
+
+    async def drop_emptied_days(self, cutoff: datetime) -> int:
+        """Drop the day tables that ended before `cutoff` and hold no row any more."""
+        dropped = 0
+        for table in await self._backend.tables(DAY_TABLES):
+            if len(table) != len(DAY_TABLES) + 8 or _day_start(table) + _ONE_DAY > cutoff:
+                continue
+            if not await self._backend.query(table, select=["RowKey"], limit=1):
+                await self._backend.drop(table)
+                dropped += 1
+        return dropped
+
+    async def move_legacy_rows(self, *, batch: int = 100) -> int:
+        """Move `t|` rows an earlier release kept in `callindex` to their day tables."""
+        legacy = await self._backend.query(INDEX_TABLE, partition=INDEX_PARTITION,
+                                           row_prefix=f"{IndexKind.ALL.value}|")
+        by_table: dict[str, list[Entity]] = {}
+        for row in legacy:
+            by_table.setdefault(table_of(str(row["RowKey"])), []).append(row)
+        for table, rows in by_table.items():
+            for first in range(0, len(rows), batch):
+                await self._backend.transact(table, [TxOp(TxKind.UPSERT, row)
+                                                     for row in rows[first:first + batch]])
+        for first in range(0, len(legacy), batch):
+            await self._backend.transact(INDEX_TABLE, [
+                TxOp(TxKind.DELETE, {"PartitionKey": INDEX_PARTITION, "RowKey": row["RowKey"]})
+                for row in legacy[first:first + batch]])
+        return len(legacy)
 
     async def load_cursor(self, name: str) -> str | None:
         found = await self._backend.get(INDEX_TABLE, CURSOR_PARTITION, name)

@@ -1,6 +1,6 @@
 """Call records and their event history, one partition per call connection.
 
-The row "call" holds the record, ETag-guarded, together with the newest events of its history
+The row "call|<call key>" holds the record, ETag-guarded, together with the newest events of its history
 and the ids of every event applied. A callback is therefore applied with ONE conditional write
 of that single entity: the record change and the history entry are atomic by construction, a
 redelivered event is recognised by its id before anything is written, and a concurrent writer
@@ -12,6 +12,12 @@ the CloudEvents the change announces to the row's "Outbox" (docs/events.md). A r
 them after the write and tells the store (`mark_published`); published events leave the outbox
 with the call's next write, or with a `settle` write when the call goes quiet. What is never
 marked stays pending, and a timer re-publishes it (`calls_with_pending_events`).
+
+Row keys: releases before this one keyed every record row "call". The key names the call now,
+so that a table service which looks rows up by RowKey first (Azurite) finds one row, not every
+call's; Azure Table Storage reads either in the same time. A row under the old key is still
+read (after a miss under the new one), and moves to the new key, atomically, with its next
+write; `python -m tools.reindex` moves them all at once.
 """
 
 from __future__ import annotations
@@ -42,7 +48,6 @@ from callcontrol.adapters.store.backend import (
     unpack_json,
 )
 from callcontrol.adapters.store.call_index import (
-    INDEX_TABLE,
     CallIndex,
     IndexKind,
     decode_token,
@@ -69,7 +74,8 @@ from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall, check_l
 from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
 
 CALLS_TABLE = "calls"
-RECORD_ROW = "call"
+LEGACY_RECORD_ROW = "call"  # the record's key before it named the call
+RECORD_ROWS = ("call", "call}")  # [from, below): every record row, old key and new
 EVENT_PREFIX = "event|"
 # An entity holds at most 1 MiB, strings counted in UTF-16 (2 bytes a character): the record,
 # the inline events and the remembered ids share that, so each part has a budget.
@@ -111,6 +117,7 @@ class VersionedCall:
     etag: str
     history: History = field(default_factory=History)
     outbox: Outbox = field(default_factory=Outbox)
+    legacy_key: bool = False  # stored under LEGACY_RECORD_ROW: the next write moves it
 
 
 class CallStore:
@@ -246,8 +253,19 @@ class CallStore:
         cached = self._recent.get(call_connection_id)
         return cached if cached is not None else await self.get(call_connection_id)
 
+    async def _record_entity(self, call_connection_id: str, select: list[str] | None = None
+                             ) -> tuple[Entity | None, bool]:
+        """The record's row (under its key, else the old one) and whether it is the old one."""
+        partition = safe_key(call_connection_id)
+        entity = await self._backend.get(CALLS_TABLE, partition, record_key(partition),
+                                         select=select)
+        if entity is not None:
+            return entity, False
+        entity = await self._backend.get(CALLS_TABLE, partition, LEGACY_RECORD_ROW, select=select)
+        return entity, entity is not None
+
     async def get(self, call_connection_id: str) -> VersionedCall | None:
-        entity = await self._backend.get(CALLS_TABLE, safe_key(call_connection_id), RECORD_ROW)
+        entity, legacy = await self._record_entity(call_connection_id)
         if entity is None:
             self.forget(call_connection_id)
             return None
@@ -261,7 +279,7 @@ class CallStore:
             inline_chars=_chars({n: entity[n] for n in packed_names("Inline") if n in entity}),
         )
         record = decode_call(unpack_json(entity, "Record"), row_format(entity))
-        found = VersionedCall(record, entity[ETAG], history, outbox)
+        found = VersionedCall(record, entity[ETAG], history, outbox, legacy)
         self._remember(found)
         return found
 
@@ -348,8 +366,7 @@ class CallStore:
 
     async def calls_with_pending_events(self) -> list[str]:
         """Ids of the calls whose rows hold unpublished events (a scan: the timer's path)."""
-        entities = await self._backend.query(CALLS_TABLE, equals={"RowKey": RECORD_ROW,
-                                                                  "OutboxState": PENDING},
+        entities = await self._backend.query(CALLS_TABLE, equals={"OutboxState": PENDING},
                                              select=packed_names("Outbox"))
         found: list[str] = []
         for entity in entities:
@@ -368,8 +385,15 @@ class CallStore:
         try:
             if base is None:
                 etag = await self._backend.insert(CALLS_TABLE, entity)
+            elif base.legacy_key:
+                etag = (await self._backend.transact(CALLS_TABLE, [
+                    *_leave_legacy_key(str(entity["PartitionKey"]), base.etag),
+                    TxOp(TxKind.INSERT, entity)]))[-1]
             else:
                 etag = await self._backend.replace(CALLS_TABLE, entity, base.etag)
+        except TransactionFailed as exc:
+            self.forget(record.call_connection_id)
+            raise EtagMismatch("the call record changed concurrently") from exc
         except EntityExists as exc:
             self.forget(record.call_connection_id)
             raise EtagMismatch("the call record was created concurrently") from exc
@@ -396,30 +420,34 @@ class CallStore:
                      events: tuple[dict[str, Any], ...], outbox: Outbox) -> None:
         """Move the inline events to their own rows, in one transaction with the record."""
         record_entity = _record_entity(record, history, outbox)
-        record_op = (TxOp(TxKind.INSERT, record_entity) if base is None
-                     else TxOp(TxKind.REPLACE, record_entity, base.etag))
+        record_ops = ([TxOp(TxKind.INSERT, record_entity)] if base is None
+                      else [*_leave_legacy_key(str(record_entity["PartitionKey"]), base.etag),
+                            TxOp(TxKind.INSERT, record_entity)]
+                      if base.legacy_key
+                      else [TxOp(TxKind.REPLACE, record_entity, base.etag)])
         rows = [TxOp(TxKind.UPSERT, _event_row(record.call_connection_id, e)) for e in events]
         if base is None:
             await self.index.add(record)
         try:
-            etags = await self._backend.transact(CALLS_TABLE, [record_op, *rows])
+            etags = await self._backend.transact(CALLS_TABLE, [*record_ops, *rows])
         except TransactionFailed as exc:
             self.forget(record.call_connection_id)
             raise EtagMismatch("the call record changed concurrently") from exc
-        self._remember(VersionedCall(record, etags[0], history, outbox))
+        self._remember(VersionedCall(record, etags[len(record_ops) - 1], history, outbox))
         self._written(record.call_connection_id, outbox)
         await self._note_end(record, base)
 
     async def list_calls(
         self, *, state: CallState | None = None, direction: Direction | None = None
     ) -> list[CallRecord]:
-        equals = {"RowKey": RECORD_ROW}
+        equals = {}
         if state is not None:
             equals["State"] = state.value
         if direction is not None:
             equals["Direction"] = direction.value
         # Only the record: the inline history of every call would multiply what is read.
-        entities = await self._backend.query(CALLS_TABLE, equals=equals,
+        entities = await self._backend.query(CALLS_TABLE, row_from=RECORD_ROWS[0],
+                                             row_below=RECORD_ROWS[1], equals=equals,
                                              select=[*packed_names("Record"), FORMAT_PROPERTY])
         records = [decode_call(unpack_json(e, "Record"), row_format(e)) for e in entities]
         # Newest first; ISO strings of UTC times sort like the times.
@@ -440,10 +468,6 @@ class CallStore:
         below = newer_than_bound(kind, query.since) if query.since is not None else None
         found: list[CallRecord] = []
         budget = limit * PAGE_SCAN_FACTOR
-        if after is None and start is None and below is None and kind is IndexKind.ALL:
-            small = await self._whole_table_page(query, limit)
-            if small is not None:
-                return small
         while budget > 0:
             # One row past what is needed tells whether anything follows this page.
             ask = min(limit - len(found) + 1, budget)
@@ -463,32 +487,12 @@ class CallStore:
                 return CallPage(tuple(found), None)
         return CallPage(tuple(found), encode_token(query, after or ""))
 
-    async def _whole_table_page(self, query: CallQuery, limit: int) -> CallPage | None:
-        """When every call fits in one page, read their records with one query, not one read
-        each (a small table: local stacks, new deployments). None when the table is larger, or
-        holds records the index does not: then the page reads record by record."""
-        entries = await self.index.scan(IndexKind.ALL, limit=limit + 1)
-        if len(entries) > limit:
-            return None
-        entities = await self._backend.query(
-            CALLS_TABLE, equals={"RowKey": RECORD_ROW},
-            select=[*packed_names("Record"), FORMAT_PROPERTY], limit=len(entries) + 1)
-        if len(entities) > len(entries):
-            return None
-        records = {r.call_connection_id: r for r in
-                   (decode_call(unpack_json(e, "Record"), row_format(e)) for e in entities)}
-        listed = [records[e.call_connection_id] for e in entries
-                  if e.names(records.get(e.call_connection_id))]
-        return CallPage(tuple(r for r in listed if query.matches(r)), None)
-
     async def read_listed(self, entry: IndexedCall) -> CallRecord | None:
         """The record an index row names, without its history; None for a stale row."""
-        entities = await self._backend.query(
-            CALLS_TABLE, partition=safe_key(entry.call_connection_id),
-            equals={"RowKey": RECORD_ROW}, select=[*packed_names("Record"), FORMAT_PROPERTY],
-        )
-        record = (decode_call(unpack_json(entities[0], "Record"), row_format(entities[0]))
-                  if entities else None)
+        entity, _ = await self._record_entity(entry.call_connection_id,
+                                              [*packed_names("Record"), FORMAT_PROPERTY])
+        record = (decode_call(unpack_json(entity, "Record"), row_format(entity))
+                  if entity is not None else None)
         return record if entry.names(record) else None
 
     async def created_before(self, cutoff: datetime, limit: int) -> list[IndexedCall]:
@@ -512,16 +516,46 @@ class CallStore:
         return len(rows)
 
     async def reindex(self, *, batch: int = 100) -> int:
-        """Write the index rows of every stored record (one-off, for rows stored before the
-        index existed; idempotent). Reads every record: run it once, not on a schedule."""
-        entities = await self._backend.query(CALLS_TABLE, equals={"RowKey": RECORD_ROW},
-                                             select=[*packed_names("Record"), FORMAT_PROPERTY])
-        rows = [row for entity in entities
-                for row in index_rows(decode_call(unpack_json(entity, "Record"), row_format(entity)))]
-        for first in range(0, len(rows), batch):
-            await self._backend.transact(INDEX_TABLE, [TxOp(TxKind.UPSERT, row)
-                                                       for row in rows[first:first + batch]])
+        """Bring every stored call to this release's layout (one-off after an upgrade;
+        idempotent): records under the old key move to their own, every record gets its index
+        rows, and index rows an earlier release kept in `callindex` move to the day tables.
+        Reads every record: run it once, not on a schedule. Returns the number of calls."""
+        entities = await self._backend.query(
+            CALLS_TABLE, row_from=RECORD_ROWS[0], row_below=RECORD_ROWS[1],
+            select=[*packed_names("Record"), FORMAT_PROPERTY])
+        by_table: dict[str, list[Entity]] = {}
+        for entity in entities:
+            record = decode_call(unpack_json(entity, "Record"), row_format(entity))
+            if entity["RowKey"] == LEGACY_RECORD_ROW:
+                await self._move_to_record_key(record.call_connection_id)
+            for table, row in index_rows(record):
+                by_table.setdefault(table, []).append(row)
+        for table, rows in by_table.items():
+            for first in range(0, len(rows), batch):
+                await self._backend.transact(table, [TxOp(TxKind.UPSERT, row)
+                                                     for row in rows[first:first + batch]])
+        await self.index.move_legacy_rows(batch=batch)
         return len(entities)
+
+    async def _move_to_record_key(self, call_connection_id: str) -> None:
+        """Move a record from the old key to its own, atomically; a concurrent write (which
+        moves it too) wins."""
+        entity, legacy = await self._record_entity(call_connection_id)
+        if entity is None or not legacy:
+            return
+        partition = str(entity["PartitionKey"])
+        moved = {**entity, "RowKey": record_key(partition)}
+        try:
+            await self._backend.transact(CALLS_TABLE, [*_leave_legacy_key(partition, entity[ETAG]),
+                                                       TxOp(TxKind.INSERT, moved)])
+        except TransactionFailed:
+            logger.info("call %s changed while moving its record: its own write moved it",
+                        call_connection_id)
+        self.forget(call_connection_id)
+
+    async def drop_emptied_days(self, cutoff: datetime) -> int:
+        """Drop the index's tables of the days before `cutoff` that no call is left in."""
+        return await self.index.drop_emptied_days(cutoff)
 
     async def open_calls(self, *, after: str | None, limit: int) -> list[IndexedCall]:
         """Calls not ended, newest first, from just after `after` (a position)."""
@@ -543,7 +577,7 @@ class CallStore:
         entities = await self._backend.query(CALLS_TABLE, partition=partition)
         by_id: dict[str, StoredEvent] = {}
         for entity in entities:
-            if entity["RowKey"] == RECORD_ROW:
+            if _is_record_row(str(entity["RowKey"])):
                 for stored in unpack_json(entity, "Inline") or ():
                     event = decode_event(call_connection_id, stored)
                     by_id[event.event_id] = event
@@ -551,6 +585,20 @@ class CallStore:
                 event = decode_event(call_connection_id, unpack_json(entity, "Event"))
                 by_id.setdefault(event.event_id, event)
         return sorted(by_id.values(), key=_event_order)
+
+
+def record_key(partition: str) -> str:
+    """The row key of a call's record, in the call's partition."""
+    return f"call|{partition}"
+
+
+def _is_record_row(row_key: str) -> bool:
+    return row_key == LEGACY_RECORD_ROW or row_key.startswith("call|")
+
+
+def _leave_legacy_key(partition: str, etag: str) -> list[TxOp]:
+    """The delete, guarded by the ETag read, that takes a record off the old key."""
+    return [TxOp(TxKind.DELETE, {"PartitionKey": partition, "RowKey": LEGACY_RECORD_ROW}, etag)]
 
 
 def record_row(record: CallRecord) -> Entity:
@@ -576,7 +624,7 @@ def _record_entity(record: CallRecord, history: History, outbox: Outbox) -> Enti
         packed_seen = pack_json("Seen", seen)
     return {
         "PartitionKey": safe_key(record.call_connection_id),
-        "RowKey": RECORD_ROW,
+        "RowKey": record_key(safe_key(record.call_connection_id)),
         FORMAT_PROPERTY: CALL_FORMAT,
         "State": record.state.value,
         "Direction": record.direction.value,

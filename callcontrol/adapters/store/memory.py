@@ -43,10 +43,13 @@ class MemoryTableBackend:
     def _key(entity: Mapping[str, object]) -> tuple[str, str]:
         return str(entity["PartitionKey"]), str(entity["RowKey"])
 
-    async def get(self, table: str, partition: str, row: str) -> Entity | None:
+    async def get(self, table: str, partition: str, row: str, *,
+                  select: Sequence[str] | None = None) -> Entity | None:
         self.round_trips += 1
         found = self._table(table).get((partition, row))
-        return copy.deepcopy(found) if found is not None else None
+        if found is None:
+            return None
+        return copy.deepcopy(found if select is None else _selected(found, select))
 
     def _apply(self, table: str, op: TxOp) -> str:
         rows = self._table(table)
@@ -120,8 +123,7 @@ class MemoryTableBackend:
             if below and any(not _sorts_before(entity.get(k), v) for k, v in below.items()):
                 continue
             if select is not None:
-                wanted = {"PartitionKey", "RowKey", ETAG, *select}
-                entity = {k: v for k, v in entity.items() if k in wanted}
+                entity = _selected(entity, select)
             found.append(copy.deepcopy(entity))
         return found
 
@@ -145,8 +147,21 @@ class MemoryTableBackend:
                 raise TransactionFailed(index, exc) from exc
         return etags
 
+    async def tables(self, prefix: str) -> list[str]:
+        self.round_trips += 1
+        return sorted(name for name in self._tables if name.startswith(prefix))
+
+    async def drop(self, table: str) -> None:
+        self.round_trips += 1
+        self._tables.pop(table, None)
+
     async def close(self) -> None:
         return None
+
+
+def _selected(entity: Entity, select: Sequence[str]) -> Entity:
+    wanted = {"PartitionKey", "RowKey", ETAG, *select}
+    return {k: v for k, v in entity.items() if k in wanted}
 
 
 def _in_range(key: str, after: str | None, start: str | None, below: str | None) -> bool:

@@ -267,9 +267,10 @@ class CountingReads(MemoryTableBackend):
         super().__init__()
         self.reads: list[str] = []
 
-    async def get(self, table: str, partition: str, row: str) -> dict[str, Any] | None:
+    async def get(self, table: str, partition: str, row: str, **kwargs: Any
+                  ) -> dict[str, Any] | None:
         self.reads.append(table)
-        return await super().get(table, partition, row)
+        return await super().get(table, partition, row, **kwargs)
 
     async def query(self, table: str, **kwargs: Any) -> list[dict[str, Any]]:
         self.reads.append(table)
