@@ -1,20 +1,23 @@
-"""Listing at scale: first-page latency of GET /api/calls's store read with 1k, 10k (and, on
-request, 100k) stored calls on Azurite, in one run. Target: the largest figure at most 1.2x the
-1k figure.
+"""Listing at scale: first-page latency of GET /api/calls's store read with 1k, 10k and 100k
+stored calls on Azurite, in one run. Target: the 100k figure at most 1.2x the 1k figure.
 
 Each size lives in its own set of tables in one Azurite, seeded in the store's own row format
-with batch transactions of 100 rows (see `batches_across_partitions` for the records). The
-sizes are then measured round by round, interleaved, so the machine's noise hits all alike.
+with batch transactions of 100 rows. Calls are spread over the last LISTING_BENCH_DAYS days
+(30 by default: the default retention, so a store of N calls is N calls' worth of a month).
+The sizes are then measured round by round, interleaved, so the machine's noise hits all alike.
 
-Baseline, same run, same tables: what a page is made of, done bare with the SDK (one query of
-51 index rows, then 50 concurrent point reads of the records). Azurite answers every query and
-every point read of a record by scanning (its store filters in JavaScript, and every record
-shares the RowKey "call", so its key index cannot narrow a lookup): its own cost grows with the
-table, about 1 ms per 1,000 records per read on this machine. The ratio of ours to that
-baseline at each size is what the app adds. Seeding 100k records costs well over an hour for the
-same reason, so 100k is measured only with LISTING_BENCH_SIZES=1000,10000,100000.
+What a first page is made of: the list of day tables (one request), the newest day's index
+rows (one query, more when that day holds fewer calls than the page), then one point read per
+call listed, concurrently. Azurite filters every query by scanning the table it is asked about
+and looks a row up by RowKey first: a query costs what the day's table holds, a point read of a
+record (whose key names the call) does not grow with the store.
 
-For scale, the old way (read every record, sort in memory) is timed once per size.
+Baseline, same run, same tables: the same reads done bare with the SDK. The ratio of ours to
+that at each size is what the app adds. For scale, the old way (read every record, sort in
+memory) is timed once per size up to 10k (at 100k it reads for minutes).
+
+LISTING_BENCH_SIZES picks the sizes (default 1000,10000,100000); LISTING_BENCH_DAYS=1 puts every
+call in one day, where Azurite's scan of that day's table shows.
 """
 
 from __future__ import annotations
@@ -33,9 +36,10 @@ from azure.data.tables.aio import TableServiceClient
 
 from bench._common import summary, write
 from callcontrol.adapters.store.azure_tables import AzureTableBackend
-from callcontrol.adapters.store.backend import TxKind, TxOp, safe_key
-from callcontrol.adapters.store.call_index import INDEX_TABLE, index_rows
-from callcontrol.adapters.store.calls import CALLS_TABLE, CallStore, record_row
+from callcontrol.adapters.store.backend import TxKind, TxOp, packed_names, safe_key
+from callcontrol.adapters.store.call_index import DAY_TABLES, index_rows
+from callcontrol.adapters.store.calls import CALLS_TABLE, CallStore, record_key, record_row
+from callcontrol.adapters.store.codec import FORMAT_PROPERTY
 from callcontrol.domain.errors import StoreError
 from callcontrol.domain.identifiers import phone
 from callcontrol.domain.listing import CallQuery
@@ -51,7 +55,11 @@ from callcontrol.domain.models import (
 )
 from tools.azurite import start_azurite
 
-SIZES = tuple(int(n) for n in os.environ.get("LISTING_BENCH_SIZES", "1000,10000").split(","))
+SIZES = tuple(int(n) for n in os.environ.get("LISTING_BENCH_SIZES",
+                                             "1000,10000,100000").split(","))
+DAYS = float(os.environ.get("LISTING_BENCH_DAYS", "30"))
+FULL_SCAN_UP_TO = 10_000
+LIVE = 100  # calls in progress: what a contact centre has at once, not a share of history
 ROUNDS, PER_ROUND, WARMUP = 6, 15, 10
 SEED_CONCURRENCY = 2  # batches in flight at once
 BATCH = 100  # operations per entity-group transaction (the service's maximum)
@@ -59,9 +67,10 @@ NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
 def stored_call(index: int, total: int) -> CallRecord:
-    """A realistic record: spread over 30 days, 1 in 100 still connected."""
-    created = NOW - timedelta(days=30) * (1 - index / total)
-    live = index % 100 == 0
+    """A realistic record: spread over DAYS days; the newest LIVE calls are still connected
+    (calls last minutes, so the live ones are the latest, however long the history)."""
+    created = NOW - timedelta(days=DAYS) * (1 - index / total)
+    live = index >= total - LIVE
     caller, callee = phone(f"+1425{index % 10_000_000:07d}"), phone("+14255550100")
     return CallRecord(
         call_connection_id=f"bench-{index:06d}-{uuid.uuid4().hex[:8]}",
@@ -115,7 +124,12 @@ async def seed(backend: AzureTableBackend, total: int) -> float:
             if len(rows) > step:
                 print(f"  {table}: {min(len(rows), first + step)} of {len(rows)} rows", flush=True)
 
-    await send_all(INDEX_TABLE, [row for record in records for row in index_rows(record)])
+    by_table: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        for table, row in index_rows(record):
+            by_table.setdefault(table, []).append(row)
+    for table, rows in sorted(by_table.items()):
+        await send_all(table, rows)
     with batches_across_partitions():
         await send_all(CALLS_TABLE, [record_row(record) for record in records])
     return time.perf_counter() - started
@@ -131,19 +145,26 @@ async def first_page(store: CallStore, query: CallQuery) -> float:
 
 async def bare_page(backend: AzureTableBackend, limit: int) -> float:
     """The same reads as a first page, straight through the SDK's clients."""
-    index = await backend._client(INDEX_TABLE)
     calls = await backend._client(CALLS_TABLE)
+    prefix = backend._name(DAY_TABLES)
     started = time.perf_counter()
-    rows = []
-    async for row in index.query_entities("PartitionKey eq @p and RowKey ge @a and RowKey lt @b",
-                                          parameters={"p": "calls", "a": "t|", "b": "t}"},
-                                          select=["CallId", "CreatedAt"],
-                                          results_per_page=limit + 1):
-        rows.append(row)
+    days = [t.name async for t in backend._service.query_tables(
+        "TableName ge @lo and TableName lt @hi",
+        parameters={"lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)})]
+    rows: list[Any] = []
+    for day in sorted(days, reverse=True):
+        async for row in backend._service.get_table_client(day).query_entities(
+                "PartitionKey eq @p and RowKey ge @a and RowKey lt @b",
+                parameters={"p": "calls", "a": "t|", "b": "t}"},
+                select=["CallId", "CreatedAt"], results_per_page=limit + 1 - len(rows)):
+            rows.append(row)
+            if len(rows) > limit:
+                break
         if len(rows) > limit:
             break
-    await asyncio.gather(*(calls.get_entity(safe_key(str(r["CallId"])), "call")
-                           for r in rows[:limit]))
+    select = [*packed_names("Record"), FORMAT_PROPERTY]
+    await asyncio.gather(*(calls.get_entity(key, record_key(key), select=select)
+                           for key in (safe_key(str(r["CallId"])) for r in rows[:limit])))
     return (time.perf_counter() - started) * 1000
 
 
@@ -179,6 +200,8 @@ async def run() -> None:
                         samples[name][size].append(await first_page(store, query))
         full_scan = {}
         for size, store in stores.items():  # the old listing: every record, sorted in memory
+            if size > FULL_SCAN_UP_TO:
+                continue
             started = time.perf_counter()
             listed = await store.list_calls()
             full_scan[size] = {"ms": round((time.perf_counter() - started) * 1000, 1),
@@ -196,6 +219,7 @@ async def run() -> None:
         ratio = figures["first_page"]["p50_ratio_to_smallest"][str(SIZES[-1])]
         write("listing", {
             "sizes": list(SIZES),
+            "days_spread": DAYS,
             "page_limit": CallQuery().limit,
             "seed_seconds": {str(k): v for k, v in seeding.items()},
             **figures,

@@ -1,6 +1,8 @@
-"""`python -m tools.reindex`: index every stored call (one-off, after upgrading to a release with
-paged listing; safe to repeat). Uses the app's own settings (CallStateStorage, or the table URI
-with a managed identity), so run it where the app's settings are in the environment."""
+"""`python -m tools.reindex`: bring every stored call to this release's layout (one-off, after
+upgrading: records move to their own row key, every call is indexed in its day's table, index
+rows of an earlier release move there; safe to repeat, and while the app runs). Uses the app's
+own settings (CallStateStorage, or the table URI with a managed identity), so run it where the
+app's settings are in the environment."""
 
 from __future__ import annotations
 
