@@ -11,7 +11,7 @@ import time
 
 BENCHMARKS = ["bench.emulator_bench", "bench.callback_bench", "bench.management_bench",
               "bench.inbound_bench", "bench.concurrency_bench", "bench.telemetry_bench",
-              "bench.events_bench"]
+              "bench.events_bench", "bench.listing_bench"]
 
 
 def main() -> int:

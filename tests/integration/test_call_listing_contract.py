@@ -329,3 +329,28 @@ async def test_a_filtered_page_and_a_record_the_index_does_not_know(backend: Tab
     # `reindex` indexes it.
     await backend.insert(CALLS_TABLE, legacy_row(call("legacy", 99)))
     assert ids(await every_page(store, CallQuery())) == paged
+
+
+async def test_a_miss_costs_one_read_once_no_record_can_have_the_old_key(
+    backend: TableBackend,
+) -> None:
+    fresh = CallStore(backend)
+    await fresh.modify("a", lambda _: call("a", 1))  # began empty: noted as such
+    before = backend.round_trips
+    assert await CallStore(backend).find("nobody") is None
+    assert backend.round_trips - before == 2  # its own key, then (once) the layout row
+
+    # A store holding a record under the old key (and no layout row) looks there after a miss
+    # until `reindex` has moved every record.
+    await backend.delete(INDEX_TABLE, "layout", "records")
+    await backend.insert(CALLS_TABLE, legacy_row(call("old", 2)))
+    older = CallStore(backend)
+    assert (await older.find("old")) == call("old", 2)
+    before = backend.round_trips
+    assert await older.find("nobody") is None
+    assert backend.round_trips - before == 2  # its own key, then the old one
+    await older.reindex()
+    before = backend.round_trips
+    assert await older.find("nobody") is None
+    assert backend.round_trips - before == 1
+    assert (await CallStore(backend).find("old")) == call("old", 2)

@@ -16,8 +16,8 @@ marked stays pending, and a timer re-publishes it (`calls_with_pending_events`).
 Row keys: releases before this one keyed every record row "call". The key names the call now,
 so that a table service which looks rows up by RowKey first (Azurite) finds one row, not every
 call's; Azure Table Storage reads either in the same time. A row under the old key is still
-read (after a miss under the new one), and moves to the new key, atomically, with its next
-write; `python -m tools.reindex` moves them all at once.
+read (after a miss under the new one, until the layout row says none is left), and moves to
+the new key, atomically, with its next write; `python -m tools.reindex` moves them all at once.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from callcontrol.adapters.store.backend import (
     unpack_json,
 )
 from callcontrol.adapters.store.call_index import (
+    INDEX_TABLE,
     CallIndex,
     IndexKind,
     decode_token,
@@ -76,6 +77,7 @@ from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEv
 CALLS_TABLE = "calls"
 LEGACY_RECORD_ROW = "call"  # the record's key before it named the call
 RECORD_ROWS = ("call", "call}")  # [from, below): every record row, old key and new
+LAYOUT_ROW = ("layout", "records")  # in callindex: present once no record has the old key
 EVENT_PREFIX = "event|"
 # An entity holds at most 1 MiB, strings counted in UTF-16 (2 bytes a character): the record,
 # the inline events and the remembered ids share that, so each part has a budget.
@@ -141,6 +143,7 @@ class CallStore:
         self.index = CallIndex(backend)
         # One writer per call inside this process; across processes the ETag decides.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._old_keys: bool | None = None  # records under LEGACY_RECORD_ROW may exist
 
     # --- the one guarded read-modify-write ------------------------------------------------
 
@@ -253,19 +256,37 @@ class CallStore:
         cached = self._recent.get(call_connection_id)
         return cached if cached is not None else await self.get(call_connection_id)
 
-    async def _record_entity(self, call_connection_id: str, select: list[str] | None = None
-                             ) -> tuple[Entity | None, bool]:
+    async def _read_record_row(self, call_connection_id: str, select: list[str] | None = None
+                               ) -> tuple[Entity | None, bool]:
         """The record's row (under its key, else the old one) and whether it is the old one."""
         partition = safe_key(call_connection_id)
         entity = await self._backend.get(CALLS_TABLE, partition, record_key(partition),
                                          select=select)
-        if entity is not None:
+        if entity is not None or not await self._old_keys_possible():
             return entity, False
         entity = await self._backend.get(CALLS_TABLE, partition, LEGACY_RECORD_ROW, select=select)
         return entity, entity is not None
 
+    async def _old_keys_possible(self) -> bool:
+        """Whether a record may still sit under the old key, decided once per process: not
+        when `reindex` moved them all, nor when the store began empty under this release (the
+        layout row says so); a miss then costs one read, not two."""
+        if self._old_keys is None:
+            if await self._backend.get(INDEX_TABLE, *LAYOUT_ROW) is not None:
+                self._old_keys = False
+            elif not await self._backend.query(CALLS_TABLE, select=["RowKey"], limit=1):
+                await self._note_layout()
+            else:
+                self._old_keys = True
+        return bool(self._old_keys)
+
+    async def _note_layout(self) -> None:
+        await self._backend.upsert(INDEX_TABLE, {"PartitionKey": LAYOUT_ROW[0],
+                                                 "RowKey": LAYOUT_ROW[1], "Version": 2})
+        self._old_keys = False
+
     async def get(self, call_connection_id: str) -> VersionedCall | None:
-        entity, legacy = await self._record_entity(call_connection_id)
+        entity, legacy = await self._read_record_row(call_connection_id)
         if entity is None:
             self.forget(call_connection_id)
             return None
@@ -509,7 +530,7 @@ class CallStore:
 
     async def read_listed(self, entry: IndexedCall) -> CallRecord | None:
         """The record an index row names, without its history; None for a stale row."""
-        entity, _ = await self._record_entity(entry.call_connection_id,
+        entity, _ = await self._read_record_row(entry.call_connection_id,
                                               [*packed_names("Record"), FORMAT_PROPERTY])
         record = (decode_call(unpack_json(entity, "Record"), row_format(entity))
                   if entity is not None else None)
@@ -555,12 +576,13 @@ class CallStore:
                 await self._backend.transact(table, [TxOp(TxKind.UPSERT, row)
                                                      for row in rows[first:first + batch]])
         await self.index.move_legacy_rows(batch=batch)
+        await self._note_layout()
         return len(entities)
 
     async def _move_to_record_key(self, call_connection_id: str) -> None:
         """Move a record from the old key to its own, atomically; a concurrent write (which
         moves it too) wins."""
-        entity, legacy = await self._record_entity(call_connection_id)
+        entity, legacy = await self._read_record_row(call_connection_id)
         if entity is None or not legacy:
             return
         partition = str(entity["PartitionKey"])
