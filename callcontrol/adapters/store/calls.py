@@ -1,9 +1,9 @@
 """Call records and their event history, one partition per call connection.
 
-The row "call|<call key>" holds the record, ETag-guarded, together with the newest events of its history
-and the ids of every event applied. A callback is therefore applied with ONE conditional write
-of that single entity: the record change and the history entry are atomic by construction, a
-redelivered event is recognised by its id before anything is written, and a concurrent writer
+The row "call|<call key>" holds the record, ETag-guarded, together with the newest events of its
+history and the ids of every event applied. A callback is therefore applied with ONE conditional
+write of that single entity: the record change and the history entry are atomic by construction,
+a redelivered event is recognised by its id before anything is written, and a concurrent writer
 shows up as an ETag mismatch. When the inline history grows past `SPILL_AT` events, they move
 to rows "event|<id>" in one entity-group transaction with the record (rare: once per 90 events).
 
@@ -582,10 +582,10 @@ class CallStore:
     async def _move_to_record_key(self, call_connection_id: str) -> None:
         """Move a record from the old key to its own, atomically; a concurrent write (which
         moves it too) wins."""
-        entity, legacy = await self._read_record_row(call_connection_id)
-        if entity is None or not legacy:
+        partition = safe_key(call_connection_id)
+        entity = await self._backend.get(CALLS_TABLE, partition, LEGACY_RECORD_ROW)
+        if entity is None:
             return
-        partition = str(entity["PartitionKey"])
         moved = {**entity, "RowKey": record_key(partition)}
         try:
             await self._backend.transact(CALLS_TABLE, [*_leave_legacy_key(partition, entity[ETAG]),
