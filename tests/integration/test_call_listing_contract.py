@@ -354,3 +354,13 @@ async def test_a_miss_costs_one_read_once_no_record_can_have_the_old_key(
     assert await older.find("nobody") is None
     assert backend.round_trips - before == 1
     assert (await CallStore(backend).find("old")) == call("old", 2)
+
+
+async def test_a_table_that_only_shares_the_day_prefix_is_not_read(backend: TableBackend) -> None:
+    store = CallStore(backend)
+    await seed(store, [call("a", 1)])
+    for stranger in ("callsday2026", "callsday20261399", "callsdayarchive1"):
+        await backend.upsert(stranger, {"PartitionKey": INDEX_PARTITION, "RowKey": "t|0|x",
+                                        "CallId": "x", "CreatedAt": T0.isoformat()})
+    assert ids(await every_page(store, CallQuery())) == ["a"]
+    assert await store.drop_emptied_days(T0 + timedelta(days=400)) == 0

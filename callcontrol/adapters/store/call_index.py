@@ -94,6 +94,17 @@ def day_table(moment: datetime) -> str:
     return f"{DAY_TABLES}{utc:%Y%m%d}"
 
 
+def _is_day_table(name: str) -> bool:
+    """Whether a table listed under the prefix is one of ours (another may share the prefix)."""
+    if len(name) != len(DAY_TABLES) + 8 or not name[len(DAY_TABLES):].isdigit():
+        return False
+    try:
+        _day_start(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _day_start(table: str) -> datetime:
     day = date(int(table[-8:-4]), int(table[-4:-2]), int(table[-2:]))
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
@@ -185,7 +196,7 @@ class CallIndex:
         for table in reversed(await self._backend.tables(DAY_TABLES)):
             if len(found) >= limit:
                 break
-            if len(table) != len(DAY_TABLES) + 8 or _outside(table, after, start, below):
+            if not _is_day_table(table) or _outside(table, after, start, below):
                 continue
             found += await self._scan_table(table, kind, after, start, below, limit - len(found))
         return found
@@ -203,7 +214,7 @@ class CallIndex:
         """Drop the day tables that ended before `cutoff` and hold no row any more."""
         dropped = 0
         for table in await self._backend.tables(DAY_TABLES):
-            if len(table) != len(DAY_TABLES) + 8 or _day_start(table) + _ONE_DAY > cutoff:
+            if not _is_day_table(table) or _day_start(table) + _ONE_DAY > cutoff:
                 continue
             if not await self._backend.query(table, select=["RowKey"], limit=1):
                 await self._backend.drop(table)
