@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -20,6 +21,7 @@ from callcontrol.adapters.store.backend import (
 from callcontrol.adapters.store.calls import INLINE_BUDGET_CHARS, SPILL_AT, CallStore, DuplicateEvent
 from callcontrol.domain.identifiers import phone
 from callcontrol.domain.models import CallRecord, CallState, Direction, Participant, StoredEvent
+from tools.azurite import Azurite
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -249,3 +251,24 @@ async def test_a_record_beyond_an_entity_is_refused_by_name(backend: TableBacken
     with pytest.raises(StoreError, match="too large"):
         await store.save(record("huge", participants=roster), None)
     assert await store.get("huge") is None
+
+
+async def test_a_limited_query_asks_for_no_page_past_the_limit(azurite: Azurite) -> None:
+    from azure.data.tables.aio import TableServiceClient
+
+    from callcontrol.adapters.store.azure_tables import AzureTableBackend
+
+    requests: list[str] = []
+    service = TableServiceClient.from_connection_string(
+        azurite.connection_string, raw_request_hook=lambda r: requests.append(r.http_request.url))
+    backend = AzureTableBackend(service, table_prefix=f"q{uuid.uuid4().hex[:10]}")
+    try:
+        await backend.transact("rows", [TxOp(TxKind.UPSERT, {"PartitionKey": "p",
+                                                             "RowKey": f"r{n:02d}"})
+                                        for n in range(12)])
+        requests.clear()
+        rows = await backend.query("rows", partition="p", limit=5)
+        assert [r["RowKey"] for r in rows] == ["r00", "r01", "r02", "r03", "r04"]
+        assert len(requests) == 1  # one page of five; the continuation is not followed
+    finally:
+        await backend.close()

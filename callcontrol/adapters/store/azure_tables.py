@@ -232,10 +232,13 @@ class AzureTableBackend:
             else:
                 pages = client.list_entities(select=columns, results_per_page=per_page)
             found: list[Entity] = []
+            if limit == 0:
+                return found
             async for item in pages:
+                found.append(self._to_entity(item))
+                # Stop before asking for the next page: that is a request (a scan on Azurite).
                 if limit is not None and len(found) >= limit:
                     break
-                found.append(self._to_entity(item))
             return found
 
         try:
