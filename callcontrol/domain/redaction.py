@@ -30,10 +30,15 @@ _IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MIN_DIGITS_WITH_PLUS = 7
 _MIN_DIGITS_BARE = 8
+# What _SECRET_PARAM needs in the text to match at all (a cheap test before the slow pattern);
+# on ASCII text only: IGNORECASE also takes long s, dotless i, dotted capital I and the Kelvin
+# sign for s, i, i and k.
+_SECRET_PARAM_HINTS = ("sig=", "signature=", "code=", "key=", "token=", "secret=", "password=")
+_NON_DIGIT = re.compile(r"\D")
 
 
 def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text)
+    return _NON_DIGIT.sub("", text)
 
 
 def _hide_long_secret(match: re.Match[str]) -> str:
@@ -72,11 +77,19 @@ def redact(text: str) -> str:
     lowered = text.lower()
     if "authorization" in lowered or "functions-key" in lowered or "hmac-string" in lowered:
         text = _SECRET_HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}<redacted>", text)
-    if "=" in text:
-        text = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}=<redacted>", text)
+    if "=" in text and _may_hold_secret_param(text, lowered):
+        text = _SECRET_PARAM.sub(_hide_secret_param, text)
     if len(text) >= 40:
         text = _LONG_SECRET.sub(_hide_long_secret, text)
     if _SEVEN_DIGITS.search(text) is None:  # no number of a phone's length at all
         return text
     text = _WITH_PLUS.sub(_hide_with_plus, text)
     return _BARE.sub(_hide_bare, text)
+
+
+def _may_hold_secret_param(text: str, lowered: str) -> bool:
+    return not text.isascii() or any(hint in lowered for hint in _SECRET_PARAM_HINTS)
+
+
+def _hide_secret_param(match: re.Match[str]) -> str:
+    return f"{match.group(1)}=<redacted>"

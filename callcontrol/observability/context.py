@@ -9,12 +9,12 @@ The names are ACS's wire names, the same on log records, span attributes and in 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import wraps
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 S = TypeVar("S")
 C = TypeVar("C")
@@ -47,11 +47,21 @@ class CallIds:
     rule_id: str | None = None
     action: str | None = None
     outcome: str | None = None
+    # attributes(), made once per change: every log record, span and ACS or Table request of
+    # the invocation asks for it.
+    _known: Mapping[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
-    def attributes(self) -> dict[str, str]:
-        """The known identifiers under their wire names."""
-        return {wire: value for name, wire in ATTRIBUTE_NAMES.items()
-                if (value := getattr(self, name))}
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name != "_known":
+            object.__setattr__(self, "_known", None)
+
+    def attributes(self) -> Mapping[str, str]:
+        """The known identifiers under their wire names (shared: read, don't change)."""
+        if self._known is None:
+            self._known = {wire: value for name, wire in ATTRIBUTE_NAMES.items()
+                           if (value := getattr(self, name))}
+        return self._known
 
 
 _current: ContextVar[CallIds | None] = ContextVar("callcontrol_call_ids", default=None)
@@ -107,7 +117,8 @@ def note_call(
 def bind_call(**ids: str | None) -> Iterator[CallIds]:
     """Within the block, the context is the current one narrowed to another call's ids."""
     base = _current.get() or CallIds()
-    narrowed = replace(base, **{name: value for name, value in ids.items() if value})
+    given: dict[str, Any] = {name: value for name, value in ids.items() if value}
+    narrowed = replace(base, **given)
     token = _current.set(narrowed)
     try:
         yield narrowed

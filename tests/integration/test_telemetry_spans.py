@@ -120,6 +120,23 @@ async def test_an_incoming_call_is_one_trace_with_the_decision_and_the_answer(
     assert [(dict(p.attributes)["outcome"], p.value) for p in decisions] == [("answered", 1)]
 
 
+async def test_every_request_of_an_incoming_call_is_a_dependency_span_with_the_call_ids(
+    emulator: EmulatorThread, recorded: Recorded,
+) -> None:
+    placed = offer(emulator)
+    await invoke("incoming_call", incoming_call_event(placed))
+
+    invocation = one(recorded.named("incoming_call"))
+    requests = [s for s in recorded.spans() if s.kind is SpanKind.CLIENT]
+    assert requests  # the store is the in-memory twin here: these are ACS's
+    for span in requests:
+        attributes = dict(span.attributes or {})
+        # What was known when the request went out: the IncomingCall's ids, from the start.
+        assert attributes["correlationId"] == placed["correlationId"], attributes
+        assert attributes["serverCallId"] == placed["serverCallId"], attributes
+        assert span.context.trace_id == invocation.context.trace_id
+
+
 def callback(kind: str, call_id: str) -> dict[str, Any]:
     return {"id": str(uuid.uuid4()), "source": f"calling/callConnections/{call_id}",
             "type": f"Microsoft.Communication.{kind}", "time": "2026-11-30T10:02:03Z",

@@ -68,3 +68,24 @@ def test_keys_and_signatures_are_hidden(text: str, secret: str) -> None:
 )
 def test_what_only_looks_like_a_number_is_kept(text: str) -> None:
     assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A secret parameter the quick test must not let through: any case, any spelling the
+        # pattern's IGNORECASE takes (long s, the Kelvin sign, dotted capital I).
+        "GET /calls?SIG=Zm9vYmFyc2ln&se=1",
+        "GET /calls?\u017fig=Zm9vYmFyc2ln&se=1",
+        "AccountKey=Zm9vYmFyc2ln;x=1",
+        "Account\u212aey=Zm9vYmFyc2ln;x=1",
+        "s\u0130gnature=Zm9vYmFyc2ln",
+    ],
+)
+def test_secret_parameters_are_hidden_in_every_case(text: str) -> None:
+    assert "Zm9vYmFyc2ln" not in redact(text)
+
+
+def test_parameters_that_are_not_secrets_are_kept() -> None:
+    url = "http://127.0.0.1:8089/calling/callConnections:answer?api-version=2026-03-12&x=y"
+    assert redact(url) == url

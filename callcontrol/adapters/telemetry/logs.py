@@ -32,13 +32,27 @@ _REDACTED_MARK: Final = "_callcontrol_redacted"
 class CallContextFilter(logging.Filter):
     """Stamps the identifiers of the call in hand (callConnectionId, …) on each record."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The ids last seen and their redacted form: the mapping stays the same object until
+        # the invocation learns more, so the records of one step share one redaction.
+        self._last: tuple[Mapping[str, str], dict[str, str]] | None = None
+
     def filter(self, record: logging.LogRecord) -> bool:
         ids = call_ids()
         if ids is not None:
-            for name, value in ids.attributes().items():
+            for name, value in self._stamps(ids.attributes()).items():
                 if not hasattr(record, name):
-                    setattr(record, name, value if name in ACS_IDS else redact(value))
+                    setattr(record, name, value)
         return True
+
+    def _stamps(self, known: Mapping[str, str]) -> dict[str, str]:
+        last = self._last
+        if last is not None and last[0] is known:
+            return last[1]
+        stamps = {name: value if name in ACS_IDS else redact(value) for name, value in known.items()}
+        self._last = (known, stamps)
+        return stamps
 
 
 class RedactionFilter(logging.Filter):

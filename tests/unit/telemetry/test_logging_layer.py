@@ -116,3 +116,32 @@ def test_a_record_met_again_is_not_formatted_twice() -> None:
     redaction = RedactionFilter()
     assert redaction.filter(record) and redaction.filter(record)
     assert record.getMessage() == "to +…0123"
+
+
+def test_the_ids_mapping_follows_what_the_invocation_learns() -> None:
+    with invocation_scope() as ids:
+        note_call(correlation_id="corr-1")
+        first = ids.attributes()
+        assert ids.attributes() is first  # made once, shared until something changes
+        note_call(call_connection_id="conn-1")
+        assert dict(ids.attributes()) == {"callConnectionId": "conn-1", "correlationId": "corr-1"}
+        ids.outcome = "answered"
+        assert ids.attributes()["outcome"] == "answered"
+        with bind_call(call_connection_id="conn-2") as narrowed:
+            assert narrowed.attributes()["callConnectionId"] == "conn-2"
+        assert ids.attributes()["callConnectionId"] == "conn-1"
+    assert dict(first) == {"correlationId": "corr-1"}  # a mapping handed out is never changed
+
+
+def test_a_record_gets_the_ids_known_when_it_was_made() -> None:
+    context = CallContextFilter()
+    first = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    second = logging.LogRecord("x", logging.INFO, __file__, 1, "m", None, None)
+    with invocation_scope():
+        note_call(operation_context="dial +14255550123")
+        assert context.filter(first)
+        note_call(call_connection_id="conn-1", operation_context="retry +14255550199")
+        assert context.filter(second)
+    assert not hasattr(first, "callConnectionId") and "dial" in first.operationContext
+    assert second.callConnectionId == "conn-1" and "retry" in second.operationContext
+    assert "14255550199" not in second.operationContext
