@@ -24,8 +24,9 @@ _SECRET_HEADER = re.compile(
 # A plus in any spelling: literal, percent-encoded once or twice, JSON-escaped.
 _PLUS = r"(?:\+|%2[Bb]|%252[Bb]|\\u002[Bb])"
 _WITH_PLUS = re.compile(_PLUS + r"\d(?:[\d().-]|\s(?=[\d(]))*\d")
-# Without a plus: a run of 8+ digits not glued to letters, ids or decimals (UUID parts, hex).
-_BARE = re.compile(r"(?<![\w.%-])\(?\d(?:[\d().-]|\s(?=[\d(]))*\d(?![\w%])")
+# Without a plus: a run of 8+ digits not glued to letters, ids or decimals (UUID parts, hex),
+# nor followed by "-" and more of an id (a UUID whose first groups are all digits).
+_BARE = re.compile(r"(?<![\w.%-])\(?\d(?:[\d().-]|\s(?=[\d(]))*\d(?![\w%]|-\w)")
 _IP = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _MIN_DIGITS_WITH_PLUS = 7

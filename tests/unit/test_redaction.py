@@ -64,6 +64,9 @@ def test_keys_and_signatures_are_hidden(text: str, secret: str) -> None:
         "at 2026-11-30 08:54:38,123 ETag W/\"datetime'2026-11-30T08%3A54%3A38.1234567Z'\"",
         "callee 8:acs:demo_00000000-0000-0000-0000-000000000001",
         "call 421e0b00-7f6e-4a1b-9d4f-0123456789ab decided in 12.34 ms (HTTP 404, code 8522)",
+        # Ids whose leading groups are all digits, bare and in a URL.
+        "call 95160350-4248-4055-a1b2-0123456789ab applied CallConnected",
+        "GET /calling/callConnections/95160350-4248-4055-a1b2-0123456789ab/participants",
     ],
 )
 def test_what_only_looks_like_a_number_is_kept(text: str) -> None:
