@@ -55,9 +55,9 @@ def ids(pages: list[CallPage]) -> list[str]:
     return [r.call_connection_id for page in pages for r in page.records]
 
 
-async def day_rows(backend: TableBackend) -> dict[str, list[str]]:
-    """The call ids in each day's index table."""
-    return {table: [str(row["CallId"]) for row in await backend.query(table)]
+async def day_rows(backend: TableBackend, kind: str = "t") -> dict[str, list[str]]:
+    """The call ids in each day's index table, of one kind (`t`: every call, `o`: open)."""
+    return {table: [str(row["CallId"]) for row in await backend.query(table, row_prefix=f"{kind}|")]
             for table in await backend.tables(DAY_TABLES)}
 
 
@@ -223,8 +223,7 @@ async def test_an_ended_call_leaves_the_open_index(backend: TableBackend) -> Non
     current = await store.get("a")
     assert current is not None
     await store.save(current.record.with_changes(state=CallState.DISCONNECTED), current)
-    rows = await backend.query(INDEX_TABLE, partition=INDEX_PARTITION, row_prefix="o|")
-    assert [row["CallId"] for row in rows] == ["b"]
+    assert await day_rows(backend, "o") == {"callsday20261124": ["b"]}
     assert await day_rows(backend) == {"callsday20261124": ["b", "a"]}
 
 
@@ -241,10 +240,11 @@ async def test_calls_stored_before_the_index_are_listed_after_a_reindex(
     legacy = [call(f"legacy{n}", n) for n in range(3)]
     for record in legacy:  # rows as an older release wrote them: old key, no index rows
         await backend.insert(CALLS_TABLE, legacy_row(record))
-    # ...and an index row as the release before the day tables kept it, in `callindex`.
-    older_index = {"PartitionKey": INDEX_PARTITION, "RowKey": row_key(IndexKind.ALL, legacy[0]),
-                   "CallId": "legacy0", "CreatedAt": legacy[0].created_at.isoformat()}
-    await backend.insert(INDEX_TABLE, older_index)
+    # ...and index rows as the release before the day tables kept them, in `callindex`.
+    for kind in IndexKind:
+        await backend.insert(INDEX_TABLE, {
+            "PartitionKey": INDEX_PARTITION, "RowKey": row_key(kind, legacy[0]),
+            "CallId": "legacy0", "CreatedAt": T0.isoformat()})
     await store.save(call("new", 10), None)
     assert ids(await every_page(store, CallQuery(limit=2))) == ["new"]
     assert await store.reindex() == 4
@@ -257,8 +257,9 @@ async def test_calls_stored_before_the_index_are_listed_after_a_reindex(
     records = await backend.query(CALLS_TABLE, select=["State"])
     assert sorted(str(r["RowKey"]) for r in records) == sorted(
         f"call|{name}" for name in ["new", "legacy0", "legacy1", "legacy2"])
-    assert await backend.query(INDEX_TABLE, partition=INDEX_PARTITION, row_prefix="t|") == []
+    assert await backend.query(INDEX_TABLE, partition=INDEX_PARTITION) == []
     assert await day_rows(backend) == {"callsday20261124": expected}
+    assert await day_rows(backend, "o") == {"callsday20261124": expected}
 
 
 async def test_the_reindex_command_uses_the_app_settings(

@@ -1,14 +1,15 @@
 """Index rows over the call records, so that a page of calls costs O(page), not O(table).
 
-Every call has a row in the table of the UTC day it was created (`callsday20261130`); the calls
-not yet ended also have one in `callindex`. Rows are keyed so that key order is the order a
-reader wants:
+Every call's index rows live in the table of the UTC day it was created (`callsday20261130`),
+in one partition, keyed so that key order is the order a reader wants:
 
-* `t|<inverted created time>|<call key>`, in the day's table: every call, newest first. A day's
-  keys all sort before the previous day's, so reading the day tables newest first, each in key
-  order, reads one index in one order;
-* `o|<inverted created time>|<call key>`, in `callindex`: only the calls not yet ended (a small
-  set: the reconciler reads it, and a listing filtered by a live state pages through it).
+* `t|<inverted created time>|<call key>`: every call, newest first;
+* `o|<inverted created time>|<call key>`: only the calls not yet ended (a small set: the
+  reconciler reads it, and a listing filtered by a live state pages through it).
+
+A day's keys all sort before the previous day's, so reading the day tables newest first, each in
+key order, reads one index in one order. A call's two rows are written in one transaction.
+`callindex` keeps the timers' cursors.
 
 One table per day keeps what a page reads bounded by a day's calls, whatever the retention:
 Azure serves a key range from its index anyway, but a table service that filters by scanning
@@ -22,13 +23,12 @@ without a record, which readers skip. A row counts only when the record it names
 was created at the time in its key (the loser of two concurrent creations leaves a row with its
 own, different time). The "open" row is removed once the record is written as ended.
 
-Releases before the day tables kept the `t|` rows in `callindex` too: `python -m tools.reindex`
-moves them (docs/operations.md).
+Releases before the day tables kept the rows in `callindex`: `python -m tools.reindex` moves them
+(docs/operations.md).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import json
@@ -48,7 +48,7 @@ from callcontrol.domain.errors import NotFound
 from callcontrol.domain.listing import CallQuery, IndexedCall, bad_token, listed_time
 from callcontrol.domain.models import CallRecord
 
-INDEX_TABLE: Final = "callindex"  # the open index and the timers' cursors
+INDEX_TABLE: Final = "callindex"  # the timers' cursors (and an earlier release's index rows)
 DAY_TABLES: Final = "callsday"  # + YYYYMMDD: every call created that UTC day
 INDEX_PARTITION: Final = "calls"
 CURSOR_PARTITION: Final = "cursors"
@@ -111,25 +111,24 @@ def _day_start(table: str) -> datetime:
 
 
 def _created_at(position: str) -> datetime:
-    """The creation time an ALL row's key holds."""
+    """The creation time an index row's key holds."""
     return _EPOCH + timedelta(microseconds=_MAX_MICROS - int(position.split("|")[1]))
 
 
 def table_of(position: str) -> str:
     """The table an index row lives in, from its key."""
-    if position.startswith(IndexKind.OPEN.value):
-        return INDEX_TABLE
     return day_table(_created_at(position))
 
 
-def _day_keys(table: str) -> tuple[str, str]:
-    """[first, past the last) row key a day table can hold."""
+def _day_keys(table: str, kind: IndexKind) -> tuple[str, str]:
+    """[first, past the last) row key of a kind a day table can hold."""
     start = _day_start(table)
-    return newer_than_bound(IndexKind.ALL, start + _ONE_DAY), newer_than_bound(IndexKind.ALL, start)
+    return newer_than_bound(kind, start + _ONE_DAY), newer_than_bound(kind, start)
 
 
-def _outside(table: str, after: str | None, start: str | None, below: str | None) -> bool:
-    first, past = _day_keys(table)
+def _outside(table: str, kind: IndexKind, after: str | None, start: str | None,
+             below: str | None) -> bool:
+    first, past = _day_keys(table, kind)
     return ((after is not None and past <= after) or (start is not None and past <= start)
             or (below is not None and first >= below))
 
@@ -146,10 +145,8 @@ def _index_entity(kind: IndexKind, record: CallRecord) -> Entity:
 def index_rows(record: CallRecord) -> list[tuple[str, Entity]]:
     """The index rows a stored record should have, each with its table: for bulk tools that
     seed or re-index."""
-    rows = [(day_table(listed_time(record)), _index_entity(IndexKind.ALL, record))]
-    if not record.state.is_final:
-        rows.append((INDEX_TABLE, _index_entity(IndexKind.OPEN, record)))
-    return rows
+    kinds = [IndexKind.ALL] if record.state.is_final else [IndexKind.ALL, IndexKind.OPEN]
+    return [(day_table(listed_time(record)), _index_entity(kind, record)) for kind in kinds]
 
 
 def _entry(entity: Entity) -> IndexedCall:
@@ -173,9 +170,9 @@ class CallIndex:
         self._backend = backend
 
     async def add(self, record: CallRecord) -> None:
-        """Index a call about to be created: its rows, side by side (idempotent)."""
-        await asyncio.gather(*(self._backend.upsert(table, row)
-                               for table, row in index_rows(record)))
+        """Index a call about to be created: its rows in one transaction (idempotent)."""
+        rows = index_rows(record)
+        await self._backend.transact(rows[0][0], [TxOp(TxKind.UPSERT, row) for _, row in rows])
 
     async def ended(self, record: CallRecord) -> None:
         """The call's record now says it ended: it leaves the open index."""
@@ -190,13 +187,11 @@ class CallIndex:
     async def scan(self, kind: IndexKind, *, after: str | None = None, start: str | None = None,
                    below: str | None = None, limit: int) -> list[IndexedCall]:
         """Index rows of one kind in key order (newest first), within the given key bounds."""
-        if kind is IndexKind.OPEN:
-            return await self._scan_table(INDEX_TABLE, kind, after, start, below, limit)
         found: list[IndexedCall] = []
         for table in reversed(await self._backend.tables(DAY_TABLES)):
             if len(found) >= limit:
                 break
-            if not _is_day_table(table) or _outside(table, after, start, below):
+            if not _is_day_table(table) or _outside(table, kind, after, start, below):
                 continue
             found += await self._scan_table(table, kind, after, start, below, limit - len(found))
         return found
@@ -222,9 +217,9 @@ class CallIndex:
         return dropped
 
     async def move_legacy_rows(self, *, batch: int = 100) -> int:
-        """Move `t|` rows an earlier release kept in `callindex` to their day tables."""
-        legacy = await self._backend.query(INDEX_TABLE, partition=INDEX_PARTITION,
-                                           row_prefix=f"{IndexKind.ALL.value}|")
+        """Move the index rows an earlier release kept in `callindex` to their day tables."""
+        legacy = [row for kind in IndexKind for row in await self._backend.query(
+            INDEX_TABLE, partition=INDEX_PARTITION, row_prefix=f"{kind.value}|")]
         by_table: dict[str, list[Entity]] = {}
         for row in legacy:
             by_table.setdefault(table_of(str(row["RowKey"])), []).append(row)
