@@ -53,8 +53,10 @@ async def test_two_instances_interleaving_apply_everything(backend: TableBackend
     assert stored.state is CallState.CONNECTED
     assert stored.participants_sequence == 8
     assert stored.event_count == len(events)
-    # A stale cached version costs a re-read: never more than 3 round trips for an event.
-    assert backend.round_trips <= 3 * len(events) + 2
+    # A stale cached version costs a re-read: never more than 3 round trips for an event. Once
+    # per store, its first miss looks for the layout row (and, the store being empty, writes
+    # it after one query): 3 more.
+    assert backend.round_trips <= 3 * len(events) + 2 + 3
 
 
 async def test_concurrent_duplicated_shuffled_delivery_matches_in_order(backend: TableBackend) -> None:
