@@ -17,7 +17,8 @@ that at each size is what the app adds. For scale, the old way (read every recor
 memory) is timed once per size up to 10k (at 100k it reads for minutes).
 
 LISTING_BENCH_SIZES picks the sizes (default 1000,10000,100000); LISTING_BENCH_DAYS=1 puts every
-call in one day, where Azurite's scan of that day's table shows.
+call in one day, where Azurite's scan of that day's table shows (results in
+listing_one_day.json).
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ SIZES = tuple(int(n) for n in os.environ.get("LISTING_BENCH_SIZES",
                                              "1000,10000,100000").split(","))
 DAYS = float(os.environ.get("LISTING_BENCH_DAYS", "30"))
 FULL_SCAN_UP_TO = 10_000
+# The default spread writes listing.json; everything in one day, listing_one_day.json.
+RESULTS = ("listing" if DAYS == 30 else "listing_one_day" if DAYS == 1
+           else f"listing_{DAYS:g}_days")
 LIVE = 100  # calls in progress: what a contact centre has at once, not a share of history
 ROUNDS, PER_ROUND, WARMUP = 6, 15, 10
 SEED_CONCURRENCY = 2  # batches in flight at once
@@ -217,7 +221,7 @@ async def run() -> None:
                              / figures["bare_page"]["by_size"][str(size)]["p50_ms"], 3)
             for size in SIZES}
         ratio = figures["first_page"]["p50_ratio_to_smallest"][str(SIZES[-1])]
-        write("listing", {
+        write(RESULTS, {
             "sizes": list(SIZES),
             "days_spread": DAYS,
             "page_limit": CallQuery().limit,
