@@ -211,8 +211,19 @@ class Calls:
             raise Conflict(f"call {call_id} has ended")
         kind = OperationKind.TERMINATE if command.for_everyone else OperationKind.HANG_UP
         context = new_operation_context("hangup")
-        await perform(kind, context, lambda: self._gateway().hang_up(
-            call_id, for_everyone=command.for_everyone, idempotency_key=command.repeatability_id))
+
+        async def request() -> None:
+            await self._gateway().hang_up(call_id, for_everyone=command.for_everyone,
+                                          idempotency_key=command.repeatability_id)
+
+        if record is None:  # a call stored elsewhere: ACS decides, and success notes it here
+            await perform(kind, context, request)
+        else:
+            # Noted pending before it is sent, as every action is: a CallDisconnected that
+            # overtakes ACS's answer then settles it in the same write that ends the call, so
+            # its outcome is announced before `call.ended`, never after.
+            await self._calls.modify(call_id, note(call_id, context, kind, self._clock()))
+            await send(self._calls, call_id, context, kind, request)
         await self._calls.modify(call_id, note(call_id, context, kind, self._clock(),
                                                state=CallState.DISCONNECTING))
 

@@ -193,3 +193,29 @@ async def test_the_reconcilers_amendment_is_announced_as_reconciliation() -> Non
     await rig.relay.idle()
     assert rig.publisher.types() == ["call.connected", "call.ended"]
     assert rig.publisher.accepted[-1].data["cause"] == {"source": "reconciliation"}
+
+
+class OvertakenHangUp:
+    """ACS hangs up and its CallDisconnected reaches the app before ACS's answer does."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.rig = rig
+
+    async def hang_up(self, call_connection_id: str, *, for_everyone: bool,
+                      idempotency_key: str | None = None) -> None:
+        await self.rig.ingest(fixture_event("call_disconnected.json"))
+
+
+async def test_a_hang_up_overtaken_by_its_call_disconnected_is_announced_before_the_end() -> None:
+    from callcontrol.usecases.calls import Calls, HangUp
+
+    rig = Rig()
+    await rig.ingest(fixture_event("call_connected.json"))
+    calls = Calls(rig.store, lambda: OvertakenHangUp(rig),  # type: ignore[arg-type,return-value]
+                  default_caller_id=lambda: None, clock=lambda: NOW)
+    await calls.hang_up(HangUp(CALL_ID, for_everyone=True))
+    await rig.relay.idle()
+    assert rig.publisher.types() == [
+        "call.connected", "call.operation.succeeded", "call.ended"]
+    [hang_up] = (await rig.store.find(CALL_ID)).operations  # type: ignore[union-attr]
+    assert (hang_up.kind.value, hang_up.status.value) == ("terminate", "succeeded")
