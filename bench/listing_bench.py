@@ -37,7 +37,7 @@ from azure.data.tables.aio import TableServiceClient
 
 from bench._common import summary, write
 from callcontrol.adapters.store.azure_tables import AzureTableBackend
-from callcontrol.adapters.store.backend import TxKind, TxOp, packed_names, safe_key
+from callcontrol.adapters.store.backend import TxKind, TxOp, packed_names, prefix_end, safe_key
 from callcontrol.adapters.store.call_index import DAY_TABLES, index_rows
 from callcontrol.adapters.store.calls import CALLS_TABLE, CallStore, record_key, record_row
 from callcontrol.adapters.store.codec import FORMAT_PROPERTY
@@ -154,7 +154,7 @@ async def bare_page(backend: AzureTableBackend, limit: int) -> float:
     started = time.perf_counter()
     days = [t.name async for t in backend._service.query_tables(
         "TableName ge @lo and TableName lt @hi",
-        parameters={"lo": prefix, "hi": prefix[:-1] + chr(ord(prefix[-1]) + 1)})]
+        parameters={"lo": prefix, "hi": prefix_end(prefix)})]
     rows: list[Any] = []
     for day in sorted(days, reverse=True):
         async for row in backend._service.get_table_client(day).query_entities(

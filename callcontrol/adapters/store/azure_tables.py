@@ -35,6 +35,7 @@ from callcontrol.adapters.store.backend import (
     TransactionFailed,
     TxKind,
     TxOp,
+    prefix_end,
 )
 from callcontrol.adapters.telemetry.dependencies import client_options
 from callcontrol.domain.errors import StoreError
@@ -209,7 +210,7 @@ class AzureTableBackend:
             # Prefix scan as a range: [prefix, prefix with its last char incremented).
             clauses.append("RowKey ge @rlo and RowKey lt @rhi")
             parameters["rlo"] = row_prefix
-            parameters["rhi"] = row_prefix[:-1] + chr(ord(row_prefix[-1]) + 1)
+            parameters["rhi"] = prefix_end(row_prefix)
         for name, operator, value in (("RowKey", "gt", row_after), ("RowKey", "ge", row_from),
                                       ("RowKey", "lt", row_below)):
             if value is not None:
@@ -280,7 +281,7 @@ class AzureTableBackend:
     async def tables(self, prefix: str) -> list[str]:
         # A name range, served from the account's table list: [prefix, prefix + 1 char).
         low = self._name(prefix)
-        high = low[:-1] + chr(ord(low[-1]) + 1)
+        high = prefix_end(low)
 
         async def names() -> list[str]:
             found = self._service.query_tables("TableName ge @lo and TableName lt @hi",

@@ -137,6 +137,11 @@ def unpack_json(entity: Mapping[str, Any], name: str) -> Any:
     return json.loads(text) if text else None
 
 
+def prefix_end(prefix: str) -> str:
+    """The first string past every string that starts with `prefix` (a range's exclusive end)."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 _FORBIDDEN_KEY_CHARS = set("/\\#?") | {chr(c) for c in range(0x20)} | {chr(0x7F)}
 
 

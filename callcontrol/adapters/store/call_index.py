@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
@@ -220,18 +221,22 @@ class CallIndex:
         """Move the index rows an earlier release kept in `callindex` to their day tables."""
         legacy = [row for kind in IndexKind for row in await self._backend.query(
             INDEX_TABLE, partition=INDEX_PARTITION, row_prefix=f"{kind.value}|")]
-        by_table: dict[str, list[Entity]] = {}
-        for row in legacy:
-            by_table.setdefault(table_of(str(row["RowKey"])), []).append(row)
-        for table, rows in by_table.items():
-            for first in range(0, len(rows), batch):
-                await self._backend.transact(table, [TxOp(TxKind.UPSERT, row)
-                                                     for row in rows[first:first + batch]])
+        await self.write([(table_of(str(row["RowKey"])), row) for row in legacy], batch=batch)
         for first in range(0, len(legacy), batch):
             await self._backend.transact(INDEX_TABLE, [
                 TxOp(TxKind.DELETE, {"PartitionKey": INDEX_PARTITION, "RowKey": row["RowKey"]})
                 for row in legacy[first:first + batch]])
         return len(legacy)
+
+    async def write(self, rows: Iterable[tuple[str, Entity]], *, batch: int = 100) -> None:
+        """Upsert index rows (each with its table), `batch` to a transaction: bulk tools."""
+        by_table: dict[str, list[Entity]] = {}
+        for table, row in rows:
+            by_table.setdefault(table, []).append(row)
+        for table, entities in by_table.items():
+            for first in range(0, len(entities), batch):
+                await self._backend.transact(table, [TxOp(TxKind.UPSERT, row)
+                                                     for row in entities[first:first + batch]])
 
     async def load_cursor(self, name: str) -> str | None:
         found = await self._backend.get(INDEX_TABLE, CURSOR_PARTITION, name)

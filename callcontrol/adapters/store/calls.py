@@ -28,7 +28,7 @@ import logging
 import random
 import weakref
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -77,6 +77,7 @@ from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEv
 CALLS_TABLE = "calls"
 LEGACY_RECORD_ROW = "call"  # the record's key before it named the call
 RECORD_ROWS = ("call", "call}")  # [from, below): every record row, old key and new
+RECORD_ONLY = (*packed_names("Record"), FORMAT_PROPERTY)  # a record row without its history
 LAYOUT_ROW = ("layout", "records")  # in callindex: present once no record has the old key
 EVENT_PREFIX = "event|"
 # An entity holds at most 1 MiB, strings counted in UTF-16 (2 bytes a character): the record,
@@ -256,7 +257,7 @@ class CallStore:
         cached = self._recent.get(call_connection_id)
         return cached if cached is not None else await self.get(call_connection_id)
 
-    async def _read_record_row(self, call_connection_id: str, select: list[str] | None = None
+    async def _read_record_row(self, call_connection_id: str, select: Sequence[str] | None = None
                                ) -> tuple[Entity | None, bool]:
         """The record's row (under its key, else the old one) and whether it is the old one."""
         partition = safe_key(call_connection_id)
@@ -299,7 +300,7 @@ class CallStore:
             # The packed text's length: no need to serialise the events again.
             inline_chars=_chars({n: entity[n] for n in packed_names("Inline") if n in entity}),
         )
-        record = decode_call(unpack_json(entity, "Record"), row_format(entity))
+        record = _decoded(entity)
         found = VersionedCall(record, entity[ETAG], history, outbox, legacy)
         self._remember(found)
         return found
@@ -407,9 +408,7 @@ class CallStore:
             if base is None:
                 etag = await self._backend.insert(CALLS_TABLE, entity)
             elif base.legacy_key:
-                etag = (await self._backend.transact(CALLS_TABLE, [
-                    *_leave_legacy_key(str(entity["PartitionKey"]), base.etag),
-                    TxOp(TxKind.INSERT, entity)]))[-1]
+                etag = (await self._backend.transact(CALLS_TABLE, _record_ops(entity, base)))[-1]
             else:
                 etag = await self._backend.replace(CALLS_TABLE, entity, base.etag)
         except TransactionFailed as exc:
@@ -441,11 +440,7 @@ class CallStore:
                      events: tuple[dict[str, Any], ...], outbox: Outbox) -> None:
         """Move the inline events to their own rows, in one transaction with the record."""
         record_entity = _record_entity(record, history, outbox)
-        record_ops = ([TxOp(TxKind.INSERT, record_entity)] if base is None
-                      else [*_leave_legacy_key(str(record_entity["PartitionKey"]), base.etag),
-                            TxOp(TxKind.INSERT, record_entity)]
-                      if base.legacy_key
-                      else [TxOp(TxKind.REPLACE, record_entity, base.etag)])
+        record_ops = _record_ops(record_entity, base)
         rows = [TxOp(TxKind.UPSERT, _event_row(record.call_connection_id, e)) for e in events]
         if base is None:
             await self.index.add(record)
@@ -466,11 +461,8 @@ class CallStore:
             equals["State"] = state.value
         if direction is not None:
             equals["Direction"] = direction.value
-        # Only the record: the inline history of every call would multiply what is read.
-        entities = await self._backend.query(CALLS_TABLE, row_from=RECORD_ROWS[0],
-                                             row_below=RECORD_ROWS[1], equals=equals,
-                                             select=[*packed_names("Record"), FORMAT_PROPERTY])
-        records = [decode_call(unpack_json(e, "Record"), row_format(e)) for e in entities]
+        entities = await self._record_rows(equals=equals)
+        records = [_decoded(e) for e in entities]
         # Newest first; ISO strings of UTC times sort like the times.
         return sorted(records, key=lambda r: _iso(r.created_at), reverse=True)
 
@@ -518,21 +510,26 @@ class CallStore:
     async def _read_all(self, entries: list[IndexedCall]) -> list[CallRecord] | None:
         """The records of every indexed call, with one query; None when the table holds records
         the index does not know (stored by an older release): then they are read one by one."""
-        entities = await self._backend.query(
-            CALLS_TABLE, row_from=RECORD_ROWS[0], row_below=RECORD_ROWS[1],
-            select=[*packed_names("Record"), FORMAT_PROPERTY], limit=len(entries) + 1)
+        entities = await self._record_rows(limit=len(entries) + 1)
         if len(entities) > len(entries):
             return None
         records = {r.call_connection_id: r for r in
-                   (decode_call(unpack_json(e, "Record"), row_format(e)) for e in entities)}
+                   (_decoded(e) for e in entities)}
         return [records[e.call_connection_id] for e in entries
                 if e.names(records.get(e.call_connection_id))]
 
+    async def _record_rows(self, *, equals: dict[str, str] | None = None,
+                           limit: int | None = None) -> list[Entity]:
+        """Every call's record row (old key and new), only the record: the inline history of
+        every call would multiply what is read."""
+        return await self._backend.query(CALLS_TABLE, row_from=RECORD_ROWS[0],
+                                         row_below=RECORD_ROWS[1], equals=equals,
+                                         select=RECORD_ONLY, limit=limit)
+
     async def read_listed(self, entry: IndexedCall) -> CallRecord | None:
         """The record an index row names, without its history; None for a stale row."""
-        entity, _ = await self._read_record_row(entry.call_connection_id,
-                                              [*packed_names("Record"), FORMAT_PROPERTY])
-        record = (decode_call(unpack_json(entity, "Record"), row_format(entity))
+        entity, _ = await self._read_record_row(entry.call_connection_id, RECORD_ONLY)
+        record = (_decoded(entity)
                   if entity is not None else None)
         return record if entry.names(record) else None
 
@@ -561,20 +558,14 @@ class CallStore:
         idempotent): records under the old key move to their own, every record gets its index
         rows, and index rows an earlier release kept in `callindex` move to the day tables.
         Reads every record: run it once, not on a schedule. Returns the number of calls."""
-        entities = await self._backend.query(
-            CALLS_TABLE, row_from=RECORD_ROWS[0], row_below=RECORD_ROWS[1],
-            select=[*packed_names("Record"), FORMAT_PROPERTY])
-        by_table: dict[str, list[Entity]] = {}
+        entities = await self._record_rows()
+        rows = []
         for entity in entities:
-            record = decode_call(unpack_json(entity, "Record"), row_format(entity))
+            record = _decoded(entity)
             if entity["RowKey"] == LEGACY_RECORD_ROW:
                 await self._move_to_record_key(record.call_connection_id)
-            for table, row in index_rows(record):
-                by_table.setdefault(table, []).append(row)
-        for table, rows in by_table.items():
-            for first in range(0, len(rows), batch):
-                await self._backend.transact(table, [TxOp(TxKind.UPSERT, row)
-                                                     for row in rows[first:first + batch]])
+            rows += index_rows(record)
+        await self.index.write(rows, batch=batch)
         await self.index.move_legacy_rows(batch=batch)
         await self._note_layout()
         return len(entities)
@@ -636,6 +627,21 @@ def record_key(partition: str) -> str:
 
 def _is_record_row(row_key: str) -> bool:
     return row_key == LEGACY_RECORD_ROW or row_key.startswith("call|")
+
+
+def _decoded(entity: Entity) -> CallRecord:
+    return decode_call(unpack_json(entity, "Record"), row_format(entity))
+
+
+def _record_ops(entity: Entity, base: VersionedCall | None) -> list[TxOp]:
+    """The transaction operations that write a record row over `base` (none: a new call); a
+    base under the old key leaves it, guarded by its ETag, for the row under its own."""
+    if base is None:
+        return [TxOp(TxKind.INSERT, entity)]
+    if base.legacy_key:
+        return [*_leave_legacy_key(str(entity["PartitionKey"]), base.etag),
+                TxOp(TxKind.INSERT, entity)]
+    return [TxOp(TxKind.REPLACE, entity, base.etag)]
 
 
 def _leave_legacy_key(partition: str, etag: str) -> list[TxOp]:
