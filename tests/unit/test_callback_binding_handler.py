@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import azure.functions as func
 import pytest
 
-from callcontrol.adapters.callback_auth import CallbackAuthenticator
 from callcontrol.adapters.store.memory import MemoryTableBackend
-from callcontrol.composition import Services, use_services
 from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
-from callcontrol.settings import load_settings
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
 from tests.support.signing import TestSigner
-
-ISSUER, AUDIENCE = "http://acs.test", "resource-guid"
+from tests.support.wiring import AUDIENCE, ISSUER, services_over
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +26,7 @@ def signer() -> TestSigner:
 
 @pytest.fixture(autouse=True)
 def wired(signer: TestSigner) -> Iterator[None]:
-    backend = MemoryTableBackend()
-
-    async def keys() -> Mapping[str, Any]:
-        return signer.jwks()
-
-    def factory() -> Services:
-        auth = CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=keys)
-        return Services(load_settings({}), backend=backend, authenticator=auth)
-
-    with use_services(factory):
+    with services_over(MemoryTableBackend(), signer):
         yield
 
 

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 import azure.functions as func
 import pytest
 
-from callcontrol.adapters.callback_auth import CallbackAuthenticator
 from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.composition import Services, use_services
 from callcontrol.settings import load_settings
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
 from tests.support.signing import TestSigner
+from tests.support.wiring import AUDIENCE, ISSUER, services_over
 
-ISSUER, AUDIENCE = "http://acs.test", "resource-guid"
 CALL_ID = load_event("call_connected.json")[0]["data"]["callConnectionId"]
 
 
@@ -33,14 +31,7 @@ def backend() -> MemoryTableBackend:
 
 @pytest.fixture(autouse=True)
 def wired(signer: TestSigner, backend: MemoryTableBackend) -> Iterator[None]:
-    async def keys() -> Mapping[str, Any]:
-        return signer.jwks()
-
-    def factory() -> Services:
-        auth = CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=keys)
-        return Services(load_settings({}), backend=backend, authenticator=auth)
-
-    with use_services(factory):
+    with services_over(backend, signer):
         yield
 
 

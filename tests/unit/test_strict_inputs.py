@@ -8,7 +8,7 @@ the validator it concerns.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import azure.functions as func
@@ -17,9 +17,7 @@ from azure.core.exceptions import AzureError
 from pydantic import ValidationError
 
 from callcontrol.adapters.acs_gateway import _translate
-from callcontrol.adapters.callback_auth import CallbackAuthenticator
 from callcontrol.adapters.store.memory import MemoryTableBackend
-from callcontrol.composition import Services, use_services
 from callcontrol.domain.errors import (
     AcsErrorInfo,
     AcsRejected,
@@ -30,7 +28,6 @@ from callcontrol.domain.errors import (
 from callcontrol.domain.identifiers import parse_strict_identifier
 from callcontrol.domain.redaction import redact
 from callcontrol.domain.rules.model import AnswerAction, Rule, TimeWindow, check_party_pattern
-from callcontrol.settings import load_settings
 from handlers._http import error_response
 from handlers._idempotency import _fingerprint
 from handlers.wire.json_body import decode_json
@@ -38,8 +35,8 @@ from handlers.wire.requests import AddParticipantRequest, CreateCallRequest, val
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
 from tests.support.signing import TestSigner
+from tests.support.wiring import AUDIENCE, ISSUER, services_over
 
-ISSUER, AUDIENCE = "http://acs.test", "resource-guid"
 PHONE = "+14255550123"
 
 
@@ -55,14 +52,7 @@ def backend() -> MemoryTableBackend:
 
 @pytest.fixture(autouse=True)
 def wired(signer: TestSigner, backend: MemoryTableBackend) -> Iterator[None]:
-    async def keys() -> Mapping[str, Any]:
-        return signer.jwks()
-
-    def factory() -> Services:
-        auth = CallbackAuthenticator(issuer=ISSUER, audience=AUDIENCE, fetch_jwks=keys)
-        return Services(load_settings({}), backend=backend, authenticator=auth)
-
-    with use_services(factory):
+    with services_over(backend, signer):
         yield
 
 
