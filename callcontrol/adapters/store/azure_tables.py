@@ -37,7 +37,7 @@ from callcontrol.adapters.store.backend import (
     TxOp,
     prefix_end,
 )
-from callcontrol.adapters.telemetry.dependencies import client_options
+from callcontrol.adapters.telemetry.dependencies import add_after_retry, client_options
 from callcontrol.domain.errors import StoreError
 
 logger = logging.getLogger(__name__)
@@ -321,4 +321,7 @@ def connect_tables(*, connection_string: str | None, table_service_uri: str | No
             raise ValueError("without a connection string, a table URI and a credential are needed")
         service = TableServiceClient(endpoint=table_service_uri, credential=credential,
                                      **client_options())
+    if not add_after_retry(service._policies):  # the table clients' pipelines: see add_after_retry
+        logger.warning("Table Storage requests will have no dependency spans: "
+                       "this azure-data-tables has no retry policy in its policy list")
     return AzureTableBackend(service)

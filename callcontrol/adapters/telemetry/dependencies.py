@@ -1,33 +1,93 @@
-"""Dependency spans for the Azure SDK clients: one per HTTP request, by azure-core itself.
+"""Dependency spans for the Azure SDK clients: one CLIENT span per HTTP request, on every try.
 
-azure-core's DistributedTracingPolicy (native OpenTelemetry, azure-core 1.33+) makes a CLIENT
-span per request, with the method, URL, status and ACS's / Storage's request ids. Switched on
-globally (`settings.tracing_enabled`) it also wraps every SDK method in a second, INTERNAL span
-that repeats the first; on a busy worker those doubled spans cost more than the 10% this app
-allows telemetry (bench/telemetry_bench.py). So the clients are built with this request hook,
-which asks the policy for the request's span whenever telemetry is installed, and nothing else.
-The span starts with the identifiers of the call known when the request is sent (the same
-mapping for every request until the invocation learns more), so a dependency can be found by
-the call's correlationId on its own.
+The spans are made by `DependencySpanPolicy`, a policy of ours in each client's own azure-core
+pipeline (`per_retry_policies`: right after the retry policy, where azure-core's
+DistributedTracingPolicy sits too). The span is the one azure-core's policy makes: named after
+the method, with the attributes azure-core sets (see request_spans.py) and the W3C
+`traceparent` sent with the request. It also starts with the identifiers of the call in hand,
+so a dependency can be found by the call's correlationId on its own.
+
+Why not azure-core's policy itself: per request it looks its settings up from the environment
+several times, fetches a tracer, and changes the context three times. Measured in the same
+bench run, it cost about twice the CPU per request of this one, and that alone put callback
+ingestion past the 10% that telemetry may add (bench/telemetry_bench.py, docs/benchmarks.md).
+Each request traced here tells azure-core's policy to stay out of it (`tracing_options`). So
+turning Azure SDK tracing on globally cannot give a request two spans.
+
+Nothing of OpenTelemetry is imported until the first request that telemetry is on for.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from types import ModuleType
+from typing import Any, Final
+
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import AsyncRetryPolicy, RetryPolicy, SansIOHTTPPolicy
 
 from callcontrol.observability.context import call_ids
 from callcontrol.observability.port import telemetry_enabled
 
+SPAN_KEY: Final = "callcontrol.dependency_span"
+# azure-core's per-request switch for its own tracing policy.
+_AZURE_CORE_TRACING_OFF: Final = {"enabled": False}
 
-def request_dependency_span(request: Any) -> None:
-    """`raw_request_hook` of the SDK clients (runs before the tracing policy, on every try)."""
-    if telemetry_enabled():
+
+class DependencySpanPolicy(SansIOHTTPPolicy[Any, Any]):
+    """A dependency span per try of a request, while telemetry is installed."""
+
+    _spans: ModuleType | None = None
+
+    def on_request(self, request: PipelineRequest[Any]) -> None:
+        if not telemetry_enabled():
+            return
+        request.context.options["tracing_options"] = _AZURE_CORE_TRACING_OFF
+        spans = self._request_spans()
         ids = call_ids()
-        known = ids.attributes() if ids is not None else None
-        request.context.options["tracing_options"] = (
-            {"enabled": True, "attributes": known} if known else {"enabled": True})
+        request.context[SPAN_KEY] = spans.start(
+            request.http_request, ids.attributes() if ids is not None else None)
+
+    def on_response(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> None:
+        span = request.context.get(SPAN_KEY)
+        if span is not None:
+            del request.context[SPAN_KEY]
+            self._request_spans().end(span, request.http_request, response.http_response,
+                                      request.context.get("retry_count"))
+
+    def on_exception(self, request: PipelineRequest[Any]) -> None:
+        span = request.context.get(SPAN_KEY)
+        if span is not None:
+            del request.context[SPAN_KEY]
+            self._request_spans().end(span, request.http_request, None,
+                                      request.context.get("retry_count"), sys.exc_info()[1])
+
+    @classmethod
+    def _request_spans(cls) -> ModuleType:
+        if cls._spans is None:
+            from callcontrol.adapters.telemetry import request_spans
+
+            cls._spans = request_spans
+        return cls._spans
 
 
 def client_options() -> dict[str, Any]:
     """Keyword arguments for an Azure SDK client's constructor."""
-    return {"raw_request_hook": request_dependency_span}
+    return {"per_retry_policies": [DependencySpanPolicy()]}
+
+
+def add_after_retry(policies: list[Any]) -> bool:
+    """Puts a DependencySpanPolicy after the retry policy of `policies`, as `per_retry_policies`
+    would, unless one is there; False (and unchanged) when there is no retry policy to follow.
+
+    For Table Storage: a TableServiceClient builds its table clients from the policy list it
+    was configured with, not from its own pipeline, so the `per_retry_policies` it was given do
+    not reach them; the list (`TableServiceClient._policies`) is the one place they do.
+    """
+    retries = [i for i, policy in enumerate(policies) if isinstance(policy, (RetryPolicy, AsyncRetryPolicy))]
+    if any(isinstance(policy, DependencySpanPolicy) for policy in policies):
+        return True
+    if not retries:
+        return False
+    policies.insert(retries[-1] + 1, DependencySpanPolicy())
+    return True
