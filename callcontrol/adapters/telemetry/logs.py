@@ -9,6 +9,7 @@ attached after telemetry is configured, so the exporting handler gets them too.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Mapping
 from typing import Final
 
@@ -26,7 +27,12 @@ SDK_LOGGERS: Final = (
     "urllib3",
     "opentelemetry",
 )
-_REDACTED_MARK: Final = "_callcontrol_redacted"
+
+# The record redacted last (weakly: its traceback must not outlive it). A record passes every
+# handler's filters in turn, in one thread, so the next handler finds it here and leaves it as
+# it is. Not a mark on the record: the OpenTelemetry handler would export any attribute set on
+# it. Another thread in between only costs a second, idempotent redaction.
+_last_redacted: weakref.ref[logging.LogRecord] | None = None
 
 
 class CallContextFilter(logging.Filter):
@@ -60,7 +66,8 @@ class RedactionFilter(logging.Filter):
     traceback text). Idempotent: a record met again on the next handler is left as it is."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if getattr(record, _REDACTED_MARK, False):
+        global _last_redacted
+        if _last_redacted is not None and _last_redacted() is record:
             return True
         try:
             message = record.getMessage()
@@ -74,7 +81,7 @@ class RedactionFilter(logging.Filter):
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
-        setattr(record, _REDACTED_MARK, True)
+        _last_redacted = weakref.ref(record)
         return True
 
 

@@ -145,3 +145,32 @@ def test_a_record_gets_the_ids_known_when_it_was_made() -> None:
     assert not hasattr(first, "callConnectionId") and "dial" in first.operationContext
     assert second.callConnectionId == "conn-1" and "retry" in second.operationContext
     assert "14255550199" not in second.operationContext
+
+
+def test_an_exported_record_has_the_ids_and_nothing_of_the_filters_own() -> None:
+    from opentelemetry.instrumentation.logging.handler import LoggingHandler
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    exporter = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    console, exporting = logging.StreamHandler(io.StringIO()), LoggingHandler(logger_provider=provider)
+    logger = logging.getLogger("callcontrol.test.exported")
+    logger.propagate = False
+    for handler in (console, exporting):  # the exporting handler second, as in the worker
+        attach_filters(handler)
+        logger.addHandler(handler)
+    try:
+        with invocation_scope():
+            note_call(call_connection_id="conn-1")
+            logger.warning("transfer to %s refused", "+14255550123")
+    finally:
+        logger.removeHandler(console)
+        logger.removeHandler(exporting)
+        provider.shutdown()
+
+    [exported] = exporter.get_finished_logs()
+    record = exported.log_record
+    assert record.body == "transfer to +…0123 refused"
+    assert dict(record.attributes or {}) == {"callConnectionId": "conn-1"}
