@@ -10,7 +10,7 @@ so a dependency can be found by the call's correlationId on its own.
 Why not azure-core's policy itself: per request it reads its settings from the environment
 several times, looks a tracer up, and changes the context three times. Timed in place in the
 telemetry bench, a traced request cost about 400 µs of CPU more than an untraced one through
-azure-core's policy, about 300 µs through this one; at 2–7 requests per invocation that
+azure-core's policy, about 300 µs through this one; at 2 to 7 requests per invocation that
 difference is what held callback ingestion above the 10% telemetry may add
 (bench/telemetry_bench.py, docs/operations.md "What it costs").
 
@@ -22,48 +22,44 @@ Nothing of OpenTelemetry is imported until the first request that telemetry is o
 
 from __future__ import annotations
 
-import sys
 from types import ModuleType
 from typing import Any, Final
 
 from azure.core.pipeline import PipelineRequest, PipelineResponse
-from azure.core.pipeline.policies import AsyncRetryPolicy, RetryPolicy, SansIOHTTPPolicy
+from azure.core.pipeline.policies import AsyncHTTPPolicy, AsyncRetryPolicy, RetryPolicy
 
 from callcontrol.observability.context import call_ids
 from callcontrol.observability.port import telemetry_enabled
 
-SPAN_KEY: Final = "callcontrol.dependency_span"
 # azure-core's per-request switch for its own tracing policy.
 _AZURE_CORE_TRACING_OFF: Final = {"enabled": False}
 
 
-class DependencySpanPolicy(SansIOHTTPPolicy[Any, Any]):
-    """A dependency span per try of a request, while telemetry is installed."""
+class DependencySpanPolicy(AsyncHTTPPolicy[Any, Any]):
+    """A dependency span per try of a request, while telemetry is installed.
+
+    An async policy rather than a SansIO one: azure-core calls a SansIO policy back on an
+    Exception only, so a request cancelled by the caller's deadline would leave its span open
+    and unexported; here it ends as an error like any failure. (The app's SDK clients are all
+    async.)"""
 
     _spans: ModuleType | None = None
 
-    def on_request(self, request: PipelineRequest[Any]) -> None:
+    async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
         if not telemetry_enabled():
-            return
+            return await self.next.send(request)
         request.context.options["tracing_options"] = _AZURE_CORE_TRACING_OFF
         spans = self._request_spans()
         ids = call_ids()
-        request.context[SPAN_KEY] = spans.start(
-            request.http_request, ids.attributes() if ids is not None else None)
-
-    def on_response(self, request: PipelineRequest[Any], response: PipelineResponse[Any, Any]) -> None:
-        span = request.context.get(SPAN_KEY)
-        if span is not None:
-            del request.context[SPAN_KEY]
-            self._request_spans().end(span, request.http_request, response.http_response,
-                                      request.context.get("retry_count"))
-
-    def on_exception(self, request: PipelineRequest[Any]) -> None:
-        span = request.context.get(SPAN_KEY)
-        if span is not None:
-            del request.context[SPAN_KEY]
-            self._request_spans().end(span, request.http_request, None,
-                                      request.context.get("retry_count"), sys.exc_info()[1])
+        span = spans.start(request.http_request, ids.attributes() if ids is not None else None)
+        try:
+            response = await self.next.send(request)
+        except BaseException as error:  # cancellation included
+            spans.end(span, request.http_request, None, request.context.get("retry_count"), error)
+            raise
+        spans.end(span, request.http_request, response.http_response,
+                  request.context.get("retry_count"))
+        return response
 
     @classmethod
     def _request_spans(cls) -> ModuleType:

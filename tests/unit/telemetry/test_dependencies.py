@@ -5,6 +5,7 @@ stub that answers from a script (the Azurite-backed test is in tests/integration
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -197,3 +198,19 @@ def test_the_policy_goes_after_the_retry_policy_once() -> None:
                                            DistributedTracingPolicy]
     without_retry: list[Any] = [UserAgentPolicy()]
     assert not add_after_retry(without_retry) and len(without_retry) == 1
+
+
+async def test_a_request_cancelled_by_a_deadline_still_ends_its_span(recorded: Recorded) -> None:
+    class Stalling(ScriptedTransport):
+        async def send(self, request: Any, **kwargs: Any) -> Reply:
+            await asyncio.sleep(30)
+            raise AssertionError("the deadline should have cancelled the request")
+
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await send(Stalling([]))
+
+    [span] = clients(recorded)
+    assert span.end_time is not None
+    assert span.status.status_code is StatusCode.ERROR
+    assert dict(span.attributes or {})["error.type"] == "asyncio.exceptions.CancelledError"
