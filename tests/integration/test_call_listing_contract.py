@@ -365,3 +365,24 @@ async def test_a_table_that_only_shares_the_day_prefix_is_not_read(backend: Tabl
                                         "CallId": "x", "CreatedAt": T0.isoformat()})
     assert ids(await every_page(store, CallQuery())) == ["a"]
     assert await store.drop_emptied_days(T0 + timedelta(days=400)) == 0
+
+
+async def test_a_filtered_page_lists_the_day_tables_once_however_many_passes(
+    backend: TableBackend, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = CallStore(backend)
+    # One inbound call in three, over three days: a page of two inbound calls takes four passes.
+    await seed(store, [call(f"d{n:02d}", n * 3 * 3600, direction=Direction.INBOUND if n % 3 == 0
+                            else Direction.OUTBOUND) for n in range(24)])
+    listed = 0
+    tables = backend.tables
+
+    async def counted(prefix: str) -> list[str]:
+        nonlocal listed
+        listed += 1
+        return await tables(prefix)
+
+    monkeypatch.setattr(backend, "tables", counted)
+    page = await store.list_page(CallQuery(limit=2, direction=Direction.INBOUND))
+    assert ids([page]) == ["d21", "d18"]
+    assert listed == 1

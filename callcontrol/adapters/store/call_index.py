@@ -32,7 +32,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Final
@@ -185,11 +185,17 @@ class CallIndex:
         except (NotFound, EtagMismatch):
             return  # already gone
 
+    async def day_tables(self) -> list[str]:
+        """The day tables there are now (one request): a scan can be given them."""
+        return await self._backend.tables(DAY_TABLES)
+
     async def scan(self, kind: IndexKind, *, after: str | None = None, start: str | None = None,
-                   below: str | None = None, limit: int) -> list[IndexedCall]:
-        """Index rows of one kind in key order (newest first), within the given key bounds."""
+                   below: str | None = None, limit: int,
+                   tables: Sequence[str] | None = None) -> list[IndexedCall]:
+        """Index rows of one kind in key order (newest first), within the given key bounds;
+        through `tables` (from `day_tables`) when given, else through those there are now."""
         found: list[IndexedCall] = []
-        for table in reversed(await self._backend.tables(DAY_TABLES)):
+        for table in reversed(tables if tables is not None else await self.day_tables()):
             if len(found) >= limit:
                 break
             if not _is_day_table(table) or _outside(table, kind, after, start, below):

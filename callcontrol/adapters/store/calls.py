@@ -484,11 +484,12 @@ class CallStore:
         below = newer_than_bound(kind, query.since) if query.since is not None else None
         found: list[CallRecord] = []
         budget = limit * PAGE_SCAN_FACTOR
+        tables = await self.index.day_tables()  # once per page, however many passes it takes
         while budget > 0:
             # One row past what is needed tells whether anything follows this page.
             ask = min(limit - len(found) + 1, budget)
             entries = await self.index.scan(kind, after=after, start=start, below=below,
-                                            limit=ask)
+                                            limit=ask, tables=tables)
             unread = entries
             everything = (after is None and start is None and below is None and len(entries) < ask
                           and kind is IndexKind.ALL)
