@@ -83,9 +83,9 @@ def add_after_retry(policies: list[Any]) -> bool:
     was configured with, not from its own pipeline, so the `per_retry_policies` it was given do
     not reach them; the list (`TableServiceClient._policies`) is the one place they do.
     """
-    retries = [i for i, policy in enumerate(policies) if isinstance(policy, (RetryPolicy, AsyncRetryPolicy))]
     if any(isinstance(policy, DependencySpanPolicy) for policy in policies):
         return True
+    retries = [i for i, policy in enumerate(policies) if isinstance(policy, (RetryPolicy, AsyncRetryPolicy))]
     if not retries:
         return False
     policies.insert(retries[-1] + 1, DependencySpanPolicy())

@@ -85,8 +85,8 @@ def sanitized_url(url: str) -> str:
 def origin(url: str) -> str:
     """scheme://host[:port] of an absolute URL (the URL itself when it has no path)."""
     after_scheme = url.find("//")
-    end = url.find("/", after_scheme + 2) if after_scheme >= 0 else -1
-    return url if end < 0 else url[:end]
+    path_at = url.find("/", after_scheme + 2) if after_scheme >= 0 else -1
+    return url if path_at < 0 else url[:path_at]
 
 
 @lru_cache(maxsize=64)  # a worker talks to a couple of endpoints
