@@ -1,21 +1,22 @@
-"""What telemetry costs: callback ingestion and the inbound decision with telemetry on vs off,
-in the same process and run. Target: on ≤ 1.1x off for both.
+"""What telemetry costs: callback ingestion and the inbound decision with telemetry on vs off, in
+the same process and run. Target: on ≤ 1.1x off for both.
 
 Both go through the app's functions as the host calls them (function_app.app), with the real
 adapters: Table Storage is Azurite, ACS is the emulator (over HTTP, through the official SDK),
 callbacks carry RS256 tokens the app verifies. "On" is what a deployed worker does with the
 distro or OTLP, with in-memory exporters instead of the network: the invocation, decision, ACS
-and callback spans, azure-core's dependency spans, span redaction, the metrics, and every log
-record exported through OpenTelemetry's logging handler (batched, as in production). "Off" is
-the default: no OpenTelemetry at all. The logging layer (ids on records, redaction) runs in both,
-records going to a discarded stream. The arms alternate step by step so machine noise hits both
-alike; the ratio compares the arms' medians (p50) of per-request latencies. A third arm, off
-again, gives the run's noise floor (control / off): a ratio within it says nothing. The CPU this
-process spends per request is reported too: on a busy machine it shows what telemetry adds
-better than latencies, which then mostly measure waiting for a core. So is the time the garbage
-collector takes within each arm's requests: telemetry keeps its spans and records queued until
-the exporter takes them, so it makes collections more frequent, and a full one (tens of ms in
-this process) lands on whichever request triggers it, which moves an arm's mean CPU.
+and callback spans, the dependency spans (one per ACS or Table request), span redaction, the
+metrics, and every log record exported through OpenTelemetry's logging handler (batched, as in
+production). "Off" is the default: no OpenTelemetry at all. The logging layer (ids on records,
+redaction) runs in both, records going to a discarded stream. The arms alternate step by step so
+machine noise hits both alike; the ratio compares the arms' medians (p50) of per-request
+latencies. A third arm, off again, gives the run's noise floor (control / off): a ratio within
+it says nothing. The CPU this process spends per request is reported too: on a busy machine it
+shows what telemetry adds better than latencies, which then mostly measure waiting for a core.
+So is the time the garbage collector takes within each arm's requests: telemetry keeps its spans
+and records queued until the exporter takes them, so it makes collections more frequent, and a
+full one (tens of ms in this process) lands on whichever request triggers it, which moves an
+arm's mean CPU.
 
 The span pipeline is the one a deployed worker runs: RedactingSpanProcessor, then a
 BatchSpanProcessor handing spans to the exporter off the request path, as configure_telemetry
@@ -122,7 +123,7 @@ class Telemetry:
 
     def exported(self) -> Counter[str]:
         """Spans the exporter received since the last clear: by name, and CLIENT ones as
-        "dependency" (azure-core's, one per HTTP request)."""
+        "dependency" (one per HTTP request)."""
         self.tracer_provider.force_flush()
         spans = self.spans.get_finished_spans()
         counted = Counter(span.name for span in spans)

@@ -96,7 +96,7 @@ def day_table(moment: datetime) -> str:
 
 
 def _is_day_table(name: str) -> bool:
-    """Whether a table listed under the prefix is one of ours (another may share the prefix)."""
+    """Whether a table listed under the prefix is one of ours."""
     if len(name) != len(DAY_TABLES) + 8 or not name[len(DAY_TABLES):].isdigit():
         return False
     try:
@@ -186,8 +186,9 @@ class CallIndex:
             return  # already gone
 
     async def day_tables(self) -> list[str]:
-        """The day tables there are now (one request): a scan can be given them."""
-        return await self._backend.tables(DAY_TABLES)
+        """The day tables there are now, oldest first (one request): a scan can be given them.
+        Only ours: another table may share the prefix."""
+        return [t for t in await self._backend.tables(DAY_TABLES) if _is_day_table(t)]
 
     async def scan(self, kind: IndexKind, *, after: str | None = None, start: str | None = None,
                    below: str | None = None, limit: int,
@@ -198,7 +199,7 @@ class CallIndex:
         for table in reversed(tables if tables is not None else await self.day_tables()):
             if len(found) >= limit:
                 break
-            if not _is_day_table(table) or _outside(table, kind, after, start, below):
+            if _outside(table, kind, after, start, below):
                 continue
             found += await self._scan_table(table, kind, after, start, below, limit - len(found))
         return found
@@ -215,8 +216,8 @@ class CallIndex:
     async def drop_emptied_days(self, cutoff: datetime) -> int:
         """Drop the day tables that ended before `cutoff` and hold no row any more."""
         dropped = 0
-        for table in await self._backend.tables(DAY_TABLES):
-            if not _is_day_table(table) or _day_start(table) + _ONE_DAY > cutoff:
+        for table in await self.day_tables():
+            if _day_start(table) + _ONE_DAY > cutoff:
                 continue
             if not await self._backend.query(table, select=["RowKey"], limit=1):
                 await self._backend.drop(table)

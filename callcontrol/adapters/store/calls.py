@@ -530,8 +530,7 @@ class CallStore:
     async def read_listed(self, entry: IndexedCall) -> CallRecord | None:
         """The record an index row names, without its history; None for a stale row."""
         entity, _ = await self._read_record_row(entry.call_connection_id, RECORD_ONLY)
-        record = (_decoded(entity)
-                  if entity is not None else None)
+        record = _decoded(entity) if entity is not None else None
         return record if entry.names(record) else None
 
     async def created_before(self, cutoff: datetime, limit: int) -> list[IndexedCall]:
