@@ -1,7 +1,7 @@
 """The action protocol: every management action on a call (transfer, add, remove, mute,
 cancel an add, hang up) runs through `run_action`.
 
-    reserve  one ETag-guarded write: checks the call, notes the operation pending
+    reserve  one ETag-guarded write: checks the call, writes the operation pending
        │     └─ a retry of a settled operation: replayed as it stands, nothing sent
        ▼
     send     to ACS, with the operationContext and the repeatability id (logged once, counted)
@@ -18,9 +18,11 @@ stands; a pending one is sent again with the same repeatability id, which ACS an
 first outcome. Never a conflict, never a second operation. How a retry is recognised, and the
 rest of idempotency: domain/repeatability.py.
 
-Words: an action's operation is *reserved* (noted pending before it is sent), *noted* (ACS's
-acceptance written onto it), *forgotten* (dropped after a definite refusal) and *settled* (its
-outcome known: by a callback, by the end of the call, or, for mute, by ACS's answer).
+Words, one meaning each: an action's operation is *reserved* (written pending, before it is
+sent), *noted* (ACS's acceptance written onto it), *forgotten* (dropped after a definite
+refusal) and *settled* (its outcome known: by a callback, by the end of the call, or, for mute,
+by ACS's answer). A *retry* is a request with the repeatability id of an operation already
+reserved; it is *replayed* (answered from a settled operation) or *re-sent* (still pending).
 """
 
 from __future__ import annotations
@@ -139,7 +141,7 @@ class Reservation:
     "not established yet" is left to ACS (8501 → 409). A client's operationContext must be new
     on the call, or its outcomes could not be told apart; noting it in the same ETag-guarded
     write makes two concurrent requests with one context impossible. A call the store does not
-    know (created elsewhere) is not written: ACS decides, and the note stores it.
+    know (created elsewhere) is not written: ACS decides, and noting its acceptance stores it.
     """
 
     action: Action[Any]

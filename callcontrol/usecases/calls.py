@@ -1,7 +1,7 @@
 """Calls: create, read, list, history, hang up, transfer.
 
 Hang-up and transfer describe themselves to `run_action` (usecases/actions.py), which reserves
-the operation, sends it to ACS and notes the outcome.
+the operation, sends it to ACS and notes what ACS accepted.
 """
 
 from __future__ import annotations

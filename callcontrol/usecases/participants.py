@@ -1,7 +1,7 @@
 """A call's participants: list, get, add, remove, mute, cancel a pending add.
 
 Each action describes itself to `run_action` (usecases/actions.py), which reserves the
-operation, sends it to ACS and notes the outcome.
+operation, sends it to ACS and notes what ACS accepted.
 """
 
 from __future__ import annotations
