@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -78,6 +78,7 @@ class Action(Generic[T]):
     kind: OperationKind
     send: Send[T]
     context_prefix: str  # of an operationContext made up for the client ("add-…")
+    _: KW_ONLY
     operation_context: str | None = None  # the client's own
     repeatability_id: str | None = None  # from the client's Idempotency-Key
     target: Identifier | None = None

@@ -210,7 +210,8 @@ class Calls:
         whole_call = transferee is None
         return await run_action(self._calls, Action(
             call_id, OperationKind.TRANSFER if whole_call else OperationKind.TRANSFER_PARTICIPANT,
-            send, "transfer", command.operation_context, command.repeatability_id, target=target,
+            send, "transfer", operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, target=target,
             noted=_transferring if whole_call else _nothing_more,
         ), self._clock)
 

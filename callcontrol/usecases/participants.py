@@ -111,7 +111,8 @@ class Participants:
 
         return await run_action(self._calls, Action(
             call_id, OperationKind.ADD_PARTICIPANT, send, "add",
-            command.operation_context, command.repeatability_id, target=who,
+            operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, target=who,
             timeout_seconds=timeout,
             noted=lambda outcome: Noted(invitation_id=outcome.invitation_id),
             replayable=_invitation_known,
@@ -127,7 +128,8 @@ class Participants:
 
         return await run_action(self._calls, Action(
             call_id, OperationKind.REMOVE_PARTICIPANT, send, "remove",
-            command.operation_context, command.repeatability_id, target=who,
+            operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, target=who,
         ), self._clock)
 
     @use_case
@@ -143,7 +145,8 @@ class Participants:
 
         return await run_action(self._calls, Action(
             call_id, OperationKind.MUTE, send, "mute",
-            command.operation_context, command.repeatability_id, target=who,
+            operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, target=who,
             noted=_muted,
         ), self._clock)
 
@@ -158,7 +161,8 @@ class Participants:
 
         return await run_action(self._calls, Action(
             call_id, OperationKind.CANCEL_ADD_PARTICIPANT, send, "cancel",
-            command.operation_context, command.repeatability_id, invitation_id=invitation_id,
+            operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, invitation_id=invitation_id,
         ), self._clock)
 
 
