@@ -1,7 +1,8 @@
 """`Idempotency-Key` on mutating routes: the first response is kept for 24 h and replayed.
 
-The key also becomes the ACS `Repeatability-Request-ID` (as a UUID derived from it, which is the
-form ACS expects), so a retry that reaches ACS again is recognised there too.
+The first of three layers: the key also becomes the request's repeatability id, which the use
+case recognises retries by and ACS receives as its `Repeatability-Request-ID`; all three are
+described in callcontrol/domain/repeatability.py.
 """
 
 from __future__ import annotations

@@ -74,8 +74,10 @@ async def get_call_events(req: func.HttpRequest) -> func.HttpResponse:
 async def hang_up(req: func.HttpRequest) -> func.HttpResponse:
     request = validate_body(HangUpRequest, read_optional_object(req))
     call_id = req.route_params[CALL_ID]
-    await services().calls.hang_up(HangUp(call_id, request.for_everyone, repeatability_id(req)))
-    return json_response({"callConnectionId": call_id, "forEveryone": request.for_everyone}, 202)
+    accepted = await services().calls.hang_up(
+        HangUp(call_id, request.for_everyone, repeatability_id(req)))
+    # The common 202 (operationContext, status), and forEveryone as it always answered.
+    return json_response({**accepted_json(accepted), "forEveryone": request.for_everyone}, 202)
 
 
 @api_route(bp, name="transfer_call", route="calls/{callConnectionId}/transfer", method="POST",

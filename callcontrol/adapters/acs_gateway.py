@@ -155,8 +155,8 @@ class AcsGateway:
                 raise translated from exc
 
     @staticmethod
-    def _headers(idempotency_key: str | None) -> dict[str, Any]:
-        return {"headers": {"Repeatability-Request-ID": idempotency_key}} if idempotency_key else {}
+    def _headers(repeatability_id: str | None) -> dict[str, Any]:
+        return {"headers": {"Repeatability-Request-ID": repeatability_id}} if repeatability_id else {}
 
     def _connection(self, call_connection_id: str) -> CallConnectionClient:
         # Shares the parent client's pipeline: nothing to open or close per call.
@@ -171,35 +171,35 @@ class AcsGateway:
 
     async def answer(
         self, incoming_call_context: str, *, operation_context: str | None = None,
-        idempotency_key: str | None = None, callback_secret: str | None = None,
+        repeatability_id: str | None = None, callback_secret: str | None = None,
     ) -> AcsCall:
         props = await self._run(
             "answer",
             lambda: self._client.answer_call(
                 incoming_call_context, self._callback_for(callback_secret),
-                operation_context=operation_context, **self._headers(idempotency_key),
+                operation_context=operation_context, **self._headers(repeatability_id),
             ),
         )
         return _call(props)
 
     async def reject(
-        self, incoming_call_context: str, reason: str, *, idempotency_key: str | None = None
+        self, incoming_call_context: str, reason: str, *, repeatability_id: str | None = None
     ) -> None:
         await self._run(
             "reject",
             lambda: self._client.reject_call(
-                incoming_call_context, call_reject_reason=reason, **self._headers(idempotency_key)
+                incoming_call_context, call_reject_reason=reason, **self._headers(repeatability_id)
             ),
         )
 
     async def redirect(
         self, incoming_call_context: str, target: Identifier, *,
-        idempotency_key: str | None = None,
+        repeatability_id: str | None = None,
     ) -> None:
         await self._run(
             "redirect",
             lambda: self._client.redirect_call(
-                incoming_call_context, to_sdk_identifier(target), **self._headers(idempotency_key)
+                incoming_call_context, to_sdk_identifier(target), **self._headers(repeatability_id)
             ),
         )
 
@@ -212,7 +212,7 @@ class AcsGateway:
         caller_id: str | None,
         display_name: str | None,
         operation_context: str | None,
-        idempotency_key: str | None = None,
+        repeatability_id: str | None = None,
         callback_secret: str | None = None,
     ) -> AcsCall:
         sdk_targets = [to_sdk_identifier(t) for t in targets]
@@ -221,7 +221,7 @@ class AcsGateway:
             "source_caller_id_number": PhoneNumberIdentifier(caller_id) if caller_id else None,
             "source_display_name": display_name,
             "operation_context": operation_context,
-            **self._headers(idempotency_key),
+            **self._headers(repeatability_id),
         }
         # One target is a 1:1 call, a list a group call (create_group_call is deprecated).
         target: Any = sdk_targets[0] if len(sdk_targets) == 1 else sdk_targets
@@ -237,11 +237,11 @@ class AcsGateway:
         return _call(await self._run("get call", connection.get_call_properties))
 
     async def hang_up(
-        self, call_connection_id: str, *, for_everyone: bool, idempotency_key: str | None = None
+        self, call_connection_id: str, *, for_everyone: bool, repeatability_id: str | None = None
     ) -> None:
         connection = self._client.get_call_connection(call_connection_id)
         # Repeatability headers belong to the POST (terminate); the DELETE never carries them.
-        headers = self._headers(idempotency_key) if for_everyone else {}
+        headers = self._headers(repeatability_id) if for_everyone else {}
         await self._run("hang up", lambda: connection.hang_up(for_everyone, **headers))
 
     async def transfer(
@@ -252,7 +252,7 @@ class AcsGateway:
         transferee: Identifier | None,
         caller_id: str | None,
         operation_context: str,
-        idempotency_key: str | None = None,
+        repeatability_id: str | None = None,
     ) -> None:
         connection = self._connection(call_connection_id)
         await self._run(
@@ -262,7 +262,7 @@ class AcsGateway:
                 operation_context=operation_context,
                 transferee=to_sdk_identifier(transferee) if transferee else None,
                 source_caller_id_number=PhoneNumberIdentifier(caller_id) if caller_id else None,
-                **self._headers(idempotency_key),
+                **self._headers(repeatability_id),
             ),
         )
 
@@ -288,7 +288,7 @@ class AcsGateway:
         caller_id: str | None,
         invitation_timeout: int | None,
         operation_context: str,
-        idempotency_key: str | None = None,
+        repeatability_id: str | None = None,
     ) -> AddParticipantOutcome:
         connection = self._connection(call_connection_id)
         result = await self._run(
@@ -298,7 +298,7 @@ class AcsGateway:
                 invitation_timeout=invitation_timeout,
                 operation_context=operation_context,
                 source_caller_id_number=PhoneNumberIdentifier(caller_id) if caller_id else None,
-                **self._headers(idempotency_key),
+                **self._headers(repeatability_id),
             ),
         )
         return AddParticipantOutcome(
@@ -309,40 +309,40 @@ class AcsGateway:
 
     async def remove_participant(
         self, call_connection_id: str, who: Identifier, *, operation_context: str,
-        idempotency_key: str | None = None,
+        repeatability_id: str | None = None,
     ) -> None:
         connection = self._connection(call_connection_id)
         await self._run(
             "remove participant",
             lambda: connection.remove_participant(
                 to_sdk_identifier(who), operation_context=operation_context,
-                **self._headers(idempotency_key),
+                **self._headers(repeatability_id),
             ),
         )
 
     async def mute_participant(
         self, call_connection_id: str, who: Identifier, *, operation_context: str,
-        idempotency_key: str | None = None,
+        repeatability_id: str | None = None,
     ) -> None:
         connection = self._connection(call_connection_id)
         await self._run(
             "mute participant",
             lambda: connection.mute_participant(
                 to_sdk_identifier(who), operation_context=operation_context,
-                **self._headers(idempotency_key),
+                **self._headers(repeatability_id),
             ),
         )
 
     async def cancel_add_participant(
         self, call_connection_id: str, invitation_id: str, *, operation_context: str,
-        idempotency_key: str | None = None,
+        repeatability_id: str | None = None,
     ) -> None:
         connection = self._connection(call_connection_id)
         await self._run(
             "cancel add participant",
             lambda: connection.cancel_add_participant_operation(
                 invitation_id, operation_context=operation_context,
-                **self._headers(idempotency_key),
+                **self._headers(repeatability_id),
             ),
         )
 

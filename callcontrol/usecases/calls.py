@@ -1,7 +1,7 @@
 """Calls: create, read, list, history, hang up, transfer.
 
-An action reads top to bottom: reserve the operation in the guarded write that checks the call,
-send it to ACS, note the outcome (see usecases/_operations.py for the protocol's steps).
+Hang-up and transfer describe themselves to `run_action` (usecases/actions.py), which reserves
+the operation, sends it to ACS and notes what ACS accepted.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from callcontrol.domain.callback_binding import new_callback_secret, secret_digest
 from callcontrol.domain.clock import Clock, utc_now
-from callcontrol.domain.errors import Conflict, NotFound
+from callcontrol.domain.errors import NotFound
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery
 from callcontrol.domain.models import (
@@ -27,16 +27,8 @@ from callcontrol.domain.models import (
 )
 from callcontrol.domain.state_machine import record_pending
 from callcontrol.observability import note_call, use_case
-from callcontrol.usecases._operations import (
-    Reservation,
-    caller_id_for,
-    new_operation_context,
-    note,
-    operation_context,
-    perform,
-    send,
-    status_of,
-)
+from callcontrol.usecases._caller_id import caller_id_for
+from callcontrol.usecases.actions import Accepted, Action, Noted, new_operation_context, perform, run_action
 from callcontrol.usecases.ports import CallAutomation, CallRecords
 
 # --- commands ------------------------------------------------------------------------------
@@ -87,22 +79,6 @@ class TransferCall:
 
 
 @dataclass(frozen=True)
-class Accepted:
-    """What an asynchronous action returns at once: its operationContext (+ invitation id), and
-    the operation's status as it stands (a retry of a settled request says how it ended)."""
-
-    call_connection_id: str
-    operation_context: str
-    invitation_id: str | None = None
-    status: OperationStatus | None = None
-
-    @classmethod
-    def of(cls, call_connection_id: str, operation: Operation) -> Accepted:
-        return cls(call_connection_id, operation.context, operation.invitation_id,
-                   operation.status)
-
-
-@dataclass(frozen=True)
 class CallView:
     """A call as the API shows it: the stored record with ACS's state where ACS still has the
     call (`live`), else the stored record alone."""
@@ -136,7 +112,7 @@ class Calls:
         secret = new_callback_secret()  # the call's callbacks must present it (kept hashed)
         created = await perform(OperationKind.CONNECT, context, lambda: self._gateway().create_call(
             list(command.targets), caller_id=caller_id, display_name=command.display_name,
-            operation_context=context, idempotency_key=command.repeatability_id,
+            operation_context=context, repeatability_id=command.repeatability_id,
             callback_secret=secret,
         ))
         note_call(call_connection_id=created.call_connection_id,
@@ -204,49 +180,49 @@ class Calls:
         return await self._calls.events(command.call_connection_id)
 
     @use_case
-    async def hang_up(self, command: HangUp) -> None:
-        call_id = command.call_connection_id
-        record = await self._calls.find(call_id)
-        if record is not None and record.state.is_final:
-            raise Conflict(f"call {call_id} has ended")
-        kind = OperationKind.TERMINATE if command.for_everyone else OperationKind.HANG_UP
-        context = new_operation_context("hangup")
+    async def hang_up(self, command: HangUp) -> Accepted:
+        call_id, for_everyone = command.call_connection_id, command.for_everyone
 
-        async def request() -> None:
-            await self._gateway().hang_up(call_id, for_everyone=command.for_everyone,
-                                          idempotency_key=command.repeatability_id)
+        async def send(_: str, repeatability_id: str | None) -> None:  # ACS takes no context
+            await self._gateway().hang_up(call_id, for_everyone=for_everyone,
+                                          repeatability_id=repeatability_id)
 
-        if record is None:  # a call stored elsewhere: ACS decides, and success notes it here
-            await perform(kind, context, request)
-        else:
-            # Noted pending before it is sent, as every action is: a CallDisconnected that
-            # overtakes ACS's answer then settles it in the same write that ends the call, so
-            # its outcome is announced before `call.ended`, never after.
-            await self._calls.modify(call_id, note(call_id, context, kind, self._clock()))
-            await send(self._calls, call_id, context, kind, request)
-        await self._calls.modify(call_id, note(call_id, context, kind, self._clock(),
-                                               state=CallState.DISCONNECTING))
+        # Reserved before it is sent, as every action is: a CallDisconnected that overtakes
+        # ACS's answer then settles it in the same write that ends the call, so its outcome is
+        # announced before `call.ended`, never after. A call already ending may still be left.
+        return await run_action(self._calls, Action(
+            call_id, OperationKind.TERMINATE if for_everyone else OperationKind.HANG_UP, send,
+            "hangup", repeatability_id=command.repeatability_id, noted=_disconnecting,
+            while_ending=True,
+        ), self._clock)
 
     @use_case
     async def transfer(self, command: TransferCall) -> Accepted:
-        call_id, target = command.call_connection_id, command.target
-        # With a transferee, one participant of a group call moves and the app stays: noted as
-        # such before it is sent, so its outcome is never read as the app's own exit.
-        kind = (OperationKind.TRANSFER if command.transferee is None
-                else OperationKind.TRANSFER_PARTICIPANT)
-        context = operation_context(command.operation_context, "transfer",
-                                    command.repeatability_id)
-        reservation = Reservation(call_id, context, kind, self._clock(), target=target,
-                                  request_id=command.repeatability_id)
-        record = await self._calls.modify(call_id, reservation.change)
-        if (replay := reservation.settled_retry) is not None:
-            return Accepted.of(call_id, replay)
-        await send(self._calls, call_id, context, kind, lambda: self._gateway().transfer(
-            call_id, target, transferee=command.transferee, caller_id=command.caller_id,
-            operation_context=context, idempotency_key=command.repeatability_id,
-        ))
-        if command.transferee is None:  # the whole call moves: the app is about to lose it
-            record = await self._calls.modify(call_id, note(
-                call_id, context, kind, self._clock(), target=target,
-                state=CallState.TRANSFERRING, request_id=command.repeatability_id))
-        return Accepted(call_id, context, status=status_of(record, context))
+        call_id, target, transferee = command.call_connection_id, command.target, command.transferee
+
+        async def send(context: str, repeatability_id: str | None) -> None:
+            await self._gateway().transfer(
+                call_id, target, transferee=transferee, caller_id=command.caller_id,
+                operation_context=context, repeatability_id=repeatability_id)
+
+        # With a transferee, one participant of a group call moves and the app stays: reserved
+        # as such, so its outcome is never read as the app's own exit, and nothing more to note.
+        whole_call = transferee is None
+        return await run_action(self._calls, Action(
+            call_id, OperationKind.TRANSFER if whole_call else OperationKind.TRANSFER_PARTICIPANT,
+            send, "transfer", operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, target=target,
+            noted=_transferring if whole_call else _nothing_more,
+        ), self._clock)
+
+
+def _disconnecting(_: None) -> Noted:
+    return Noted(state=CallState.DISCONNECTING)
+
+
+def _transferring(_: None) -> Noted:
+    return Noted(state=CallState.TRANSFERRING)  # the whole call moves: the app is about to lose it
+
+
+def _nothing_more(_: None) -> None:
+    return None

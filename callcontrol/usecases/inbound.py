@@ -246,13 +246,13 @@ class InboundCalls:
                 secret = offer_callback_secret(context)
                 answered = await self._gateway().answer(
                     context, operation_context=action.operation_context,
-                    idempotency_key=for_offer(key, InboundAction.ANSWER), callback_secret=secret,
+                    repeatability_id=for_offer(key, InboundAction.ANSWER), callback_secret=secret,
                 )
                 done = base.done(InboundAction.ANSWER, InboundOutcome.ANSWERED, self._ms(started))
                 return _Acted(done, answered, secret_digest(secret))
             if isinstance(action, RejectAction):
                 await self._gateway().reject(
-                    context, action.reason, idempotency_key=for_offer(key, InboundAction.REJECT))
+                    context, action.reason, repeatability_id=for_offer(key, InboundAction.REJECT))
                 return _Acted(base.done(InboundAction.REJECT, InboundOutcome.REJECTED, self._ms(started),
                                         reject_reason=action.reason))
             return await self._redirect(call, key, started, base)
@@ -276,7 +276,7 @@ class InboundCalls:
             base.tried = InboundAction.REJECT
             await self._gateway().reject(
                 call.incoming_call_context or "", reason,
-                idempotency_key=for_offer(key, InboundAction.REJECT))
+                repeatability_id=for_offer(key, InboundAction.REJECT))
             return _Acted(base.done(
                 InboundAction.REJECT, InboundOutcome.REJECTED, self._ms(started), reject_reason=reason,
                 target=target, hops=hops, loop_guard=True,
@@ -288,7 +288,7 @@ class InboundCalls:
         try:
             await self._gateway().redirect(
                 call.incoming_call_context or "", target,
-                idempotency_key=for_offer(key, InboundAction.REDIRECT))
+                repeatability_id=for_offer(key, InboundAction.REDIRECT))
         except Exception:
             if loop_key is not None:
                 await self._claims.forget_hop(loop_key, key)

@@ -1,7 +1,7 @@
 """A call's participants: list, get, add, remove, mute, cancel a pending add.
 
-Each action reads top to bottom: reserve the operation in the guarded write that checks the
-call, send it to ACS, note the outcome (usecases/_operations.py holds the protocol's steps).
+Each action describes itself to `run_action` (usecases/actions.py), which reserves the
+operation, sends it to ACS and notes what ACS accepted.
 """
 
 from __future__ import annotations
@@ -12,17 +12,16 @@ from dataclasses import dataclass
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.identifiers import Identifier, IdentifierKind
-from callcontrol.domain.models import OperationKind, OperationStatus, Participant
-from callcontrol.observability import use_case
-from callcontrol.usecases._operations import (
-    Reservation,
-    caller_id_for,
-    note,
-    operation_context,
-    send,
-    status_of,
+from callcontrol.domain.models import (
+    AddParticipantOutcome,
+    Operation,
+    OperationKind,
+    OperationStatus,
+    Participant,
 )
-from callcontrol.usecases.calls import Accepted
+from callcontrol.observability import use_case
+from callcontrol.usecases._caller_id import caller_id_for
+from callcontrol.usecases.actions import Accepted, Action, Noted, run_action
 from callcontrol.usecases.ports import CallAutomation, CallRecords
 
 # --- commands ------------------------------------------------------------------------------
@@ -101,44 +100,37 @@ class Participants:
     @use_case
     async def add_participant(self, command: AddParticipant) -> Accepted:
         call_id, who = command.call_connection_id, command.participant
-        kind = OperationKind.ADD_PARTICIPANT
         caller_id = caller_id_for([who], command.caller_id, self._default_caller_id,
                                   "sourceCallerIdNumber")
-        context = operation_context(command.operation_context, "add", command.repeatability_id)
         timeout = command.invitation_timeout_seconds  # the reconciler's limit starts from it
-        reservation = Reservation(call_id, context, kind, self._clock(), target=who,
-                                  request_id=command.repeatability_id, timeout_seconds=timeout)
-        await self._calls.modify(call_id, reservation.change)
-        replay = reservation.settled_retry
-        if replay is not None and replay.invitation_id is not None:
-            return Accepted.of(call_id, replay)
-        # First attempt, or a retry whose accepted answer (its invitation id) was never heard:
-        # the same Repeatability-Request-ID makes ACS answer with its first outcome.
-        outcome = await send(self._calls, call_id, context, kind, lambda: self._gateway().add_participant(
-            call_id, who, caller_id=caller_id, invitation_timeout=timeout,
-            operation_context=context, idempotency_key=command.repeatability_id,
-        ))
-        record = await self._calls.modify(call_id, note(
-            call_id, context, kind, self._clock(), target=who,
-            invitation_id=outcome.invitation_id, timeout_seconds=timeout,
-            request_id=command.repeatability_id))
-        return Accepted(call_id, context, outcome.invitation_id, status_of(record, context))
+
+        async def send(context: str, repeatability_id: str | None) -> AddParticipantOutcome:
+            return await self._gateway().add_participant(
+                call_id, who, caller_id=caller_id, invitation_timeout=timeout,
+                operation_context=context, repeatability_id=repeatability_id)
+
+        return await run_action(self._calls, Action(
+            call_id, OperationKind.ADD_PARTICIPANT, send, "add",
+            operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, target=who,
+            timeout_seconds=timeout,
+            noted=lambda outcome: Noted(invitation_id=outcome.invitation_id),
+            replayable=_invitation_known,
+        ), self._clock)
 
     @use_case
     async def remove_participant(self, command: RemoveParticipant) -> Accepted:
         call_id, who = command.call_connection_id, command.participant
-        kind = OperationKind.REMOVE_PARTICIPANT
-        context = operation_context(command.operation_context, "remove", command.repeatability_id)
-        reservation = Reservation(call_id, context, kind, self._clock(), target=who,
-                                  request_id=command.repeatability_id)
-        await self._calls.modify(call_id, reservation.change)
-        if (replay := reservation.settled_retry) is not None:
-            return Accepted.of(call_id, replay)
-        await send(self._calls, call_id, context, kind, lambda: self._gateway().remove_participant(
-            call_id, who, operation_context=context, idempotency_key=command.repeatability_id))
-        record = await self._calls.modify(call_id, note(
-            call_id, context, kind, self._clock(), target=who, request_id=command.repeatability_id))
-        return Accepted(call_id, context, status=status_of(record, context))
+
+        async def send(context: str, repeatability_id: str | None) -> None:
+            await self._gateway().remove_participant(
+                call_id, who, operation_context=context, repeatability_id=repeatability_id)
+
+        return await run_action(self._calls, Action(
+            call_id, OperationKind.REMOVE_PARTICIPANT, send, "remove",
+            operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, target=who,
+        ), self._clock)
 
     @use_case
     async def mute_participant(self, command: MuteParticipant) -> Accepted:
@@ -146,35 +138,38 @@ class Participants:
         if who.kind is not IdentifierKind.COMMUNICATION_USER:
             raise InvalidInput("only ACS users can be muted",
                                [FieldProblem("path.rawId", "must be an ACS user (8:acs:…)")])
-        kind = OperationKind.MUTE
-        context = operation_context(command.operation_context, "mute", command.repeatability_id)
-        reservation = Reservation(call_id, context, kind, self._clock(), target=who,
-                                  request_id=command.repeatability_id)
-        await self._calls.modify(call_id, reservation.change)
-        if (replay := reservation.settled_retry) is not None:
-            return Accepted.of(call_id, replay)
-        await send(self._calls, call_id, context, kind, lambda: self._gateway().mute_participant(
-            call_id, who, operation_context=context, idempotency_key=command.repeatability_id))
-        # Mute has no callback: its 200 is the outcome.
-        record = await self._calls.modify(call_id, note(
-            call_id, context, kind, self._clock(), target=who, status=OperationStatus.SUCCEEDED,
-            request_id=command.repeatability_id))
-        return Accepted(call_id, context, status=status_of(record, context))
+
+        async def send(context: str, repeatability_id: str | None) -> None:
+            await self._gateway().mute_participant(
+                call_id, who, operation_context=context, repeatability_id=repeatability_id)
+
+        return await run_action(self._calls, Action(
+            call_id, OperationKind.MUTE, send, "mute",
+            operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, target=who,
+            noted=_muted,
+        ), self._clock)
 
     @use_case
     async def cancel_add_participant(self, command: CancelAddParticipant) -> Accepted:
         call_id, invitation_id = command.call_connection_id, command.invitation_id
-        kind = OperationKind.CANCEL_ADD_PARTICIPANT
-        context = operation_context(command.operation_context, "cancel", command.repeatability_id)
-        reservation = Reservation(call_id, context, kind, self._clock(),
-                                  request_id=command.repeatability_id)
-        await self._calls.modify(call_id, reservation.change)
-        if (replay := reservation.settled_retry) is not None:
-            return Accepted.of(call_id, replay)
-        await send(self._calls, call_id, context, kind, lambda: self._gateway().cancel_add_participant(
-            call_id, invitation_id, operation_context=context,
-            idempotency_key=command.repeatability_id))
-        record = await self._calls.modify(call_id, note(
-            call_id, context, kind, self._clock(), invitation_id=invitation_id,
-            request_id=command.repeatability_id))
-        return Accepted(call_id, context, invitation_id, status_of(record, context))
+
+        async def send(context: str, repeatability_id: str | None) -> None:
+            await self._gateway().cancel_add_participant(
+                call_id, invitation_id, operation_context=context,
+                repeatability_id=repeatability_id)
+
+        return await run_action(self._calls, Action(
+            call_id, OperationKind.CANCEL_ADD_PARTICIPANT, send, "cancel",
+            operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, invitation_id=invitation_id,
+        ), self._clock)
+
+
+def _invitation_known(operation: Operation) -> bool:
+    """A settled add is replayed only with its invitation id; else ACS is asked again."""
+    return operation.invitation_id is not None
+
+
+def _muted(_: None) -> Noted:
+    return Noted(status=OperationStatus.SUCCEEDED)  # mute has no callback: its 200 is the outcome

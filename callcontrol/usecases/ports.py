@@ -92,14 +92,14 @@ class InboundCallActions(Protocol):
     """What the inbound use case asks of ACS."""
 
     async def answer(self, incoming_call_context: str, *, operation_context: str | None = None,
-                     idempotency_key: str | None = None,
+                     repeatability_id: str | None = None,
                      callback_secret: str | None = None) -> AcsCall: ...
 
     async def reject(self, incoming_call_context: str, reason: str, *,
-                     idempotency_key: str | None = None) -> None: ...
+                     repeatability_id: str | None = None) -> None: ...
 
     async def redirect(self, incoming_call_context: str, target: Identifier, *,
-                       idempotency_key: str | None = None) -> None: ...
+                       repeatability_id: str | None = None) -> None: ...
 
 
 class CallAutomation(InboundCallActions, Protocol):
@@ -107,18 +107,18 @@ class CallAutomation(InboundCallActions, Protocol):
 
     async def create_call(
         self, targets: list[Identifier], *, caller_id: str | None, display_name: str | None,
-        operation_context: str | None, idempotency_key: str | None = None,
+        operation_context: str | None, repeatability_id: str | None = None,
         callback_secret: str | None = None,
     ) -> AcsCall: ...
 
     async def get_call_properties(self, call_connection_id: str) -> AcsCall: ...
 
     async def hang_up(self, call_connection_id: str, *, for_everyone: bool,
-                      idempotency_key: str | None = None) -> None: ...
+                      repeatability_id: str | None = None) -> None: ...
 
     async def transfer(
         self, call_connection_id: str, target: Identifier, *, transferee: Identifier | None,
-        caller_id: str | None, operation_context: str, idempotency_key: str | None = None,
+        caller_id: str | None, operation_context: str, repeatability_id: str | None = None,
     ) -> None: ...
 
     async def list_participants(self, call_connection_id: str) -> list[Participant]: ...
@@ -127,18 +127,18 @@ class CallAutomation(InboundCallActions, Protocol):
 
     async def add_participant(
         self, call_connection_id: str, who: Identifier, *, caller_id: str | None,
-        invitation_timeout: int | None, operation_context: str, idempotency_key: str | None = None,
+        invitation_timeout: int | None, operation_context: str, repeatability_id: str | None = None,
     ) -> AddParticipantOutcome: ...
 
     async def remove_participant(self, call_connection_id: str, who: Identifier, *,
-                                 operation_context: str, idempotency_key: str | None = None) -> None: ...
+                                 operation_context: str, repeatability_id: str | None = None) -> None: ...
 
     async def mute_participant(self, call_connection_id: str, who: Identifier, *,
-                               operation_context: str, idempotency_key: str | None = None) -> None: ...
+                               operation_context: str, repeatability_id: str | None = None) -> None: ...
 
     async def cancel_add_participant(self, call_connection_id: str, invitation_id: str, *,
                                      operation_context: str,
-                                     idempotency_key: str | None = None) -> None: ...
+                                     repeatability_id: str | None = None) -> None: ...
 
 
 class OfferClaims(Protocol):

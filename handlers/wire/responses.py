@@ -21,7 +21,7 @@ from callcontrol.domain.models import (
 )
 from callcontrol.domain.rules import RuleSet
 from callcontrol.domain.rules.model import RejectReason
-from callcontrol.usecases.calls import Accepted
+from callcontrol.usecases.actions import Accepted
 from handlers.wire.rules_responses import RULES_RESPONSE_MODELS
 
 

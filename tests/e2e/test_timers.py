@@ -1,15 +1,28 @@
 """Operations through the whole offline stack: the reconciler run through devhost's admin
-invocation catches up a CallDisconnected the emulator dropped; GET /api/ready checks the real
+invocation catches up a CallDisconnected the emulator dropped; retention, run the same way,
+deletes a call past its retention (written back-dated into Azurite) and keeps a current one;
+GET /api/ready checks the real
 settings, Azurite, the emulator with the app's key, and the emulator's signing keys; a table
 deleted under the running app comes back."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
+from azure.data.tables.aio import TableServiceClient
 
+from callcontrol.adapters.store.azure_tables import AzureTableBackend
+from callcontrol.adapters.store.backend import safe_key
+from callcontrol.adapters.store.call_index import day_table
+from callcontrol.adapters.store.calls import CALLS_TABLE, CallStore
+from callcontrol.domain.models import CallRecord, CallState
 from callcontrol.domain.reconciliation import NOT_FOUND_AT_ACS, RECONCILIATION_EVENT
 from tests.e2e.conftest import App, Emulator, acs_user, eventually, run_function
 from tests.support.http import call_json
@@ -63,13 +76,40 @@ def test_the_reconciler_ends_a_call_whose_disconnect_was_lost(
     assert [e["type"] for e in app.events(call_id)].count(RECONCILIATION_EVENT) == 1
 
 
-def test_retention_runs_through_the_admin_api(stack: Stack, app: App) -> None:
+async def test_retention_runs_through_the_admin_api(stack: Stack, app: App) -> None:
     reply = app.request("POST", "calls", {"targets": [acs_user()]})
     assert reply.status == 201, reply.text
-    call_id = str(reply.json()["callConnectionId"])
-    run_function(stack, "retention")
-    # Nothing here is 30 days old: a run must keep every current call.
-    eventually(lambda: stored(app, call_id) is not None, what="the call is still listed")
+    current = str(reply.json()["callConnectionId"])
+    old = f"retention-{uuid.uuid4()}"
+    created = datetime.now(UTC) - timedelta(days=40)  # past the 30 days calls are kept
+    async with TableServiceClient.from_connection_string(
+            stack.azurite.connection_string) as tables:
+        backend = AzureTableBackend(tables)
+        await CallStore(backend).save(CallRecord(
+            old, state=CallState.DISCONNECTED, created_at=created,
+            updated_at=created + timedelta(minutes=5)), None)
+        assert await backend.query(CALLS_TABLE, partition=safe_key(old))  # what must go
+        assert stored(app, old) is not None
+        old_day = day_table(created)
+
+        run_function(stack, "retention")
+
+        async def left() -> list[object]:
+            """The old call's rows: its record, and its index rows in its day's table (which
+            retention drops once empty; a listing racing the drop may re-create it, empty)."""
+            rows: list[object] = [*await backend.query(CALLS_TABLE, partition=safe_key(old))]
+            # Read straight, not through a backend, which would re-create a dropped table.
+            with contextlib.suppress(ResourceNotFoundError):
+                rows += [row async for row in tables.get_table_client(old_day).list_entities()]
+            return rows
+
+        for _ in range(200):  # the admin API answers before the run ends
+            if not await left():
+                break
+            await asyncio.sleep(0.1)
+        assert await left() == [], "retention left the 40-day-old call's rows"
+    assert stored(app, old) is None
+    assert stored(app, current) is not None  # nothing of today is 30 days old
 
 
 def ready(stack: Stack) -> tuple[int, dict[str, Any]]:
@@ -115,8 +155,6 @@ def test_ready_says_what_to_fix_when_acs_refuses_the_credential(
 
 
 async def test_a_table_deleted_while_the_app_runs_is_recreated(stack: Stack, app: App) -> None:
-    from azure.data.tables.aio import TableServiceClient
-
     first = app.request("POST", "calls", {"targets": [acs_user()]})
     assert first.status == 201, first.text  # the app has used (and cached) its tables
     async with TableServiceClient.from_connection_string(

@@ -202,7 +202,7 @@ class OvertakenHangUp:
         self.rig = rig
 
     async def hang_up(self, call_connection_id: str, *, for_everyone: bool,
-                      idempotency_key: str | None = None) -> None:
+                      repeatability_id: str | None = None) -> None:
         await self.rig.ingest(fixture_event("call_disconnected.json"))
 
 

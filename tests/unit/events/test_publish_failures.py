@@ -43,7 +43,7 @@ class BrokenTopic:
 
 class HangUpOnlyAcs:
     async def hang_up(self, call_connection_id: str, *, for_everyone: bool,
-                      idempotency_key: str | None = None) -> None:
+                      repeatability_id: str | None = None) -> None:
         return None
 
 

@@ -26,7 +26,7 @@ AGENT = "8:acs:11111111-2222-3333-4444-555555555555_0001"
 class Sent:
     action: str
     context: str
-    idempotency_key: str | None
+    repeatability_id: str | None
     detail: Any = None
 
 
@@ -47,10 +47,10 @@ class FakeAcs:
             raise self.failures.pop(0)
 
     async def answer(self, incoming_call_context: str, *, operation_context: str | None = None,
-                     idempotency_key: str | None = None,
+                     repeatability_id: str | None = None,
                      callback_secret: str | None = None) -> AcsCall:
         self.callback_secrets.append(callback_secret)
-        await self._request("answer", incoming_call_context, idempotency_key, operation_context)
+        await self._request("answer", incoming_call_context, repeatability_id, operation_context)
         return AcsCall(
             call_connection_id=f"conn-{uuid.uuid4()}", server_call_id="server-from-acs",
             correlation_id="corr-from-acs", state=CallState.CONNECTING, targets=(), source=None,
@@ -58,12 +58,12 @@ class FakeAcs:
         )
 
     async def reject(self, incoming_call_context: str, reason: str, *,
-                     idempotency_key: str | None = None) -> None:
-        await self._request("reject", incoming_call_context, idempotency_key, reason)
+                     repeatability_id: str | None = None) -> None:
+        await self._request("reject", incoming_call_context, repeatability_id, reason)
 
     async def redirect(self, incoming_call_context: str, target: Identifier, *,
-                       idempotency_key: str | None = None) -> None:
-        await self._request("redirect", incoming_call_context, idempotency_key, target)
+                       repeatability_id: str | None = None) -> None:
+        await self._request("redirect", incoming_call_context, repeatability_id, target)
 
     def actions(self) -> list[str]:
         return [s.action for s in self.sent]

@@ -41,7 +41,7 @@ async def test_default_rule_set_answers_and_records_the_call(backend: MemoryTabl
     call = incoming()
     result = await w.inbound.handle(call)
     assert w.acs.actions() == ["answer"]
-    assert w.acs.sent[0].idempotency_key == for_offer(claim_key(call.incoming_call_context or ""),
+    assert w.acs.sent[0].repeatability_id == for_offer(claim_key(call.incoming_call_context or ""),
                                                              "answer")
     record = await w.calls.stored(result.record_id)
     assert result.record_id.startswith("conn-")
@@ -158,7 +158,7 @@ async def test_a_transient_failure_releases_the_claim_so_a_redelivery_retries(
     assert await w.calls.list_calls() == []
     result = await w.inbound.handle(call)
     assert not result.duplicate and w.acs.actions() == ["answer", "answer"]
-    assert w.acs.sent[0].idempotency_key == w.acs.sent[1].idempotency_key
+    assert w.acs.sent[0].repeatability_id == w.acs.sent[1].repeatability_id
     claim = await w.claims.get(key)
     assert claim is not None and claim.status is ClaimStatus.RECORDED
 
