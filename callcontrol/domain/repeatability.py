@@ -26,3 +26,9 @@ def for_offer(offer_key: str, action: str) -> str:
     """The ID one IncomingCall offer's answer / reject / redirect sends to ACS: a retried
     request (after a timeout that ACS did act on) gets ACS's first answer."""
     return repeatability_id("incoming", offer_key, action)  # the prefix is part of every id sent: fixed
+
+
+def for_flow_action(call_key: str, operation_context: str) -> str:
+    """The ID a call flow's request sends: its operationContext already names the flow run, the
+    step's visit, the attempt and the verb, so every retry of that one request shares it."""
+    return repeatability_id("flow", call_key, operation_context)
