@@ -71,7 +71,9 @@ def text(
     return value
 
 
-def name(body: Mapping[str, Any], key: str, where: str, problems: Problems, *, required: bool = True) -> str | None:
+def name(
+    body: Mapping[str, Any], key: str, where: str, problems: Problems, *, required: bool = True
+) -> str | None:
     value = text(body, key, where, problems, required=required)
     if value is not None and not NAME.fullmatch(value):
         problems.add(child(where, key), NAME_RULE)

@@ -258,7 +258,7 @@ def _reject(step_id: str, body: Mapping[str, Any], where: str, problems: Problem
     return RejectStep(id=step_id, reason=reason)
 
 
-def _hangup(step_id: str, body: Mapping[str, Any], where: str, problems: Problems) -> HangUpStep:
+def _hangup(step_id: str, body: Mapping[str, Any], where: str, problems: Problems) -> HangUpStep:  # noqa: ARG001
     return HangUpStep(id=step_id)
 
 

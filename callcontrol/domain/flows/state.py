@@ -106,7 +106,9 @@ class FlowRun:
     outcome: FlowOutcome | None = None
 
     @classmethod
-    def new(cls, flow: str, run_id: str, call_key: str, facts: CallFacts, *, answered: bool = False) -> FlowRun:
+    def new(
+        cls, flow: str, run_id: str, call_key: str, facts: CallFacts, *, answered: bool = False
+    ) -> FlowRun:
         return cls(flow=flow, run_id=run_id, call_key=call_key, facts=facts, answered=answered)
 
     @property
@@ -150,7 +152,8 @@ class FlowRun:
         if not isinstance(data, dict):
             raise _bad("flowRun", "must be a JSON object")
         if data.get("format") != STATE_FORMAT:
-            raise _bad("flowRun.format", f"{data.get('format')!r} is not a flow-run format this release reads")
+            shown = repr(data.get("format"))
+            raise _bad("flowRun.format", f"{shown} is not a flow-run format this release reads")
         try:
             return cls(
                 flow=data["flow"], run_id=data["runId"], call_key=data["callKey"],
