@@ -117,6 +117,7 @@ def _invitation_answered(turn: Turn, event: InvitationAnswered) -> None:
         if target is not None:  # answered in the race: it lost, so it leaves
             turn.remove(context, target)
             turn.set_status(context, InvitationStatus.REMOVING)
+            turn.update(removed=(*run.removed, context))  # a redelivery after the removal: no second
     elif item is None and context != run.winner and context not in run.removed:
         target = turn.target_of(context)
         if target is not None:  # an invitation the run gave up on (overdue), answered late

@@ -98,7 +98,7 @@ class FlowRun:
     pending: tuple[Invitation, ...] = ()
     winner: str | None = None
     last_failure: RingFailure | None = None
-    removed: tuple[str, ...] = ()  # adds whose late answer was removed
+    removed: tuple[str, ...] = ()  # adds whose answer was met with a remove (asked once only)
     path: tuple[PathEntry, ...] = ()
     steps_taken: int = 0
     started_at: datetime | None = None

@@ -188,11 +188,17 @@ class Turn:
             self.go(step.next_for(reason), reason.value)
 
     def target_of(self, add_context: str) -> Identifier | None:
+        """Whom an add of this run invited, or None if the run never sent that add."""
         parsed = parse_context(add_context)
         if parsed is None or parsed.run_id != self.run.run_id or parsed.target is None:
             return None
         step = self.flow.step(parsed.step)
-        if not isinstance(step, RingStep) or parsed.target >= len(step.targets):
+        entered = PathEntry(parsed.step, parsed.visit, parsed.attempt)
+        if not isinstance(step, RingStep) or parsed.verb != Verb.ADD or parsed.target >= len(step.targets):
+            return None
+        if not any(replace(entry, outcome=None) == entered for entry in self.run.path):
+            return None
+        if step.mode is RingMode.SEQUENTIAL and parsed.target != parsed.attempt - 1:
             return None
         return step.targets[parsed.target].identifier
 

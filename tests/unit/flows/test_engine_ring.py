@@ -90,6 +90,16 @@ def test_a_second_answer_in_the_race_is_removed_before_the_app_leaves() -> None:
     assert driver.run.outcome is FlowOutcome.CONNECTED
 
 
+def test_a_race_answer_redelivered_after_its_removal_is_not_removed_again() -> None:
+    driver = ringing()
+    alice, bob, carol = driver.adds()
+    driver.apply(InvitationAnswered(alice))
+    driver.apply(InvitationAnswered(bob))
+    driver.apply(ParticipantRemoved(bob.replace(":add:", ":remove:")))
+    assert driver.apply(InvitationAnswered(bob)) == ()
+    assert kinds(driver.apply(InvitationFailed(carol, RingFailure.NO_ANSWER))) == ["HangUp"]
+
+
 def test_a_cancel_settled_in_either_order_and_twice_leaves_once() -> None:
     driver = ringing()
     alice, bob, carol = driver.adds()
