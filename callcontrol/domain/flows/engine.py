@@ -79,6 +79,11 @@ def advance(
     if run.finished or (run.status is RunStatus.PENDING and not isinstance(event, FlowStarted)):
         return run, ()
     turn = Turn(flow, run, now)
+    if run.step is not None and flow.step(run.step) is None:
+        # The flow is not the one the run started in (the caller must pass the run's version):
+        # rather than guess where it stands, end it.
+        turn.end(FlowOutcome.FAILED)
+        return turn.run, tuple(turn.actions)
     _HANDLERS[type(event)](turn, event)
     return turn.run, tuple(turn.actions)
 
@@ -235,11 +240,12 @@ def _overdue(turn: Turn, event: StepOverdue) -> None:  # noqa: ARG001
         turn.note("overdue")
         turn.end(FlowOutcome.FAILED)  # the answer may have taken unseen: end it for the caller
     elif run.waiting is Waiting.RING and isinstance(step, RingStep):
-        # ACS ended these invitations at their timeout; a lost callback left them here.
+        # ACS ended these invitations at their timeout; a lost callback left them here. The
+        # cancel is for safety (it fails harmlessly); a sequential ring tries its next target.
         for item in turn.ringing():
             turn.cancel(item)
             turn.set_status(item.context, None)
-        turn.go(step.next_for(RingFailure.NO_ANSWER), "overdue")
+        turn.ring_failed(step, RingFailure.NO_ANSWER, "overdue")
     elif run.waiting is Waiting.SETTLE:
         turn.update(pending=())
         turn.settle_or_leave()

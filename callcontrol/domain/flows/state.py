@@ -88,6 +88,7 @@ class FlowRun:
     flow: str
     run_id: str
     call_key: str  # stable id of the call (the offer's key): part of every repeatability id
+    version: int | None = None  # the rule-set version whose flow this run follows, to the end
     facts: CallFacts = field(default_factory=CallFacts)
     status: RunStatus = RunStatus.PENDING
     answered: bool = False
@@ -107,9 +108,11 @@ class FlowRun:
 
     @classmethod
     def new(
-        cls, flow: str, run_id: str, call_key: str, facts: CallFacts, *, answered: bool = False
+        cls, flow: str, run_id: str, call_key: str, facts: CallFacts, *, answered: bool = False,
+        version: int | None = None,
     ) -> FlowRun:
-        return cls(flow=flow, run_id=run_id, call_key=call_key, facts=facts, answered=answered)
+        return cls(flow=flow, run_id=run_id, call_key=call_key, facts=facts, answered=answered,
+                   version=version)
 
     @property
     def finished(self) -> bool:
@@ -124,6 +127,7 @@ class FlowRun:
             "flow": self.flow,
             "runId": self.run_id,
             "callKey": self.call_key,
+            "version": self.version,
             "facts": _facts_json(self.facts),
             "status": self.status.value,
             "answered": self.answered,
@@ -157,6 +161,7 @@ class FlowRun:
         try:
             return cls(
                 flow=data["flow"], run_id=data["runId"], call_key=data["callKey"],
+                version=int(data["version"]) if data["version"] is not None else None,
                 facts=_facts_from(data["facts"]),
                 status=RunStatus(data["status"]), answered=bool(data["answered"]),
                 step=data["step"], visit=int(data["visit"]), attempt=int(data["attempt"]),

@@ -171,21 +171,26 @@ class Turn:
         self.emit(HangUp, self.context(Verb.LEAVE), for_everyone=False)
         self.finish(FlowOutcome.CONNECTED)
 
-    def ring_failed(self, step: RingStep, reason: RingFailure) -> None:
-        """One invitation of the current ring ended unanswered (already dropped from pending)."""
+    def ring_failed(self, step: RingStep, reason: RingFailure, label: str | None = None) -> None:
+        """One invitation of the current ring ended unanswered (already dropped from pending).
+
+        Sequential: the next target is tried; after the last, its reason picks the transition.
+        Simultaneous: once none rings any more, the reason of the last one to end picks it.
+        `label` is what the path shows (the reason unless said otherwise, e.g. "overdue").
+        """
+        shown = label or reason.value
         self.update(last_failure=reason)
         if step.mode is RingMode.SEQUENTIAL:
-            self.note(reason.value)
+            self.note(shown)
             if self.run.attempt < len(step.targets):
                 attempt = self.run.attempt + 1
                 entry = PathEntry(step.id, self.run.visit, attempt)
                 self.update(attempt=attempt, path=(*self.run.path, entry))
                 self.start_ring(step)
                 return
-            self.go(step.next_for(reason), reason.value)
+            self.go(step.next_for(reason), shown)
         elif not self.ringing():
-            # Simultaneous: the step's outcome is the reason of the last invitation to end.
-            self.go(step.next_for(reason), reason.value)
+            self.go(step.next_for(reason), shown)
 
     def target_of(self, add_context: str) -> Identifier | None:
         """Whom an add of this run invited, or None if the run never sent that add."""
@@ -253,13 +258,26 @@ def _ask_body(turn: Turn) -> dict[str, Any]:
 
 
 def _enter_redirect(turn: Turn, step: RedirectStep) -> None:
+    if turn.run.answered:
+        _too_late(turn)
+        return
     turn.emit(RedirectCall, turn.context(Verb.REDIRECT), target=step.target)
     turn.finish(FlowOutcome.REDIRECTED)
 
 
 def _enter_reject(turn: Turn, step: RejectStep) -> None:
+    if turn.run.answered:
+        _too_late(turn)
+        return
     turn.emit(RejectCall, turn.context(Verb.REJECT), reason=step.reason)
     turn.finish(FlowOutcome.REJECTED)
+
+
+def _too_late(turn: Turn) -> None:
+    """Redirect and reject exist only before the answer. The parser refuses them after a ring
+    or transfer; a run started on an answered call (not offered yet) ends the call instead."""
+    turn.note("afterAnswer")
+    turn.end(FlowOutcome.HUNG_UP)
 
 
 def _enter_hangup(turn: Turn, step: HangUpStep) -> None:  # noqa: ARG001

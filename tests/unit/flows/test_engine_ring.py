@@ -240,3 +240,14 @@ def test_events_before_the_start_do_nothing() -> None:
     assert driver.apply(StepOverdue(), NOW + timedelta(days=1)) == ()
     assert kinds(driver.start()) == ["AnswerCall"]
     assert driver.start() == ()  # a redelivered start
+
+
+def test_an_overdue_sequential_attempt_moves_to_the_next_target() -> None:
+    flow = flow_of(steps(ring("ring", ALICE, BOB, mode="sequential", timeoutSeconds=10)))
+    driver = Driver(flow, answered=True)
+    (first,) = driver.start()
+    actions = driver.apply(StepOverdue(), NOW + timedelta(seconds=25))
+    assert kinds(actions) == ["CancelAddParticipant", "AddParticipant"]
+    assert actions[1].context == "flow:run-1:1:ring:2:add:1"
+    assert [(p.attempt, p.outcome) for p in driver.run.path] == [(1, "overdue"), (2, None)]
+    assert driver.apply(InvitationFailed(first.context, RingFailure.NO_ANSWER)) == ()  # late, stale

@@ -210,3 +210,19 @@ def test_max_steps_before_the_answer_rejects() -> None:
     driver.apply(AskFailed(ASK, AskFailure.TIMEOUT))
     (end,) = driver.apply(AskFailed("flow:run-1:2:ask2:1:ask", AskFailure.TIMEOUT))
     assert isinstance(end, RejectCall) and driver.run.outcome is FlowOutcome.MAX_STEPS
+
+
+def test_redirect_or_reject_on_a_run_started_answered_ends_the_call_instead() -> None:
+    for step in ({"id": "r", "type": "redirect", "target": ALICE}, {"id": "n", "type": "reject"}):
+        driver = Driver(flow_of(steps(step)), answered=True)
+        (ended,) = driver.start()
+        assert isinstance(ended, HangUp) and ended.for_everyone
+        assert driver.run.path[0].outcome == "afterAnswer"
+
+
+def test_a_run_meeting_a_flow_without_its_step_ends_rather_than_guesses() -> None:
+    driver = asking()
+    other = flow_of(steps(HANGUP))
+    driver.flow = other
+    (ended,) = driver.apply(AskFailed(ASK, AskFailure.TIMEOUT))
+    assert isinstance(ended, RejectCall) and driver.run.outcome is FlowOutcome.FAILED

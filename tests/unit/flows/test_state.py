@@ -31,7 +31,7 @@ facts = st.builds(
 )
 runs = st.builds(
     FlowRun,
-    flow=ids, run_id=ids, call_key=texts, facts=facts,
+    flow=ids, run_id=ids, call_key=texts, version=st.none() | st.integers(0, 10**9), facts=facts,
     status=st.sampled_from(RunStatus), answered=st.booleans(), step=st.none() | ids,
     visit=st.integers(0, 100), attempt=st.integers(0, 10), waiting=st.sampled_from(Waiting),
     pending=st.lists(st.builds(Invitation, texts, st.integers(0, 9), st.sampled_from(InvitationStatus)),
