@@ -10,7 +10,8 @@ once is here:
   moved on, an event of an earlier attempt finds no pending invitation of that context, so
   neither yields an action. The one exception is a late *answer*: a person is in the call, so
   the engine asks once to remove them (remembered in `removed`).
-- Every wait has a deadline (`_WAITS`); `StepOverdue` (the reconciler) acts only past it.
+- Every wait has a deadline (the *_WAIT / *_GRACE bounds in turn.py); `StepOverdue` (the
+  reconciler's tick) acts only past it, and moves the run on as if the outcome were a failure.
 
 Staying in or leaving the call. A ring adds targets to the app's call (AddParticipant: it is
 what rings several at once, times each invitation, and can be cancelled); transfer cannot do
@@ -21,10 +22,18 @@ then over (`connected`). A transfer step uses TransferToParticipant: with only t
 besides the app (always so in a flow, since a connected ring leaves), no transferee is needed;
 on CallTransferAccepted ACS removes the app's leg (`transferred`).
 
-Ending. A transition with no next step, a run that reaches `max_steps`, an answer that never
-took and a caller who hangs up all end the run with one request: hang up for everyone once
-answered, reject (reason none) before. A caller who hangs up also cancels every invitation still
-ringing. A hangup step before the answer is a reject too.
+Why leave rather than stay: staying keeps a third leg (the app's) in every connected call for
+its whole length, and when the caller hangs up the target would be left alone with the app.
+Leaving hands the call to the two people; what the app still wants to know (the end, its
+length) arrives by the call's own events until the app's leg is gone, and later steps such as
+recording would be a reason to add a `stay` option to the ring step, not to change the default.
+
+Ending. A transition with no next step, a run that reaches `max_steps` (the flow's `maxSteps`,
+default 25: every step entered counts, gotos included, so no loop outlives it) and a caller who
+hangs up end the run with one request: hang up for everyone once answered, reject (reason none)
+before. A caller who hangs up also cancels every invitation still ringing; one who hangs up
+before the answer needs nothing sent. An answer never confirmed is ended with a hang up for
+everyone. A hangup step before the answer is a reject.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from typing import Any, Final
 from callcontrol.domain.flows.actions import (
     AnswerCall,
     FlowAction,
+    HangUp,
     RedirectCall,
     RejectCall,
     Verb,
@@ -237,8 +247,11 @@ def _overdue(turn: Turn, event: StepOverdue) -> None:  # noqa: ARG001
         return
     step = turn.step
     if run.waiting is Waiting.ANSWER:
+        # The answer was sent: if it took unseen the call is ours to end (the caller would sit in
+        # silence); if it did not, this fails harmlessly and the offer lapses by itself.
         turn.note("overdue")
-        turn.end(FlowOutcome.FAILED)  # the answer may have taken unseen: end it for the caller
+        turn.emit(HangUp, turn.context(Verb.END), for_everyone=True)
+        turn.finish(FlowOutcome.FAILED)
     elif run.waiting is Waiting.RING and isinstance(step, RingStep):
         # ACS ended these invitations at their timeout; a lost callback left them here. The
         # cancel is for safety (it fails harmlessly); a sequential ring tries its next target.

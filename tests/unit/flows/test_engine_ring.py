@@ -17,7 +17,6 @@ from callcontrol.domain.flows import (
     InvitationCancelled,
     InvitationFailed,
     ParticipantRemoved,
-    RejectCall,
     RemoveParticipant,
     RingFailure,
     StepOverdue,
@@ -225,12 +224,13 @@ def test_an_overdue_settle_leaves_anyway() -> None:
     assert kinds(leave) == ["HangUp"] and driver.run.outcome is FlowOutcome.CONNECTED
 
 
-def test_an_answer_that_never_takes_ends_the_offer() -> None:
+def test_an_answer_never_confirmed_is_ended_for_everyone() -> None:
     driver = Driver(SIMULTANEOUS)
     driver.start()
     actions = driver.apply(StepOverdue(), NOW + timedelta(seconds=30))
-    assert kinds(actions) == ["RejectCall"]
-    assert isinstance(actions[0], RejectCall) and actions[0].context == "flow:run-1:1:ring:1:end"
+    assert kinds(actions) == ["HangUp"]
+    assert isinstance(actions[0], HangUp) and actions[0].for_everyone
+    assert actions[0].context == "flow:run-1:1:ring:1:end"
     assert driver.run.outcome is FlowOutcome.FAILED
 
 
