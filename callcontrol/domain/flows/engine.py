@@ -24,9 +24,10 @@ on CallTransferAccepted ACS removes the app's leg (`transferred`).
 
 Why leave rather than stay: staying keeps a third leg (the app's) in every connected call for
 its whole length, and when the caller hangs up the target would be left alone with the app.
-Leaving hands the call to the two people; what the app still wants to know (the end, its
-length) arrives by the call's own events until the app's leg is gone, and later steps such as
-recording would be a reason to add a `stay` option to the ring step, not to change the default.
+Leaving hands the call to the two people. The cost: once its leg is gone the app receives no
+more callbacks for the call, so its record ends there (who answered and when is on the run's
+path). Something that must follow the whole call (recording, a later transfer) would be a
+reason to add a `stay` option to the ring step, not to change this default.
 
 Ending. A transition with no next step, a run that reaches `max_steps` (the flow's `maxSteps`,
 default 25: every step entered counts, gotos included, so no loop outlives it) and a caller who
