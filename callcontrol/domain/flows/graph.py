@@ -35,7 +35,7 @@ def edges(step: Step, ring_transitions: Mapping[str, RingFailure]) -> list[tuple
     found: list[tuple[str, str]] = []
     if isinstance(step, RingStep):
         wire = {failure: key for key, failure in ring_transitions.items()}
-        found += [(wire[failure], target) for failure, target in (step.on_failure or {}).items()]
+        found += [(wire[failure], target) for failure, target in step.on_failure]
         found += [("fallback", step.fallback)] if step.fallback else []
     elif isinstance(step, AskStep):
         found += [(f"choices[{index}]", choice) for index, choice in enumerate(step.choices)]

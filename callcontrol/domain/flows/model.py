@@ -13,7 +13,6 @@ transition can make.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -75,7 +74,7 @@ class RingStep:
     timeout_seconds: int = DEFAULT_RING_TIMEOUT_SECONDS
     # Where each way of not being answered leads; a missing one falls back to `fallback`, and
     # with neither the flow ends (hang up for everyone).
-    on_failure: Mapping[RingFailure, str] | None = None
+    on_failure: tuple[tuple[RingFailure, str], ...] = ()
     fallback: str | None = None
     type: StepType = StepType.RING
 
@@ -84,7 +83,7 @@ class RingStep:
         return own if own is not None else self.timeout_seconds
 
     def next_for(self, failure: RingFailure) -> str | None:
-        chosen = (self.on_failure or {}).get(failure)
+        chosen = dict(self.on_failure).get(failure)
         return chosen if chosen is not None else self.fallback
 
 
@@ -163,7 +162,7 @@ class Flow:
 def successors(step: Step) -> tuple[str, ...]:
     """Every step id this step can lead to, in declaration order."""
     if isinstance(step, RingStep):
-        named = [*(step.on_failure or {}).values(), step.fallback]
+        named = [*(target for _, target in step.on_failure), step.fallback]
     elif isinstance(step, AskStep):
         named = [*step.choices, step.fallback]
     elif isinstance(step, TransferStep):

@@ -48,6 +48,7 @@ from callcontrol.domain.flows.model import (
     TransferStep,
 )
 from callcontrol.domain.flows.targets import ask_url_problem, identifier
+from callcontrol.domain.identifiers import Identifier
 
 # The wire name of each ring transition.
 RING_TRANSITIONS: Final = {
@@ -162,7 +163,7 @@ def _ring(step_id: str, body: Mapping[str, Any], where: str, problems: Problems)
     return RingStep(
         id=step_id, targets=targets, mode=RingMode(mode_value),
         timeout_seconds=int(timeout) if timeout is not None else DEFAULT_RING_TIMEOUT_SECONDS,
-        on_failure=transitions or None, fallback=fallback,
+        on_failure=tuple(transitions.items()), fallback=fallback,
     )
 
 
@@ -221,7 +222,7 @@ def _ask(step_id: str, body: Mapping[str, Any], where: str, problems: Problems) 
                    timeout_seconds=float(timeout) if timeout is not None else DEFAULT_ASK_TIMEOUT_SECONDS)
 
 
-def _target(body: Mapping[str, Any], where: str, problems: Problems) -> Any:
+def _target(body: Mapping[str, Any], where: str, problems: Problems) -> Identifier | None:
     raw = body.get("target")
     if raw is None:
         problems.add(child(where, "target"), "is required")
