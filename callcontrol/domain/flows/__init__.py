@@ -7,6 +7,7 @@ Pure, like the rest of the domain (standard library and callcontrol.domain only)
   (`fields.py` the reading helpers, `targets.py` who may be called, `graph.py` the graph checks)
 - `state.py`       a run's state (`FlowRun`), stored with the call (`to_json` / `from_json`)
 - `events.py`      what moves a run; `actions.py` what it asks for, with deterministic identities
+- `outcomes.py`    AddParticipantFailed's result codes read as a ring outcome
 - `engine.py`      `advance(flow, run, event, now) -> (run, actions)` (`turn.py` its moves)
 - `ask.py`         the ask request's signature and the reply's reading
 - `script.py`, `simulation.py`   the dry run: scripted outcomes in, path and actions out
@@ -53,10 +54,11 @@ from callcontrol.domain.flows.events import (
     TransferFailed,
 )
 from callcontrol.domain.flows.model import Flow, RingFailure, RingMode, Step, StepType
+from callcontrol.domain.flows.outcomes import ring_failure
 from callcontrol.domain.flows.parsing import parse_flow, parse_flows
 from callcontrol.domain.flows.script import AskOutcome, RingOutcome, TransferOutcome, parse_script
 from callcontrol.domain.flows.simulation import SimulatedStep, Simulation, simulate
-from callcontrol.domain.flows.state import CallFacts, FlowOutcome, FlowRun, RunStatus, Waiting
+from callcontrol.domain.flows.state import CallFacts, FlowOutcome, FlowRun, RunStatus, Waiting, run_id_for
 
 __all__ = [
     "AddParticipant",
@@ -111,6 +113,8 @@ __all__ = [
     "parse_flow",
     "parse_flows",
     "parse_script",
+    "ring_failure",
+    "run_id_for",
     "signature",
     "signed_headers",
     "simulate",

@@ -7,16 +7,24 @@ versioned by `format`; a format this code does not know is refused, never misrea
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.flows.actions import RUN_ID
 from callcontrol.domain.flows.model import RingFailure
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 
 STATE_FORMAT: Final = 1
+
+
+def run_id_for(*parts: str) -> str:
+    """A run id derived from what identifies the start (e.g. the offer's key and the flow name):
+    every redelivery of the same start names the same run, and the id is safe in a context."""
+    return hashlib.sha256("|".join(("flow-run", *parts)).encode()).hexdigest()[:24]
 
 
 class RunStatus(StrEnum):
@@ -111,6 +119,13 @@ class FlowRun:
         cls, flow: str, run_id: str, call_key: str, facts: CallFacts, *, answered: bool = False,
         version: int | None = None,
     ) -> FlowRun:
+        """A run not started yet (apply FlowStarted). `run_id` must match RUN_ID (see run_id_for).
+
+        Raises:
+            ValueError: for a run id that cannot travel inside an operationContext.
+        """
+        if not RUN_ID.fullmatch(run_id):
+            raise ValueError("a run id is 1 to 64 letters, digits, '_' or '-'")
         return cls(flow=flow, run_id=run_id, call_key=call_key, facts=facts, answered=answered,
                    version=version)
 

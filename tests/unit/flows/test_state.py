@@ -11,7 +11,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from callcontrol.domain.errors import InvalidInput
-from callcontrol.domain.flows import CallFacts, FlowOutcome, FlowRun, RingFailure, RunStatus, Waiting
+from callcontrol.domain.flows import (
+    CallFacts,
+    FlowOutcome,
+    FlowRun,
+    RingFailure,
+    RunStatus,
+    Waiting,
+    run_id_for,
+)
 from callcontrol.domain.flows.actions import FlowContext, parse_context, same_invitation
 from callcontrol.domain.flows.state import Invitation, InvitationStatus, PathEntry
 from callcontrol.domain.identifiers import Identifier, IdentifierKind, phone
@@ -97,3 +105,15 @@ def test_a_cancel_or_remove_context_leads_back_to_its_add() -> None:
     assert same_invitation("flow:r:3:ring:2:cancel:1") == "flow:r:3:ring:2:add:1"
     assert same_invitation("flow:r:3:ring:2:remove:1") == "flow:r:3:ring:2:add:1"
     assert same_invitation("flow:r:3:ask:1:ask") is None
+
+
+def test_a_run_id_is_derived_stably_and_fits_a_context() -> None:
+    first = run_id_for("offer-key", "sales")
+    assert first == run_id_for("offer-key", "sales") != run_id_for("offer-key", "support")
+    assert FlowRun.new("sales", first, "call-1", CallFacts()).run_id == first
+
+
+@pytest.mark.parametrize("run_id", ["", "a:b", "a b", "x" * 65])
+def test_a_run_id_that_cannot_travel_in_a_context_is_refused(run_id: str) -> None:
+    with pytest.raises(ValueError, match="run id"):
+        FlowRun.new("sales", run_id, "call-1", CallFacts())
