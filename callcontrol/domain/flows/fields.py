@@ -18,6 +18,7 @@ from callcontrol.domain.identifiers import is_e164
 # Step ids and flow names travel inside operation contexts (`flow:<run>:<visit>:<step>:…`), so
 # no separator characters and a short cap.
 NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+DESCRIPTION_LIMIT: Final = 500
 NAME_RULE: Final = "must be 1 to 32 letters, digits, '_' or '-', starting with a letter or digit"
 
 
@@ -69,6 +70,13 @@ def text(
         problems.add(child(where, key), "must be a non-empty string")
         return None
     return value
+
+
+def description(body: Mapping[str, Any], where: str, problems: Problems) -> None:
+    """An optional note for people (as on a rule): a string of at most 500 characters."""
+    value = text(body, "description", where, problems, required=False)
+    if value is not None and len(value) > DESCRIPTION_LIMIT:
+        problems.add(child(where, "description"), f"must be at most {DESCRIPTION_LIMIT} characters long")
 
 
 def name(

@@ -109,6 +109,7 @@ def _flow(flow_name: str, payload: object, where: str, problems: Problems) -> Fl
             step = _step(raw, child(child(where, "steps"), index), problems)
             if step is not None:
                 steps.append(step)
+    f.description(body, where, problems)
     start = f.name(body, "start", where, problems, required=False)
     max_steps = f.number(body, "maxSteps", where, problems, low=1, high=MAX_STEPS_LIMIT, integer=True)
     if len(problems.found) > before:
@@ -138,7 +139,7 @@ def _step(raw: object, where: str, problems: Problems) -> Step | None:
     before = len(problems.found)
     body = f.obj(raw, where, problems, (*_COMMON, *known))
     step_id = f.name(raw, "id", where, problems)
-    f.text(raw, "description", where, problems, required=False)
+    f.description(raw, where, problems)
     if body is None or step_id is None:
         return None
     step = build(step_id, body, where, problems)

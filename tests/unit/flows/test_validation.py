@@ -105,6 +105,8 @@ def test_loops_through_a_step_that_waits_are_allowed() -> None:
         (steps({"id": "a:b", "type": "hangup"}), "flows.sales.steps[0].id", "letters, digits"),
         (steps({"type": "hangup"}), "flows.sales.steps[0].id", "is required"),
         (steps({**HANGUP, "colour": "red"}), "flows.sales.steps[0].colour", "is not a known field"),
+        (steps({**HANGUP, "description": "x" * 501}), "flows.sales.steps[0].description", "at most 500"),
+        ({"sales": {"steps": [HANGUP], "description": 5}}, "flows.sales.description", "must be a non-empty"),
         (steps(HANGUP, max_steps=0), "flows.sales.maxSteps", "from 1 to 100"),
         (steps(HANGUP, max_steps=101), "flows.sales.maxSteps", "from 1 to 100"),
         ({"sales": {"steps": []}}, "flows.sales.steps", "at least one step"),
