@@ -52,3 +52,9 @@ def is_retry(existing: Operation, *, kind: OperationKind, target: Identifier | N
     Without an id a request is always new."""
     return (repeatability_id is not None and existing.request_id == repeatability_id
             and existing.kind is kind and existing.target == target)
+
+
+def for_flow_action(call_key: str, operation_context: str) -> str:
+    """The ID a call flow's request sends: its operationContext already names the flow run, the
+    step's visit, the attempt and the verb, so every retry of that one request shares it."""
+    return repeatability_id("flow", call_key, operation_context)

@@ -1,0 +1,30 @@
+"""Reading an invitation's end (AddParticipantFailed's resultInformation) as a ring outcome.
+
+ACS documents its codes as call-end codes, not per AddParticipantFailed scenario (the contract
+marks these mappings as inferred), so the reading is generous: anything it does not recognise is
+`failed`, which a flow routes like any other failure. A PSTN callee's voicemail may answer a
+declined call; ACS then reports success, and no code can tell.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from callcontrol.domain.flows.model import RingFailure
+
+_DECLINED_CODES: Final = frozenset({603})
+_BUSY_CODES: Final = frozenset({486, 600})
+_NO_ANSWER_CODES: Final = frozenset({480})  # offline / not registered: nobody there to answer
+_DECLINED_SUBCODES: Final = frozenset({8538})
+_BUSY_SUBCODES: Final = frozenset({8539, 8540, 560486})  # busy, busy everywhere, PSTN busy
+_NO_ANSWER_SUBCODES: Final = frozenset({10004})  # 487: not answered within the invitation timeout
+
+
+def ring_failure(code: int | None, sub_code: int | None) -> RingFailure:
+    if sub_code in _DECLINED_SUBCODES or code in _DECLINED_CODES:
+        return RingFailure.DECLINED
+    if sub_code in _BUSY_SUBCODES or code in _BUSY_CODES:
+        return RingFailure.BUSY
+    if sub_code in _NO_ANSWER_SUBCODES or code in _NO_ANSWER_CODES:
+        return RingFailure.NO_ANSWER
+    return RingFailure.FAILED
