@@ -18,8 +18,8 @@ from typing import Any
 
 import aiohttp
 
-from emulator.background import Background
-from emulator.tokens import TokenIssuer
+from emulator.acs.tokens import TokenIssuer
+from emulator.common.background import Background
 
 logger = logging.getLogger(__name__)
 

@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
-from emulator.models import CallConnection
+from emulator.acs.models import CallConnection
+from emulator.common.timestamps import timestamp
 
 EVENT_PREFIX = "Microsoft.Communication."
-
-
-def timestamp(moment: datetime | None = None) -> str:
-    """RFC 3339 with 7 fractional digits and ``+00:00``, as ACS writes ``time``."""
-    moment = moment or datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond * 10:07d}+00:00"
 
 
 def result_information(code: int, sub_code: int, message: str) -> dict[str, Any]:

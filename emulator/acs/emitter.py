@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.cloudevents import cloud_event, event_data
-from emulator.models import CallConnection, ConnectionState, ServerCall
+from emulator.acs.cloudevents import cloud_event, event_data
+from emulator.acs.models import CallConnection, ConnectionState, ServerCall
 from emulator.services import Services
 
 # Seen live on CallDisconnected when the remote PSTN party ended the call (contract §8).

@@ -6,14 +6,14 @@ import asyncio
 import uuid
 from typing import Any
 
-from emulator import emitter, legs
-from emulator.errors import call_not_found, conflict, invalid_argument
-from emulator.identifiers import parse_user_model, require_dialable, required_identifier
-from emulator.models import CallConnection, IncomingCallOffer
-from emulator.network import BUSY, DECLINED, FORBIDDEN, LegOutcome
-from emulator.render import call_connection_properties
+from emulator.acs import emitter, legs
+from emulator.acs.models import CallConnection, IncomingCallOffer
+from emulator.acs.render import call_connection_properties
+from emulator.acs.validation import callback_uri, optional_string, require_object, required_string
+from emulator.common.errors import call_not_found, conflict, invalid_argument
+from emulator.common.identifiers import parse_user_model, require_dialable, required_identifier
+from emulator.network.outcomes import BUSY, DECLINED, FORBIDDEN, LegOutcome
 from emulator.services import Services
-from emulator.validation import callback_uri, optional_string, require_object, required_string
 
 REJECT_OUTCOMES: dict[str, LegOutcome] = {"none": DECLINED, "busy": BUSY, "forbidden": FORBIDDEN}
 

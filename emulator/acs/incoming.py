@@ -10,13 +10,14 @@ import time
 import uuid
 from typing import Any
 
-from emulator import emitter
-from emulator.cloudevents import timestamp
-from emulator.eventgrid import INCOMING_CALL_TYPE
-from emulator.identifiers import Identifier
-from emulator.models import IncomingCallOffer, ServerCall
-from emulator.network import NOT_ANSWERED, LegOutcome
+from emulator.acs import emitter
+from emulator.acs.models import IncomingCallOffer, ServerCall
+from emulator.common.identifiers import Identifier
+from emulator.common.timestamps import timestamp
+from emulator.network.outcomes import NOT_ANSWERED, LegOutcome
 from emulator.services import Services
+
+INCOMING_CALL_TYPE = "Microsoft.Communication.IncomingCall"
 
 
 def mint_context(call: ServerCall, caller: Identifier, callee: Identifier) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from emulator import incoming
-from emulator.eventgrid import WebhookValidationFailed
-from emulator.identifiers import Identifier
-from emulator.models import ServerCall
-from emulator.network import ANSWERED, NOT_ANSWERED, UNREACHABLE, LegOutcome
+from emulator.acs import incoming
+from emulator.acs.models import ServerCall
+from emulator.common.identifiers import Identifier
+from emulator.eventgrid.system_topic import WebhookValidationFailed
+from emulator.network.outcomes import ANSWERED, NOT_ANSWERED, UNREACHABLE, LegOutcome
 from emulator.services import Services
 
 __all__ = ["ANSWERED", "dial", "reaches_app"]

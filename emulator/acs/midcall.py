@@ -6,19 +6,19 @@ import asyncio
 import uuid
 from typing import Any
 
-from emulator import emitter, legs
-from emulator.errors import invalid_argument, not_established, participant_not_found
-from emulator.identifiers import (
+from emulator.acs import emitter, legs
+from emulator.acs.models import CallConnection, ConnectionState, Invitation, Participant, ServerCall
+from emulator.acs.validation import callback_uri, optional_int, optional_string, require_object
+from emulator.common.errors import invalid_argument, not_established, participant_not_found
+from emulator.common.identifiers import (
     Identifier,
     parse_identifier,
     parse_phone_model,
     require_dialable,
     required_identifier,
 )
-from emulator.models import CallConnection, ConnectionState, Invitation, Participant, ServerCall
-from emulator.network import LegOutcome
+from emulator.network.outcomes import LegOutcome
 from emulator.services import Services
-from emulator.validation import callback_uri, optional_int, optional_string, require_object
 
 SUCCESS = {"code": 200, "subCode": 0, "message": "Action completed successfully."}
 TRANSFER_DONE = {

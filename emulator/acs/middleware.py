@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from emulator import auth
-from emulator.errors import AcsError, invalid_argument, unauthorized
-from emulator.faults import ResponseFault
-from emulator.httputil import CORRELATION_KEY, error_response, json_response
-from emulator.repeatability import StoredResponse
-from emulator.requestlog import LoggedRequest
+from emulator.acs import auth
+from emulator.acs.faults import ResponseFault
+from emulator.acs.repeatability import StoredResponse
+from emulator.acs.requestlog import LoggedRequest
+from emulator.common.errors import AcsError, invalid_argument, unauthorized
+from emulator.common.httputil import CORRELATION_KEY, error_response, json_response
 from emulator.services import Services
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from emulator.identifiers import Identifier
+from emulator.common.identifiers import Identifier
 
 
 class ConnectionState(StrEnum):

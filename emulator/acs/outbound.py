@@ -6,20 +6,20 @@ import asyncio
 import uuid
 from typing import Any
 
-from emulator import emitter, legs
-from emulator.errors import call_not_found, invalid_argument
-from emulator.identifiers import (
+from emulator.acs import emitter, legs
+from emulator.acs.models import CallConnection, ConnectionState
+from emulator.acs.render import call_connection_properties
+from emulator.acs.validation import callback_uri, optional_string, require_object
+from emulator.common.errors import call_not_found, invalid_argument
+from emulator.common.identifiers import (
     Identifier,
     parse_identifier,
     parse_phone_model,
     parse_user_model,
     require_dialable,
 )
-from emulator.models import CallConnection, ConnectionState
-from emulator.network import LegOutcome
-from emulator.render import call_connection_properties
+from emulator.network.outcomes import LegOutcome
 from emulator.services import Services
-from emulator.validation import callback_uri, optional_string, require_object
 
 PSTN_NEEDS_CALLER_ID = "Invalid request: sourceCallerIdNumber is required when a target is a phone number."
 

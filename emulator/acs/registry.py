@@ -11,8 +11,8 @@ import time
 import uuid
 from collections import deque
 
-from emulator.errors import call_not_found
-from emulator.models import CallConnection, IncomingCallOffer, ServerCall
+from emulator.acs.models import CallConnection, IncomingCallOffer, ServerCall
+from emulator.common.errors import call_not_found
 
 
 def new_server_call_id() -> str:

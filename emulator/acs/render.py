@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.models import CallConnection
+from emulator.acs.models import CallConnection
 
 
 def call_connection_properties(

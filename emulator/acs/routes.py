@@ -8,15 +8,15 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from emulator import inbound, midcall, outbound
-from emulator.errors import invalid_argument, participant_not_found
-from emulator.httputil import CORRELATION_KEY, api_version, json_response, read_json
-from emulator.identifiers import from_raw_id
-from emulator.middleware import SERVICES_KEY
-from emulator.models import CallConnection
-from emulator.render import call_connection_properties
+from emulator.acs import inbound, midcall, outbound
+from emulator.acs.middleware import SERVICES_KEY
+from emulator.acs.models import CallConnection
+from emulator.acs.render import call_connection_properties
+from emulator.acs.tokens import openid_configuration
+from emulator.common.errors import invalid_argument, participant_not_found
+from emulator.common.httputil import CORRELATION_KEY, api_version, json_response, read_json
+from emulator.common.identifiers import from_raw_id
 from emulator.services import Services
-from emulator.tokens import openid_configuration
 
 CONNECTIONS = "/calling/callConnections"
 CONNECTION = CONNECTIONS + "/{callConnectionId:[^/:]+}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from emulator.errors import invalid_argument
+from emulator.common.errors import invalid_argument
 
 
 def require_object(body: Any) -> dict[str, Any]:

@@ -12,6 +12,8 @@ NOT_FOUND = "8522"
 INVALID_ARGUMENT = "8523"
 ALREADY_TERMINATED = "8528"
 HMAC_FAILED = "7509"
+# The control APIs' own code for a bad request (they are ours, not ACS's).
+BAD_INPUT = "InvalidInput"
 
 
 class AcsError(Exception):
@@ -53,3 +55,8 @@ def conflict(message: str) -> AcsError:
 
 def unauthorized(message: str) -> AcsError:
     return AcsError(401, HMAC_FAILED, message)
+
+
+def bad_input(message: str) -> AcsError:
+    """A control API request the emulator cannot act on (the ACS side answers 400/8523 instead)."""
+    return AcsError(400, BAD_INPUT, message)

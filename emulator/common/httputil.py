@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator.errors import AcsError, invalid_argument
+from emulator.common.errors import AcsError, invalid_argument
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 DEFAULT_API_VERSION = "2026-03-12"

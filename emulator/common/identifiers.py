@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.errors import AcsError, invalid_argument
+from emulator.common.errors import AcsError, invalid_argument
 
 PHONE_PREFIX = "4:"
 ACS_USER_PREFIXES = ("8:acs:", "8:spool:", "8:dod-acs:", "8:gcch-acs:")

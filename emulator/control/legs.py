@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from emulator import emitter
-from emulator.control import bad_input
-from emulator.errors import AcsError
-from emulator.models import IncomingCallOffer
-from emulator.network import ANSWERED, CANCELED, DECLINE_REASONS
-from emulator.ringing import RingingLeg
+from emulator.acs import emitter
+from emulator.acs.models import IncomingCallOffer
+from emulator.common.errors import AcsError, bad_input
+from emulator.network.outcomes import ANSWERED, CANCELED, DECLINE_REASONS
+from emulator.network.ringing import RingingLeg
 from emulator.services import Services
 
 

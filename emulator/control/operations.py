@@ -5,21 +5,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from emulator import incoming, midcall
-from emulator.callbacks import FAULT_MODES, CallbackFault
-from emulator.errors import AcsError
-from emulator.eventgrid import WebhookValidationFailed
-from emulator.faults import ResponseFault
-from emulator.identifiers import from_raw_id, is_e164, parse_identifier, require_dialable
-from emulator.models import ServerCall
-from emulator.network import Behavior, EndpointBehavior
+from emulator.acs import incoming, midcall
+from emulator.acs.callbacks import FAULT_MODES, CallbackFault
+from emulator.acs.faults import ResponseFault
+from emulator.acs.models import ServerCall
+from emulator.common.errors import AcsError, bad_input
+from emulator.common.identifiers import from_raw_id, is_e164, parse_identifier, require_dialable
+from emulator.eventgrid.system_topic import WebhookValidationFailed
+from emulator.network.phone import Behavior, EndpointBehavior
 from emulator.services import Services
-
-BAD_INPUT = "InvalidInput"
-
-
-def bad_input(message: str) -> AcsError:
-    return AcsError(400, BAD_INPUT, message)
 
 
 def _string_map(value: Any, field: str) -> dict[str, str]:

@@ -9,11 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import control, control_legs
-from emulator.errors import AcsError
-from emulator.faults import operation_matches
-from emulator.httputil import error_response, json_response
-from emulator.middleware import SERVICES_KEY
+from emulator.acs.faults import operation_matches
+from emulator.acs.middleware import SERVICES_KEY
+from emulator.common.errors import AcsError, bad_input
+from emulator.common.httputil import error_response, json_response
+from emulator.control import legs, operations
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -41,17 +41,17 @@ async def _body(request: web.Request, required: bool = True) -> Any:
     raw = await request.read()
     if not raw.strip():
         if required:
-            raise control.bad_input("a JSON body is required")
+            raise bad_input("a JSON body is required")
         return {}
     try:
         return json.loads(raw)
     except ValueError:
-        raise control.bad_input("the body is not valid JSON") from None
+        raise bad_input("the body is not valid JSON") from None
 
 
 async def place_incoming_call(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    result = await control.place_incoming_call(services, await _body(request))
+    result = await operations.place_incoming_call(services, await _body(request))
     return json_response(result, 201)
 
 
@@ -87,18 +87,18 @@ async def rotate_keys(request: web.Request) -> web.StreamResponse:
     body = await _body(request, required=False)
     retain = body.get("retainPrevious", False) if isinstance(body, dict) else None
     if not isinstance(retain, bool):
-        raise control.bad_input("retainPrevious must be a boolean")
+        raise bad_input("retainPrevious must be a boolean")
     kid = services.tokens.rotate(retain_previous=retain)
     return json_response({"kid": kid, "keys": services.tokens.jwks()["keys"]})
 
 
 async def set_endpoint(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control.set_endpoint_behavior(services, await _body(request)))
+    return json_response(operations.set_endpoint_behavior(services, await _body(request)))
 
 
 async def list_endpoints(request: web.Request) -> web.StreamResponse:
-    return json_response(control.list_endpoint_behaviors(request.app[SERVICES_KEY]))
+    return json_response(operations.list_endpoint_behaviors(request.app[SERVICES_KEY]))
 
 
 async def clear_endpoints(request: web.Request) -> web.StreamResponse:
@@ -113,51 +113,51 @@ async def get_resource_numbers(request: web.Request) -> web.StreamResponse:
 
 async def put_resource_numbers(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control.set_resource_numbers(services, await _body(request)))
+    return json_response(operations.set_resource_numbers(services, await _body(request)))
 
 
 async def list_calls(request: web.Request) -> web.StreamResponse:
-    return json_response(control.describe_calls(request.app[SERVICES_KEY]))
+    return json_response(operations.describe_calls(request.app[SERVICES_KEY]))
 
 
 async def get_call(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control.find_call_description(services, request.match_info["callId"]))
+    return json_response(operations.find_call_description(services, request.match_info["callId"]))
 
 
 async def remote_hang_up(request: web.Request) -> web.StreamResponse:
-    control.remote_hang_up(request.app[SERVICES_KEY], await _body(request))
+    operations.remote_hang_up(request.app[SERVICES_KEY], await _body(request))
     return web.Response(status=204)
 
 
 async def list_legs(request: web.Request) -> web.StreamResponse:
-    return json_response(control_legs.list_legs(request.app[SERVICES_KEY]))
+    return json_response(legs.list_legs(request.app[SERVICES_KEY]))
 
 
 async def answer_leg(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control_legs.answer_leg(services, request.match_info["legId"]))
+    return json_response(legs.answer_leg(services, request.match_info["legId"]))
 
 
 async def decline_leg(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
     body = await _body(request, required=False)
-    return json_response(control_legs.decline_leg(services, request.match_info["legId"], body))
+    return json_response(legs.decline_leg(services, request.match_info["legId"], body))
 
 
 async def hang_up_leg(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control_legs.hang_up_leg(services, request.match_info["legId"]))
+    return json_response(legs.hang_up_leg(services, request.match_info["legId"]))
 
 
 async def network_log(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control_legs.network_log(services, request.query.get("serverCallId")))
+    return json_response(legs.network_log(services, request.query.get("serverCallId")))
 
 
 async def add_fault(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control.add_response_fault(services, await _body(request)), 201)
+    return json_response(operations.add_response_fault(services, await _body(request)), 201)
 
 
 async def list_faults(request: web.Request) -> web.StreamResponse:
@@ -172,7 +172,7 @@ async def clear_faults(request: web.Request) -> web.StreamResponse:
 
 async def add_callback_fault(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control.add_callback_fault(services, await _body(request)), 201)
+    return json_response(operations.add_callback_fault(services, await _body(request)), 201)
 
 
 async def list_callback_faults(request: web.Request) -> web.StreamResponse:
@@ -186,16 +186,16 @@ async def clear_callback_faults(request: web.Request) -> web.StreamResponse:
 
 
 async def get_settings(request: web.Request) -> web.StreamResponse:
-    return json_response(control.describe_settings(request.app[SERVICES_KEY]))
+    return json_response(operations.describe_settings(request.app[SERVICES_KEY]))
 
 
 async def patch_settings(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
-    return json_response(control.update_settings(services, await _body(request)))
+    return json_response(operations.update_settings(services, await _body(request)))
 
 
 async def reset(request: web.Request) -> web.StreamResponse:
-    await control.reset(request.app[SERVICES_KEY])
+    await operations.reset(request.app[SERVICES_KEY])
     return web.Response(status=204)
 
 

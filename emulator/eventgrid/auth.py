@@ -15,7 +15,7 @@ import json
 import time
 from typing import Any
 
-from emulator.topic_events import TopicError
+from emulator.eventgrid.events import TopicError
 
 KEY_HEADER = "aeg-sas-key"
 EVENTGRID_AUDIENCES = frozenset({"https://eventgrid.azure.net", "https://eventgrid.azure.net/"})

@@ -24,11 +24,11 @@ from typing import Any
 
 import aiohttp
 
-from emulator.background import Background
-from emulator.cloudevents import timestamp
-from emulator.errors import AcsError
-from emulator.eventgrid import NO_RETRY_STATUSES, SUCCESS_STATUSES, retry_delay
-from emulator.topic_subscriptions import Subscription
+from emulator.common.background import Background
+from emulator.common.errors import AcsError
+from emulator.common.timestamps import timestamp
+from emulator.eventgrid.retry import NO_RETRY_STATUSES, SUCCESS_STATUSES, retry_delay
+from emulator.eventgrid.subscriptions import Subscription
 
 logger = logging.getLogger(__name__)
 

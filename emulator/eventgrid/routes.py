@@ -10,25 +10,38 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from emulator import control
-from emulator.httputil import json_response
-from emulator.middleware import SERVICES_KEY
-from emulator.topic import INPUT_SCHEMA, EventGridTopic, PublishFault
-from emulator.topic_auth import authenticate
-from emulator.topic_events import Limits, TopicError, parse_batch, too_large
-from emulator.topic_subscriptions import parse_subscription
+from emulator.common.errors import bad_input
+from emulator.common.httputil import json_response
+from emulator.eventgrid.auth import authenticate
+from emulator.eventgrid.events import Limits, TopicError, parse_batch, too_large
+from emulator.eventgrid.subscriptions import parse_subscription
+from emulator.eventgrid.topic import INPUT_SCHEMA, EventGridTopic, PublishFault
 
 logger = logging.getLogger(__name__)
 PUBLISH_PATH = "/api/events"
 _CHUNK = 64 * 1024
 
 
+@dataclass(frozen=True)
+class TopicSite:
+    """What the routes serve: the topic, and the emulator's base URL (known once it listens)."""
+
+    topic: EventGridTopic
+    base_url: Callable[[], str]
+
+
+# Its own key, not the emulator's Services: the topic knows nothing of the ACS side.
+TOPIC_KEY = web.AppKey("eventgrid_topic", TopicSite)
+
+
 def _topic(request: web.Request) -> EventGridTopic:
-    return request.app[SERVICES_KEY].topic
+    return request.app[TOPIC_KEY].topic
 
 
 # publishing ----------------------------------------------------------------------------------
@@ -70,11 +83,11 @@ async def _read_limited(request: web.Request, limit: int) -> bytes:
 
 # control: the topic ----------------------------------------------------------------------------
 def describe_topic(request: web.Request) -> dict[str, Any]:
-    topic = _topic(request)
-    services = request.app[SERVICES_KEY]
+    site = request.app[TOPIC_KEY]
+    topic = site.topic
     settings = topic.deliverer.settings
     return {
-        "endpoint": f"{services.base_url}{PUBLISH_PATH}",
+        "endpoint": f"{site.base_url()}{PUBLISH_PATH}",
         "key": topic.key,
         "inputSchema": INPUT_SCHEMA,
         "retryFactor": settings.retry_factor,
@@ -92,11 +105,11 @@ async def patch_topic(request: web.Request) -> web.StreamResponse:
     topic = _topic(request)
     body = await _body(request)
     if not isinstance(body, dict):
-        raise control.bad_input("body must be a JSON object")
+        raise bad_input("body must be a JSON object")
     known = {"retryFactor", "deliveryTimeoutSeconds", "maxBatchBytes", "maxEventBytes"}
     unknown = set(body) - known
     if unknown:
-        raise control.bad_input(f"unknown topic settings: {', '.join(sorted(unknown))}")
+        raise bad_input(f"unknown topic settings: {', '.join(sorted(unknown))}")
     settings = topic.deliverer.settings
     if "retryFactor" in body:
         settings.retry_factor = _positive(body["retryFactor"], "retryFactor")
@@ -167,19 +180,19 @@ async def list_dead_letters(request: web.Request) -> web.StreamResponse:
 async def put_publish_fault(request: web.Request) -> web.StreamResponse:
     body = await _body(request)
     if not isinstance(body, dict):
-        raise control.bad_input("body must be a JSON object")
+        raise bad_input("body must be a JSON object")
     unknown = set(body) - {"share", "status", "seed"}
     if unknown:
-        raise control.bad_input(f"unknown fields: {', '.join(sorted(unknown))}")
+        raise bad_input(f"unknown fields: {', '.join(sorted(unknown))}")
     share = body.get("share")
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
-        raise control.bad_input("share is required: a number from 0 to 1 (0.3 fails 30% of publishes)")
+        raise bad_input("share is required: a number from 0 to 1 (0.3 fails 30% of publishes)")
     status = body.get("status", 503)
     if isinstance(status, bool) or not isinstance(status, int) or not 500 <= status <= 599:
-        raise control.bad_input("status must be an HTTP status from 500 to 599")
+        raise bad_input("status must be an HTTP status from 500 to 599")
     seed = body.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise control.bad_input("seed must be an integer")
+        raise bad_input("seed must be an integer")
     fault = PublishFault(share=float(share), status=status, seed=seed)
     _topic(request).fault = fault
     return json_response(fault.to_wire())
@@ -199,28 +212,29 @@ async def delete_publish_fault(request: web.Request) -> web.StreamResponse:
 async def _body(request: web.Request) -> Any:
     raw = await request.read()
     if not raw.strip():
-        raise control.bad_input("a JSON body is required")
+        raise bad_input("a JSON body is required")
     try:
         return json.loads(raw)
     except ValueError:
-        raise control.bad_input("the body is not valid JSON") from None
+        raise bad_input("the body is not valid JSON") from None
 
 
 def _positive(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise control.bad_input(f"{name} must be a number > 0")
+        raise bad_input(f"{name} must be a number > 0")
     if not math.isfinite(value) or value <= 0:
-        raise control.bad_input(f"{name} must be a number > 0")
+        raise bad_input(f"{name} must be a number > 0")
     return float(value)
 
 
 def _count(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise control.bad_input(f"{name} must be an integer >= 1")
+        raise bad_input(f"{name} must be an integer >= 1")
     return value
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, topic: EventGridTopic, base_url: Callable[[], str]) -> None:
+    app[TOPIC_KEY] = TopicSite(topic, base_url)
     router = app.router
     router.add_route("*", PUBLISH_PATH, publish)
     base = "/emulator/eventgrid"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from emulator.errors import AcsError
+from emulator.common.errors import AcsError
 
 MAX_DELIVERY_ATTEMPTS = 30
 MAX_TTL_MINUTES = 1440

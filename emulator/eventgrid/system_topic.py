@@ -1,4 +1,6 @@
-"""Event Grid side: the SubscriptionValidation handshake, then IncomingCall notifications.
+"""ACS's Event Grid system topic: IncomingCall to the app's webhook, in the Event Grid schema.
+
+First the SubscriptionValidation handshake, then the notifications ACS hands over.
 
 Delivery follows the webhook contract (§6): a JSON array per POST, ``aeg-*`` headers, success
 only on 200-204, no retry on 400/401/403/413, otherwise redelivery on Event Grid's schedule
@@ -19,29 +21,17 @@ from typing import Any
 
 import aiohttp
 
-from emulator.background import Background
-from emulator.cloudevents import timestamp
+from emulator.common.background import Background
+from emulator.common.timestamps import timestamp
+from emulator.eventgrid.retry import NO_RETRY_STATUSES, SUCCESS_STATUSES, retry_delay
 
 logger = logging.getLogger(__name__)
 
-SUCCESS_STATUSES = frozenset({200, 201, 202, 203, 204})
-NO_RETRY_STATUSES = frozenset({400, 401, 403, 413})
-# Event Grid's documented schedule in seconds, then every 12 h.
-RETRY_SCHEDULE_SECONDS = (10, 30, 60, 300, 600, 1800, 3600, 10800, 21600)
-LATER_RETRY_SECONDS = 43200
-INCOMING_CALL_TYPE = "Microsoft.Communication.IncomingCall"
 VALIDATION_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
 
 
 class WebhookValidationFailed(Exception):
     """The webhook did not complete the SubscriptionValidation handshake."""
-
-
-def retry_delay(attempt: int, factor: float) -> float:
-    """Delay before redelivery number ``attempt`` (1-based), compressed by ``factor``."""
-    if attempt <= len(RETRY_SCHEDULE_SECONDS):
-        return RETRY_SCHEDULE_SECONDS[attempt - 1] * factor
-    return LATER_RETRY_SECONDS * factor
 
 
 @dataclass

@@ -8,12 +8,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.background import Background
-from emulator.cloudevents import timestamp
-from emulator.errors import AcsError
-from emulator.topic_delivery import Deliverer, DeliverySettings
-from emulator.topic_events import Limits, TopicError
-from emulator.topic_subscriptions import Subscription
+from emulator.common.background import Background
+from emulator.common.errors import AcsError
+from emulator.common.timestamps import timestamp
+from emulator.eventgrid.delivery import Deliverer, DeliverySettings
+from emulator.eventgrid.events import Limits, TopicError
+from emulator.eventgrid.subscriptions import Subscription
 
 INPUT_SCHEMA = "CloudEventSchemaV1_0"
 

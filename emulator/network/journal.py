@@ -11,7 +11,7 @@ import time
 from collections import deque
 from typing import Any
 
-from emulator.identifiers import Identifier
+from emulator.common.identifiers import Identifier
 
 
 class NetworkJournal:

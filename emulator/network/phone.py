@@ -5,14 +5,31 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from emulator.identifiers import Identifier
-from emulator.journal import NetworkJournal
-from emulator.ringing import RingingLegs
+from emulator.common.identifiers import Identifier
+from emulator.network.journal import NetworkJournal
+from emulator.network.outcomes import (
+    ANSWERED,
+    BUSY,
+    DECLINED,
+    NOT_ANSWERED,
+    UNREACHABLE,
+    LegOutcome,
+    outcome_name,
+)
+from emulator.network.ringing import RingingLegs
 
-if TYPE_CHECKING:
-    from emulator.models import ServerCall
+
+class CallIds(Protocol):
+    """What the network needs of the call a leg belongs to (ACS's ServerCall has it): the ids its
+    journal and ringing legs are filed under."""
+
+    @property
+    def server_call_id(self) -> str: ...
+
+    @property
+    def correlation_id(self) -> str: ...
 
 
 class Behavior(StrEnum):
@@ -25,50 +42,11 @@ class Behavior(StrEnum):
     RING = "ring"
 
 
-@dataclass(frozen=True)
-class LegOutcome:
-    """How an attempt to reach one endpoint ended, with the resultInformation ACS would send."""
-
-    answered: bool
-    code: int
-    sub_code: int
-    message: str
-
-    def result(self) -> dict[str, Any]:
-        return {"code": self.code, "subCode": self.sub_code, "message": self.message}
-
-
-# Call-end codes from the contract §8; which pair ACS uses per scenario is an inference there.
-ANSWERED = LegOutcome(True, 200, 0, "Action completed successfully.")
-DECLINED = LegOutcome(False, 603, 0, "Call declined by the remote party.")
-BUSY = LegOutcome(False, 486, 560486, "The callee is busy.")
-NOT_ANSWERED = LegOutcome(False, 487, 10004, "The call was not answered in time.")
-UNREACHABLE = LegOutcome(False, 480, 10037, "The callee is not reachable.")
-CANCELED = LegOutcome(False, 487, 0, "The call was canceled by the caller.")
-FORBIDDEN = LegOutcome(False, 403, 0, "The call was rejected.")
-
 _FAILURES = {
     Behavior.DECLINE: DECLINED,
     Behavior.BUSY: BUSY,
     Behavior.UNREACHABLE: UNREACHABLE,
 }
-
-# Why a callee did not take the call, as the control API names it (decline's `reason`).
-DECLINE_REASONS: dict[str, LegOutcome] = {
-    "declined": DECLINED,
-    "busy": BUSY,
-    "noAnswer": NOT_ANSWERED,
-    "unreachable": UNREACHABLE,
-}
-
-
-def outcome_name(outcome: LegOutcome) -> str:
-    if outcome.answered:
-        return "answered"
-    for reason, known in DECLINE_REASONS.items():
-        if known == outcome:
-            return reason
-    return "canceled" if outcome == CANCELED else "failed"
 
 
 @dataclass(frozen=True)
@@ -99,7 +77,7 @@ class PhoneNetwork:
         self,
         identifier: Identifier,
         timeout_seconds: float,
-        call: ServerCall | None = None,
+        call: CallIds | None = None,
         caller: Identifier | None = None,
     ) -> LegOutcome:
         """Ring a remote endpoint until it reacts: as scripted, on demand, or not in time."""

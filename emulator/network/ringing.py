@@ -11,12 +11,10 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from emulator.identifiers import Identifier
-
-if TYPE_CHECKING:
-    from emulator.network import LegOutcome
+from emulator.common.identifiers import Identifier
+from emulator.network.outcomes import LegOutcome
 
 
 @dataclass
