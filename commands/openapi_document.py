@@ -1,4 +1,4 @@
-"""`python -m tools.openapi_document [FILE]`: write the document GET /api/openapi.json serves.
+"""`python -m commands.openapi_document [FILE]`: write the document GET /api/openapi.json serves.
 
 It loads `function_app` as the host does (every blueprint registered), so the file is exactly what
 the app serves; `make lint` lints it with Redocly.

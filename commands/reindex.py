@@ -1,4 +1,4 @@
-"""`python -m tools.reindex`: bring every stored call to this release's layout (one-off, after
+"""`python -m commands.reindex`: bring every stored call to this release's layout (one-off, after
 upgrading: records move to their own row key, every call is indexed in its day's table, index
 rows of an earlier release move there; safe to repeat, and while the app runs). Uses the app's
 own settings (CallStateStorage, or the table URI with a managed identity), so run it where the

@@ -1,9 +1,11 @@
 """Log output of the local processes (devhost, the emulator): text, or JSON with LOG_FORMAT=json.
 
-Neutral ground: devhost and the emulator import nothing of the app, and the app (under the
-Functions host) does not format its own records. Fields a record carries beyond the standard
-ones (the app stamps callConnectionId, correlationId, … on its records) are shown in both
-formats: as keys of the JSON object, or as `key=value` after the text message.
+A package of its own because both import it and must stay apart: the emulator and devhost do not
+import each other, and neither imports the app or tools/ (pyproject's import contracts); it
+imports nothing of ours. The app (under the Functions host) does not format its own records.
+Fields a record carries beyond the standard ones (the app stamps callConnectionId,
+correlationId, … on its records) are shown in both formats: as keys of the JSON object, or as
+`key=value` after the text message.
 """
 
 from __future__ import annotations
