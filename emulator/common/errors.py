@@ -1,4 +1,8 @@
-"""ACS error envelope: `{"error": {"code": "<subcode>", "message", "target"?}}` with its HTTP status."""
+"""ACS's error envelope, `{"error": {"code", "message", "target"?}}` with its HTTP status.
+
+Every part answers with it: the ACS side with ACS's subcodes, the control APIs (the emulator's
+own, and the topic's) with `bad_input`.
+"""
 
 from __future__ import annotations
 
