@@ -65,7 +65,7 @@ lint: bootstrap
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo
 	# The served OpenAPI document, linted offline by Redocly CLI (redocly.yaml; telemetry off).
-	tmp=$$(mktemp -d) && $(PY) -m tools.openapi_document $$tmp/openapi.json \
+	tmp=$$(mktemp -d) && $(PY) -m commands.openapi_document $$tmp/openapi.json \
 		&& REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint \
 		--config redocly.yaml --format=stylish $$tmp/openapi.json; status=$$?; rm -rf $$tmp; exit $$status
 

@@ -30,7 +30,7 @@ import aiohttp
 
 from bench._common import percentile, write
 from bench.management_bench import place_call
-from emulator.tokens import TokenIssuer
+from emulator.acs.tokens import TokenIssuer
 from tools.azurite import start_azurite
 from tools.processes import free_port
 from tools.stack import HOST, Stack, start_devhost, start_emulator

@@ -265,7 +265,7 @@ async def callback_template(session: aiohttp.ClientSession, base_url: str) -> tu
     async with session.get(base_url + "/emulator/callbacks?wait=idle") as response:
         log = (await response.json())["value"]
     event = next(entry["event"] for entry in log if entry["delivered"])
-    from emulator.tokens import TokenIssuer
+    from emulator.acs.tokens import TokenIssuer
 
     token = TokenIssuer(RESOURCE_ID).mint(base_url)  # signed once here, reused as-is
     return json.dumps([event]).encode(), {
@@ -329,7 +329,7 @@ async def measure() -> dict[str, list[tuple[str, Sample]]]:
 
 def sign_cost() -> float:
     """What one fresh callback token costs (RS256 over a 2048-bit key), in microseconds."""
-    from emulator.tokens import TokenIssuer
+    from emulator.acs.tokens import TokenIssuer
 
     issuer = TokenIssuer(RESOURCE_ID)
     started = time.perf_counter()

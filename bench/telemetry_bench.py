@@ -63,7 +63,7 @@ from callcontrol.adapters.telemetry.span_redaction import RedactingSpanProcessor
 from callcontrol.composition import Services, use_services
 from callcontrol.observability import install
 from callcontrol.settings import load_settings
-from emulator.tokens import TokenIssuer
+from emulator.acs.tokens import TokenIssuer
 from function_app import app
 from tools.azurite import start_azurite
 from tools.processes import free_port, stop

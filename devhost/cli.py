@@ -20,7 +20,7 @@ from devhost.loader import load_app
 from devhost.server import INDEX_KEY, SCHEDULER_KEY, build_app, start, url_host
 from devhost.settings import HostConfig, apply_settings, read_local_settings
 from devhost.timers import TimerScheduler
-from tools.logformat import configure_root
+from logformat import configure_root
 
 logger = logging.getLogger("devhost")
 

@@ -1,4 +1,4 @@
-"""Local ACS Call Automation emulator (see the README, "The ACS emulator"). Imports nothing from the app."""
+"""Local ACS emulator and Event Grid topic (docs/emulator.md); imports nothing of the app."""
 
 from emulator.app import EmulatorThread, build_app, serve, start_in_thread
 from emulator.config import EmulatorConfig

@@ -15,7 +15,7 @@ import sys
 
 from emulator.app import serve
 from emulator.config import EmulatorConfig
-from tools.logformat import configure_root
+from logformat import configure_root
 
 ACCESS_KEY_VARIABLE = "EMULATOR_ACCESS_KEY"
 TOPIC_KEY_VARIABLE = "EMULATOR_TOPIC_KEY"

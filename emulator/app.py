@@ -11,9 +11,11 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from emulator import routes_calling, routes_control, routes_topic
+from emulator.acs import routes as calling_routes
+from emulator.acs.middleware import SERVICES_KEY, calling_middleware
 from emulator.config import EmulatorConfig
-from emulator.middleware import SERVICES_KEY, calling_middleware
+from emulator.control import routes as control_routes
+from emulator.eventgrid import routes as topic_routes
 from emulator.services import Services, build_services
 
 T = TypeVar("T")
@@ -22,12 +24,12 @@ _SESSION_KEY = web.AppKey("client_session", aiohttp.ClientSession)
 
 def build_app(config: EmulatorConfig) -> web.Application:
     """The emulator as an aiohttp app; ``app[SERVICES_KEY]`` exposes its state."""
-    app = web.Application(middlewares=[routes_control.control_middleware, calling_middleware])
+    app = web.Application(middlewares=[control_routes.control_middleware, calling_middleware])
     services = build_services(config)
     app[SERVICES_KEY] = services
-    routes_calling.add_routes(app)
-    routes_control.add_routes(app)
-    routes_topic.add_routes(app)
+    calling_routes.add_routes(app)
+    control_routes.add_routes(app)
+    topic_routes.add_routes(app, services.topic, lambda: services.base_url)
     app.on_startup.append(_open_session)
     # on_shutdown runs before the server waits for open connections: stop talking to the
     # app first, so a callback that is mid-flight cannot hold the shutdown up.

@@ -8,20 +8,20 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 
-from emulator.background import Background
-from emulator.callbacks import CallbackDispatcher
+from emulator.acs.callbacks import CallbackDispatcher
+from emulator.acs.faults import FaultInjector
+from emulator.acs.registry import Registry
+from emulator.acs.repeatability import RepeatabilityStore
+from emulator.acs.requestlog import LoggedRequest
+from emulator.acs.tokens import TokenIssuer
+from emulator.common.background import Background
+from emulator.common.identifiers import Identifier, from_raw_id
 from emulator.config import EmulatorConfig
-from emulator.eventgrid import DeliverySettings, EventGridPublisher
-from emulator.faults import FaultInjector
-from emulator.identifiers import Identifier, from_raw_id
-from emulator.network import PhoneNetwork
-from emulator.registry import Registry
-from emulator.repeatability import RepeatabilityStore
-from emulator.requestlog import LoggedRequest
-from emulator.tokens import TokenIssuer
-from emulator.topic import EventGridTopic
-from emulator.topic_delivery import DeliverySettings as TopicDeliverySettings
-from emulator.topic_events import Limits
+from emulator.eventgrid.delivery import DeliverySettings as TopicDeliverySettings
+from emulator.eventgrid.events import Limits
+from emulator.eventgrid.system_topic import DeliverySettings, EventGridPublisher
+from emulator.eventgrid.topic import EventGridTopic
+from emulator.network.phone import PhoneNetwork
 
 
 @dataclass

@@ -265,7 +265,7 @@ async def test_calls_stored_before_the_index_are_listed_after_a_reindex(
 async def test_the_reindex_command_uses_the_app_settings(
     azurite: Azurite, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from tools import reindex
+    from commands import reindex
 
     monkeypatch.setenv("CallStateStorage", azurite.connection_string)
     assert await asyncio.to_thread(reindex.main) == 0

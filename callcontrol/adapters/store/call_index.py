@@ -23,7 +23,7 @@ without a record, which readers skip. A row counts only when the record it names
 was created at the time in its key (the loser of two concurrent creations leaves a row with its
 own, different time). The "open" row is removed once the record is written as ended.
 
-Releases before the day tables kept the rows in `callindex`: `python -m tools.reindex` moves them
+Releases before the day tables kept the rows in `callindex`: `python -m commands.reindex` moves them
 (docs/operations.md).
 """
 

@@ -17,7 +17,7 @@ Row keys: releases before this one keyed every record row "call". The key names 
 so that a table service which looks rows up by RowKey first (Azurite) finds one row, not every
 call's; Azure Table Storage reads either in the same time. A row under the old key is still
 read (after a miss under the new one, until the layout row says none is left), and moves to
-the new key, atomically, with its next write; `python -m tools.reindex` moves them all at once.
+the new key, atomically, with its next write; `python -m commands.reindex` moves them all at once.
 """
 
 from __future__ import annotations

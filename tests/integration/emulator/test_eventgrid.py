@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from emulator.eventgrid import RETRY_SCHEDULE_SECONDS, retry_delay
+from emulator.eventgrid.retry import RETRY_SCHEDULE_SECONDS, retry_delay
 from tests.integration.emulator.support import AppSide, Control
 
 

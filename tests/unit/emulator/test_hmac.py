@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from emulator import auth
+from emulator.acs import auth
 from tests.support.shared import contract_file
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from emulator.errors import AcsError
-from emulator.identifiers import parse_identifier, require_dialable
+from emulator.common.errors import AcsError
+from emulator.common.identifiers import parse_identifier, require_dialable
 
 PHONE_FULL = {"rawId": "4:+14255550123", "kind": "phoneNumber", "phoneNumber": {"value": "+14255550123"}}
 ANONYMOUS_FULL = {

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from emulator.topic_auth import bearer_problem
-from emulator.topic_events import Limits, TopicError, parse_batch
-from emulator.topic_subscriptions import SubjectFilter
+from emulator.eventgrid.auth import bearer_problem
+from emulator.eventgrid.events import Limits, TopicError, parse_batch
+from emulator.eventgrid.subscriptions import SubjectFilter
 
 BATCH = "application/cloudevents-batch+json; charset=utf-8"
 NOW = 1_800_000_000.0

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from logformat import JsonFormatter, TextFormatter, formatter_from_env
 from tools.call_lines import call_line, start_following
-from tools.logformat import JsonFormatter, TextFormatter, formatter_from_env
 
 
 def record(message: str, level: int = logging.INFO, **extra: str) -> logging.LogRecord:
