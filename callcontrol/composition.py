@@ -135,9 +135,9 @@ def retention_options_from_settings(settings: Settings) -> RetentionOptions:
                             batch=settings.retention_batch_size)
 
 
-# The role infra/app/access.bicep grants the app on the ACS resource (a built-in role, same id
-# in every tenant): what an operator must grant when ACS refuses the app's identity.
-ACS_ROLE: Final = "Communication and Email Service Owner (09976791-48a7-449e-bb21-39d1a415f350)"
+# The role infra/app/access.bicep grants the app on the ACS resource (a custom role defined in the
+# app's resource group): what an operator must grant when ACS refuses the app's identity.
+ACS_ROLE: Final = "ACS Call Automation caller (custom role of infra/app/access.bicep)"
 
 
 def acs_refused_hint(settings: Settings) -> str:

@@ -6,6 +6,10 @@ param tags object
 param deploymentContainerName string
 param deadLetterContainerName string
 
+@description('Days after which a dead-lettered IncomingCall blob is deleted: the app\'s call retention.')
+@minValue(1)
+param deadLetterRetentionDays int
+
 @description('Zone-redundant storage (ZRS), as a zone-redundant Flex Consumption app needs; else LRS.')
 param zoneRedundant bool
 
@@ -54,6 +58,45 @@ resource deadLetterContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   properties: {
     publicAccess: 'None'
   }
+}
+
+// Dead-lettered IncomingCalls carry the caller's and the called number: they are deleted once
+// they are as old as the calls the app keeps (CALL_RETENTION_DAYS), not kept forever.
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-dead-lettered-incoming-calls'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+                'appendBlob'
+              ]
+              prefixMatch: [
+                '${deadLetterContainerName}/'
+              ]
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: deadLetterRetentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+  dependsOn: [
+    deadLetterContainer
+  ]
 }
 
 output id string = storage.id
