@@ -14,7 +14,7 @@ param deadLetterRetentionDays int
 param zoneRedundant bool
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  //checkov:skip=CKV_AZURE_206:the SKU is Standard_ZRS when the zoneRedundant parameter is true (the default, checked by tests/unit/infra); checkov does not evaluate parameters
+  //checkov:skip=CKV_AZURE_206:the SKU is Standard_ZRS when the zoneRedundant parameter is true (wiring checked by tests/unit/infra); checkov does not evaluate parameters
   //checkov:skip=CKV_AZURE_35:a Flex Consumption app without VNet integration reaches its host, deployment and table storage over the public endpoint, and the Functions host is not a trusted Azure service; access is Entra ID only (shared keys off)
   //checkov:skip=CKV_AZURE_59:same as CKV_AZURE_35: public network access is needed without a VNet; anonymous blob access and shared keys are disabled
   name: name
