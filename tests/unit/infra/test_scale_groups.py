@@ -135,3 +135,18 @@ def test_the_doc_states_the_cost_of_zone_redundancy_from_the_app() -> None:
     assert f"{len(groups)} scale groups ({names})" in text
     assert (f"{len(groups)} x {ZONE_MINIMUM} = {instances} always-ready instances of "
             f"{memory} MB, {instances * memory} MB in all") in text
+
+
+def test_azd_prompts_for_a_flex_consumption_region() -> None:
+    # The location parameter carries azd's location metadata and allows only regions that offer
+    # Flex Consumption, so the prompt (and a stray AZURE_LOCATION) cannot pick one without it.
+    decorators = template(MAIN_BICEP)["parameters"]["location"]["decorators"]
+    by_type = {d["type"]: d.get("argument") for d in decorators}
+    assert by_type["metadata"] == {"azd": {"type": "location"}}
+    regions = by_type["allowed"]
+    assert len(regions) == len(set(regions)) >= 20
+    assert all(re.fullmatch(r"[a-z]+[0-9]?", region) for region in regions), regions
+    assert "eastus" in regions and "westeurope" in regions
+    assert not any(region.endswith("euap") for region in regions)  # canary regions are not for apps
+    given = json.loads((INFRA_DIR / "main.parameters.json").read_text())["parameters"]
+    assert given["location"]["value"] == "${AZURE_LOCATION}"
