@@ -23,3 +23,8 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (incoming_call.bp, callbacks.bp, calls.bp, participants.bp, rules.bp, health.bp,
                   openapi.bp, ready.bp, timers.bp):
     app.register_functions(blueprint)
+
+# Close the SDK clients and credentials when the host stops. The devhost honours this list; the
+# Python worker has no shutdown hook yet (azure-functions-python-worker#1904), so in Azure the
+# process exit is what ends them.
+setattr(app, "shutdown_hooks", [composition.close_services])  # noqa: B010 - FunctionApp declares no such attribute

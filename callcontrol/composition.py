@@ -59,6 +59,8 @@ from callcontrol.usecases.retention import Retention, RetentionOptions
 from callcontrol.usecases.rules import Rules
 
 if TYPE_CHECKING:
+    from azure.core.credentials_async import AsyncTokenCredential
+
     from callcontrol.adapters.eventgrid_publisher import EventGridPublisher
 
 APP_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -66,13 +68,27 @@ APP_ROOT: Final = Path(__file__).resolve().parents[1]
 # --- adapters and options from the settings ------------------------------------------------
 
 
-def gateway_from_settings(settings: Settings) -> AcsGateway:
+# Credentials made for a client are handed to `opened` (when given), so whoever keeps the client
+# can close them with it: SDK clients never close the credential they were given.
+Opened = list["AsyncTokenCredential"]
+
+
+def _credential(settings: Settings, opened: Opened | None, *, client_id: str | None = None,
+                managed_identity: bool = False) -> AsyncTokenCredential:
+    credential = credentials.token_credential(settings, client_id=client_id,
+                                              managed_identity=managed_identity)
+    if opened is not None:
+        opened.append(credential)
+    return credential
+
+
+def gateway_from_settings(settings: Settings, opened: Opened | None = None) -> AcsGateway:
     """Key credential when ACS_ACCESS_KEY is set, managed identity otherwise."""
     return connect_gateway(settings.acs_endpoint, access_key=settings.acs_access_key,
                            callback_url=settings.callback_url,
                            timeout_seconds=settings.acs_request_timeout_seconds,
                            token_credential=None if settings.acs_access_key
-                           else credentials.token_credential(settings))
+                           else _credential(settings, opened))
 
 
 def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
@@ -80,18 +96,19 @@ def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
                                  jwks_url=settings.callback_jwks_url)
 
 
-def table_backend_from_settings(settings: Settings) -> AzureTableBackend:
+def table_backend_from_settings(settings: Settings,
+                                opened: Opened | None = None) -> AzureTableBackend:
     """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
     connection = settings.table_connection
     if connection.connection_string:
         return connect_tables(connection_string=connection.connection_string)
-    credential = credentials.token_credential(settings, client_id=connection.client_id,
-                                              managed_identity=connection.managed_identity)
+    credential = _credential(settings, opened, client_id=connection.client_id,
+                             managed_identity=connection.managed_identity)
     return connect_tables(connection_string=None, table_service_uri=connection.table_service_uri,
                           credential=credential)
 
 
-def publisher_from_settings(settings: Settings) -> EventGridPublisher:
+def publisher_from_settings(settings: Settings, opened: Opened | None = None) -> EventGridPublisher:
     """Imported here, not at the top: without a topic, azure.eventgrid is never loaded."""
     from callcontrol.adapters.eventgrid_publisher import connect_publisher
 
@@ -99,7 +116,7 @@ def publisher_from_settings(settings: Settings) -> EventGridPublisher:
     assert endpoint is not None
     key = settings.eventgrid_topic_key
     return connect_publisher(endpoint, access_key=key,
-                             token_credential=None if key else credentials.token_credential(settings),
+                             token_credential=None if key else _credential(settings, opened),
                              timeout_seconds=settings.eventgrid_publish_timeout_seconds)
 
 
@@ -135,9 +152,9 @@ def retention_options_from_settings(settings: Settings) -> RetentionOptions:
                             batch=settings.retention_batch_size)
 
 
-# The role infra/app/access.bicep grants the app on the ACS resource (a built-in role, same id
-# in every tenant): what an operator must grant when ACS refuses the app's identity.
-ACS_ROLE: Final = "Communication and Email Service Owner (09976791-48a7-449e-bb21-39d1a415f350)"
+# The role infra/app/access.bicep grants the app on the ACS resource (a custom role defined in the
+# app's resource group): what an operator must grant when ACS refuses the app's identity.
+ACS_ROLE: Final = "ACS Call Automation caller (custom role of infra/app/access.bicep)"
 
 
 def acs_refused_hint(settings: Settings) -> str:
@@ -234,15 +251,16 @@ class Services:
         self._gateway = gateway
         self._authenticator = authenticator
         self._publisher = publisher
+        self._opened: Opened = []  # credentials made for the clients below
 
     # Adapters: given ones (tests, tools) win; otherwise built from the settings on first use.
     @cached_property
     def backend(self) -> TableBackend:
-        return self._backend or table_backend_from_settings(self.settings)
+        return self._backend or table_backend_from_settings(self.settings, self._opened)
 
     @cached_property
     def gateway(self) -> AcsGateway:
-        return self._gateway or gateway_from_settings(self.settings)
+        return self._gateway or gateway_from_settings(self.settings, self._opened)
 
     @cached_property
     def authenticator(self) -> CallbackAuthenticator:
@@ -263,7 +281,7 @@ class Services:
 
     @cached_property
     def publisher(self) -> EventPublisher:
-        return self._publisher or publisher_from_settings(self.settings)
+        return self._publisher or publisher_from_settings(self.settings, self._opened)
 
     @cached_property
     def outbox(self) -> OutboxRelay | None:
@@ -339,6 +357,22 @@ class Services:
         return Readiness(probes)
 
 
+    async def aclose(self) -> None:
+        """Close the clients this container built, then their credentials (their HTTP sessions
+        would otherwise be reported unclosed when the process ends). Parts given to it belong to
+        the giver and parts never built are left alone; a second call closes nothing."""
+        built = self.__dict__
+        owned = [built.pop(name) for name, given in (("gateway", self._gateway),
+                                                     ("backend", self._backend),
+                                                     ("publisher", self._publisher))
+                 if name in built and given is None]
+        opened, self._opened = self._opened, []
+        for resource in [*owned, *opened]:
+            close = getattr(resource, "close", None)
+            if close is not None:
+                await close()
+
+
 def observe() -> None:
     """Telemetry and the logging layer, configured once per worker process (cheap after that:
     every invocation calls it before opening its span). Ingestion into Application Insights
@@ -360,6 +394,14 @@ def services() -> Services:
         found = _factory() if _factory is not None else Services(load_settings())
         _by_loop[loop] = found
     return found
+
+
+async def close_services() -> None:
+    """Close the services of the running loop (the worker, or devhost, is stopping): their
+    clients belong to this loop. The next invocation, if any, builds new ones."""
+    found = _by_loop.pop(asyncio.get_running_loop(), None)
+    if found is not None:
+        await found.aclose()
 
 
 @contextmanager

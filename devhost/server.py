@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from types import TracebackType
@@ -31,6 +32,13 @@ SHUTDOWN_GRACE_SECONDS: Final = 5.0
 INDEX_KEY: Final = web.AppKey("devhost_index", FunctionIndex)
 CONFIG_KEY: Final = web.AppKey("devhost_config", HostConfig)
 SCHEDULER_KEY: Final = web.AppKey("devhost_timers", TimerScheduler)
+# The Python v2 programming model has no shutdown hook yet (azure-functions-python-worker#1904):
+# an app that wants its clients closed when the devhost stops lists async callables under this
+# attribute of its FunctionApp. They run on the loop its async functions ran on, after the last
+# in-flight request, in order; one failing is logged and does not stop the next.
+SHUTDOWN_HOOKS: Final = "shutdown_hooks"
+
+logger = logging.getLogger(__name__)
 _WEBHOOK_SEGMENTS: Final = split_path(WEBHOOK_PATH)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -67,6 +75,15 @@ def build_app(function_app: IndexableApp, config: HostConfig | None = None) -> w
         await scheduler.stop()
         await admin.stop()
 
+    hooks: list[Callable[[], Awaitable[object]]] = list(getattr(function_app, SHUTDOWN_HOOKS, None) or ())
+
+    async def run_shutdown_hooks(_: web.Application) -> None:
+        for hook in hooks:
+            try:
+                await hook()
+            except Exception:
+                logger.exception("The app's shutdown hook %s failed", getattr(hook, "__qualname__", hook))
+
     async def close_invoker(_: web.Application) -> None:
         invoker.close()
 
@@ -77,6 +94,7 @@ def build_app(function_app: IndexableApp, config: HostConfig | None = None) -> w
     app.router.add_route("*", "/{tail:.*}", dispatch)
     app.on_startup.append(start_timers)
     app.on_shutdown.append(stop_timers)
+    app.on_cleanup.append(run_shutdown_hooks)
     app.on_cleanup.append(close_invoker)
     return app
 

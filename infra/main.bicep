@@ -7,8 +7,48 @@ targetScope = 'subscription'
 @description('azd environment name; names the resource group and seeds the unique token.')
 param environmentName string
 
+// The regions that offer Flex Consumption (az functionapp list-flexconsumption-locations); azd
+// prompts with this list when AZURE_LOCATION is not set. Zone redundancy is offered in fewer.
 @minLength(1)
-@description('Region of the resource group and regional resources (must offer Flex Consumption).')
+@description('Region of the resource group and regional resources: a Flex Consumption region.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
 param location string
 
 @description('Where ACS stores data at rest, e.g. United States, Europe, UK, Australia.')
@@ -23,8 +63,8 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param perInstanceConcurrency int = 2
 
-@description('Zone-redundant plan and storage (ZRS). The region must offer it; the platform then keeps at least two always-ready instances per scale group.')
-param zoneRedundant bool = true
+@description('Zone-redundant plan and storage (ZRS). Off by default: not every Flex Consumption region offers it, and the platform then keeps at least two always-ready instances per scale group (docs/deployment.md has the arithmetic).')
+param zoneRedundant bool = false
 
 @description('Upper bound on instances, which also bounds cost under load.')
 @minValue(1)
@@ -40,6 +80,11 @@ param httpAlwaysReady int = 0
 @minValue(0)
 @maxValue(20)
 param incomingCallAlwaysReady int = 0
+
+@description('Days a call and its events are kept (CALL_RETENTION_DAYS of the app); dead-lettered IncomingCalls, which carry the caller\'s number, are deleted after as many days.')
+@minValue(1)
+@maxValue(3650)
+param callRetentionDays int = 30
 
 @description('Optional default E.164 caller id (a number the ACS resource owns) for PSTN targets.')
 param defaultCallerId string = ''
@@ -82,6 +127,7 @@ module storage './core/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    deadLetterRetentionDays: callRetentionDays
     zoneRedundant: zoneRedundant
   }
 }
@@ -178,6 +224,8 @@ module functionApp './app/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     httpAlwaysReady: httpAlwaysReady
     incomingCallAlwaysReady: incomingCallAlwaysReady
+    zoneRedundant: zoneRedundant
+    callRetentionDays: callRetentionDays
     defaultCallerId: defaultCallerId
     callEventsTopicEndpoint: callEventsTopic.outputs.endpoint
   }

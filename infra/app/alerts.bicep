@@ -11,8 +11,9 @@ param deadLetterContainerName string
 param alertEmailAddress string
 
 // The readiness check (GET /api/ready, function "ready") answers 503 and logs a message naming
-// this role when ACS refuses the app's identity; the identity alert looks for either.
-var acsRoleName = 'Communication and Email Service Owner'
+// this role (the custom role of access.bicep) when ACS refuses the app's identity; the identity
+// alert looks for either.
+var acsRoleName = 'ACS Call Automation caller'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmailAddress)) {
   name: 'ag-callcontrol-${resourceToken}'

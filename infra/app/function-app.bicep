@@ -37,6 +37,13 @@ param httpAlwaysReady int
 @minValue(0)
 param incomingCallAlwaysReady int
 
+@description('Zone-redundant plan: every scale group then needs at least two always-ready instances.')
+param zoneRedundant bool
+
+@description('Days calls and their events are kept (CALL_RETENTION_DAYS).')
+@minValue(1)
+param callRetentionDays int
+
 @description('Optional default E.164 caller id for PSTN targets; empty leaves DEFAULT_CALLER_ID unset.')
 param defaultCallerId string
 @description('Endpoint of the custom topic the app publishes call events to (docs/events.md).')
@@ -44,8 +51,20 @@ param callEventsTopicEndpoint string
 @description('NCRONTAB schedule of the outbox timer that re-publishes pending call events.')
 param outboxSchedule string = '0 */1 * * * *'
 
-var httpReady = httpAlwaysReady > 0 ? [ { name: 'http', instanceCount: httpAlwaysReady } ] : []
-var incomingCallReady = incomingCallAlwaysReady > 0 ? [ { name: 'function:incoming_call', instanceCount: incomingCallAlwaysReady } ] : []
+// Every scale group of the app (tests/unit/infra check this list against the functions the app
+// defines): the HTTP functions share "http"; every other trigger scales on its own.
+// With zone redundancy Flex Consumption keeps at least two always-ready instances in each group
+// (billed as always ready) whatever is configured, so a smaller count is raised to two here: the
+// configuration then says what is billed, and "1 with zone redundancy" cannot be asked for.
+var minimumAlwaysReady = zoneRedundant ? 2 : 0
+var scaleGroups = [
+  { name: 'http', instanceCount: max(httpAlwaysReady, minimumAlwaysReady) }
+  { name: 'function:incoming_call', instanceCount: max(incomingCallAlwaysReady, minimumAlwaysReady) }
+  { name: 'function:reconciler', instanceCount: minimumAlwaysReady }
+  { name: 'function:retention', instanceCount: minimumAlwaysReady }
+  { name: 'function:outbox', instanceCount: minimumAlwaysReady }
+]
+var alwaysReady = filter(scaleGroups, group => group.instanceCount > 0)
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
@@ -88,7 +107,7 @@ resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
-        alwaysReady: concat(httpReady, incomingCallReady)
+        alwaysReady: alwaysReady
         // One Python worker serves many requests at once (the handlers are async); without this
         // every concurrent callback or API call would need an instance of its own.
         triggers: {
@@ -143,9 +162,29 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     // Timer schedules: the host resolves %RECONCILE_SCHEDULE% / %RETENTION_SCHEDULE% itself.
     RECONCILE_SCHEDULE: '0 */5 * * * *'
     RETENTION_SCHEDULE: '0 17 3 * * *'
+    // One figure for the calls and the dead-lettered IncomingCalls (core/storage.bicep).
+    CALL_RETENTION_DAYS: string(callRetentionDays)
   }, empty(defaultCallerId) ? {} : {
     DEFAULT_CALLER_ID: defaultCallerId
   })
+}
+
+// No basic-auth publishing: FTP and the SCM (Kudu) endpoint accept no user name and password;
+// azd deploys to Flex Consumption with an Entra token.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-11-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
 }
 
 output name string = functionApp.name

@@ -7,7 +7,7 @@ param tags object
 param zoneRedundant bool
 
 resource plan 'Microsoft.Web/serverfarms@2024-11-01' = {
-  //checkov:skip=CKV_AZURE_225:zoneRedundant is the zoneRedundant parameter (default true in main.bicep, checked by tests/unit/infra); checkov does not evaluate parameters
+  //checkov:skip=CKV_AZURE_225:zone redundancy is the zoneRedundant parameter (off by default: not every Flex region offers it, and it bills two instances per scale group; wiring checked by tests/unit/infra); checkov does not evaluate parameters
   name: name
   location: location
   tags: tags

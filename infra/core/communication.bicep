@@ -1,17 +1,20 @@
-// The Azure Communication Services resource whose calls the app steers.
+// The Azure Communication Services resource whose calls the app steers. Local auth (the
+// access keys and connection strings) is off: only Entra tokens are accepted.
 param name string
 param tags object
 
 @description('Where ACS stores data at rest, e.g. United States, Europe, UK, Australia.')
 param dataLocation string
 
-resource communication 'Microsoft.Communication/communicationServices@2023-04-01' = {
+resource communication 'Microsoft.Communication/communicationServices@2025-05-01' = {
   name: name
   // ACS resources are global; dataLocation decides where data rests.
   location: 'global'
   tags: tags
   properties: {
     dataLocation: dataLocation
+    // No access keys: every caller (the app's identity) authenticates with Entra ID.
+    disableLocalAuth: true
   }
 }
 

@@ -1,7 +1,9 @@
-# azd postdeploy hook (Windows): same behaviour as postdeploy.sh. Creates or updates the Event Grid
-# subscription that delivers the ACS resource's IncomingCall events to the incoming_call function
-# (endpoint type AzureFunction, so no function key is fetched or stored). Safe to re-run: one ARM
-# PUT (create-or-update) of a subscription with a fixed name.
+# azd postdeploy hook (Windows): same behaviour as postdeploy.sh. Checks that the deployed app is
+# ready (GET /api/ready) first, then creates or updates the Event Grid subscription that delivers
+# the ACS resource's IncomingCall events to the incoming_call function (endpoint type
+# AzureFunction, so no function key is fetched or stored). Safe to re-run: one ARM PUT
+# (create-or-update) of a subscription with a fixed name. With no number configured it checks
+# readiness, skips the subscription with a message saying what to set, and ends successfully.
 # Inputs and defaults are documented in postdeploy.sh.
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -63,7 +65,7 @@ if ($numbers.Count -gt $MaxFilterValues) {
 
 # Without a number filter Event Grid delivers every IncomingCall of the resource, including the
 # calls to ACS users that this app's own redirects create, which can loop. So an empty filter is
-# refused unless all calls are asked for explicitly.
+# never sent: without numbers the subscription is skipped, unless all calls are asked for.
 $allNumbers = [Environment]::GetEnvironmentVariable('INCOMING_CALL_ALL_NUMBERS')
 switch -Regex ("$allNumbers") {
     '^(|0|false)$' { $allNumbers = $false; break }
@@ -73,9 +75,7 @@ switch -Regex ("$allNumbers") {
 if ($numbers.Count -gt 0 -and $allNumbers) {
     Stop-Hook 'set INCOMING_CALL_NUMBERS or INCOMING_CALL_ALL_NUMBERS=1, not both'
 }
-if ($numbers.Count -eq 0 -and -not $allNumbers) {
-    Stop-Hook 'INCOMING_CALL_NUMBERS is empty: list the called numbers this app answers, or set INCOMING_CALL_ALL_NUMBERS=1 to take every IncomingCall of the ACS resource (see docs/deployment.md)'
-}
+$subscribe = -not ($numbers.Count -eq 0 -and -not $allNumbers)
 if ($allNumbers) {
     Write-Warning "postdeploy: INCOMING_CALL_ALL_NUMBERS=1 subscribes every IncomingCall of the ACS resource, including calls to ACS users that this app's own redirects create; such a call comes back to the app and loops unless the redirect guard stops it. Prefer INCOMING_CALL_NUMBERS."
 }
@@ -122,37 +122,6 @@ $body = @{
     }
 } | ConvertTo-Json -Depth 10
 
-if ($env:POSTDEPLOY_DRY_RUN -eq '1') {
-    Write-Output "PUT $url"
-    Write-Output $body
-    exit 0
-}
-
-if (-not (Get-Command az -ErrorAction SilentlyContinue)) {
-    Stop-Hook "the Azure CLI (az) is required to subscribe $FunctionName to IncomingCall"
-}
-
-$bodyFile = New-TemporaryFile
-try {
-    Set-Content -Path $bodyFile -Value $body -Encoding utf8
-    Write-Output "postdeploy: subscribing $FunctionName to IncomingCall ($filterSummary)"
-
-    # Right after a deploy the function may not be indexed yet, and Event Grid refuses a
-    # destination it cannot find: retry the PUT a few times before giving up.
-    $attempt = 1
-    while ($true) {
-        az rest --method put --url $url --body "@$bodyFile" --output none
-        if ($LASTEXITCODE -eq 0) { break }
-        if ($attempt -ge 6) { Stop-Hook 'Event Grid refused the subscription (see the az error above)' }
-        Write-Output "postdeploy: attempt $attempt failed; retrying in 20 s"
-        $attempt++
-        Start-Sleep -Seconds 20
-    }
-}
-finally {
-    Remove-Item -Path $bodyFile -Force -ErrorAction SilentlyContinue
-}
-
 # --- readiness (GET /api/ready): settings, Table Storage, ACS with the app's identity (its role
 # assignment), the callback signing keys. The default function key is read for this call only,
 # never printed or stored. A new role assignment can take minutes to apply, so a failing check is
@@ -191,12 +160,59 @@ function Test-Ready {
     }
 }
 
+# What to do later when no number is configured: the message names the setting and the command.
+function Write-NoNumber {
+    Write-Output "postdeploy: no phone number is configured yet (INCOMING_CALL_NUMBERS is empty), so the IncomingCall subscription is skipped and no call reaches $FunctionName. The deployment itself is complete."
+    Write-Output 'postdeploy: once the ACS resource owns a number: azd env set INCOMING_CALL_NUMBERS "+<number>" (E.164, comma separated), then run: azd hooks run postdeploy'
+    Write-Output 'postdeploy: (docs/deployment.md, "Get a phone number and point the filter at it"; INCOMING_CALL_ALL_NUMBERS=1 takes every call instead, with its risk)'
+}
+
+if ($env:POSTDEPLOY_DRY_RUN -eq '1') {
+    if ($subscribe) {
+        Write-Output "PUT $url"
+        Write-Output $body
+    }
+    else { Write-NoNumber }
+    exit 0
+}
+
+if (-not (Get-Command az -ErrorAction SilentlyContinue)) {
+    Stop-Hook "the Azure CLI (az) is required to check the app and subscribe $FunctionName to IncomingCall"
+}
+
+# Readiness first: a deployment that fails /api/ready stops here, before any call is routed to it.
+Test-Ready
+if (-not $subscribe) {
+    Write-NoNumber
+    exit 0
+}
+
+$bodyFile = New-TemporaryFile
+try {
+    Set-Content -Path $bodyFile -Value $body -Encoding utf8
+    Write-Output "postdeploy: subscribing $FunctionName to IncomingCall ($filterSummary)"
+
+    # Right after a deploy the function may not be indexed yet, and Event Grid refuses a
+    # destination it cannot find: retry the PUT a few times before giving up.
+    $attempt = 1
+    while ($true) {
+        az rest --method put --url $url --body "@$bodyFile" --output none
+        if ($LASTEXITCODE -eq 0) { break }
+        if ($attempt -ge 6) { Stop-Hook 'Event Grid refused the subscription (see the az error above)' }
+        Write-Output "postdeploy: attempt $attempt failed; retrying in 20 s"
+        $attempt++
+        Start-Sleep -Seconds 20
+    }
+}
+finally {
+    Remove-Item -Path $bodyFile -Force -ErrorAction SilentlyContinue
+}
+
 $state = ''
 for ($poll = 0; $poll -lt 30; $poll++) {
     $state = az rest --method get --url $url --query properties.provisioningState --output tsv
     if ($state -eq 'Succeeded') {
         Write-Output "postdeploy: subscription $EventSubscriptionName is ready ($filterSummary)"
-        Test-Ready
         exit 0
     }
     if ($state -eq 'Failed' -or $state -eq 'Canceled') {

@@ -1,19 +1,26 @@
 #!/bin/sh
-# azd postdeploy hook: create or update the Event Grid subscription that delivers the ACS
-# resource's IncomingCall events to the incoming_call function (endpoint type AzureFunction, so no
-# function key is fetched or stored). Safe to re-run: it is one ARM PUT (create-or-update) of a
-# subscription with a fixed name, which replaces the previous filter, retry and dead-letter policy.
+# azd postdeploy hook: first check that the deployed app is ready (GET /api/ready), then create or
+# update the Event Grid subscription that delivers the ACS resource's IncomingCall events to the
+# incoming_call function (endpoint type AzureFunction, so no function key is fetched or stored).
+# Readiness comes first so that a broken deployment fails here before any call is routed to it.
+# Safe to re-run: the subscription is one ARM PUT (create-or-update) with a fixed name, which
+# replaces the previous filter, retry and dead-letter policy.
+#
+# With no number configured (a fresh subscription owns none yet) the hook checks readiness, skips
+# the subscription, says what to set and which command to run later, and ends successfully.
 #
 # Inputs, from the azd environment (outputs of infra/main.bicep unless noted):
 #   AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME
 #   EVENTGRID_SYSTEM_TOPIC_NAME AZURE_STORAGE_ACCOUNT_ID DEADLETTER_CONTAINER_NAME
 #   INCOMING_CALL_NUMBERS            called numbers (E.164, comma or space separated) to deliver;
-#                                    required unless INCOMING_CALL_ALL_NUMBERS=1
+#                                    unset = no subscription yet (skipped with a message)
 #   INCOMING_CALL_ALL_NUMBERS=1      deliver every IncomingCall of the ACS resource instead (warned:
 #                                    that includes calls the app's own redirects create)
 #   EVENTGRID_MAX_DELIVERY_ATTEMPTS  optional, 1-30, default 10
 #   EVENTGRID_EVENT_TTL_MINUTES      optional, 1-1440, default 5: an IncomingCall can only be
 #                                    answered while the caller waits, so late retries are useless
+#   READY_TIMEOUT_SECONDS            optional, 0-3600, default 600: how long /api/ready may fail
+#   POSTDEPLOY_SKIP_READY=1          skip the readiness check
 #   POSTDEPLOY_DRY_RUN=1             print the request instead of sending it (needs no az)
 set -eu
 set -f # entries of INCOMING_CALL_NUMBERS are never globbed
@@ -77,7 +84,7 @@ done
 
 # Without a number filter Event Grid delivers every IncomingCall of the resource, including the
 # calls to ACS users that this app's own redirects create, which can loop. So an empty filter is
-# refused unless all calls are asked for explicitly.
+# never sent: without numbers the subscription is skipped, unless all calls are asked for.
 all_numbers=$(printenv INCOMING_CALL_ALL_NUMBERS || true)
 case "$all_numbers" in
   '' | 0 | false) all_numbers=0 ;;
@@ -87,8 +94,9 @@ esac
 if [ "$count" -gt 0 ] && [ "$all_numbers" = 1 ]; then
   fail "set INCOMING_CALL_NUMBERS or INCOMING_CALL_ALL_NUMBERS=1, not both"
 fi
+subscribe=1
 if [ "$count" -eq 0 ] && [ "$all_numbers" = 0 ]; then
-  fail "INCOMING_CALL_NUMBERS is empty: list the called numbers this app answers, or set INCOMING_CALL_ALL_NUMBERS=1 to take every IncomingCall of the ACS resource (see docs/deployment.md)"
+  subscribe=0
 fi
 if [ "$all_numbers" = 1 ]; then
   printf '%s\n' "postdeploy: warning: INCOMING_CALL_ALL_NUMBERS=1 subscribes every IncomingCall of the ACS resource, including calls to ACS users that this app's own redirects create; such a call comes back to the app and loops unless the redirect guard stops it. Prefer INCOMING_CALL_NUMBERS." >&2
@@ -140,29 +148,6 @@ body=$(cat <<JSON
 JSON
 )
 
-if [ "${POSTDEPLOY_DRY_RUN:-}" = 1 ]; then
-  printf 'PUT %s\n%s\n' "$url" "$body"
-  exit 0
-fi
-
-command -v az >/dev/null 2>&1 || fail "the Azure CLI (az) is required to subscribe $FUNCTION_NAME to IncomingCall"
-
-body_file=$(mktemp)
-trap 'rm -f "$body_file"' EXIT
-printf '%s\n' "$body" >"$body_file"
-
-printf 'postdeploy: subscribing %s to IncomingCall (%s)\n' "$FUNCTION_NAME" "$filter_summary"
-
-# Right after a deploy the function may not be indexed yet, and Event Grid refuses a destination
-# it cannot find: retry the PUT a few times before giving up.
-attempt=1
-until az rest --method put --url "$url" --body "@$body_file" --output none; do
-  [ "$attempt" -lt 6 ] || fail "Event Grid refused the subscription (see the az error above)"
-  printf 'postdeploy: attempt %s failed; retrying in 20 s\n' "$attempt"
-  attempt=$((attempt + 1))
-  sleep 20
-done
-
 # --- readiness (GET /api/ready): settings, Table Storage, ACS with the app's identity (its role
 # assignment), the callback signing keys. The default function key is read for this call only,
 # never printed or stored. A new role assignment can take minutes to apply, so a failing check is
@@ -205,6 +190,47 @@ check_ready() {
   done
 }
 
+# What to do later when no number is configured: the message names the setting and the command.
+no_number_message() {
+  printf '%s\n' "postdeploy: no phone number is configured yet (INCOMING_CALL_NUMBERS is empty), so the IncomingCall subscription is skipped and no call reaches $FUNCTION_NAME. The deployment itself is complete." \
+    "postdeploy: once the ACS resource owns a number: azd env set INCOMING_CALL_NUMBERS \"+<number>\" (E.164, comma separated), then run: azd hooks run postdeploy" \
+    "postdeploy: (docs/deployment.md, \"Get a phone number and point the filter at it\"; INCOMING_CALL_ALL_NUMBERS=1 takes every call instead, with its risk)"
+}
+
+if [ "${POSTDEPLOY_DRY_RUN:-}" = 1 ]; then
+  if [ "$subscribe" = 1 ]; then
+    printf 'PUT %s\n%s\n' "$url" "$body"
+  else
+    no_number_message
+  fi
+  exit 0
+fi
+
+command -v az >/dev/null 2>&1 || fail "the Azure CLI (az) is required to check the app and subscribe $FUNCTION_NAME to IncomingCall"
+
+# Readiness first: a deployment that fails /api/ready stops here, before any call is routed to it.
+check_ready
+if [ "$subscribe" = 0 ]; then
+  no_number_message
+  exit 0
+fi
+
+body_file=$(mktemp)
+trap 'rm -f "$body_file"' EXIT
+printf '%s\n' "$body" >"$body_file"
+
+printf 'postdeploy: subscribing %s to IncomingCall (%s)\n' "$FUNCTION_NAME" "$filter_summary"
+
+# Right after a deploy the function may not be indexed yet, and Event Grid refuses a destination
+# it cannot find: retry the PUT a few times before giving up.
+attempt=1
+until az rest --method put --url "$url" --body "@$body_file" --output none; do
+  [ "$attempt" -lt 6 ] || fail "Event Grid refused the subscription (see the az error above)"
+  printf 'postdeploy: attempt %s failed; retrying in 20 s\n' "$attempt"
+  attempt=$((attempt + 1))
+  sleep 20
+done
+
 state=''
 polls=0
 while [ "$polls" -lt 30 ]; do
@@ -212,7 +238,6 @@ while [ "$polls" -lt 30 ]; do
   case "$state" in
     Succeeded)
       printf 'postdeploy: subscription %s is ready (%s)\n' "$EVENT_SUBSCRIPTION_NAME" "$filter_summary"
-      check_ready
       exit 0
       ;;
     Failed | Canceled) fail "subscription $EVENT_SUBSCRIPTION_NAME ended in state $state" ;;

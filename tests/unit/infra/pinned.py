@@ -14,17 +14,21 @@ PINNED_API_VERSIONS: Final[dict[str, str]] = {
     "Microsoft.Storage/storageAccounts": "2023-05-01",
     "Microsoft.Storage/storageAccounts/blobServices": "2023-05-01",
     "Microsoft.Storage/storageAccounts/blobServices/containers": "2023-05-01",
+    "Microsoft.Storage/storageAccounts/managementPolicies": "2023-05-01",
     "Microsoft.OperationalInsights/workspaces": "2023-09-01",
     "Microsoft.Insights/components": "2020-02-02",
-    "Microsoft.Communication/communicationServices": "2023-04-01",
+    # 2025-05-01: the first GA version with disableLocalAuth (no access keys).
+    "Microsoft.Communication/communicationServices": "2025-05-01",
     "Microsoft.EventGrid/systemTopics": "2025-02-15",
     "Microsoft.EventGrid/topics": "2025-02-15",
     "Microsoft.Authorization/roleAssignments": "2022-04-01",
+    "Microsoft.Authorization/roleDefinitions": "2022-04-01",
     # functionAppConfig (Flex Consumption) needs 2023-12-01 or later; 2024-11-01 is the current
     # GA version and keeps the same shape (scaleAndConcurrency.triggers.http included).
     "Microsoft.Web/serverfarms": "2024-11-01",
     "Microsoft.Web/sites": "2024-11-01",
     "Microsoft.Web/sites/config": "2024-11-01",
+    "Microsoft.Web/sites/basicPublishingCredentialsPolicies": "2024-11-01",
     # Diagnostics and alerts (infra/app/diagnostics.bicep, infra/app/alerts.bicep).
     "Microsoft.Insights/diagnosticSettings": "2021-05-01-preview",
     "Microsoft.Insights/metricAlerts": "2018-03-01",
@@ -42,5 +46,12 @@ STORAGE_BLOB_DATA_OWNER: Final = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
 STORAGE_BLOB_DATA_CONTRIBUTOR: Final = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 STORAGE_TABLE_DATA_CONTRIBUTOR: Final = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
 MONITORING_METRICS_PUBLISHER: Final = "3913510d-42f4-4e42-8a64-420c390055eb"
-COMMUNICATION_AND_EMAIL_SERVICE_OWNER: Final = "09976791-48a7-449e-bb21-39d1a415f350"
+COMMUNICATION_AND_EMAIL_SERVICE_OWNER: Final = "09976791-48a7-449e-bb21-39d1a415f350"  # not granted
 EVENTGRID_DATA_SENDER: Final = "d5a91429-5739-47e2-a06b-3470a27159e7"
+
+# The app's custom role on ACS (infra/app/access.bicep): exactly these actions, nothing else.
+ACS_CALLER_ROLE_NAME: Final = "ACS Call Automation caller"
+ACS_CALLER_ACTIONS: Final = frozenset({
+    "Microsoft.Communication/CommunicationServices/Read",
+    "Microsoft.Communication/CommunicationServices/Write",
+})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ from tests.unit.infra.bicep_model import (
     template,
 )
 from tests.unit.infra.pinned import (
+    ACS_CALLER_ACTIONS,
+    ACS_CALLER_ROLE_NAME,
     COMMUNICATION_AND_EMAIL_SERVICE_OWNER,
     EVENTGRID_DATA_SENDER,
     MONITORING_METRICS_PUBLISHER,
@@ -32,7 +35,12 @@ from tests.unit.infra.pinned import (
 )
 
 ACCESS = INFRA_DIR / "app" / "access.bicep"
+COMMUNICATION = INFRA_DIR / "core" / "communication.bicep"
 ROLE_ASSIGNMENT = "Microsoft.Authorization/roleAssignments"
+ROLE_DEFINITION = "Microsoft.Authorization/roleDefinitions"
+# Operations on ACS the app must never hold: keys, delete, and anything wildcarded.
+FORBIDDEN_ACS_ACTIONS = re.compile(r"ListKeys|RegenerateKey|delete|\*|EmailServices|LinkNotificationHub",
+                                   re.IGNORECASE)
 
 # (role, type of the scope, who): the app's identity and the Event Grid topic's identity.
 EXPECTED_GRANTS = {
@@ -43,8 +51,9 @@ EXPECTED_GRANTS = {
         "appPrincipalId",
     ),
     (MONITORING_METRICS_PUBLISHER, "Microsoft.Insights/components", "appPrincipalId"),
+    # The custom role defined in access.bicep, not the built-in owner role.
     (
-        COMMUNICATION_AND_EMAIL_SERVICE_OWNER,
+        f"custom:{ACS_CALLER_ROLE_NAME}",
         "Microsoft.Communication/communicationServices",
         "appPrincipalId",
     ),
@@ -87,6 +96,15 @@ def grants() -> set[tuple[str, str, str]]:
             if resource["type"] != ROLE_ASSIGNMENT:
                 continue
             config = resource_config(resource)
+            scope = resources(path)[config["scope"]]["type"]
+            reference = dotted(config["properties"]["roleDefinitionId"])
+            if reference.endswith(".id"):  # a custom role defined in the same template
+                role_symbol = reference.removesuffix(".id")
+                assert resources(path)[role_symbol]["type"] == ROLE_DEFINITION, symbol
+                found.add((f"custom:{custom_role_base_name(path, role_symbol)}", scope,
+                           config["properties"]["principalId"]))
+                assert config["properties"]["principalType"] == "ServicePrincipal", symbol
+                continue
             definition = config["properties"]["roleDefinitionId"]["function"]
             assert definition["type"] == "subscription_resource_id", symbol
             assert (
@@ -96,12 +114,78 @@ def grants() -> set[tuple[str, str, str]]:
             role = parsed["variables"][definition["parameters"]["resource_name_1"]][
                 "value"
             ]
-            scope = resources(path)[config["scope"]]["type"]
             assert config["properties"]["principalType"] == "ServicePrincipal", symbol
             # Deterministic names keep re-deployments idempotent.
             assert config["name"]["function"]["type"] == "guid", symbol
             found.add((role, scope, config["properties"]["principalId"]))
     return found
+
+
+def custom_role_base_name(path: Path, symbol: str) -> str:
+    """The roleName of a custom role up to its uniqueness suffix: '${base} (...)' -> base."""
+    role_name = resource_config(resources(path)[symbol])["properties"]["roleName"]
+    match = re.fullmatch(r"\$\{(\w+)\} \(.*\)", role_name)
+    assert match, role_name
+    value: str = template(path)["variables"][match.group(1)]["value"]
+    return value
+
+
+def custom_role_problems(parsed: dict[str, Any]) -> list[str]:
+    """The app's ACS role: only the listed actions, no data actions, assignable in the group only."""
+    problems = []
+    definitions = [r for r in parsed.get("resources", {}).values()
+                   if r["type"] == ROLE_DEFINITION and not r["existing"]]
+    if len(definitions) != 1:
+        return [f"expected one custom role, found {len(definitions)}"]
+    properties = resource_config(definitions[0])["properties"]
+    [permissions] = properties["permissions"]
+    actions = permissions["actions"]
+    if isinstance(actions, str):  # a variable
+        actions = parsed["variables"][actions]["value"]
+    problems += [f"the role allows {a}" for a in actions if FORBIDDEN_ACS_ACTIONS.search(a)]
+    if set(actions) != ACS_CALLER_ACTIONS:
+        problems.append(f"the role's actions are {sorted(actions)}")
+    if permissions["dataActions"] or permissions["notActions"] or permissions["notDataActions"]:
+        problems.append("the role has data actions or exclusions")
+    if properties["type"] != "CustomRole":
+        problems.append("not a custom role")
+    scopes = properties["assignableScopes"]
+    resource_group_id = {"operator": {"type": "property_accessor", "operands": {
+        "operand_1": {"function": {"type": "resource_group", "parameters": {
+            "resource_group_name": None, "subscription_id": None}}},
+        "operand_2": "id"}}}
+    if scopes != [resource_group_id]:
+        problems.append(f"assignable at {json.dumps(scopes)}, not only resourceGroup().id")
+    return problems
+
+
+def test_the_acs_role_is_a_narrow_custom_role() -> None:
+    assert custom_role_problems(template(ACCESS)) == []
+    # Nothing grants the built-in owner role (it can list and regenerate the keys).
+    assert COMMUNICATION_AND_EMAIL_SERVICE_OWNER not in ACCESS.read_text()
+
+
+@pytest.mark.parametrize("extra", ["Microsoft.Communication/CommunicationServices/ListKeys/action",
+                                   "Microsoft.Communication/*"])
+def test_the_role_check_catches_a_key_or_wildcard_action(extra: str) -> None:
+    text = ACCESS.read_text().replace(
+        "  'Microsoft.Communication/CommunicationServices/Write'\n",
+        f"  'Microsoft.Communication/CommunicationServices/Write'\n  '{extra}'\n", 1)
+    assert custom_role_problems(dict(BicepParser().parse(text=text))) != []
+
+
+def test_acs_accepts_no_keys() -> None:
+    [acs] = [r for r in resources(COMMUNICATION).values()
+             if r["type"] == "Microsoft.Communication/communicationServices"]
+    assert resource_config(acs)["properties"]["disableLocalAuth"] is True
+
+
+def test_the_app_names_the_role_it_is_granted() -> None:
+    # When ACS refuses the identity, /api/ready and its log name this role; the alert matches it.
+    from callcontrol.composition import ACS_ROLE
+
+    assert ACS_ROLE.startswith(ACS_CALLER_ROLE_NAME)
+    assert template(ACCESS)["variables"]["acsCallerRoleName"]["value"] == ACS_CALLER_ROLE_NAME
 
 
 def test_role_assignments_are_exactly_what_the_app_does() -> None:
@@ -111,7 +195,7 @@ def test_role_assignments_are_exactly_what_the_app_does() -> None:
 def test_each_role_assignment_says_why() -> None:
     lines = ACCESS.read_text().splitlines()
     for index, line in enumerate(lines):
-        if ROLE_ASSIGNMENT in line and line.startswith("resource "):
+        if (ROLE_ASSIGNMENT in line or ROLE_DEFINITION in line) and line.startswith("resource "):
             assert lines[index - 1].startswith("//"), (
                 f"access.bicep:{index + 1} has no reason above it"
             )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -125,3 +126,24 @@ def test_checkov_reports_a_deliberate_breakage(tmp_path: Path) -> None:
     failed = {c["check_id"] for c in report["results"]["failed_checks"]}
     assert {"CKV_AZURE_44", "CKV_AZURE_3"} <= failed, failed
     assert any("without a reason" in p for p in unexplained_skips(report))
+
+
+FIGURES = re.compile(r"Now: (\d+) passed, (\d+) failed, (\d+) skipped")
+
+
+def figures_problems(text: str, summary: dict[str, Any]) -> list[str]:
+    """The doc's checkov figures must be the report's, so they are never written from memory."""
+    found = FIGURES.findall(text)
+    expected = (str(summary["passed"]), str(summary["failed"]), str(summary["skipped"]))
+    if found != [expected]:
+        return [f"docs/deployment.md says {found}; checkov reports "
+                f"'Now: {expected[0]} passed, {expected[1]} failed, {expected[2]} skipped.'"]
+    return []
+
+
+def test_deployment_doc_states_the_reports_figures() -> None:
+    summary = infra_report()["summary"]
+    assert figures_problems(DEPLOYMENT_DOC.read_text(), summary) == []
+    # The check can fail: a stale figure is reported.
+    stale = {**summary, "passed": summary["passed"] + 1}
+    assert figures_problems(DEPLOYMENT_DOC.read_text(), stale) != []

@@ -28,7 +28,7 @@ MONITORING = INFRA_DIR / "core" / "monitoring.bicep"
 DEPLOYMENT_DOC = REPO_ROOT / "docs" / "deployment.md"
 DIAGNOSTIC_SETTINGS = "Microsoft.Insights/diagnosticSettings"
 # The role ACS must grant the app's identity (access.bicep); the identity alert looks for its name.
-ACS_ROLE_NAME = "Communication and Email Service Owner"
+ACS_ROLE_NAME = "ACS Call Automation caller"
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -120,7 +120,7 @@ def test_alerts_watch_dead_letters_failures_and_the_identity() -> None:
     assert dotted(passed["applicationInsightsId"]) == "monitoring.outputs.applicationInsightsId"
     assert dotted(passed["deadLetterContainerName"]) == "storage.outputs.deadLetterContainerName"
     # The role the alert names is the role access.bicep grants for ACS.
-    assert "communicationAndEmailServiceOwnerRoleId" in template(ACCESS)["variables"]
+    assert template(ACCESS)["variables"]["acsCallerRoleName"]["value"] == ACS_ROLE_NAME
 
 
 @pytest.mark.parametrize(("old", "new"), [

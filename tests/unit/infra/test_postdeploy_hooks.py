@@ -146,12 +146,18 @@ def test_called_numbers_become_one_string_in_filter() -> None:
 
 
 @pytest.mark.parametrize("unset", ["", "<unset>", "  "])
-def test_no_numbers_is_refused_unless_all_calls_are_asked_for(unset: str) -> None:
-    # Every IncomingCall of the resource includes the calls the app's own redirects create.
-    refused = dry_run(INCOMING_CALL_NUMBERS=unset)
-    assert refused.returncode != 0 and refused.stdout == ""
-    assert "INCOMING_CALL_NUMBERS is empty" in refused.stderr
-    assert "INCOMING_CALL_ALL_NUMBERS=1" in refused.stderr
+def test_a_fresh_subscription_without_numbers_ends_0_with_what_to_do(unset: str) -> None:
+    # A new subscription owns no number yet, so the first `azd up` must end green: no
+    # subscription (never a filterless one: every IncomingCall of the resource includes the calls
+    # the app's own redirects create), and a message naming the setting and the command to run.
+    result = dry_run(INCOMING_CALL_NUMBERS=unset)
+    assert result.returncode == 0, result.stderr
+    assert "PUT" not in result.stdout and "eventSubscriptions" not in result.stdout
+    assert "INCOMING_CALL_NUMBERS is empty" in result.stdout
+    assert "subscription is skipped" in result.stdout
+    assert 'azd env set INCOMING_CALL_NUMBERS "+<number>"' in result.stdout
+    assert "then run: azd hooks run postdeploy" in result.stdout
+    assert result.stderr == ""
 
 
 @pytest.mark.parametrize("flag", ["1", "true"])
@@ -174,12 +180,13 @@ def test_a_malformed_all_calls_flag_is_refused(value: str) -> None:
     assert result.returncode != 0 and "INCOMING_CALL_ALL_NUMBERS must be" in result.stderr
 
 
-def test_powershell_hook_refuses_an_empty_filter_too() -> None:
-    # No pwsh here: the twin must at least carry the same flag, refusal and warning.
+def test_powershell_hook_never_sends_an_empty_filter_either() -> None:
+    # No pwsh here: the twin must at least carry the same flag, skip message and warning.
     text = PS_HOOK.read_text()
     sh_text = SH_HOOK.read_text()
     for fragment in ("INCOMING_CALL_ALL_NUMBERS", "INCOMING_CALL_NUMBERS is empty", "not both",
-                     "app's own redirects create"):
+                     "app's own redirects create", "subscription is skipped",
+                     "then run: azd hooks run postdeploy"):
         assert fragment in text and fragment in sh_text, fragment
     assert "Write-Warning" in text
 
@@ -282,9 +289,10 @@ def test_hook_subscribes_the_function_the_app_defines() -> None:
     assert sh_constant("FUNCTION_NAME") in names
 
 
-# --- the readiness check after the subscription (az and curl stood in for) --------------------
+# --- the readiness check before the subscription (az and curl stood in for) -------------------
 
 AZ_STUB = """#!/bin/sh
+printf 'az %s\\n' "$*" >>"$STUB_LOG"
 case "$*" in
   "rest --method put"*) exit 0 ;;
   "rest --method get"*) echo Succeeded ;;
@@ -306,8 +314,8 @@ printf '%s' "$READY_CODE"
 """
 
 
-def run_with_stubs(tmp_path: Path, code: int, body: dict[str, Any]) -> tuple[
-        subprocess.CompletedProcess[str], str]:
+def run_with_stubs(tmp_path: Path, code: int, body: dict[str, Any], numbers: str = NUMBERS[0]
+                   ) -> tuple[subprocess.CompletedProcess[str], str]:
     stubs = tmp_path / "bin"
     stubs.mkdir()
     for name, text in (("az", AZ_STUB), ("curl", CURL_STUB)):
@@ -315,7 +323,7 @@ def run_with_stubs(tmp_path: Path, code: int, body: dict[str, Any]) -> tuple[
         (stubs / name).chmod(0o755)
     log = tmp_path / "curl.log"
     env = {"PATH": f"{stubs}:{os.environ.get('PATH', '/usr/bin:/bin')}", **OUTPUTS,
-           "INCOMING_CALL_NUMBERS": NUMBERS[0], "READY_TIMEOUT_SECONDS": "0",
+           "INCOMING_CALL_NUMBERS": numbers, "READY_TIMEOUT_SECONDS": "0",
            "READY_CODE": str(code), "READY_BODY": json.dumps(body), "STUB_LOG": str(log)}
     result = subprocess.run(["sh", str(SH_HOOK)], env=env, capture_output=True, text=True,
                             timeout=60, check=False)
@@ -335,6 +343,23 @@ def test_the_hook_fails_loudly_with_the_apps_message_when_not_ready(tmp_path: Pa
     assert "x-functions-key: stub-function-key" in log
     assert "stub-function-key" not in result.stdout + result.stderr
     assert not any("stub-function-key" in line for line in log.splitlines() if "/api/ready" in line)
+    # Readiness comes first: a failing app stops the hook before any call is routed to it.
+    assert "az rest --method put" not in log
+
+
+def test_readiness_is_checked_before_the_subscription_is_written(tmp_path: Path) -> None:
+    result, log = run_with_stubs(tmp_path, 200, {"status": "ready", "summary": "ok", "checks": []})
+    assert result.returncode == 0, result.stderr
+    assert log.index("/api/ready") < log.index("az rest --method put")
+    assert result.stdout.index("the app is ready") < result.stdout.index("subscribing")
+
+
+def test_without_numbers_the_hook_checks_readiness_then_skips(tmp_path: Path) -> None:
+    result, log = run_with_stubs(tmp_path, 200, {"status": "ready", "summary": "ok", "checks": []},
+                                 numbers="")
+    assert result.returncode == 0, result.stderr
+    assert "/api/ready" in log and "az rest" not in log
+    assert "then run: azd hooks run postdeploy" in result.stdout
 
 
 def test_the_hook_passes_when_the_app_is_ready(tmp_path: Path) -> None:
