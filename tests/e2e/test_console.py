@@ -249,3 +249,10 @@ def test_the_console_api_is_closed_to_other_sites(console_url: str) -> None:
     assert climbing.status == 400
     health = http_call(console_url + "console/app/health", headers={"X-Call-Console": "1"})
     assert health.status == 200 and health.json()["status"] == "ok"
+
+
+def test_the_console_has_a_favicon(console_url: str) -> None:
+    # Browsers ask for /favicon.ico whatever the page says: it was a 404 on every load.
+    icon = http_call(console_url + "favicon.ico")
+    assert icon.status == 200 and icon.headers["Content-Type"].startswith("image/svg+xml")
+    assert "/static/favicon.svg" in http_call(console_url).text
