@@ -222,7 +222,9 @@ function renderAppCalls(calls, networkCalls) {
       return `<li><span class="who"><span class="badge pending">${esc(o.kind)} pending</span> <span class="muted">${esc(o.target ? shortName(rawId(o.target)) : "")}</span></span>${cancel}</li>`;
     }).join("");
     const inbound = call.inbound ? `<span class="muted">rule ${esc(call.inbound.ruleId || "default")} → ${esc(call.inbound.outcome)}</span>` : "";
-    const end = call.endReason ? `<span class="muted">ended ${esc(call.endReason.code)}/${esc(call.endReason.subCode)}</span>` : "";
+    const end = !call.endReason ? "" : call.endReason.code == null
+      ? `<span class="muted" title="${esc(call.endReason.message)}">ended: ${esc(clip(call.endReason.message, 48))}</span>`
+      : `<span class="muted">ended ${esc(call.endReason.code)}/${esc(call.endReason.subCode)}</span>`;
     const actions = !live ? "" : `<div class="actions">
         <input data-keep="target-${esc(id)}" placeholder="+1425… or 8:acs:…" data-testid="action-target">
         <select data-keep="transferee-${esc(id)}" data-testid="transferee" title="In a group call, the participant to transfer">
