@@ -157,7 +157,7 @@ def main() -> None:
                     stopped.set()
     finally:
         stack.stop()
-        print("stopped Azurite, the emulator and devhost", flush=True)
+        print("stopped Azurite, the emulator, devhost and the console", flush=True)
 
 
 if __name__ == "__main__":
