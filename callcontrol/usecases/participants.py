@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from callcontrol.domain.clock import Clock, utc_now
-from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.errors import FieldProblem, InvalidInput, NotFound
 from callcontrol.domain.identifiers import Identifier, IdentifierKind
-from callcontrol.domain.models import OperationKind, OperationStatus, Participant
+from callcontrol.domain.models import CallRecord, OperationKind, OperationStatus, Participant
 from callcontrol.observability import use_case
 from callcontrol.usecases._operations import (
     Reservation,
@@ -168,7 +168,14 @@ class Participants:
         context = operation_context(command.operation_context, "cancel", command.repeatability_id)
         reservation = Reservation(call_id, context, kind, self._clock(),
                                   request_id=command.repeatability_id)
-        await self._calls.modify(call_id, reservation.change)
+
+        def reserve(record: CallRecord | None) -> CallRecord | None:
+            # An invitation this call never made is unknown: 404 here, not ACS's 400.
+            if record is not None and all(op.invitation_id != invitation_id for op in record.operations):
+                raise NotFound(f"call {call_id} has no invitation {invitation_id}")
+            return reservation.change(record)
+
+        await self._calls.modify(call_id, reserve)
         if (replay := reservation.settled_retry) is not None:
             return Accepted.of(call_id, replay)
         await send(self._calls, call_id, context, kind, lambda: self._gateway().cancel_add_participant(
