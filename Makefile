@@ -17,16 +17,19 @@ CONSOLE_PORT ?= 8090
 bootstrap: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
 $(STAMP_PY): requirements.txt requirements-dev.txt
+	@echo "bootstrap: installing the Python packages into $(VENV) (the first time takes a few minutes)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 $(STAMP_CHECKOV): requirements-checkov.txt
+	@echo "bootstrap: installing checkov into $(CHECKOV_VENV)"
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
 $(STAMP_NODE): package.json package-lock.json
+	@echo "bootstrap: installing Azurite and the Node tools (npm ci)"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -93,6 +93,11 @@ async def index(_request: web.Request) -> web.StreamResponse:
     return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
 
+async def favicon(_request: web.Request) -> web.StreamResponse:
+    # Browsers ask for /favicon.ico whatever the page links: answer it rather than 404 each load.
+    return web.FileResponse(STATIC / "favicon.svg", headers={"Content-Type": "image/svg+xml"})
+
+
 async def proxy(request: web.Request) -> web.StreamResponse:
     """/console/app/<path> → the app's /api/<path>; /console/emulator/<path> → /emulator/<path>."""
     side = request.match_info["side"]
@@ -163,6 +168,7 @@ def make_app(upstreams: Upstreams) -> web.Application:
     app[UPSTREAMS] = upstreams
     app.cleanup_ctx.append(_session_context)
     app.router.add_get("/", index)
+    app.router.add_get("/favicon.ico", favicon)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/console/snapshot", snapshot)
     app.router.add_get("/console/timeline", call_timeline)

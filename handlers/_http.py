@@ -94,7 +94,10 @@ def error_response(error: errors.CallControlError) -> func.HttpResponse:
     status = status_for(error)
     extra: dict[str, Any] = {}
     headers: dict[str, str] = {}
-    detail = redact(error.public_detail)
+    # A 400's detail restates the client's own input, as errors[] does, so it is not redacted
+    # (that turned the example "+14255550123" into "+…0123"); other details may quote ACS.
+    detail = (error.public_detail if isinstance(error, errors.InvalidInput)
+              else redact(error.public_detail))
     if isinstance(error, errors.InvalidInput) and error.problems:
         extra["errors"] = [{"field": p.field, "reason": p.reason} for p in error.problems]
     if _acs_refused_credentials(error):

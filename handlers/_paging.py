@@ -5,7 +5,10 @@ Every bad value is a 400 naming its parameter; nothing is silently defaulted or 
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import azure.functions as func
@@ -27,6 +30,31 @@ LISTING_PARAMETERS: tuple[tuple[str, str, dict[str, object]], ...] = (
     (TOKEN_FIELD, "from the previous page's continuationToken (or follow its next link)",
      {"type": "string"}),
 )
+
+
+# The function key may travel as `?code=` (the host reads it); it is no filter.
+KEY_PARAMETER = "code"
+KNOWN_PARAMETERS = frozenset({name for name, _, _ in LISTING_PARAMETERS} | {KEY_PARAMETER})
+
+
+T = TypeVar("T")
+
+
+class _Problems:
+    """Collects every bad parameter, so one 400 names them all, not only the first."""
+
+    def __init__(self) -> None:
+        self.found: list[FieldProblem] = []
+
+    def check(self, name: str, parse: Callable[[], T], fallback: T) -> T:
+        try:
+            return parse()
+        except InvalidInput as error:
+            self.found.extend(error.problems or [FieldProblem(name, error.detail)])
+            return fallback
+
+    def add(self, name: str, reason: str) -> None:
+        self.found.append(FieldProblem(name, reason))
 
 
 def _refuse(name: str, reason: str) -> InvalidInput:
@@ -56,17 +84,36 @@ def _moment(raw: str | None, name: str) -> datetime | None:
     return moment
 
 
+def _unknown(name: str) -> str:
+    # An ignored filter answered with every call (`?status=connected`): refuse it, by name.
+    known = sorted(KNOWN_PARAMETERS - {KEY_PARAMETER})
+    near = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    hint = f"did you mean {near[0]}?" if near else f"known: {', '.join(known)}"
+    return f"is not a parameter of this listing; {hint}"
+
+
 def listing_query(req: func.HttpRequest) -> CallQuery:
     params = req.params
-    since = _moment(params.get("since"), "since")
-    until = _moment(params.get("until"), "until")
+    problems = _Problems()
+    for name in params:
+        if name not in KNOWN_PARAMETERS:
+            problems.add(name, _unknown(name))
+    limit = problems.check("limit", lambda: _limit(params.get("limit")), DEFAULT_LIMIT)
+    state = problems.check("state", lambda: parse_enum(CallState, params.get("state"), "state"), None)
+    direction = problems.check(
+        "direction", lambda: parse_enum(Direction, params.get("direction"), "direction"), None)
+    since = problems.check("since", lambda: _moment(params.get("since"), "since"), None)
+    until = problems.check("until", lambda: _moment(params.get("until"), "until"), None)
     if since is not None and until is not None and until <= since:
-        raise _refuse("until", "must be later than since")
+        problems.add("until", "must be later than since")
+    if problems.found:
+        detail = "; ".join(f"{p.field}: {p.reason}" for p in problems.found)
+        raise InvalidInput(f"invalid query: {detail}", problems.found)
     token = params.get(TOKEN_FIELD)
     return CallQuery(
-        limit=_limit(params.get("limit")),
-        state=parse_enum(CallState, params.get("state"), "state"),
-        direction=parse_enum(Direction, params.get("direction"), "direction"),
+        limit=limit,
+        state=state,
+        direction=direction,
         since=since,
         until=until,
         continuation=token if token else None,

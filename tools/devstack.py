@@ -13,15 +13,59 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NoReturn
 
 from tools import localkeys
 from tools.call_lines import start_following
-from tools.processes import ROOT
+from tools.processes import ROOT, ensure_free
 from tools.stack import Stack, start_console, start_stack
 
 FUNCTION_KEY_VARIABLE = "FUNCTION_KEY"
+# Each --*-port option and the `make run` variable that sets it, so a refusal names what to change.
+PORT_SETTINGS = {"port": "PORT", "emulator_port": "EMULATOR_PORT", "table_port": "TABLE_PORT",
+                 "console_port": "CONSOLE_PORT"}
 
+
+def port_problems(ports: Mapping[str, int]) -> list[str]:
+    """One line per port setting that cannot be used (taken, or shared with another setting)."""
+    problems: list[str] = []
+    first_with: dict[int, str] = {}
+    for setting, port in ports.items():
+        if port in first_with:
+            problems.append(f"{setting}={port} is also {first_with[port]}: give each its own port")
+            continue
+        first_with[port] = setting
+        try:
+            ensure_free(port)
+        except RuntimeError:
+            problems.append(f"{setting}={port}: the port is already in use; "
+                            f"choose another with `make run {setting}=<port>`")
+    return problems
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (1-65535)")
+    return port
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=_port, default=7071, help="devhost port")
+    parser.add_argument("--emulator-port", type=_port, default=8089)
+    parser.add_argument("--table-port", type=_port, default=10002)
+    parser.add_argument("--console-port", type=_port, default=8090, help="call console port")
+    parser.add_argument("--persist", action="store_true",
+                        help="keep table data in .run/azurite instead of memory")
+    parser.add_argument("--run-dir", type=Path, default=ROOT / ".run", help=argparse.SUPPRESS)
+    return parser
+
+
+def progress(text: str) -> None:
+    print(text, flush=True)
 
 
 def banner(stack: Stack, run_dir: Path, persist: bool, console_url: str = "") -> str:
@@ -64,33 +108,45 @@ Press Ctrl-C to stop everything.
 """
 
 
+def fail(lines: list[str], status: int) -> NoReturn:
+    print("error: " + "\n  ".join(lines), file=sys.stderr, flush=True)
+    raise SystemExit(status)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=7071, help="devhost port")
-    parser.add_argument("--emulator-port", type=int, default=8089)
-    parser.add_argument("--table-port", type=int, default=10002)
-    parser.add_argument("--console-port", type=int, default=8090, help="call console port")
-    parser.add_argument("--persist", action="store_true",
-                        help="keep table data in .run/azurite instead of memory")
-    parser.add_argument("--run-dir", type=Path, default=ROOT / ".run", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser().parse_args()
     run_dir: Path = args.run_dir
+    ports = {setting: getattr(args, option) for option, setting in PORT_SETTINGS.items()}
+    # Every port before anything starts: a busy one used to surface as a traceback from deep in
+    # the start-up, after Azurite, the emulator and devhost were already up.
+    problems = port_problems(ports)
+    if problems:
+        fail(["cannot start the local stack:", *problems,
+              "(is an earlier `make run` still running?)"], 2)
     try:
         function_key = localkeys.function_key(
             run_dir, os.environ.get(FUNCTION_KEY_VARIABLE) or None, args.persist)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
-    stack = start_stack(
-        app_port=args.port, emulator_port=args.emulator_port, table_port=args.table_port,
-        data_dir=run_dir / "azurite" if args.persist else None, log_dir=run_dir / "logs",
-        function_key=function_key, storage_key=localkeys.azurite_key(run_dir, args.persist),
-    )
+        fail([str(error)], 2)
+    try:
+        stack = start_stack(
+            app_port=args.port, emulator_port=args.emulator_port, table_port=args.table_port,
+            data_dir=run_dir / "azurite" if args.persist else None, log_dir=run_dir / "logs",
+            function_key=function_key, storage_key=localkeys.azurite_key(run_dir, args.persist),
+            progress=progress,
+        )
+    except (RuntimeError, TimeoutError) as error:  # a port taken since the check, a crashed child
+        fail([f"the local stack did not start: {error}", f"ports: {ports}; logs: {run_dir / 'logs'}"], 1)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
     try:
-        console_url = start_console(stack, args.console_port, run_dir / "logs" / "console.log")
+        progress(f"starting the call console on port {args.console_port} ...")
+        try:
+            console_url = start_console(stack, args.console_port, run_dir / "logs" / "console.log")
+        except (RuntimeError, TimeoutError) as error:
+            print(f"error: the call console did not start: {error}", file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
         print(banner(stack, run_dir, args.persist, console_url), flush=True)
         start_following(run_dir / "logs" / "devhost.log", stopped,
                         lambda line: print(line, flush=True))
@@ -101,7 +157,7 @@ def main() -> None:
                     stopped.set()
     finally:
         stack.stop()
-        print("stopped Azurite, the emulator and devhost", flush=True)
+        print("stopped Azurite, the emulator, devhost and the console", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import secrets
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -131,18 +132,22 @@ def start_stack(
     function_key: str | None = None,
     storage_key: str | None = None,
     app_overrides: dict[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Stack:
     """Start all three; on any failure, stop whatever already started.
 
     ``function_key`` pins devhost's function key and ``storage_key`` Azurite's account key
-    (both random when None); ``app_overrides`` replaces or adds app settings.
+    (both random when None); ``app_overrides`` replaces or adds app settings; ``progress`` is
+    told each step (`make run` prints them: devhost's start takes a while).
     """
+    say = progress or (lambda _text: None)
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
 
     def log(name: str) -> Path | None:
         return log_dir / f"{name}.log" if log_dir is not None else None
 
+    say(f"starting Azurite (Table Storage) on port {table_port or 'any'} ...")
     azurite = start_azurite(port=table_port, location=data_dir, log=log("azurite"), key=storage_key)
     app_port = app_port or free_port()
     emulator_port = emulator_port or free_port()
@@ -159,9 +164,11 @@ def start_stack(
         log_dir=log_dir,
     )
     try:
+        say(f"starting the ACS emulator on port {emulator_port} ...")
         stack.processes.append(start_emulator(
             emulator_port, stack.access_key, stack.resource_id, stack.webhook_url,
             log("emulator"), emulator_args, topic_key=stack.topic_key))
+        say(f"starting the function app (devhost) on port {app_port} ...")
         stack.processes.append(start_devhost(
             app_port, {**stack.app_settings(), **(app_overrides or {})}, stack.function_key,
             stack.master_key,

@@ -151,7 +151,10 @@ class AcsGateway:
                 status, code = _status_and_code(exc)
                 span.fail(str(translated), {"acs.status": status or 0, "acs.code": code or ""})
                 observed.metrics.acs_error(action=action, status=status, code=code)
-                logger.info("ACS %s failed: %s", action, translated)
+                # GetCall of a call ACS has dropped is its answer for every ended call, not news.
+                gone = action == "get call" and isinstance(translated, NotFound)
+                logger.log(logging.DEBUG if gone else logging.INFO, "ACS %s failed: %s",
+                           action, translated)
                 raise translated from exc
 
     @staticmethod

@@ -89,6 +89,8 @@ class Action(Generic[T]):
     # Whether a settled operation holds all a replay answers (an add: its invitation id).
     replayable: Callable[[Operation], bool] = always
     while_ending: bool = False  # sent even to a call that is ending (a hang-up)
+    # A check of the stored call in the reservation's write (raises what the call refuses).
+    precondition: Callable[[CallRecord], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,8 @@ class Reservation:
         if record is None:
             return None
         action = self.action
+        if action.precondition is not None:
+            action.precondition(record)
         existing = record.operation(self.context)
         if existing is not None and is_retry(existing, kind=action.kind, target=action.target,
                                              repeatability_id=action.repeatability_id):

@@ -139,8 +139,10 @@ def _log_applied(kind: str, before: CallRecord | None, after: CallRecord) -> Non
         logger.info("callback %s applied: %s → %s", kind,
                     before.state.value if before else "new", after.state.value)
     for settled in newly_settled(before, after):
-        logger.info("operation %s (%s) settled: %s", settled.kind.value, settled.context,
-                    settled.status.value)
+        # A failure says why (486 busy, 487 no answer): the terminal shows only this line.
+        why = f": {settled.reason}" if settled.status is OperationStatus.FAILED and settled.reason else ""
+        logger.info("operation %s (%s) settled: %s%s", settled.kind.value, settled.context,
+                    settled.status.value, why)
 
 
 def newly_settled(before: CallRecord | None, after: CallRecord) -> list[Operation]:

@@ -50,6 +50,7 @@ from callcontrol.domain.models import (
     InboundAction,
     InboundDecision,
     InboundOutcome,
+    ResultInfo,
 )
 from callcontrol.domain.repeatability import for_offer
 from callcontrol.domain.rules import (
@@ -324,12 +325,15 @@ class InboundCalls:
         def change(existing: CallRecord | None) -> CallRecord:
             # Callbacks may have created the record first: keep what they said.
             base = existing or CallRecord(record_id, created_at=decision.decided_at or now)
+            end_reason = base.end_reason
             if acs_state is None:
                 state = CallState.DISCONNECTED  # rejected, redirected or missed: over for the app
+                end_reason = end_reason or _end_reason(decision)
             else:
                 state = max(base.state, acs_state, key=lambda s: s.rank)
             return base.with_changes(
                 state=state,
+                end_reason=end_reason,
                 direction=Direction.INBOUND,
                 server_call_id=base.server_call_id or outcome.acs_server_call_id or call.server_call_id,
                 correlation_id=base.correlation_id or outcome.acs_correlation_id or call.correlation_id,
@@ -382,6 +386,22 @@ def _note_decision(outcome: ClaimOutcome) -> None:
               server_call_id=outcome.acs_server_call_id, correlation_id=outcome.acs_correlation_id,
               rule_id=decision.rule_id, action=decision.action.value,
               outcome=decision.outcome.value)
+
+
+def _end_reason(decision: InboundDecision) -> ResultInfo:
+    """Why a call the app never answered is over (its call.ended said `endReason: null`).
+
+    No SIP code: ACS reports none to the app for a call it rejected or redirected."""
+    rule = f"rule {decision.rule_id}" if decision.rule_id else "the default action"
+    if decision.outcome is InboundOutcome.REJECTED:
+        text = f"rejected by the app ({rule}, reason {decision.reject_reason or 'none'})"
+    elif decision.outcome is InboundOutcome.REDIRECTED:
+        text = f"redirected by the app ({rule})"
+    elif decision.outcome is InboundOutcome.MISSED:
+        text = "gone before the app's action reached ACS (the caller hung up or the offer expired)"
+    else:
+        text = f"the app's {decision.action} failed: {decision.detail}"
+    return ResultInfo(message=text)
 
 
 def inbound_record_id(call: IncomingCall, key: str) -> str:

@@ -10,10 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from callcontrol.domain.clock import Clock, utc_now
-from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.errors import FieldProblem, InvalidInput, NotFound
 from callcontrol.domain.identifiers import Identifier, IdentifierKind
 from callcontrol.domain.models import (
     AddParticipantOutcome,
+    CallRecord,
     Operation,
     OperationKind,
     OperationStatus,
@@ -163,7 +164,18 @@ class Participants:
             call_id, OperationKind.CANCEL_ADD_PARTICIPANT, send, "cancel",
             operation_context=command.operation_context,
             repeatability_id=command.repeatability_id, invitation_id=invitation_id,
+            precondition=_made_invitation(call_id, invitation_id),
         ), self._clock)
+
+
+def _made_invitation(call_id: str, invitation_id: str) -> Callable[[CallRecord], None]:
+    """An invitation this call never made is unknown: 404 here, not ACS's 400."""
+
+    def check(record: CallRecord) -> None:
+        if all(op.invitation_id != invitation_id for op in record.operations):
+            raise NotFound(f"call {call_id} has no invitation {invitation_id}")
+
+    return check
 
 
 def _invitation_known(operation: Operation) -> bool:

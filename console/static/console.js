@@ -165,8 +165,10 @@ function renderNetworkCalls(calls) {
   if (!calls.length) return '<div class="empty">no calls yet</div>';
   return calls.slice().reverse().map((call) => {
     const selected = call.serverCallId === state.selected ? " selected" : "";
+    const apps = new Set(call.connections.map((c) => rawId(c.appIdentity)));
     const parties = call.participants.map((p) => {
       const raw = rawId(p.identifier);
+      if (apps.has(raw)) return appLeg(raw);
       const hangup = call.ended ? "" : `<button class="danger" data-act="party-hangup" data-call="${esc(call.serverCallId)}" data-raw="${esc(raw)}" data-testid="party-hangup">Hang up</button>`;
       return `<li><span class="who">${esc(shortName(raw))} <span class="muted">${esc(raw)}</span>${p.isMuted ? ' <span class="badge">muted</span>' : ""}</span>${hangup}</li>`;
     }).join("");
@@ -176,6 +178,20 @@ function renderNetworkCalls(calls) {
       <span class="id" title="${esc(call.serverCallId)}">call ${esc(call.correlationId.slice(0, 8))}</span> ${legs}</div>
       <ul class="parties">${parties || '<li class="muted">nobody is in the call</li>'}</ul></div>`;
   }).join("");
+}
+
+// ACS lists the app in its own calls under the identity it gives the app (8:acs:<resource>_…):
+// muting it mutes the app and removing it is refused, so it gets a label and no buttons.
+function appLeg(raw) {
+  return `<li data-testid="app-leg"><span class="who"><span class="badge">the app</span> <span class="muted" title="${esc(raw)}">its own leg in the call · ${esc(shortName(raw))}</span></span></li>`;
+}
+
+function appIdentityOf(appCall, networkCalls) {
+  for (const call of networkCalls) {
+    const mine = call.connections.find((c) => c.callConnectionId === appCall.callConnectionId);
+    if (mine) return rawId(mine.appIdentity);
+  }
+  return null;
 }
 
 function serverCallIdOf(appCall, networkCalls) {
@@ -191,11 +207,14 @@ function renderAppCalls(calls, networkCalls) {
     const scid = serverCallIdOf(call, networkCalls);
     const selected = scid && scid === state.selected ? " selected" : "";
     const live = !["disconnected", "failed", "rejected"].includes(call.state);
+    const own = appIdentityOf(call, networkCalls);
+    const others = call.participants.map((p) => rawId(p.identifier)).filter((raw) => raw !== own);
     const parties = call.participants.map((p) => {
       const raw = rawId(p.identifier);
+      if (raw === own) return appLeg(raw);
       const buttons = !live ? "" : `${raw.startsWith("8:acs:") && !p.isMuted ? `<button class="secondary" data-act="mute" data-id="${esc(id)}" data-raw="${esc(raw)}" data-testid="mute">Mute</button>` : ""}
         <button class="secondary" data-act="remove" data-id="${esc(id)}" data-raw="${esc(raw)}" data-testid="remove">Remove</button>`;
-      return `<li><span class="who">${esc(shortName(raw))}${p.isMuted ? ' <span class="badge">muted</span>' : ""}</span>${buttons}</li>`;
+      return `<li data-testid="participant" data-raw="${esc(raw)}"><span class="who">${esc(shortName(raw))}${p.isMuted ? ' <span class="badge">muted</span>' : ""}</span>${buttons}</li>`;
     }).join("");
     const ops = call.operations.filter((o) => o.status === "pending").map((o) => {
       const cancel = live && o.kind === "addParticipant" && o.invitationId
@@ -203,9 +222,14 @@ function renderAppCalls(calls, networkCalls) {
       return `<li><span class="who"><span class="badge pending">${esc(o.kind)} pending</span> <span class="muted">${esc(o.target ? shortName(rawId(o.target)) : "")}</span></span>${cancel}</li>`;
     }).join("");
     const inbound = call.inbound ? `<span class="muted">rule ${esc(call.inbound.ruleId || "default")} → ${esc(call.inbound.outcome)}</span>` : "";
-    const end = call.endReason ? `<span class="muted">ended ${esc(call.endReason.code)}/${esc(call.endReason.subCode)}</span>` : "";
+    const end = !call.endReason ? "" : call.endReason.code == null
+      ? `<span class="muted" title="${esc(call.endReason.message)}">ended: ${esc(clip(call.endReason.message, 48))}</span>`
+      : `<span class="muted">ended ${esc(call.endReason.code)}/${esc(call.endReason.subCode)}</span>`;
     const actions = !live ? "" : `<div class="actions">
         <input data-keep="target-${esc(id)}" placeholder="+1425… or 8:acs:…" data-testid="action-target">
+        <select data-keep="transferee-${esc(id)}" data-testid="transferee" title="In a group call, the participant to transfer">
+          <option value="">transfer the whole 1:1 call</option>
+          ${others.map((raw) => `<option value="${esc(raw)}">transfer ${esc(shortName(raw))}</option>`).join("")}</select>
         <button data-act="transfer" data-id="${esc(id)}" data-testid="transfer">Transfer</button>
         <button class="secondary" data-act="add" data-id="${esc(id)}" data-testid="add">Add</button>
         <label class="muted"><input type="checkbox" data-keep="everyone-${esc(id)}"> for everyone</label>
@@ -334,7 +358,8 @@ document.addEventListener("click", (event) => {
     case "decline": return act("Decline", "POST", `/console/emulator/legs/${d.leg}/decline`, { reason: keep(`reason-${d.leg}`).value });
     case "leg-hangup": return act("Caller hangs up", "POST", `/console/emulator/legs/${d.leg}/hangup`);
     case "party-hangup": return act("Hang up", "POST", "/console/emulator/remote-hangups", { serverCallId: d.call, participant: { rawId: d.raw } });
-    case "transfer": return targetAction("Transfer", `${base}/transfer`, "target", keep(`target-${d.id}`));
+    case "transfer": return targetAction("Transfer", `${base}/transfer`, "target", keep(`target-${d.id}`),
+      keep(`transferee-${d.id}`).value);
     case "add": return targetAction("Add participant", `${base}/participants`, "participant", keep(`target-${d.id}`));
     case "remove": return act("Remove", "DELETE", `${base}/participants/${encoded}`);
     case "mute": return act("Mute", "POST", `${base}/participants/${encoded}/mute`);
@@ -344,10 +369,12 @@ document.addEventListener("click", (event) => {
   return undefined;
 });
 
-function targetAction(label, path, field, input) {
+function targetAction(label, path, field, input, transferee) {
   if (!input.value.trim()) { flash(`${label}: enter a target first`, true); input.focus(); return undefined; }
   const body = { [field]: identifier(input.value) };
-  if (field === "participant" && input.value.trim().startsWith("+")) body.sourceCallerIdNumber = $("create-form").elements.callerId.value.trim() || undefined;
+  if (transferee) body.transferee = { rawId: transferee };
+  // Calling a phone number needs a caller id, a transfer target as much as an added one.
+  if (input.value.trim().startsWith("+")) body.sourceCallerIdNumber = $("create-form").elements.callerId.value.trim() || undefined;
   const name = input.dataset.keep;
   return act(label, "POST", path, body).then((reply) => {
     // The card was redrawn meanwhile: clear the input that shows now.

@@ -29,6 +29,7 @@ from callcontrol.domain.identifiers import (
     IdentifierKind,
     parse_strict_identifier,
 )
+from handlers.wire.field_problems import reason_for
 
 E164Number = Annotated[
     str,
@@ -189,12 +190,12 @@ def validate_body(model: type[M], payload: Any) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
-        problems = [_problem(error) for error in exc.errors(include_url=False)]
+        problems = [_problem(error, model) for error in exc.errors(include_url=False)]
         detail = "; ".join(f"{p.field}: {p.reason}" for p in problems)
         raise InvalidInput(f"invalid request body: {detail}", problems) from None
 
 
-def _problem(error: Any) -> FieldProblem:
+def _problem(error: Any, model: type[BaseModel]) -> FieldProblem:
     location = ""
     for part in error.get("loc", ()):
         if isinstance(part, int):
@@ -207,7 +208,4 @@ def _problem(error: Any) -> FieldProblem:
         suffix = nested.problem.field.removeprefix("identifier")
         return FieldProblem(f"{location}{suffix}" if location else nested.problem.field,
                             nested.problem.reason)
-    reason = str(error.get("msg", "invalid"))
-    if error.get("type") == "extra_forbidden":
-        reason = "unknown field"
-    return FieldProblem(location or "body", reason)
+    return FieldProblem(location or "body", reason_for(error, model))

@@ -173,7 +173,8 @@ def test_create_a_call_answer_it_decline_and_cancel_added_parties(
     card.get_by_test_id("add").click()
     page.locator(f'[data-testid=leg][data-callee="{agent["communicationUserId"]}"]').get_by_test_id("answer-leg").click()
     expect(timeline).to_contain_text("AddParticipantSucceeded")
-    agent_row = card.locator("li", has_text=agent["communicationUserId"][-6:])
+    # The participant's row, not the pending mute's line that names it too.
+    agent_row = card.locator(f'[data-testid=participant][data-raw="{agent["communicationUserId"]}"]')
     agent_row.get_by_test_id("mute").click()
     expect(agent_row).to_contain_text("muted")
     # Removing the PSTN callee: its raw id (4:+1…) travels percent-encoded through the proxy.
@@ -187,6 +188,56 @@ def test_create_a_call_answer_it_decline_and_cancel_added_parties(
     expect(timeline).to_contain_text("TerminateCall")
 
 
+def transfer_requests(emulator: Emulator) -> list[dict[str, Any]]:
+    return [r for r in emulator.control("GET", "requests").json()["value"]
+            if r["path"].endswith(":transferToParticipant")]
+
+
+def test_a_group_call_transfer_names_its_transferee_and_the_app_leg_has_no_buttons(
+    page: Any, app: App, emulator: Emulator
+) -> None:
+    # The transfer had no transferee field (ACS answered 400 on every group call) and sent no
+    # caller id for a phone number; the app's own leg was offered Mute and Remove.
+    expect = sync_api.expect
+    emulator.control("PATCH", "settings", {"unscriptedBehavior": "answer"})
+    moving, staying, target = pstn(), acs_user(), pstn()
+    form = page.get_by_test_id("create-form")
+    form.locator("input[name=targets]").fill(f"{moving['phoneNumber']}, {staying['communicationUserId']}")
+    caller_id = form.locator("input[name=callerId]").input_value()
+    page.get_by_test_id("create-call").click()
+    expect(page.get_by_test_id("flash")).to_contain_text("Create call: HTTP 201")
+    call = eventually(lambda: network_call(emulator, f"4:{moving['phoneNumber']}"), what="the group call")
+    card = page.locator(f'[data-testid=app-call]:has(.head[data-select="{call["serverCallId"]}"])')
+    expect(card).to_have_attribute("data-state", "connected")
+    expect(card.locator("li", has_text=staying["communicationUserId"][-6:])).to_have_count(1)
+
+    own = card.get_by_test_id("app-leg")
+    expect(own).to_have_count(1)
+    expect(own).to_contain_text("the app")
+    expect(own.locator("button")).to_have_count(0)
+
+    card.get_by_test_id("transferee").select_option(f"4:{moving['phoneNumber']}")
+    card.get_by_test_id("action-target").fill(target["phoneNumber"])
+    card.get_by_test_id("transfer").click()
+    expect(page.get_by_test_id("flash")).to_contain_text("Transfer: HTTP 202")
+    expect(page.get_by_test_id("timeline")).to_contain_text("CallTransferAccepted")
+    expect(card.locator("li", has_text=target["phoneNumber"])).to_have_count(1)
+    expect(card.locator("li", has_text=moving["phoneNumber"])).to_have_count(0)
+    expect(card).to_have_attribute("data-state", "connected")  # a group call stays up
+    sent = transfer_requests(emulator)[-1]["body"]
+    assert sent["transferee"]["rawId"] == f"4:{moving['phoneNumber']}", sent
+    assert sent["sourceCallerIdNumber"]["value"] == caller_id, sent
+
+
+def test_the_timeline_stays_in_view_under_many_calls(page: Any, app: App, emulator: Emulator) -> None:
+    # Under a dozen call cards the timeline started ~2,500 px down the page.
+    for _ in range(12):
+        emulator.incoming_call(pstn(), acs_user())
+    eventually(lambda: page.get_by_test_id("app-call").count() >= 12, timeout=30, what="twelve calls listed")
+    top = page.locator(".timeline-card").bounding_box()["y"]
+    assert top < page.viewport_size["height"], top
+
+
 def test_the_console_api_is_closed_to_other_sites(console_url: str) -> None:
     snapshot = console_url + "console/snapshot"
     assert http_call(snapshot).status == 403  # no X-Call-Console header
@@ -198,3 +249,10 @@ def test_the_console_api_is_closed_to_other_sites(console_url: str) -> None:
     assert climbing.status == 400
     health = http_call(console_url + "console/app/health", headers={"X-Call-Console": "1"})
     assert health.status == 200 and health.json()["status"] == "ok"
+
+
+def test_the_console_has_a_favicon(console_url: str) -> None:
+    # Browsers ask for /favicon.ico whatever the page says: it was a 404 on every load.
+    icon = http_call(console_url + "favicon.ico")
+    assert icon.status == 200 and icon.headers["Content-Type"].startswith("image/svg+xml")
+    assert "/static/favicon.svg" in http_call(console_url).text

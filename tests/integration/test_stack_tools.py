@@ -21,7 +21,7 @@ from azure.data.tables import TableServiceClient
 from azure.eventgrid import EventGridPublisherClient
 
 from tests.support.http import call, call_json
-from tools import localkeys
+from tools import devstack, localkeys
 from tools.azurite import AZURITE_TABLE, start_azurite
 from tools.processes import ROOT, ensure_free, free_port, stop
 
@@ -136,13 +136,17 @@ def test_persisted_azurite_data_survives_a_restart_on_the_same_port(tmp_path: Pa
 
 
 # make run (tools.devstack) end to end ---------------------------------------------------------------
+def devstack_command(run_dir: Path, ports: dict[str, int]) -> list[str]:
+    return [sys.executable, "-m", "tools.devstack", "--run-dir", str(run_dir),
+            "--port", str(ports["app"]), "--emulator-port", str(ports["emulator"]),
+            "--table-port", str(ports["table"]), "--console-port", str(ports["console"])]
+
+
 class DevStack:
     """`python -m tools.devstack` as `make run` starts it, with its output collected."""
 
     def __init__(self, run_dir: Path, ports: dict[str, int], persist: bool, function_key: str | None) -> None:
-        command = [sys.executable, "-m", "tools.devstack", "--run-dir", str(run_dir),
-                   "--port", str(ports["app"]), "--emulator-port", str(ports["emulator"]),
-                   "--table-port", str(ports["table"])]
+        command = devstack_command(run_dir, ports)
         if persist:
             command.append("--persist")
         env = {k: v for k, v in os.environ.items() if k != "FUNCTION_KEY"}
@@ -170,15 +174,51 @@ class DevStack:
 
 @pytest.fixture
 def ports() -> dict[str, int]:
-    return {"app": free_port(), "emulator": free_port(), "table": free_port()}
+    return {"app": free_port(), "emulator": free_port(), "table": free_port(), "console": free_port()}
+
+
+def test_the_devstack_tests_give_every_port_option_a_free_port(tmp_path: Path, ports: dict[str, int]) -> None:
+    # The console's was left at its default (8090): these tests failed while `make run` was up.
+    options = {action.option_strings[0] for action in devstack.parser()._actions
+               if action.dest.endswith("port")}
+    command = devstack_command(tmp_path, ports)
+    given = {option: int(command[command.index(option) + 1]) for option in options if option in command}
+    assert set(given) == options
+    assert len(set(given.values())) == len(options)
+
+
+def test_a_busy_port_stops_make_run_before_anything_starts_naming_its_setting(
+    tmp_path: Path, ports: dict[str, int]
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        ports = {**ports, "console": holder.getsockname()[1]}
+        result = subprocess.run(devstack_command(tmp_path / ".run", ports), cwd=ROOT, capture_output=True,
+                                text=True, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert f"CONSOLE_PORT={ports['console']}" in output
+    assert "Traceback" not in output
+    assert "starting" not in output.lower()  # nothing was started
+    assert not (tmp_path / ".run" / "logs" / "azurite.log").exists()
+
+
+def test_two_settings_on_one_port_are_refused_by_name(tmp_path: Path, ports: dict[str, int]) -> None:
+    ports = {**ports, "emulator": ports["app"]}
+    result = subprocess.run(devstack_command(tmp_path / ".run", ports), cwd=ROOT, capture_output=True,
+                            text=True, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    assert "EMULATOR_PORT" in output and "PORT=" in output and "Traceback" not in output
 
 
 @pytest.fixture
 def devstacks() -> Iterator[list[DevStack]]:
     started: list[DevStack] = []
     yield started
-    for devstack in started:
-        stop(devstack.process)
+    for started_stack in started:
+        stop(started_stack.process)
 
 
 def _setting(banner: str, name: str) -> str:

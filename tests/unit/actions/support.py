@@ -40,6 +40,7 @@ CALL = "call-actions-1"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 USER = parse_strict_identifier({"communicationUserId": "8:acs:actions_user"}, "test")
 INVITATION = "invitation-1"
+EARLIER_ADD = "add-earlier"  # the stored add that made INVITATION
 
 
 @dataclass(frozen=True)
@@ -156,9 +157,13 @@ class Rig:
                                          clock=lambda: NOW)
 
     async def put(self, state: CallState = CallState.CONNECTED) -> None:
-        """Store the call in `state` (with no operations)."""
+        """Store the call in `state`, with only the earlier add whose invitation a cancel names
+        (a cancel of an invitation the call never made is refused before ACS is asked)."""
+        earlier_add = Operation(EARLIER_ADD, OperationKind.ADD_PARTICIPANT, OperationStatus.PENDING,
+                                NOW, invitation_id=INVITATION)
         await self.store.modify(CALL, lambda _: CallRecord(CALL, state=state, created_at=NOW,
-                                                           updated_at=NOW))
+                                                           updated_at=NOW,
+                                                           operations=(earlier_add,)))
 
     async def put_state(self, state: CallState) -> None:
         """Move the stored call to `state`, keeping its operations."""
@@ -171,7 +176,8 @@ class Rig:
         return found
 
     async def operations(self) -> tuple[Operation, ...]:
-        return (await self.record()).operations
+        """The call's operations but the earlier add `put` stored."""
+        return tuple(op for op in (await self.record()).operations if op.context != EARLIER_ADD)
 
     async def settle(self, context: str, status: OperationStatus = OperationStatus.SUCCEEDED,
                      ) -> None:

@@ -119,7 +119,7 @@ async def test_success_answers_the_common_shape_and_notes_what_acs_accepted(
         CALL, action.status_when_accepted, action.invitation_id)
     assert rig.acs.actions() == [action.sent_as]
     record = await rig.record()
-    [op] = record.operations
+    [op] = await rig.operations()
     assert (op.context, op.kind, op.status, op.request_id, op.target) == (
         accepted.operation_context, action.kind, action.status_when_accepted, KEY, action.target)
     assert op.invitation_id == action.invitation_id
@@ -143,7 +143,7 @@ async def test_a_participants_transfer_notes_nothing_more_and_the_app_stays(rig:
     assert accepted.status is OperationStatus.PENDING
     record = await rig.record()
     assert record.state is CallState.CONNECTED
-    assert [op.kind.value for op in record.operations] == ["transferParticipant"]
+    assert [op.kind.value for op in await rig.operations()] == ["transferParticipant"]
 
 
 # --- replay --------------------------------------------------------------------------------
