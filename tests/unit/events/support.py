@@ -10,12 +10,12 @@ from typing import Any
 
 from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.calls import CallStore
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.domain.announcements import CallEvent, announce
 from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
 from callcontrol.usecases.callbacks import Callbacks, IngestCallbacks
 from callcontrol.usecases.outbox import OutboxRelay, PublishFailed
 from tests.conftest import load_event
+from tests.support.memory_tables import MemoryTableBackend
 
 CALL_ID = load_event("call_connected.json")[0]["data"]["callConnectionId"]
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
