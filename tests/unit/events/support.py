@@ -10,7 +10,7 @@ from typing import Any
 
 from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.calls import CallStore
-from callcontrol.domain.announcements import CallEvent, announce
+from callcontrol.domain.announcements import CallEvent
 from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
 from callcontrol.usecases.callbacks import Callbacks, IngestCallbacks
 from callcontrol.usecases.outbox import OutboxRelay, PublishFailed
@@ -63,11 +63,10 @@ class Rig:
                  ) -> None:
         self.backend: TableBackend = backend or MemoryTableBackend()
         self.publisher = RecordingPublisher()
-        self.store = CallStore(self.backend,
-                               announce=lambda b, a, c: announce(b, a, c, NOW),
-                               on_pending=lambda call: self.relay.notify(call))
-        self.relay = OutboxRelay(self.store, lambda: self.publisher, deadline_seconds=0.5,
+        self.relay = OutboxRelay(lambda: self.publisher, clock=lambda: NOW, deadline_seconds=0.5,
                                  settle_after_seconds=settle_after)
+        self.store = CallStore(self.backend, outbox=self.relay)
+        self.relay.attach(self.store)
         self.callbacks = Callbacks(self.store)
 
     async def ingest(self, *events: CallbackEvent) -> None:
