@@ -35,6 +35,7 @@ from callcontrol.adapters.store.outbox import OutboxLedger
 from callcontrol.adapters.store.outbox_rows import OutboxRows
 from callcontrol.adapters.store.record_rows import (
     CALLS_TABLE,
+    ENTITY_BUDGET_CHARS,
     LEGACY_RECORD_ROW,
     RecordTable,
     VersionedCall,
@@ -48,8 +49,8 @@ from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEv
 from callcontrol.usecases.ports import CallEventsOutbox
 
 # Where tests and tools have always found them.
-__all__ = ["CALLS_TABLE", "INLINE_BUDGET_CHARS", "LEGACY_RECORD_ROW", "SPILL_AT", "CallStore",
-           "DuplicateEvent", "VersionedCall", "record_key", "record_row"]
+__all__ = ["CALLS_TABLE", "ENTITY_BUDGET_CHARS", "INLINE_BUDGET_CHARS", "LEGACY_RECORD_ROW",
+           "SPILL_AT", "CallStore", "DuplicateEvent", "VersionedCall", "record_key", "record_row"]
 
 class CallStore:
     """Call records and histories (see the module doc for which part does what)."""
