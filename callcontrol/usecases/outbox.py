@@ -14,11 +14,10 @@ attached to (`PendingEvents`).
 Only `announce` runs inside the write (pure, no I/O); publishing never runs on the call path:
 `pending` only records the call and wakes the task, whose failures are logged, never raised. A
 failed or slow publish (bounded by `deadline_seconds`) leaves the events pending and stops that
-round; the next change of a call or the `outbox` timer
-(`sweep`) publishes them again, with the same ids and in the same order: a batch is accepted
-whole or not at all, and a later batch is only sent once the earlier ones were accepted. One
-relay per process; across processes a duplicate is possible and subscribers de-duplicate by id
-(at least once).
+round; the next change of a call or the `outbox` timer (`sweep`) publishes them again, with
+the same ids and in the same order: a batch is accepted whole or not at all, and a later batch
+is only sent once the earlier ones were accepted. One relay per process; across processes a
+duplicate is possible and subscribers de-duplicate by id (at least once).
 """
 
 from __future__ import annotations
