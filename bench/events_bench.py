@@ -33,8 +33,7 @@ from bench.callback_bench import CALLS, EVENTS_PER_CALL, scenario
 from callcontrol.adapters.eventgrid_publisher import EventGridPublisher, connect_publisher
 from callcontrol.adapters.store.azure_tables import AzureTableBackend
 from callcontrol.adapters.store.calls import CallStore
-from callcontrol.domain.announcements import CallEvent, announce
-from callcontrol.domain.clock import utc_now
+from callcontrol.domain.announcements import CallEvent
 from callcontrol.usecases.callbacks import Callbacks, IngestCallbacks
 from callcontrol.usecases.outbox import OutboxRelay
 from tools.azurite import start_azurite
@@ -87,9 +86,9 @@ async def run_round(connection_string: str, publisher: CountingPublisher | NullP
     if publisher is None:
         store = CallStore(backend)
     else:
-        store = CallStore(backend, announce=lambda b, a, c: announce(b, a, c, utc_now()),
-                          on_pending=lambda call: relay.notify(call) if relay else None)
-        relay = OutboxRelay(store, lambda: publisher)
+        relay = OutboxRelay(lambda: publisher)
+        store = CallStore(backend, outbox=relay)
+        relay.attach(store)
     callbacks = Callbacks(store)
     per_call = [scenario(f"call-{uuid.uuid4()}") for _ in range(CALLS)]
     await callbacks.ingest(IngestCallbacks((per_call[0][0],)))  # the table, outside the timing

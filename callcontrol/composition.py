@@ -36,8 +36,6 @@ from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.idempotency import IdempotencyStore
 from callcontrol.adapters.store.rules import RuleSetCache, RuleStore, Seed
 from callcontrol.adapters.telemetry import configure_telemetry
-from callcontrol.domain.announcements import announce
-from callcontrol.domain.clock import utc_now
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
@@ -266,14 +264,6 @@ class Services:
     def authenticator(self) -> CallbackAuthenticator:
         return self._authenticator or authenticator_from_settings(self.settings)
 
-    @cached_property
-    def call_store(self) -> CallStore:
-        if not self.publishing:
-            return CallStore(self.backend)
-        return CallStore(self.backend, announce=lambda before, after, cause: announce(
-                             before, after, cause, utc_now()),
-                         on_pending=lambda call_connection_id: self._notify(call_connection_id))
-
     # Call events out: only with a topic (or a given publisher); otherwise no outbox at all.
     @cached_property
     def publishing(self) -> bool:
@@ -284,15 +274,28 @@ class Services:
         return self._publisher or publisher_from_settings(self.settings, self._opened)
 
     @cached_property
-    def outbox(self) -> OutboxRelay | None:
+    def _calls_and_outbox(self) -> tuple[CallStore, OutboxRelay | None]:
+        """The call store and, with a topic, the relay: the store's CallEventsOutbox (every
+        write announces its change to it), which publishes from that store."""
         if not self.publishing:
-            return None
-        return OutboxRelay(self.call_store, lambda: self.publisher,
-                           deadline_seconds=float(self.settings.eventgrid_publish_timeout_seconds))
+            return CallStore(self.backend), None
+        relay = OutboxRelay(self._topic,
+                            deadline_seconds=float(self.settings.eventgrid_publish_timeout_seconds))
+        store = CallStore(self.backend, outbox=relay)
+        relay.attach(store)
+        return store, relay
 
-    def _notify(self, call_connection_id: str) -> None:
-        if self.outbox is not None:
-            self.outbox.notify(call_connection_id)
+    @property
+    def call_store(self) -> CallStore:
+        return self._calls_and_outbox[0]
+
+    @property
+    def outbox(self) -> OutboxRelay | None:
+        return self._calls_and_outbox[1]
+
+    def _topic(self) -> EventPublisher:
+        """The publisher, built on the relay's first publish (not with the store)."""
+        return self.publisher
 
     @cached_property
     def idempotency(self) -> IdempotencyStore:

@@ -12,8 +12,8 @@ import pytest
 
 from callcontrol.adapters.store.azure_tables import AzureTableBackend
 from callcontrol.adapters.store.backend import TableBackend
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from tests.support import shared
+from tests.support.memory_tables import MemoryTableBackend
 from tools.azurite import Azurite, start_azurite
 
 EVENTS = Path(__file__).resolve().parent / "events"

@@ -1,4 +1,4 @@
-"""Adapters: the ACS gateway (official SDK), the Table Storage stores and their in-memory twin,
+"""Adapters: the ACS gateway (official SDK), the Table Storage stores,
 callback authentication (JWT), telemetry setup (OpenTelemetry, the logging layer). The only
 code that imports Azure SDKs, aiohttp, jwt or OpenTelemetry.
 

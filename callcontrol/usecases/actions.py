@@ -12,6 +12,9 @@ cancel an add, hang up) runs through `run_action`.
        ▼
     Accepted (callConnectionId, operationContext, status, invitationId for add and cancel)
 
+Each write is made by the app (`cause=APP`) and announces what it changed: the store puts the
+call events (`call.operation.requested`, …) in the same write, through its CallEventsOutbox.
+
 A retry with the same Idempotency-Key (so the same repeatability id, operationContext, kind
 and target) finds the operation its first attempt reserved: a settled one is answered as it
 stands; a pending one is sent again with the same repeatability id, which ACS answers with its
@@ -34,6 +37,7 @@ from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from callcontrol.domain.announcements import APP
 from callcontrol.domain.clock import Clock
 from callcontrol.domain.errors import AcsUnavailable, CallControlError, Conflict
 from callcontrol.domain.identifiers import Identifier
@@ -118,7 +122,7 @@ async def run_action(calls: CallRecords, action: Action[T], clock: Clock) -> Acc
     context = operation_context(action.operation_context, action.context_prefix,
                                 action.repeatability_id)
     reservation = Reservation(action, context, clock())
-    record = await calls.modify(call_id, reservation.change)
+    record = await calls.modify(call_id, reservation.change, cause=APP)
     retry = reservation.retry_of
     if retry is not None and retry.status is not OperationStatus.PENDING and action.replayable(retry):
         return Accepted.of(call_id, retry)
@@ -129,7 +133,7 @@ async def run_action(calls: CallRecords, action: Action[T], clock: Clock) -> Acc
     if noted is None:
         status = status_of(record, context) or (retry.status if retry is not None else None)
         return Accepted(call_id, context, action.invitation_id, status)
-    record = await calls.modify(call_id, note(action, context, noted, clock()))
+    record = await calls.modify(call_id, note(action, context, noted, clock()), cause=APP)
     return Accepted(call_id, context, noted.invitation_id or action.invitation_id,
                     status_of(record, context))
 
@@ -190,7 +194,7 @@ async def send(calls: CallRecords, action: Action[T], context: str) -> T:
                              lambda: action.send(context, action.repeatability_id))
     except CallControlError as error:
         if not isinstance(error, AcsUnavailable):
-            await calls.modify(action.call_connection_id, forget(context))
+            await calls.modify(action.call_connection_id, forget(context), cause=APP)
         raise
 
 

@@ -1,8 +1,10 @@
 """Callbacks: apply the events ACS posts to each call's record, once per event id, in any order.
 
 Each event is one guarded write of the call store (`record_event`): the state machine changes
-the record and the event joins the history atomically; a redelivered event changes nothing.
-Each applied event is logged once, with the state change and the operations it settled.
+the record, the event joins the history and the change is announced as this callback's (its
+call events join the row's outbox, published after: docs/events.md), all atomically; a
+redelivered event changes nothing and announces nothing. Each applied event is logged once,
+with the state change and the operations it settled.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+from callcontrol.domain.announcements import Cause, Source
 from callcontrol.domain.callback_binding import CallbackBinding, CallbackCredentials
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import Unauthenticated
@@ -104,7 +107,8 @@ class Callbacks:
 
     async def _apply(self, event: CallbackEvent, credentials: CallbackCredentials | None,
                      ) -> tuple[CallRecord | None, CallRecord] | None:
-        """(the record before, after) the event; None when it was already recorded."""
+        """Record the event and the change it makes, announced as made by this callback, in
+        one write: (the record before, after); None when it was already recorded."""
         received = self._clock()
         stored = StoredEvent(
             event_id=event.id,
@@ -129,7 +133,9 @@ class Callbacks:
             written[:] = [(record, updated)]  # the last attempt's is the one that holds
             return updated
 
-        return written[0] if await self._calls.record_event(stored, change) else None
+        announced_as = Cause(Source.CALLBACK, event.id, event.type)
+        recorded = await self._calls.record_event(stored, change, cause=announced_as)
+        return written[0] if recorded else None
 
 
 def _log_applied(kind: str, before: CallRecord | None, after: CallRecord) -> None:

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from callcontrol.domain.announcements import APP
 from callcontrol.domain.callback_binding import new_callback_secret, secret_digest
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import NotFound
@@ -134,7 +135,7 @@ class Calls:
                 callback_binding=base.callback_binding.with_digest(secret_digest(secret)),
             )
 
-        written = await self._calls.modify(created.call_connection_id, change)
+        written = await self._calls.modify(created.call_connection_id, change, cause=APP)
         assert written is not None  # `change` always returns a record
         return written
 

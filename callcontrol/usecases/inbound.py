@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from callcontrol.domain.announcements import APP
 from callcontrol.domain.callback_binding import offer_callback_secret, secret_digest
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held, claim_key
 from callcontrol.domain.clock import Clock, utc_now
@@ -344,7 +345,7 @@ class InboundCalls:
                 callback_binding=base.callback_binding.with_digest(outcome.callback_secret_sha256),
             )
 
-        await self._calls.modify(record_id, change)
+        await self._calls.modify(record_id, change, cause=APP)  # announced: inbound.decided, …
         return record_id
 
 

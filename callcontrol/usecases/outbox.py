@@ -1,17 +1,23 @@
-"""Publishing the call events the store keeps in each call's outbox (docs/events.md).
+"""Announcing call changes and publishing the events the store keeps in each call's outbox
+(docs/events.md).
 
-    a write adds events to the call's outbox ─▶ notify(call) ─▶ the relay's one background task
+The relay is the call store's `CallEventsOutbox` (usecases/ports.py): the store asks it which
+events a change announces (`announce`) and writes them in the call's row with the change, then
+tells it the call has events pending (`pending`); the relay publishes them from the store it is
+attached to (`PendingEvents`).
+
+    a write adds events to the call's outbox ─▶ pending(call) ─▶ the relay's one background task
     gathers the pending events of every call written meanwhile (LINGER), publishes them in
     batches, each call's events oldest first ─▶ marks them published ─▶ they leave the row with
     the call's next write, or with one settle write once the call is quiet (settle_after)
 
-Nothing here runs on the call path: `notify` only records the call and wakes the task, whose
-failures are logged, never raised. A failed or slow publish (bounded by `deadline_seconds`)
-leaves the events pending and stops that round; the next change of a call or the `outbox` timer
-(`sweep`) publishes them again, with the same ids and in the same order: a batch is accepted
-whole or not at all, and a later batch is only sent once the earlier ones were accepted. One
-relay per process; across processes a duplicate is possible and subscribers de-duplicate by id
-(at least once).
+Only `announce` runs inside the write (pure, no I/O); publishing never runs on the call path:
+`pending` only records the call and wakes the task, whose failures are logged, never raised. A
+failed or slow publish (bounded by `deadline_seconds`) leaves the events pending and stops that
+round; the next change of a call or the `outbox` timer (`sweep`) publishes them again, with
+the same ids and in the same order: a batch is accepted whole or not at all, and a later batch
+is only sent once the earlier ones were accepted. One relay per process; across processes a
+duplicate is possible and subscribers de-duplicate by id (at least once).
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from callcontrol.domain.announcements import CallEvent
+from callcontrol.domain.announcements import CallEvent, Cause, announce
+from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.models import CallRecord
 from callcontrol.observability.context import bind_call
 
 logger = logging.getLogger(__name__)
@@ -67,11 +75,15 @@ class SweepResult:
 
 
 class OutboxRelay:
-    def __init__(self, store: PendingEvents, publisher: Callable[[], EventPublisher], *,
+    """The call store's CallEventsOutbox: announces its changes, publishes what they left
+    pending. Built first, given to the store, then `attach`ed to it."""
+
+    def __init__(self, publisher: Callable[[], EventPublisher], *, clock: Clock = utc_now,
                  deadline_seconds: float = 5.0, settle_after_seconds: float = 1.0,
                  linger_seconds: float = LINGER_SECONDS) -> None:
-        self._store = store
+        self._attached: PendingEvents | None = None
         self._publisher = publisher
+        self._clock = clock
         self._deadline = deadline_seconds
         self._settle_after = settle_after_seconds
         self._linger = linger_seconds
@@ -81,9 +93,26 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
 
+    def attach(self, store: PendingEvents) -> None:
+        """The store whose outboxes this relay publishes (the store it announces for)."""
+        self._attached = store
+
+    @property
+    def _store(self) -> PendingEvents:
+        if self._attached is None:
+            raise RuntimeError("the outbox relay publishes from no store: attach() it first")
+        return self._attached
+
+    # --- during a write: what the change announces ----------------------------------------
+
+    def announce(self, before: CallRecord | None, after: CallRecord, cause: Cause
+                 ) -> list[CallEvent]:
+        """The events the change announces (domain/announcements.py), stamped now."""
+        return announce(before, after, cause, self._clock())
+
     # --- after a write: fire and forget ------------------------------------------------------
 
-    def notify(self, call_connection_id: str) -> None:
+    def pending(self, call_connection_id: str) -> None:
         """The call has unpublished events: publish them soon, off the caller's path."""
         try:
             self._dirty[call_connection_id] = None

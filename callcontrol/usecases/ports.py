@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from callcontrol.domain.announcements import APP, Cause
+from callcontrol.domain.announcements import APP, CallEvent, Cause
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall
@@ -30,8 +30,33 @@ CallChange = Callable[[CallRecord | None], CallRecord | None]
 CallAmendment = Callable[[CallRecord], tuple[CallRecord, StoredEvent] | None]
 
 
+class CallEventsOutbox(Protocol):
+    """Where a call's changes are announced (docs/events.md). The call store is given one:
+    each guarded write puts the events `announce` returns into the call row's outbox, in that
+    same write (no change without its events), then calls `pending`. The relay
+    (usecases/outbox.py) implements it and publishes them after, off the call path.
+
+    Use cases announce by writing through `CallRecords`, naming the change's cause: an action
+    `modify(..., cause=APP)`, a callback `record_event(..., cause=Cause(Source.CALLBACK, ...))`,
+    the reconciler `amend` (RECONCILIATION). Without a topic the store has no outbox and
+    nothing is announced.
+    """
+
+    def announce(self, before: CallRecord | None, after: CallRecord, cause: Cause
+                 ) -> list[CallEvent]:
+        """The events a change of the record from `before` to `after` announces (pure: it may
+        run once per write attempt)."""
+        ...
+
+    def pending(self, call_connection_id: str) -> None:
+        """A write left the call with unpublished events: publish them soon. Never waits for
+        the publish and never raises."""
+        ...
+
+
 class CallRecords(Protocol):
-    """The call store: one ETag-guarded read-modify-write per change, plus reads."""
+    """The call store: one ETag-guarded read-modify-write per change, plus reads. Every write
+    announces its change (CallEventsOutbox) as made by its `cause`."""
 
     async def modify(self, call_connection_id: str, change: CallChange, *, cause: Cause = APP
                      ) -> CallRecord | None:
@@ -40,8 +65,11 @@ class CallRecords(Protocol):
         ...
 
     async def record_event(
-        self, event: StoredEvent, change: Callable[[CallRecord | None], CallRecord]
-    ) -> bool: ...
+        self, event: StoredEvent, change: Callable[[CallRecord | None], CallRecord], *,
+        cause: Cause | None = None,
+    ) -> bool:
+        """`cause` announces the change as that callback's (None: derived from `event`)."""
+        ...
 
     async def find(self, call_connection_id: str) -> CallRecord | None: ...
 

@@ -16,12 +16,12 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from callcontrol.adapters.callback_auth import CallbackAuthenticator
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.composition import Services, use_services
 from callcontrol.settings import load_settings
 from emulator import EmulatorConfig, EmulatorThread, start_in_thread
 from tests.support.app import http_request, invoke
 from tests.support.http import call_json
+from tests.support.memory_tables import MemoryTableBackend
 from tests.support.signing import TestSigner
 from tests.support.telemetry import Recorded, recording
 

@@ -8,9 +8,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from callcontrol.adapters.callback_auth import CallbackAuthenticator
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.composition import Services, use_services
 from callcontrol.settings import load_settings
+from tests.support.memory_tables import MemoryTableBackend
 from tests.support.signing import TestSigner
 
 ISSUER, AUDIENCE = "http://acs.test", "resource-guid"

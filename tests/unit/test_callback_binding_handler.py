@@ -11,10 +11,10 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
+from tests.support.memory_tables import MemoryTableBackend
 from tests.support.signing import TestSigner
 from tests.support.wiring import AUDIENCE, ISSUER, services_over
 

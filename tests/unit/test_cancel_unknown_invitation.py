@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
+from tests.support.memory_tables import MemoryTableBackend
 from tests.support.signing import TestSigner
 from tests.support.wiring import AUDIENCE, ISSUER, services_over
 

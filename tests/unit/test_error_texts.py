@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from tests.support.app import http_request, invoke, json_body
+from tests.support.memory_tables import MemoryTableBackend
 from tests.support.signing import TestSigner
 from tests.support.wiring import AUDIENCE, ISSUER, services_over
 

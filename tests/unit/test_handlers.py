@@ -8,11 +8,11 @@ from collections.abc import Iterator
 import azure.functions as func
 import pytest
 
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.composition import Services, use_services
 from callcontrol.settings import load_settings
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
+from tests.support.memory_tables import MemoryTableBackend
 from tests.support.signing import TestSigner
 from tests.support.wiring import AUDIENCE, ISSUER, services_over
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.composition import Services, use_services
 from callcontrol.settings import load_settings
 from tests.support.app import http_request, invoke, json_body
+from tests.support.memory_tables import MemoryTableBackend
 
 CALL = {"callConnectionId": "call-1"}
 ACS_USER = "8:acs:11111111-2222-4333-8444-555555555555_0001"

@@ -18,7 +18,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from callcontrol.adapters.acs_gateway import AcsGateway
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.composition import Services, use_services
 from callcontrol.domain.errors import InvalidInput
 from callcontrol.domain.identifiers import parse_strict_identifier
@@ -26,6 +25,7 @@ from callcontrol.domain.rules.model import check_party_pattern
 from callcontrol.settings import load_settings
 from handlers.openapi import openapi_document
 from tests.support.app import http_request, invoke
+from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.inbound.support import FakeAcs
 
 ANSWER = {"type": "answer"}

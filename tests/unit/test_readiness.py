@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from callcontrol.adapters.readiness import JwksProbe
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.composition import Services, SettingsProbe, use_services
 from callcontrol.settings import load_settings
 from callcontrol.usecases.readiness import CheckReadiness, NotReady, Readiness
 from tests.support.app import http_request, invoke, json_body
+from tests.support.memory_tables import MemoryTableBackend
 
 COMPLETE = {
     "ACS_ENDPOINT": "http://127.0.0.1:9", "ACS_ACCESS_KEY": "a2V5", "ACS_RESOURCE_ID": "rid",

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from callcontrol.adapters.store.calls import CallStore
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.domain.errors import AcsUnavailable, NotFound
 from callcontrol.domain.identifiers import phone
 from callcontrol.domain.listing import CallQuery
@@ -32,6 +31,7 @@ from callcontrol.usecases.reconcile import (
     ReconcileReport,
     RunReconciliation,
 )
+from tests.support.memory_tables import MemoryTableBackend
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 OPTIONS = ReconcileOptions(quiet_for=timedelta(minutes=10), max_calls=100,

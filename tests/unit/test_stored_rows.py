@@ -26,7 +26,6 @@ from callcontrol.adapters.store.codec import (
     row_format,
 )
 from callcontrol.adapters.store.idempotency import IDEMPOTENCY_TABLE, IdempotencyStore
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.adapters.store.rules import RULES_TABLE, RuleStore
 from callcontrol.domain.claims import ClaimStatus
 from callcontrol.domain.errors import Conflict, StoreError
@@ -39,6 +38,7 @@ from callcontrol.domain.models import (
     OperationStatus,
     StoredEvent,
 )
+from tests.support.memory_tables import MemoryTableBackend
 
 ROWS = Path(__file__).resolve().parents[1] / "fixtures" / "stored_rows"
 

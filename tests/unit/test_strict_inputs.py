@@ -17,7 +17,6 @@ from azure.core.exceptions import AzureError
 from pydantic import ValidationError
 
 from callcontrol.adapters.acs_gateway import _translate
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.domain.errors import (
     AcsErrorInfo,
     AcsRejected,
@@ -34,6 +33,7 @@ from handlers.wire.json_body import decode_json
 from handlers.wire.requests import AddParticipantRequest, CreateCallRequest, validate_body
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
+from tests.support.memory_tables import MemoryTableBackend
 from tests.support.signing import TestSigner
 from tests.support.wiring import AUDIENCE, ISSUER, services_over
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from azure.core import MatchConditions
 from azure.core.credentials_async import AsyncTokenCredential
@@ -37,6 +37,7 @@ from callcontrol.adapters.store.backend import (
     TxOp,
     prefix_end,
 )
+from callcontrol.adapters.store.query import TableQuery, Where
 from callcontrol.adapters.telemetry.dependencies import add_after_retry, client_options
 from callcontrol.domain.errors import StoreError
 
@@ -186,49 +187,16 @@ class AzureTableBackend:
         except AzureError as exc:
             raise StoreError(f"delete from {table} failed: {exc.message}") from exc
 
-    async def query(
-        self,
-        table: str,
-        *,
-        partition: str | None = None,
-        row_prefix: str | None = None,
-        equals: Mapping[str, str] | None = None,
-        select: Sequence[str] | None = None,
-        row_after: str | None = None,
-        row_from: str | None = None,
-        row_below: str | None = None,
-        below: Mapping[str, str] | None = None,
-        limit: int | None = None,
-    ) -> list[Entity]:
+    async def query(self, table: str, *, select: Sequence[str] | None = None,
+                    limit: int | None = None, **where: Unpack[Where]) -> list[Entity]:
         columns = None if select is None else ["PartitionKey", "RowKey", *select]
-        clauses: list[str] = []
-        parameters: dict[str, Any] = {}
-        if partition is not None:
-            clauses.append("PartitionKey eq @pk")
-            parameters["pk"] = partition
-        if row_prefix is not None:
-            # Prefix scan as a range: [prefix, prefix with its last char incremented).
-            clauses.append("RowKey ge @rlo and RowKey lt @rhi")
-            parameters["rlo"] = row_prefix
-            parameters["rhi"] = prefix_end(row_prefix)
-        for name, operator, value in (("RowKey", "gt", row_after), ("RowKey", "ge", row_from),
-                                      ("RowKey", "lt", row_below)):
-            if value is not None:
-                clauses.append(f"{name} {operator} @b{len(parameters)}")
-                parameters[f"b{len(parameters)}"] = value
-        comparisons = [(name, "eq", value) for name, value in (equals or {}).items()]
-        comparisons += [(name, "lt", value) for name, value in (below or {}).items()]
-        for index, (name, operator, value) in enumerate(comparisons):
-            if not name.isidentifier():
-                raise ValueError(f"bad property name {name!r}")
-            clauses.append(f"{name} {operator} @v{index}")
-            parameters[f"v{index}"] = value
+        expression, parameters = TableQuery(**where).odata()
         # Ask for no more than is needed: the service pages by up to 1,000 entities.
         per_page = None if limit is None else max(1, min(limit, 1000))
 
         async def collect(client: TableClient) -> list[Entity]:
-            if clauses:
-                pages = client.query_entities(" and ".join(clauses), parameters=parameters,
+            if expression:
+                pages = client.query_entities(expression, parameters=parameters,
                                               select=columns, results_per_page=per_page)
             else:
                 pages = client.list_entities(select=columns, results_per_page=per_page)

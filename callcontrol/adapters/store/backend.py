@@ -1,7 +1,7 @@
 """The small set of table operations every store is built from, and their errors.
 
-Two backends implement it: `AzureTableBackend` (Azure Table Storage / Azurite) and
-`MemoryTableBackend` (an in-memory twin for unit tests). Domain stores (calls, claims, rules,
+`AzureTableBackend` (Azure Table Storage / Azurite) implements it; the tests also run the
+stores on an in-memory twin (tests/support/memory_tables.py). Domain stores (calls, claims, rules,
 idempotency) are written once against this protocol, so the twin exercises the same code and
 passes the same contract tests as the real store.
 """
@@ -13,9 +13,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
 # EtagMismatch is declared with the other errors (use cases catch it); every backend raises it.
+from callcontrol.adapters.store.query import Where
+from callcontrol.adapters.store.query import prefix_end as prefix_end
 from callcontrol.domain.errors import CallControlError, StoreError
 from callcontrol.domain.errors import EtagMismatch as EtagMismatch
 
@@ -68,26 +70,14 @@ class TableBackend(Protocol):
     async def delete(self, table: str, partition: str, row: str, etag: str | None = None) -> None:
         ...
 
-    async def query(
-        self,
-        table: str,
-        *,
-        partition: str | None = None,
-        row_prefix: str | None = None,
-        equals: Mapping[str, str] | None = None,
-        select: Sequence[str] | None = None,
-        row_after: str | None = None,
-        row_from: str | None = None,
-        row_below: str | None = None,
-        below: Mapping[str, str] | None = None,
-        limit: int | None = None,
-    ) -> list[Entity]:
+    async def query(self, table: str, *, select: Sequence[str] | None = None,
+                    limit: int | None = None, **where: Unpack[Where]) -> list[Entity]:
         """Matching entities in key order (PartitionKey, then RowKey); with `select`, only those
         properties (and the keys) come back.
 
-        `row_after` / `row_from` / `row_below` bound the RowKey (>, >=, <); `below` keeps the
-        entities whose named string properties sort before the given values; `limit` stops
-        after that many entities (the server is asked for no more than needed).
+        `where` narrows the selection (query.Where: the partition, RowKey bounds, property
+        values; one `TableQuery` decides for every backend); `limit` stops after that many
+        entities (the server is asked for no more than needed).
         """
         ...
 
@@ -135,11 +125,6 @@ def unpack_json(entity: Mapping[str, Any], name: str) -> Any:
         index += 1
     text = "".join(str(p) for p in parts)
     return json.loads(text) if text else None
-
-
-def prefix_end(prefix: str) -> str:
-    """The first string past every string that starts with `prefix` (a range's exclusive end)."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 _FORBIDDEN_KEY_CHARS = set("/\\#?") | {chr(c) for c in range(0x20)} | {chr(0x7F)}

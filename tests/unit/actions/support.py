@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from callcontrol.adapters.store.calls import CallStore
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.domain.identifiers import Identifier, parse_strict_identifier
 from callcontrol.domain.models import (
     AcsCall,
@@ -35,6 +34,7 @@ from callcontrol.usecases.participants import (
     RemoveParticipant,
 )
 from callcontrol.usecases.ports import CallAutomation
+from tests.support.memory_tables import MemoryTableBackend
 
 CALL = "call-actions-1"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

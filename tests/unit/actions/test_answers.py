@@ -9,12 +9,12 @@ from typing import cast
 import pytest
 
 from callcontrol.adapters.acs_gateway import AcsGateway
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.composition import Services, services, use_services
 from callcontrol.domain.errors import AcsUnavailable
 from callcontrol.domain.models import CallRecord, CallState
 from callcontrol.settings import load_settings
 from tests.support.app import http_request, invoke, json_body
+from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.actions.support import CALL, NOW, FakeAcs
 
 ROUTE = {"callConnectionId": CALL}

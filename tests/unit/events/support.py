@@ -10,12 +10,12 @@ from typing import Any
 
 from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.calls import CallStore
-from callcontrol.adapters.store.memory import MemoryTableBackend
-from callcontrol.domain.announcements import CallEvent, announce
+from callcontrol.domain.announcements import CallEvent
 from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
 from callcontrol.usecases.callbacks import Callbacks, IngestCallbacks
 from callcontrol.usecases.outbox import OutboxRelay, PublishFailed
 from tests.conftest import load_event
+from tests.support.memory_tables import MemoryTableBackend
 
 CALL_ID = load_event("call_connected.json")[0]["data"]["callConnectionId"]
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -63,11 +63,10 @@ class Rig:
                  ) -> None:
         self.backend: TableBackend = backend or MemoryTableBackend()
         self.publisher = RecordingPublisher()
-        self.store = CallStore(self.backend,
-                               announce=lambda b, a, c: announce(b, a, c, NOW),
-                               on_pending=lambda call: self.relay.notify(call))
-        self.relay = OutboxRelay(self.store, lambda: self.publisher, deadline_seconds=0.5,
+        self.relay = OutboxRelay(lambda: self.publisher, clock=lambda: NOW, deadline_seconds=0.5,
                                  settle_after_seconds=settle_after)
+        self.store = CallStore(self.backend, outbox=self.relay)
+        self.relay.attach(self.store)
         self.callbacks = Callbacks(self.store)
 
     async def ingest(self, *events: CallbackEvent) -> None:

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 SCRIPT = r"""
 import asyncio, json, sys
-from callcontrol.adapters.store.memory import MemoryTableBackend
+from tests.support.memory_tables import MemoryTableBackend
 from callcontrol.composition import Services, services, use_services
 from callcontrol.settings import load_settings
 from callcontrol.usecases.callbacks import IngestCallbacks

@@ -13,13 +13,13 @@ from azure.functions.timer import TimerRequest
 
 from callcontrol.adapters.acs_gateway import AcsGateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.composition import Services, services, use_services
 from callcontrol.domain.announcements import CallEvent
 from callcontrol.settings import load_settings
 from callcontrol.usecases.outbox import PublishFailed
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
+from tests.support.memory_tables import MemoryTableBackend
 from tests.support.signing import TestSigner
 from tests.unit.events.support import CALL_ID
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.domain.callback_binding import offer_callback_secret, secret_digest
 from callcontrol.domain.errors import AcsUnavailable
+from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.inbound.support import FakeAcs, incoming, world
 
 

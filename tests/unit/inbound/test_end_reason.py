@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.domain.models import CallState
+from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.inbound.support import FakeAcs, incoming, rules, world
 
 REJECT_ALL = {"id": "no-calls", "conditions": {}, "action": {"type": "reject", "reason": "busy"}}

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.adapters.store.rules import RULES_TABLE
 from callcontrol.domain.claims import ClaimStatus, claim_key
 from callcontrol.domain.errors import (
@@ -24,6 +23,7 @@ from callcontrol.domain.errors import (
 from callcontrol.domain.models import CallState, Direction
 from callcontrol.domain.repeatability import for_offer
 from callcontrol.usecases.inbound import InboundOptions, inbound_record_id
+from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.inbound.support import AGENT, FakeAcs, incoming, rules, world
 
 REJECT_PREMIUM = {"id": "premium", "conditions": {"from": ["+1900*"]},

@@ -11,7 +11,6 @@ import azure.functions as func
 import pytest
 
 from callcontrol.adapters.acs_gateway import AcsGateway
-from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.adapters.store.rules import RULES_TABLE
 from callcontrol.composition import Services, use_services
 from callcontrol.domain.errors import InvalidInput
@@ -19,6 +18,7 @@ from callcontrol.settings import load_settings
 from handlers.wire.responses import CallListOut
 from handlers.wire.rules_responses import EvaluationOut, RuleSetVersionListOut
 from tests.support.app import http_request, invoke, json_body
+from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.inbound.support import AGENT, CALLEE, FakeAcs
 from tests.unit.rules._support import VALID
 

@@ -1,4 +1,8 @@
-"""In-memory twin of Azure Table Storage, for fast unit tests of the logic above it.
+"""In-memory twin of Azure Table Storage, for fast unit tests of the stores above it.
+
+Test support only (the deployed package has no in-memory store): the contract tests run every
+store on it and on Azurite alike. Queries select what callcontrol's `TableQuery` matches, the
+same value the Azure backend renders as OData.
 
 It keeps Table semantics that matter to the stores: ETags change on every write, inserts of an
 existing row fail, conditional writes check the ETag, transactions are all-or-nothing, and
@@ -11,6 +15,7 @@ import asyncio
 import copy
 import itertools
 from collections.abc import Mapping, Sequence
+from typing import Unpack
 
 from callcontrol.adapters.store.backend import (
     ETAG,
@@ -21,6 +26,7 @@ from callcontrol.adapters.store.backend import (
     TxKind,
     TxOp,
 )
+from callcontrol.adapters.store.query import TableQuery, Where
 from callcontrol.domain.errors import NotFound
 
 
@@ -92,35 +98,17 @@ class MemoryTableBackend:
             if etag is not None:
                 raise EtagMismatch(f"{partition}/{row} was removed") from None
 
-    async def query(
-        self,
-        table: str,
-        *,
-        partition: str | None = None,
-        row_prefix: str | None = None,
-        equals: Mapping[str, str] | None = None,
-        select: Sequence[str] | None = None,
-        row_after: str | None = None,
-        row_from: str | None = None,
-        row_below: str | None = None,
-        below: Mapping[str, str] | None = None,
-        limit: int | None = None,
-    ) -> list[Entity]:
+    async def query(self, table: str, *, select: Sequence[str] | None = None,
+                    limit: int | None = None, **where: Unpack[Where]) -> list[Entity]:
         self.round_trips += 1
+        wanted = TableQuery(**where)
         found: list[Entity] = []
         rows = self._table(table)
-        keys = sorted(k for k in rows if partition is None or k[0] == partition)
-        for pk, rk in keys:
-            entity = rows[(pk, rk)]
+        for pk, rk in sorted(rows):
             if limit is not None and len(found) >= limit:
                 break
-            if row_prefix is not None and not rk.startswith(row_prefix):
-                continue
-            if not _in_range(rk, row_after, row_from, row_below):
-                continue
-            if equals and any(entity.get(k) != v for k, v in equals.items()):
-                continue
-            if below and any(not _sorts_before(entity.get(k), v) for k, v in below.items()):
+            entity = rows[(pk, rk)]
+            if not wanted.matches(pk, rk, entity):
                 continue
             if select is not None:
                 entity = _selected(entity, select)
@@ -163,12 +151,3 @@ def _selected(entity: Entity, select: Sequence[str]) -> Entity:
     wanted = {"PartitionKey", "RowKey", ETAG, *select}
     return {k: v for k, v in entity.items() if k in wanted}
 
-
-def _in_range(key: str, after: str | None, start: str | None, below: str | None) -> bool:
-    return ((after is None or key > after) and (start is None or key >= start)
-            and (below is None or key < below))
-
-
-def _sorts_before(value: object, bound: str) -> bool:
-    # As Table Storage compares: a property the entity lacks (or of another type) never matches.
-    return isinstance(value, str) and value < bound
