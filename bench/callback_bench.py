@@ -3,9 +3,10 @@
 Ours: ingestion through the callbacks use case with each request's binding checked (the call's
 URI secret, issue 13, and the token id recorded once per deployment in the replay store, issue
 25), the state machine, de-duplication, and one conditional write of the call's row carrying the
-event; every 90 events a transaction moves the history to rows). Baseline: one `upsert_entity` of a similar-size entity per event with the same async SDK.
-Sequential per call, several calls interleaved, as callbacks arrive. Reports events/s, the cost
-ratio and storage round trips per event.
+event; every 90 events a transaction moves the history to rows). Baseline: one `upsert_entity`
+of a similar-size entity per event with the same async SDK. Sequential per call, several calls
+interleaved, as callbacks arrive. Reports events/s, the cost ratio and storage round trips per
+event.
 """
 
 from __future__ import annotations

@@ -80,12 +80,12 @@ class Callbacks:
                                      credentials: CallbackCredentials) -> None:
         """All or nothing: a request that fails for one of its calls applies no event at all.
 
-        The token id is recorded in the replay store concurrently with the reads the URI check
-        needs, so it adds no sequential round trip where there are reads. A URI secret speaks
-        for one call, so its request is about that call only (its write checks the secret,
-        under the call's ETag). On the bare URI each call is read first: only calls stored
-        before secrets (and no secret of their own) take callbacks there; each write checks
-        again.
+        The token id is recorded in the replay store concurrently with the reads that come
+        before the write, so it adds no sequential round trip where there are reads (none when
+        this instance wrote the call last). A URI secret speaks for one call, so its request is
+        about that call only (its write checks the secret, under the call's ETag). On the bare
+        URI each call is read first: only calls stored before secrets (and no secret of their
+        own) take callbacks there; each write checks again.
         """
         calls = {event.call_connection_id for event in events}
         if credentials.secret is not None and len(calls) > 1:
@@ -97,6 +97,8 @@ class Callbacks:
             checks.append(self._tokens.admit(use, now))
         if credentials.secret is None:
             checks += [self._bare_uri_serves(call_id, credentials) for call_id in calls]
+        elif checks:  # the call's read, if its write needs one, overlaps the token's insert
+            checks += [self._calls.prefetch(call_id) for call_id in calls]
         await _all_of(checks)
 
     async def _bare_uri_serves(self, call_id: str, credentials: CallbackCredentials) -> None:

@@ -257,6 +257,13 @@ class CallStore:
         cached = self._recent.get(call_connection_id)
         return cached if cached is not None else await self.get(call_connection_id)
 
+    async def prefetch(self, call_connection_id: str) -> None:
+        """Read the call now unless this process holds its last version, so that a
+        `record_event` soon after starts without a read (callbacks overlap it with their token
+        check)."""
+        if call_connection_id not in self._recent:
+            await self.get(call_connection_id)
+
     async def _read_record_row(self, call_connection_id: str, select: Sequence[str] | None = None
                                ) -> tuple[Entity | None, bool]:
         """The record's row (under its key, else the old one) and whether it is the old one."""
