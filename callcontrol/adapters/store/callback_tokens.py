@@ -1,10 +1,11 @@
 """The replay store: each callback token id (`jti`) used once per deployment, whatever the call.
 
-One row per token id in its own table, `callbacktokens`: PartitionKey the SHA-256 of the id (any
-string a token carries becomes a short, safe key, and ids spread over partitions), RowKey
-`jti`. The row holds the digest of the body the token first came with, the digest of the calls
-that body named, and `ExpiresAt`: the token's `exp` plus the verifier's leeway, after which the
-token is refused anyway and the row can go (retention purges it).
+One row per token id in its own table, `callbacktokens`: PartitionKey and RowKey both the SHA-256
+of the id (any string a token carries becomes a short, safe key; ids spread over partitions; and
+a table service that looks rows up by RowKey first, as Azurite does, finds one row, not all).
+The row holds the digest of the body the token first came with, the digest of the calls that
+body named, and `ExpiresAt`: the token's `exp` plus the verifier's leeway, after which the token
+is refused anyway and the row can go (retention purges it).
 
 The first use inserts the row (insert-if-absent: of two racing requests exactly one wins). A
 request that finds the row is ACS redelivering when it carries the same body about the same
@@ -24,10 +25,9 @@ from callcontrol.domain.callback_tokens import TokenUse
 from callcontrol.domain.errors import NotFound, Unauthenticated
 
 TOKENS_TABLE: Final = "callbacktokens"
-ROW: Final = "jti"
 
 
-def _partition(token_id: str) -> str:
+def _key(token_id: str) -> str:
     return hashlib.sha256(token_id.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -37,7 +37,8 @@ def _stamp(when: datetime) -> str:
 
 
 def _entity(use: TokenUse, now: datetime) -> Entity:
-    return {"PartitionKey": _partition(use.token_id), "RowKey": ROW,
+    key = _key(use.token_id)
+    return {"PartitionKey": key, "RowKey": key,
             "BodySha256": use.body_digest, "CallsSha256": use.calls_digest,
             "ExpiresAt": _stamp(use.remember_until), "UsedAt": _stamp(now)}
 
@@ -59,7 +60,7 @@ class CallbackTokenStore:
                 return
             except EntityExists:
                 pass
-            found = await self._backend.get(TOKENS_TABLE, entity["PartitionKey"], ROW)
+            found = await self._backend.get(TOKENS_TABLE, entity["PartitionKey"], entity["RowKey"])
             if found is None:  # purged meanwhile: insert again
                 continue
             if str(found.get("ExpiresAt", "")) <= _stamp(now):
