@@ -1,6 +1,7 @@
-"""The replay store's insert overlaps the reads a callback needs before its write (issue 25):
-on another instance's call the token insert and the record read are in flight together, and the
-write then needs no read of its own."""
+"""The callbacks use case around the replay store (issue 25): the token's insert overlaps the
+reads a callback needs before its write (on another instance's call the insert and the record
+read are in flight together, and the write then needs no read of its own), and a write on the
+bare URI never creates a call."""
 
 from __future__ import annotations
 
@@ -8,12 +9,16 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from callcontrol.adapters.store.backend import Entity
 from callcontrol.adapters.store.callback_tokens import CallbackTokenStore
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.adapters.store.memory import MemoryTableBackend
 from callcontrol.domain.callback_binding import CallbackCredentials, body_digest, new_callback_secret
+from callcontrol.domain.errors import Unauthenticated
 from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
+from callcontrol.domain.models import CallRecord
 from callcontrol.usecases.callbacks import Callbacks, IngestCallbacks
 
 
@@ -73,3 +78,21 @@ async def test_the_instance_that_wrote_last_only_inserts_and_writes() -> None:
     before = backend.round_trips
     await callbacks.ingest(request("c1", 2, secret))
     assert backend.round_trips - before == 2
+
+
+class VanishingCalls(CallStore):
+    """The bare URI's read finds a call from before secrets, which is gone by the write."""
+
+    async def find(self, call_connection_id: str) -> CallRecord | None:
+        return CallRecord(call_connection_id)
+
+
+async def test_a_call_gone_between_the_check_and_the_write_is_not_made_up_again() -> None:
+    backend = MemoryTableBackend()
+    callbacks = Callbacks(VanishingCalls(backend), CallbackTokenStore(backend))
+    credentials = CallbackCredentials(None, None, None, body_digest(b"[]"))
+
+    with pytest.raises(Unauthenticated):
+        await callbacks.ingest(IngestCallbacks((event("gone", 1),), credentials))
+
+    assert await CallStore(backend).find("gone") is None
