@@ -1,11 +1,12 @@
 """Callback ingestion cost against one bare Table upsert per event, in the same run (Azurite).
 
 Ours: ingestion through the callbacks use case with each request's binding checked (the call's
-URI secret and a token id, issue 13), the state machine, de-duplication, and one conditional
-write of the call's row carrying the event; every 90 events a transaction moves the history to
-rows). Baseline: one `upsert_entity` of a similar-size entity per event with the same async SDK.
-Sequential per call, several calls interleaved, as callbacks arrive. Reports events/s, the cost
-ratio and storage round trips per event.
+URI secret, issue 13, and the token id recorded once per deployment in the replay store, issue
+25), the state machine, de-duplication, and one conditional write of the call's row carrying the
+event; every 90 events a transaction moves the history to rows). Baseline: one `upsert_entity`
+of a similar-size entity per event with the same async SDK. Sequential per call, several calls
+interleaved, as callbacks arrive. Reports events/s, the cost ratio and storage round trips per
+event.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from azure.data.tables.aio import TableServiceClient
 
 from bench._common import write
 from callcontrol.adapters.store.azure_tables import AzureTableBackend
+from callcontrol.adapters.store.callback_tokens import CallbackTokenStore
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.domain.callback_binding import CallbackCredentials, body_digest, new_callback_secret
 from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
@@ -46,7 +48,7 @@ def scenario(call: str) -> list[CallbackEvent]:
 async def run_ours(connection_string: str) -> tuple[float, int, int]:
     service = TableServiceClient.from_connection_string(connection_string)
     backend = AzureTableBackend(service, table_prefix=f"b{uuid.uuid4().hex[:8]}")
-    callbacks = Callbacks(CallStore(backend))
+    callbacks = Callbacks(CallStore(backend), CallbackTokenStore(backend))
     per_call = [scenario(f"call-{uuid.uuid4()}") for _ in range(CALLS)]
     secrets = {id(events): new_callback_secret() for events in per_call}
 

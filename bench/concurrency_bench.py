@@ -30,6 +30,7 @@ import aiohttp
 
 from bench._common import percentile, write
 from bench.management_bench import place_call
+from callcontrol.domain.callback_binding import callback_uri, new_callback_secret
 from emulator.acs.tokens import TokenIssuer
 from tools.azurite import start_azurite
 from tools.processes import free_port
@@ -158,12 +159,15 @@ async def measure(stack: Stack, signer: TokenIssuer, call_id: str) -> dict[str, 
         def callbacks_for(concurrency: int, per_sender: int) -> Any:
             # Tokens and bodies are made before the clock starts: only the app's work is timed.
             calls = [f"bench-{uuid.uuid4()}" for _ in range(concurrency)]
+            # Each call's own callback URI, as ACS uses it (the bare one takes no unknown call).
+            urls = [callback_uri(f"{stack.app_url}/api/callbacks", new_callback_secret())
+                    for _ in calls]
             prepared = [[(f"Bearer {signer.mint(stack.emulator_url)}", callback_body(call, step))
                          for step in range(per_sender)] for call in calls]
 
             async def send(index: int, step: int) -> None:
                 token, body = prepared[index][step]
-                async with http.post(f"{stack.app_url}/api/callbacks", data=body, headers={
+                async with http.post(urls[index], data=body, headers={
                         "Authorization": token, "Content-Type": "application/json"}) as reply:
                     text = await reply.read()
                     assert reply.status == 200, text[:300]

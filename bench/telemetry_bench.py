@@ -61,6 +61,7 @@ from callcontrol.adapters.telemetry.logs import attach_filters, configure_loggin
 from callcontrol.adapters.telemetry.otel import OtelTelemetry
 from callcontrol.adapters.telemetry.span_redaction import RedactingSpanProcessor
 from callcontrol.composition import Services, use_services
+from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
 from callcontrol.observability import install
 from callcontrol.settings import load_settings
 from emulator.acs.tokens import TokenIssuer
@@ -151,13 +152,19 @@ class GcClock:
             self.full[self.arm] += info["generation"] == 2
 
 
+_SECRETS: dict[str, str] = {}  # each call's callback secret
+
+
 def functions() -> dict[str, Invoke]:
     return {str(f.get_function_name()): f.get_user_function() for f in app.get_functions()}
 
 
 def callback_request(tokens: TokenIssuer, issuer: str, event: dict[str, Any]) -> func.HttpRequest:
+    # Through the call's own URI, as ACS sends them: the bare one takes no call the app lacks.
+    secret = _SECRETS.setdefault(event["data"]["callConnectionId"], new_callback_secret())
     return func.HttpRequest(
-        method="POST", url="http://localhost/api/callbacks", params={}, route_params={},
+        method="POST", url="http://localhost/api/callbacks", params={SECRET_PARAMETER: secret},
+        route_params={},
         headers={"Authorization": f"Bearer {tokens.mint(issuer)}"},
         body=json.dumps([event]).encode())
 

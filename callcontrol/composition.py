@@ -31,6 +31,7 @@ from callcontrol.adapters.store.azure_tables import (
     connect_tables,
 )
 from callcontrol.adapters.store.backend import TableBackend
+from callcontrol.adapters.store.callback_tokens import CallbackTokenStore
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.idempotency import IdempotencyStore
@@ -302,6 +303,10 @@ class Services:
         return IdempotencyStore(self.backend)
 
     @cached_property
+    def callback_tokens(self) -> CallbackTokenStore:
+        return CallbackTokenStore(self.backend)
+
+    @cached_property
     def rule_store(self) -> RuleStore:
         return RuleStore(self.backend, seed=rules_file_seed(self.settings))
 
@@ -327,7 +332,7 @@ class Services:
 
     @cached_property
     def callbacks(self) -> Callbacks:
-        return Callbacks(self.call_store)
+        return Callbacks(self.call_store, self.callback_tokens)
 
     @cached_property
     def inbound(self) -> InboundCalls:
@@ -348,7 +353,8 @@ class Services:
     @cached_property
     def retention(self) -> Retention:
         return Retention(self.call_store, self.call_store, self.idempotency, self.claims,
-                         self.rule_store, retention_options_from_settings(self.settings))
+                         self.rule_store, retention_options_from_settings(self.settings),
+                         callback_tokens=self.callback_tokens)
 
     @cached_property
     def readiness(self) -> Readiness:

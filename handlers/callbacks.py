@@ -1,8 +1,8 @@
 """ACS callback sink: authenticate first, then parse, then apply every event idempotently.
 
-Authentication is the JWT (verified here, before anything is read) plus what binds the request
-to a call: the secret in the call's own callback URI and the token's id, both checked against
-the call's record by the callbacks use case (see docs/security.md).
+Authentication is the JWT (verified here, before anything is read) plus what the callbacks use
+case checks: the secret in the call's own callback URI against the call's record, and the
+token's id, used once per deployment (see docs/security.md).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import jwt
 
+from callcontrol.domain.callback_tokens import TOKEN_LEEWAY
 from callcontrol.domain.errors import AcsUnavailable, Unauthenticated
 from callcontrol.domain.redaction import redact
 
@@ -37,7 +38,7 @@ class CallbackAuthenticator:
         fetch_jwks: JwksFetcher,
         refresh_interval: float = 2.0,
         max_age: float = 24 * 3600.0,
-        leeway_seconds: int = 30,
+        leeway_seconds: int = int(TOKEN_LEEWAY.total_seconds()),  # the replay store's too
     ) -> None:
         self._issuer = issuer
         self._audience = audience

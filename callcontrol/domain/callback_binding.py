@@ -7,9 +7,7 @@ securing webhooks suggests alongside the JWT). The call's record keeps only the 
 a callback about the call must present the secret, compared in constant time. A record without
 one (a call created before this existed) keeps working until it ends.
 
-Tokens that carry a `jti` are remembered per call with a digest of the body they came with: the
-same token again with the same body is a redelivery (harmless: its events are duplicates); with
-another body it is a replay, and refused.
+Token ids (`jti`) are remembered once per deployment, not per call: see callback_tokens.py.
 """
 
 from __future__ import annotations
@@ -24,7 +22,6 @@ from urllib.parse import urlencode
 from callcontrol.domain.errors import Unauthenticated
 
 SECRET_PARAMETER = "callSecret"
-MAX_REMEMBERED_TOKENS = 64  # a few minutes of callbacks; expired ones are dropped first
 
 
 def new_callback_secret() -> str:
@@ -56,16 +53,6 @@ def body_digest(body: bytes) -> str:
 
 
 @dataclass(frozen=True)
-class TokenUse:
-    """A token id seen on a callback about this call, the body it came with, and when the
-    token stops being valid (after that it cannot be replayed anyway)."""
-
-    token_id: str
-    body_digest: str
-    expires_at: datetime | None
-
-
-@dataclass(frozen=True)
 class CallbackCredentials:
     """What one callback request presents beyond its (already verified) JWT."""
 
@@ -80,7 +67,6 @@ class CallbackBinding:
     """What a call's record keeps to check its callbacks."""
 
     secret_sha256: str | None = None
-    tokens: tuple[TokenUse, ...] = ()
 
     @classmethod
     def for_secret(cls, secret: str) -> CallbackBinding:
@@ -93,29 +79,16 @@ class CallbackBinding:
             return self
         return replace(self, secret_sha256=digest)
 
-    def admit(self, credentials: CallbackCredentials, now: datetime) -> CallbackBinding:
-        """The binding after admitting this callback, or Unauthenticated.
+    def admit(self, credentials: CallbackCredentials) -> None:
+        """Check that the request may speak for this call.
 
         Raises:
-            Unauthenticated: the call has a secret and the request does not present it, or the
-                token was already used with another body.
+            Unauthenticated: the call has a secret and the request does not present it.
         """
         if self.secret_sha256 is not None:
             presented = secret_digest(credentials.secret or "")
             if not hmac.compare_digest(presented, self.secret_sha256):
                 raise Unauthenticated("the callback URI does not belong to this call")
-        if credentials.token_id is None:
-            return self
-        kept = tuple(use for use in self.tokens
-                     if use.expires_at is None or use.expires_at > now)
-        for use in kept:
-            if use.token_id == credentials.token_id:
-                if not hmac.compare_digest(use.body_digest, credentials.body_digest):
-                    raise Unauthenticated("the token was already used for another callback")
-                return replace(self, tokens=kept)
-        use = TokenUse(credentials.token_id, credentials.body_digest,
-                       credentials.token_expires_at)
-        return replace(self, tokens=(*kept, use)[-MAX_REMEMBERED_TOKENS:])
 
     def pinned(self, credentials: CallbackCredentials) -> CallbackBinding:
         """A call first seen through a callback (it overtook the create/answer response): the

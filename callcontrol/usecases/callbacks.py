@@ -5,26 +5,38 @@ the record, the event joins the history and the change is announced as this call
 call events join the row's outbox, published after: docs/events.md), all atomically; a
 redelivered event changes nothing and announces nothing. Each applied event is logged once,
 with the state change and the operations it settled.
+
+Authentication beyond the JWT (docs/security.md): the token's id is used once per deployment
+(the replay store), and each event's call must accept the request's URI: its own secret, or the
+bare URI for a call stored before secrets existed. A call the store does not hold is created
+only through a URI with a secret (its callbacks overtook the create/answer response); on the
+bare URI it is refused, so no record is ever made up from a forged event.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from contextlib import nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 from callcontrol.domain.announcements import Cause, Source
 from callcontrol.domain.callback_binding import CallbackBinding, CallbackCredentials
+from callcontrol.domain.callback_tokens import token_use
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import Unauthenticated
 from callcontrol.domain.events.callbacks import CallbackEvent
 from callcontrol.domain.models import CallRecord, Operation, OperationStatus, StoredEvent
 from callcontrol.domain.state_machine import apply_event
 from callcontrol.observability import CallbackResult, bind_call, note_call, telemetry
-from callcontrol.usecases.ports import CallRecords
+from callcontrol.usecases.ports import CallbackTokenUses, CallRecords
 
 logger = logging.getLogger(__name__)
+UNKNOWN_ON_BARE_URI = ("the bare callback URI serves only calls stored before per-call secrets; "
+                       "this call is not one")
 
 
 @dataclass(frozen=True)
@@ -43,8 +55,10 @@ class IngestResult:
 
 
 class Callbacks:
-    def __init__(self, calls: CallRecords, clock: Clock = utc_now) -> None:
+    def __init__(self, calls: CallRecords, tokens: CallbackTokenUses | None = None,
+                 clock: Clock = utc_now) -> None:
         self._calls = calls
+        self._tokens = tokens  # None: token ids are not checked (callers without credentials)
         self._clock = clock
 
     async def ingest(self, command: IngestCallbacks) -> IngestResult:
@@ -68,19 +82,33 @@ class Callbacks:
     async def _check_before_applying(self, events: tuple[CallbackEvent, ...],
                                      credentials: CallbackCredentials) -> None:
         """All or nothing: a request that fails for one of its calls applies no event at all.
-        A URI secret speaks for one call, so its request is about that call only; on the bare
-        URI each call is read once (only calls from before secrets, or forgeries, come there).
-        Each write checks again, under the call's ETag."""
+
+        The token id is recorded in the replay store concurrently with the reads that come
+        before the write, so it adds no sequential round trip where there are reads (none when
+        this instance wrote the call last). A URI secret speaks for one call, so its request is
+        about that call only (its write checks the secret, under the call's ETag). On the bare
+        URI each call is read first: only calls stored before secrets (and no secret of their
+        own) take callbacks there; each write checks again.
+        """
         calls = {event.call_connection_id for event in events}
-        if credentials.secret is not None:
-            if len(calls) > 1:
-                raise Unauthenticated("a call's callback URI speaks for that call only")
-            return  # one call: its first event's write checks, before anything is written
+        if credentials.secret is not None and len(calls) > 1:
+            raise Unauthenticated("a call's callback URI speaks for that call only")
         now = self._clock()
-        for call_id in calls:
-            record = await self._calls.find(call_id)
-            if record is not None:
-                record.callback_binding.admit(credentials, now)
+        use = token_use(credentials, calls, now)
+        checks: list[Coroutine[Any, Any, None]] = []
+        if use is not None and self._tokens is not None:
+            checks.append(self._tokens.admit(use, now))
+        if credentials.secret is None:
+            checks += [self._bare_uri_serves(call_id, credentials) for call_id in calls]
+        elif checks:  # the call's read, if its write needs one, overlaps the token's insert
+            checks += [self._calls.prefetch(call_id) for call_id in calls]
+        await _all_of(checks)
+
+    async def _bare_uri_serves(self, call_id: str, credentials: CallbackCredentials) -> None:
+        record = await self._calls.find(call_id)
+        if record is None:
+            raise Unauthenticated(UNKNOWN_ON_BARE_URI)
+        record.callback_binding.admit(credentials)
 
     async def _observed(self, event: CallbackEvent,
                         credentials: CallbackCredentials | None, *, own_span: bool) -> bool:
@@ -122,20 +150,38 @@ class Callbacks:
         written: list[tuple[CallRecord | None, CallRecord]] = []
 
         def change(record: CallRecord | None) -> CallRecord:
-            updated = apply_event(record, event, received)
             if credentials is not None:
-                binding = record.callback_binding if record is not None else CallbackBinding()
+                if record is not None:
+                    record.callback_binding.admit(credentials)
+                elif credentials.secret is None:
+                    raise Unauthenticated(UNKNOWN_ON_BARE_URI)
+            updated = apply_event(record, event, received)
+            if record is None and credentials is not None:
                 # A call first seen here (its callbacks overtook the create/answer response)
                 # takes the secret its callback URI carries.
-                if record is None:
-                    binding = binding.pinned(credentials)
-                updated = updated.with_changes(callback_binding=binding.admit(credentials, received))
+                updated = updated.with_changes(
+                    callback_binding=CallbackBinding().pinned(credentials))
             written[:] = [(record, updated)]  # the last attempt's is the one that holds
             return updated
 
         announced_as = Cause(Source.CALLBACK, event.id, event.type)
         recorded = await self._calls.record_event(stored, change, cause=announced_as)
         return written[0] if recorded else None
+
+
+async def _all_of(checks: list[Coroutine[Any, Any, None]]) -> None:
+    """Run the checks concurrently; the first to raise cancels the others and is raised as is."""
+    if len(checks) == 1:  # the usual case: no task to make
+        await checks[0]
+        return
+    tasks = [asyncio.ensure_future(check) for check in checks]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _log_applied(kind: str, before: CallRecord | None, after: CallRecord) -> None:

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from callcontrol.domain.announcements import APP, CallEvent, Cause
+from callcontrol.domain.callback_tokens import TokenUse
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall
@@ -73,6 +74,10 @@ class CallRecords(Protocol):
 
     async def find(self, call_connection_id: str) -> CallRecord | None: ...
 
+    async def prefetch(self, call_connection_id: str) -> None:
+        """Read the call ahead of a `record_event` (nothing to do when the store holds it)."""
+        ...
+
     async def events(self, call_connection_id: str) -> list[StoredEvent]: ...
 
     async def list_page(self, query: CallQuery) -> CallPage: ...
@@ -102,6 +107,21 @@ class CallIndexes(Protocol):
 
 class Expiring(Protocol):
     """A store whose rows expire after a fixed time (idempotency keys, claims)."""
+
+    async def purge(self, now: datetime, limit: int) -> int: ...
+
+
+class CallbackTokenUses(Protocol):
+    """Callback token ids used once per deployment (the replay store); rows expire with the
+    token, and retention purges them."""
+
+    async def admit(self, use: TokenUse, now: datetime) -> None:
+        """Record the token's first use; a repeat of that same delivery passes again.
+
+        Raises:
+            Unauthenticated: the token was already used for another body or other calls.
+        """
+        ...
 
     async def purge(self, now: datetime, limit: int) -> int: ...
 

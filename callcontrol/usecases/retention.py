@@ -8,6 +8,7 @@ next run, and every step can be repeated):
   index's table of a day past retention goes once it is empty;
 * Idempotency-Key records past their 24 hours;
 * inbound claims and redirect-hop rows past their 24 hours;
+* callback token ids (the replay store) whose token can no longer be accepted;
 * rule set versions beyond the newest `rule_versions_kept` (never the current one).
 """
 
@@ -49,6 +50,7 @@ class RetentionReport:
     index_tables: int = 0
     idempotency_keys: int = 0
     claims: int = 0
+    callback_tokens: int = 0
     rule_versions: int = 0
     more_to_do: bool = False  # a batch was full: the next run continues
 
@@ -56,17 +58,19 @@ class RetentionReport:
         return {"calls": self.calls, "callRows": self.call_rows,
                 "callsKeptActive": self.calls_kept_active, "indexTables": self.index_tables,
                 "idempotencyKeys": self.idempotency_keys, "claims": self.claims,
+                "callbackTokens": self.callback_tokens,
                 "ruleVersions": self.rule_versions, "moreToDo": self.more_to_do}
 
 
 class Retention:
     def __init__(self, calls: CallRecords, indexes: CallIndexes, idempotency: Expiring,
                  claims: Expiring, rules: PrunableRuleVersions, options: RetentionOptions,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, *, callback_tokens: Expiring | None = None) -> None:
         self._calls = calls
         self._indexes = indexes
         self._idempotency = idempotency
         self._claims = claims
+        self._callback_tokens = callback_tokens
         self._rules = rules
         self._options = options
         self._clock = clock
@@ -83,9 +87,11 @@ class Retention:
         report.index_tables = await self._indexes.drop_emptied_days(cutoff)
         report.idempotency_keys = await self._idempotency.purge(now, batch)
         report.claims = await self._claims.purge(now, batch)
+        if self._callback_tokens is not None:
+            report.callback_tokens = await self._callback_tokens.purge(now, batch)
         report.rule_versions = await self._rules.prune(self._options.rule_versions_kept, batch)
         report.more_to_do = batch in (len(expired), report.idempotency_keys, report.claims,
-                                      report.rule_versions)
+                                      report.callback_tokens, report.rule_versions)
         logger.info("retention (%s): %s", command.trigger, report.to_json())
         return report
 

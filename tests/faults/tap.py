@@ -3,7 +3,9 @@
 The fault stack's CALLBACK_BASE_URL points here, so every callback the emulator signs and sends
 goes through the tap: it is forwarded to the app unchanged, and a copy (path with query,
 headers, body, the app's status) is kept, so a test can replay a genuine token the way an
-attacker who captured one would.
+attacker who captured one would. A test can also have the tap intercept a delivery (`hold`):
+kept, answered 200, never forwarded, so its token reaches the app unused, as when an attacker
+sits in the path.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,7 +27,7 @@ class Tapped:
     path: str  # with the query string
     headers: dict[str, str]
     body: bytes
-    status: int
+    status: int  # the app's answer; 0 for a delivery the tap held back
 
 
 class CallbackTap:
@@ -32,6 +35,8 @@ class CallbackTap:
         self.port = free_port()
         self.target = ""  # the app's base URL, set once the stack runs
         self.seen: list[Tapped] = []
+        self.held: list[Tapped] = []
+        self._hold: Callable[[bytes], bool] | None = None  # the next body it matches is held
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((HOST, self.port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -46,6 +51,18 @@ class CallbackTap:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+    def hold(self, matches: Callable[[bytes], bool]) -> None:
+        """Intercept the next delivery whose body `matches` instead of forwarding it."""
+        with self._lock:
+            self._hold = matches
+
+    def _take_hold(self, body: bytes) -> bool:
+        with self._lock:
+            if self._hold is None or not self._hold(body):
+                return False
+            self._hold = None
+            return True
 
     def forward(self, method: str, path: str, headers: dict[str, str],
                 body: bytes) -> tuple[int, bytes]:
@@ -65,9 +82,14 @@ class CallbackTap:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() in ("authorization", "content-type")}
-                status, answer = tap.forward("POST", self.path, headers, body)
-                with tap._lock:
-                    tap.seen.append(Tapped(self.path, headers, body, status))
+                if tap._take_hold(body):
+                    status, answer = 200, b"{}"
+                    with tap._lock:
+                        tap.held.append(Tapped(self.path, headers, body, 0))
+                else:
+                    status, answer = tap.forward("POST", self.path, headers, body)
+                    with tap._lock:
+                        tap.seen.append(Tapped(self.path, headers, body, status))
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()

@@ -16,7 +16,9 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from callcontrol.adapters.callback_auth import CallbackAuthenticator
-from callcontrol.composition import Services, use_services
+from callcontrol.composition import Services, services, use_services
+from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
+from callcontrol.domain.models import CallRecord, CallState
 from callcontrol.settings import load_settings
 from emulator import EmulatorConfig, EmulatorThread, start_in_thread
 from tests.support.app import http_request, invoke
@@ -144,8 +146,11 @@ def callback(kind: str, call_id: str) -> dict[str, Any]:
             "data": {"callConnectionId": call_id, "serverCallId": "srv", "correlationId": "corr"}}
 
 
-async def post_callbacks(signer: TestSigner, body: list[dict[str, Any]]) -> None:
-    request = http_request("POST", "callbacks", body=body, headers={"Authorization": signer.bearer()})
+async def post_callbacks(signer: TestSigner, body: list[dict[str, Any]],
+                         secret: str | None) -> None:
+    params = {SECRET_PARAMETER: secret} if secret is not None else None
+    request = http_request("POST", "callbacks", body=body, params=params,
+                           headers={"Authorization": signer.bearer()})
     response = await invoke("callbacks", request)
     assert response.status_code == 200, response.get_body()
 
@@ -154,7 +159,7 @@ async def test_a_callback_is_a_span_with_its_call_connection_id(
     signer: TestSigner, recorded: Recorded,
 ) -> None:
     call_id = str(uuid.uuid4())
-    await post_callbacks(signer, [callback("CallConnected", call_id)])
+    await post_callbacks(signer, [callback("CallConnected", call_id)], new_callback_secret())
 
     # ACS posts one event at a time: the invocation's span is the event's.
     invocation = dict(one(recorded.named("callbacks")).attributes or {})
@@ -168,8 +173,12 @@ async def test_a_callback_is_a_span_with_its_call_connection_id(
 async def test_a_batch_gets_a_span_per_event_each_with_its_call(
     signer: TestSigner, recorded: Recorded,
 ) -> None:
+    # One request about two calls: the bare URI, which serves calls stored before secrets.
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
-    await post_callbacks(signer, [callback("CallConnected", first), callback("CallConnected", second)])
+    for call_id in (first, second):
+        await services().call_store.save(CallRecord(call_id, state=CallState.CONNECTING), None)
+    await post_callbacks(signer, [callback("CallConnected", first), callback("CallConnected", second)],
+                         None)
 
     spans = recorded.named("callback CallConnected")
     assert sorted(dict(s.attributes or {})["callConnectionId"] for s in spans) == sorted([first, second])

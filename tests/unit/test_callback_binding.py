@@ -1,4 +1,5 @@
-"""The per-call callback secret and the once-per-body token ids (callcontrol.domain.callback_binding)."""
+"""The per-call callback secret (callcontrol.domain.callback_binding) and the token uses the replay
+store compares (callcontrol.domain.callback_tokens)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from callcontrol.domain.callback_binding import (
     callback_uri,
     new_callback_secret,
 )
+from callcontrol.domain.callback_tokens import TOKEN_LEEWAY, token_use
 from callcontrol.domain.errors import Unauthenticated
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -38,34 +40,26 @@ def test_the_secret_travels_in_the_uri_and_only_its_digest_is_kept() -> None:
 def test_a_callback_without_the_calls_secret_is_refused(presented: str | None) -> None:
     binding = CallbackBinding.for_secret(new_callback_secret())
     with pytest.raises(Unauthenticated):
-        binding.admit(credentials(presented), NOW)
+        binding.admit(credentials(presented))
 
 
 def test_a_call_from_before_secrets_keeps_accepting_callbacks() -> None:
-    assert CallbackBinding().admit(credentials(None), NOW) == CallbackBinding()
+    CallbackBinding().admit(credentials(None))
 
 
-def test_a_token_id_is_good_for_one_body_only() -> None:
-    secret = new_callback_secret()
-    binding = CallbackBinding.for_secret(secret).admit(credentials(secret, "t1", b"[1]"), NOW)
-    # The same request again (a redelivery): admitted, nothing new remembered.
-    assert binding.admit(credentials(secret, "t1", b"[1]"), NOW) == binding
-    with pytest.raises(Unauthenticated, match="already used"):
-        binding.admit(credentials(secret, "t1", b"[2]"), NOW)
-    # Legacy calls are protected by the token ids too.
-    legacy = CallbackBinding().admit(credentials(None, "t2", b"[1]"), NOW)
-    with pytest.raises(Unauthenticated):
-        legacy.admit(credentials(None, "t2", b"[forged]"), NOW)
-
-
-def test_expired_token_ids_are_forgotten_and_the_memory_is_bounded() -> None:
-    binding = CallbackBinding()
-    for index in range(100):
-        binding = binding.admit(credentials(None, f"t{index}", expires=NOW + timedelta(seconds=1)),
-                                NOW)
-    assert len(binding.tokens) == 64
-    later = binding.admit(credentials(None, "fresh"), NOW + timedelta(seconds=2))
-    assert [use.token_id for use in later.tokens] == ["fresh"]
+def test_a_token_use_repeats_only_with_the_same_body_about_the_same_calls() -> None:
+    first = token_use(credentials(None, "t1", b"[1]"), ["a"], NOW)
+    assert first is not None
+    assert first.remember_until == NOW + timedelta(minutes=5) + TOKEN_LEEWAY
+    assert first.repeats(token_use(credentials("s", "t1", b"[1]"), ["a", "a"], NOW) or first)
+    for other in (token_use(credentials(None, "t1", b"[2]"), ["a"], NOW),
+                  token_use(credentials(None, "t1", b"[1]"), ["b"], NOW),
+                  token_use(credentials(None, "t1", b"[1]"), ["a", "b"], NOW),
+                  token_use(credentials(None, "t2", b"[1]"), ["a"], NOW)):
+        assert other is not None and not other.repeats(first)
+    assert token_use(credentials(None), ["a"], NOW) is None  # no jti: nothing to remember
+    no_expiry = token_use(credentials(None, "t3", expires=None), ["a"], NOW)
+    assert no_expiry is not None and no_expiry.remember_until > NOW
 
 
 def test_a_call_first_seen_through_a_callback_takes_the_secret_it_presents() -> None:
@@ -80,7 +74,7 @@ def test_the_store_keeps_the_binding_and_older_rows_read_without_one() -> None:
     from callcontrol.domain.models import CallRecord
 
     secret = new_callback_secret()
-    binding = CallbackBinding.for_secret(secret).admit(credentials(secret, "t1"), NOW)
+    binding = CallbackBinding.for_secret(secret)
     record = CallRecord("call-1", callback_binding=binding)
     stored = encode_call(record)
     assert secret not in str(stored)
@@ -88,3 +82,14 @@ def test_the_store_keeps_the_binding_and_older_rows_read_without_one() -> None:
     assert "callbackSecretSha256" not in str(record.to_json())  # the API never shows it
     older = {k: v for k, v in stored.items() if not k.startswith("callback")}
     assert decode_call(older).callback_binding == CallbackBinding()
+
+
+def test_token_ids_an_earlier_release_kept_in_the_call_row_are_ignored() -> None:
+    from callcontrol.adapters.store.codec import decode_call, encode_call
+    from callcontrol.domain.models import CallRecord
+
+    stored = encode_call(CallRecord("call-1", callback_binding=CallbackBinding.for_secret("s")))
+    assert "callbackTokens" not in stored  # remembered once per deployment now, not per call
+    older = {**stored, "callbackTokens": [{"jti": "t1", "bodySha256": "00",
+                                           "expiresAt": NOW.isoformat()}]}
+    assert decode_call(older).callback_binding == CallbackBinding.for_secret("s")

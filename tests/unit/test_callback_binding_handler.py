@@ -1,17 +1,21 @@
-"""Callbacks bound to their call, through `function_app.app` (issue 13, item 1): the per-call
-secret in the callback URI and the token ids, over the in-memory store twin."""
+"""Callbacks bound to their call, through `function_app.app` (issue 13, item 1; issue 25): the
+per-call secret in the callback URI, token ids used once per deployment, and the bare URI for
+calls from before secrets only, over the in-memory store twin."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
 import pytest
 
+from callcontrol.adapters.store.calls import CallStore
 from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
+from callcontrol.domain.models import CallRecord, CallState
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
 from tests.support.memory_tables import MemoryTableBackend
@@ -24,10 +28,23 @@ def signer() -> TestSigner:
     return TestSigner(ISSUER, AUDIENCE)
 
 
+@pytest.fixture
+def backend() -> MemoryTableBackend:
+    return MemoryTableBackend()
+
+
 @pytest.fixture(autouse=True)
-def wired(signer: TestSigner) -> Iterator[None]:
-    with services_over(MemoryTableBackend(), signer):
+def wired(signer: TestSigner, backend: MemoryTableBackend) -> Iterator[None]:
+    with services_over(backend, signer):
         yield
+
+
+async def stored_before_secrets(backend: MemoryTableBackend) -> str:
+    """A call an earlier release stored: its record has no callback secret."""
+    call_id = str(uuid.uuid4())
+    record = CallRecord(call_id, state=CallState.CONNECTING, created_at=datetime.now(UTC))
+    await CallStore(backend).save(record, None)
+    return call_id
 
 
 def event(call_id: str, kind: str = "CallConnected") -> dict[str, Any]:
@@ -85,18 +102,58 @@ async def test_a_secret_uri_speaks_for_one_call_only(signer: TestSigner) -> None
 
 
 async def test_a_call_without_a_secret_keeps_working_and_a_bare_batch_is_all_or_nothing(
-    signer: TestSigner
+    signer: TestSigner, backend: MemoryTableBackend
 ) -> None:
-    legacy, bound, secret = str(uuid.uuid4()), str(uuid.uuid4()), new_callback_secret()
+    legacy, bound, secret = await stored_before_secrets(backend), str(uuid.uuid4()), \
+        new_callback_secret()
     assert (await post([event(legacy)], signer.token(), None)).status_code == 200
     assert (await post([event(bound)], signer.token(), secret)).status_code == 200
     # The bare URI still speaks for the call without a secret...
     assert (await post([event(legacy, "CallDisconnected")], signer.token(), None)).status_code \
         == 200
     # ...but not for the bound one, and a batch naming both applies nothing.
-    legacy2 = str(uuid.uuid4())
+    legacy2 = await stored_before_secrets(backend)
     assert (await post([event(legacy2)], signer.token(), None)).status_code == 200
     mixed = await post([event(legacy2, "CallDisconnected"), event(bound, "CallDisconnected")],
                        signer.token(), None)
     assert mixed.status_code == 401
     assert (await state(legacy2), await state(bound)) == ("connected", "connected")
+
+
+async def test_a_token_is_used_once_whatever_the_call(signer: TestSigner) -> None:
+    # Issue 25: a token from call B, with call A's own URI, forged A's CallDisconnected.
+    a, a_secret, b, b_secret = str(uuid.uuid4()), new_callback_secret(), str(uuid.uuid4()), \
+        new_callback_secret()
+    assert (await post([event(a)], signer.token(jti=str(uuid.uuid4())), a_secret)).status_code \
+        == 200
+    token = signer.token(jti=str(uuid.uuid4()))
+    assert (await post([event(b)], token, b_secret)).status_code == 200
+
+    forged = await post([event(a, "CallDisconnected")], token, a_secret)
+
+    assert forged.status_code == 401
+    assert forged.mimetype == "application/problem+json"
+    assert await state(a) == "connected"
+
+
+async def test_one_token_is_not_accepted_on_many_calls(signer: TestSigner) -> None:
+    token = signer.token(jti=str(uuid.uuid4()))
+    statuses = [(await post([event(str(uuid.uuid4()))], token, new_callback_secret())).status_code
+                for _ in range(5)]
+    assert statuses == [200, 401, 401, 401, 401]
+
+
+async def test_the_bare_uri_makes_up_no_call(signer: TestSigner, backend: MemoryTableBackend
+                                            ) -> None:
+    # Issue 25: the bare URI and any valid token created records for invented call ids.
+    for token in (signer.token(jti=str(uuid.uuid4())), signer.token()):
+        refused = await post([event(str(uuid.uuid4()))], token, None)
+        assert refused.status_code == 401
+        assert refused.mimetype == "application/problem+json"
+        assert "before per-call secrets" in json_body(refused)["detail"]
+    legacy = await stored_before_secrets(backend)
+    mixed = await post([event(legacy), event(str(uuid.uuid4()))], signer.token(), None)
+    assert mixed.status_code == 401
+    listed = json_body(await invoke("list_calls", http_request("GET", "calls")))
+    assert [c["callConnectionId"] for c in listed["value"]] == [legacy]
+    assert await state(legacy) == "connecting"

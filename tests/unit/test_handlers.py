@@ -9,6 +9,7 @@ import azure.functions as func
 import pytest
 
 from callcontrol.composition import Services, use_services
+from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
 from callcontrol.settings import load_settings
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
@@ -17,6 +18,7 @@ from tests.support.signing import TestSigner
 from tests.support.wiring import AUDIENCE, ISSUER, services_over
 
 CALL_ID = load_event("call_connected.json")[0]["data"]["callConnectionId"]
+SECRET = new_callback_secret()  # the call's own callback URI: the bare one takes no new calls
 
 
 @pytest.fixture
@@ -38,7 +40,8 @@ def wired(signer: TestSigner, backend: MemoryTableBackend) -> Iterator[None]:
 async def post_callback(body: object, authorization: str | None) -> func.HttpResponse:
     headers = {"Authorization": authorization} if authorization else {}
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return await invoke("callbacks", http_request("POST", "callbacks", raw=raw, headers=headers))
+    return await invoke("callbacks", http_request("POST", "callbacks", raw=raw, headers=headers,
+                                                  params={SECRET_PARAMETER: SECRET}))
 
 
 async def test_callbacks_then_get_call_shows_connected(signer: TestSigner) -> None:

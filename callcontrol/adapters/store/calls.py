@@ -105,6 +105,12 @@ class CallStore:
     def forget(self, call_connection_id: str) -> None:
         self._versions.forget(call_connection_id)
 
+    async def prefetch(self, call_connection_id: str) -> None:
+        """Read the call now unless this process holds its last version, so that a
+        `record_event` soon after starts without a read (callbacks overlap it with their token
+        check)."""
+        await self._versions.prefetch(call_connection_id)
+
     async def save(self, record: CallRecord, base: VersionedCall | None, *, cause: Cause = APP
                    ) -> str:
         return await self._versions.save(record, base, cause=cause)

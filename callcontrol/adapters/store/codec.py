@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from callcontrol.domain.announcements import CallEvent
-from callcontrol.domain.callback_binding import CallbackBinding, TokenUse
+from callcontrol.domain.callback_binding import CallbackBinding
 from callcontrol.domain.claims import ClaimOutcome
 from callcontrol.domain.errors import StoreError
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
@@ -200,22 +200,19 @@ def _decode_call_v1(value: Json) -> CallRecord:
 
 
 def _binding(binding: CallbackBinding) -> Json:
-    """Optional keys: rows without them (older ones, calls from before callback secrets) read
-    as a call with no secret and no remembered tokens."""
+    """Optional key: rows without it (older ones, calls from before callback secrets) read as a
+    call with no secret."""
     body: Json = {}
     if binding.secret_sha256 is not None:
         body["callbackSecretSha256"] = binding.secret_sha256
-    if binding.tokens:
-        body["callbackTokens"] = [{"jti": use.token_id, "bodySha256": use.body_digest,
-                                   "expiresAt": _iso(use.expires_at)} for use in binding.tokens]
     return body
 
 
 def _read_binding(value: Json) -> CallbackBinding:
+    # Rows of earlier releases may also hold `callbackTokens` (token ids remembered per call):
+    # ignored, token ids are remembered once per deployment now (adapters/store/callback_tokens).
     digest = value.get("callbackSecretSha256")
-    tokens = tuple(TokenUse(str(use["jti"]), str(use["bodySha256"]), _when(use.get("expiresAt")))
-                   for use in value.get("callbackTokens") or () if isinstance(use, dict))
-    return CallbackBinding(digest if isinstance(digest, str) else None, tokens)
+    return CallbackBinding(digest if isinstance(digest, str) else None)
 
 
 _CALL_DECODERS: Final[Mapping[int, Callable[[Json], CallRecord]]] = {1: _decode_call_v1}

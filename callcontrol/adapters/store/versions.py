@@ -171,6 +171,11 @@ class CallVersions:
     def forget(self, call_connection_id: str) -> None:
         self._recent.pop(call_connection_id, None)
 
+    async def prefetch(self, call_connection_id: str) -> None:
+        """Read the call unless its last version is held here (see CallStore.prefetch)."""
+        if call_connection_id not in self._recent:
+            await self.get(call_connection_id)
+
     async def get_for_update(self, call_connection_id: str) -> VersionedCall | None:
         """The last version this process saw, if any, else a read (see the module doc)."""
         cached = self._recent.get(call_connection_id)

@@ -15,6 +15,7 @@ from callcontrol.adapters.acs_gateway import AcsGateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator
 from callcontrol.composition import Services, services, use_services
 from callcontrol.domain.announcements import CallEvent
+from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
 from callcontrol.settings import load_settings
 from callcontrol.usecases.outbox import PublishFailed
 from tests.conftest import load_event
@@ -72,10 +73,11 @@ def topic(request: pytest.FixtureRequest, signer: TestSigner) -> Iterator[Broken
 
 async def test_callbacks_and_actions_succeed_while_the_topic_fails(topic: BrokenTopic,
                                                                   signer: TestSigner) -> None:
+    secret = new_callback_secret()  # the call's own callback URI
     for name in ("call_connected.json", "participants_updated.json"):
         response = await invoke("callbacks", http_request(
             "POST", "callbacks", raw=json.dumps(load_event(name)).encode(),
-            headers={"Authorization": signer.bearer()}))
+            headers={"Authorization": signer.bearer()}, params={SECRET_PARAMETER: secret}))
         assert response.status_code == 200, response.get_body()
         assert json_body(response)["applied"] == 1
     response = await invoke("hang_up", http_request(
