@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
 from tests.support.memory_tables import MemoryTableBackend
@@ -27,6 +28,7 @@ def wired() -> Iterator[None]:
 async def test_an_unknown_invitation_is_a_404() -> None:
     connected = await invoke("callbacks", http_request(
         "POST", "callbacks", raw=json.dumps(load_event("call_connected.json")).encode(),
+        params={SECRET_PARAMETER: new_callback_secret()},  # the call's own callback URI
         headers={"Authorization": SIGNER.bearer()}))
     assert connected.status_code == 200
     unknown = "00000000-0000-0000-0000-00000000beef"
