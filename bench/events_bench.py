@@ -33,7 +33,7 @@ from bench.callback_bench import CALLS, EVENTS_PER_CALL, scenario
 from callcontrol.adapters.eventgrid_publisher import EventGridPublisher, connect_publisher
 from callcontrol.adapters.store.azure_tables import AzureTableBackend
 from callcontrol.adapters.store.calls import CallStore
-from callcontrol.domain.announcements import CallEvent
+from callcontrol.domain.events.call_events import CallEvent
 from callcontrol.usecases.callbacks import Callbacks, IngestCallbacks
 from callcontrol.usecases.outbox import OutboxRelay
 from tools.azurite import start_azurite

@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from callcontrol import credentials
+from callcontrol.adapters import credentials
 from callcontrol.adapters.acs_gateway import AcsGateway, connect_gateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator, connect_authenticator
 from callcontrol.adapters.readiness import AcsProbe, JwksProbe, TableProbe
@@ -50,9 +50,10 @@ from callcontrol.settings import (
 from callcontrol.usecases.callbacks import Callbacks
 from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
-from callcontrol.usecases.outbox import EventPublisher, OutboxRelay
+from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
-from callcontrol.usecases.readiness import NotReady, Probe, Readiness
+from callcontrol.usecases.ports import EventPublisher, Probe
+from callcontrol.usecases.readiness import NotReady, Readiness
 from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler
 from callcontrol.usecases.retention import Retention, RetentionOptions
 from callcontrol.usecases.rules import Rules

@@ -25,7 +25,8 @@ from callcontrol.usecases.rules import Rules
 
 class CallbackTokens(Protocol):
     async def verify(self, authorization: str | None) -> Mapping[str, Any]:
-        """The verified token's claims; Unauthenticated when it does not hold."""
+        """The verified token's JWT claims ("token claims", never an offer's claim);
+        Unauthenticated when it does not hold."""
 
 
 class IdempotencyRecords(Protocol):

@@ -34,7 +34,7 @@ MAX_CALLBACK_BYTES = 4 * MAX_BODY_BYTES  # a large roster in ParticipantsUpdated
 async def callbacks(req: func.HttpRequest) -> func.HttpResponse:
     deps = services()
     try:
-        claims = await deps.authenticator.verify(req.headers.get("Authorization"))
+        token_claims = await deps.authenticator.verify(req.headers.get("Authorization"))
         body = read_body(req, MAX_CALLBACK_BYTES)
         events = parse_callback_body(body)
     except CallControlError as error:
@@ -43,19 +43,19 @@ async def callbacks(req: func.HttpRequest) -> func.HttpResponse:
         raise
     credentials = CallbackCredentials(
         secret=req.params.get(SECRET_PARAMETER) or None,
-        token_id=_token_id(claims),
-        token_expires_at=_expiry(claims),
+        token_id=_token_id(token_claims),
+        token_expires_at=_expiry(token_claims),
         body_digest=body_digest(body),
     )
     result = await deps.callbacks.ingest(IngestCallbacks(tuple(events), credentials))
     return json_response({"applied": result.applied, "duplicates": result.duplicates})
 
 
-def _token_id(claims: Mapping[str, Any]) -> str | None:
-    jti = claims.get("jti")
+def _token_id(token_claims: Mapping[str, Any]) -> str | None:
+    jti = token_claims.get("jti")
     return jti if isinstance(jti, str) and jti else None
 
 
-def _expiry(claims: Mapping[str, Any]) -> datetime | None:
-    exp = claims.get("exp")  # required and checked by the authenticator
+def _expiry(token_claims: Mapping[str, Any]) -> datetime | None:
+    exp = token_claims.get("exp")  # required and checked by the authenticator
     return datetime.fromtimestamp(exp, UTC) if isinstance(exp, int | float) else None

@@ -17,7 +17,7 @@ from azure.core.exceptions import AzureError
 from azure.core.messaging import CloudEvent
 from azure.eventgrid.aio import EventGridPublisherClient
 
-from callcontrol.domain.announcements import EVENT_SOURCE, CallEvent
+from callcontrol.domain.events.call_events import EVENT_SOURCE, CallEvent
 from callcontrol.usecases.outbox import PublishFailed
 
 
@@ -47,7 +47,7 @@ def connect_publisher(endpoint: str, *, access_key: str | None,
                       token_credential: AsyncTokenCredential | None,
                       timeout_seconds: float) -> EventGridPublisher:
     """Topic key when given (local emulator), else the app's token credential (Azure; chosen
-    by callcontrol/credentials.py, role EventGrid Data Sender on the topic)."""
+    by callcontrol/adapters/credentials.py, role EventGrid Data Sender on the topic)."""
     credential: AzureKeyCredential | AsyncTokenCredential
     if access_key:
         credential = AzureKeyCredential(access_key)

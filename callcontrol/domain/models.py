@@ -121,7 +121,7 @@ class Operation:
     invitation_id: str | None = None
     # The Repeatability-Request-ID it was sent with (derived from the client's Idempotency-Key):
     # a request carrying the same one again is a retry of this operation, not a new one.
-    request_id: str | None = None
+    repeatability_id: str | None = None
     timeout_seconds: int | None = None  # an add's invitation timeout, as asked of ACS
 
     @property

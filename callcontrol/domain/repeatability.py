@@ -50,7 +50,7 @@ def is_retry(existing: Operation, *, kind: OperationKind, target: Identifier | N
     """Whether a request for `kind` on `target` with this repeatability id is a retry of
     `existing` (found under the same operationContext): the same id, asking the same thing.
     Without an id a request is always new."""
-    return (repeatability_id is not None and existing.request_id == repeatability_id
+    return (repeatability_id is not None and existing.repeatability_id == repeatability_id
             and existing.kind is kind and existing.target == target)
 
 

@@ -187,7 +187,7 @@ def _finish(
         result=event.result,
         target=(existing.target if existing else None) or event.participant,
         invitation_id=(existing.invitation_id if existing else None) or event.invitation_id,
-        request_id=existing.request_id if existing else None,
+        repeatability_id=existing.repeatability_id if existing else None,
     )
     if (
         existing is not None
@@ -217,12 +217,12 @@ def record_pending(record: CallRecord, operation: Operation) -> CallRecord:
             result=existing.result,
             target=operation.target or existing.target,
             invitation_id=operation.invitation_id or existing.invitation_id,
-            request_id=operation.request_id or existing.request_id,
+            repeatability_id=operation.repeatability_id or existing.repeatability_id,
         )
         others = tuple(op for op in record.operations if op.context != operation.context)
         return record.with_changes(operations=(*others, merged))
-    if existing is not None and operation.request_id is None:
-        operation = replace(operation, request_id=existing.request_id)
+    if existing is not None and operation.repeatability_id is None:
+        operation = replace(operation, repeatability_id=existing.repeatability_id)
     if record.state.is_final and operation.status is OperationStatus.PENDING:
         # Noted after the call ended (ACS acts, then the app writes): nothing will finish it.
         operation = settled_by_end(operation, record.updated_at or operation.requested_at, None)

@@ -37,9 +37,9 @@ from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from callcontrol.domain.announcements import APP
 from callcontrol.domain.clock import Clock
 from callcontrol.domain.errors import AcsUnavailable, CallControlError, Conflict
+from callcontrol.domain.events.call_events import APP
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.models import CallRecord, CallState, Operation, OperationKind, OperationStatus
 from callcontrol.domain.repeatability import is_retry
@@ -178,7 +178,7 @@ class Reservation:
             raise Conflict(f"operationContext {self.context!r} was already used on this call")
         pending = Operation(self.context, action.kind, OperationStatus.PENDING,
                             requested_at=self.now, target=action.target,
-                            request_id=action.repeatability_id,
+                            repeatability_id=action.repeatability_id,
                             timeout_seconds=action.timeout_seconds)
         return record_pending(record, pending).with_changes(updated_at=self.now)
 
@@ -206,7 +206,7 @@ def note(action: Action[T], context: str, noted: Noted, now: datetime) -> CallCh
                           target=action.target,
                           invitation_id=noted.invitation_id or action.invitation_id,
                           timeout_seconds=action.timeout_seconds,
-                          request_id=action.repeatability_id)
+                          repeatability_id=action.repeatability_id)
     call_id, state = action.call_connection_id, noted.state
 
     def change(record: CallRecord | None) -> CallRecord:

@@ -23,11 +23,11 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
-from callcontrol.domain.announcements import Cause, Source
 from callcontrol.domain.callback_binding import CallbackBinding, CallbackCredentials
 from callcontrol.domain.callback_tokens import token_use
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import Unauthenticated
+from callcontrol.domain.events.call_events import Cause, Source
 from callcontrol.domain.events.callbacks import CallbackEvent
 from callcontrol.domain.models import CallRecord, Operation, OperationStatus, StoredEvent
 from callcontrol.domain.state_machine import apply_event

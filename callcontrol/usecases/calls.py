@@ -10,10 +10,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from callcontrol.domain.announcements import APP
 from callcontrol.domain.callback_binding import new_callback_secret, secret_digest
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import NotFound
+from callcontrol.domain.events.call_events import APP
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery
 from callcontrol.domain.models import (

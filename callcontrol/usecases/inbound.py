@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from callcontrol.domain.announcements import APP
 from callcontrol.domain.callback_binding import offer_callback_secret, secret_digest
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held, claim_key
 from callcontrol.domain.clock import Clock, utc_now
@@ -43,6 +42,7 @@ from callcontrol.domain.errors import (
     NotFound,
     StoreError,
 )
+from callcontrol.domain.events.call_events import APP
 from callcontrol.domain.models import (
     AcsCall,
     CallRecord,

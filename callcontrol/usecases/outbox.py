@@ -28,14 +28,14 @@ import contextvars
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
-from callcontrol.domain.announcements import CallEvent, Cause, announce
 from callcontrol.domain.clock import Clock, utc_now
+from callcontrol.domain.events.call_events import CallEvent, Cause, announce
 from callcontrol.domain.models import CallRecord
 from callcontrol.observability.context import bind_call
+from callcontrol.usecases.ports import EventPublisher, PendingEvents
 
 logger = logging.getLogger(__name__)
 MAX_BATCH = 100  # events per publish
@@ -45,25 +45,6 @@ LINGER_SECONDS = 0.2  # how long changes gather before a publish (fewer, larger 
 
 class PublishFailed(Exception):
     """The topic did not accept the batch (refused, failed, unreachable or too slow)."""
-
-
-class EventPublisher(Protocol):
-    async def publish(self, events: Sequence[CallEvent]) -> None:
-        """Send the events as one batch; raise PublishFailed unless the topic accepted them all."""
-        ...
-
-
-class PendingEvents(Protocol):
-    """The call store's outbox side."""
-
-    async def pending_events(self, call_connection_id: str, *, fresh: bool = False
-                             ) -> list[CallEvent]: ...
-
-    def mark_published(self, call_connection_id: str, event_ids: set[str]) -> None: ...
-
-    async def settle(self, call_connection_id: str) -> bool: ...
-
-    async def calls_with_pending_events(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -107,7 +88,7 @@ class OutboxRelay:
 
     def announce(self, before: CallRecord | None, after: CallRecord, cause: Cause
                  ) -> list[CallEvent]:
-        """The events the change announces (domain/announcements.py), stamped now."""
+        """The events the change announces (domain/events/call_events.py), stamped now."""
         return announce(before, after, cause, self._clock())
 
     # --- after a write: fire and forget ------------------------------------------------------

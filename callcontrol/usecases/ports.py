@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from callcontrol.domain.announcements import APP, CallEvent, Cause
 from callcontrol.domain.callback_tokens import TokenUse
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
+from callcontrol.domain.events.call_events import APP, CallEvent, Cause
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall
 from callcontrol.domain.models import (
@@ -62,7 +62,7 @@ class CallRecords(Protocol):
     async def modify(self, call_connection_id: str, change: CallChange, *, cause: Cause = APP
                      ) -> CallRecord | None:
         """`cause` names what made the change for the events it announces (docs/events.md); the
-        reconciler passes `announcements.RECONCILIATION`."""
+        reconciler passes `call_events.RECONCILIATION`."""
         ...
 
     async def record_event(
@@ -226,3 +226,36 @@ class RuleSetInForce(Protocol):
     async def get(self) -> RuleSetVersion: ...
 
     def prime(self, entry: RuleSetVersion) -> None: ...
+
+
+# --- the outbox relay's collaborators (usecases/outbox.py) --------------------------------
+
+
+class EventPublisher(Protocol):
+    async def publish(self, events: Sequence[CallEvent]) -> None:
+        """Send the events as one batch; raise PublishFailed unless the topic accepted them all."""
+        ...
+
+
+class PendingEvents(Protocol):
+    """The call store's outbox side."""
+
+    async def pending_events(self, call_connection_id: str, *, fresh: bool = False
+                             ) -> list[CallEvent]: ...
+
+    def mark_published(self, call_connection_id: str, event_ids: set[str]) -> None: ...
+
+    async def settle(self, call_connection_id: str) -> bool: ...
+
+    async def calls_with_pending_events(self) -> list[str]: ...
+
+
+# --- readiness (usecases/readiness.py) ----------------------------------------------------
+
+
+class Probe(Protocol):
+    name: str
+
+    async def check(self) -> str:
+        """What was found when all is well; raises readiness.NotReady (or any error) if not."""
+        ...

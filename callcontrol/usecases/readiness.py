@@ -12,23 +12,16 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from callcontrol.domain.errors import CallControlError
 from callcontrol.domain.redaction import redact
+from callcontrol.usecases.ports import Probe
 
 logger = logging.getLogger(__name__)
 
 class NotReady(Exception):
     """A probe found what stops the app from working; the message says what to do."""
-
-
-class Probe(Protocol):
-    name: str
-
-    async def check(self) -> str:
-        """What was found when all is well; raises NotReady (or any error) when it is not."""
-        ...
 
 
 @dataclass(frozen=True)

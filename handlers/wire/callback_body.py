@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from callcontrol.domain.events.callbacks import TYPE_PREFIX, CallbackEvent, parse_callback_events
+from callcontrol.domain.events.callbacks import ACS_TYPE_PREFIX, CallbackEvent, parse_callback_events
 from handlers.wire.json_body import decode_json
 
 NonEmpty = Annotated[str, Field(min_length=1)]
@@ -33,7 +33,7 @@ class CloudEventIn(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     id: NonEmpty
-    type: NonEmpty = Field(examples=[f"{TYPE_PREFIX}CallConnected"])
+    type: NonEmpty = Field(examples=[f"{ACS_TYPE_PREFIX}CallConnected"])
     source: str | None = None
     specversion: str | None = None
     subject: str | None = None

@@ -14,9 +14,9 @@ import pytest
 from aiohttp import web
 from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
-import callcontrol.credentials
+import callcontrol.adapters.credentials
+from callcontrol.adapters.credentials import token_credential
 from callcontrol.composition import gateway_from_settings, table_backend_from_settings
-from callcontrol.credentials import token_credential
 from callcontrol.domain.errors import SettingError
 from callcontrol.settings import load_settings
 
@@ -126,7 +126,7 @@ async def test_table_store_uses_its_connection_identity(
     # Without the global pin, CallStateStorage__credential=managedidentity alone selects the
     # managed identity, with the connection's own client id.
     spy = Spy()
-    monkeypatch.setattr(callcontrol.credentials, "token_credential", spy)
+    monkeypatch.setattr(callcontrol.adapters.credentials, "token_credential", spy)
     backend = table_backend_from_settings(load_settings(environ))
     [(kwargs, credential)] = spy.calls
     try:
@@ -143,7 +143,7 @@ async def test_acs_gateway_uses_the_pinned_identity(
     monkeypatch: pytest.MonkeyPatch, identity_endpoint: list[str]
 ) -> None:
     spy = Spy()
-    monkeypatch.setattr(callcontrol.credentials, "token_credential", spy)
+    monkeypatch.setattr(callcontrol.adapters.credentials, "token_credential", spy)
     gateway = gateway_from_settings(load_settings(AZURE))
     [(_, credential)] = spy.calls
     try:
@@ -157,7 +157,7 @@ async def test_acs_gateway_uses_the_pinned_identity(
 
 async def test_acs_access_key_needs_no_token_credential(monkeypatch: pytest.MonkeyPatch) -> None:
     spy = Spy()
-    monkeypatch.setattr(callcontrol.credentials, "token_credential", spy)
+    monkeypatch.setattr(callcontrol.adapters.credentials, "token_credential", spy)
     gateway = gateway_from_settings(load_settings({**LOCAL, "ACS_ACCESS_KEY": "a2V5"}))
     await gateway.close()
     assert spy.calls == []
@@ -171,7 +171,7 @@ async def test_ingestion_uses_the_same_pinned_identity_synchronously(
 
     from azure.identity import ManagedIdentityCredential as SyncManagedIdentityCredential
 
-    from callcontrol.credentials import ingestion_credential
+    from callcontrol.adapters.credentials import ingestion_credential
 
     credential = ingestion_credential(load_settings(AZURE))
     assert isinstance(credential, SyncManagedIdentityCredential)
@@ -180,7 +180,7 @@ async def test_ingestion_uses_the_same_pinned_identity_synchronously(
 
 
 def test_ingestion_without_the_client_id_is_refused_by_name() -> None:
-    from callcontrol.credentials import ingestion_credential
+    from callcontrol.adapters.credentials import ingestion_credential
 
     settings = load_settings({k: v for k, v in AZURE.items() if k != "AZURE_CLIENT_ID"})
     with pytest.raises(SettingError, match="AZURE_CLIENT_ID"):

@@ -49,7 +49,7 @@ from callcontrol.adapters.store.record_rows import (
     record_row,
 )
 from callcontrol.adapters.store.versions import Amendment, CallVersions, Change
-from callcontrol.domain.announcements import APP, CallEvent, Cause
+from callcontrol.domain.events.call_events import APP, CallEvent, Cause
 from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall
 from callcontrol.domain.models import CallRecord, CallState, Direction, StoredEvent
 from callcontrol.usecases.ports import CallEventsOutbox

@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
-from callcontrol.domain.announcements import CallEvent
 from callcontrol.domain.callback_binding import CallbackBinding
 from callcontrol.domain.claims import ClaimOutcome
 from callcontrol.domain.errors import StoreError
+from callcontrol.domain.events.call_events import CallEvent
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 from callcontrol.domain.models import (
     CallRecord,
@@ -98,8 +98,8 @@ def _operation(operation: Operation) -> Json:
         body["target"] = _identifier(operation.target)
     if operation.invitation_id is not None:
         body["invitationId"] = operation.invitation_id
-    if operation.request_id is not None:
-        body["requestId"] = operation.request_id
+    if operation.repeatability_id is not None:
+        body["requestId"] = operation.repeatability_id  # the stored key keeps its first name
     if operation.timeout_seconds is not None:  # optional: older rows simply lack it
         body["invitationTimeoutSeconds"] = operation.timeout_seconds
     return body
@@ -115,7 +115,7 @@ def _read_operation(value: Json) -> Operation:
         result=_read_result(value.get("result")),
         target=_read_identifier(value.get("target")),
         invitation_id=value.get("invitationId"),
-        request_id=value.get("requestId"),  # absent in rows written before retries matched
+        repeatability_id=value.get("requestId"),  # absent in rows written before retries matched
         timeout_seconds=value.get("invitationTimeoutSeconds"),
     )
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from callcontrol.adapters.store.codec import encode_outbox_event
-from callcontrol.domain.announcements import CallEvent, Cause
+from callcontrol.domain.events.call_events import CallEvent, Cause
 from callcontrol.domain.models import CallRecord
 from callcontrol.usecases.ports import CallEventsOutbox
 

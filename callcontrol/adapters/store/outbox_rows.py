@@ -13,7 +13,7 @@ from callcontrol.adapters.store.codec import decode_outbox_event
 from callcontrol.adapters.store.outbox import PENDING, OutboxLedger
 from callcontrol.adapters.store.record_rows import CALLS_TABLE, VersionedCall
 from callcontrol.adapters.store.versions import CallVersions
-from callcontrol.domain.announcements import CallEvent
+from callcontrol.domain.events.call_events import CallEvent
 
 
 class OutboxRows:

@@ -42,8 +42,8 @@ from callcontrol.adapters.store.record_rows import (
     record_ops,
     version_of,
 )
-from callcontrol.domain.announcements import APP, RECONCILIATION, Cause, Source
 from callcontrol.domain.errors import ConcurrencyConflict, StoreError
+from callcontrol.domain.events.call_events import APP, RECONCILIATION, Cause, Source
 from callcontrol.domain.models import CallRecord, StoredEvent
 
 MAX_WRITE_ATTEMPTS = 16

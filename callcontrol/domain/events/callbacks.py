@@ -16,7 +16,7 @@ from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 from callcontrol.domain.models import Participant, ResultInfo
 from callcontrol.domain.opaque_ids import check_opaque_id
 
-TYPE_PREFIX = "Microsoft.Communication."
+ACS_TYPE_PREFIX = "Microsoft.Communication."
 
 
 class EventKind(StrEnum):
@@ -40,7 +40,7 @@ class EventKind(StrEnum):
 
     @classmethod
     def from_type(cls, event_type: str) -> EventKind:
-        name = event_type.removeprefix(TYPE_PREFIX)
+        name = event_type.removeprefix(ACS_TYPE_PREFIX)
         try:
             return cls(name)
         except ValueError:

@@ -75,14 +75,14 @@ def same_invitation(context: str, verb: str = Verb.ADD) -> str | None:
 @dataclass(frozen=True)
 class FlowAction:
     context: str
-    request_id: str
+    repeatability_id: str
 
     @property
     def name(self) -> str:
         return type(self).__name__
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": self.name, "operationContext": self.context, "repeatabilityId": self.request_id,
+        return {"type": self.name, "operationContext": self.context, "repeatabilityId": self.repeatability_id,
                 **self._fields()}
 
     def _fields(self) -> dict[str, Any]:
@@ -167,7 +167,7 @@ class HangUp(FlowAction):
 @dataclass(frozen=True)
 class AskRequest(FlowAction):
     """POST `body` (JSON) to `url`, signed (ask.sign), within `timeout_seconds`; its outcome comes
-    back as AskAnswered / AskFailed. `request_id` goes along as an idempotency header."""
+    back as AskAnswered / AskFailed. `repeatability_id` goes along as an idempotency header."""
 
     url: str = field(kw_only=True)
     body: dict[str, Any] = field(kw_only=True)

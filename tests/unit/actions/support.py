@@ -187,7 +187,7 @@ class Rig:
             assert record is not None
             settled = tuple(Operation(op.context, op.kind, status, op.requested_at, NOW,
                                       target=op.target, invitation_id=op.invitation_id,
-                                      request_id=op.request_id)
+                                      repeatability_id=op.repeatability_id)
                             if op.context == context else op for op in record.operations)
             return record.with_changes(operations=settled)
 

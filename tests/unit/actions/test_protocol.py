@@ -37,7 +37,7 @@ async def test_the_operation_is_reserved_pending_before_it_is_sent(rig: Rig, act
 
     async def look() -> None:
         [op] = await rig.operations()
-        seen.append((op.kind.value, op.status, op.request_id))
+        seen.append((op.kind.value, op.status, op.repeatability_id))
 
     rig.acs.during = look
     await action.run(rig, KEY, None)
@@ -120,7 +120,7 @@ async def test_success_answers_the_common_shape_and_notes_what_acs_accepted(
     assert rig.acs.actions() == [action.sent_as]
     record = await rig.record()
     [op] = await rig.operations()
-    assert (op.context, op.kind, op.status, op.request_id, op.target) == (
+    assert (op.context, op.kind, op.status, op.repeatability_id, op.target) == (
         accepted.operation_context, action.kind, action.status_when_accepted, KEY, action.target)
     assert op.invitation_id == action.invitation_id
     assert record.state is action.state_when_accepted
@@ -210,7 +210,7 @@ async def test_an_ambiguous_failure_keeps_the_reservation_and_a_retry_resends_it
     with pytest.raises(AcsUnavailable):
         await action.run(rig, KEY, None)
     [kept] = await rig.operations()
-    assert (kept.status, kept.request_id) == (OperationStatus.PENDING, KEY)  # ACS may have acted
+    assert (kept.status, kept.repeatability_id) == (OperationStatus.PENDING, KEY)  # ACS may have acted
     again = await action.run(rig, KEY, None)
     assert again.operation_context == kept.context
     assert again.status is action.status_when_accepted

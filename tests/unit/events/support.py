@@ -10,7 +10,7 @@ from typing import Any
 
 from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.calls import CallStore
-from callcontrol.domain.announcements import CallEvent
+from callcontrol.domain.events.call_events import CallEvent
 from callcontrol.domain.events.callbacks import CallbackEvent, parse_callback_event
 from callcontrol.usecases.callbacks import Callbacks, IngestCallbacks
 from callcontrol.usecases.outbox import OutboxRelay, PublishFailed

@@ -7,7 +7,7 @@ import asyncio
 import time
 
 from callcontrol.adapters.store.outbox import OUTBOX_BUDGET_CHARS
-from callcontrol.domain.announcements import RECONCILIATION
+from callcontrol.domain.events.call_events import RECONCILIATION
 from callcontrol.domain.models import CallState
 from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.events.support import CALL_ID, NOW, Rig, custom_event, fixture_event

@@ -14,8 +14,8 @@ from azure.functions.timer import TimerRequest
 from callcontrol.adapters.acs_gateway import AcsGateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator
 from callcontrol.composition import Services, services, use_services
-from callcontrol.domain.announcements import CallEvent
 from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
+from callcontrol.domain.events.call_events import CallEvent
 from callcontrol.settings import load_settings
 from callcontrol.usecases.outbox import PublishFailed
 from tests.conftest import load_event

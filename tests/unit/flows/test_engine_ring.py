@@ -44,7 +44,7 @@ def test_an_unanswered_call_is_answered_before_anyone_is_invited() -> None:
     actions = driver.start()
     assert kinds(actions) == ["AnswerCall"]
     assert actions[0].context == "flow:run-1:1:ring:1:answer"
-    assert actions[0].request_id == for_flow_action("call-1", "flow:run-1:1:ring:1:answer")
+    assert actions[0].repeatability_id == for_flow_action("call-1", "flow:run-1:1:ring:1:answer")
     assert driver.run.waiting is Waiting.ANSWER
     invites = driver.apply(CallConnected())
     assert kinds(invites) == ["AddParticipant"] * 3

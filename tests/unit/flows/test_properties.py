@@ -128,8 +128,8 @@ def test_any_event_order_never_repeats_a_request_nor_exceeds_max_steps(
             assert driver.run == before
     contexts = [action.context for action in driver.sent]
     assert len(contexts) == len(set(contexts)), contexts
-    request_ids = [action.request_id for action in driver.sent]
-    assert len(request_ids) == len(set(request_ids))
+    repeatability_ids = [action.repeatability_id for action in driver.sent]
+    assert len(repeatability_ids) == len(set(repeatability_ids))
 
 
 ONE_RING = flow_of(steps(ring("team", ALICE, BOB, CAROL, {"communicationUserId": "8:acs:dave"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from callcontrol.domain.announcements import (
+from callcontrol.domain.events.call_events import (
     APP,
     RECONCILIATION,
     Cause,

@@ -29,7 +29,6 @@ from callcontrol.domain.models import (
     Participant,
 )
 
-TYPE_PREFIX: Final = "call."  # every type but inbound.decided starts with it
 EVENT_SOURCE: Final = "/callcontrol"  # the CloudEvents `source` of every event
 _ID_NAMESPACE: Final = uuid.UUID("6b1f3c2e-0d55-4c0e-9a9e-2f6f5d7b9c11")
 
