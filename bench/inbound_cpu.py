@@ -2,11 +2,13 @@
 
     .venv/bin/python -m bench.inbound_cpu                          # this checkout
     .venv/bin/python -m bench.inbound_cpu old=/work/old-1747eef here=.   # label=checkout pairs
+    .venv/bin/python -m bench.inbound_cpu here=. quiet=.:notopic   # an arm without call events
 
 Wall-clock latency on a shared machine mostly measures waiting for a core; the CPU the worker
 process spends does not. Each checkout gets its own Azurite, ACS emulator (this checkout's) and
 devhost worker (the checkout's own devhost and app, through bench/profiled_devhost.py), wired as
-tools/stack.py wires them (topic settings and LOG_FORMAT=json included). The worker's CPU
+tools/stack.py wires them (topic settings and LOG_FORMAT=json included; `:notopic` after a
+checkout leaves the topic out, so that arm publishes no call events). The worker's CPU
 (user + system, all threads, /proc/<pid>/stat) is read before and after each round of
 IncomingCall deliveries, delivered one at a time as inbound_bench.py does; rounds alternate
 between the checkouts so the machine's state hits them alike.
@@ -79,7 +81,7 @@ class Worker:
         self.azurite.stop()
 
 
-def start_worker(label: str, checkout: Path) -> Worker:
+def start_worker(label: str, checkout: Path, *, topic: bool = True) -> Worker:
     azurite = start_azurite()
     emulator_port, app_port = free_port(), free_port()
     emulator_url, app_url = f"http://{HOST}:{emulator_port}", f"http://{HOST}:{app_port}"
@@ -95,7 +97,7 @@ def start_worker(label: str, checkout: Path) -> Worker:
                                         topic_key=topic_key))
         env = {**os.environ,
                **app_settings(emulator_url, app_url, access_key, resource_id, azurite.connection_string),
-               **topic_settings(f"{emulator_url}/api/events", topic_key),
+               **(topic_settings(f"{emulator_url}/api/events", topic_key) if topic else {}),
                "DEVHOST_FUNCTION_KEY": secrets.token_urlsafe(24),
                "DEVHOST_MASTER_KEY": secrets.token_urlsafe(24),
                "DEVHOST_EVENTGRID_KEY": eventgrid_key, "LOG_FORMAT": "json",
@@ -191,14 +193,16 @@ def _commit(checkout: Path) -> str:
     return result.stdout.strip()
 
 
-def parse(argv: list[str]) -> list[tuple[str, Path]]:
-    pairs = []
+def parse(argv: list[str]) -> list[tuple[str, Path, bool]]:
+    """label=dir[:notopic] → (label, checkout, topic)."""
+    arms = []
     for argument in argv or [f"here={ROOT}"]:
         label, _, directory = argument.partition("=")
-        if not directory:
-            raise SystemExit(f"expected label=checkout-dir, got {argument!r}")
-        pairs.append((label, Path(directory).resolve()))
-    return pairs
+        directory, _, option = directory.partition(":")
+        if not directory or option not in ("", "notopic"):
+            raise SystemExit(f"expected label=checkout-dir[:notopic], got {argument!r}")
+        arms.append((label, Path(directory).resolve(), option != "notopic"))
+    return arms
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -206,8 +210,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     workers: list[Worker] = []
     try:
-        for label, checkout in parse(argv or []):
-            workers.append(start_worker(label, checkout))
+        for label, checkout, topic in parse(argv or []):
+            workers.append(start_worker(label, checkout, topic=topic))
         asyncio.run(measure(workers))
     finally:
         for worker in workers:
