@@ -100,10 +100,10 @@ def main() -> None:
         return abs(after.get(key, empty)[column] - before.get(key, empty)[column])
 
     for key in sorted(keys, key=change, reverse=True)[:args.top]:
-        b, a = before.get(key, empty), after.get(key, empty)
+        old, new = before.get(key, empty), after.get(key, empty)
         name = f"{key[0]}:{key[1]}"
-        print(f"{name[-70:]:70} {b[1] / per:8.1f} {a[1] / per:8.1f} {ms(b[column]):8.3f} "
-              f"{ms(a[column]):8.3f} {ms(a[column] - b[column]):+8.3f}")
+        print(f"{name[-70:]:70} {old[1] / per:8.1f} {new[1] / per:8.1f} {ms(old[column]):8.3f} "
+              f"{ms(new[column]):8.3f} {ms(new[column] - old[column]):+8.3f}")
 
 
 if __name__ == "__main__":
