@@ -7,6 +7,7 @@ import secrets
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from emulator.acs.callbacks import CallbackDispatcher
 from emulator.acs.faults import FaultInjector
@@ -24,6 +25,15 @@ from emulator.eventgrid.topic import EventGridTopic
 from emulator.network.phone import PhoneNetwork
 
 
+class CancelledInvitationFailure(StrEnum):
+    """Whether a cancelled invitation also reports its own AddParticipantFailed (487/0), and
+    whether before or after CancelAddParticipantSucceeded: the sources do not settle it."""
+
+    AFTER = "after"
+    BEFORE = "before"
+    NONE = "none"
+
+
 @dataclass
 class RuntimeSettings:
     """Tunables the control API may change while the emulator runs."""
@@ -32,6 +42,7 @@ class RuntimeSettings:
     ring_timeout_seconds: float
     connect_delay_seconds: float
     participants_page_size: int
+    cancelled_invitation_failure: CancelledInvitationFailure = CancelledInvitationFailure.AFTER
 
 
 @dataclass
@@ -79,6 +90,7 @@ def build_services(config: EmulatorConfig) -> Services:
             ring_timeout_seconds=config.ring_timeout_seconds,
             connect_delay_seconds=config.connect_delay_seconds,
             participants_page_size=config.participants_page_size,
+            cancelled_invitation_failure=CancelledInvitationFailure(config.cancelled_invitation_failure),
         ),
         background=background,
         tokens=tokens,

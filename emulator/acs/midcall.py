@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from emulator.acs import emitter, legs
@@ -17,8 +18,8 @@ from emulator.common.identifiers import (
     require_dialable,
     required_identifier,
 )
-from emulator.network.outcomes import LegOutcome
-from emulator.services import Services
+from emulator.network.outcomes import CANCELED, LegOutcome
+from emulator.services import CancelledInvitationFailure, Services
 
 SUCCESS = {"code": 200, "subCode": 0, "message": "Action completed successfully."}
 TRANSFER_DONE = {
@@ -247,41 +248,63 @@ def cancel_add(services: Services, connection: CallConnection, body: Any) -> dic
     invitation = connection.invitations.get(invitation_id)
     if invitation is None:
         raise invalid_argument("The invitationId is not valid for this call.")
-    if invitation.done:
-        event, result = "CancelAddParticipantFailed", INVITATION_DONE
-    else:
+    events = [("CancelAddParticipantFailed", {"invitationId": invitation_id}, INVITATION_DONE)]
+    if not invitation.done:
         invitation.cancelled = True
         if invitation.task is not None:
             invitation.task.cancel()
-        event, result = "CancelAddParticipantSucceeded", SUCCESS
-    services.background.spawn(
-        _report_cancel(services, connection, invitation_id, event, result, operation_context, override_uri)
-    )
+        events = _cancel_events(services, invitation)
+    cancel = _Report(operation_context, override_uri)
+    services.background.spawn(_report_cancel(services, connection, invitation, cancel, events))
     reply: dict[str, Any] = {"invitationId": invitation_id}
     if operation_context is not None:
         reply["operationContext"] = operation_context
     return reply
 
 
+_Event = tuple[str, dict[str, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Report:
+    """Where a cancel's own callback goes and what it carries back."""
+
+    operation_context: str | None
+    callback_uri: str | None
+
+
+def _cancel_events(services: Services, invitation: Invitation) -> list[_Event]:
+    """CancelAddParticipantSucceeded, and (as the setting says) the cancelled invitation's own
+    AddParticipantFailed 487/0, before or after it: the sources leave both open."""
+    succeeded = ("CancelAddParticipantSucceeded", {"invitationId": invitation.invitation_id}, SUCCESS)
+    failed = ("AddParticipantFailed", {"participant": invitation.target.to_wire()}, CANCELED.result())
+    order = services.settings.cancelled_invitation_failure
+    if order is CancelledInvitationFailure.NONE:
+        return [succeeded]
+    return [failed, succeeded] if order is CancelledInvitationFailure.BEFORE else [succeeded, failed]
+
+
 async def _report_cancel(
     services: Services,
     connection: CallConnection,
-    invitation_id: str,
-    event: str,
-    result: dict[str, Any],
-    operation_context: str | None,
-    override_uri: str | None,
+    invitation: Invitation,
+    cancel: _Report,
+    events: list[_Event],
 ) -> None:
     await asyncio.sleep(0)
-    if connection.is_live:
+    if not connection.is_live:
+        return
+    for event, fields, result in events:
+        # The invitation's own failure answers the add: its context and its callback URI.
+        mine = event.startswith("Cancel")
         emitter.emit(
             services,
             connection,
             event,
-            {"invitationId": invitation_id},
-            operation_context=operation_context,
+            fields,
+            operation_context=cancel.operation_context if mine else invitation.operation_context,
             result=result,
-            callback_uri=override_uri,
+            callback_uri=cancel.callback_uri if mine else invitation.callback_uri,
         )
 
 
