@@ -15,6 +15,7 @@ from emulator.acs.registry import Registry
 from emulator.acs.repeatability import RepeatabilityStore
 from emulator.acs.requestlog import LoggedRequest
 from emulator.acs.tokens import TokenIssuer
+from emulator.ask.receiver import AskReceiver, AskSettings
 from emulator.common.background import Background
 from emulator.common.identifiers import Identifier, from_raw_id
 from emulator.config import EmulatorConfig
@@ -58,6 +59,7 @@ class Services:
     faults: FaultInjector
     repeatability: RepeatabilityStore
     topic: EventGridTopic
+    ask: AskReceiver
     request_log: deque[LoggedRequest] = field(default_factory=deque)
     base_url: str = ""
     event_webhook: str | None = None
@@ -108,6 +110,7 @@ def build_services(config: EmulatorConfig) -> Services:
         faults=FaultInjector(),
         repeatability=RepeatabilityStore(),
         topic=build_topic(config, background),
+        ask=AskReceiver(AskSettings(config.ask_secret, config.ask_tolerance_seconds), config.log_max_entries),
         request_log=deque(maxlen=config.log_max_entries),
         event_webhook=config.event_webhook,
         bot_identity=from_raw_id(f"8:acs:{config.resource_id}_{uuid.uuid4()}"),

@@ -108,6 +108,7 @@ async def reset(services: Services) -> None:
     services.eventgrid.settings.max_attempts = config.eventgrid_max_attempts
     services.event_webhook = config.event_webhook
     services.topic.reset()
+    services.ask.reset()
     services.topic.deliverer.settings.retry_factor = config.topic_retry_factor
 
 
