@@ -4,13 +4,18 @@ Driven by the official sync client; every callback is checked against the swagge
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import pytest
 from azure.communication.callautomation import CommunicationUserIdentifier, PhoneNumberIdentifier
+from azure.communication.callautomation.aio import CallAutomationClient as AioClient
+from azure.core.credentials import AzureKeyCredential
 
+from emulator import EmulatorThread
 from tests.integration.emulator.support import (
+    ACCESS_KEY,
     CALLER_ID,
     PSTN_A,
     USER_A,
@@ -225,3 +230,33 @@ def test_answering_together_is_all_or_nothing(client, app_side: AppSide, control
     assert app_side.events("AddParticipantSucceeded", cid) == []
     control.ok("POST", "/legs:answer", {"legIds": [b, c]})
     app_side.wait_for("AddParticipantSucceeded", cid, count=2)
+
+
+@pytest.mark.asyncio
+async def test_invitations_sent_in_parallel_with_the_aio_client(
+    emulator: EmulatorThread, client, app_side: AppSide, control: Control, swagger: Swagger
+) -> None:
+    for user in (USER_B, USER_C, USER_D):
+        control.endpoint(user, "ring")
+    _call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
+    async with AioClient(emulator.base_url, AzureKeyCredential(ACCESS_KEY)) as aio:
+        call = aio.get_call_connection(cid)
+        results = await asyncio.gather(*(
+            call.add_participant(CommunicationUserIdentifier(user), invitation_timeout=20)
+            for user in (USER_B, USER_C, USER_D)
+        ))
+        ids = {r.participant.identifier.raw_id: r.invitation_id for r in results}
+        assert len(set(ids.values())) == 3
+        legs = ringing_legs(control, USER_B, USER_C, USER_D)
+        await call.cancel_add_participant_operation(ids[USER_D])
+        control.ok("POST", "/legs:answer", {"legIds": [legs[USER_B]["legId"], legs[USER_C]["legId"]]})
+    app_side.wait_for("AddParticipantSucceeded", cid, count=2)
+    app_side.wait_for("AddParticipantFailed", cid)
+    assert add_outcomes(app_side, cid) == {
+        USER_B: ("AddParticipantSucceeded", (200, 0)),
+        USER_C: ("AddParticipantSucceeded", (200, 0)),
+        USER_D: ("AddParticipantFailed", (487, 0)),
+    }
+    assert pending(control, cid) == []
+    for record in app_side.events(None, cid):
+        swagger.validate_callback(record["event"])
