@@ -248,63 +248,64 @@ def cancel_add(services: Services, connection: CallConnection, body: Any) -> dic
     invitation = connection.invitations.get(invitation_id)
     if invitation is None:
         raise invalid_argument("The invitationId is not valid for this call.")
-    events = [("CancelAddParticipantFailed", {"invitationId": invitation_id}, INVITATION_DONE)]
+    cancel = _Report(operation_context, override_uri)
+    events = [_Event("CancelAddParticipantFailed", {"invitationId": invitation_id}, INVITATION_DONE, cancel)]
     if not invitation.done:
         invitation.cancelled = True
         if invitation.task is not None:
             invitation.task.cancel()
-        events = _cancel_events(services, invitation)
-    cancel = _Report(operation_context, override_uri)
-    services.background.spawn(_report_cancel(services, connection, invitation, cancel, events))
+        events = _cancel_events(services, invitation, cancel)
+    services.background.spawn(_report_cancel(services, connection, events))
     reply: dict[str, Any] = {"invitationId": invitation_id}
     if operation_context is not None:
         reply["operationContext"] = operation_context
     return reply
 
 
-_Event = tuple[str, dict[str, Any], dict[str, Any]]
-
-
 @dataclass(frozen=True)
 class _Report:
-    """Where a cancel's own callback goes and what it carries back."""
+    """Where an operation's callback goes and the operationContext it carries back."""
 
     operation_context: str | None
     callback_uri: str | None
 
 
-def _cancel_events(services: Services, invitation: Invitation) -> list[_Event]:
+@dataclass(frozen=True)
+class _Event:
+    type: str
+    fields: dict[str, Any]
+    result: dict[str, Any]
+    report: _Report
+
+
+def _cancel_events(services: Services, invitation: Invitation, cancel: _Report) -> list[_Event]:
     """CancelAddParticipantSucceeded, and (as the setting says) the cancelled invitation's own
-    AddParticipantFailed 487/0, before or after it: the sources leave both open."""
-    succeeded = ("CancelAddParticipantSucceeded", {"invitationId": invitation.invitation_id}, SUCCESS)
-    failed = ("AddParticipantFailed", {"participant": invitation.target.to_wire()}, CANCELED.result())
+    AddParticipantFailed 487/0, before or after it: the sources leave both open. That failure
+    answers the add, so it goes where the add's callbacks go, with the add's context."""
+    cancelled = {"invitationId": invitation.invitation_id}
+    succeeded = _Event("CancelAddParticipantSucceeded", cancelled, SUCCESS, cancel)
+    add = _Report(invitation.operation_context, invitation.callback_uri)
+    participant = {"participant": invitation.target.to_wire()}
+    failed = _Event("AddParticipantFailed", participant, CANCELED.result(), add)
     order = services.settings.cancelled_invitation_failure
     if order is CancelledInvitationFailure.NONE:
         return [succeeded]
     return [failed, succeeded] if order is CancelledInvitationFailure.BEFORE else [succeeded, failed]
 
 
-async def _report_cancel(
-    services: Services,
-    connection: CallConnection,
-    invitation: Invitation,
-    cancel: _Report,
-    events: list[_Event],
-) -> None:
+async def _report_cancel(services: Services, connection: CallConnection, events: list[_Event]) -> None:
     await asyncio.sleep(0)
     if not connection.is_live:
         return
-    for event, fields, result in events:
-        # The invitation's own failure answers the add: its context and its callback URI.
-        mine = event.startswith("Cancel")
+    for event in events:
         emitter.emit(
             services,
             connection,
-            event,
-            fields,
-            operation_context=cancel.operation_context if mine else invitation.operation_context,
-            result=result,
-            callback_uri=cancel.callback_uri if mine else invitation.callback_uri,
+            event.type,
+            event.fields,
+            operation_context=event.report.operation_context,
+            result=event.result,
+            callback_uri=event.report.callback_uri,
         )
 
 

@@ -108,13 +108,17 @@ def test_cancelling_one_invitation_leaves_the_others_ringing(
         control.endpoint(user, "ring")
     call, cid = connect_call(client, app_side, CommunicationUserIdentifier(USER_A))
     ids = {
-        user: call.add_participant(CommunicationUserIdentifier(user), operation_context=f"add-{user[-1]}")
-        .invitation_id
+        user: call.add_participant(
+            CommunicationUserIdentifier(user), operation_context=f"add-{user[-1]}",
+            operation_callback_url=app_side.url(f"/callbacks/add-{user[-1]}"),
+        ).invitation_id
         for user in (USER_B, USER_C, USER_D)
     }
     ringing_legs(control, USER_B, USER_C, USER_D)
 
-    call.cancel_add_participant_operation(ids[USER_C], operation_context="cancel-c")
+    call.cancel_add_participant_operation(
+        ids[USER_C], operation_context="cancel-c", operation_callback_url=app_side.url("/callbacks/cancel-c")
+    )
     app_side.wait_for("CancelAddParticipantSucceeded", cid)
     app_side.wait_for("AddParticipantFailed", cid)  # the default: the invitation's own failure follows
     legs = ringing_legs(control, USER_B, USER_D)
@@ -131,12 +135,16 @@ def test_cancelling_one_invitation_leaves_the_others_ringing(
         USER_D: ("AddParticipantFailed", (486, 560486)),
     }
     cancelled = next(
-        r["event"]["data"] for r in app_side.events("AddParticipantFailed", cid)
+        r for r in app_side.events("AddParticipantFailed", cid)
         if r["event"]["data"]["participant"]["rawId"] == USER_C
     )
-    assert cancelled["operationContext"] == f"add-{USER_C[-1]}"  # the add's context, not the cancel's
-    done = app_side.events("CancelAddParticipantSucceeded", cid)[0]["event"]["data"]
-    assert (done["invitationId"], done["operationContext"]) == (ids[USER_C], "cancel-c")
+    # The invitation's own failure answers the add: the add's context and callback URI.
+    assert cancelled["event"]["data"]["operationContext"] == f"add-{USER_C[-1]}"
+    assert cancelled["path"] == f"/callbacks/add-{USER_C[-1]}"
+    done = app_side.events("CancelAddParticipantSucceeded", cid)[0]
+    assert (done["event"]["data"]["invitationId"], done["event"]["data"]["operationContext"]) == (
+        ids[USER_C], "cancel-c")
+    assert done["path"] == "/callbacks/cancel-c"
     assert {p.identifier.raw_id for p in call.list_participants()} >= {USER_B}
     assert USER_C not in {p.identifier.raw_id for p in call.list_participants()}
     for record in app_side.events(None, cid):
