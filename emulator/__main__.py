@@ -19,6 +19,7 @@ from logformat import configure_root
 
 ACCESS_KEY_VARIABLE = "EMULATOR_ACCESS_KEY"
 TOPIC_KEY_VARIABLE = "EMULATOR_TOPIC_KEY"
+ASK_SECRET_VARIABLE = "EMULATOR_ASK_SECRET"
 
 
 def _positive_int(text: str) -> int:
@@ -90,12 +91,25 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1.0,
         help="multiplies the topic's delivery retry schedule (1 = Event Grid's 10 s, 30 s, 1 min, ...)",
     )
+    parser.add_argument(
+        "--cancelled-invitation-failure",
+        choices=("after", "before", "none"),
+        default="after",
+        help="a cancelled invitation's own AddParticipantFailed: after the cancel's callback, before or none",
+    )
+    parser.add_argument(
+        "--ask-secret",
+        default=None,
+        help=f"secret of the ask receiver (default: ${ASK_SECRET_VARIABLE}; none: every ask is refused)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.access_key is None:
         args.access_key = os.environ.get(ACCESS_KEY_VARIABLE) or None
     if args.topic_key is None:
         args.topic_key = os.environ.get(TOPIC_KEY_VARIABLE) or None
+    if args.ask_secret is None:
+        args.ask_secret = os.environ.get(ASK_SECRET_VARIABLE) or None
     if args.access_key is None:
         parser.error(f"give --access-key or set {ACCESS_KEY_VARIABLE}")
     return args
@@ -138,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
         ended_call_retention_seconds=args.ended_call_retention,
         topic_key=args.topic_key,
         topic_retry_factor=args.topic_retry_factor,
+        cancelled_invitation_failure=args.cancelled_invitation_failure,
+        ask_secret=args.ask_secret,
     )
     asyncio.run(_run(config))
     return 0

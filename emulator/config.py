@@ -39,6 +39,9 @@ class EmulatorConfig:
     # Delay between a 2xx for answer/create and the CallConnected callback.
     connect_delay_seconds: float = 0.01
     participants_page_size: int = 100
+    # A cancelled invitation's own AddParticipantFailed (487/0): "after" the cancel's
+    # CancelAddParticipantSucceeded (SIP answers the CANCEL before the 487), "before" it, or "none".
+    cancelled_invitation_failure: str = "after"
     # Reject HMAC requests whose x-ms-date is further than this from now; 0 disables the check.
     max_clock_skew_seconds: float = 900.0
     # Overrides the token issuer; by default it is the emulator's own base URL.
@@ -57,3 +60,7 @@ class EmulatorConfig:
     topic_delivery_timeout_seconds: float = 30.0
     topic_max_batch_bytes: int = 1024 * 1024
     topic_max_event_bytes: int = 1024 * 1024
+    # The ask receiver (/emulator/ask/...): the secret the app signs its ask requests with (UTF-8
+    # bytes of this string); None refuses every ask until one is set through the control API.
+    ask_secret: str | None = None
+    ask_tolerance_seconds: int = 300

@@ -7,6 +7,7 @@ import secrets
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from emulator.acs.callbacks import CallbackDispatcher
 from emulator.acs.faults import FaultInjector
@@ -14,6 +15,7 @@ from emulator.acs.registry import Registry
 from emulator.acs.repeatability import RepeatabilityStore
 from emulator.acs.requestlog import LoggedRequest
 from emulator.acs.tokens import TokenIssuer
+from emulator.ask.receiver import AskReceiver, AskSettings
 from emulator.common.background import Background
 from emulator.common.identifiers import Identifier, from_raw_id
 from emulator.config import EmulatorConfig
@@ -24,6 +26,15 @@ from emulator.eventgrid.topic import EventGridTopic
 from emulator.network.phone import PhoneNetwork
 
 
+class CancelledInvitationFailure(StrEnum):
+    """Whether a cancelled invitation also reports its own AddParticipantFailed (487/0), and
+    whether before or after CancelAddParticipantSucceeded: the sources do not settle it."""
+
+    AFTER = "after"
+    BEFORE = "before"
+    NONE = "none"
+
+
 @dataclass
 class RuntimeSettings:
     """Tunables the control API may change while the emulator runs."""
@@ -32,6 +43,7 @@ class RuntimeSettings:
     ring_timeout_seconds: float
     connect_delay_seconds: float
     participants_page_size: int
+    cancelled_invitation_failure: CancelledInvitationFailure = CancelledInvitationFailure.AFTER
 
 
 @dataclass
@@ -47,6 +59,7 @@ class Services:
     faults: FaultInjector
     repeatability: RepeatabilityStore
     topic: EventGridTopic
+    ask: AskReceiver
     request_log: deque[LoggedRequest] = field(default_factory=deque)
     base_url: str = ""
     event_webhook: str | None = None
@@ -79,6 +92,7 @@ def build_services(config: EmulatorConfig) -> Services:
             ring_timeout_seconds=config.ring_timeout_seconds,
             connect_delay_seconds=config.connect_delay_seconds,
             participants_page_size=config.participants_page_size,
+            cancelled_invitation_failure=CancelledInvitationFailure(config.cancelled_invitation_failure),
         ),
         background=background,
         tokens=tokens,
@@ -96,6 +110,7 @@ def build_services(config: EmulatorConfig) -> Services:
         faults=FaultInjector(),
         repeatability=RepeatabilityStore(),
         topic=build_topic(config, background),
+        ask=AskReceiver(AskSettings(config.ask_secret, config.ask_tolerance_seconds), config.log_max_entries),
         request_log=deque(maxlen=config.log_max_entries),
         event_webhook=config.event_webhook,
         bot_identity=from_raw_id(f"8:acs:{config.resource_id}_{uuid.uuid4()}"),

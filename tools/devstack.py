@@ -87,6 +87,8 @@ Local stack is up (logs in .run/logs/):
   Event Grid topic (emulator), given to the app as:
     EVENTGRID_TOPIC_ENDPOINT={stack.topic_endpoint}
     EVENTGRID_TOPIC_KEY={stack.topic_key}
+  ask receiver (a flow's ask step, docs/local-stack.md): {stack.emulator_url}/emulator/ask/<path>
+    secret: {stack.ask_secret}
 
 Place an incoming call; the app answers it:
   curl -s -X POST {stack.emulator_url}/emulator/incoming-calls \\

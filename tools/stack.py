@@ -34,6 +34,8 @@ class Stack:
     master_key: str
     eventgrid_key: str  # devhost's Event Grid system key, the `code=` of the webhook URL
     topic_key: str
+    # The emulator's ask receiver checks a flow's ask requests with it (docs/local-stack.md).
+    ask_secret: str = ""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     log_dir: Path | None = None  # <name>.log of each process, when started with one
 
@@ -92,12 +94,14 @@ def topic_settings(endpoint: str, key: str) -> dict[str, str]:
 
 def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
                    log: Path | None, extra: list[str] | None = None,
-                   topic_key: str | None = None) -> subprocess.Popen[bytes]:
+                   topic_key: str | None = None, ask_secret: str | None = None) -> subprocess.Popen[bytes]:
     ensure_free(port)
     # Keys go in the environment, not on the command line, where ps shows them; logs are JSON.
     env = {"EMULATOR_ACCESS_KEY": access_key, "LOG_FORMAT": "json"}
     if topic_key is not None:
         env["EMULATOR_TOPIC_KEY"] = topic_key
+    if ask_secret:
+        env["EMULATOR_ASK_SECRET"] = ask_secret
     process = start(
         [sys.executable, "-m", "emulator", "--host", HOST, "--port", str(port),
          "--resource-id", resource_id, "--event-webhook", webhook, *(extra or [])],
@@ -161,13 +165,14 @@ def start_stack(
         master_key=secrets.token_urlsafe(24),
         eventgrid_key=secrets.token_urlsafe(24),
         topic_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        ask_secret=secrets.token_urlsafe(24),
         log_dir=log_dir,
     )
     try:
         say(f"starting the ACS emulator on port {emulator_port} ...")
         stack.processes.append(start_emulator(
             emulator_port, stack.access_key, stack.resource_id, stack.webhook_url,
-            log("emulator"), emulator_args, topic_key=stack.topic_key))
+            log("emulator"), emulator_args, topic_key=stack.topic_key, ask_secret=stack.ask_secret))
         say(f"starting the function app (devhost) on port {app_port} ...")
         stack.processes.append(start_devhost(
             app_port, {**stack.app_settings(), **(app_overrides or {})}, stack.function_key,

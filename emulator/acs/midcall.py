@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from emulator.acs import emitter, legs
@@ -17,8 +18,8 @@ from emulator.common.identifiers import (
     require_dialable,
     required_identifier,
 )
-from emulator.network.outcomes import LegOutcome
-from emulator.services import Services
+from emulator.network.outcomes import CANCELED, LegOutcome
+from emulator.services import CancelledInvitationFailure, Services
 
 SUCCESS = {"code": 200, "subCode": 0, "message": "Action completed successfully."}
 TRANSFER_DONE = {
@@ -247,41 +248,64 @@ def cancel_add(services: Services, connection: CallConnection, body: Any) -> dic
     invitation = connection.invitations.get(invitation_id)
     if invitation is None:
         raise invalid_argument("The invitationId is not valid for this call.")
-    if invitation.done:
-        event, result = "CancelAddParticipantFailed", INVITATION_DONE
-    else:
+    cancel = _Report(operation_context, override_uri)
+    events = [_Event("CancelAddParticipantFailed", {"invitationId": invitation_id}, INVITATION_DONE, cancel)]
+    if not invitation.done:
         invitation.cancelled = True
         if invitation.task is not None:
             invitation.task.cancel()
-        event, result = "CancelAddParticipantSucceeded", SUCCESS
-    services.background.spawn(
-        _report_cancel(services, connection, invitation_id, event, result, operation_context, override_uri)
-    )
+        events = _cancel_events(services, invitation, cancel)
+    services.background.spawn(_report_cancel(services, connection, events))
     reply: dict[str, Any] = {"invitationId": invitation_id}
     if operation_context is not None:
         reply["operationContext"] = operation_context
     return reply
 
 
-async def _report_cancel(
-    services: Services,
-    connection: CallConnection,
-    invitation_id: str,
-    event: str,
-    result: dict[str, Any],
-    operation_context: str | None,
-    override_uri: str | None,
-) -> None:
+@dataclass(frozen=True)
+class _Report:
+    """Where an operation's callback goes and the operationContext it carries back."""
+
+    operation_context: str | None
+    callback_uri: str | None
+
+
+@dataclass(frozen=True)
+class _Event:
+    type: str
+    fields: dict[str, Any]
+    result: dict[str, Any]
+    report: _Report
+
+
+def _cancel_events(services: Services, invitation: Invitation, cancel: _Report) -> list[_Event]:
+    """CancelAddParticipantSucceeded, and (as the setting says) the cancelled invitation's own
+    AddParticipantFailed 487/0, before or after it: the sources leave both open. That failure
+    answers the add, so it goes where the add's callbacks go, with the add's context."""
+    cancelled = {"invitationId": invitation.invitation_id}
+    succeeded = _Event("CancelAddParticipantSucceeded", cancelled, SUCCESS, cancel)
+    add = _Report(invitation.operation_context, invitation.callback_uri)
+    participant = {"participant": invitation.target.to_wire()}
+    failed = _Event("AddParticipantFailed", participant, CANCELED.result(), add)
+    order = services.settings.cancelled_invitation_failure
+    if order is CancelledInvitationFailure.NONE:
+        return [succeeded]
+    return [failed, succeeded] if order is CancelledInvitationFailure.BEFORE else [succeeded, failed]
+
+
+async def _report_cancel(services: Services, connection: CallConnection, events: list[_Event]) -> None:
     await asyncio.sleep(0)
-    if connection.is_live:
+    if not connection.is_live:
+        return
+    for event in events:
         emitter.emit(
             services,
             connection,
-            event,
-            {"invitationId": invitation_id},
-            operation_context=operation_context,
-            result=result,
-            callback_uri=override_uri,
+            event.type,
+            event.fields,
+            operation_context=event.report.operation_context,
+            result=event.result,
+            callback_uri=event.report.callback_uri,
         )
 
 

@@ -59,6 +59,25 @@ def answer_leg(services: Services, leg_id: str) -> dict[str, Any]:
     return _leg_result(leg_id, "answered", ANSWERED.result())
 
 
+def answer_legs_together(services: Services, body: Any) -> dict[str, Any]:
+    """Answer several ringing legs in the same instant: every leg is settled before any waiter
+    runs, so their callees' successes (e.g. two AddParticipantSucceeded) go out back to back."""
+    leg_ids = body.get("legIds") if isinstance(body, dict) else None
+    if (
+        not isinstance(leg_ids, list)
+        or not leg_ids
+        or not all(isinstance(leg_id, str) for leg_id in leg_ids)
+        or len(set(leg_ids)) != len(leg_ids)
+    ):
+        raise bad_input('body must be {"legIds": ["<legId>", ...]} with distinct ids')
+    legs = [_network_leg(services, leg_id) for leg_id in leg_ids]
+    if any(leg.outcome.done() for leg in legs):
+        raise AcsError(409, "Conflict", "a leg has already been answered or declined")
+    for leg in legs:
+        leg.settle(ANSWERED, "control")
+    return {"value": [_leg_result(leg.leg_id, "answered", ANSWERED.result()) for leg in legs]}
+
+
 def decline_leg(services: Services, leg_id: str, body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad_input("body must be a JSON object")

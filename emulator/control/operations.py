@@ -13,7 +13,7 @@ from emulator.common.errors import AcsError, bad_input
 from emulator.common.identifiers import from_raw_id, is_e164, parse_identifier, require_dialable
 from emulator.eventgrid.system_topic import WebhookValidationFailed
 from emulator.network.phone import Behavior, EndpointBehavior
-from emulator.services import Services
+from emulator.services import CancelledInvitationFailure, Services
 
 
 def _string_map(value: Any, field: str) -> dict[str, str]:
@@ -101,10 +101,14 @@ async def reset(services: Services) -> None:
     services.settings.ring_timeout_seconds = config.ring_timeout_seconds
     services.settings.connect_delay_seconds = config.connect_delay_seconds
     services.settings.participants_page_size = config.participants_page_size
+    services.settings.cancelled_invitation_failure = CancelledInvitationFailure(
+        config.cancelled_invitation_failure
+    )
     services.eventgrid.settings.retry_factor = config.eventgrid_retry_factor
     services.eventgrid.settings.max_attempts = config.eventgrid_max_attempts
     services.event_webhook = config.event_webhook
     services.topic.reset()
+    services.ask.reset()
     services.topic.deliverer.settings.retry_factor = config.topic_retry_factor
 
 
@@ -326,6 +330,7 @@ def describe_settings(services: Services) -> dict[str, Any]:
         "eventWebhook": services.event_webhook,
         "resourceNumbers": sorted(services.network.resource_numbers),
         "unscriptedBehavior": services.network.unscripted.behavior.value,
+        "cancelledInvitationFailure": settings.cancelled_invitation_failure.value,
         "issuer": services.issuer,
         "audience": services.config.resource_id,
     }
@@ -342,6 +347,7 @@ def update_settings(services: Services, body: Any) -> dict[str, Any]:
         "eventWebhook",
         "resourceNumbers",
         "unscriptedBehavior",
+        "cancelledInvitationFailure",
     }
     unknown = set(body) - known
     if unknown:
@@ -372,4 +378,14 @@ def update_settings(services: Services, body: Any) -> dict[str, Any]:
     if "unscriptedBehavior" in body:
         behavior = _behavior(body["unscriptedBehavior"], "unscriptedBehavior")
         services.network.unscripted = EndpointBehavior(behavior)
+    if "cancelledInvitationFailure" in body:
+        services.settings.cancelled_invitation_failure = _cancel_failure(body["cancelledInvitationFailure"])
     return describe_settings(services)
+
+
+def _cancel_failure(value: Any) -> CancelledInvitationFailure:
+    try:
+        return CancelledInvitationFailure(str(value))
+    except ValueError:
+        allowed = ", ".join(order.value for order in CancelledInvitationFailure)
+        raise bad_input(f"cancelledInvitationFailure must be one of: {allowed}") from None

@@ -139,6 +139,11 @@ async def answer_leg(request: web.Request) -> web.StreamResponse:
     return json_response(legs.answer_leg(services, request.match_info["legId"]))
 
 
+async def answer_legs_together(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    return json_response(legs.answer_legs_together(services, await _body(request)))
+
+
 async def decline_leg(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
     body = await _body(request, required=False)
@@ -218,6 +223,7 @@ def add_routes(app: web.Application) -> None:
     router.add_get("/emulator/calls/{callId}", get_call)
     router.add_post("/emulator/remote-hangups", remote_hang_up)
     router.add_get("/emulator/legs", list_legs)
+    router.add_post("/emulator/legs:answer", answer_legs_together)
     router.add_post("/emulator/legs/{legId}/answer", answer_leg)
     router.add_post("/emulator/legs/{legId}/decline", decline_leg)
     router.add_post("/emulator/legs/{legId}/hangup", hang_up_leg)
