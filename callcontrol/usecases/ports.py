@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_tokens import TokenUse
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
 from callcontrol.domain.events.call_events import APP, CallEvent, Cause
@@ -206,6 +207,15 @@ class OfferClaims(Protocol):
     async def record_hop(self, loop_key: str, key: str, now: datetime) -> None: ...
 
     async def forget_hop(self, loop_key: str, key: str) -> None: ...
+
+
+class CallerTokens(Protocol):
+    """Verifies a management caller's bearer token (Entra ID) and says who it names."""
+
+    async def actor(self, authorization: str) -> Actor:
+        """The caller the token names, with its app roles; Unauthenticated when it does not
+        hold (signature, issuer, audience, expiry)."""
+        ...
 
 
 class RuleSetVersions(Protocol):
