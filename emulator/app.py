@@ -14,6 +14,7 @@ from aiohttp import web
 from emulator.acs import routes as calling_routes
 from emulator.acs.middleware import SERVICES_KEY, calling_middleware
 from emulator.config import EmulatorConfig
+from emulator.control import entra as entra_routes
 from emulator.control import routes as control_routes
 from emulator.eventgrid import routes as topic_routes
 from emulator.services import Services, build_services
@@ -29,6 +30,7 @@ def build_app(config: EmulatorConfig) -> web.Application:
     app[SERVICES_KEY] = services
     calling_routes.add_routes(app)
     control_routes.add_routes(app)
+    entra_routes.add_routes(app)
     topic_routes.add_routes(app, services.topic, lambda: services.base_url)
     app.on_startup.append(_open_session)
     # on_shutdown runs before the server waits for open connections: stop talking to the

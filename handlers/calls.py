@@ -15,6 +15,7 @@ from callcontrol.usecases.calls import (
     HangUp,
     TransferCall,
 )
+from handlers._access import caller
 from handlers._api import api_route
 from handlers._http import json_response, read_json, read_optional_object
 from handlers._idempotency import repeatability_id
@@ -38,7 +39,7 @@ async def create_call(req: func.HttpRequest) -> func.HttpResponse:
         caller_id=request.source_caller_id_number,
         display_name=request.source_display_name,
         operation_context=request.operation_context,
-        repeatability_id=repeatability_id(req),
+        repeatability_id=repeatability_id(req), actor=caller(),
     ))
     return json_response(record.to_json(), 201,
                          headers={"Location": f"/api/calls/{record.call_connection_id}"})
@@ -81,7 +82,7 @@ async def hang_up(req: func.HttpRequest) -> func.HttpResponse:
     request = validate_body(HangUpRequest, read_optional_object(req))
     call_id = req.route_params[CALL_ID]
     accepted = await services().calls.hang_up(
-        HangUp(call_id, request.for_everyone, repeatability_id(req)))
+        HangUp(call_id, request.for_everyone, repeatability_id(req), actor=caller()))
     # The common 202 (operationContext, status), and forEveryone as it always answered.
     return json_response({**accepted_json(accepted), "forEveryone": request.for_everyone}, 202)
 
@@ -97,7 +98,7 @@ async def transfer_call(req: func.HttpRequest) -> func.HttpResponse:
         transferee=request.transferee.parsed if request.transferee else None,
         caller_id=request.source_caller_id_number,
         operation_context=request.operation_context,
-        repeatability_id=repeatability_id(req),
+        repeatability_id=repeatability_id(req), actor=caller(),
     ))
     return json_response(accepted_json(accepted), 202)
 

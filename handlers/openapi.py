@@ -30,7 +30,9 @@ function key, 404 for a path that matches no route."""
 PATH_SEGMENT = {"type": "string", "minLength": 1, "pattern": r"^(?!\.\.?$)[^/]+$"}
 OPAQUE_PATH_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS,
                   "pattern": OPAQUE_ID_SCHEMA_PATTERN}
-HOST_401 = {"description": "missing or wrong function key: the Functions host's answer, empty body"}
+HOST_401 = {"description": "missing or wrong function key (the Functions host's answer, empty "
+                           "body) or, with MANAGEMENT_AUTH entra or both, a bearer token that "
+                           "does not hold (problem+json)"}
 ERROR_TEXT = {
     400: "bad input: `errors` names each field and the reason",
     401: "not authenticated",

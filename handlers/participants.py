@@ -14,6 +14,7 @@ from callcontrol.usecases.participants import (
     MuteParticipant,
     RemoveParticipant,
 )
+from handlers._access import caller
 from handlers._api import api_route
 from handlers._http import json_response, read_json, read_optional_object
 from handlers._idempotency import repeatability_id
@@ -60,7 +61,7 @@ async def add_participant(req: func.HttpRequest) -> func.HttpResponse:
         caller_id=request.source_caller_id_number,
         invitation_timeout_seconds=request.invitation_timeout_seconds,
         operation_context=request.operation_context,
-        repeatability_id=repeatability_id(req),
+        repeatability_id=repeatability_id(req), actor=caller(),
     ))
     return json_response(accepted_json(accepted), 202)
 
@@ -82,7 +83,7 @@ async def get_participant(req: func.HttpRequest) -> func.HttpResponse:
 async def remove_participant(req: func.HttpRequest) -> func.HttpResponse:
     accepted = await services().participants.remove_participant(RemoveParticipant(
         req.route_params[CALL_ID], _participant_in_path(req), operation_context=_context(req),
-        repeatability_id=repeatability_id(req)))
+        repeatability_id=repeatability_id(req), actor=caller()))
     return json_response(accepted_json(accepted), 202)
 
 
@@ -94,7 +95,7 @@ async def remove_participant(req: func.HttpRequest) -> func.HttpResponse:
 async def mute_participant(req: func.HttpRequest) -> func.HttpResponse:
     accepted = await services().participants.mute_participant(MuteParticipant(
         req.route_params[CALL_ID], _participant_in_path(req), operation_context=_context(req),
-        repeatability_id=repeatability_id(req)))
+        repeatability_id=repeatability_id(req), actor=caller()))
     return json_response(accepted_json(accepted))
 
 
@@ -105,5 +106,5 @@ async def mute_participant(req: func.HttpRequest) -> func.HttpResponse:
 async def cancel_add_participant(req: func.HttpRequest) -> func.HttpResponse:
     accepted = await services().participants.cancel_add_participant(CancelAddParticipant(
         req.route_params[CALL_ID], req.route_params["invitationId"],
-        operation_context=_context(req), repeatability_id=repeatability_id(req)))
+        operation_context=_context(req), repeatability_id=repeatability_id(req), actor=caller()))
     return json_response(accepted_json(accepted), 202)

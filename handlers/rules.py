@@ -14,6 +14,7 @@ from callcontrol.domain.events.incoming_call import IncomingCallData, parse_inco
 from callcontrol.domain.rules import RuleSet, parse_rule_set
 from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.usecases.rules import EvaluateRules, GetRuleSetVersion, ReplaceRuleSet
+from handlers._access import caller
 from handlers._api import api_route
 from handlers._http import json_response, read_json
 from handlers._services import services
@@ -43,7 +44,7 @@ async def get_rules(req: func.HttpRequest) -> func.HttpResponse:
 async def put_rules(req: func.HttpRequest) -> func.HttpResponse:
     rules = parse_rule_set(read_json(req))  # everything is validated before anything is read
     saved = await services().rules.replace(
-        ReplaceRuleSet(rules, if_match_tags(req.headers.get("If-Match"))))
+        ReplaceRuleSet(rules, if_match_tags(req.headers.get("If-Match")), actor=caller()))
     return _with_etag(saved)
 
 

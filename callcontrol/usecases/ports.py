@@ -227,7 +227,8 @@ class RuleSetVersions(Protocol):
 
     async def versions(self) -> list[RuleSetVersion]: ...
 
-    async def replace(self, rules: RuleSet, if_match: Sequence[str] | None) -> RuleSetVersion: ...
+    async def replace(self, rules: RuleSet, if_match: Sequence[str] | None,
+                      actor: Actor | None = None) -> RuleSetVersion: ...
 
 
 class RuleSetInForce(Protocol):
