@@ -209,7 +209,7 @@ def note(action: Action[T], context: str, noted: Noted, now: datetime) -> CallCh
                           target=action.target,
                           invitation_id=noted.invitation_id or action.invitation_id,
                           timeout_seconds=action.timeout_seconds,
-                          repeatability_id=action.repeatability_id)
+                          repeatability_id=action.repeatability_id, actor=action.actor)
     call_id, state = action.call_connection_id, noted.state
 
     def change(record: CallRecord | None) -> CallRecord:
