@@ -119,7 +119,8 @@ def test_every_keyed_route_has_a_request_and_a_documented_role() -> None:
 def test_every_function_key_route_of_the_app_names_a_role() -> None:
     from tests.support.app import indexed  # the app as the host indexes it
     keyed = {f.get_function_name() for f in indexed()
-             if any(b.get("authLevel") == "FUNCTION" for b in f.get_bindings_dict()["bindings"])}
+             if any(str(b.get("authLevel")) == "FUNCTION" for b in f.get_bindings_dict()["bindings"])}
+    assert keyed, "no keyed function found: the check would hold for nothing"
     assert keyed <= set(REQUESTS)
 
 
@@ -252,3 +253,25 @@ async def assert_actor_recorded(world: World, spec: RouteSpec, oid: str | None) 
     assert (actor["kind"], actor["id"]) == (kind, who)
     if oid:
         assert actor.get("name") == "billing-service"
+
+
+def test_the_host_indexes_keyed_routes_by_the_mode() -> None:
+    """What the host (and devhost, which reads the same bindings) sees when it indexes the app
+    under each mode: a fresh interpreter, since the levels are fixed at import."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import json; from function_app import app; print(json.dumps({f.get_function_name(): "
+             "[str(b.get('authLevel')) for b in f.get_bindings_dict()['bindings'] if 'authLevel' in b]"
+             " for f in app.get_functions()}))")
+    root = Path(__file__).parents[3]
+    for mode, level in (("entra", "ANONYMOUS"), ("both", "FUNCTION"), ("keys", "FUNCTION"),
+                        ("nonsense", "FUNCTION")):
+        env = {**os.environ, "MANAGEMENT_AUTH": mode}
+        out = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, check=True,
+                             capture_output=True, text=True).stdout
+        levels = json.loads(out.strip().splitlines()[-1])
+        assert {levels[spec.name][0] for spec in KEYED} == {level}, mode
+        assert levels["health"] == ["ANONYMOUS"] and levels["callbacks"] == ["ANONYMOUS"]
