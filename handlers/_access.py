@@ -20,20 +20,21 @@ Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
 _caller: ContextVar[Actor] = ContextVar("caller")
 
 
-def host_auth_level(declared: func.AuthLevel,
-                    mode: AuthMode | None = None) -> func.AuthLevel:
+def host_auth_level(declared: func.AuthLevel, mode: AuthMode | None = None, *,
+                    keyed_always: bool = False) -> func.AuthLevel:
     """What the host enforces for a route declared with `declared`."""
     mode = management_auth_at_index() if mode is None else mode
-    if declared is func.AuthLevel.FUNCTION and mode is AuthMode.ENTRA:
+    if declared is func.AuthLevel.FUNCTION and mode is AuthMode.ENTRA and not keyed_always:
         return func.AuthLevel.ANONYMOUS
     return declared
 
 
-def admitted(role: Role, handler: Handler) -> Handler:
+def admitted(role: Role, handler: Handler, *, keyed_always: bool = False) -> Handler:
     """`handler`, run only for a caller whose credential allows `role`; `caller()` names it."""
 
     async def run(req: func.HttpRequest) -> func.HttpResponse:
-        actor = await services().access.admit(req.headers.get("Authorization"), role)
+        actor = await services().access.admit(req.headers.get("Authorization"), role,
+                                              keyed_always=keyed_always)
         token = _caller.set(actor)
         try:
             return await handler(req)

@@ -41,6 +41,8 @@ class RouteSpec:
     # The app role a management caller needs (docs/security.md#the-role-map); every keyed
     # route names one, so no route is left to "any token".
     role: Role | None = None
+    # Keeps the host's key check under MANAGEMENT_AUTH=entra too (a key opens it as in `both`).
+    keyed_always: bool = False
 
 
 ROUTES: list[RouteSpec] = []
@@ -67,8 +69,9 @@ def api_route(
         # Idempotency sits inside the error mapping: a failure releases the key, then maps.
         # The caller is admitted before that: a stored response is replayed only to one the route admits.
         inner = idempotent(handler) if spec.idempotent else handler
-        wrapped = http_endpoint(admitted(spec.role, inner) if spec.role is not None else inner)
-        level = host_auth_level(auth_level)
+        wrapped = http_endpoint(admitted(spec.role, inner, keyed_always=spec.keyed_always)
+                                if spec.role is not None else inner)
+        level = host_auth_level(auth_level, keyed_always=spec.keyed_always)
         bp.function_name(name)(bp.route(route=route, methods=[method], auth_level=level)(wrapped))
         return wrapped
 

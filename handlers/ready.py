@@ -21,7 +21,9 @@ bp = func.Blueprint()
            route="ready", method="GET",
            summary="Readiness: settings, Table Storage, ACS with the app's credential, callback "
                    "keys (503 with the same body when a check fails)",
-           response="readiness", errors=(401,), also=(503,))
+           response="readiness", errors=(401,), also=(503,),
+           # The azd postdeploy hook checks readiness with the function key, in every mode.
+           keyed_always=True)
 async def ready(req: func.HttpRequest) -> func.HttpResponse:
     report = await services().readiness.check(CheckReadiness())
     return json_response(report.to_json(), 200 if report.ready else 503)

@@ -7,6 +7,7 @@ runs; what is left to the app is the bearer token (docs/security.md#management-a
     both    the host wants a key; a token, when sent, must hold and names the caller, who is
             then limited to its roles (a key does not widen a token)
     entra   the routes are anonymous at the host: a token with the route's role is required
+            (except on a route kept keyed: there a key alone is the key holder, as in both)
 """
 
 from __future__ import annotations
@@ -25,15 +26,17 @@ class ManagementAccess:
         self._mode = mode
         self._tokens = tokens
 
-    async def admit(self, authorization: str | None, role: Role) -> Actor:
+    async def admit(self, authorization: str | None, role: Role, *,
+                    keyed_always: bool = False) -> Actor:
         """The caller, if it may do what `role` allows; Unauthenticated (401) without a
-        usable credential, Forbidden (403) without the role."""
+        usable credential, Forbidden (403) without the role. A `keyed_always` route keeps the
+        host's key check in every mode (readiness: the deployment hook holds a key only)."""
         mode = self._mode()
         if mode is AuthMode.KEYS:
             actor = KEY_HOLDER
         elif authorization:
             actor = await self._tokens().actor(authorization)
-        elif mode is AuthMode.BOTH:
+        elif mode is AuthMode.BOTH or keyed_always:  # the host has checked a key
             actor = KEY_HOLDER
         else:
             raise Unauthenticated("a bearer token (Microsoft Entra ID) is required")

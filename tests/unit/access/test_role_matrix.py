@@ -139,7 +139,7 @@ def callers(mode: AuthMode) -> list[Caller]:
             Caller("wrong role", None, "wrong-role"),
             Caller("right role", None, "right"),
             Caller("function key", KEYS.function_key, None)]
-    if mode is AuthMode.BOTH:  # the host wants the key: the token callers hold it too
+    if mode is not AuthMode.KEYS:  # where the host wants the key, token callers hold it too
         base += [Caller(f"key + {c.name}", KEYS.function_key, c.token) for c in base[1:4]]
     return base
 
@@ -149,7 +149,8 @@ def expected(mode: AuthMode, caller: Caller, spec: RouteSpec) -> int:
     success = ADMITTED_STATUS.get(spec.name, spec.success)
     if mode is AuthMode.KEYS:  # keys only: the host decides, tokens are not looked at
         return success if caller.key else 401
-    if mode is AuthMode.BOTH and caller.key is None:
+    keyed = mode is AuthMode.BOTH or spec.keyed_always  # the host wants the key
+    if keyed and caller.key is None:
         return 401  # the host's own refusal
     if caller.token == "right":
         return success
@@ -157,7 +158,7 @@ def expected(mode: AuthMode, caller: Caller, spec: RouteSpec) -> int:
         return 403
     if caller.token == "wrong-audience":
         return 401
-    return success if mode is AuthMode.BOTH else 401  # a key alone: both yes, entra no
+    return success if keyed else 401  # a key alone: both yes, entra no (but where kept keyed)
 
 
 WRONG_ROLE = {"calls.read": "rules.write", "calls.control": "calls.read",
@@ -172,7 +173,8 @@ class World:
 
     async def send(self, mode: AuthMode, spec: RouteSpec, caller: Caller,
                    oid: str) -> tuple[int, func.HttpResponse | None]:
-        level = host_auth_level(spec.auth_level, mode).value.lower()
+        level = host_auth_level(spec.auth_level, mode,
+                                keyed_always=spec.keyed_always).value.lower()
         if not host.is_authorized(level, caller.key, KEYS):
             return 401, None  # the host answers; the app never runs
         assert spec.role is not None
@@ -273,5 +275,6 @@ def test_the_host_indexes_keyed_routes_by_the_mode() -> None:
         out = subprocess.run([sys.executable, "-c", probe], cwd=root, env=env, check=True,
                              capture_output=True, text=True).stdout
         levels = json.loads(out.strip().splitlines()[-1])
-        assert {levels[spec.name][0] for spec in KEYED} == {level}, mode
+        assert {levels[spec.name][0] for spec in KEYED if not spec.keyed_always} == {level}, mode
+        assert levels["ready"] == ["FUNCTION"]  # kept keyed: the deployment hook holds a key
         assert levels["health"] == ["ANONYMOUS"] and levels["callbacks"] == ["ANONYMOUS"]
