@@ -36,13 +36,12 @@ class ActorKind(Enum):
     KEY = "key"  # a function key holder (keys name no one)
     APP = "app"  # an Entra ID application or managed identity (app-only token)
     USER = "user"  # a signed-in user (delegated token)
-    SYSTEM = "system"  # the app itself (seeding the rule set, inbound decisions)
 
 
 @dataclass(frozen=True)
 class Actor:
     kind: ActorKind
-    id: str  # the Entra object id (oid) of the caller; "function-key" or "app" otherwise
+    id: str  # the Entra object id (oid) of the caller; "function-key" for a key holder
     name: str | None = None  # a display name when the token carries one (never trusted for auth)
     app_id: str | None = None  # the client application's id (azp / appid)
     roles: frozenset[Role] = frozenset()
@@ -68,7 +67,6 @@ class Actor:
 
 # A function key opens every route (that is what a key is): all roles, no one in particular.
 KEY_HOLDER: Final = Actor(ActorKind.KEY, "function-key", roles=frozenset(Role))
-SYSTEM: Final = Actor(ActorKind.SYSTEM, "app")
 
 
 def require(actor: Actor, role: Role) -> None:
