@@ -37,6 +37,8 @@ from callcontrol.settings import load_settings
 from devhost import auth as host
 from handlers._access import host_auth_level
 from handlers._api import ROUTES, RouteSpec
+from handlers.wire.responses import OperationOut
+from handlers.wire.rules_responses import RuleSetVersionOut
 from tests.support.app import http_request, invoke
 from tests.support.entra import TestTenant
 from tests.support.memory_tables import MemoryTableBackend
@@ -242,7 +244,7 @@ async def assert_actor_recorded(world: World, spec: RouteSpec, oid: str | None) 
     if spec.name == "put_rules":
         [version] = await RuleStore(world.backend).versions()
         assert version.actor is not None
-        actor = version.summary()["savedBy"]
+        actor = RuleSetVersionOut.model_validate(version.summary()).model_dump(mode="json")["savedBy"]
     elif spec.name == "evaluate_rules":
         return  # a dry run changes nothing
     else:
@@ -251,7 +253,7 @@ async def assert_actor_recorded(world: World, spec: RouteSpec, oid: str | None) 
         assert record is not None
         newest = max((op for op in record.operations if op.context != "add-earlier"),
                      key=lambda op: op.requested_at or NOW)
-        actor = newest.to_json()["actor"]
+        actor = OperationOut.model_validate(newest.to_json()).model_dump(mode="json")["actor"]
     assert (actor["kind"], actor["id"]) == (kind, who)
     if oid:
         assert actor.get("name") == "billing-service"
