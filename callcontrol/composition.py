@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 from callcontrol.adapters import credentials
 from callcontrol.adapters.acs_gateway import AcsGateway, connect_gateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator, connect_authenticator
+from callcontrol.adapters.caller_auth import connect_caller_tokens
 from callcontrol.adapters.readiness import AcsProbe, JwksProbe, TableProbe
 from callcontrol.adapters.store.azure_tables import (
     STORAGE_DEADLINE_SECONDS,
@@ -47,12 +48,13 @@ from callcontrol.settings import (
     Settings,
     load_settings,
 )
+from callcontrol.usecases.access import ManagementAccess
 from callcontrol.usecases.callbacks import Callbacks
 from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
-from callcontrol.usecases.ports import EventPublisher, Probe
+from callcontrol.usecases.ports import CallerTokens, EventPublisher, Probe
 from callcontrol.usecases.readiness import NotReady, Readiness
 from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler
 from callcontrol.usecases.retention import Retention, RetentionOptions
@@ -94,6 +96,12 @@ def gateway_from_settings(settings: Settings, opened: Opened | None = None) -> A
 def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
     return connect_authenticator(issuer=settings.callback_issuer, audience=settings.acs_resource_id,
                                  jwks_url=settings.callback_jwks_url)
+
+
+def caller_tokens_from_settings(settings: Settings) -> CallerTokens:
+    return connect_caller_tokens(issuers=settings.entra_issuers,
+                                 audiences=settings.management_api_audiences,
+                                 jwks_url=settings.entra_jwks_url)
 
 
 def table_backend_from_settings(settings: Settings,
@@ -245,8 +253,10 @@ class Services:
         gateway: AcsGateway | None = None,
         authenticator: CallbackAuthenticator | None = None,
         publisher: EventPublisher | None = None,
+        caller_tokens: CallerTokens | None = None,
     ) -> None:
         self.settings = settings
+        self._caller_tokens = caller_tokens
         self._backend = backend
         self._gateway = gateway
         self._authenticator = authenticator
@@ -265,6 +275,14 @@ class Services:
     @cached_property
     def authenticator(self) -> CallbackAuthenticator:
         return self._authenticator or authenticator_from_settings(self.settings)
+
+    @cached_property
+    def caller_tokens(self) -> CallerTokens:
+        return self._caller_tokens or caller_tokens_from_settings(self.settings)
+
+    @cached_property
+    def access(self) -> ManagementAccess:
+        return ManagementAccess(lambda: self.settings.management_auth, lambda: self.caller_tokens)
 
     # Call events out: only with a topic (or a given publisher); otherwise no outbox at all.
     @cached_property

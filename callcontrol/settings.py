@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Final
 from urllib.parse import urlparse
 
+from callcontrol.domain.access import AuthMode
 from callcontrol.domain.errors import SettingError
 from callcontrol.domain.identifiers import E164
 
@@ -70,6 +71,11 @@ ADD_PARTICIPANT_MARGIN_SECONDS: Final = "ADD_PARTICIPANT_MARGIN_SECONDS"
 CALL_RETENTION_DAYS: Final = "CALL_RETENTION_DAYS"
 RULE_VERSIONS_KEPT: Final = "RULE_VERSIONS_KEPT"
 RETENTION_BATCH_SIZE: Final = "RETENTION_BATCH_SIZE"
+MANAGEMENT_AUTH: Final = "MANAGEMENT_AUTH"
+ENTRA_TENANT_ID: Final = "ENTRA_TENANT_ID"
+MANAGEMENT_API_AUDIENCES: Final = "MANAGEMENT_API_AUDIENCES"
+ENTRA_ISSUERS: Final = "ENTRA_ISSUERS"
+ENTRA_JWKS_URL: Final = "ENTRA_JWKS_URL"
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -129,6 +135,22 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(RULE_VERSIONS_KEPT, Where.OPTIONAL, "newest rule set versions kept", "50"),
     SettingSpec(RETENTION_BATCH_SIZE, Where.OPTIONAL,
                 "rows retention deletes per kind and run (the rest wait for the next run)", "500"),
+    # Management API callers (docs/security.md#management-api-callers). The host reads
+    # MANAGEMENT_AUTH too, when it indexes the functions (entra: the routes are anonymous).
+    SettingSpec(MANAGEMENT_AUTH, Where.INFRA,
+                "who may call the management API: keys (function keys), entra (Entra ID tokens "
+                "with app roles only) or both (a key at the host; a token, if sent, names the "
+                "caller and limits it to its roles)", AuthMode.KEYS.value),
+    SettingSpec(ENTRA_TENANT_ID, Where.OPTIONAL,
+                "the Entra ID tenant whose tokens the management API accepts (entra, both)"),
+    SettingSpec(MANAGEMENT_API_AUDIENCES, Where.OPTIONAL,
+                "comma-separated audiences a caller's token must name: the API app "
+                "registration's client id and its application id URI (entra, both)"),
+    SettingSpec(ENTRA_ISSUERS, Where.OPTIONAL,
+                "comma-separated token issuers; unset = the tenant's v1 and v2 issuers (set "
+                "locally to the test issuer)"),
+    SettingSpec(ENTRA_JWKS_URL, Where.OPTIONAL,
+                "the caller tokens' key set; unset = the tenant's Entra ID keys"),
 )
 
 
@@ -310,6 +332,39 @@ class Settings:
 
 
     @property
+    def management_auth(self) -> AuthMode:
+        return AuthMode(self._choice(MANAGEMENT_AUTH, tuple(m.value for m in AuthMode)))
+
+    @property
+    def entra_tenant_id(self) -> str:
+        return self._require(ENTRA_TENANT_ID)
+
+    @property
+    def management_api_audiences(self) -> tuple[str, ...]:
+        audiences = _csv(self._get(MANAGEMENT_API_AUDIENCES))
+        if not audiences:
+            raise SettingError(MANAGEMENT_API_AUDIENCES, "is not set")
+        return audiences
+
+    @property
+    def entra_issuers(self) -> tuple[str, ...]:
+        """Entra ID signs v1 tokens as sts.windows.net and v2 as login.microsoftonline.com;
+        which one a caller gets depends on the API registration's accessTokenAcceptedVersion."""
+        given = _csv(self._get(ENTRA_ISSUERS))
+        if given:
+            return given
+        tenant = self.entra_tenant_id
+        return (f"https://sts.windows.net/{tenant}/",
+                f"https://login.microsoftonline.com/{tenant}/v2.0")
+
+    @property
+    def entra_jwks_url(self) -> str:
+        given = self._url(ENTRA_JWKS_URL, required=False)
+        if given is not None:
+            return given
+        return f"https://login.microsoftonline.com/{self.entra_tenant_id}/discovery/v2.0/keys"
+
+    @property
     def eventgrid_topic_endpoint(self) -> str | None:
         return self._url(EVENTGRID_TOPIC_ENDPOINT, required=False)
 
@@ -320,6 +375,19 @@ class Settings:
     @property
     def eventgrid_publish_timeout_seconds(self) -> int:
         return self._int(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, 1, 60)
+
+
+def management_auth_at_index(environ: Mapping[str, str] | None = None) -> AuthMode:
+    """The mode as the host's indexing sees it (auth levels are fixed then). A value this
+    release does not know counts as `keys` here, so the host keeps its key check; the first
+    management request then fails on the setting (Settings.management_auth): closed, not open."""
+    values = os.environ if environ is None else environ
+    raw = (values.get(MANAGEMENT_AUTH) or "").strip()
+    return AuthMode(raw) if raw in {m.value for m in AuthMode} else AuthMode.KEYS
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
 
 
 def _is_e164(value: str) -> bool:

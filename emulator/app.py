@@ -15,6 +15,7 @@ from emulator.acs import routes as calling_routes
 from emulator.acs.middleware import SERVICES_KEY, calling_middleware
 from emulator.ask import routes as ask_routes
 from emulator.config import EmulatorConfig
+from emulator.control import entra as entra_routes
 from emulator.control import routes as control_routes
 from emulator.eventgrid import routes as topic_routes
 from emulator.services import Services, build_services
@@ -30,6 +31,7 @@ def build_app(config: EmulatorConfig) -> web.Application:
     app[SERVICES_KEY] = services
     calling_routes.add_routes(app)
     control_routes.add_routes(app)
+    entra_routes.add_routes(app)
     topic_routes.add_routes(app, services.topic, lambda: services.base_url)
     ask_routes.add_routes(app, services.ask, lambda: services.base_url)
     app.on_startup.append(_open_session)

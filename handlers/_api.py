@@ -10,6 +10,8 @@ from typing import Any
 import azure.functions as func
 from pydantic import BaseModel
 
+from callcontrol.domain.access import Role
+from handlers._access import admitted, host_auth_level
 from handlers._http import Handler, http_endpoint
 from handlers._idempotency import idempotent
 
@@ -36,6 +38,11 @@ class RouteSpec:
     # Anonymous routes that authenticate themselves with a bearer token (the ACS callbacks).
     bearer: bool = False
     also: tuple[int, ...] = ()  # other statuses answered with the success body's schema
+    # The app role a management caller needs (docs/security.md#the-role-map); every keyed
+    # route names one, so no route is left to "any token".
+    role: Role | None = None
+    # Keeps the host's key check under MANAGEMENT_AUTH=entra too (a key opens it as in `both`).
+    keyed_always: bool = False
 
 
 ROUTES: list[RouteSpec] = []
@@ -43,6 +50,7 @@ ROUTES: list[RouteSpec] = []
 
 def api_route(
     bp: func.Blueprint,
+    role: Role | None = None,
     *,
     name: str,
     route: str,
@@ -52,13 +60,19 @@ def api_route(
     **details: object,
 ) -> Callable[[Handler], Handler]:
     spec = RouteSpec(name=name, route=route, method=method, summary=summary,
-                     auth_level=auth_level, **details)  # type: ignore[arg-type]
+                     auth_level=auth_level, role=role, **details)  # type: ignore[arg-type]
+    if (spec.auth_level is func.AuthLevel.ANONYMOUS) is (spec.role is not None):
+        raise TypeError(f"{name}: a keyed route names its app role, an anonymous one none")
     ROUTES.append(spec)
 
     def register(handler: Handler) -> Handler:
         # Idempotency sits inside the error mapping: a failure releases the key, then maps.
-        wrapped = http_endpoint(idempotent(handler) if spec.idempotent else handler)
-        bp.function_name(name)(bp.route(route=route, methods=[method], auth_level=auth_level)(wrapped))
+        # The caller is admitted before that: a stored response is replayed only to one the route admits.
+        inner = idempotent(handler) if spec.idempotent else handler
+        wrapped = http_endpoint(admitted(spec.role, inner, keyed_always=spec.keyed_always)
+                                if spec.role is not None else inner)
+        level = host_auth_level(auth_level, keyed_always=spec.keyed_always)
+        bp.function_name(name)(bp.route(route=route, methods=[method], auth_level=level)(wrapped))
         return wrapped
 
     return register

@@ -33,6 +33,7 @@ STATUS_BY_ERROR: Mapping[type[errors.CallControlError], int] = MappingProxyType(
     errors.CallControlError: 500,
     errors.InvalidInput: 400,
     errors.Unauthenticated: 401,
+    errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
     errors.PreconditionFailed: 412,

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from callcontrol.domain.idempotency import KeyReservation, StoredResponse
+from callcontrol.usecases.access import ManagementAccess
 from callcontrol.usecases.callbacks import Callbacks
 from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.inbound import InboundCalls
@@ -62,6 +63,8 @@ class AppServices(Protocol):
     def authenticator(self) -> CallbackTokens: ...
     @property
     def idempotency(self) -> IdempotencyRecords: ...
+    @property
+    def access(self) -> ManagementAccess: ...
 
 
 _provider: Callable[[], AppServices] | None = None

@@ -30,10 +30,13 @@ function key, 404 for a path that matches no route."""
 PATH_SEGMENT = {"type": "string", "minLength": 1, "pattern": r"^(?!\.\.?$)[^/]+$"}
 OPAQUE_PATH_ID = {"type": "string", "minLength": 1, "maxLength": MAX_ID_CHARS,
                   "pattern": OPAQUE_ID_SCHEMA_PATTERN}
-HOST_401 = {"description": "missing or wrong function key: the Functions host's answer, empty body"}
+HOST_401 = {"description": "missing or wrong function key (the Functions host's answer, empty "
+                           "body) or, with MANAGEMENT_AUTH entra or both, a bearer token that "
+                           "does not hold (problem+json)"}
 ERROR_TEXT = {
     400: "bad input: `errors` names each field and the reason",
     401: "not authenticated",
+    403: "the caller's token lacks the operation's app role (x-app-role)",
     404: "not found",
     409: "conflict with the call's state, or the Idempotency-Key is in use",
     412: "If-Match does not name the current version",
@@ -84,6 +87,8 @@ def _responses(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     if spec.body is not None:
         statuses |= {400, 413}
     keyed = spec.auth_level != func.AuthLevel.ANONYMOUS
+    if spec.role is not None:  # a token without the route's app role
+        statuses.add(403)
     for status in sorted(statuses | ({401} if keyed else set())):
         if status == 401 and keyed:
             responses["401"] = HOST_401
@@ -101,7 +106,12 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": spec.name, "summary": spec.summary,
                                  "parameters": _parameters(spec),
                                  "responses": _responses(spec, components)}
-    if spec.auth_level != func.AuthLevel.ANONYMOUS:
+    if spec.role is not None:
+        # Which of these a deployment accepts is MANAGEMENT_AUTH's choice (docs/security.md).
+        operation["security"] = [{"functionKey": []}, {"functionKeyQuery": []},
+                                 {"entraToken": [spec.role.value]}]
+        operation["x-app-role"] = spec.role.value
+    elif spec.auth_level != func.AuthLevel.ANONYMOUS:
         operation["security"] = [{"functionKey": []}, {"functionKeyQuery": []}]
     elif spec.bearer:
         operation["security"] = [{"acsCallbackToken": []}]
@@ -138,6 +148,10 @@ def openapi_document() -> dict[str, Any]:
                                 "description": "the function key (make run: .run/function-key)"},
                 "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code",
                                      "description": "the function key as a query parameter"},
+                "entraToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                               "description": "a Microsoft Entra ID access token for this API "
+                                              "whose roles claim holds the operation's app role "
+                                              "(x-app-role); MANAGEMENT_AUTH entra or both"},
                 "acsCallbackToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                      "description": "the token ACS signs for the callback URI"},
             },

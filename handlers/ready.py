@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from callcontrol.domain.access import Role
 from callcontrol.usecases.readiness import CheckReadiness
 from handlers._api import api_route
 from handlers._http import json_response
@@ -16,10 +17,13 @@ from handlers._services import services
 bp = func.Blueprint()
 
 
-@api_route(bp, name="ready", route="ready", method="GET",
+@api_route(bp, Role.CALLS_READ, name="ready",
+           route="ready", method="GET",
            summary="Readiness: settings, Table Storage, ACS with the app's credential, callback "
                    "keys (503 with the same body when a check fails)",
-           response="readiness", errors=(401,), also=(503,))
+           response="readiness", errors=(401,), also=(503,),
+           # The azd postdeploy hook checks readiness with the function key, in every mode.
+           keyed_always=True)
 async def ready(req: func.HttpRequest) -> func.HttpResponse:
     report = await services().readiness.check(CheckReadiness())
     return json_response(report.to_json(), 200 if report.ready else 503)

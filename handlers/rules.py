@@ -7,12 +7,14 @@ from datetime import datetime
 
 import azure.functions as func
 
+from callcontrol.domain.access import Role
 from callcontrol.domain.clock import utc_now
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCallData, parse_incoming_call
 from callcontrol.domain.rules import RuleSet, parse_rule_set
 from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.usecases.rules import EvaluateRules, GetRuleSetVersion, ReplaceRuleSet
+from handlers._access import caller
 from handlers._api import api_route
 from handlers._http import json_response, read_json
 from handlers._services import services
@@ -27,24 +29,27 @@ def _with_etag(version: RuleSetVersion) -> func.HttpResponse:
                          headers={"ETag": version.etag, "Cache-Control": "no-cache"})
 
 
-@api_route(bp, name="get_rules", route="rules", method="GET", response="ruleSet",
+@api_route(bp, Role.RULES_READ, name="get_rules",
+           route="rules", method="GET", response="ruleSet",
            summary="The inbound rule set in force, with its ETag", errors=(401, 503))
 async def get_rules(req: func.HttpRequest) -> func.HttpResponse:
     return _with_etag(await services().rules.current())
 
 
-@api_route(bp, name="put_rules", route="rules", method="PUT", body=RuleSet, response="ruleSet",
+@api_route(bp, Role.RULES_WRITE, name="put_rules",
+           route="rules", method="PUT", body=RuleSet, response="ruleSet",
            summary="Replace the rule set: If-Match with the current ETag (required once a set exists)",
            headers=(("If-Match", "the ETag of the set being replaced; required once a set exists"),),
            errors=(400, 401, 412, 428, 503))
 async def put_rules(req: func.HttpRequest) -> func.HttpResponse:
     rules = parse_rule_set(read_json(req))  # everything is validated before anything is read
     saved = await services().rules.replace(
-        ReplaceRuleSet(rules, if_match_tags(req.headers.get("If-Match"))))
+        ReplaceRuleSet(rules, if_match_tags(req.headers.get("If-Match")), actor=caller()))
     return _with_etag(saved)
 
 
-@api_route(bp, name="list_rule_versions", route="rules/versions", method="GET",
+@api_route(bp, Role.RULES_READ, name="list_rule_versions",
+           route="rules/versions", method="GET",
            response="ruleSetVersionList", summary="Every stored version of the rule set, newest first",
            errors=(401, 503))
 async def list_rule_versions(req: func.HttpRequest) -> func.HttpResponse:
@@ -52,7 +57,8 @@ async def list_rule_versions(req: func.HttpRequest) -> func.HttpResponse:
     return json_response({"value": [v.summary() for v in versions]})
 
 
-@api_route(bp, name="get_rule_version", route="rules/versions/{version}", method="GET",
+@api_route(bp, Role.RULES_READ, name="get_rule_version",
+           route="rules/versions/{version}", method="GET",
            response="ruleSet", summary="One stored version of the rule set (0 = the shipped default)",
            errors=(400, 401, 404, 503), path=(("version", {"pattern": VERSION.pattern}),))
 async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
@@ -63,7 +69,8 @@ async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
     return _with_etag(await services().rules.version(GetRuleSetVersion(int(raw))))
 
 
-@api_route(bp, name="evaluate_rules", route="rules/evaluate", method="POST", body=IncomingCallData,
+@api_route(bp, Role.RULES_READ, name="evaluate_rules",
+           route="rules/evaluate", method="POST", body=IncomingCallData,
            response="evaluation", errors=RULE_ERRORS,
            query=(("at", "instant with offset for time windows, years 1900-9000 (default: now)",
                    {"type": "string", "format": "date-time"}),),

@@ -92,6 +92,13 @@ param defaultCallerId string = ''
 @description('Optional email address the alerts notify; empty = alerts fire in the portal only.')
 param alertEmailAddress string = ''
 
+@description('Who may call the management API (MANAGEMENT_AUTH): keys, entra or both (docs/security.md#management-api-callers).')
+@allowed([ 'keys', 'entra', 'both' ])
+param managementAuth string = 'keys'
+
+@description('Audiences of the management API app registration (infra/entra/management-api.bicep outputs), comma-separated; needed with entra or both.')
+param managementApiAudiences string = ''
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -228,6 +235,8 @@ module functionApp './app/function-app.bicep' = {
     callRetentionDays: callRetentionDays
     defaultCallerId: defaultCallerId
     callEventsTopicEndpoint: callEventsTopic.outputs.endpoint
+    managementAuth: managementAuth
+    managementApiAudiences: managementApiAudiences
   }
   // The app's first start reads its package and host storage with these grants.
   dependsOn: [

@@ -8,6 +8,7 @@ function key and, with PERSIST=1, Azurite's account key under .run/); none is in
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 import subprocess
 import sys
@@ -84,7 +85,23 @@ def app_settings(emulator_url: str, app_url: str, access_key: str, resource_id: 
         "CALLBACK_BASE_URL": app_url,
         "CallStateStorage": storage,
         **TIMER_SCHEDULES,
+        **entra_settings(emulator_url),
     }
+
+
+# The emulator's stand-in Entra ID tenant (emulator/control/entra.py); MANAGEMENT_AUTH from the
+# environment picks whether the management API asks for its tokens (docs/local-stack.md).
+LOCAL_API_AUDIENCE = "api://call-control-local"
+
+
+def entra_settings(emulator_url: str) -> dict[str, str]:
+    settings = {"ENTRA_ISSUERS": f"{emulator_url}/emulator/entra/v2.0",
+                "ENTRA_JWKS_URL": f"{emulator_url}/emulator/entra/keys",
+                "MANAGEMENT_API_AUDIENCES": LOCAL_API_AUDIENCE}
+    mode = os.environ.get("MANAGEMENT_AUTH")
+    if mode:
+        settings["MANAGEMENT_AUTH"] = mode
+    return settings
 
 
 def topic_settings(endpoint: str, key: str) -> dict[str, str]:

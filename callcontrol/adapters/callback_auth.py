@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -30,11 +30,16 @@ JwksFetcher = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 class CallbackAuthenticator:
+    # What a refusal says; the management API's verifier (caller_auth.py) names its own.
+    KEYS = "callback signing keys"
+    WRONG_AUDIENCE = "token audience is not this ACS resource"
+    WRONG_ISSUER = "token issuer is not the configured ACS issuer"
+
     def __init__(
         self,
         *,
-        issuer: str,
-        audience: str,
+        issuer: str | Sequence[str],
+        audience: str | Sequence[str],
         fetch_jwks: JwksFetcher,
         refresh_interval: float = 2.0,
         max_age: float = 24 * 3600.0,
@@ -75,9 +80,9 @@ class CallbackAuthenticator:
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("token has expired") from None
         except jwt.InvalidAudienceError:
-            raise Unauthenticated("token audience is not this ACS resource") from None
+            raise Unauthenticated(self.WRONG_AUDIENCE) from None
         except jwt.InvalidIssuerError:
-            raise Unauthenticated("token issuer is not the configured ACS issuer") from None
+            raise Unauthenticated(self.WRONG_ISSUER) from None
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"token rejected: {exc}") from None
         return claims
@@ -101,7 +106,7 @@ class CallbackAuthenticator:
                 await self._refresh(keep_on_failure=kid in self._keys)
             elif fetched_since and not self._last_fetch_ok and kid not in self._keys:
                 # Someone else's fetch just failed: this caller cannot be judged either.
-                raise AcsUnavailable("the callback signing keys could not be fetched")
+                raise AcsUnavailable(f"the {self.KEYS} could not be fetched")
             if kid not in self._keys:
                 self._absent_at_last_fetch.add(kid)
                 raise Unauthenticated("token is signed with an unknown key")
@@ -122,11 +127,11 @@ class CallbackAuthenticator:
         try:
             document = await self._fetch()
         except Exception as exc:  # any transport failure
-            logger.warning("could not fetch the callback signing keys: %s", redact(str(exc)))
+            logger.warning("could not fetch the %s: %s", self.KEYS, redact(str(exc)))
             if keep_on_failure:
                 return  # the key in use is still known: keep serving with it
             # Not the caller's fault: a 503 makes the sender retry rather than give up.
-            raise AcsUnavailable("the callback signing keys could not be fetched") from exc
+            raise AcsUnavailable(f"the {self.KEYS} could not be fetched") from exc
         keys: dict[str, Any] = {}
         for jwk in document.get("keys", []):
             try:
@@ -138,7 +143,7 @@ class CallbackAuthenticator:
         self._keys = keys
         self._last_fetch_ok = True
         self._absent_at_last_fetch = set()
-        logger.info("loaded %d callback signing keys", len(keys))
+        logger.info("loaded %d %s", len(keys), self.KEYS)
 
 
 def _bearer_token(authorization: str | None) -> str:
@@ -152,6 +157,11 @@ def _bearer_token(authorization: str | None) -> str:
 
 def connect_authenticator(*, issuer: str, audience: str, jwks_url: str) -> CallbackAuthenticator:
     """An authenticator that fetches the signing keys from `jwks_url` when it needs them."""
+    return CallbackAuthenticator(issuer=issuer, audience=audience, fetch_jwks=jwks_fetcher(jwks_url))
+
+
+def jwks_fetcher(jwks_url: str) -> JwksFetcher:
+    """Fetches a JSON Web Key Set over HTTPS (bounded at 10 s)."""
 
     async def fetch() -> Mapping[str, Any]:
         timeout = aiohttp.ClientTimeout(total=10)
@@ -163,4 +173,4 @@ def connect_authenticator(*, issuer: str, audience: str, jwks_url: str) -> Callb
             document: Mapping[str, Any] = await response.json(content_type=None)
             return document
 
-    return CallbackAuthenticator(issuer=issuer, audience=audience, fetch_jwks=fetch)
+    return fetch

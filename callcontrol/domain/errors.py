@@ -59,6 +59,12 @@ class Unauthenticated(CallControlError):
     title = "Unauthenticated"
 
 
+class Forbidden(CallControlError):
+    """The caller is authenticated but lacks the app role the operation requires."""
+
+    title = "Forbidden"
+
+
 class NotFound(CallControlError):
     """The call, participant or record does not exist."""
 

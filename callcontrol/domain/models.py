@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_binding import CallbackBinding
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 
@@ -123,6 +124,7 @@ class Operation:
     # a request carrying the same one again is a retry of this operation, not a new one.
     repeatability_id: str | None = None
     timeout_seconds: int | None = None  # an add's invitation timeout, as asked of ACS
+    actor: Actor | None = None  # who asked for it (None: stored before callers were named)
 
     @property
     def reason(self) -> str:
@@ -147,6 +149,8 @@ class Operation:
             body["invitationId"] = self.invitation_id
         if self.timeout_seconds is not None:
             body["invitationTimeoutSeconds"] = self.timeout_seconds
+        if self.actor is not None:
+            body["actor"] = self.actor.to_json()
         return body
 
 

@@ -188,6 +188,7 @@ def _finish(
         target=(existing.target if existing else None) or event.participant,
         invitation_id=(existing.invitation_id if existing else None) or event.invitation_id,
         repeatability_id=existing.repeatability_id if existing else None,
+        actor=existing.actor if existing else None,  # settling keeps who asked for it
     )
     if (
         existing is not None
@@ -218,6 +219,7 @@ def record_pending(record: CallRecord, operation: Operation) -> CallRecord:
             target=operation.target or existing.target,
             invitation_id=operation.invitation_id or existing.invitation_id,
             repeatability_id=operation.repeatability_id or existing.repeatability_id,
+            actor=operation.actor or existing.actor,
         )
         others = tuple(op for op in record.operations if op.context != operation.context)
         return record.with_changes(operations=(*others, merged))

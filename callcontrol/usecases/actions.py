@@ -37,9 +37,10 @@ from dataclasses import KW_ONLY, dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from callcontrol.domain.access import Actor
 from callcontrol.domain.clock import Clock
 from callcontrol.domain.errors import AcsUnavailable, CallControlError, Conflict
-from callcontrol.domain.events.call_events import APP
+from callcontrol.domain.events.call_events import APP, Cause
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.models import CallRecord, CallState, Operation, OperationKind, OperationStatus
 from callcontrol.domain.repeatability import is_retry
@@ -88,6 +89,7 @@ class Action(Generic[T]):
     target: Identifier | None = None
     invitation_id: str | None = None  # the invitation a cancel names
     timeout_seconds: int | None = None  # an add's invitation timeout, as asked of ACS
+    actor: Actor | None = None  # the caller: on the operation and in the events' cause
     # What ACS's acceptance says; None: nothing to note (the reservation says it all).
     noted: Callable[[T], Noted | None] = still_pending
     # Whether a settled operation holds all a replay answers (an add: its invitation id).
@@ -122,18 +124,19 @@ async def run_action(calls: CallRecords, action: Action[T], clock: Clock) -> Acc
     context = operation_context(action.operation_context, action.context_prefix,
                                 action.repeatability_id)
     reservation = Reservation(action, context, clock())
-    record = await calls.modify(call_id, reservation.change, cause=APP)
+    cause = Cause.by(action.actor)
+    record = await calls.modify(call_id, reservation.change, cause=cause)
     retry = reservation.retry_of
     if retry is not None and retry.status is not OperationStatus.PENDING and action.replayable(retry):
         return Accepted.of(call_id, retry)
     # First attempt, or a retry whose outcome (or answer) was never heard: the same
     # repeatability id makes ACS answer with its first outcome.
-    answer = await send(calls, action, context)
+    answer = await send(calls, action, context, cause)
     noted = action.noted(answer)
     if noted is None:
         status = status_of(record, context) or (retry.status if retry is not None else None)
         return Accepted(call_id, context, action.invitation_id, status)
-    record = await calls.modify(call_id, note(action, context, noted, clock()), cause=APP)
+    record = await calls.modify(call_id, note(action, context, noted, clock()), cause=cause)
     return Accepted(call_id, context, noted.invitation_id or action.invitation_id,
                     status_of(record, context))
 
@@ -179,11 +182,11 @@ class Reservation:
         pending = Operation(self.context, action.kind, OperationStatus.PENDING,
                             requested_at=self.now, target=action.target,
                             repeatability_id=action.repeatability_id,
-                            timeout_seconds=action.timeout_seconds)
+                            timeout_seconds=action.timeout_seconds, actor=action.actor)
         return record_pending(record, pending).with_changes(updated_at=self.now)
 
 
-async def send(calls: CallRecords, action: Action[T], context: str) -> T:
+async def send(calls: CallRecords, action: Action[T], context: str, cause: Cause = APP) -> T:
     """Send a reserved action; a definite refusal forgets its reservation.
 
     When ACS may have acted (timeout, 5xx, throttling) the operation stays pending: its
@@ -194,7 +197,7 @@ async def send(calls: CallRecords, action: Action[T], context: str) -> T:
                              lambda: action.send(context, action.repeatability_id))
     except CallControlError as error:
         if not isinstance(error, AcsUnavailable):
-            await calls.modify(action.call_connection_id, forget(context), cause=APP)
+            await calls.modify(action.call_connection_id, forget(context), cause=cause)
         raise
 
 
@@ -206,7 +209,7 @@ def note(action: Action[T], context: str, noted: Noted, now: datetime) -> CallCh
                           target=action.target,
                           invitation_id=noted.invitation_id or action.invitation_id,
                           timeout_seconds=action.timeout_seconds,
-                          repeatability_id=action.repeatability_id)
+                          repeatability_id=action.repeatability_id, actor=action.actor)
     call_id, state = action.call_connection_id, noted.state
 
     def change(record: CallRecord | None) -> CallRecord:

@@ -10,10 +10,11 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_binding import new_callback_secret, secret_digest
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import NotFound
-from callcontrol.domain.events.call_events import APP
+from callcontrol.domain.events.call_events import Cause
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery
 from callcontrol.domain.models import (
@@ -44,6 +45,7 @@ class CreateCall:
     display_name: str | None = None
     operation_context: str | None = None
     repeatability_id: str | None = None  # sent to ACS so a retry is recognised there
+    actor: Actor | None = None  # the management caller
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class HangUp:
     call_connection_id: str
     for_everyone: bool = False
     repeatability_id: str | None = None
+    actor: Actor | None = None  # the management caller
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class TransferCall:
     caller_id: str | None = None
     operation_context: str | None = None
     repeatability_id: str | None = None
+    actor: Actor | None = None  # the management caller
 
 
 # --- results -------------------------------------------------------------------------------
@@ -119,7 +123,8 @@ class Calls:
         note_call(call_connection_id=created.call_connection_id,
                   server_call_id=created.server_call_id, correlation_id=created.correlation_id)
         now = self._clock()
-        pending = Operation(context, OperationKind.CONNECT, OperationStatus.PENDING, requested_at=now)
+        pending = Operation(context, OperationKind.CONNECT, OperationStatus.PENDING, requested_at=now,
+                            actor=command.actor)
 
         def change(record: CallRecord | None) -> CallRecord:
             # Callbacks may have arrived first: keep what they said, add what we know.
@@ -135,7 +140,8 @@ class Calls:
                 callback_binding=base.callback_binding.with_digest(secret_digest(secret)),
             )
 
-        written = await self._calls.modify(created.call_connection_id, change, cause=APP)
+        written = await self._calls.modify(created.call_connection_id, change,
+                                           cause=Cause.by(command.actor))
         assert written is not None  # `change` always returns a record
         return written
 
@@ -193,7 +199,8 @@ class Calls:
         # announced before `call.ended`, never after. A call already ending may still be left.
         return await run_action(self._calls, Action(
             call_id, OperationKind.TERMINATE if for_everyone else OperationKind.HANG_UP, send,
-            "hangup", repeatability_id=command.repeatability_id, noted=_disconnecting,
+            "hangup", repeatability_id=command.repeatability_id, actor=command.actor,
+            noted=_disconnecting,
             while_ending=True,
         ), self._clock)
 
@@ -212,7 +219,7 @@ class Calls:
         return await run_action(self._calls, Action(
             call_id, OperationKind.TRANSFER if whole_call else OperationKind.TRANSFER_PARTICIPANT,
             send, "transfer", operation_context=command.operation_context,
-            repeatability_id=command.repeatability_id, target=target,
+            repeatability_id=command.repeatability_id, actor=command.actor, target=target,
             noted=_transferring if whole_call else _nothing_more,
         ), self._clock)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from callcontrol.domain.access import Actor
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import FieldProblem, InvalidInput, NotFound
 from callcontrol.domain.identifiers import Identifier, IdentifierKind
@@ -47,6 +48,7 @@ class AddParticipant:
     invitation_timeout_seconds: int | None = None
     operation_context: str | None = None
     repeatability_id: str | None = None
+    actor: Actor | None = None  # the management caller
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class RemoveParticipant:
     participant: Identifier
     operation_context: str | None = None
     repeatability_id: str | None = None
+    actor: Actor | None = None  # the management caller
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class MuteParticipant:
     participant: Identifier
     operation_context: str | None = None
     repeatability_id: str | None = None
+    actor: Actor | None = None  # the management caller
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class CancelAddParticipant:
     invitation_id: str
     operation_context: str | None = None
     repeatability_id: str | None = None
+    actor: Actor | None = None  # the management caller
 
 
 # --- the use cases -------------------------------------------------------------------------
@@ -113,7 +118,7 @@ class Participants:
         return await run_action(self._calls, Action(
             call_id, OperationKind.ADD_PARTICIPANT, send, "add",
             operation_context=command.operation_context,
-            repeatability_id=command.repeatability_id, target=who,
+            repeatability_id=command.repeatability_id, actor=command.actor, target=who,
             timeout_seconds=timeout,
             noted=lambda outcome: Noted(invitation_id=outcome.invitation_id),
             replayable=_invitation_known,
@@ -130,7 +135,7 @@ class Participants:
         return await run_action(self._calls, Action(
             call_id, OperationKind.REMOVE_PARTICIPANT, send, "remove",
             operation_context=command.operation_context,
-            repeatability_id=command.repeatability_id, target=who,
+            repeatability_id=command.repeatability_id, actor=command.actor, target=who,
         ), self._clock)
 
     @use_case
@@ -147,7 +152,7 @@ class Participants:
         return await run_action(self._calls, Action(
             call_id, OperationKind.MUTE, send, "mute",
             operation_context=command.operation_context,
-            repeatability_id=command.repeatability_id, target=who,
+            repeatability_id=command.repeatability_id, actor=command.actor, target=who,
             noted=_muted,
         ), self._clock)
 
@@ -163,7 +168,8 @@ class Participants:
         return await run_action(self._calls, Action(
             call_id, OperationKind.CANCEL_ADD_PARTICIPANT, send, "cancel",
             operation_context=command.operation_context,
-            repeatability_id=command.repeatability_id, invitation_id=invitation_id,
+            repeatability_id=command.repeatability_id, actor=command.actor,
+            invitation_id=invitation_id,
             precondition=_made_invitation(call_id, invitation_id),
         ), self._clock)
 

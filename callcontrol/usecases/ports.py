@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_tokens import TokenUse
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
 from callcontrol.domain.events.call_events import APP, CallEvent, Cause
@@ -208,6 +209,15 @@ class OfferClaims(Protocol):
     async def forget_hop(self, loop_key: str, key: str) -> None: ...
 
 
+class CallerTokens(Protocol):
+    """Verifies a management caller's bearer token (Entra ID) and says who it names."""
+
+    async def actor(self, authorization: str) -> Actor:
+        """The caller the token names, with its app roles; Unauthenticated when it does not
+        hold (signature, issuer, audience, expiry)."""
+        ...
+
+
 class RuleSetVersions(Protocol):
     """The rule store: the current version behind an ETag, every version kept."""
 
@@ -217,7 +227,8 @@ class RuleSetVersions(Protocol):
 
     async def versions(self) -> list[RuleSetVersion]: ...
 
-    async def replace(self, rules: RuleSet, if_match: Sequence[str] | None) -> RuleSetVersion: ...
+    async def replace(self, rules: RuleSet, if_match: Sequence[str] | None,
+                      actor: Actor | None = None) -> RuleSetVersion: ...
 
 
 class RuleSetInForce(Protocol):

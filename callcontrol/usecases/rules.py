@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from callcontrol.domain.access import Actor
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.rules import Decision, RuleSet, decide
 from callcontrol.domain.rules.versions import RuleSetVersion
@@ -17,6 +18,7 @@ from callcontrol.usecases.ports import RuleSetInForce, RuleSetVersions
 class ReplaceRuleSet:
     rules: RuleSet  # validated
     if_match: tuple[str, ...] | None  # the entity tags of If-Match; None when absent
+    actor: Actor | None = None  # the management caller: recorded on the version
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class Rules:
         return await self._store.current()
 
     async def replace(self, command: ReplaceRuleSet) -> RuleSetVersion:
-        saved = await self._store.replace(command.rules, command.if_match)
+        saved = await self._store.replace(command.rules, command.if_match, command.actor)
         self._in_force.prime(saved)  # in force here at once; elsewhere within RULES_CACHE_SECONDS
         return saved
 

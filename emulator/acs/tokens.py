@@ -26,7 +26,7 @@ class SigningKey:
         return jwk
 
 
-def _new_key() -> SigningKey:
+def new_signing_key() -> SigningKey:
     private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     return SigningKey(kid=uuid.uuid4().hex, private_key=private_key)
 
@@ -37,7 +37,7 @@ class TokenIssuer:
     def __init__(self, audience: str, lifetime_seconds: int = 300) -> None:
         self.audience = audience
         self.lifetime_seconds = lifetime_seconds
-        self._current = _new_key()
+        self._current = new_signing_key()
         self._published: list[SigningKey] = [self._current]
 
     @property
@@ -46,7 +46,7 @@ class TokenIssuer:
 
     def rotate(self, retain_previous: bool = False) -> str:
         """Sign with a new key from now on; optionally keep publishing the old one."""
-        self._current = _new_key()
+        self._current = new_signing_key()
         self._published = [self._current, *self._published] if retain_previous else [self._current]
         return self._current.kid
 

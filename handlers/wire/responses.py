@@ -22,6 +22,7 @@ from callcontrol.domain.models import (
 from callcontrol.domain.rules import RuleSet
 from callcontrol.domain.rules.model import RejectReason
 from callcontrol.usecases.actions import Accepted
+from handlers.wire.actor import ActorOut
 from handlers.wire.rules_responses import RULES_RESPONSE_MODELS
 
 
@@ -62,6 +63,8 @@ class OperationOut(Out):
     invitationId: str | None = None
     invitationTimeoutSeconds: int | None = Field(
         default=None, description="an add's invitation timeout, when the request named one")
+    actor: ActorOut | None = Field(
+        default=None, description="who asked for it (absent: stored before callers were named)")
 
 
 class InboundOut(Out):

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from handlers.wire.actor import ActorOut
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -21,6 +23,9 @@ class RuleSetVersionOut(_Out):
     savedAt: str | None
     source: str = Field(description="default, seed (RULES_FILE) or api (PUT /api/rules)")
     ruleCount: int
+    savedBy: ActorOut | None = Field(
+        default=None, description="who stored it through the API (absent: seed, default, or "
+                                  "stored before callers were named)")
 
 
 class RuleSetVersionListOut(_Out):

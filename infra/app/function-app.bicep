@@ -50,6 +50,13 @@ param defaultCallerId string
 param callEventsTopicEndpoint string
 @description('NCRONTAB schedule of the outbox timer that re-publishes pending call events.')
 param outboxSchedule string = '0 */1 * * * *'
+@description('MANAGEMENT_AUTH: keys, entra or both.')
+@allowed([ 'keys', 'entra', 'both' ])
+param managementAuth string = 'keys'
+@description('MANAGEMENT_API_AUDIENCES: the API registration\'s client id and application id URI.')
+param managementApiAudiences string = ''
+
+var acceptsTokens = managementAuth != 'keys'
 
 // Every scale group of the app (tests/unit/infra check this list against the functions the app
 // defines): the HTTP functions share "http"; every other trigger scales on its own.
@@ -127,7 +134,7 @@ resource functionApp 'Microsoft.Web/sites@2024-11-01' = {
 // Separate from the site so CALLBACK_BASE_URL can use the host name Azure assigned.
 resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
   //checkov:skip=CKV_AZURE_222:this is the app settings resource, not a network setting; see the site above
-  //checkov:skip=CKV_AZURE_13:App Service Authentication would refuse ACS and Event Grid; callbacks carry their own JWT (verified by the app), the management API uses function keys
+  //checkov:skip=CKV_AZURE_13:App Service Authentication would refuse ACS and Event Grid; callbacks carry their own JWT, management callers function keys or Entra ID tokens with app roles, both verified by the app (docs/security.md)
   //checkov:skip=CKV_AZURE_63:IIS HTTP logging is an App Service on Windows feature; the Linux Flex Consumption host sends FunctionAppLogs and Application Insights requests instead
   //checkov:skip=CKV_AZURE_65:detailed error pages are an IIS feature and would show internals to callers; errors are problem+json by design
   //checkov:skip=CKV_AZURE_66:failed request tracing is an IIS feature; failures are in Application Insights and alerted on (infra/app/alerts.bicep)
@@ -164,9 +171,15 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     RETENTION_SCHEDULE: '0 17 3 * * *'
     // One figure for the calls and the dead-lettered IncomingCalls (core/storage.bicep).
     CALL_RETENTION_DAYS: string(callRetentionDays)
+    // Read by the host when it indexes the functions too: entra makes the routes anonymous there.
+    MANAGEMENT_AUTH: managementAuth
   }, empty(defaultCallerId) ? {} : {
     DEFAULT_CALLER_ID: defaultCallerId
-  })
+  }, acceptsTokens ? {
+    // Tokens of this tenant only; the issuers and key set follow from it.
+    ENTRA_TENANT_ID: tenant().tenantId
+    MANAGEMENT_API_AUDIENCES: managementApiAudiences
+  } : {})
 }
 
 // No basic-auth publishing: FTP and the SCM (Kudu) endpoint accept no user name and password;

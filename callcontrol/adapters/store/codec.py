@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Final
 
+from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_binding import CallbackBinding
 from callcontrol.domain.claims import ClaimOutcome
 from callcontrol.domain.errors import StoreError
@@ -102,6 +103,8 @@ def _operation(operation: Operation) -> Json:
         body["requestId"] = operation.repeatability_id  # the stored key keeps its first name
     if operation.timeout_seconds is not None:  # optional: older rows simply lack it
         body["invitationTimeoutSeconds"] = operation.timeout_seconds
+    if operation.actor is not None:  # optional too: rows before issue 25 name no caller
+        body["actor"] = operation.actor.to_json()
     return body
 
 
@@ -117,6 +120,7 @@ def _read_operation(value: Json) -> Operation:
         invitation_id=value.get("invitationId"),
         repeatability_id=value.get("requestId"),  # absent in rows written before retries matched
         timeout_seconds=value.get("invitationTimeoutSeconds"),
+        actor=Actor.from_json(value["actor"]) if value.get("actor") else None,
     )
 
 

@@ -18,6 +18,7 @@ concurrent first starts seed once and a set PUT earlier is never overwritten).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from callcontrol.adapters.store.backend import (
     pack_json,
     unpack_json,
 )
+from callcontrol.domain.access import Actor
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import (
     NotFound,
@@ -111,7 +113,8 @@ class RuleStore:
         entities = await self._backend.query(RULES_TABLE, partition=PARTITION, row_prefix=VERSION_PREFIX)
         return sorted((_from_entity(e) for e in entities), key=lambda v: v.version, reverse=True)
 
-    async def replace(self, rules: RuleSet, if_match: Sequence[str] | None) -> RuleSetVersion:
+    async def replace(self, rules: RuleSet, if_match: Sequence[str] | None,
+                      actor: Actor | None = None) -> RuleSetVersion:
         """Store `rules` as the next version, if the caller saw the current one.
 
         `if_match` holds the entity tags of an If-Match header (`*` matches any), or None
@@ -134,7 +137,7 @@ class RuleStore:
             raise PreconditionFailed(
                 f"If-Match does not match the current rule set (ETag {current_etag})"
             )
-        saved = await self._append(rules, head, source="api")
+        saved = await self._append(rules, head, source="api", actor=actor)
         if saved is None:
             raise PreconditionFailed("the rule set was changed concurrently; GET it and retry")
         return saved
@@ -165,10 +168,12 @@ class RuleStore:
         head = await self.head()
         return await self.version(head.version) if head is not None else None
 
-    async def _append(self, rules: RuleSet, head: Head | None, *, source: str) -> RuleSetVersion | None:
+    async def _append(self, rules: RuleSet, head: Head | None, *, source: str,
+                      actor: Actor | None = None) -> RuleSetVersion | None:
         """Insert the next version and move head atomically; None when another writer won."""
         number = head.version + 1 if head is not None else 1
-        saved = RuleSetVersion(rules, number, version_etag(number, rules), self._clock(), source)
+        saved = RuleSetVersion(rules, number, version_etag(number, rules), self._clock(), source,
+                               actor)
         head_entity: Entity = {
             "PartitionKey": PARTITION, "RowKey": HEAD_ROW, "Version": number, "Etag": saved.etag,
         }
@@ -193,6 +198,8 @@ def _to_entity(saved: RuleSetVersion) -> Entity:
         "SavedAt": saved.saved_at.isoformat() if saved.saved_at else "",
         "Source": saved.source,
         **pack_json("RuleSet", saved.rules.to_json()),
+        # Only when known: a row without it (seed, or written before issue 25) reads as None.
+        **({"SavedBy": json.dumps(saved.actor.to_json())} if saved.actor is not None else {}),
     }
 
 
@@ -204,6 +211,7 @@ def _from_entity(entity: Entity) -> RuleSetVersion:
         etag=str(entity["Etag"]),
         saved_at=datetime.fromisoformat(saved_at) if saved_at else None,
         source=str(entity.get("Source", "api")),
+        actor=Actor.from_json(json.loads(entity["SavedBy"])) if entity.get("SavedBy") else None,
     )
 
 

@@ -20,6 +20,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from callcontrol.domain.access import Actor
 from callcontrol.domain.models import (
     CallRecord,
     CallState,
@@ -59,13 +60,21 @@ class Cause:
     source: Source = Source.APP
     acs_event_id: str | None = None
     acs_event_type: str | None = None
+    actor: Actor | None = None  # the management caller whose request made the change
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"source": self.source.value}
         if self.acs_event_id is not None:
             body["acsEventId"] = self.acs_event_id
             body["acsEventType"] = self.acs_event_type
+        if self.actor is not None:
+            body["actor"] = self.actor.to_json()
         return body
+
+    @classmethod
+    def by(cls, actor: Actor | None) -> Cause:
+        """A change the app makes on a caller's request (APP when no caller is known)."""
+        return APP if actor is None else cls(Source.APP, actor=actor)
 
 
 APP: Final = Cause()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from callcontrol.domain.access import Actor
 from callcontrol.domain.rules.engine import default_rule_set
 from callcontrol.domain.rules.model import RuleSet
 
@@ -24,15 +25,19 @@ class RuleSetVersion:
     etag: str
     saved_at: datetime | None = None
     source: str = "default"  # default | seed | api
+    actor: Actor | None = None  # who stored it through the API (None: seed, default, older rows)
 
     def summary(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "version": self.version,
             "etag": self.etag,
             "savedAt": self.saved_at.isoformat() if self.saved_at else None,
             "source": self.source,
             "ruleCount": len(self.rules.rules),
         }
+        if self.actor is not None:
+            body["savedBy"] = self.actor.to_json()
+        return body
 
 
 def canonical_json(rules: RuleSet) -> str:
