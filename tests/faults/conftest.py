@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import App, Emulator
+from tests.e2e.conftest import E2E_TIMER_SETTINGS, App, Emulator
 from tests.faults.storage_tap import StorageTap
 from tests.faults.tap import CallbackTap
 from tools.azurite import ACCOUNT, start_azurite
@@ -53,6 +53,7 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory, tap: CallbackTap,
     logs = tmp_path_factory.mktemp("fault-stack-logs")
     storage_key = base64.b64encode(secrets.token_bytes(32)).decode()
     running = start_stack(log_dir=logs, storage_key=storage_key, app_overrides={
+        **E2E_TIMER_SETTINGS,  # timers run when a test asks; the reconciler looks every call up
         "CALLBACK_BASE_URL": tap.url,
         "ACS_REQUEST_TIMEOUT_SECONDS": str(ACS_TIMEOUT_SECONDS),
         "CallStateStorage": storage_tap.connection_string(ACCOUNT, storage_key),
