@@ -119,10 +119,10 @@ def repair_from_acs(record: CallRecord, acs: AcsCall, roster: tuple[Participant,
 
     Only what lost callbacks would have said, and only forward: a call ACS says is connected
     becomes connected (from unknown or connecting; its pending connect succeeds, as with a
-    CallConnected), and takes ACS's participant list (`roster`) when it differs from the
-    record's. Transfers, and states ACS reaches on the way out, are left to their own callbacks,
-    to the pending-operation limits and to the end rule above. The roster's sequence number is
-    kept, so a later ParticipantsUpdated still applies.
+    CallConnected), and takes ACS's participant list (`roster`) when it names other
+    participants than the record's. Transfers, and states ACS reaches on the way out, are left
+    to their own callbacks, to the pending-operation limits and to the end rule above. The
+    roster's sequence number is kept, so a later ParticipantsUpdated still applies.
     """
     if record.state.is_final or acs.state is not CallState.CONNECTED:
         return None
@@ -148,9 +148,10 @@ def repair_from_acs(record: CallRecord, acs: AcsCall, roster: tuple[Participant,
     return (changed, _entry(record, now, data))
 
 
-def _roster_key(roster: tuple[Participant, ...]) -> list[tuple[str, bool, bool]]:
-    # ACS's list and a ParticipantsUpdated may order the same roster differently.
-    return sorted((p.identifier.raw_id, p.is_muted, p.is_on_hold) for p in roster)
+def _roster_key(roster: tuple[Participant, ...]) -> frozenset[str]:
+    # Who is on the call, in any order. Mute and hold alone do not count: a lost change of
+    # them is not worth a write, and older ACS versions leave isOnHold out of one view.
+    return frozenset(p.identifier.raw_id for p in roster)
 
 
 def _entry(record: CallRecord, now: datetime, data: dict[str, Any]) -> StoredEvent:

@@ -14,7 +14,7 @@ import pytest
 from callcontrol.domain.reconciliation import RECONCILIATION_EVENT
 from tests.e2e.conftest import App, Emulator, acs_user, eventually, run_function
 from tests.faults.conftest import storage_frozen
-from tests.faults.support import CALLER_ID
+from tests.faults.support import CALLER_ID, connected_call
 from tests.faults.tap import CallbackTap
 from tests.integration.emulator.subscriber import Subscriber
 from tests.support.http import call_json
@@ -48,6 +48,7 @@ def published(subscriber: Subscriber, call_id: str) -> list[str]:
 def test_callbacks_refused_during_a_stall_are_repaired_by_the_reconciler(
     app: App, emulator: Emulator, fault_stack: Stack, tap: CallbackTap, subscriber: Subscriber,
 ) -> None:
+    untouched = connected_call(app, acs_user())  # a call whose callbacks all arrived
     # GIVEN a call whose CallConnected waits at the gate (its roster queues behind it at ACS)
     gate = tap.gate(lambda body: b"CallConnected" in body)
     try:
@@ -82,6 +83,7 @@ def test_callbacks_refused_during_a_stall_are_repaired_by_the_reconciler(
     assert sorted(p["identifier"]["rawId"] for p in repaired["participants"]) == at_acs
     entries = [e for e in app.events(call_id) if e["type"] == RECONCILIATION_EVENT]
     assert [e["data"]["action"] for e in entries] == ["callRepaired"], entries
+    assert not [e for e in app.events(untouched) if e["type"] == RECONCILIATION_EVENT]
     connected = [c["callConnectionId"] for c in app.calls(state="connected", limit="500")]
     assert call_id in connected  # the listing by state sees it too
     # AND its call events go out: call.connected at last, with the roster
