@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from callcontrol.adapters.store.backend import Entity, EtagMismatch, TableBackend
+from callcontrol.adapters.store.backend import Entity, EtagMismatch, TableBackend, written_at
 from callcontrol.adapters.store.claims import (
     RETENTION,
     Acquired,
@@ -38,6 +38,15 @@ def test_the_key_is_stable_per_context_and_differs_between_contexts() -> None:
     assert claim_key("ctx") == claim_key("ctx")
     assert claim_key("ctx") != claim_key("ctx2")
     assert len(claim_key("x" * 8000)) == 40
+
+
+def test_the_time_of_a_write_is_read_from_a_table_etag_and_only_from_one() -> None:
+    assert written_at("W/\"datetime'2026-12-07T04%3A45%3A42.1234567Z'\"") == datetime(
+        2026, 12, 7, 4, 45, 42, 123456, tzinfo=UTC)
+    assert written_at("W/\"datetime'2026-12-07T04%3A45%3A42Z'\"") == datetime(
+        2026, 12, 7, 4, 45, 42, tzinfo=UTC)
+    assert written_at('W/"17"') is None  # the plain twin's, or another store's: never an orphan
+    assert written_at("W/\"datetime'yesterday'\"") is None
 
 
 async def test_first_claim_wins_the_second_sees_it_held(backend: TableBackend) -> None:
