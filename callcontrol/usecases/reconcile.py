@@ -130,7 +130,7 @@ class Reconciler:
             report.looked_up += 1
             view = await self._look_up(record.call_connection_id, report)
 
-        repairs: list[bool] = []  # whether the write (its last attempt) is a repair
+        repairs: list[bool] = []  # set when the write's last attempt is a repair (it may retry)
 
         def change(latest: CallRecord) -> Reconciled | None:
             repairs.clear()
@@ -151,16 +151,16 @@ class Reconciler:
             logger.warning("call %s ended by reconciliation: ACS no longer knows it",
                            record.call_connection_id)
             return
-        was_pending = {op.context for op in record.operations
-                       if op.status is OperationStatus.PENDING}
-        settled = sum(1 for op in written.operations
-                      if op.context in was_pending and op.status is not OperationStatus.PENDING)
         if repairs:
             report.repaired.append(record.call_connection_id)
             logger.warning("call %s repaired by reconciliation from ACS's view: %s → %s, %d "
                            "participant(s)", record.call_connection_id, record.state.value,
                            written.state.value, len(written.participants))
             return
+        was_pending = {op.context for op in record.operations
+                       if op.status is OperationStatus.PENDING}
+        settled = sum(1 for op in written.operations
+                      if op.context in was_pending and op.status is not OperationStatus.PENDING)
         report.operations_settled += settled
         logger.warning("call %s: %d pending operation(s) settled as failed by reconciliation",
                        record.call_connection_id, settled)
