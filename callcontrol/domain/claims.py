@@ -41,7 +41,13 @@ class ClaimOutcome:
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim as read: its state, the owner's lease and what was decided (once decided)."""
+    """A claim as read: its state, its holder and lease, and what was decided (once decided).
+
+    A holder gives its claim up when the write taking it gets no answer by `write_by` (its
+    storage deadline): that write may still land later, after the holder failed the delivery
+    and while a redelivery is on its way. `written_at` (the store's time of the write) says
+    whether it did: a claim written after its `write_by` is an orphan, held by no one.
+    """
 
     key: str
     status: ClaimStatus
@@ -52,12 +58,20 @@ class Claim:
     outcome: ClaimOutcome | None = None
     server_call_id: str | None = None
     taken_over: bool = False
+    write_by: datetime | None = None  # None: a row of an earlier release, or a store that
+    written_at: datetime | None = None  # cannot say when a write landed (never an orphan)
 
     def expired(self, now: datetime) -> bool:
         return now - self.claimed_at >= RETENTION
 
+    @property
+    def orphaned(self) -> bool:
+        """Claimed by a write that landed after its holder had given it up."""
+        return (self.status is ClaimStatus.CLAIMED and self.write_by is not None
+                and self.written_at is not None and self.written_at > self.write_by)
+
     def lease_active(self, now: datetime) -> bool:
-        return self.status is ClaimStatus.CLAIMED and now < self.lease_until
+        return self.status is ClaimStatus.CLAIMED and not self.orphaned and now < self.lease_until
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """What reconciliation changes on a call record. Pure: no I/O, the time is given.
 
-Two things can be missed for good: a CallDisconnected (a dropped callback, an outage longer than
-ACS retries) and an operation's outcome. So a call not ended whose last change is older than a
-threshold is looked up at ACS, and ends here when ACS no longer knows it; and an operation left
-pending past its kind's limit is settled as failed. Each change comes with a history entry, so
-the call's events say what reconciliation did and why.
+Callbacks can be missed for good (dropped, or refused while storage stalled: ACS does not
+deliver them again). So a call not ended whose last change is older than a threshold is looked
+up at ACS: it ends here when ACS no longer knows it, and is repaired when ACS is further on than
+the record (connected while the record still says connecting; another roster). An operation
+left pending past its kind's limit is settled as failed. Each change comes with a history
+entry, so the call's events say what reconciliation did and why.
 """
 
 from __future__ import annotations
@@ -15,17 +16,21 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from callcontrol.domain.models import (
+    AcsCall,
     CallRecord,
     CallState,
     Operation,
     OperationKind,
     OperationStatus,
+    Participant,
     ResultInfo,
     StoredEvent,
 )
 from callcontrol.domain.state_machine import settled_by_end
 
 NOT_FOUND_AT_ACS: Final = "not found at ACS during reconciliation"
+BEHIND_ACS: Final = "ACS reports the call further on than the record (callbacks were lost)"
+CONNECTED_AT_ACS: Final = "the call is connected at ACS; settled by reconciliation"
 RECONCILIATION_EVENT: Final = "CallControl.Reconciliation"
 # ACS rings an added participant for at most 180 s; an add that named no timeout is given that.
 LONGEST_INVITATION: Final = timedelta(seconds=180)
@@ -106,6 +111,47 @@ def end_missing_call(record: CallRecord, now: datetime) -> Reconciled | None:
         "reason": NOT_FOUND_AT_ACS,
         "previousState": record.state.value,
     }))
+
+
+def repair_from_acs(record: CallRecord, acs: AcsCall, roster: tuple[Participant, ...] | None,
+                    now: datetime) -> Reconciled | None:
+    """Bring a call stuck short of ACS's own view up to it; None when nothing is behind.
+
+    Only what lost callbacks would have said, and only forward: a call ACS says is connected
+    becomes connected (from unknown or connecting; its pending connect succeeds, as with a
+    CallConnected), and takes ACS's participant list (`roster`) when it names other
+    participants than the record's. Transfers, and states ACS reaches on the way out, are left
+    to their own callbacks, to the pending-operation limits and to the end rule above. The
+    roster's sequence number is kept, so a later ParticipantsUpdated still applies.
+    """
+    if record.state.is_final or acs.state is not CallState.CONNECTED:
+        return None
+    changes: dict[str, Any] = {}
+    data: dict[str, Any] = {"action": "callRepaired", "reason": BEHIND_ACS}
+    if record.state.rank < CallState.CONNECTED.rank:
+        changes["state"] = CallState.CONNECTED
+        changes["operations"] = tuple(
+            replace(op, status=OperationStatus.SUCCEEDED, finished_at=now,
+                    result=ResultInfo(message=CONNECTED_AT_ACS))
+            if op.kind is OperationKind.CONNECT and op.status is OperationStatus.PENDING else op
+            for op in record.operations)
+        data |= {"previousState": record.state.value, "state": CallState.CONNECTED.value}
+    if roster is not None and _roster_key(roster) != _roster_key(record.participants):
+        changes["participants"] = roster
+        data["participants"] = [p.identifier.raw_id for p in roster]
+    if not changes:
+        return None
+    changed = record.with_changes(
+        **changes, server_call_id=record.server_call_id or acs.server_call_id,
+        correlation_id=record.correlation_id or acs.correlation_id, updated_at=now,
+        event_count=record.event_count + 1)
+    return (changed, _entry(record, now, data))
+
+
+def _roster_key(roster: tuple[Participant, ...]) -> frozenset[str]:
+    # Who is on the call, in any order. Mute and hold alone do not count: a lost change of
+    # them is not worth a write, and older ACS versions leave isOnHold out of one view.
+    return frozenset(p.identifier.raw_id for p in roster)
 
 
 def _entry(record: CallRecord, now: datetime, data: dict[str, Any]) -> StoredEvent:

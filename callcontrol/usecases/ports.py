@@ -132,9 +132,12 @@ class PrunableRuleVersions(Protocol):
 
 
 class CallLookup(Protocol):
-    """What the reconciler asks of ACS: does it still know the call? (404 → NotFound)"""
+    """What the reconciler asks of ACS: does it still know the call (404 → NotFound), in what
+    state, with whom."""
 
     async def get_call_properties(self, call_connection_id: str) -> AcsCall: ...
+
+    async def list_participants(self, call_connection_id: str) -> list[Participant]: ...
 
 
 class InboundCallActions(Protocol):

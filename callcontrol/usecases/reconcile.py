@@ -5,11 +5,15 @@ stopped (the cursor wraps around at the end). For each call old enough to matter
 
 * a stale index row (record gone, or the call has ended) is removed;
 * a call unchanged for `quiet_for` is looked up at ACS; when ACS no longer knows it (404 /
-  8522), it ends here with the reason "not found at ACS during reconciliation";
+  8522), it ends here with the reason "not found at ACS during reconciliation"; when ACS says it
+  is connected, its participant list is read too, and a record short of that (still
+  connecting, another roster: the callbacks were lost) is repaired;
 * operations pending past their kind's limit are settled as failed.
 
-Each change is one ETag-guarded write of the record with an entry in the call's history. ACS
-being unreachable only postpones the lookup to the next run.
+Each change is one ETag-guarded write of the record with an entry in the call's history (and,
+with a topic, the call events it announces). ACS being unreachable only postpones the lookup to
+the next run. A run asks ACS at most two things per call it examines (GetCall, and the
+participant list of a call ACS says is connected), for at most `max_calls` calls.
 """
 
 from __future__ import annotations
@@ -23,12 +27,13 @@ from typing import Any, Final
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import CallControlError, NotFound
 from callcontrol.domain.listing import IndexedCall
-from callcontrol.domain.models import CallRecord, OperationStatus
+from callcontrol.domain.models import AcsCall, CallRecord, CallState, OperationStatus, Participant
 from callcontrol.domain.reconciliation import (
     OperationLimits,
     Reconciled,
     end_missing_call,
     is_quiet,
+    repair_from_acs,
     settle_overdue,
 )
 from callcontrol.observability import bind_call
@@ -52,6 +57,16 @@ class ReconcileOptions:
 
 
 @dataclass(frozen=True)
+class AcsView:
+    """What a lookup found: the call gone, or ACS's call (with its roster when connected);
+    neither when ACS could not be asked."""
+
+    gone: bool = False
+    call: AcsCall | None = None
+    roster: tuple[Participant, ...] | None = None
+
+
+@dataclass(frozen=True)
 class RunReconciliation:
     """Run the reconciler once (on its schedule, or asked for through the host's admin API)."""
 
@@ -66,10 +81,12 @@ class ReconcileReport:
     operations_settled: int = 0
     acs_unreachable: int = 0
     index_rows_removed: int = 0
+    repaired: list[str] = field(default_factory=list)
     completed_pass: bool = False  # this run reached the end of the open index
 
     def to_json(self) -> dict[str, Any]:
         return {"examined": self.examined, "lookedUp": self.looked_up, "ended": len(self.ended),
+                "repaired": len(self.repaired),
                 "operationsSettled": self.operations_settled,
                 "acsUnreachable": self.acs_unreachable,
                 "indexRowsRemoved": self.index_rows_removed,
@@ -108,14 +125,22 @@ class Reconciler:
             await self._indexes.unindex(entry)  # a leftover: the record says otherwise
             report.index_rows_removed += 1
             return
-        gone = False
+        view = AcsView()
         if is_quiet(record, now, self._options.quiet_for):
             report.looked_up += 1
-            gone = await self._gone_at_acs(record.call_connection_id, report)
+            view = await self._look_up(record.call_connection_id, report)
+
+        repairs: list[bool] = []  # set when the write's last attempt is a repair (it may retry)
 
         def change(latest: CallRecord) -> Reconciled | None:
-            if gone:
+            repairs.clear()
+            if view.gone:
                 return end_missing_call(latest, now)
+            if view.call is not None:
+                repaired = repair_from_acs(latest, view.call, view.roster, now)
+                if repaired is not None:
+                    repairs.append(True)
+                    return repaired  # an overdue operation waits for the next run
             return settle_overdue(latest, now, self._options.limits)
 
         written = await self._calls.amend(record.call_connection_id, change)
@@ -125,22 +150,37 @@ class Reconciler:
             report.ended.append(record.call_connection_id)
             logger.warning("call %s ended by reconciliation: ACS no longer knows it",
                            record.call_connection_id)
-        else:
-            was_pending = {op.context for op in record.operations
-                           if op.status is OperationStatus.PENDING}
-            settled = sum(1 for op in written.operations
-                          if op.context in was_pending and op.status is not OperationStatus.PENDING)
-            report.operations_settled += settled
-            logger.warning("call %s: %d pending operation(s) settled as failed by reconciliation",
-                           record.call_connection_id, settled)
+            return
+        if repairs:
+            report.repaired.append(record.call_connection_id)
+            logger.warning("call %s repaired by reconciliation from ACS's view: %s → %s, %d "
+                           "participant(s)", record.call_connection_id, record.state.value,
+                           written.state.value, len(written.participants))
+            return
+        was_pending = {op.context for op in record.operations
+                       if op.status is OperationStatus.PENDING}
+        settled = sum(1 for op in written.operations
+                      if op.context in was_pending and op.status is not OperationStatus.PENDING)
+        report.operations_settled += settled
+        logger.warning("call %s: %d pending operation(s) settled as failed by reconciliation",
+                       record.call_connection_id, settled)
 
-    async def _gone_at_acs(self, call_connection_id: str, report: ReconcileReport) -> bool:
+    async def _look_up(self, call_connection_id: str, report: ReconcileReport) -> AcsView:
         try:
-            await self._acs().get_call_properties(call_connection_id)
+            call = await self._acs().get_call_properties(call_connection_id)
         except NotFound:
-            return True
+            return AcsView(gone=True)
         except CallControlError as error:
             report.acs_unreachable += 1
             logger.info("reconciler could not look up call %s: %s", call_connection_id,
                         error.detail)
-        return False
+            return AcsView()
+        if call.state is not CallState.CONNECTED:
+            return AcsView(call=call)
+        try:
+            roster = tuple(await self._acs().list_participants(call_connection_id))
+        except CallControlError as error:  # the state can still be repaired; the roster later
+            logger.info("reconciler could not list the participants of call %s: %s",
+                        call_connection_id, error.detail)
+            return AcsView(call=call)
+        return AcsView(call=call, roster=roster)

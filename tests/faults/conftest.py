@@ -1,15 +1,18 @@
 """The fault tier: each failure class reproduced through the whole stack (devhost + Azurite + the
 ACS emulator over real HTTP), with the outcome the app owes asserted.
 
-The stack is the e2e one with two differences: ACS requests are bounded at 2 s (so "ACS slower
-than the timeout" costs seconds, not tens of seconds), and callbacks pass through a recording
-tap (tests/faults/tap.py) so that a genuine, emulator-signed token can be replayed.
+The stack is the e2e one with three differences: ACS requests are bounded at 2 s (so "ACS slower
+than the timeout" costs seconds, not tens of seconds), callbacks pass through a recording tap
+(tests/faults/tap.py) so that a genuine, emulator-signed token can be replayed, and the app's
+table requests pass through a storage tap (tests/faults/storage_tap.py) that can hold one.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
+import secrets
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import App, Emulator
+from tests.e2e.conftest import E2E_TIMER_SETTINGS, App, Emulator
+from tests.faults.storage_tap import StorageTap
 from tests.faults.tap import CallbackTap
-from tools.azurite import start_azurite
+from tools.azurite import ACCOUNT, start_azurite
 from tools.processes import stop
 from tools.stack import Stack, start_stack
 
@@ -36,13 +40,26 @@ def tap() -> Iterator[CallbackTap]:
 
 
 @pytest.fixture(scope="session")
-def fault_stack(tmp_path_factory: pytest.TempPathFactory, tap: CallbackTap) -> Iterator[Stack]:
+def storage_tap() -> Iterator[StorageTap]:
+    made = StorageTap()
+    made.start()
+    yield made
+    made.stop()
+
+
+@pytest.fixture(scope="session")
+def fault_stack(tmp_path_factory: pytest.TempPathFactory, tap: CallbackTap,
+                storage_tap: StorageTap) -> Iterator[Stack]:
     logs = tmp_path_factory.mktemp("fault-stack-logs")
-    running = start_stack(log_dir=logs, app_overrides={
+    storage_key = base64.b64encode(secrets.token_bytes(32)).decode()
+    running = start_stack(log_dir=logs, storage_key=storage_key, app_overrides={
+        **E2E_TIMER_SETTINGS,  # timers run when a test asks; the reconciler looks every call up
         "CALLBACK_BASE_URL": tap.url,
         "ACS_REQUEST_TIMEOUT_SECONDS": str(ACS_TIMEOUT_SECONDS),
+        "CallStateStorage": storage_tap.connection_string(ACCOUNT, storage_key),
     })
     tap.target = running.app_url
+    storage_tap.target_port = running.azurite.port
     try:
         yield running
     finally:

@@ -5,7 +5,9 @@ goes through the tap: it is forwarded to the app unchanged, and a copy (path wit
 headers, body, the app's status) is kept, so a test can replay a genuine token the way an
 attacker who captured one would. A test can also have the tap intercept a delivery (`hold`):
 kept, answered 200, never forwarded, so its token reaches the app unused, as when an attacker
-sits in the path.
+sits in the path. Or it can gate deliveries (`gate`): each one that matches waits in the tap
+until the test opens the gate, then goes on to the app, whose answer the emulator gets; so a
+test chooses what the app is going through when a callback reaches it.
 """
 
 from __future__ import annotations
@@ -14,12 +16,26 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tools.processes import free_port
 from tools.stack import HOST
+
+
+@dataclass
+class Gate:
+    matches: Callable[[bytes], bool]
+    opened: threading.Event = field(default_factory=threading.Event)
+    waiting: list[bytes] = field(default_factory=list)  # bodies that reached the closed gate
+
+    def open(self) -> None:
+        self.opened.set()
+
+    def caught(self, *parts: str) -> bool:
+        """Whether a delivery whose body names every one of `parts` reached the gate."""
+        return any(all(part.encode() in body for part in parts) for body in list(self.waiting))
 
 
 @dataclass(frozen=True)
@@ -37,6 +53,7 @@ class CallbackTap:
         self.seen: list[Tapped] = []
         self.held: list[Tapped] = []
         self._hold: Callable[[bytes], bool] | None = None  # the next body it matches is held
+        self._gate: Gate | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((HOST, self.port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -49,6 +66,8 @@ class CallbackTap:
         self._thread.start()
 
     def stop(self) -> None:
+        if self._gate is not None:
+            self._gate.open()
         self._server.shutdown()
         self._server.server_close()
 
@@ -56,6 +75,21 @@ class CallbackTap:
         """Intercept the next delivery whose body `matches` instead of forwarding it."""
         with self._lock:
             self._hold = matches
+
+    def gate(self, matches: Callable[[bytes], bool]) -> Gate:
+        """Keep every delivery whose body `matches` until the gate is opened, then forward it."""
+        made = Gate(matches)
+        with self._lock:
+            self._gate = made
+        return made
+
+    def _wait_at_gate(self, body: bytes) -> None:
+        with self._lock:
+            gate = self._gate
+            if gate is None or gate.opened.is_set() or not gate.matches(body):
+                return
+            gate.waiting.append(body)
+        gate.opened.wait()
 
     def _take_hold(self, body: bytes) -> bool:
         with self._lock:
@@ -82,6 +116,7 @@ class CallbackTap:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() in ("authorization", "content-type")}
+                tap._wait_at_gate(body)
                 if tap._take_hold(body):
                     status, answer = 200, b"{}"
                     with tap._lock:

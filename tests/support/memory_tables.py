@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import itertools
-from collections.abc import Mapping, Sequence
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Unpack
 
 from callcontrol.adapters.store.backend import (
@@ -31,9 +33,13 @@ from callcontrol.domain.errors import NotFound
 
 
 class MemoryTableBackend:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        """With a `clock`, ETags carry the time of each write as Azure's do (W/"datetime'…'"),
+        so a store can tell when a write landed; without, they are plain counters."""
         self._tables: dict[str, dict[tuple[str, str], Entity]] = {}
         self._etags = itertools.count(1)
+        self._clock = clock
+        self._last_write: datetime | None = None
         self._lock = asyncio.Lock()
         self.round_trips = 0
 
@@ -42,8 +48,18 @@ class MemoryTableBackend:
 
     def _stamp(self, entity: Entity) -> Entity:
         stored = {k: copy.deepcopy(v) for k, v in entity.items() if k != ETAG}
-        stored[ETAG] = f'W/"{next(self._etags)}"'
+        stored[ETAG] = self._next_etag()
         return stored
+
+    def _next_etag(self) -> str:
+        if self._clock is None:
+            return f'W/"{next(self._etags)}"'
+        moment = self._clock()
+        if self._last_write is not None and moment <= self._last_write:
+            moment = self._last_write + timedelta(microseconds=1)  # every write a new ETag
+        self._last_write = moment
+        stamp = urllib.parse.quote(moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z")
+        return f'W/"datetime\'{stamp}\'"'
 
     @staticmethod
     def _key(entity: Mapping[str, object]) -> tuple[str, str]:

@@ -1,5 +1,6 @@
 """The reconciler with a controllable clock, over the in-memory store twin and a stand-in ACS
-that only answers GetCall (the real path runs end to end in tests/e2e/test_timers.py)."""
+that answers GetCall and the participant list (the real path runs end to end in
+tests/e2e/test_timers.py and tests/faults/test_lost_callbacks.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.domain.errors import AcsUnavailable, NotFound
-from callcontrol.domain.identifiers import phone
+from callcontrol.domain.events.call_events import RECONCILIATION, EventType, announce
+from callcontrol.domain.identifiers import from_raw_id, phone
 from callcontrol.domain.listing import CallQuery
 from callcontrol.domain.models import (
     AcsCall,
@@ -19,8 +21,10 @@ from callcontrol.domain.models import (
     Operation,
     OperationKind,
     OperationStatus,
+    Participant,
 )
 from callcontrol.domain.reconciliation import (
+    BEHIND_ACS,
     NOT_FOUND_AT_ACS,
     RECONCILIATION_EVENT,
     OperationLimits,
@@ -52,11 +56,15 @@ class Clock:
 
 @dataclass
 class Acs:
-    """GetCall only: the calls ACS still has; everything else is a 404 (or ACS is down)."""
+    """The calls ACS still has (connected, with an empty roster unless told otherwise);
+    everything else is a 404 (or ACS is down)."""
 
     live: set[str] = field(default_factory=set)
     down: bool = False
     lookups: list[str] = field(default_factory=list)
+    rosters: dict[str, list[Participant]] = field(default_factory=dict)
+    listed: list[str] = field(default_factory=list)
+    roster_down: bool = False
 
     async def get_call_properties(self, call_connection_id: str) -> AcsCall:
         self.lookups.append(call_connection_id)
@@ -64,7 +72,14 @@ class Acs:
             raise AcsUnavailable("ACS is unavailable for get call (HTTP 503)")
         if call_connection_id not in self.live:
             raise NotFound("ACS: call not found (get call)")
-        return AcsCall(call_connection_id, None, None, CallState.CONNECTED, (), None, None, None)
+        return AcsCall(call_connection_id, "server-1", "correlation-1", CallState.CONNECTED, (),
+                       None, None, None)
+
+    async def list_participants(self, call_connection_id: str) -> list[Participant]:
+        self.listed.append(call_connection_id)
+        if self.roster_down:
+            raise AcsUnavailable("ACS is unavailable for list participants (HTTP 503)")
+        return list(self.rosters.get(call_connection_id, []))
 
 
 @dataclass
@@ -75,10 +90,12 @@ class World:
     reconciler: Reconciler
 
     async def add_call(self, call_id: str, *, state: CallState = CallState.CONNECTED,
-                       operations: tuple[Operation, ...] = ()) -> None:
+                       operations: tuple[Operation, ...] = (),
+                       participants: tuple[Participant, ...] = (), sequence: int = 0) -> None:
         now = self.clock()
         await self.store.save(CallRecord(call_id, state=state, created_at=now, updated_at=now,
-                                         operations=operations), None)
+                                         operations=operations, participants=participants,
+                                         participants_sequence=sequence), None)
 
     async def run(self) -> ReconcileReport:
         return await self.reconciler.run(RunReconciliation("test"))
@@ -240,3 +257,92 @@ async def test_a_call_that_ended_meanwhile_is_not_ended_twice() -> None:
     record = await w.record("c1")
     assert record.end_reason is None  # the real end stands
     assert await w.store.events("c1") == []
+
+
+# --- calls stuck short of ACS's own view (issue 25: callbacks refused during a stall) -------
+
+ALICE = Participant(phone("+14255550100"))
+BOB = Participant(from_raw_id("8:acs:bob"), is_muted=True)
+
+
+async def test_a_call_stuck_connecting_that_acs_has_connected_is_repaired_in_one_write() -> None:
+    w = world()
+    connect = Operation("connect-1", OperationKind.CONNECT, OperationStatus.PENDING,
+                        requested_at=T0)
+    await w.add_call("stuck", state=CallState.CONNECTING, operations=(connect,))
+    w.acs.live.add("stuck")
+    w.acs.rosters["stuck"] = [ALICE, BOB]
+    w.clock.advance(minutes=11)
+    before = await w.record("stuck")
+    report = await w.run()
+    record = await w.record("stuck")
+    assert record.state is CallState.CONNECTED
+    assert record.participants == (ALICE, BOB) and record.participants_sequence == 0
+    assert record.server_call_id == "server-1" and record.correlation_id == "correlation-1"
+    [op] = record.operations
+    assert op.status is OperationStatus.SUCCEEDED  # as the lost CallConnected would have said
+    [entry] = await w.store.events("stuck")
+    assert entry.type == RECONCILIATION_EVENT
+    assert entry.data["action"] == "callRepaired" and entry.data["reason"] == BEHIND_ACS
+    assert entry.data["previousState"] == "connecting" and entry.data["state"] == "connected"
+    assert entry.data["participants"] == [ALICE.identifier.raw_id, BOB.identifier.raw_id]
+    assert report.repaired == ["stuck"] and report.ended == []
+    # The events a topic would get: the call connected, its roster, its connect succeeded.
+    kinds = [e.type for e in announce(before, record, RECONCILIATION, w.clock())]
+    assert kinds == [EventType.CONNECTED.value, EventType.PARTICIPANTS_UPDATED.value,
+                     EventType.OPERATION_SUCCEEDED.value]
+    # Repaired once: the next run finds nothing behind.
+    w.clock.advance(minutes=11)
+    again = await w.run()
+    assert again.repaired == [] and len(await w.store.events("stuck")) == 1
+
+
+async def test_a_roster_short_of_acs_is_replaced_and_keeps_its_sequence() -> None:
+    w = world()
+    await w.add_call("roster", participants=(ALICE,), sequence=4)
+    w.acs.live.add("roster")
+    w.acs.rosters["roster"] = [BOB, ALICE]
+    w.clock.advance(minutes=11)
+    before = await w.record("roster")
+    await w.run()
+    record = await w.record("roster")
+    assert record.state is CallState.CONNECTED
+    assert record.participants == (BOB, ALICE) and record.participants_sequence == 4
+    [entry] = await w.store.events("roster")
+    assert entry.data["action"] == "callRepaired" and "previousState" not in entry.data
+    [event] = announce(before, record, RECONCILIATION, w.clock())
+    # Not the id of the ParticipantsUpdated #4 already published: a new event.
+    assert event.type == EventType.PARTICIPANTS_UPDATED.value
+    assert event.id != announce(None, before, RECONCILIATION, T0)[0].id
+
+
+async def test_the_same_participants_in_another_order_are_left_alone() -> None:
+    w = world()
+    await w.add_call("same", participants=(ALICE, BOB), sequence=2)
+    w.acs.live.add("same")
+    w.acs.rosters["same"] = [Participant(BOB.identifier, is_muted=False), ALICE]  # flags alone
+    w.clock.advance(minutes=11)
+    report = await w.run()
+    assert report.repaired == [] and await w.store.events("same") == []
+
+
+async def test_the_state_is_repaired_even_when_the_roster_cannot_be_read() -> None:
+    w = world()
+    await w.add_call("half", state=CallState.CONNECTING)
+    w.acs.live.add("half")
+    w.acs.rosters["half"] = [ALICE]
+    w.acs.roster_down = True
+    w.clock.advance(minutes=11)
+    await w.run()
+    record = await w.record("half")
+    assert record.state is CallState.CONNECTED and record.participants == ()
+
+
+async def test_only_quiet_calls_acs_says_are_connected_have_their_roster_read() -> None:
+    w = world()
+    await w.add_call("busy", state=CallState.CONNECTING)
+    w.acs.live.add("busy")
+    w.clock.advance(minutes=5)  # changed too recently to be looked up
+    await w.run()
+    assert w.acs.lookups == [] and w.acs.listed == []
+    assert (await w.record("busy")).state is CallState.CONNECTING

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol, Unpack
 
@@ -24,6 +27,27 @@ from callcontrol.domain.errors import EtagMismatch as EtagMismatch
 Entity = dict[str, Any]
 ETAG = "_etag"  # key under which a read entity carries its ETag
 _CHUNK = 30_000  # Table string properties hold at most 64 KiB (32 K UTF-16 chars)
+
+
+# Azure Table Storage and Azurite make a row's ETag from the service's time of the write (its
+# Timestamp): W/"datetime'2026-12-07T04%3A45%3A42.1234567Z'".
+_DATETIME_ETAG = re.compile(r"^W/\"datetime'([^']+)'\"$")
+
+
+def written_at(etag: str) -> datetime | None:
+    """When the service wrote the row whose ETag this is, by the service's clock; None for an
+    ETag of another form (the caller then cannot tell when a write landed)."""
+    match = _DATETIME_ETAG.match(etag)
+    if match is None:
+        return None
+    text = urllib.parse.unquote(match.group(1)).removesuffix("Z")
+    whole, _, fraction = text.partition(".")
+    try:
+        moment = datetime.fromisoformat(f"{whole}.{fraction[:6].ljust(6, '0')}" if fraction
+                                        else whole)
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC)
 
 
 class EntityExists(StoreError):

@@ -6,7 +6,15 @@ when ACS keeps the serverCallId). Its life:
 
     claimed (leased) ──action done──▶ decided ──call record written──▶ recorded
         │  └─ lease ran out (owner died) ─▶ taken over by the next delivery
-        └─ transient failure ─▶ released (row deleted) so the redelivery retries
+        ├─ transient failure ─▶ released (row deleted) so the redelivery retries
+        └─ written after its holder gave it up (an orphan) ─▶ taken over at once
+
+A claim's write carries `WriteBy`, the instant its holder stops waiting for it (now + the
+storage deadline, by the wall clock). A write that got no answer by then is given up: the
+delivery fails and takes no action. If the write still lands later (storage stalled, then
+recovered), the row's ETag, which the service makes from the time of the write, says it landed
+after `WriteBy`: the claim is an orphan and the next delivery takes it over instead of waiting
+for its lease. The holder applies the same rule to its own write's answer, so the two agree.
 
 `decided` keeps the decision, so a delivery that finds it only writes the missing call record;
 no state ever leads to acting twice. Claims count for `retention` (24 h, Event Grid's longest
@@ -18,9 +26,12 @@ so counting redirects is idempotent under redelivery.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
+from callcontrol.adapters.store.azure_tables import STORAGE_DEADLINE_SECONDS
 from callcontrol.adapters.store.backend import (
     ETAG,
     Entity,
@@ -30,11 +41,14 @@ from callcontrol.adapters.store.backend import (
     pack_json,
     safe_key,
     unpack_json,
+    written_at,
 )
 from callcontrol.adapters.store.codec import decode_claim_outcome, encode_claim_outcome
 from callcontrol.domain.claims import RETENTION, Acquired, Claim, ClaimOutcome, ClaimStatus, Held
+from callcontrol.domain.clock import utc_now
 from callcontrol.domain.errors import NotFound, StoreError
 
+logger = logging.getLogger(__name__)
 CLAIMS_TABLE: Final = "claims"
 CLAIM_ROW: Final = "claim"
 HOP_PARTITION_PREFIX: Final = "hops|"
@@ -42,8 +56,14 @@ _MAX_ATTEMPTS: Final = 5
 
 
 class ClaimStore:
-    def __init__(self, backend: TableBackend) -> None:
+    def __init__(self, backend: TableBackend, *,
+                 write_within: timedelta = timedelta(seconds=STORAGE_DEADLINE_SECONDS),
+                 wall_clock: Callable[[], datetime] = utc_now) -> None:
         self._backend = backend
+        # How long a claim's writer waits for its write (the backend's deadline), by the wall
+        # clock the store's own write times are compared with (not the use case's clock).
+        self._write_within = write_within
+        self._wall_clock = wall_clock
 
     async def acquire(self, key: str, *, owner: str, now: datetime, lease: timedelta,
                       server_call_id: str | None = None) -> Acquired | Held:
@@ -51,11 +71,18 @@ class ClaimStore:
 
         Returns Acquired (this owner may act) or Held (another owner holds or finished it).
         """
-        fresh = _claim_entity(key, owner=owner, now=now, lease=lease, server_call_id=server_call_id)
+        def fresh() -> Entity:  # each write its own deadline
+            return _claim_entity(key, owner=owner, now=now, lease=lease,
+                                 server_call_id=server_call_id,
+                                 write_by=self._wall_clock() + self._write_within)
+
         for _ in range(_MAX_ATTEMPTS):
             try:
-                etag = await self._backend.insert(CLAIMS_TABLE, fresh)
-                return Acquired(_from_entity({**fresh, ETAG: etag}))
+                entity = fresh()
+                mine = _from_entity({**entity, ETAG: await self._backend.insert(CLAIMS_TABLE, entity)})
+                if not mine.orphaned:
+                    return Acquired(mine)
+                _landed_late(mine)  # not ours after all: the next attempt takes the orphan over
             except EntityExists:
                 pass
             existing = await self.get(key)
@@ -63,11 +90,18 @@ class ClaimStore:
                 continue  # released meanwhile: try the insert again
             if not (existing.expired(now) or _abandoned(existing, now)):
                 return Held(existing)
+            if existing.orphaned:
+                logger.warning("claim %s: written %s after its holder gave it up; taking it over",
+                               key[:12], existing.written_at)
             try:
-                etag = await self._backend.replace(CLAIMS_TABLE, fresh, existing.etag)
+                entity = fresh()
+                etag = await self._backend.replace(CLAIMS_TABLE, entity, existing.etag)
             except EtagMismatch:
                 continue
-            return Acquired(_from_entity({**fresh, ETAG: etag}, taken_over=True))
+            mine = _from_entity({**entity, ETAG: etag}, taken_over=True)
+            if not mine.orphaned:
+                return Acquired(mine)
+            _landed_late(mine)
         raise StoreError(f"claim {key} is contended: gave up after {_MAX_ATTEMPTS} attempts")
 
     async def get(self, key: str) -> Claim | None:
@@ -83,7 +117,7 @@ class ClaimStore:
         entity = {
             **_claim_entity(claim.key, owner=claim.owner, now=claim.claimed_at,
                             lease=claim.lease_until - claim.claimed_at,
-                            server_call_id=claim.server_call_id),
+                            server_call_id=claim.server_call_id, write_by=claim.write_by),
             "Status": status.value,
             **pack_json("Outcome", encode_claim_outcome(outcome)),
         }
@@ -142,8 +176,15 @@ class ClaimStore:
 
 
 def _abandoned(claim: Claim, now: datetime) -> bool:
-    """Claimed, and the owner's lease ran out: it died or hung before finishing."""
+    """Claimed, and the owner's lease ran out (it died or hung before finishing), or its write
+    landed after the owner had given it up (an orphan)."""
     return claim.status is ClaimStatus.CLAIMED and not claim.lease_active(now)
+
+
+def _landed_late(claim: Claim) -> None:
+    # Only a write answered after its deadline, or a clock far from the store's, gets here.
+    logger.warning("claim %s: our own write landed at %s, after its deadline %s; not ours",
+                   claim.key[:12], claim.written_at, claim.write_by)
 
 
 def _hop_partition(loop_key: str) -> str:
@@ -151,7 +192,7 @@ def _hop_partition(loop_key: str) -> str:
 
 
 def _claim_entity(key: str, *, owner: str, now: datetime, lease: timedelta,
-                  server_call_id: str | None) -> Entity:
+                  server_call_id: str | None, write_by: datetime | None) -> Entity:
     entity: Entity = {
         "PartitionKey": key,
         "RowKey": CLAIM_ROW,
@@ -162,6 +203,8 @@ def _claim_entity(key: str, *, owner: str, now: datetime, lease: timedelta,
     }
     if server_call_id:
         entity["ServerCallId"] = server_call_id
+    if write_by is not None:
+        entity["WriteBy"] = write_by.isoformat()
     return entity
 
 
@@ -177,4 +220,6 @@ def _from_entity(entity: Entity, *, taken_over: bool = False) -> Claim:
         outcome=outcome,
         server_call_id=entity.get("ServerCallId"),
         taken_over=taken_over,
+        write_by=datetime.fromisoformat(entity["WriteBy"]) if "WriteBy" in entity else None,
+        written_at=written_at(str(entity[ETAG])),
     )

@@ -131,7 +131,10 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
     if old_rank < CallState.CONNECTED.rank <= after.state.rank and not after.state.is_final:
         found.append((EventType.CONNECTED, "connected", {}))
     if _roster_changed(before, after):
-        key = (f"participants:{after.participants_sequence}" if after.participants_sequence
+        # Reconciliation repairs a roster without a sequence number of its own (it keeps the
+        # last one): keyed by its time, its event is never taken for that callback's.
+        by_sequence = after.participants_sequence and cause.source is not Source.RECONCILIATION
+        key = (f"participants:{after.participants_sequence}" if by_sequence
                else f"participants:{cause.acs_event_id or after.updated_at}")
         found.append((EventType.PARTICIPANTS_UPDATED, key,
                       {"participants": [_roster_entry(p) for p in after.participants],
