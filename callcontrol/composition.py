@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from callcontrol.adapters import credentials
 from callcontrol.adapters.acs_gateway import AcsGateway, connect_gateway
@@ -41,6 +42,7 @@ from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
 from callcontrol.settings import (
+    OUTBOX_SCHEDULE,
     RECONCILE_SCHEDULE,
     RETENTION_SCHEDULE,
     RULES_FILE,
@@ -50,12 +52,13 @@ from callcontrol.settings import (
 from callcontrol.usecases.callbacks import Callbacks
 from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
+from callcontrol.usecases.jobs import OUTBOX, RECONCILER, RETENTION, Jobs
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
 from callcontrol.usecases.ports import EventPublisher, Probe
 from callcontrol.usecases.readiness import NotReady, Readiness
-from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler
-from callcontrol.usecases.retention import Retention, RetentionOptions
+from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler, RunReconciliation
+from callcontrol.usecases.retention import Retention, RetentionOptions, RunRetention
 from callcontrol.usecases.rules import Rules
 
 if TYPE_CHECKING:
@@ -64,6 +67,10 @@ if TYPE_CHECKING:
     from callcontrol.adapters.eventgrid_publisher import EventGridPublisher
 
 APP_ROOT: Final = Path(__file__).resolve().parents[1]
+JOB_SCHEDULES: Final = {RECONCILER: RECONCILE_SCHEDULE, RETENTION: RETENTION_SCHEDULE,
+                        OUTBOX: OUTBOX_SCHEDULE}  # each job's NCRONTAB setting
+
+logger = logging.getLogger(__name__)
 
 # --- adapters and options from the settings ------------------------------------------------
 
@@ -185,6 +192,7 @@ class SettingsProbe:
             lambda: s.pending_operation_timeout_seconds, lambda: s.add_participant_margin_seconds,
             lambda: s.call_retention_days, lambda: s.rule_versions_kept,
             lambda: s.retention_batch_size, lambda: rules_file_seed(s)(),
+            *(partial(s.schedule, name) for name in JOB_SCHEDULES.values()),
         ]
         problems = []
         for read in reads:
@@ -192,14 +200,9 @@ class SettingsProbe:
                 read()
             except SettingError as error:
                 problems.append(error.detail)
-        # The host itself resolves the timers' %SCHEDULE%: the app's defaults do not reach it.
-        for name in (RECONCILE_SCHEDULE, RETENTION_SCHEDULE):
-            if not (s.values.get(name) or "").strip():
-                problems.append(f"setting {name} is not set (the Functions host needs it for "
-                                "the timer's schedule)")
         if problems:
             raise NotReady("; ".join(problems))
-        return f"{len(reads) + 2} settings present and valid"
+        return f"{len(reads)} settings present and valid"
 
 
 def rules_file_seed(settings: Settings, root: Path = APP_ROOT) -> Seed:
@@ -350,6 +353,34 @@ class Services:
     def reconciler(self) -> Reconciler:
         return Reconciler(self.call_store, self.call_store, lambda: self.gateway,
                           reconcile_options_from_settings(self.settings))
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        schedules = {job: partial(self.settings.schedule, name) for job, name in JOB_SCHEDULES.items()}
+        return Jobs(lambda: {job: read() for job, read in schedules.items()},
+                    {RECONCILER: self._run_reconciler, RETENTION: self._run_retention,
+                     OUTBOX: self._sweep_outbox})
+
+    async def _run_reconciler(self, trigger: str) -> dict[str, Any]:
+        return (await self.reconciler.run(RunReconciliation(trigger))).to_json()
+
+    async def _run_retention(self, trigger: str) -> dict[str, Any]:
+        return (await self.retention.run(RunRetention(trigger))).to_json()
+
+    async def _sweep_outbox(self, trigger: str) -> dict[str, Any] | None:
+        """Re-publishes call events still pending in the call rows (docs/events.md): publishing
+        right after each write is the fast path, this catches up after a failed publish, a
+        crash or a scale-in. Without a topic there is nothing to publish."""
+        relay = self.outbox
+        if relay is None:
+            return None
+        result = await relay.sweep()
+        if result.calls:
+            logger.info("outbox (%s): %d call(s) with pending events, %d event(s) published, "
+                        "%d call(s) still failing, %d busy", trigger, result.calls,
+                        result.published, result.failed_calls, result.busy_calls)
+        return {"calls": result.calls, "published": result.published,
+                "failedCalls": result.failed_calls, "busyCalls": result.busy_calls}
 
     @cached_property
     def retention(self) -> Retention:

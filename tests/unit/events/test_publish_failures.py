@@ -9,7 +9,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 import pytest
-from azure.functions.timer import TimerRequest
 
 from callcontrol.adapters.acs_gateway import AcsGateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator
@@ -92,6 +91,6 @@ async def test_callbacks_and_actions_succeed_while_the_topic_fails(topic: Broken
     assert topic.accepted == []
 
     topic.how = "works"  # the timer's run catches up
-    await invoke("outbox", TimerRequest(past_due=False))
+    await invoke("run_job", http_request("POST", "jobs/outbox", route_params={"job": "outbox"}))
     assert [e.type for e in topic.accepted] == ["call.connected", "call.participants.updated"]
     assert await services().call_store.calls_with_pending_events() == []
