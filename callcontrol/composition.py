@@ -22,15 +22,6 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from callcontrol.adapters import credentials
-from callcontrol.adapters.acs_gateway import AcsGateway, connect_gateway
-from callcontrol.adapters.callback_auth import CallbackAuthenticator, connect_authenticator
-from callcontrol.adapters.readiness import AcsProbe, JwksProbe, TableProbe
-from callcontrol.adapters.store.azure_tables import (
-    STORAGE_DEADLINE_SECONDS,
-    AzureTableBackend,
-    connect_tables,
-)
 from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.callback_tokens import CallbackTokenStore
 from callcontrol.adapters.store.calls import CallStore
@@ -62,9 +53,13 @@ from callcontrol.usecases.retention import Retention, RetentionOptions, RunReten
 from callcontrol.usecases.rules import Rules
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
+    from callcontrol.adapters.acs_gateway import AcsGateway
+    from callcontrol.adapters.callback_auth import CallbackAuthenticator
     from callcontrol.adapters.eventgrid_publisher import EventGridPublisher
+    from callcontrol.adapters.store.azure_tables import AzureTableBackend
 
 APP_ROOT: Final = Path(__file__).resolve().parents[1]
 JOB_SCHEDULES: Final = {RECONCILER: RECONCILE_SCHEDULE, RETENTION: RETENTION_SCHEDULE,
@@ -73,6 +68,10 @@ JOB_SCHEDULES: Final = {RECONCILER: RECONCILE_SCHEDULE, RETENTION: RETENTION_SCH
 logger = logging.getLogger(__name__)
 
 # --- adapters and options from the settings ------------------------------------------------
+# The adapters that load an SDK (azure-core and its clients, aiohttp, PyJWT with cryptography)
+# are imported where they are built, not at the top: `import function_app` is the cold start of
+# every instance, and an instance that serves one kind of request never needs the others'
+# clients (docs/benchmarks.md, bench/cold_start.py; tests/unit/test_cold_import.py keeps it so).
 
 
 # Credentials made for a client are handed to `opened` (when given), so whoever keeps the client
@@ -82,6 +81,8 @@ Opened = list["AsyncTokenCredential"]
 
 def _credential(settings: Settings, opened: Opened | None, *, client_id: str | None = None,
                 managed_identity: bool = False) -> AsyncTokenCredential:
+    from callcontrol.adapters import credentials
+
     credential = credentials.token_credential(settings, client_id=client_id,
                                               managed_identity=managed_identity)
     if opened is not None:
@@ -91,6 +92,8 @@ def _credential(settings: Settings, opened: Opened | None, *, client_id: str | N
 
 def gateway_from_settings(settings: Settings, opened: Opened | None = None) -> AcsGateway:
     """Key credential when ACS_ACCESS_KEY is set, managed identity otherwise."""
+    from callcontrol.adapters.acs_gateway import connect_gateway
+
     return connect_gateway(settings.acs_endpoint, access_key=settings.acs_access_key,
                            callback_url=settings.callback_url,
                            timeout_seconds=settings.acs_request_timeout_seconds,
@@ -99,6 +102,8 @@ def gateway_from_settings(settings: Settings, opened: Opened | None = None) -> A
 
 
 def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
+    from callcontrol.adapters.callback_auth import connect_authenticator
+
     return connect_authenticator(issuer=settings.callback_issuer, audience=settings.acs_resource_id,
                                  jwks_url=settings.callback_jwks_url)
 
@@ -106,6 +111,8 @@ def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
 def table_backend_from_settings(settings: Settings,
                                 opened: Opened | None = None) -> AzureTableBackend:
     """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
+    from callcontrol.adapters.store.azure_tables import connect_tables
+
     connection = settings.table_connection
     if connection.connection_string:
         return connect_tables(connection_string=connection.connection_string)
@@ -132,6 +139,8 @@ def inbound_options_from_settings(settings: Settings) -> InboundOptions:
     # set read, one ACS request, the write that marks the claim decided), each bounded by its
     # deadline: a stuck write fails inside the lease instead of handing the offer to a
     # redelivery that would act a second time.
+    from callcontrol.adapters.store.azure_tables import STORAGE_DEADLINE_SECONDS
+
     lease = settings.acs_request_timeout_seconds + 3 * STORAGE_DEADLINE_SECONDS + 5
     return InboundOptions(
         redirect_max_hops=settings.redirect_max_hops,
@@ -391,6 +400,8 @@ class Services:
     @cached_property
     def readiness(self) -> Readiness:
         # Everything resolved inside the probes: a missing setting fails its probe, not all.
+        from callcontrol.adapters.readiness import AcsProbe, JwksProbe, TableProbe
+
         probes: list[Probe] = [SettingsProbe(self.settings), TableProbe(lambda: self.backend),
                                AcsProbe(lambda: self.gateway,
                                         refused_hint=acs_refused_hint(self.settings)),
@@ -418,7 +429,13 @@ def observe() -> None:
     """Telemetry and the logging layer, configured once per worker process (cheap after that:
     every invocation calls it before opening its span). Ingestion into Application Insights
     authenticates as the app's identity, built only if the distro is configured."""
-    configure_telemetry(ingestion_credential=lambda: credentials.ingestion_credential(load_settings()))
+    configure_telemetry(ingestion_credential=_ingestion_credential)
+
+
+def _ingestion_credential() -> TokenCredential:
+    from callcontrol.adapters import credentials
+
+    return credentials.ingestion_credential(load_settings())
 
 
 ServicesFactory = Callable[[], Services]
