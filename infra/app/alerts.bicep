@@ -4,6 +4,7 @@ param location string
 param tags object
 param resourceToken string
 param systemTopicId string
+param callEventsTopicId string
 param applicationInsightsId string
 param deadLetterContainerName string
 
@@ -58,6 +59,81 @@ resource deadLetteredAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
           name: 'dead-lettered-events'
           metricNamespace: 'Microsoft.EventGrid/systemTopics'
           metricName: 'DeadLetteredCount'
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Total'
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: [for id in actionGroupIds: {
+      actionGroupId: id
+    }]
+  }
+}
+
+// The first IncomingCall delivery that failed (incoming_call answered an error, timed out or
+// found no instance): Event Grid retries, so the call may still be answered, but the caller is
+// ringing meanwhile. Earlier than the dead-letter alert, which fires only when the retries end.
+resource deliveryFailedAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'alert-incoming-call-delivery-failed-${resourceToken}'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'Event Grid failed to deliver an IncomingCall to incoming_call at least once (it retries until the event expires, then dead-letters it). AegDeliveryFailureLogs names the error.'
+    severity: 2
+    enabled: true
+    scopes: [
+      systemTopicId
+    ]
+    evaluationFrequency: 'PT1M'
+    windowSize: 'PT5M'
+    targetResourceType: 'Microsoft.EventGrid/systemTopics'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'failed-deliveries'
+          metricNamespace: 'Microsoft.EventGrid/systemTopics'
+          metricName: 'DeliveryAttemptFailCount'
+          operator: 'GreaterThan'
+          threshold: 0
+          timeAggregation: 'Total'
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: [for id in actionGroupIds: {
+      actionGroupId: id
+    }]
+  }
+}
+
+// The call events topic refusing the app's publishes (identity, size, schema): the events stay
+// pending in the call rows and the outbox sweep retries them, but subscribers hear nothing.
+resource publishFailedAlert 'Microsoft.Insights/metricAlerts@2018-03-01' = {
+  name: 'alert-call-events-publish-failed-${resourceToken}'
+  location: 'global'
+  tags: tags
+  properties: {
+    description: 'The call events topic refused events the app published (AegPublishFailureLogs says why); they stay pending and the outbox sweep retries them.'
+    severity: 3
+    enabled: true
+    scopes: [
+      callEventsTopicId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    targetResourceType: 'Microsoft.EventGrid/topics'
+    criteria: {
+      'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+      allOf: [
+        {
+          criterionType: 'StaticThresholdCriterion'
+          name: 'failed-publishes'
+          metricNamespace: 'Microsoft.EventGrid/topics'
+          metricName: 'PublishFailCount'
           operator: 'GreaterThan'
           threshold: 0
           timeAggregation: 'Total'
@@ -160,6 +236,8 @@ resource acsIdentityAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = 
 
 output alertNames array = [
   deadLetteredAlert.name
+  deliveryFailedAlert.name
+  publishFailedAlert.name
   functionFailuresAlert.name
   acsIdentityAlert.name
 ]
