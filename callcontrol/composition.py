@@ -32,6 +32,7 @@ from callcontrol.adapters.telemetry import configure_telemetry
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
+from callcontrol.observability import telemetry
 from callcontrol.settings import (
     OUTBOX_SCHEDULE,
     RECONCILE_SCHEDULE,
@@ -47,7 +48,7 @@ from callcontrol.usecases.jobs import OUTBOX, RECONCILER, RETENTION, Jobs
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
 from callcontrol.usecases.ports import EventPublisher, Probe
-from callcontrol.usecases.readiness import NotReady, Readiness
+from callcontrol.usecases.readiness import CheckReadiness, NotReady, Readiness
 from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler, RunReconciliation
 from callcontrol.usecases.retention import Retention, RetentionOptions, RunRetention
 from callcontrol.usecases.rules import Rules
@@ -371,7 +372,13 @@ class Services:
                      OUTBOX: self._sweep_outbox})
 
     async def _run_reconciler(self, trigger: str) -> dict[str, Any]:
-        return (await self.reconciler.run(RunReconciliation(trigger))).to_json()
+        """The reconciliation, then the readiness checks, so that readiness is known in steady
+        state (as a metric the identity alert reads) and not only when someone asks /api/ready."""
+        counts = (await self.reconciler.run(RunReconciliation(trigger))).to_json()
+        report = await self.readiness.check(CheckReadiness())  # logs each failed check
+        for check in report.checks:
+            telemetry().metrics.readiness(check=check.name, ok=check.ok)
+        return {**counts, "ready": report.ready}
 
     async def _run_retention(self, trigger: str) -> dict[str, Any]:
         return (await self.retention.run(RunRetention(trigger))).to_json()
@@ -384,6 +391,7 @@ class Services:
         if relay is None:
             return None
         result = await relay.sweep()
+        telemetry().metrics.outbox_backlog(calls=result.calls)
         if result.calls:
             logger.info("outbox (%s): %d call(s) with pending events, %d event(s) published, "
                         "%d call(s) still failing, %d busy", trigger, result.calls,

@@ -45,6 +45,12 @@ class Metrics(Protocol):
 
     def acs_error(self, *, action: str, status: int | None, code: str | None) -> None: ...
 
+    def readiness(self, *, check: str, ok: bool) -> None:
+        """One readiness check's outcome in steady state (the reconciler job runs them)."""
+
+    def outbox_backlog(self, *, calls: int) -> None:
+        """Calls the outbox sweep found with call events still unpublished."""
+
 
 class Telemetry(Protocol):
     @property
@@ -79,6 +85,12 @@ class _NoMetrics:
         pass
 
     def acs_error(self, *, action: str, status: int | None, code: str | None) -> None:
+        pass
+
+    def readiness(self, *, check: str, ok: bool) -> None:
+        pass
+
+    def outbox_backlog(self, *, calls: int) -> None:
         pass
 
 

@@ -16,6 +16,12 @@ param alertEmailAddress string
 // alert looks for either.
 var acsRoleName = 'ACS Call Automation caller'
 
+// The app's gauges (callcontrol/adapters/telemetry/metrics.py), in Application Insights'
+// customMetrics. Neither exists before the app first records it, so their rules skip the query
+// validation a new workspace would fail.
+var readinessMetric = 'callcontrol.readiness'
+var outboxMetric = 'callcontrol.outbox.pending_calls'
+
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmailAddress)) {
   name: 'ag-callcontrol-${resourceToken}'
   location: 'global'
@@ -204,7 +210,8 @@ resource acsIdentityAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = 
   kind: 'LogAlert'
   properties: {
     displayName: 'ACS refuses the app identity'
-    description: 'GET /api/ready answered 503, or the app logged that ACS refused its identity (the message names the role ${acsRoleName}).'
+    skipQueryValidation: true
+    description: 'The readiness check found ACS refusing the app (metric ${readinessMetric}, check acs, 0: the reconciler job runs the checks every 5 minutes), GET /api/ready answered 503, or the app logged that ACS refused its identity (the message names the role ${acsRoleName}).'
     severity: 1
     enabled: true
     scopes: [
@@ -215,7 +222,7 @@ resource acsIdentityAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = 
     criteria: {
       allOf: [
         {
-          query: 'union isfuzzy=true (requests | where operation_Name == "ready" and resultCode == "503"), (traces | where message has "${acsRoleName}") | summarize refusals = count()'
+          query: 'union isfuzzy=true (requests | where operation_Name == "ready" and resultCode == "503"), (traces | where message has "${acsRoleName}"), (customMetrics | where name == "${readinessMetric}" and tostring(customDimensions.check) == "acs" and value == 0) | summarize refusals = count()'
           timeAggregation: 'Total'
           metricMeasureColumn: 'refusals'
           operator: 'GreaterThan'
@@ -234,10 +241,51 @@ resource acsIdentityAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = 
   }
 }
 
+// Call events the outbox could not publish for 15 minutes: every sweep in three 5-minute windows
+// found calls with events still pending (the topic refuses them, or cannot be reached).
+resource outboxBacklogAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: 'alert-call-events-backlog-${resourceToken}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Call events not published'
+    description: 'The outbox sweep (metric ${outboxMetric}) found calls with unpublished call events in every 5-minute window for 15 minutes. See docs/events.md.'
+    severity: 3
+    enabled: true
+    skipQueryValidation: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT5M'
+    criteria: {
+      allOf: [
+        {
+          query: 'customMetrics | where name == "${outboxMetric}" | summarize backlog = min(value)'
+          timeAggregation: 'Maximum'
+          metricMeasureColumn: 'backlog'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 3
+            minFailingPeriodsToAlert: 3
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: actionGroupIds
+    }
+  }
+}
+
 output alertNames array = [
   deadLetteredAlert.name
   deliveryFailedAlert.name
   publishFailedAlert.name
+  outboxBacklogAlert.name
   functionFailuresAlert.name
   acsIdentityAlert.name
 ]

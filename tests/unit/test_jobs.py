@@ -132,3 +132,17 @@ async def test_the_timer_function_runs_the_due_jobs() -> None:
     # 05:00 on the tick: the outbox (no topic: nothing) and the reconciler over an empty store.
     status = {"Last": "2026-12-07T04:59:00+00:00", "Next": "2026-12-07T05:00:00+00:00"}
     assert await invoke("timers", TimerRequest(schedule_status=status)) is None
+
+
+@pytest.mark.usefixtures("app_services")
+async def test_the_reconciler_job_reports_readiness_as_a_gauge_per_check() -> None:
+    from callcontrol.adapters.telemetry.metrics import READINESS
+    from tests.support.telemetry import recording
+
+    with recording() as recorded:
+        reply = await invoke("run_job", http_request("POST", "jobs/reconciler",
+                                                     route_params={"job": "reconciler"}))
+        assert json_body(reply)["counts"]["ready"] is False  # no settings: ACS unknown
+        points = {p.attributes["check"]: p.value for p in recorded.metric_points(READINESS)}
+    assert set(points) == {"settings", "tableStorage", "acs", "callbackKeys"}
+    assert points["acs"] == 0 and points["tableStorage"] == 1  # the table twin answers

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pycep import BicepParser
 
+from callcontrol.adapters.telemetry.metrics import OUTBOX_PENDING_CALLS, READINESS
 from tests.unit.infra.bicep_model import (
     INFRA_DIR,
     MAIN_BICEP,
@@ -104,6 +105,27 @@ def alert_problems(parsed: dict[str, Any]) -> list[str]:
     if not any('operation_Name == "ready"' in q and '"503"' in q and "${acsRoleName}" in q
                for q, _ in on_insights):
         problems.append("no alert on the readiness check's 503 or the refused-role message")
+    variables = parsed.get("variables", {})
+    if variables.get("readinessMetric", {}).get("value") != READINESS:
+        problems.append(f"the identity alert does not read the app's gauge {READINESS}")
+    if not any('customMetrics | where name == "${readinessMetric}"' in q
+               and 'tostring(customDimensions.check) == "acs"' in q and "value == 0" in q
+               for q, _ in on_insights):
+        problems.append("no alert on the steady-state readiness gauge's acs check failing")
+    if variables.get("outboxMetric", {}).get("value") != OUTBOX_PENDING_CALLS:
+        problems.append(f"the backlog alert does not read the app's gauge {OUTBOX_PENDING_CALLS}")
+    if not any('customMetrics | where name == "${outboxMetric}"' in q and "min(value)" in q
+               and c.get("threshold") == 0
+               and c.get("failingPeriods", {}).get("minFailingPeriodsToAlert", 0) >= 3
+               for q, c in on_insights):
+        problems.append("no alert on a lasting outbox backlog")
+    for rule in created(parsed, "Microsoft.Insights/scheduledQueryRules"):
+        properties = rule["config"]["properties"]
+        reads_gauges = any("customMetrics" in c.get("query", "")
+                           for c in properties["criteria"]["allOf"])
+        if reads_gauges and properties.get("skipQueryValidation") is not True:
+            problems.append(f"{rule['config']['name']} reads a gauge that may not exist yet "
+                            "without skipQueryValidation")
     return problems
 
 
@@ -151,6 +173,11 @@ def test_alerts_watch_dead_letters_failures_and_the_identity() -> None:
     ("where success == false", "where success == true"),
     ("resultCode == \"503\"", "resultCode == \"200\""),
     (f"var acsRoleName = '{ACS_ROLE_NAME}'", "var acsRoleName = 'Contributor'"),
+    ("var readinessMetric = 'callcontrol.readiness'", "var readinessMetric = 'ready'"),
+    ("check) == \"acs\"", "check) == \"settings\""),
+    ("var outboxMetric = 'callcontrol.outbox.pending_calls'", "var outboxMetric = 'outbox'"),
+    ("minFailingPeriodsToAlert: 3", "minFailingPeriodsToAlert: 1"),
+    ("skipQueryValidation: true\n    scopes", "skipQueryValidation: false\n    scopes"),
 ])
 def test_alert_check_catches_a_breakage(old: str, new: str) -> None:
     text = ALERTS.read_text()
