@@ -21,6 +21,9 @@ var acsRoleName = 'ACS Call Automation caller'
 // validation a new workspace would fail.
 var readinessMetric = 'callcontrol.readiness'
 var outboxMetric = 'callcontrol.outbox.pending_calls'
+// An HTTP function that caught an unexpected error answers 500 and returns: the host records a
+// successful invocation, so the app counts these itself.
+var unexpectedErrorsMetric = 'callcontrol.unexpected_errors'
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmailAddress)) {
   name: 'ag-callcontrol-${resourceToken}'
@@ -162,7 +165,8 @@ resource functionFailuresAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-0
   kind: 'LogAlert'
   properties: {
     displayName: 'Function invocations failing'
-    description: 'At least one function invocation failed in the last 5 minutes (Application Insights requests with success == false), split by function.'
+    skipQueryValidation: true
+    description: 'At least one function invocation failed in the last 5 minutes (Application Insights requests with success == false, or HTTP requests answered 500 after an unexpected error, metric ${unexpectedErrorsMetric}), split by function.'
     severity: 2
     enabled: true
     scopes: [
@@ -173,7 +177,7 @@ resource functionFailuresAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-0
     criteria: {
       allOf: [
         {
-          query: 'requests | where success == false | summarize failures = count() by operation_Name'
+          query: 'union isfuzzy=true (requests | where success == false | summarize failures = count() by operation_Name), (customMetrics | where name == "${unexpectedErrorsMetric}" | summarize failures = sum(value) by operation_Name = tostring(customDimensions.function)) | summarize failures = sum(failures) by operation_Name'
           timeAggregation: 'Total'
           metricMeasureColumn: 'failures'
           dimensions: [

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pycep import BicepParser
 
-from callcontrol.adapters.telemetry.metrics import OUTBOX_PENDING_CALLS, READINESS
+from callcontrol.adapters.telemetry.metrics import OUTBOX_PENDING_CALLS, READINESS, UNEXPECTED_ERRORS
 from tests.unit.infra.bicep_model import (
     INFRA_DIR,
     MAIN_BICEP,
@@ -112,6 +112,12 @@ def alert_problems(parsed: dict[str, Any]) -> list[str]:
                and 'tostring(customDimensions.check) == "acs"' in q and "value == 0" in q
                for q, _ in on_insights):
         problems.append("no alert on the steady-state readiness gauge's acs check failing")
+    if variables.get("unexpectedErrorsMetric", {}).get("value") != UNEXPECTED_ERRORS:
+        problems.append(f"the failures alert does not read the app's counter {UNEXPECTED_ERRORS}")
+    if not any('customMetrics | where name == "${unexpectedErrorsMetric}"' in q
+               and "by operation_Name" in q and "success == false" in q
+               for q, _ in on_insights):
+        problems.append("the failures alert misses the 500s the app answered to unexpected errors")
     if variables.get("outboxMetric", {}).get("value") != OUTBOX_PENDING_CALLS:
         problems.append(f"the backlog alert does not read the app's gauge {OUTBOX_PENDING_CALLS}")
     if not any('customMetrics | where name == "${outboxMetric}"' in q and "min(value)" in q
@@ -177,6 +183,8 @@ def test_alerts_watch_dead_letters_failures_and_the_identity() -> None:
     ("check) == \"acs\"", "check) == \"settings\""),
     ("var outboxMetric = 'callcontrol.outbox.pending_calls'", "var outboxMetric = 'outbox'"),
     ("minFailingPeriodsToAlert: 3", "minFailingPeriodsToAlert: 1"),
+    ("var unexpectedErrorsMetric = 'callcontrol.unexpected_errors'",
+     "var unexpectedErrorsMetric = 'errors'"),
     ("skipQueryValidation: true\n    scopes", "skipQueryValidation: false\n    scopes"),
 ])
 def test_alert_check_catches_a_breakage(old: str, new: str) -> None:
