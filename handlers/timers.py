@@ -31,7 +31,9 @@ def tick_window(timer: func.TimerRequest, now: datetime.datetime) -> tuple[datet
     it (a first run), the minute up to now."""
     status = getattr(timer, "schedule_status", None) or {}  # the concrete request carries it
     last, this = _moment(status.get("Last")), _moment(status.get("Next"))
-    until = this if this is not None and this <= now else now.replace(second=0, microsecond=0)
+    # The occurrence being run; a worker clock a hair behind the host's must not lose the tick.
+    on_time = this is not None and this <= now + _TICK
+    until = this if on_time and this is not None else now.replace(second=0, microsecond=0)
     if last is None or last.year < 2000 or last >= until:  # the host's "never" is year 1
         last = until - _TICK
     return last, until

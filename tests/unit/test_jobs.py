@@ -104,6 +104,8 @@ def test_the_tick_window_follows_the_hosts_schedule_status() -> None:
                                           "Next": "2026-12-07T05:00:00+00:00"})
     assert tick_window(never, now) == (at(4, 59), at(5, 0))
     assert tick_window(TimerRequest(), now) == (at(4, 59), at(5, 0))  # no status: the minute
+    early = at(4, 59, 59)  # the worker's clock a moment behind the host's: the tick still counts
+    assert tick_window(scheduled, early) == (at(4, 59), at(5, 0))
 
 
 @pytest.fixture
