@@ -101,7 +101,9 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": spec.name, "summary": spec.summary,
                                  "parameters": _parameters(spec),
                                  "responses": _responses(spec, components)}
-    if spec.auth_level != func.AuthLevel.ANONYMOUS:
+    if spec.auth_level == func.AuthLevel.ADMIN:  # the host takes the master key only
+        operation["security"] = [{"masterKey": []}]
+    elif spec.auth_level != func.AuthLevel.ANONYMOUS:
         operation["security"] = [{"functionKey": []}, {"functionKeyQuery": []}]
     elif spec.bearer:
         operation["security"] = [{"acsCallbackToken": []}]
@@ -138,6 +140,9 @@ def openapi_document() -> dict[str, Any]:
                                 "description": "the function key (make run: .run/function-key)"},
                 "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code",
                                      "description": "the function key as a query parameter"},
+                "masterKey": {"type": "apiKey", "in": "header", "name": "x-functions-key",
+                              "description": "the host's master key, for admin-level routes "
+                                             "(make run prints it)"},
                 "acsCallbackToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                      "description": "the token ACS signs for the callback URI"},
             },
