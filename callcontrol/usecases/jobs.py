@@ -60,6 +60,9 @@ class Jobs:
         names = self.due(after, until)
         outcomes = await asyncio.gather(*(self.run(name, trigger) for name in names),
                                         return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, asyncio.CancelledError):
+                raise outcome  # the host is stopping: not a job's failure
         failed = [(name, outcome) for name, outcome in zip(names, outcomes, strict=True)
                   if isinstance(outcome, BaseException)]
         for name, error in failed:
