@@ -8,6 +8,7 @@ from handlers import (
     calls,
     health,
     incoming_call,
+    jobs,
     openapi,
     participants,
     ready,
@@ -21,7 +22,7 @@ install(composition.services, composition.observe)  # builds nothing yet: parts 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 for blueprint in (incoming_call.bp, callbacks.bp, calls.bp, participants.bp, rules.bp, health.bp,
-                  openapi.bp, ready.bp, timers.bp):
+                  openapi.bp, ready.bp, jobs.bp, timers.bp):
     app.register_functions(blueprint)
 
 # Close the SDK clients and credentials when the host stops. The devhost honours this list; the

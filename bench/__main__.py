@@ -9,7 +9,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["bench.emulator_bench", "bench.callback_bench", "bench.management_bench",
+BENCHMARKS = ["bench.cold_start", "bench.emulator_bench", "bench.callback_bench", "bench.management_bench",
               "bench.inbound_bench", "bench.inbound_cpu", "bench.concurrency_bench",
               "bench.telemetry_bench", "bench.events_bench", "bench.listing_bench"]
 

@@ -13,24 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from callcontrol.adapters import credentials
-from callcontrol.adapters.acs_gateway import AcsGateway, connect_gateway
-from callcontrol.adapters.callback_auth import CallbackAuthenticator, connect_authenticator
-from callcontrol.adapters.caller_auth import connect_caller_tokens
-from callcontrol.adapters.readiness import AcsProbe, JwksProbe, TableProbe
-from callcontrol.adapters.store.azure_tables import (
-    STORAGE_DEADLINE_SECONDS,
-    AzureTableBackend,
-    connect_tables,
-)
 from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.adapters.store.callback_tokens import CallbackTokenStore
 from callcontrol.adapters.store.calls import CallStore
@@ -41,7 +32,9 @@ from callcontrol.adapters.telemetry import configure_telemetry
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
+from callcontrol.observability import telemetry
 from callcontrol.settings import (
+    OUTBOX_SCHEDULE,
     RECONCILE_SCHEDULE,
     RETENTION_SCHEDULE,
     RULES_FILE,
@@ -52,22 +45,35 @@ from callcontrol.usecases.access import ManagementAccess
 from callcontrol.usecases.callbacks import Callbacks
 from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
+from callcontrol.usecases.jobs import OUTBOX, RECONCILER, RETENTION, Jobs
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
 from callcontrol.usecases.ports import CallerTokens, EventPublisher, Probe
-from callcontrol.usecases.readiness import NotReady, Readiness
-from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler
-from callcontrol.usecases.retention import Retention, RetentionOptions
+from callcontrol.usecases.readiness import CheckReadiness, NotReady, Readiness
+from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler, RunReconciliation
+from callcontrol.usecases.retention import Retention, RetentionOptions, RunRetention
 from callcontrol.usecases.rules import Rules
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
     from azure.core.credentials_async import AsyncTokenCredential
 
+    from callcontrol.adapters.acs_gateway import AcsGateway
+    from callcontrol.adapters.callback_auth import CallbackAuthenticator
     from callcontrol.adapters.eventgrid_publisher import EventGridPublisher
+    from callcontrol.adapters.store.azure_tables import AzureTableBackend
 
 APP_ROOT: Final = Path(__file__).resolve().parents[1]
+JOB_SCHEDULES: Final = {RECONCILER: RECONCILE_SCHEDULE, RETENTION: RETENTION_SCHEDULE,
+                        OUTBOX: OUTBOX_SCHEDULE}  # each job's NCRONTAB setting
+
+logger = logging.getLogger(__name__)
 
 # --- adapters and options from the settings ------------------------------------------------
+# The adapters that load an SDK (azure-core and its clients, aiohttp, PyJWT with cryptography)
+# are imported where they are built, not at the top: `import function_app` is the cold start of
+# every instance, and an instance that serves one kind of request never needs the others'
+# clients (docs/benchmarks.md, bench/cold_start.py; tests/unit/test_cold_import.py keeps it so).
 
 
 # Credentials made for a client are handed to `opened` (when given), so whoever keeps the client
@@ -77,6 +83,8 @@ Opened = list["AsyncTokenCredential"]
 
 def _credential(settings: Settings, opened: Opened | None, *, client_id: str | None = None,
                 managed_identity: bool = False) -> AsyncTokenCredential:
+    from callcontrol.adapters import credentials
+
     credential = credentials.token_credential(settings, client_id=client_id,
                                               managed_identity=managed_identity)
     if opened is not None:
@@ -86,6 +94,8 @@ def _credential(settings: Settings, opened: Opened | None, *, client_id: str | N
 
 def gateway_from_settings(settings: Settings, opened: Opened | None = None) -> AcsGateway:
     """Key credential when ACS_ACCESS_KEY is set, managed identity otherwise."""
+    from callcontrol.adapters.acs_gateway import connect_gateway
+
     return connect_gateway(settings.acs_endpoint, access_key=settings.acs_access_key,
                            callback_url=settings.callback_url,
                            timeout_seconds=settings.acs_request_timeout_seconds,
@@ -94,11 +104,15 @@ def gateway_from_settings(settings: Settings, opened: Opened | None = None) -> A
 
 
 def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
+    from callcontrol.adapters.callback_auth import connect_authenticator
+
     return connect_authenticator(issuer=settings.callback_issuer, audience=settings.acs_resource_id,
                                  jwks_url=settings.callback_jwks_url)
 
 
 def caller_tokens_from_settings(settings: Settings) -> CallerTokens:
+    from callcontrol.adapters.caller_auth import connect_caller_tokens  # PyJWT: on first use
+
     return connect_caller_tokens(issuers=settings.entra_issuers,
                                  audiences=settings.management_api_audiences,
                                  jwks_url=settings.entra_jwks_url)
@@ -107,6 +121,8 @@ def caller_tokens_from_settings(settings: Settings) -> CallerTokens:
 def table_backend_from_settings(settings: Settings,
                                 opened: Opened | None = None) -> AzureTableBackend:
     """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
+    from callcontrol.adapters.store.azure_tables import connect_tables
+
     connection = settings.table_connection
     if connection.connection_string:
         return connect_tables(connection_string=connection.connection_string)
@@ -133,6 +149,8 @@ def inbound_options_from_settings(settings: Settings) -> InboundOptions:
     # set read, one ACS request, the write that marks the claim decided), each bounded by its
     # deadline: a stuck write fails inside the lease instead of handing the offer to a
     # redelivery that would act a second time.
+    from callcontrol.adapters.store.azure_tables import STORAGE_DEADLINE_SECONDS
+
     lease = settings.acs_request_timeout_seconds + 3 * STORAGE_DEADLINE_SECONDS + 5
     return InboundOptions(
         redirect_max_hops=settings.redirect_max_hops,
@@ -193,6 +211,7 @@ class SettingsProbe:
             lambda: s.pending_operation_timeout_seconds, lambda: s.add_participant_margin_seconds,
             lambda: s.call_retention_days, lambda: s.rule_versions_kept,
             lambda: s.retention_batch_size, lambda: rules_file_seed(s)(),
+            *(partial(s.schedule, name) for name in JOB_SCHEDULES.values()),
         ]
         problems = []
         for read in reads:
@@ -200,14 +219,9 @@ class SettingsProbe:
                 read()
             except SettingError as error:
                 problems.append(error.detail)
-        # The host itself resolves the timers' %SCHEDULE%: the app's defaults do not reach it.
-        for name in (RECONCILE_SCHEDULE, RETENTION_SCHEDULE):
-            if not (s.values.get(name) or "").strip():
-                problems.append(f"setting {name} is not set (the Functions host needs it for "
-                                "the timer's schedule)")
         if problems:
             raise NotReady("; ".join(problems))
-        return f"{len(reads) + 2} settings present and valid"
+        return f"{len(reads)} settings present and valid"
 
 
 def rules_file_seed(settings: Settings, root: Path = APP_ROOT) -> Seed:
@@ -370,6 +384,41 @@ class Services:
                           reconcile_options_from_settings(self.settings))
 
     @cached_property
+    def jobs(self) -> Jobs:
+        schedules = {job: partial(self.settings.schedule, name) for job, name in JOB_SCHEDULES.items()}
+        return Jobs(lambda: {job: read() for job, read in schedules.items()},
+                    {RECONCILER: self._run_reconciler, RETENTION: self._run_retention,
+                     OUTBOX: self._sweep_outbox})
+
+    async def _run_reconciler(self, trigger: str) -> dict[str, Any]:
+        """The reconciliation, then the readiness checks, so that readiness is known in steady
+        state (as a metric the identity alert reads) and not only when someone asks /api/ready."""
+        counts = (await self.reconciler.run(RunReconciliation(trigger))).to_json()
+        report = await self.readiness.check(CheckReadiness())  # logs each failed check
+        for check in report.checks:
+            telemetry().metrics.readiness(check=check.name, ok=check.ok)
+        return {**counts, "ready": report.ready}
+
+    async def _run_retention(self, trigger: str) -> dict[str, Any]:
+        return (await self.retention.run(RunRetention(trigger))).to_json()
+
+    async def _sweep_outbox(self, trigger: str) -> dict[str, Any] | None:
+        """Re-publishes call events still pending in the call rows (docs/events.md): publishing
+        right after each write is the fast path, this catches up after a failed publish, a
+        crash or a scale-in. Without a topic there is nothing to publish."""
+        relay = self.outbox
+        if relay is None:
+            return None
+        result = await relay.sweep()
+        telemetry().metrics.outbox_backlog(calls=result.calls)
+        if result.calls:
+            logger.info("outbox (%s): %d call(s) with pending events, %d event(s) published, "
+                        "%d call(s) still failing, %d busy", trigger, result.calls,
+                        result.published, result.failed_calls, result.busy_calls)
+        return {"calls": result.calls, "published": result.published,
+                "failedCalls": result.failed_calls, "busyCalls": result.busy_calls}
+
+    @cached_property
     def retention(self) -> Retention:
         return Retention(self.call_store, self.call_store, self.idempotency, self.claims,
                          self.rule_store, retention_options_from_settings(self.settings),
@@ -378,6 +427,8 @@ class Services:
     @cached_property
     def readiness(self) -> Readiness:
         # Everything resolved inside the probes: a missing setting fails its probe, not all.
+        from callcontrol.adapters.readiness import AcsProbe, JwksProbe, TableProbe
+
         probes: list[Probe] = [SettingsProbe(self.settings), TableProbe(lambda: self.backend),
                                AcsProbe(lambda: self.gateway,
                                         refused_hint=acs_refused_hint(self.settings)),
@@ -405,7 +456,13 @@ def observe() -> None:
     """Telemetry and the logging layer, configured once per worker process (cheap after that:
     every invocation calls it before opening its span). Ingestion into Application Insights
     authenticates as the app's identity, built only if the distro is configured."""
-    configure_telemetry(ingestion_credential=lambda: credentials.ingestion_credential(load_settings()))
+    configure_telemetry(ingestion_credential=_ingestion_credential)
+
+
+def _ingestion_credential() -> TokenCredential:
+    from callcontrol.adapters import credentials
+
+    return credentials.ingestion_credential(load_settings())
 
 
 ServicesFactory = Callable[[], Services]

@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 from callcontrol.domain.access import AuthMode
 from callcontrol.domain.errors import SettingError
 from callcontrol.domain.identifiers import E164
+from callcontrol.domain.schedule import Schedule, parse_schedule
 
 
 class Where(Enum):
@@ -111,14 +112,13 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(EVENTGRID_TOPIC_KEY, Where.LOCAL_ONLY, "topic access key; absent = managed identity"),
     SettingSpec(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one publish", "5"),
     SettingSpec(OUTBOX_SCHEDULE, Where.INFRA,
-                "NCRONTAB schedule of the outbox timer (re-publishes pending call events); the "
-                "host resolves %OUTBOX_SCHEDULE%, so it must be set", DEFAULT_OUTBOX_SCHEDULE),
+                "NCRONTAB schedule of the outbox sweep (re-publishes pending call events)",
+                DEFAULT_OUTBOX_SCHEDULE),
     SettingSpec(AZURE_SDK_LOG_LEVEL, Where.OPTIONAL, "level of the Azure SDK loggers", "WARNING"),
     SettingSpec(OTEL_EXPORTER_OTLP_ENDPOINT, Where.OPTIONAL,
                 "OTLP/HTTP collector for traces, metrics and logs (when App Insights is not set)"),
-    # Timer schedules (NCRONTAB, six fields) are read by the Functions host itself through
-    # %NAME% in the trigger, so infra must set them: the defaults here serve the app's own
-    # checks and documentation, never the host.
+    # Job schedules (NCRONTAB, six fields) are read by the app: one timer function ticks every
+    # minute and runs the jobs due (callcontrol/usecases/jobs.py). Infra sets them explicitly.
     SettingSpec(RECONCILE_SCHEDULE, Where.INFRA, "when the reconciler runs", "0 */5 * * * *"),
     SettingSpec(RETENTION_SCHEDULE, Where.INFRA, "when retention runs", "0 17 3 * * *"),
     SettingSpec(RECONCILE_AFTER_MINUTES, Where.OPTIONAL,
@@ -301,6 +301,10 @@ class Settings:
     @property
     def acs_request_timeout_seconds(self) -> int:
         return self._int(ACS_REQUEST_TIMEOUT_SECONDS, 1, 120)
+
+    def schedule(self, name: str) -> Schedule:
+        """A job's NCRONTAB schedule (RECONCILE_SCHEDULE, RETENTION_SCHEDULE, OUTBOX_SCHEDULE)."""
+        return parse_schedule(name, self._require(name))
 
     @property
     def reconcile_after_minutes(self) -> int:

@@ -139,6 +139,7 @@ def http_endpoint(handler: Handler) -> Handler:
             return error_response(error)
         except Exception:
             logger.exception("unhandled error in %s", name)
+            telemetry().metrics.unexpected_error(function=name)  # the failures alert reads it
             return problem(500, "Internal error", "the request could not be completed")
 
     return wrapper

@@ -16,6 +16,7 @@ from callcontrol.usecases.access import ManagementAccess
 from callcontrol.usecases.callbacks import Callbacks
 from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.inbound import InboundCalls
+from callcontrol.usecases.jobs import Jobs
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
 from callcontrol.usecases.readiness import Readiness
@@ -57,6 +58,8 @@ class AppServices(Protocol):
     def retention(self) -> Retention: ...
     @property
     def readiness(self) -> Readiness: ...
+    @property
+    def jobs(self) -> Jobs: ...
     @property
     def outbox(self) -> OutboxRelay | None: ...
     @property

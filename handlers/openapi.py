@@ -106,7 +106,9 @@ def _operation(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     operation: dict[str, Any] = {"operationId": spec.name, "summary": spec.summary,
                                  "parameters": _parameters(spec),
                                  "responses": _responses(spec, components)}
-    if spec.role is not None:
+    if spec.auth_level == func.AuthLevel.ADMIN:  # the host takes the master key only
+        operation["security"] = [{"masterKey": []}]
+    elif spec.role is not None:
         # Which of these a deployment accepts is MANAGEMENT_AUTH's choice (docs/security.md).
         operation["security"] = [{"functionKey": []}, {"functionKeyQuery": []},
                                  {"entraToken": [spec.role.value]}]
@@ -152,6 +154,9 @@ def openapi_document() -> dict[str, Any]:
                                "description": "a Microsoft Entra ID access token for this API "
                                               "whose roles claim holds the operation's app role "
                                               "(x-app-role); MANAGEMENT_AUTH entra or both"},
+                "masterKey": {"type": "apiKey", "in": "header", "name": "x-functions-key",
+                              "description": "the host's master key, for admin-level routes "
+                                             "(make run prints it)"},
                 "acsCallbackToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                                      "description": "the token ACS signs for the callback URI"},
             },

@@ -1,60 +1,58 @@
-"""Timer-triggered functions: the reconciler, retention and the outbox (call events out).
+"""The one timer function: every minute it runs the jobs whose own schedule came due.
 
-Schedules are app settings the Functions host resolves itself (%RECONCILE_SCHEDULE%,
-%RETENTION_SCHEDULE%, %OUTBOX_SCHEDULE%; declared in callcontrol/settings.py, set by infra and
-by the local stack).
-Operators and tests run one now with the host's admin API:
-`POST /admin/functions/reconciler` (master key, body `{"input": ""}`).
+Flex Consumption scales each non-HTTP function as a scale group of its own, and zone redundancy
+keeps two instances warm per group; one timer for the reconciler, retention and the outbox sweep
+is one group instead of three (docs/deployment.md has the arithmetic). Each job keeps its own
+NCRONTAB setting (RECONCILE_SCHEDULE, RETENTION_SCHEDULE, OUTBOX_SCHEDULE), read by the app
+(callcontrol/usecases/jobs.py). To run one job now, by name: `POST /api/jobs/{job}` with the
+master key (handlers/jobs.py).
 """
 
 from __future__ import annotations
 
-import logging
+import datetime
+from typing import Final
 
 import azure.functions as func
 
-from callcontrol.observability import invocation_scope, telemetry
-from callcontrol.settings import OUTBOX_SCHEDULE, RECONCILE_SCHEDULE, RETENTION_SCHEDULE
-from callcontrol.usecases.reconcile import RunReconciliation
-from callcontrol.usecases.retention import RunRetention
+from callcontrol.observability import invocation_scope
 from handlers._services import observe, services
 
 bp = func.Blueprint()
-logger = logging.getLogger(__name__)
+
+TICK_SCHEDULE: Final = "0 * * * * *"  # every minute, on the minute: the fastest job cadence
+_TICK: Final = datetime.timedelta(minutes=1)
 
 
-def _trigger(timer: func.TimerRequest) -> str:
-    return "past due" if timer.past_due else "schedule"
+def tick_window(timer: func.TimerRequest, now: datetime.datetime) -> tuple[datetime.datetime,
+                                                                         datetime.datetime]:
+    """(after, until]: the occurrences this tick covers. With the host's schedule status, from
+    the last tick that ran to the one being run (a past-due run covers what was missed); without
+    it (a first run), the minute up to now."""
+    status = getattr(timer, "schedule_status", None) or {}  # the concrete request carries it
+    last, this = _moment(status.get("Last")), _moment(status.get("Next"))
+    # The occurrence being run; a worker clock a hair behind the host's must not lose the tick.
+    on_time = this is not None and this <= now + _TICK
+    until = this if on_time and this is not None else now.replace(second=0, microsecond=0)
+    if last is None or last.year < 2000 or last >= until:  # the host's "never" is year 1
+        last = until - _TICK
+    return last, until
 
 
-@bp.function_name("reconciler")
-@bp.timer_trigger(schedule=f"%{RECONCILE_SCHEDULE}%", arg_name="timer", run_on_startup=False,
-                  use_monitor=True)
-async def reconciler(timer: func.TimerRequest) -> None:
-    await services().reconciler.run(RunReconciliation(_trigger(timer)))
+def _moment(value: object) -> datetime.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
-@bp.function_name("retention")
-@bp.timer_trigger(schedule=f"%{RETENTION_SCHEDULE}%", arg_name="timer", run_on_startup=False,
-                  use_monitor=True)
-async def retention(timer: func.TimerRequest) -> None:
-    await services().retention.run(RunRetention(_trigger(timer)))
-
-
-@bp.function_name("outbox")
-@bp.timer_trigger(schedule=f"%{OUTBOX_SCHEDULE}%", arg_name="timer", run_on_startup=False,
-                  use_monitor=True)
-async def outbox(timer: func.TimerRequest) -> None:
-    """Re-publishes call events still pending in the call rows (docs/events.md): publishing
-    right after each write is the fast path, this one catches up after a failed publish, a
-    crash or a scale-in. Without a topic configured it does nothing."""
-    relay = services().outbox
-    if relay is None:
-        return  # opt-in: no EVENTGRID_TOPIC_ENDPOINT, nothing to publish
+@bp.function_name("timers")
+@bp.timer_trigger(schedule=TICK_SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)
+async def timers(timer: func.TimerRequest) -> None:
+    after, until = tick_window(timer, datetime.datetime.now(datetime.UTC))
     observe()
-    with invocation_scope(), telemetry().span("outbox"):
-        result = await relay.sweep()
-    if result.calls:
-        logger.info("outbox (%s): %d call(s) with pending events, %d event(s) published, "
-                    "%d call(s) still failing, %d busy", _trigger(timer), result.calls,
-                    result.published, result.failed_calls, result.busy_calls)
+    with invocation_scope():
+        await services().jobs.run_due(after, until, "past due" if timer.past_due else "schedule")

@@ -251,6 +251,8 @@ module diagnostics './app/diagnostics.bicep' = {
     functionAppName: functionApp.outputs.name
     systemTopicName: eventGridTopic.outputs.name
     logAnalyticsId: monitoring.outputs.logAnalyticsId
+    communicationName: communication.outputs.name
+    callEventsTopicName: callEventsTopic.outputs.name
   }
 }
 
@@ -262,6 +264,7 @@ module alerts './app/alerts.bicep' = {
     tags: tags
     resourceToken: resourceToken
     systemTopicId: eventGridTopic.outputs.id
+    callEventsTopicId: callEventsTopic.outputs.id
     applicationInsightsId: monitoring.outputs.applicationInsightsId
     deadLetterContainerName: storage.outputs.deadLetterContainerName
     alertEmailAddress: alertEmailAddress

@@ -80,7 +80,7 @@ def banner(stack: Stack, run_dir: Path, persist: bool, console_url: str = "") ->
 Local stack is up (logs in .run/logs/):
   function app (devhost) {stack.app_url}/api/   function key: {stack.function_key}
                          (also in {run_dir / localkeys.FUNCTION_KEY_FILE})
-                         master key (POST /admin/functions/<name> runs a timer now): {stack.master_key}
+                         master key (POST /api/jobs/<job> runs a job now): {stack.master_key}
   ACS emulator           {stack.emulator_url}
   Table Storage (Azurite) {stack.azurite.table_endpoint}   data: {data}
   call console           {console_url or "(not started)"}

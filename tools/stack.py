@@ -67,7 +67,7 @@ def webhook_url(app_url: str, eventgrid_key: str, function: str = "incoming_call
     return f"{app_url}/runtime/webhooks/EventGrid?functionName={function}&code={quote(eventgrid_key)}"
 
 
-# The host resolves a timer's %SCHEDULE% itself, so the stack sets what infra sets in Azure
+# The jobs' schedules (read by the app's one timer): the stack sets what infra sets in Azure
 # (the same values as the defaults declared in callcontrol/settings.py; a test keeps them equal).
 TIMER_SCHEDULES = {"RECONCILE_SCHEDULE": "0 */5 * * * *", "RETENTION_SCHEDULE": "0 17 3 * * *",
                    "OUTBOX_SCHEDULE": "0 */1 * * * *"}

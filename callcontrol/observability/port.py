@@ -45,6 +45,16 @@ class Metrics(Protocol):
 
     def acs_error(self, *, action: str, status: int | None, code: str | None) -> None: ...
 
+    def unexpected_error(self, *, function: str) -> None:
+        """A request that failed with an unexpected error and was answered 500: the host counts
+        the invocation as a success (the function returned), so the failures alert reads this."""
+
+    def readiness(self, *, check: str, ok: bool) -> None:
+        """One readiness check's outcome in steady state (the reconciler job runs them)."""
+
+    def outbox_backlog(self, *, calls: int) -> None:
+        """Calls the outbox sweep found with call events still unpublished."""
+
 
 class Telemetry(Protocol):
     @property
@@ -79,6 +89,15 @@ class _NoMetrics:
         pass
 
     def acs_error(self, *, action: str, status: int | None, code: str | None) -> None:
+        pass
+
+    def unexpected_error(self, *, function: str) -> None:
+        pass
+
+    def readiness(self, *, check: str, ok: bool) -> None:
+        pass
+
+    def outbox_backlog(self, *, calls: int) -> None:
         pass
 
 

@@ -155,6 +155,13 @@ class HealthOut(Out):
     status: Literal["ok"]
 
 
+class JobRunOut(Out):
+    job: str = Field(description="the job that ran")
+    counts: dict[str, Any] | None = Field(
+        description="what the run did (rows examined, deleted, events published...); null when "
+                    "it had nothing to do (the outbox without a topic)")
+
+
 class CallbackResultOut(Out):
     applied: int = Field(description="events applied to their calls")
     duplicates: int = Field(description="redeliveries recognised by event id and skipped")
@@ -191,6 +198,7 @@ RESPONSE_MODELS: dict[str, type[BaseModel]] = {
     "callbacks": CallbackResultOut,
     "document": DocumentOut,
     "readiness": ReadinessOut,
+    "jobRun": JobRunOut,
     "ruleSet": RuleSet,
     **RULES_RESPONSE_MODELS,
 }

@@ -1,8 +1,10 @@
-// Diagnostic settings: what the Event Grid system topic and the function app report goes to the
-// Log Analytics workspace, where the alerts query and an operator looks first.
+// Diagnostic settings: what the Event Grid system topic, the function app, ACS and the call events
+// topic report goes to the Log Analytics workspace, where the alerts query and an operator looks first.
 param functionAppName string
 param systemTopicName string
 param logAnalyticsId string
+param communicationName string
+param callEventsTopicName string
 
 resource functionApp 'Microsoft.Web/sites@2024-11-01' existing = {
   name: functionAppName
@@ -10,6 +12,14 @@ resource functionApp 'Microsoft.Web/sites@2024-11-01' existing = {
 
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' existing = {
   name: systemTopicName
+}
+
+resource communication 'Microsoft.Communication/communicationServices@2025-05-01' existing = {
+  name: communicationName
+}
+
+resource callEventsTopic 'Microsoft.EventGrid/topics@2025-02-15' existing = {
+  name: callEventsTopicName
 }
 
 // Delivery failures name the event subscription and the error for each IncomingCall that Event
@@ -47,6 +57,53 @@ resource appDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-previe
     logs: [
       {
         category: 'FunctionAppLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+// ACS's side of each Call Automation request the app makes (CreateCall, AnswerCall, Redirect...,
+// table ACSCallAutomationIncomingOperations): what ACS answered when the app's log says a call
+// failed.
+resource communicationDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: communication
+  properties: {
+    workspaceId: logAnalyticsId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        category: 'CallAutomationOperational'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
+}
+
+// The call events topic: publishes it refused (table AegPublishFailureLogs) beside
+// PublishFailCount, which the publish alert watches.
+resource callEventsTopicDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'to-log-analytics'
+  scope: callEventsTopic
+  properties: {
+    workspaceId: logAnalyticsId
+    logAnalyticsDestinationType: 'Dedicated'
+    logs: [
+      {
+        category: 'PublishFailures'
         enabled: true
       }
     ]

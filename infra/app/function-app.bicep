@@ -48,7 +48,7 @@ param callRetentionDays int
 param defaultCallerId string
 @description('Endpoint of the custom topic the app publishes call events to (docs/events.md).')
 param callEventsTopicEndpoint string
-@description('NCRONTAB schedule of the outbox timer that re-publishes pending call events.')
+@description('NCRONTAB schedule of the outbox sweep (re-publishes pending call events); the app\'s one timer reads it.')
 param outboxSchedule string = '0 */1 * * * *'
 @description('MANAGEMENT_AUTH: keys, entra or both.')
 @allowed([ 'keys', 'entra', 'both' ])
@@ -67,9 +67,8 @@ var minimumAlwaysReady = zoneRedundant ? 2 : 0
 var scaleGroups = [
   { name: 'http', instanceCount: max(httpAlwaysReady, minimumAlwaysReady) }
   { name: 'function:incoming_call', instanceCount: max(incomingCallAlwaysReady, minimumAlwaysReady) }
-  { name: 'function:reconciler', instanceCount: minimumAlwaysReady }
-  { name: 'function:retention', instanceCount: minimumAlwaysReady }
-  { name: 'function:outbox', instanceCount: minimumAlwaysReady }
+  // One timer function runs the reconciler, retention and the outbox sweep (handlers/timers.py).
+  { name: 'function:timers', instanceCount: minimumAlwaysReady }
 ]
 var alwaysReady = filter(scaleGroups, group => group.instanceCount > 0)
 
@@ -166,7 +165,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     CALLBACK_BASE_URL: 'https://${functionApp.properties.defaultHostName}'
     EVENTGRID_TOPIC_ENDPOINT: callEventsTopicEndpoint
     OUTBOX_SCHEDULE: outboxSchedule
-    // Timer schedules: the host resolves %RECONCILE_SCHEDULE% / %RETENTION_SCHEDULE% itself.
+    // The jobs' schedules, read by the app's one timer function (handlers/timers.py).
     RECONCILE_SCHEDULE: '0 */5 * * * *'
     RETENTION_SCHEDULE: '0 17 3 * * *'
     // One figure for the calls and the dead-lettered IncomingCalls (core/storage.bicep).

@@ -71,11 +71,16 @@ class App:
         return list(reply.json()["value"])
 
 
-def run_function(stack: Stack, name: str) -> None:
-    """Run a timer function now, as an operator would: the host's admin API, master key."""
-    reply = call_json(f"{stack.app_url}/admin/functions/{name}", "POST", {"input": ""},
+def run_job(stack: Stack, name: str) -> dict[str, Any] | None:
+    """Run a scheduled job now, as an operator would: POST /api/jobs/{name}, master key; the
+    answer comes when the job has ended, with its counts."""
+    reply = call_json(f"{stack.app_url}/api/jobs/{name}", "POST", None,
                       {"x-functions-key": stack.master_key})
-    assert reply.status == 202, reply.text
+    assert reply.status == 200, reply.text
+    body = reply.json()
+    assert body["job"] == name, body
+    counts: dict[str, Any] | None = body["counts"]
+    return counts
 
 
 class Emulator:

@@ -1,5 +1,5 @@
-"""Operations through the whole offline stack: the reconciler run through devhost's admin
-invocation catches up a CallDisconnected the emulator dropped; retention, run the same way,
+"""Operations through the whole offline stack: the reconciler run by hand (POST /api/jobs/...)
+catches up a CallDisconnected the emulator dropped; retention, run the same way,
 deletes a call past its retention (written back-dated into Azurite) and keeps a current one;
 GET /api/ready checks the real
 settings, Azurite, the emulator with the app's key, and the emulator's signing keys; a table
@@ -24,7 +24,7 @@ from callcontrol.adapters.store.call_index import day_table
 from callcontrol.adapters.store.calls import CALLS_TABLE, CallStore
 from callcontrol.domain.models import CallRecord, CallState
 from callcontrol.domain.reconciliation import NOT_FOUND_AT_ACS, RECONCILIATION_EVENT
-from tests.e2e.conftest import App, Emulator, acs_user, eventually, run_function
+from tests.e2e.conftest import App, Emulator, acs_user, eventually, run_job
 from tests.support.http import call_json
 from tools.stack import Stack
 
@@ -61,7 +61,7 @@ def test_the_reconciler_ends_a_call_whose_disconnect_was_lost(
     left_open = stored(app, call_id)
     assert left_open is not None and left_open["state"] == "connected"  # what the loss leaves
 
-    run_function(stack, "reconciler")
+    run_job(stack, "reconciler")
 
     ended = eventually(lambda: stored(app, call_id, state="disconnected"),
                        what="the reconciler ended the call")
@@ -71,7 +71,7 @@ def test_the_reconciler_ends_a_call_whose_disconnect_was_lost(
     assert [e["data"]["action"] for e in entries] == ["callEnded"]
     assert app.call(call_id)["state"] == "disconnected"
 
-    run_function(stack, "reconciler")  # again: nothing more to do for this call
+    run_job(stack, "reconciler")  # again: nothing more to do for this call
     emulator.control("GET", "callbacks?wait=idle")
     assert [e["type"] for e in app.events(call_id)].count(RECONCILIATION_EVENT) == 1
 
@@ -92,7 +92,7 @@ async def test_retention_runs_through_the_admin_api(stack: Stack, app: App) -> N
         assert stored(app, old) is not None
         old_day = day_table(created)
 
-        run_function(stack, "retention")
+        run_job(stack, "retention")
 
         async def left() -> list[object]:
             """The old call's rows: its record, and its index rows in its day's table (which
@@ -103,7 +103,7 @@ async def test_retention_runs_through_the_admin_api(stack: Stack, app: App) -> N
                 rows += [row async for row in tables.get_table_client(old_day).list_entities()]
             return rows
 
-        for _ in range(200):  # the admin API answers before the run ends
+        for _ in range(200):  # a table drop may lag the run that asked for it
             if not await left():
                 break
             await asyncio.sleep(0.1)
@@ -138,8 +138,8 @@ def test_ready_needs_the_function_key(stack: Stack) -> None:
 def test_ready_says_what_to_fix_when_acs_refuses_the_credential(
     stack: Stack, emulator: Emulator, faults_cleared: None, status: int,
 ) -> None:
-    # Several uses: a reconciler run started by an earlier test may still be looking calls up
-    # (the admin API answers before the run ends); the fixture clears what is left.
+    # Several uses: the minute tick may start a job that looks calls up; the fixture clears
+    # what is left.
     fault = emulator.control("POST", "faults", {"operation": "GetCall", "status": status,
                                                 "count": 20})
     assert fault.status == 201, fault.text

@@ -32,9 +32,9 @@ EXPECTED_HTTP = {
     "get_rule_version": ("rules/versions/{version}", {"GET"}, func.AuthLevel.FUNCTION),
     "evaluate_rules": ("rules/evaluate", {"POST"}, func.AuthLevel.FUNCTION),
     "ready": ("ready", {"GET"}, func.AuthLevel.FUNCTION),
+    "run_job": ("jobs/{job}", {"POST"}, func.AuthLevel.ADMIN),
 }
-TIMERS = {"reconciler": "%RECONCILE_SCHEDULE%", "retention": "%RETENTION_SCHEDULE%",
-          "outbox": "%OUTBOX_SCHEDULE%"}
+JOB_SCHEDULES = {"RECONCILE_SCHEDULE", "RETENTION_SCHEDULE", "OUTBOX_SCHEDULE"}
 
 
 def triggers() -> dict[str, object]:
@@ -57,22 +57,20 @@ def test_incoming_call_is_an_event_grid_trigger() -> None:
 def test_no_unexpected_functions_and_no_duplicates() -> None:
     names = [f.get_function_name() for f in indexed()]
     assert len(names) == len(set(names))
-    assert set(names) == {*EXPECTED_HTTP, *TIMERS, "incoming_call"}
+    assert set(names) == {*EXPECTED_HTTP, "timers", "incoming_call"}
 
 
-def test_timers_take_their_schedules_from_settings_infra_provides() -> None:
+def test_one_timer_ticks_every_minute_and_the_jobs_schedules_are_settings_infra_provides() -> None:
     from callcontrol.settings import SETTINGS, Where
 
-    found = triggers()
+    timers = [t for t in triggers().values() if getattr(t, "type", None) == "timerTrigger"]
+    assert len(timers) == 1  # one scale group for every job (docs/deployment.md)
+    [trigger] = timers
+    assert trigger.schedule == "0 * * * * *"  # type: ignore[attr-defined]
+    assert not trigger.run_on_startup  # type: ignore[attr-defined]  # a restart must not sweep at once
     declared = {spec.name: spec for spec in SETTINGS}
-    for name, schedule in TIMERS.items():
-        trigger = found[name]
-        assert trigger.type == "timerTrigger", name
-        assert trigger.schedule == schedule, name
-        assert not trigger.run_on_startup, name  # a restart must not sweep again at once
-        setting = declared[schedule.strip("%")]
-        # The host resolves %NAME% itself: infra must set it, and a default must exist.
-        assert setting.where is Where.INFRA and setting.default, setting.name
+    for name in JOB_SCHEDULES:
+        assert declared[name].where is Where.INFRA and declared[name].default, name
 
 
 def test_the_local_stack_sets_the_schedules_as_declared() -> None:
@@ -81,4 +79,4 @@ def test_the_local_stack_sets_the_schedules_as_declared() -> None:
 
     declared = {spec.name: spec.default for spec in SETTINGS}
     assert {name: declared[name] for name in TIMER_SCHEDULES} == TIMER_SCHEDULES
-    assert set(TIMER_SCHEDULES) == {s.strip("%") for s in TIMERS.values()}
+    assert set(TIMER_SCHEDULES) == JOB_SCHEDULES

@@ -42,7 +42,9 @@ def test_every_operation_that_can_fail_declares_its_4xx_as_problems() -> None:
             assert client_errors, (path, method)
             for status in client_errors:
                 content = responses[status].get("content")
-                if status == "401" and "functionKey" in str(operation["security"]):
+                keyed = "functionKey" in str(operation["security"]) or (
+                    "masterKey" in str(operation["security"]))
+                if status == "401" and keyed:
                     assert content is None, "the host's 401 has an empty body"
                 else:
                     assert list(content) == ["application/problem+json"], (path, method, status)
@@ -93,3 +95,12 @@ def test_the_listing_documents_its_paging() -> None:
 def test_ready_documents_its_503_with_the_report() -> None:
     responses = openapi_document()["paths"]["/api/ready"]["get"]["responses"]
     assert responses["503"]["content"] == responses["200"]["content"]
+
+
+def test_the_job_route_asks_for_the_master_key() -> None:
+    document = openapi_document()
+    run_job = document["paths"]["/api/jobs/{job}"]["post"]
+    assert run_job["security"] == [{"masterKey": []}]
+    assert document["components"]["securitySchemes"]["masterKey"]["name"] == "x-functions-key"
+    [job] = [p for p in run_job["parameters"] if p["name"] == "job"]
+    assert job["schema"]["enum"] == ["outbox", "reconciler", "retention"]

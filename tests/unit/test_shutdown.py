@@ -119,7 +119,9 @@ async def test_credentials_made_for_the_clients_are_closed_with_them(
         made.append(FakeCredential())
         return made[-1]
 
-    monkeypatch.setattr(composition.credentials, "token_credential", token_credential)
+    from callcontrol.adapters import credentials  # the composition imports it on first use
+
+    monkeypatch.setattr(credentials, "token_credential", token_credential)
     settings = {**settings_for("http://127.0.0.1:9"), "ACS_ACCESS_KEY": "",
                 "CallStateStorage": "",
                 "CallStateStorage__tableServiceUri": "https://stfake.table.core.windows.net",

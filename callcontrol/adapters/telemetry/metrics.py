@@ -10,6 +10,9 @@ Names and attributes (docs/operations.md lists them for dashboards and alerts):
 | callcontrol.callback.apply.duration | histogram | ms | eventType |
 | callcontrol.actions | counter | {request} | kind, outcome (accepted, refused, unavailable) |
 | callcontrol.acs.errors | counter | {error} | action, status, code |
+| callcontrol.unexpected_errors | counter | {request} | function |
+| callcontrol.readiness | gauge | 1 (1 passed, 0 failed) | check (settings, tableStorage, acs, callbackKeys) |
+| callcontrol.outbox.pending_calls | gauge | {call} | none |
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ CALLBACKS: Final = "callcontrol.callbacks"
 CALLBACK_APPLY_DURATION: Final = "callcontrol.callback.apply.duration"
 ACTIONS: Final = "callcontrol.actions"
 ACS_ERRORS: Final = "callcontrol.acs.errors"
+UNEXPECTED_ERRORS: Final = "callcontrol.unexpected_errors"
+READINESS: Final = "callcontrol.readiness"  # infra/app/alerts.bicep queries both gauges by name
+OUTBOX_PENDING_CALLS: Final = "callcontrol.outbox.pending_calls"
 
 
 class OtelMetrics:
@@ -45,6 +51,14 @@ class OtelMetrics:
             ACTIONS, unit="{request}", description="Actions sent to ACS by kind and outcome")
         self._acs_errors = meter.create_counter(
             ACS_ERRORS, unit="{error}", description="ACS requests that failed, by ACS code")
+        self._unexpected = meter.create_counter(
+            UNEXPECTED_ERRORS, unit="{request}",
+            description="Requests answered 500 after an unexpected error, by function")
+        self._readiness = meter.create_gauge(
+            READINESS, unit="1", description="Readiness checks in steady state: 1 passed, 0 failed")
+        self._outbox_pending = meter.create_gauge(
+            OUTBOX_PENDING_CALLS, unit="{call}",
+            description="Calls the outbox sweep found with unpublished call events")
 
     def inbound_decision(self, *, outcome: str, action: str, rule_id: str | None,
                          latency_ms: float) -> None:
@@ -66,3 +80,12 @@ class OtelMetrics:
 
     def acs_error(self, *, action: str, status: int | None, code: str | None) -> None:
         self._acs_errors.add(1, {"action": action, "status": status or 0, "code": code or "none"})
+
+    def unexpected_error(self, *, function: str) -> None:
+        self._unexpected.add(1, {"function": function})
+
+    def readiness(self, *, check: str, ok: bool) -> None:
+        self._readiness.set(1 if ok else 0, {"check": check})
+
+    def outbox_backlog(self, *, calls: int) -> None:
+        self._outbox_pending.set(calls)

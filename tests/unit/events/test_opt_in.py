@@ -17,8 +17,7 @@ from callcontrol.composition import Services, services, use_services
 from callcontrol.settings import load_settings
 from callcontrol.usecases.callbacks import IngestCallbacks
 from tests.unit.events.support import fixture_event
-from azure.functions.timer import TimerRequest
-from tests.support.app import invoke
+from tests.support.app import http_request, invoke
 
 settings = json.loads(sys.argv[1])
 backend = MemoryTableBackend()
@@ -27,7 +26,8 @@ async def main():
     with use_services(lambda: Services(load_settings(settings), backend=backend)):
         deps = services()
         await deps.callbacks.ingest(IngestCallbacks((fixture_event("call_connected.json"),)))
-        await invoke("outbox", TimerRequest(past_due=False))  # the timer: a no-op without a topic
+        await invoke("run_job", http_request("POST", "jobs/outbox",
+                                             route_params={"job": "outbox"}))  # no topic: no-op
         relay = deps.outbox
         if relay is not None:
             await relay.idle()

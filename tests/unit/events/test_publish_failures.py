@@ -9,10 +9,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, cast
 
 import pytest
-from azure.functions.timer import TimerRequest
 
 from callcontrol.adapters.acs_gateway import AcsGateway
 from callcontrol.adapters.callback_auth import CallbackAuthenticator
+from callcontrol.adapters.telemetry.metrics import OUTBOX_PENDING_CALLS
 from callcontrol.composition import Services, services, use_services
 from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
 from callcontrol.domain.events.call_events import CallEvent
@@ -22,6 +22,7 @@ from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
 from tests.support.memory_tables import MemoryTableBackend
 from tests.support.signing import TestSigner
+from tests.support.telemetry import recording
 from tests.unit.events.support import CALL_ID
 
 ISSUER, AUDIENCE = "http://acs.test", "resource-guid"
@@ -91,7 +92,10 @@ async def test_callbacks_and_actions_succeed_while_the_topic_fails(topic: Broken
     assert [e.type for e in pending] == ["call.connected", "call.participants.updated"]
     assert topic.accepted == []
 
-    topic.how = "works"  # the timer's run catches up
-    await invoke("outbox", TimerRequest(past_due=False))
+    topic.how = "works"  # the outbox job catches up, and reports the backlog it found
+    with recording() as recorded:
+        await invoke("run_job", http_request("POST", "jobs/outbox", route_params={"job": "outbox"}))
+        [backlog] = recorded.metric_points(OUTBOX_PENDING_CALLS)
+    assert backlog.value == 1  # the one call with pending events (the alert's gauge)
     assert [e.type for e in topic.accepted] == ["call.connected", "call.participants.updated"]
     assert await services().call_store.calls_with_pending_events() == []

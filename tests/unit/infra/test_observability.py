@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pycep import BicepParser
 
+from callcontrol.adapters.telemetry.metrics import OUTBOX_PENDING_CALLS, READINESS, UNEXPECTED_ERRORS
 from tests.unit.infra.bicep_model import (
     INFRA_DIR,
     MAIN_BICEP,
@@ -41,11 +42,14 @@ def created(parsed: dict[str, Any], resource_type: str) -> list[dict[str, Any]]:
 
 
 def diagnostics_problems(parsed: dict[str, Any]) -> list[str]:
-    """Both the system topic and the function app send their logs and metrics to the workspace."""
+    """The system topic, the function app, ACS and the call events topic send their logs and
+    metrics to the workspace."""
     problems = []
     resources = parsed.get("resources", {})
     wanted = {"Microsoft.EventGrid/systemTopics": "DeliveryFailures",
-              "Microsoft.Web/sites": "FunctionAppLogs"}
+              "Microsoft.Web/sites": "FunctionAppLogs",
+              "Microsoft.Communication/communicationServices": "CallAutomationOperational",
+              "Microsoft.EventGrid/topics": "PublishFailures"}
     covered = set()
     for setting in created(parsed, DIAGNOSTIC_SETTINGS):
         config = setting["config"]
@@ -66,15 +70,26 @@ def alert_problems(parsed: dict[str, Any]) -> list[str]:
     """Dead-lettered IncomingCalls, failing functions and ACS refusing the identity are alerted."""
     problems = []
     metric_alerts = created(parsed, "Microsoft.Insights/metricAlerts")
-    dead_letter = [
-        a for a in metric_alerts
-        if a["config"]["properties"]["scopes"] == ["systemTopicId"]
-        and any(c.get("metricName") == "DeadLetteredCount" and c.get("operator") == "GreaterThan"
-                and c.get("threshold") == 0
-                for c in a["config"]["properties"]["criteria"]["allOf"])
-    ]
-    if not dead_letter:
-        problems.append("no alert on DeadLetteredCount > 0 of the system topic")
+
+    def metric_alerted(scope: str, namespace: str, metric: str) -> bool:
+        """An alert on `metric` > 0 (total) of the resource `scope`, in its metric namespace."""
+        return any(
+            a["config"]["properties"]["scopes"] == [scope]
+            and a["config"]["properties"]["targetResourceType"] == namespace
+            and any(c.get("metricName") == metric and c.get("metricNamespace") == namespace
+                    and c.get("operator") == "GreaterThan" and c.get("threshold") == 0
+                    and c.get("timeAggregation") == "Total"
+                    for c in a["config"]["properties"]["criteria"]["allOf"])
+            for a in metric_alerts)
+
+    for scope, namespace, metric, what in [
+        ("systemTopicId", "Microsoft.EventGrid/systemTopics", "DeadLetteredCount", "system topic"),
+        ("systemTopicId", "Microsoft.EventGrid/systemTopics", "DeliveryAttemptFailCount",
+         "system topic"),
+        ("callEventsTopicId", "Microsoft.EventGrid/topics", "PublishFailCount", "call events topic"),
+    ]:
+        if not metric_alerted(scope, namespace, metric):
+            problems.append(f"no alert on {metric} > 0 of the {what}")
     queries = [
         (a["config"]["properties"]["scopes"], criterion.get("query", ""), criterion)
         for a in created(parsed, "Microsoft.Insights/scheduledQueryRules")
@@ -90,6 +105,33 @@ def alert_problems(parsed: dict[str, Any]) -> list[str]:
     if not any('operation_Name == "ready"' in q and '"503"' in q and "${acsRoleName}" in q
                for q, _ in on_insights):
         problems.append("no alert on the readiness check's 503 or the refused-role message")
+    variables = parsed.get("variables", {})
+    if variables.get("readinessMetric", {}).get("value") != READINESS:
+        problems.append(f"the identity alert does not read the app's gauge {READINESS}")
+    if not any('customMetrics | where name == "${readinessMetric}"' in q
+               and 'tostring(customDimensions.check) == "acs"' in q and "value == 0" in q
+               for q, _ in on_insights):
+        problems.append("no alert on the steady-state readiness gauge's acs check failing")
+    if variables.get("unexpectedErrorsMetric", {}).get("value") != UNEXPECTED_ERRORS:
+        problems.append(f"the failures alert does not read the app's counter {UNEXPECTED_ERRORS}")
+    if not any('customMetrics | where name == "${unexpectedErrorsMetric}"' in q
+               and "by operation_Name" in q and "success == false" in q
+               for q, _ in on_insights):
+        problems.append("the failures alert misses the 500s the app answered to unexpected errors")
+    if variables.get("outboxMetric", {}).get("value") != OUTBOX_PENDING_CALLS:
+        problems.append(f"the backlog alert does not read the app's gauge {OUTBOX_PENDING_CALLS}")
+    if not any('customMetrics | where name == "${outboxMetric}"' in q and "min(value)" in q
+               and c.get("threshold") == 0
+               and c.get("failingPeriods", {}).get("minFailingPeriodsToAlert", 0) >= 3
+               for q, c in on_insights):
+        problems.append("no alert on a lasting outbox backlog")
+    for rule in created(parsed, "Microsoft.Insights/scheduledQueryRules"):
+        properties = rule["config"]["properties"]
+        reads_gauges = any("customMetrics" in c.get("query", "")
+                           for c in properties["criteria"]["allOf"])
+        if reads_gauges and properties.get("skipQueryValidation") is not True:
+            problems.append(f"{rule['config']['name']} reads a gauge that may not exist yet "
+                            "without skipQueryValidation")
     return problems
 
 
@@ -99,12 +141,16 @@ def test_system_topic_and_app_send_diagnostics_to_log_analytics() -> None:
     assert dotted(passed["logAnalyticsId"]) == "monitoring.outputs.logAnalyticsId"
     assert dotted(passed["systemTopicName"]) == "eventGridTopic.outputs.name"
     assert dotted(passed["functionAppName"]) == "functionApp.outputs.name"
+    assert dotted(passed["communicationName"]) == "communication.outputs.name"
+    assert dotted(passed["callEventsTopicName"]) == "callEventsTopic.outputs.name"
     assert dotted(template(MONITORING)["outputs"]["logAnalyticsId"]["value"]) == "logAnalytics.id"
 
 
 @pytest.mark.parametrize(("old", "new"), [
     ("category: 'DeliveryFailures'", "category: 'Nothing'"),
     ("category: 'FunctionAppLogs'", "category: 'Nothing'"),
+    ("category: 'CallAutomationOperational'", "category: 'Nothing'"),
+    ("category: 'PublishFailures'", "category: 'Nothing'"),
     ("workspaceId: logAnalyticsId", "workspaceId: 'elsewhere'"),
 ])
 def test_diagnostics_check_catches_a_breakage(old: str, new: str) -> None:
@@ -117,6 +163,7 @@ def test_alerts_watch_dead_letters_failures_and_the_identity() -> None:
     assert alert_problems(template(ALERTS)) == []
     passed = module_of(MAIN_BICEP, ALERTS)["config"]["params"]
     assert dotted(passed["systemTopicId"]) == "eventGridTopic.outputs.id"
+    assert dotted(passed["callEventsTopicId"]) == "callEventsTopic.outputs.id"
     assert dotted(passed["applicationInsightsId"]) == "monitoring.outputs.applicationInsightsId"
     assert dotted(passed["deadLetterContainerName"]) == "storage.outputs.deadLetterContainerName"
     # The role the alert names is the role access.bicep grants for ACS.
@@ -125,10 +172,20 @@ def test_alerts_watch_dead_letters_failures_and_the_identity() -> None:
 
 @pytest.mark.parametrize(("old", "new"), [
     ("metricName: 'DeadLetteredCount'", "metricName: 'DeliverySuccessCount'"),
+    ("metricName: 'DeliveryAttemptFailCount'", "metricName: 'DeliverySuccessCount'"),
+    ("metricName: 'PublishFailCount'", "metricName: 'PublishSuccessCount'"),
+    ("callEventsTopicId\n    ]", "systemTopicId\n    ]"),
     ("systemTopicId\n    ]", "applicationInsightsId\n    ]"),
     ("where success == false", "where success == true"),
     ("resultCode == \"503\"", "resultCode == \"200\""),
     (f"var acsRoleName = '{ACS_ROLE_NAME}'", "var acsRoleName = 'Contributor'"),
+    ("var readinessMetric = 'callcontrol.readiness'", "var readinessMetric = 'ready'"),
+    ("check) == \"acs\"", "check) == \"settings\""),
+    ("var outboxMetric = 'callcontrol.outbox.pending_calls'", "var outboxMetric = 'outbox'"),
+    ("minFailingPeriodsToAlert: 3", "minFailingPeriodsToAlert: 1"),
+    ("var unexpectedErrorsMetric = 'callcontrol.unexpected_errors'",
+     "var unexpectedErrorsMetric = 'errors'"),
+    ("skipQueryValidation: true\n    scopes", "skipQueryValidation: false\n    scopes"),
 ])
 def test_alert_check_catches_a_breakage(old: str, new: str) -> None:
     text = ALERTS.read_text()
