@@ -61,8 +61,11 @@ def api_route(
 ) -> Callable[[Handler], Handler]:
     spec = RouteSpec(name=name, route=route, method=method, summary=summary,
                      auth_level=auth_level, role=role, **details)  # type: ignore[arg-type]
-    if (spec.auth_level is func.AuthLevel.ANONYMOUS) is (spec.role is not None):
-        raise TypeError(f"{name}: a keyed route names its app role, an anonymous one none")
+    # Management routes (function key or token) name their role; anonymous routes and the
+    # operators' admin routes (the host's master key, never a token) name none.
+    if (spec.auth_level is func.AuthLevel.FUNCTION) is (spec.role is None):
+        raise TypeError(f"{name}: a function-level route names its app role, an anonymous or "
+                        "admin one none")
     ROUTES.append(spec)
 
     def register(handler: Handler) -> Handler:
