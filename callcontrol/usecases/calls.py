@@ -61,6 +61,7 @@ class HangUp:
     call_connection_id: str
     for_everyone: bool = False
     repeatability_id: str | None = None
+    operation_context: str | None = None  # kept on the operation only (ACS takes none)
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,8 @@ class Calls:
         # announced before `call.ended`, never after. A call already ending may still be left.
         return await run_action(self._calls, Action(
             call_id, OperationKind.TERMINATE if for_everyone else OperationKind.HANG_UP, send,
-            "hangup", repeatability_id=command.repeatability_id, noted=_disconnecting,
+            "hangup", operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, noted=_disconnecting,
             while_ending=True,
         ), self._clock)
 
