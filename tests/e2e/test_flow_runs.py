@@ -1,0 +1,115 @@
+"""Call flows end to end (issue 21): a rule starts a flow; the app answers, rings, leaves.
+
+Each test stores its own rule set (answer-all comes back afterwards) and uses fresh parties. The
+emulator's endpoint rules play the targets (busy, noAnswer, answer); its callback faults send
+every callback twice and out of order, and each ACS request must still be made once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import App, Emulator, acs_user, eventually, pstn
+from tests.e2e.inbound_support import (
+    RuleSetter,
+    inbound_calls,
+    raw_id,
+    use_rules_fixture,  # noqa: F401  (a fixture)
+)
+
+FLOW_OPERATIONS = ("AddParticipant", "CancelAddParticipant", "RemoveParticipant", "HangUp",
+                   "TransferToParticipant", "TransferCall")
+
+
+def flow_rules(callee: dict[str, str], flow: dict[str, Any]) -> dict[str, Any]:
+    return {"rules": [{"id": "e2e-flow", "conditions": {"to": [raw_id(callee)]},
+                       "action": {"type": "flow", "flow": "desk"}}],
+            "defaultAction": {"type": "reject", "reason": "none"}, "flows": {"desk": flow}}
+
+
+@pytest.fixture(name="disorder")
+def disorder_fixture(emulator: Emulator) -> Iterator[None]:
+    """Every callback sent twice (same id), and some held back behind the next one."""
+    for fault in ({"mode": "duplicate", "count": 200}, {"mode": "reorder", "count": 200}):
+        assert emulator.control("POST", "callback-faults", fault).status == 201
+    yield
+    emulator.control("DELETE", "callback-faults")
+
+
+def finished_flow(app: App, server_call_id: str) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        calls = [c for c in inbound_calls(app, server_call_id) if c.get("flow")]
+        return calls[0] if calls and calls[0]["flow"]["status"] == "finished" else None
+
+    return eventually(done, timeout=30, what="the flow to finish")
+
+
+def flow_requests(emulator: Emulator, call_id: str) -> Counter[tuple[str, str]]:
+    """(operation, operationContext) of every request the app made on the call."""
+    seen: Counter[tuple[str, str]] = Counter()
+    for entry in emulator.requests():
+        body = entry.get("body") if isinstance(entry.get("body"), dict) else {}
+        if call_id in str(entry.get("path", "")) and entry.get("status", 500) < 500:
+            seen[(str(entry.get("operation")), str(body.get("operationContext", "")))] += 1
+    return seen
+
+
+def test_sequential_ring_busy_then_answered_connects_and_the_app_leaves(
+    app: App, emulator: Emulator, use_rules: RuleSetter, disorder: None,
+) -> None:
+    caller, callee, busy, agent = pstn(), acs_user(), acs_user(), acs_user()
+    assert emulator.control("PUT", "endpoints", {"endpoint": busy, "behavior": "busy"}).status == 200
+    assert emulator.control("PUT", "endpoints", {"endpoint": agent, "behavior": "answer"}).status == 200
+    use_rules(flow_rules(callee, {"start": "team", "steps": [
+        {"id": "team", "type": "ring", "mode": "sequential", "timeoutSeconds": 10,
+         "targets": [busy, agent], "fallback": "bye"},
+        {"id": "bye", "type": "hangup"}]}))
+    placed = emulator.incoming_call(caller, callee)
+
+    call = finished_flow(app, placed["serverCallId"])
+    flow = call["flow"]
+    assert (flow["flow"], flow["outcome"], flow["currentStep"]) == ("desk", "connected", None)
+    assert [(p["step"], p["attempt"], p["outcome"]) for p in flow["path"]] == [
+        ("team", 1, "busy"), ("team", 2, "answered")]
+    assert call["inbound"]["action"] == "answer" and call["inbound"]["ruleId"] == "e2e-flow"
+    time.sleep(1.0)  # let every duplicate and held-back callback arrive
+    requests = flow_requests(emulator, call["callConnectionId"])
+    adds = {context: n for (operation, context), n in requests.items() if operation == "AddParticipant"}
+    assert len(adds) == 2 and set(adds.values()) == {1}, requests
+    hangups = [n for (operation, _), n in requests.items() if operation == "HangUp"]
+    assert hangups == [1], requests  # the app leaves once, not for everyone
+
+
+def test_hangup_first_step_rejects_the_offer(app: App, emulator: Emulator, use_rules: RuleSetter) -> None:
+    caller, callee = pstn(), acs_user()
+    use_rules(flow_rules(callee, {"steps": [{"id": "closed", "type": "hangup"}]}))
+    placed = emulator.incoming_call(caller, callee)
+    call = finished_flow(app, placed["serverCallId"])
+    assert call["state"] == "disconnected" and call["inbound"]["action"] == "reject"
+    assert call["flow"]["outcome"] == "rejected"
+    assert [p["step"] for p in call["flow"]["path"]] == ["closed"]
+
+
+def test_no_answer_falls_back_to_a_transfer(
+    app: App, emulator: Emulator, use_rules: RuleSetter, disorder: None,
+) -> None:
+    caller, callee, away, desk = pstn(), acs_user(), acs_user(), acs_user()
+    assert emulator.control("PUT", "endpoints", {"endpoint": away, "behavior": "decline"}).status == 200
+    assert emulator.control("PUT", "endpoints", {"endpoint": desk, "behavior": "answer"}).status == 200
+    use_rules(flow_rules(callee, {"start": "team", "steps": [
+        {"id": "team", "type": "ring", "targets": [away], "timeoutSeconds": 10, "fallback": "desk"},
+        {"id": "desk", "type": "transfer", "target": desk, "onFailed": "bye"},
+        {"id": "bye", "type": "hangup"}]}))
+    placed = emulator.incoming_call(caller, callee)
+    call = finished_flow(app, placed["serverCallId"])
+    flow = call["flow"]
+    assert flow["outcome"] == "transferred", flow
+    assert [(p["step"], p["outcome"]) for p in flow["path"]] == [("team", "declined"), ("desk", "accepted")]
+    time.sleep(1.0)
+    requests = flow_requests(emulator, call["callConnectionId"])
+    assert all(n == 1 for (operation, _), n in requests.items() if operation in FLOW_OPERATIONS), requests
