@@ -41,12 +41,17 @@ def disorder_fixture(emulator: Emulator) -> Iterator[None]:
     emulator.control("DELETE", "callback-faults")
 
 
-def finished_flow(app: App, server_call_id: str) -> dict[str, Any]:
+def finished_flow(app: App, emulator: Emulator, server_call_id: str) -> dict[str, Any]:
     def done() -> dict[str, Any] | None:
         calls = [c for c in inbound_calls(app, server_call_id) if c.get("flow")]
         return calls[0] if calls and calls[0]["flow"]["status"] == "finished" else None
 
-    return eventually(done, timeout=30, what="the flow to finish")
+    try:
+        return eventually(done, timeout=30, what="the flow to finish")
+    except AssertionError as exc:  # say where the run stood and what the app asked of ACS
+        seen = [(c["callConnectionId"], c["state"], c.get("flow")) for c in inbound_calls(app, server_call_id)]
+        asked = [(r.get("operation"), r.get("status")) for r in emulator.requests()][-12:]
+        raise AssertionError(f"{exc}; calls {seen}; last requests {asked}") from None
 
 
 def flow_requests(emulator: Emulator, call_id: str) -> Counter[tuple[str, str]]:
@@ -71,7 +76,7 @@ def test_sequential_ring_busy_then_answered_connects_and_the_app_leaves(
         {"id": "bye", "type": "hangup"}]}))
     placed = emulator.incoming_call(caller, callee)
 
-    call = finished_flow(app, placed["serverCallId"])
+    call = finished_flow(app, emulator, placed["serverCallId"])
     flow = call["flow"]
     assert (flow["flow"], flow["outcome"], flow["currentStep"]) == ("desk", "connected", None)
     assert [(p["step"], p["attempt"], p["outcome"]) for p in flow["path"]] == [
@@ -89,7 +94,7 @@ def test_hangup_first_step_rejects_the_offer(app: App, emulator: Emulator, use_r
     caller, callee = pstn(), acs_user()
     use_rules(flow_rules(callee, {"steps": [{"id": "closed", "type": "hangup"}]}))
     placed = emulator.incoming_call(caller, callee)
-    call = finished_flow(app, placed["serverCallId"])
+    call = finished_flow(app, emulator, placed["serverCallId"])
     assert call["state"] == "disconnected" and call["inbound"]["action"] == "reject"
     assert call["flow"]["outcome"] == "rejected"
     assert [p["step"] for p in call["flow"]["path"]] == ["closed"]
@@ -106,7 +111,7 @@ def test_no_answer_falls_back_to_a_transfer(
         {"id": "desk", "type": "transfer", "target": desk, "onFailed": "bye"},
         {"id": "bye", "type": "hangup"}]}))
     placed = emulator.incoming_call(caller, callee)
-    call = finished_flow(app, placed["serverCallId"])
+    call = finished_flow(app, emulator, placed["serverCallId"])
     flow = call["flow"]
     assert flow["outcome"] == "transferred", flow
     assert [(p["step"], p["outcome"]) for p in flow["path"]] == [("team", "declined"), ("desk", "accepted")]

@@ -31,14 +31,16 @@ def flow_event(event: CallbackEvent, run: FlowRun) -> FlowEvent | None:
         return CallDisconnected()
     if kind is EventKind.PARTICIPANTS_UPDATED:
         return _caller_left(event, run)
-    parsed = parse_context(event.operation_context)
-    context = event.operation_context or ""
-    if parsed is None or parsed.run_id != run.run_id:
-        return None  # not one of this run's requests (the management API's own, say)
+    # The call's own answer: one per call connection, whatever context ACS echoes on it (the
+    # engine acts on it only while the run waits for the answer).
     if kind is EventKind.CALL_CONNECTED:
         return CallConnected()
     if kind is EventKind.ANSWER_FAILED:
         return AnswerFailed()
+    parsed = parse_context(event.operation_context)
+    context = event.operation_context or ""
+    if parsed is None or parsed.run_id != run.run_id:
+        return None  # not one of this run's requests (the management API's own, say)
     if kind is EventKind.ADD_PARTICIPANT_SUCCEEDED:
         return InvitationAnswered(context)
     if kind is EventKind.ADD_PARTICIPANT_FAILED:

@@ -1,0 +1,61 @@
+"""The flow wired: offer → answer → callbacks move the run in their writes → each request once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.unit.flows.wiring_support import ALICE, BOB, CALLER, flow_rig
+
+SEQUENTIAL: dict[str, Any] = {"start": "team", "steps": [
+    {"id": "team", "type": "ring", "mode": "sequential", "timeoutSeconds": 10,
+     "targets": [ALICE, BOB], "fallback": "bye"},
+    {"id": "bye", "type": "hangup"}]}
+
+
+async def test_sequential_ring_busy_then_answered_leaves_the_call_once_despite_duplicates() -> None:
+    rig = await flow_rig(SEQUENTIAL)
+    await rig.offer()
+    [answer] = rig.sent("answer")
+    assert answer is not None and answer.startswith("flow:")
+    for _ in range(2):  # every callback twice, same id
+        await rig.callback("CallConnected", "e-connected", operationContext=answer)
+    [first] = rig.sent("add")
+    for _ in range(2):
+        await rig.callback("AddParticipantFailed", "e-busy", operationContext=first,
+                           resultInformation={"code": 486, "subCode": 560486, "message": "busy"})
+    [_, second] = rig.sent("add")
+    for _ in range(2):
+        await rig.callback("AddParticipantSucceeded", "e-answered", operationContext=second)
+    assert rig.acs.actions() == ["answer", "add", "add", "hangUp"]  # the app left, once
+    run = (await rig.record()).flow_run
+    assert run is not None and run.outcome is not None and run.outcome.value == "connected"
+    assert [(p.step, p.attempt, p.outcome) for p in run.path] == [
+        ("team", 1, "busy"), ("team", 2, "answered")]
+    ops = {op.context for op in (await rig.record()).operations}
+    assert {first, second} <= ops  # the flow's requests are the call's operations
+
+
+async def test_connected_before_the_inbound_record_is_applied_when_the_run_arrives() -> None:
+    rig = await flow_rig(SEQUENTIAL)
+
+    async def connect_first() -> None:  # CallConnected overtakes the answer's response
+        rig.acs.during = None
+        await rig.callback("CallConnected", "e-early", operationContext="flow:early")
+
+    rig.acs.during = connect_first
+    await rig.offer()
+    assert rig.acs.actions() == ["answer", "add"]
+
+
+async def test_a_caller_who_hangs_up_mid_ring_cancels_the_invitation() -> None:
+    rig = await flow_rig(SEQUENTIAL)
+    await rig.offer()
+    [answer] = rig.sent("answer")
+    await rig.callback("CallConnected", operationContext=answer)
+    [add] = rig.sent("add")
+    await rig.callback("ParticipantsUpdated", sequenceNumber=2, participants=[])
+    assert rig.acs.actions() == ["answer", "add", "cancel", "terminate"]
+    record = await rig.record()
+    assert record.flow_run is not None and record.flow_run.outcome is not None
+    assert record.flow_run.outcome.value == "callerLeft" and add is not None
+    assert CALLER  # the caller is the one missing from the roster
