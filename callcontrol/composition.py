@@ -358,7 +358,7 @@ class Services:
     @cached_property
     def reconciler(self) -> Reconciler:
         return Reconciler(self.call_store, self.call_store, lambda: self.gateway,
-                          reconcile_options_from_settings(self.settings))
+                          reconcile_options_from_settings(self.settings), flows=self.flow_runs)
 
     @cached_property
     def retention(self) -> Retention:

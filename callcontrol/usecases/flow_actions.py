@@ -43,14 +43,17 @@ class FlowActions:
         self._participants = participants
 
     async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> None:
-        """Send the run's requests: the adds of a simultaneous ring together, the rest in order.
-        A refused request is logged; the run's deadline moves it on (the reconciler)."""
-        adds = [a for a in actions if isinstance(a, AddParticipant)]
-        if adds:
-            await asyncio.gather(*(self._one(call_connection_id, a) for a in adds))
-        for action in actions:
-            if not isinstance(action, AddParticipant):
-                await self._one(call_connection_id, action)
+        """Send the run's requests in the engine's order, adds next to each other together (a
+        simultaneous ring rings at once). A refused request is logged; the run's deadline moves
+        it on (the reconciler)."""
+        index = 0
+        while index < len(actions):
+            batch = [actions[index]]
+            while (isinstance(batch[0], AddParticipant) and index + len(batch) < len(actions)
+                   and isinstance(actions[index + len(batch)], AddParticipant)):
+                batch.append(actions[index + len(batch)])
+            await asyncio.gather(*(self._one(call_connection_id, action) for action in batch))
+            index += len(batch)
 
     async def _one(self, call_id: str, action: FlowAction) -> None:
         try:

@@ -49,7 +49,8 @@ def finished_flow(app: App, emulator: Emulator, server_call_id: str) -> dict[str
     try:
         return eventually(done, timeout=30, what="the flow to finish")
     except AssertionError as exc:  # say where the run stood and what the app asked of ACS
-        seen = [(c["callConnectionId"], c["state"], c.get("flow")) for c in inbound_calls(app, server_call_id)]
+        seen = [(c["callConnectionId"], c["state"], c.get("flow"))
+                for c in inbound_calls(app, server_call_id)]
         asked = [(r.get("operation"), r.get("status")) for r in emulator.requests()][-12:]
         raise AssertionError(f"{exc}; calls {seen}; last requests {asked}") from None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from tests.unit.flows.wiring_support import ALICE, BOB, CALLER, flow_rig
@@ -59,3 +60,18 @@ async def test_a_caller_who_hangs_up_mid_ring_cancels_the_invitation() -> None:
     assert record.flow_run is not None and record.flow_run.outcome is not None
     assert record.flow_run.outcome.value == "callerLeft" and add is not None
     assert CALLER  # the caller is the one missing from the roster
+
+
+async def test_a_lost_callback_is_caught_by_the_overdue_tick_and_the_hunt_moves_on() -> None:
+    rig = await flow_rig(SEQUENTIAL)
+    await rig.offer()
+    [answer] = rig.sent("answer")
+    await rig.callback("CallConnected", operationContext=answer)
+    record = await rig.record()
+    assert record.flow_run is not None and record.flow_run.deadline is not None
+    assert not await rig.runs.overdue(record)  # not due yet: nothing moves
+    rig.runs._clock = lambda: record.flow_run.deadline + timedelta(seconds=1)  # type: ignore[union-attr]
+    assert await rig.runs.overdue(record)  # the first invitation's outcome never came
+    assert rig.acs.actions() == ["answer", "add", "cancel", "add"]
+    run = (await rig.record()).flow_run
+    assert run is not None and [(p.attempt, p.outcome) for p in run.path] == [(1, "overdue"), (2, None)]
