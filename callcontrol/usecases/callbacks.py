@@ -154,6 +154,7 @@ class Callbacks:
         flows = self._flows
         flow = await flows.flow_for_callback(event) if flows is not None else None
         asked: list[FlowAction] = []  # what the call's flow run asks for, sent after the write
+        missed: list[bool] = [False]  # the write found a run the read before it did not
 
         def change(record: CallRecord | None) -> CallRecord:
             if credentials is not None:
@@ -170,6 +171,7 @@ class Callbacks:
             if flow is not None:  # the run moves in this same write (usecases/flow_runs.py)
                 updated, actions = FlowRuns.on_callback(flow, updated, event, received)
                 asked[:] = actions
+            missed[0] = FlowRuns.missed(flow, updated, event)
             written[:] = [(record, updated)]  # the last attempt's is the one that holds
             return updated
 
@@ -177,6 +179,8 @@ class Callbacks:
         recorded = await self._calls.record_event(stored, change, cause=announced_as)
         if recorded and flows is not None:
             await flows.send(event.call_connection_id, asked)
+            if missed[0]:
+                await flows.catch_up(event)
         return written[0] if recorded else None
 
 

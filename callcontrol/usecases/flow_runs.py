@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Final
 
 from callcontrol.domain.clock import Clock, utc_now
-from callcontrol.domain.events.call_events import RECONCILIATION
+from callcontrol.domain.events.call_events import RECONCILIATION, Cause, Source
 from callcontrol.domain.events.callbacks import CallbackEvent, EventKind
 from callcontrol.domain.flows import (
     CallConnected,
@@ -99,6 +99,35 @@ class FlowRuns:
         run = record.flow_run
         found = flow_event(event, run) if run is not None else None
         return moved(flow, record, found, now) if found is not None else (record, ())
+
+    @staticmethod
+    def missed(flow: Flow | None, record: CallRecord, event: CallbackEvent) -> bool:
+        """The write found a run the read before it did not (the inbound write raced the
+        callback): the event is applied to the run by `catch_up`, in a write of its own."""
+        run = record.flow_run
+        return flow is None and run is not None and not run.finished and event.kind in _MOVING
+
+    async def catch_up(self, event: CallbackEvent) -> None:
+        """Apply a callback to the run its own write missed. The engine reads each event
+        against the run's current wait, so applying it late (or again) asks for nothing twice."""
+        call_id = event.call_connection_id
+        record = await self._calls.find(call_id)
+        run = record.flow_run if record is not None else None
+        flow = await self._catalog.flow_for(run) if run is not None else None
+        if flow is None:
+            return
+        sent: list[FlowAction] = []
+        now = self._clock()
+
+        def change(current: CallRecord | None) -> CallRecord | None:
+            if current is None:
+                return None
+            after, actions = self.on_callback(flow, current, event, now)
+            sent[:] = actions
+            return after if after is not current else None
+
+        await self._calls.modify(call_id, change, cause=Cause(Source.CALLBACK, event.id, event.type))
+        await self.send(call_id, sent)
 
     async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> None:
         if actions:

@@ -75,3 +75,18 @@ async def test_a_lost_callback_is_caught_by_the_overdue_tick_and_the_hunt_moves_
     assert rig.acs.actions() == ["answer", "add", "cancel", "add"]
     run = (await rig.record()).flow_run
     assert run is not None and [(p.attempt, p.outcome) for p in run.path] == [(1, "overdue"), (2, None)]
+
+
+async def test_a_callback_racing_the_inbound_write_still_moves_the_run() -> None:
+    """The callback read the record before the inbound write gave it a run, and wrote after."""
+    rig = await flow_rig(SEQUENTIAL)
+    finding = rig.runs.flow_for_callback
+
+    async def read_too_early(event: Any) -> Any:
+        await rig.offer()  # the inbound write lands between the callback's read and its write
+        return None
+
+    rig.runs.flow_for_callback = read_too_early  # type: ignore[method-assign]
+    await rig.callback("CallConnected", operationContext="flow:raced")
+    rig.runs.flow_for_callback = finding  # type: ignore[method-assign]
+    assert rig.acs.actions() == ["answer", "add"]
