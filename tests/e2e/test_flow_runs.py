@@ -22,8 +22,9 @@ from tests.e2e.inbound_support import (
     use_rules_fixture,  # noqa: F401  (a fixture)
 )
 
-FLOW_OPERATIONS = ("AddParticipant", "CancelAddParticipant", "RemoveParticipant", "HangUp",
-                   "TransferToParticipant", "TransferCall")
+FLOW_OPERATIONS = ("CallConnection_AddParticipant", "CallConnection_CancelAddParticipant",
+                   "CallConnection_RemoveParticipant", "CallConnection_HangupCall",
+                   "CallConnection_TerminateCall", "CallConnection_TransferToParticipant")
 
 
 def flow_rules(callee: dict[str, str], flow: dict[str, Any]) -> dict[str, Any]:
@@ -85,10 +86,12 @@ def test_sequential_ring_busy_then_answered_connects_and_the_app_leaves(
     assert call["inbound"]["action"] == "answer" and call["inbound"]["ruleId"] == "e2e-flow"
     time.sleep(1.0)  # let every duplicate and held-back callback arrive
     requests = flow_requests(emulator, call["callConnectionId"])
-    adds = {context: n for (operation, context), n in requests.items() if operation == "AddParticipant"}
+    adds = {context: n for (operation, context), n in requests.items()
+            if operation == "CallConnection_AddParticipant"}
     assert len(adds) == 2 and set(adds.values()) == {1}, requests
-    hangups = [n for (operation, _), n in requests.items() if operation == "HangUp"]
+    hangups = [n for (operation, _), n in requests.items() if operation == "CallConnection_HangupCall"]
     assert hangups == [1], requests  # the app leaves once, not for everyone
+    assert not any(operation == "CallConnection_TerminateCall" for operation, _ in requests)
 
 
 def test_hangup_first_step_rejects_the_offer(app: App, emulator: Emulator, use_rules: RuleSetter) -> None:
