@@ -122,3 +122,48 @@ def test_no_answer_falls_back_to_a_transfer(
     time.sleep(1.0)
     requests = flow_requests(emulator, call["callConnectionId"])
     assert all(n == 1 for (operation, _), n in requests.items() if operation in FLOW_OPERATIONS), requests
+
+
+def test_simultaneous_ring_first_answer_wins_and_the_other_is_cancelled(
+    app: App, emulator: Emulator, use_rules: RuleSetter, disorder: None,
+) -> None:
+    caller, callee, quick, slow = pstn(), acs_user(), acs_user(), acs_user()
+    assert emulator.control("PUT", "endpoints", {"endpoint": quick, "behavior": "answer"}).status == 200
+    assert emulator.control("PUT", "endpoints", {"endpoint": slow, "behavior": "answer",
+                                                 "delaySeconds": 8}).status == 200
+    use_rules(flow_rules(callee, {"start": "team", "steps": [
+        {"id": "team", "type": "ring", "mode": "simultaneous", "timeoutSeconds": 20,
+         "targets": [slow, quick], "fallback": "bye"},
+        {"id": "bye", "type": "hangup"}]}))
+    placed = emulator.incoming_call(caller, callee)
+    call = finished_flow(app, emulator, placed["serverCallId"])
+    assert call["flow"]["outcome"] == "connected", call["flow"]
+    time.sleep(1.0)
+    requests = flow_requests(emulator, call["callConnectionId"])
+    operations = Counter(operation for operation, _ in requests.elements())
+    assert operations["CallConnection_AddParticipant"] == 2, requests
+    assert operations["CallConnection_CancelAddParticipant"] == 1, requests
+    assert operations["CallConnection_HangupCall"] == 1, requests
+    assert all(n == 1 for n in requests.values()), requests
+
+
+def test_a_caller_who_hangs_up_mid_ring_ends_the_flow_and_cancels_the_invitation(
+    app: App, emulator: Emulator, use_rules: RuleSetter,
+) -> None:
+    caller, callee, slow = pstn(), acs_user(), acs_user()
+    assert emulator.control("PUT", "endpoints", {"endpoint": slow, "behavior": "noAnswer"}).status == 200
+    use_rules(flow_rules(callee, {"start": "team", "steps": [
+        {"id": "team", "type": "ring", "targets": [slow], "timeoutSeconds": 30, "fallback": "bye"},
+        {"id": "bye", "type": "hangup"}]}))
+    placed = emulator.incoming_call(caller, callee)
+
+    def ringing() -> dict[str, Any] | None:
+        calls = [c for c in inbound_calls(app, placed["serverCallId"]) if c.get("flow")]
+        return calls[0] if calls and calls[0]["flow"]["waiting"] == "ring" else None
+
+    call = eventually(ringing, what="the ring to start")
+    reply = emulator.control("POST", "remote-hangups", {"callConnectionId": call["callConnectionId"],
+                                                        "participant": caller})
+    assert reply.status == 204, reply.text
+    done = finished_flow(app, emulator, placed["serverCallId"])
+    assert done["flow"]["outcome"] in ("callerLeft", "callEnded"), done["flow"]
