@@ -72,8 +72,8 @@ async def test_evaluate_returns_the_path_for_a_script_and_refuses_a_script_witho
     assert evaluation.flow is not None
     body = evaluation.flow.to_json()
     assert [(p["step"], p["outcome"]) for p in body["path"]] == [("team", "busy"), ("bye", None)]
-    plain = RuleSetVersion(version=4, rules=parse_rule_set({"rules": [], "defaultAction": {"type": "answer"}}),
-                           etag='"4-y"', saved_at=None, source="api")
+    answer_all = parse_rule_set({"rules": [], "defaultAction": {"type": "answer"}})
+    plain = RuleSetVersion(version=4, rules=answer_all, etag='"4-y"', saved_at=None, source="api")
     with pytest.raises(InvalidInput) as caught:
         await Rules(_Versions(plain), None).evaluate(  # type: ignore[arg-type]
             EvaluateRules(call, NOW, {"team": ["busy"]}))
