@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from callcontrol.domain.claims import claim_key
 from callcontrol.domain.errors import StoreError
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import (
@@ -22,8 +23,10 @@ from callcontrol.domain.flows import (
     advance,
     run_id_for,
 )
-from callcontrol.domain.models import InboundAction
+from callcontrol.domain.models import InboundAction, InboundDecision
+from callcontrol.domain.rules import FlowStartAction, flow_of
 from callcontrol.domain.rules.flows import call_facts
+from callcontrol.domain.rules.versions import RuleSetVersion
 
 
 @dataclass(frozen=True)
@@ -59,3 +62,26 @@ def first_request(flow: Flow, call: IncomingCall, key: str, version: int, now: d
         return FirstRequest(request, InboundAction.REDIRECT, StartedFlow(flow, run))
     shown = [action.name for action in actions]
     raise StoreError(f"flow '{flow.name}' cannot start an offer with {shown}")
+
+
+def restarted_flow(ruleset: RuleSetVersion, call: IncomingCall, decision: InboundDecision,
+                   now: datetime) -> StartedFlow | None:
+    """The run of a flow an owner started but did not record (a redelivery records it): the
+    same id, contexts and repeatability ids, derived again from the offer, the version and the
+    rule. None when the decision started no flow, or its version is no longer in force."""
+    context = call.incoming_call_context
+    if context is None or ruleset.version != decision.rule_set_version:
+        return None
+    rules = ruleset.rules
+    if decision.rule_id is None:
+        action = rules.default_action
+    else:
+        rule = next((r for r in rules.rules if r.id == decision.rule_id), None)
+        if rule is None:
+            return None
+        action = rule.action
+    flow = flow_of(rules, action.flow) if isinstance(action, FlowStartAction) else None
+    if flow is None:
+        return None
+    started_at = decision.decided_at or now
+    return first_request(flow, call, claim_key(context), ruleset.version, started_at).started

@@ -68,7 +68,7 @@ from callcontrol.domain.rules import (
 from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.observability import note_call, telemetry
 from callcontrol.usecases.flow_runs import FlowRuns, attached
-from callcontrol.usecases.flow_start import StartedFlow, first_request
+from callcontrol.usecases.flow_start import StartedFlow, first_request, restarted_flow
 from callcontrol.usecases.ports import CallRecords, InboundCallActions, OfferClaims, RuleSetInForce
 
 logger = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ class InboundCalls:
             del self._unmarked[key]
             return await self.handle(call)
         del self._unmarked[key]
-        record_id = await self._record(call, outcome)
+        record_id = await self._record(call, outcome, await self._restarted(call, outcome))
         with contextlib.suppress(EtagMismatch):
             await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
         logger.info("inbound call %s: recorded on redelivery (%s), not acted on again", key[:12],
@@ -235,7 +235,7 @@ class InboundCalls:
         decision, record_id = outcome.decision, outcome.record_id
         _note_decision(outcome)
         if claim.status is ClaimStatus.DECIDED:
-            record_id = await self._record(call, outcome)
+            record_id = await self._record(call, outcome, await self._restarted(call, outcome))
             with contextlib.suppress(EtagMismatch):  # another delivery finished it meanwhile
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
         logger.info("inbound call already decided (%s); delivery acknowledged",
@@ -301,6 +301,12 @@ class InboundCalls:
                                        repeatability_id=request.repeatability_id)
         return _Acted(base.done(InboundAction.REDIRECT, InboundOutcome.REDIRECTED, self._ms(started),
                                 target=request.target), started=first.started)
+
+    async def _restarted(self, call: IncomingCall, outcome: ClaimOutcome) -> StartedFlow | None:
+        """A flow the owner started but did not record: derived again (usecases/flow_start.py)."""
+        if outcome.decision.outcome is not InboundOutcome.ANSWERED:
+            return None
+        return restarted_flow(await self._rules.get(), call, outcome.decision, self._clock())
 
     async def _redirect(self, call: IncomingCall, key: str, started: float, base: _Draft) -> _Acted:
         action = base.decision.action

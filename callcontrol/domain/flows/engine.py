@@ -1,6 +1,6 @@
 """The flow engine: `advance(flow, run, event, now) -> (run, actions)`, a pure function.
 
-The wiring (later) loads the run with the call, applies one event, stores the new run in the same
+The wiring (usecases/flow_runs.py) loads the run with the call, applies one event, stores the new run in the same
 guarded write as the call's change, then sends the actions. Everything that makes that exactly
 once is here:
 

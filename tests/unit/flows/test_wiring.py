@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from callcontrol.usecases.flow_start import restarted_flow
+from tests.unit.flows._support import NOW
 from tests.unit.flows.wiring_support import ALICE, BOB, CALLER, flow_rig
 
 SEQUENTIAL: dict[str, Any] = {"start": "team", "steps": [
@@ -90,3 +92,13 @@ async def test_a_callback_racing_the_inbound_write_still_moves_the_run() -> None
     await rig.callback("CallConnected", operationContext="flow:raced")
     rig.runs.flow_for_callback = finding  # type: ignore[method-assign]
     assert rig.acs.actions() == ["answer", "add"]
+
+
+async def test_a_redelivery_that_records_for_the_owner_derives_the_same_run() -> None:
+    rig = await flow_rig(SEQUENTIAL)
+    call = await rig.offer()
+    record = await rig.record()
+    assert record.flow_run is not None and record.inbound is not None
+    again = restarted_flow(await rig.rules.current(), call, record.inbound, NOW)
+    assert again is not None and again.run.run_id == record.flow_run.run_id
+    assert again.run.step == record.flow_run.step and again.run.waiting is record.flow_run.waiting

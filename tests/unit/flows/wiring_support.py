@@ -13,7 +13,7 @@ from callcontrol.adapters.store.rules import RuleSetCache, RuleStore
 from callcontrol.domain.events.callbacks import parse_callback_event
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.models import AcsCall, CallRecord, CallState
-from callcontrol.domain.rules import parse_rule_set
+from callcontrol.domain.rules import IncomingCall, parse_rule_set
 from callcontrol.usecases.callbacks import Callbacks, IngestCallbacks
 from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.flow_actions import FlowActions
@@ -53,14 +53,17 @@ class FlowAcs(FakeAcs):
 
 @dataclass
 class FlowRig:
+    rules: RuleStore
     acs: FlowAcs
     store: CallStore
     inbound: InboundCalls
     callbacks: Callbacks
     runs: FlowRuns
 
-    async def offer(self) -> None:
-        await self.inbound.handle(incoming(caller=CALLER, callee=CALLEE))
+    async def offer(self) -> IncomingCall:
+        call = incoming(caller=CALLER, callee=CALLEE)
+        await self.inbound.handle(call)
+        return call
 
     async def callback(self, kind: str, event_id: str | None = None, **data: Any) -> None:
         event = parse_callback_event({
@@ -89,4 +92,4 @@ async def flow_rig(flow: dict[str, Any]) -> FlowRig:
     runs = FlowRuns(store, FlowCatalog(rules), FlowActions(store, calls, participants))
     inbound = InboundCalls(rules=RuleSetCache(rules, 5), claims=ClaimStore(backend), calls=store,
                            gateway=lambda: acs, options=InboundOptions(), flows=runs)
-    return FlowRig(acs, store, inbound, Callbacks(store, flows=runs), runs)
+    return FlowRig(rules, acs, store, inbound, Callbacks(store, flows=runs), runs)
