@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Sequence
 from typing import Final
 
-from callcontrol.domain.errors import CallControlError
+from callcontrol.domain.errors import AcsRejected, CallControlError, Conflict, InvalidInput, NotFound
 from callcontrol.domain.flows import (
     AddParticipant,
     CancelAddParticipant,
@@ -42,27 +42,37 @@ class FlowActions:
         self._call_actions = call_actions
         self._participants = participants
 
-    async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> None:
+    async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> list[FlowAction]:
         """Send the run's requests in the engine's order, adds next to each other together (a
-        simultaneous ring rings at once). A refused request is logged; the run's deadline moves
-        it on (the reconciler)."""
+        simultaneous ring rings at once). Returns the adds and transfers ACS refused for good
+        (the run reads them as failed at once); a transient failure leaves the request pending,
+        and the run's deadline moves it on (the reconciler)."""
+        refused: list[FlowAction] = []
         index = 0
         while index < len(actions):
             batch = [actions[index]]
             while (isinstance(batch[0], AddParticipant) and index + len(batch) < len(actions)
                    and isinstance(actions[index + len(batch)], AddParticipant)):
                 batch.append(actions[index + len(batch)])
-            await asyncio.gather(*(self._one(call_connection_id, action) for action in batch))
+            results = await asyncio.gather(*(self._one(call_connection_id, a) for a in batch))
+            refused.extend(action for action, ok in zip(batch, results, strict=True) if not ok)
             index += len(batch)
+        return [action for action in refused if isinstance(action, AddParticipant | TransferCall)]
 
-    async def _one(self, call_id: str, action: FlowAction) -> None:
+    async def _one(self, call_id: str, action: FlowAction) -> bool:
+        """False when ACS (or the call) refused the request for good."""
         try:
             request = self._request(call_id, action)
             if request is not None:
                 await request
-        except CallControlError as exc:
+        except (AcsRejected, NotFound, InvalidInput, Conflict) as exc:
             logger.warning("flow request %s (%s) refused: %s", action.name, action.context,
                            type(exc).__name__)
+            return False
+        except CallControlError as exc:  # unavailable, throttled: maybe sent, kept pending
+            logger.warning("flow request %s (%s) not confirmed: %s", action.name, action.context,
+                           type(exc).__name__)
+        return True
 
     def _request(self, call_id: str, action: FlowAction) -> Awaitable[object] | None:
         context, rid = action.context, action.repeatability_id

@@ -27,7 +27,11 @@ from callcontrol.domain.flows import (
     FlowAction,
     FlowEvent,
     FlowRun,
+    InvitationFailed,
+    RingFailure,
     StepOverdue,
+    TransferCall,
+    TransferFailed,
     Waiting,
     advance,
 )
@@ -46,6 +50,12 @@ _MOVING: Final = frozenset({
     EventKind.REMOVE_PARTICIPANT_SUCCEEDED, EventKind.REMOVE_PARTICIPANT_FAILED,
     EventKind.CALL_TRANSFER_ACCEPTED, EventKind.CALL_TRANSFER_FAILED,
 })
+
+
+def _failed(action: FlowAction) -> FlowEvent:
+    if isinstance(action, TransferCall):
+        return TransferFailed(action.context)
+    return InvitationFailed(action.context, RingFailure.FAILED)
 
 
 def moved(flow: Flow, record: CallRecord, event: FlowEvent, now: datetime
@@ -130,8 +140,34 @@ class FlowRuns:
         await self.send(call_id, sent)
 
     async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> None:
-        if actions:
-            await self._actions.send(call_connection_id, actions)
+        """Send what the run asked for; a request ACS refused for good is read by the run as
+        failed at once (a write of its own), and what that asks for is sent in turn. Bounded:
+        every failure moves the run to another step, and the run's maxSteps bounds the steps."""
+        while actions:
+            refused = await self._actions.send(call_connection_id, actions)
+            actions = await self._apply(call_connection_id, [_failed(a) for a in refused])
+
+    async def _apply(self, call_id: str, events: Sequence[FlowEvent]) -> tuple[FlowAction, ...]:
+        record = await self._calls.find(call_id) if events else None
+        run = record.flow_run if record is not None else None
+        flow = await self._catalog.flow_for(run) if run is not None else None
+        if flow is None:
+            return ()
+        asked: list[FlowAction] = []
+        now = self._clock()
+
+        def change(current: CallRecord | None) -> CallRecord | None:
+            if current is None:
+                return None
+            after = current
+            asked.clear()
+            for event in events:
+                after, actions = moved(flow, after, event, now)
+                asked.extend(actions)
+            return after if after is not current else None
+
+        await self._calls.modify(call_id, change)
+        return tuple(asked)
 
     async def overdue(self, record: CallRecord) -> bool:
         """The reconciler's tick for a call whose run is past its deadline; True if it moved."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from callcontrol.domain.errors import AcsErrorInfo, AcsRejected
 from callcontrol.usecases.flow_start import restarted_flow
 from tests.unit.flows._support import NOW
 from tests.unit.flows.wiring_support import ALICE, BOB, CALLER, flow_rig
@@ -102,3 +103,14 @@ async def test_a_redelivery_that_records_for_the_owner_derives_the_same_run() ->
     again = restarted_flow(await rig.rules.current(), call, record.inbound, NOW)
     assert again is not None and again.run.run_id == record.flow_run.run_id
     assert again.run.step == record.flow_run.step and again.run.waiting is record.flow_run.waiting
+
+
+async def test_an_add_acs_refuses_for_good_fails_the_attempt_at_once() -> None:
+    rig = await flow_rig(SEQUENTIAL)
+    await rig.offer()
+    [answer] = rig.sent("answer")
+    rig.acs.failures.append(AcsRejected("403 from ACS", AcsErrorInfo(403, "Forbidden")))
+    await rig.callback("CallConnected", operationContext=answer)
+    assert rig.acs.actions() == ["answer", "add", "add"]  # the next target, without waiting
+    run = (await rig.record()).flow_run
+    assert run is not None and [(p.attempt, p.outcome) for p in run.path] == [(1, "failed"), (2, None)]
