@@ -44,6 +44,9 @@ from callcontrol.settings import (
 from callcontrol.usecases.access import ManagementAccess
 from callcontrol.usecases.callbacks import Callbacks
 from callcontrol.usecases.calls import Calls
+from callcontrol.usecases.flow_actions import FlowActions
+from callcontrol.usecases.flow_catalog import FlowCatalog
+from callcontrol.usecases.flow_runs import FlowRuns
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.jobs import OUTBOX, RECONCILER, RETENTION, Jobs
 from callcontrol.usecases.outbox import OutboxRelay
@@ -364,14 +367,20 @@ class Services:
                             default_caller_id=lambda: self.settings.default_caller_id)
 
     @cached_property
+    def flow_runs(self) -> FlowRuns:
+        return FlowRuns(self.call_store, FlowCatalog(self.rule_store),
+                        FlowActions(self.call_store, self.calls, self.participants))
+
+    @cached_property
     def callbacks(self) -> Callbacks:
-        return Callbacks(self.call_store, self.callback_tokens)
+        return Callbacks(self.call_store, self.callback_tokens, flows=self.flow_runs)
 
     @cached_property
     def inbound(self) -> InboundCalls:
         return InboundCalls(
             rules=self.rule_cache, claims=self.claims, calls=self.call_store,
             gateway=lambda: self.gateway, options=inbound_options_from_settings(self.settings),
+            flows=self.flow_runs,
         )
 
     @cached_property
@@ -381,7 +390,7 @@ class Services:
     @cached_property
     def reconciler(self) -> Reconciler:
         return Reconciler(self.call_store, self.call_store, lambda: self.gateway,
-                          reconcile_options_from_settings(self.settings))
+                          reconcile_options_from_settings(self.settings), flows=self.flow_runs)
 
     @cached_property
     def jobs(self) -> Jobs:

@@ -10,7 +10,7 @@ import azure.functions as func
 from callcontrol.domain.access import Role
 from callcontrol.domain.clock import utc_now
 from callcontrol.domain.errors import FieldProblem, InvalidInput
-from callcontrol.domain.events.incoming_call import IncomingCallData, parse_incoming_call
+from callcontrol.domain.events.incoming_call import parse_incoming_call
 from callcontrol.domain.rules import RuleSet, parse_rule_set
 from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.usecases.rules import EvaluateRules, GetRuleSetVersion, ReplaceRuleSet
@@ -18,6 +18,7 @@ from handlers._access import caller
 from handlers._api import api_route
 from handlers._http import json_response, read_json
 from handlers._services import services
+from handlers.wire.requests import EvaluateRulesBody
 
 bp = func.Blueprint()
 RULE_ERRORS = (400, 401, 503)
@@ -70,17 +71,22 @@ async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @api_route(bp, Role.RULES_READ, name="evaluate_rules",
-           route="rules/evaluate", method="POST", body=IncomingCallData,
+           route="rules/evaluate", method="POST", body=EvaluateRulesBody,
            response="evaluation", errors=RULE_ERRORS,
            query=(("at", "instant with offset for time windows, years 1900-9000 (default: now)",
                    {"type": "string", "format": "date-time"}),),
            summary="Dry run: the rule and action an IncomingCall (event or data) would get")
 async def evaluate_rules(req: func.HttpRequest) -> func.HttpResponse:
-    call = parse_incoming_call(read_json(req), require_call_context=False)
-    evaluation = await services().rules.evaluate(EvaluateRules(call, _instant(req.params.get("at"))))
+    body = read_json(req)
+    # A flow's script travels beside the call: {"script": {...}, ...the call or its event}.
+    script = body.pop("script", None) if isinstance(body, dict) else None
+    call = parse_incoming_call(body, require_call_context=False)
+    evaluation = await services().rules.evaluate(
+        EvaluateRules(call, _instant(req.params.get("at")), script))
     version = evaluation.version
+    flow = {"flow": evaluation.flow.to_json()} if evaluation.flow is not None else {}
     return json_response({**evaluation.decision.to_json(), "ruleSetVersion": version.version,
-                          "etag": version.etag, "evaluatedAt": evaluation.at.isoformat()})
+                          "etag": version.etag, "evaluatedAt": evaluation.at.isoformat(), **flow})
 
 
 def if_match_tags(header: str | None) -> tuple[str, ...] | None:

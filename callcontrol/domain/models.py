@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_binding import CallbackBinding
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
+
+if TYPE_CHECKING:  # flows import the models (repeatability): only the type is needed here
+    from callcontrol.domain.flows.state import FlowRun
 
 
 class CallState(StrEnum):
@@ -231,6 +234,8 @@ class CallRecord:
     event_count: int = 0
     # What checks its callbacks (secret digest, token ids): stored, never shown by the API.
     callback_binding: CallbackBinding = field(default_factory=CallbackBinding)
+    # The call flow a rule started on this call, moved in the same write as the record.
+    flow_run: FlowRun | None = None
 
     def with_changes(self, **changes: Any) -> CallRecord:
         return replace(self, **changes)
@@ -256,7 +261,20 @@ class CallRecord:
             "createdAt": _iso(self.created_at),
             "updatedAt": _iso(self.updated_at),
             "eventCount": self.event_count,
+            "flow": flow_view(self.flow_run) if self.flow_run is not None else None,
         }
+
+
+def flow_view(run: FlowRun) -> dict[str, Any]:
+    """What GET /api/calls/{id} shows of a call's flow: where it is and the path it took."""
+    return {
+        "flow": run.flow, "runId": run.run_id, "ruleSetVersion": run.version,
+        "status": run.status.value, "currentStep": None if run.finished else run.step,
+        "waiting": run.waiting.value, "outcome": run.outcome.value if run.outcome else None,
+        "deadline": _iso(run.deadline), "stepsTaken": run.steps_taken,
+        "path": [{"step": p.step, "visit": p.visit, "attempt": p.attempt, "outcome": p.outcome}
+                 for p in run.path],
+    }
 
 
 @dataclass(frozen=True)

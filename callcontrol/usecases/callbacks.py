@@ -29,9 +29,11 @@ from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import Unauthenticated
 from callcontrol.domain.events.call_events import Cause, Source
 from callcontrol.domain.events.callbacks import CallbackEvent
+from callcontrol.domain.flows import FlowAction
 from callcontrol.domain.models import CallRecord, Operation, OperationStatus, StoredEvent
 from callcontrol.domain.state_machine import apply_event
 from callcontrol.observability import CallbackResult, bind_call, note_call, telemetry
+from callcontrol.usecases.flow_runs import FlowRuns
 from callcontrol.usecases.ports import CallbackTokenUses, CallRecords
 
 logger = logging.getLogger(__name__)
@@ -56,10 +58,11 @@ class IngestResult:
 
 class Callbacks:
     def __init__(self, calls: CallRecords, tokens: CallbackTokenUses | None = None,
-                 clock: Clock = utc_now) -> None:
+                 clock: Clock = utc_now, flows: FlowRuns | None = None) -> None:
         self._calls = calls
         self._tokens = tokens  # None: token ids are not checked (callers without credentials)
         self._clock = clock
+        self._flows = flows  # None: calls' flow runs are not moved (tests of callbacks alone)
 
     async def ingest(self, command: IngestCallbacks) -> IngestResult:
         """Apply every event, or none when the request may not speak for their calls.
@@ -148,6 +151,10 @@ class Callbacks:
         )
 
         written: list[tuple[CallRecord | None, CallRecord]] = []
+        flows = self._flows
+        flow = await flows.flow_for_callback(event) if flows is not None else None
+        asked: list[FlowAction] = []  # what the call's flow run asks for, sent after the write
+        missed: list[bool] = [False]  # the write found a run the read before it did not
 
         def change(record: CallRecord | None) -> CallRecord:
             if credentials is not None:
@@ -161,11 +168,19 @@ class Callbacks:
                 # takes the secret its callback URI carries.
                 updated = updated.with_changes(
                     callback_binding=CallbackBinding().pinned(credentials))
+            if flow is not None:  # the run moves in this same write (usecases/flow_runs.py)
+                updated, actions = FlowRuns.on_callback(flow, updated, event, received)
+                asked[:] = actions
+            missed[0] = FlowRuns.missed(flow, updated, event)
             written[:] = [(record, updated)]  # the last attempt's is the one that holds
             return updated
 
         announced_as = Cause(Source.CALLBACK, event.id, event.type)
         recorded = await self._calls.record_event(stored, change, cause=announced_as)
+        if recorded and flows is not None:
+            await flows.send(event.call_connection_id, asked)
+            if missed[0]:
+                await flows.catch_up(event)
         return written[0] if recorded else None
 
 

@@ -64,6 +64,7 @@ class HangUp:
     for_everyone: bool = False
     repeatability_id: str | None = None
     actor: Actor | None = None  # the management caller
+    operation_context: str | None = None  # kept on the operation only (ACS takes none)
 
 
 @dataclass(frozen=True)
@@ -199,8 +200,8 @@ class Calls:
         # announced before `call.ended`, never after. A call already ending may still be left.
         return await run_action(self._calls, Action(
             call_id, OperationKind.TERMINATE if for_everyone else OperationKind.HANG_UP, send,
-            "hangup", repeatability_id=command.repeatability_id, actor=command.actor,
-            noted=_disconnecting,
+            "hangup", operation_context=command.operation_context,
+            repeatability_id=command.repeatability_id, actor=command.actor, noted=_disconnecting,
             while_ending=True,
         ), self._clock)
 

@@ -43,6 +43,7 @@ from callcontrol.domain.errors import (
     StoreError,
 )
 from callcontrol.domain.events.call_events import APP
+from callcontrol.domain.flows import AnswerCall, FlowAction, RejectCall
 from callcontrol.domain.models import (
     AcsCall,
     CallRecord,
@@ -57,13 +58,17 @@ from callcontrol.domain.repeatability import for_offer
 from callcontrol.domain.rules import (
     AnswerAction,
     Decision,
+    FlowStartAction,
     IncomingCall,
     RedirectAction,
     RejectAction,
     decide,
+    flow_of,
 )
 from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.observability import note_call, telemetry
+from callcontrol.usecases.flow_runs import FlowRuns, attached
+from callcontrol.usecases.flow_start import StartedFlow, first_request, restarted_flow
 from callcontrol.usecases.ports import CallRecords, InboundCallActions, OfferClaims, RuleSetInForce
 
 logger = logging.getLogger(__name__)
@@ -93,6 +98,7 @@ class _Acted:
     decision: InboundDecision
     answered: AcsCall | None = None
     callback_secret_sha256: str | None = None
+    started: StartedFlow | None = None  # the flow a rule started, its run after the first step
 
 
 class InboundCalls:
@@ -107,6 +113,7 @@ class InboundCalls:
         clock: Clock = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        flows: FlowRuns | None = None,
     ) -> None:
         self._rules = rules
         self._claims = claims
@@ -116,6 +123,7 @@ class InboundCalls:
         self._clock = clock
         self._monotonic = monotonic
         self._sleep = sleep
+        self._flows = flows  # sends what a started flow asks for once its record is written
         # Offers this process acted on but could not mark decided (the store failed right
         # after ACS acted): a redelivery reaching this process finishes them without acting
         # again. Keyed by claim key; small, since each entry lives until that redelivery.
@@ -160,7 +168,7 @@ class InboundCalls:
             # redelivery this failure causes records it instead of acting a second time.
             self._unmarked[key] = (claim, outcome)
             raise
-        record_id = await self._record(call, outcome)
+        record_id = await self._record(call, outcome, acted.started)
         if claim.status is ClaimStatus.DECIDED:
             # A duplicate that saw `decided` may have written the same record and marked it first.
             with contextlib.suppress(EtagMismatch):
@@ -185,7 +193,7 @@ class InboundCalls:
             del self._unmarked[key]
             return await self.handle(call)
         del self._unmarked[key]
-        record_id = await self._record(call, outcome)
+        record_id = await self._record(call, outcome, await self._restarted(call, outcome))
         with contextlib.suppress(EtagMismatch):
             await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
         logger.info("inbound call %s: recorded on redelivery (%s), not acted on again", key[:12],
@@ -227,7 +235,7 @@ class InboundCalls:
         decision, record_id = outcome.decision, outcome.record_id
         _note_decision(outcome)
         if claim.status is ClaimStatus.DECIDED:
-            record_id = await self._record(call, outcome)
+            record_id = await self._record(call, outcome, await self._restarted(call, outcome))
             with contextlib.suppress(EtagMismatch):  # another delivery finished it meanwhile
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
         logger.info("inbound call already decided (%s); delivery acknowledged",
@@ -244,6 +252,8 @@ class InboundCalls:
         context = call.incoming_call_context or ""
         base = _Draft(decision, ruleset, now)
         try:
+            if isinstance(action, FlowStartAction):
+                return await self._start_flow(call, key, started, base, action)
             if isinstance(action, AnswerAction):
                 secret = offer_callback_secret(context)
                 answered = await self._gateway().answer(
@@ -264,6 +274,39 @@ class InboundCalls:
         except (AcsRejected, Conflict) as exc:
             return _Acted(base.done(base.tried, InboundOutcome.FAILED, self._ms(started),
                                     detail=exc.detail))
+
+    async def _start_flow(self, call: IncomingCall, key: str, started: float, base: _Draft,
+                          action: FlowStartAction) -> _Acted:
+        """The flow's first request (answer, reject or redirect: usecases/flow_start.py) is the
+        offer's action, sent with the identity the engine derived for it."""
+        flow = flow_of(base.ruleset.rules, action.flow)
+        if flow is None:  # a validated set names only its own flows
+            raise StoreError(f"rule set {base.ruleset.version} has no flow '{action.flow}'")
+        first = first_request(flow, call, key, base.ruleset.version, base.now)
+        request, context = first.request, call.incoming_call_context or ""
+        base.tried = first.inbound_action
+        if isinstance(request, AnswerCall):
+            secret = offer_callback_secret(context)
+            answered = await self._gateway().answer(
+                context, operation_context=request.context,
+                repeatability_id=request.repeatability_id, callback_secret=secret)
+            done = base.done(InboundAction.ANSWER, InboundOutcome.ANSWERED, self._ms(started))
+            return _Acted(done, answered, secret_digest(secret), first.started)
+        if isinstance(request, RejectCall):
+            await self._gateway().reject(context, request.reason,
+                                         repeatability_id=request.repeatability_id)
+            return _Acted(base.done(InboundAction.REJECT, InboundOutcome.REJECTED, self._ms(started),
+                                    reject_reason=request.reason), started=first.started)
+        await self._gateway().redirect(context, request.target,
+                                       repeatability_id=request.repeatability_id)
+        return _Acted(base.done(InboundAction.REDIRECT, InboundOutcome.REDIRECTED, self._ms(started),
+                                target=request.target), started=first.started)
+
+    async def _restarted(self, call: IncomingCall, outcome: ClaimOutcome) -> StartedFlow | None:
+        """A flow the owner started but did not record: derived again (usecases/flow_start.py)."""
+        if outcome.decision.outcome is not InboundOutcome.ANSWERED:
+            return None
+        return restarted_flow(await self._rules.get(), call, outcome.decision, self._clock())
 
     async def _redirect(self, call: IncomingCall, key: str, started: float, base: _Draft) -> _Acted:
         action = base.decision.action
@@ -319,9 +362,11 @@ class InboundCalls:
                             answered.server_call_id, answered.correlation_id,
                             acted.callback_secret_sha256)
 
-    async def _record(self, call: IncomingCall, outcome: ClaimOutcome) -> str:
+    async def _record(self, call: IncomingCall, outcome: ClaimOutcome,
+                      started: StartedFlow | None = None) -> str:
         decision, record_id, acs_state = outcome.decision, outcome.record_id, outcome.acs_state
         now = self._clock()
+        asked: list[FlowAction] = []
 
         def change(existing: CallRecord | None) -> CallRecord:
             # Callbacks may have created the record first: keep what they said.
@@ -332,7 +377,7 @@ class InboundCalls:
                 end_reason = end_reason or _end_reason(decision)
             else:
                 state = max(base.state, acs_state, key=lambda s: s.rank)
-            return base.with_changes(
+            record = base.with_changes(
                 state=state,
                 end_reason=end_reason,
                 direction=Direction.INBOUND,
@@ -344,8 +389,15 @@ class InboundCalls:
                 updated_at=now,
                 callback_binding=base.callback_binding.with_digest(outcome.callback_secret_sha256),
             )
+            if started is None:
+                return record
+            record, actions = attached(started.flow, record, started.run, now)
+            asked[:] = actions
+            return record
 
         await self._calls.modify(record_id, change, cause=APP)  # announced: inbound.decided, …
+        if asked and self._flows is not None:  # callbacks that overtook the answer moved the run
+            await self._flows.send(record_id, asked)
         return record_id
 
 
@@ -356,7 +408,9 @@ class _Draft:
         self.decision = decision
         self.ruleset = ruleset
         self.now = now
-        self.tried = InboundAction(decision.action.type)
+        action = decision.action
+        self.tried = (InboundAction.ANSWER if isinstance(action, FlowStartAction)
+                      else InboundAction(action.type))
 
     def done(
         self, action: InboundAction, outcome: InboundOutcome, latency_ms: float, *, detail: str = "",

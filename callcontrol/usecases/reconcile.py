@@ -8,7 +8,9 @@ stopped (the cursor wraps around at the end). For each call old enough to matter
   8522), it ends here with the reason "not found at ACS during reconciliation"; when ACS says it
   is connected, its participant list is read too, and a record short of that (still
   connecting, another roster: the callbacks were lost) is repaired;
-* operations pending past their kind's limit are settled as failed.
+* operations pending past their kind's limit are settled as failed;
+* a call flow's step waiting past its deadline (a lost callback) is failed and the flow moves on
+  (`FlowRuns.overdue`: the engine's StepOverdue, in the record's own guarded write).
 
 Each change is one ETag-guarded write of the record with an entry in the call's history (and,
 with a topic, the call events it announces). ACS being unreachable only postpones the lookup to
@@ -37,6 +39,7 @@ from callcontrol.domain.reconciliation import (
     settle_overdue,
 )
 from callcontrol.observability import bind_call
+from callcontrol.usecases.flow_runs import FlowRuns
 from callcontrol.usecases.ports import CallIndexes, CallLookup, CallRecords
 
 logger = logging.getLogger(__name__)
@@ -82,6 +85,7 @@ class ReconcileReport:
     acs_unreachable: int = 0
     index_rows_removed: int = 0
     repaired: list[str] = field(default_factory=list)
+    flow_steps_overdue: int = 0
     completed_pass: bool = False  # this run reached the end of the open index
 
     def to_json(self) -> dict[str, Any]:
@@ -90,17 +94,20 @@ class ReconcileReport:
                 "operationsSettled": self.operations_settled,
                 "acsUnreachable": self.acs_unreachable,
                 "indexRowsRemoved": self.index_rows_removed,
+                "flowStepsOverdue": self.flow_steps_overdue,
                 "completedPass": self.completed_pass}
 
 
 class Reconciler:
     def __init__(self, calls: CallRecords, indexes: CallIndexes, acs: Callable[[], CallLookup],
-                 options: ReconcileOptions, clock: Clock = utc_now) -> None:
+                 options: ReconcileOptions, clock: Clock = utc_now,
+                 flows: FlowRuns | None = None) -> None:
         self._calls = calls
         self._indexes = indexes
         self._acs = acs  # resolved on use: a run with nothing quiet never needs ACS
         self._options = options
         self._clock = clock
+        self._flows = flows  # None: flow runs are not checked
 
     async def run(self, command: RunReconciliation) -> ReconcileReport:
         now = self._clock()
@@ -118,9 +125,15 @@ class Reconciler:
         return report
 
     async def _reconcile(self, entry: IndexedCall, now: datetime, report: ReconcileReport) -> None:
-        if now - entry.created_at < self._options.youngest_worth_reading:
+        young = now - entry.created_at < self._options.youngest_worth_reading
+        if young and self._flows is None:
             return
         record = await self._calls.find(entry.call_connection_id)
+        if record is not None and self._flows is not None and await self._flows.overdue(record):
+            report.flow_steps_overdue += 1
+            return  # the run's write changed the record: the rest waits for the next run
+        if young:
+            return
         if record is None or not entry.names(record) or record.state.is_final:
             await self._indexes.unindex(entry)  # a leftover: the record says otherwise
             report.index_rows_removed += 1

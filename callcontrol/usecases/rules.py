@@ -6,8 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from callcontrol.domain.access import Actor
+from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCall
-from callcontrol.domain.rules import Decision, RuleSet, decide
+from callcontrol.domain.flows import Simulation, parse_script, simulate
+from callcontrol.domain.rules import Decision, FlowStartAction, RuleSet, decide, flow_of
+from callcontrol.domain.rules.flows import call_facts
 from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.usecases.ports import RuleSetInForce, RuleSetVersions
 
@@ -30,6 +33,7 @@ class GetRuleSetVersion:
 class EvaluateRules:
     call: IncomingCall
     at: datetime  # the instant time windows are checked against
+    script: object = None  # the outcomes a flow meets in the dry run (domain/flows/script.py)
 
 
 # --- results -------------------------------------------------------------------------------
@@ -40,6 +44,7 @@ class Evaluation:
     decision: Decision
     version: RuleSetVersion
     at: datetime
+    flow: Simulation | None = None  # the path a flow the rule starts would take
 
 
 # --- the use cases -------------------------------------------------------------------------
@@ -67,4 +72,15 @@ class Rules:
     async def evaluate(self, command: EvaluateRules) -> Evaluation:
         """Dry run: the rule and action the IncomingCall would get from the current set."""
         version = await self._store.current()
-        return Evaluation(decide(command.call, version.rules, command.at), version, command.at)
+        decision = decide(command.call, version.rules, command.at)
+        action, simulation = decision.action, None
+        if isinstance(action, FlowStartAction):
+            flow = flow_of(version.rules, action.flow)
+            if flow is None:  # a validated set names only its own flows
+                raise InvalidInput(f"the rule set has no flow '{action.flow}'")
+            script = parse_script({} if command.script is None else command.script, flow)
+            simulation = simulate(flow, call_facts(command.call), script)
+        elif command.script is not None:
+            problem = FieldProblem("script", "applies only when the deciding rule starts a flow")
+            raise InvalidInput("script given, but no flow is started", [problem])
+        return Evaluation(decision, version, command.at, simulation)

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.events.incoming_call import IncomingCallData
 from callcontrol.domain.identifiers import (
     E164,
     RAW_ID_CHARS,
@@ -209,3 +210,14 @@ def _problem(error: Any, model: type[BaseModel]) -> FieldProblem:
         return FieldProblem(f"{location}{suffix}" if location else nested.problem.field,
                             nested.problem.reason)
     return FieldProblem(location or "body", reason_for(error, model))
+
+
+class EvaluateRulesBody(IncomingCallData):
+    """POST /api/rules/evaluate: an IncomingCall's `data` (or its Event Grid event) and, when
+    the deciding rule starts a flow, the outcomes its steps meet."""
+
+    script: dict[str, Any] | None = Field(
+        None, description="per step id, the outcomes met in order: a ring's 'answered' "
+        "(or {outcome, target}), 'busy', 'noAnswer', 'declined', 'failed'; an ask's {next}, "
+        "{action} or 'timeout' / 'error' / 'invalid'; a transfer's 'accepted' / 'failed' "
+        "(docs/flows.md)")

@@ -81,6 +81,27 @@ class InboundOut(Out):
     ruleSetVersion: int | None = Field(default=None, description="version of the rule set that decided")
 
 
+class FlowPathEntryOut(Out):
+    step: str
+    visit: int = Field(description="the run's step count when the step was entered")
+    attempt: int = Field(description="a sequential ring's target, from 1")
+    outcome: str | None = Field(description="how the step ended; null while it runs")
+
+
+class FlowRunOut(Out):
+    flow: str
+    runId: str
+    ruleSetVersion: int | None = Field(description="the rule-set version whose flow the run follows")
+    status: str = Field(description="pending, running or finished")
+    currentStep: str | None = Field(description="the step the run is in; null once finished")
+    waiting: str = Field(description="what the step waits for: answer, ring, settle, transfer, nothing")
+    outcome: str | None = Field(description="connected, transferred, redirected, rejected, hungUp, "
+                                            "callerLeft, callEnded, maxSteps, failed")
+    deadline: str | None = Field(description="when the reconciler moves an unanswered wait on")
+    stepsTaken: int
+    path: list[FlowPathEntryOut] = Field(description="every step entered, in order")
+
+
 class AcsPropertiesOut(Out):
     callConnectionState: CallState
     targets: list[IdentifierOut]
@@ -107,6 +128,7 @@ class CallOut(Out):
     createdAt: str | None
     updatedAt: str | None
     eventCount: int
+    flow: FlowRunOut | None = Field(default=None, description="the call flow a rule started (docs/flows.md)")
     acs: AcsPropertiesOut | None = Field(default=None, description="ACS's live view, when it has the call")
 
 

@@ -37,6 +37,21 @@ class RuleMissOut(_Out):
     failed: str = Field(description="the first condition of the rule that did not hold")
 
 
+class SimulatedStepOut(_Out):
+    step: str
+    visit: int = Field(description="the run's step count when the step was entered")
+    attempt: int = Field(description="a sequential ring's target, from 1")
+    outcome: str | None = Field(description="how the step ended (answered, busy, next:<id>, ...)")
+    actions: list[dict[str, Any]] = Field(description="the requests the step would send")
+
+
+class FlowSimulationOut(_Out):
+    path: list[SimulatedStepOut]
+    outcome: str | None = Field(description="how the run ends: connected, transferred, rejected, ...")
+    stepsTaken: int
+    defaultsUsed: list[str] = Field(description="'<step>#<n>: <outcome>' for each outcome not scripted")
+
+
 class EvaluationOut(_Out):
     ruleId: str | None = Field(description="the matching rule; null when the default action applies")
     action: dict[str, Any] = Field(description="the action the call would get")
@@ -45,6 +60,8 @@ class EvaluationOut(_Out):
     ruleSetVersion: int
     etag: str
     evaluatedAt: str
+    flow: FlowSimulationOut | None = Field(
+        None, description="when the action starts a flow: the path it would take (nothing sent)")
 
 
 RULES_RESPONSE_MODELS: dict[str, type[BaseModel]] = {

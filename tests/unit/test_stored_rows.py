@@ -9,6 +9,7 @@ with today's stores and codec.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from callcontrol.adapters.store.claims import CLAIMS_TABLE, ClaimStore
 from callcontrol.adapters.store.codec import (
     CALL_FORMAT,
     FORMAT_PROPERTY,
+    call_format,
     decode_call,
     encode_call,
     row_format,
@@ -29,8 +31,9 @@ from callcontrol.adapters.store.idempotency import IDEMPOTENCY_TABLE, Idempotenc
 from callcontrol.adapters.store.rules import RULES_TABLE, RuleStore
 from callcontrol.domain.claims import ClaimStatus
 from callcontrol.domain.errors import Conflict, StoreError
+from callcontrol.domain.flows import CallFacts, FlowRun
 from callcontrol.domain.idempotency import StoredResponse
-from callcontrol.domain.identifiers import IdentifierKind
+from callcontrol.domain.identifiers import IdentifierKind, phone
 from callcontrol.domain.models import (
     CallState,
     Direction,
@@ -105,8 +108,20 @@ def test_format_1_is_still_what_is_written() -> None:
 
 
 def test_an_unknown_future_format_is_refused_not_misread() -> None:
-    with pytest.raises(StoreError, match="format 2"):
-        decode_call(unpack_json(row("call_with_inline_history"), "Record"), 2)
+    with pytest.raises(StoreError, match="format 3"):
+        decode_call(unpack_json(row("call_with_inline_history"), "Record"), 3)
+
+
+def test_a_format_1_row_reads_as_format_2_and_a_flow_run_round_trips() -> None:
+    """Format 2 is format 1 plus `flowRun`: an older row reads either way; a call with a run is
+    written as 2 (a release without flows refuses it rather than drop the run)."""
+    value = unpack_json(row("call_with_inline_history"), "Record")
+    assert decode_call(value, 2) == decode_call(value, 1)
+    run = FlowRun.new("sales", "run-1", "offer-key", CallFacts(caller=phone("+14255550100")),
+                      version=3)
+    record = replace(decode_call(value, 1), flow_run=run)
+    assert call_format(record) == 2 and call_format(decode_call(value, 1)) == CALL_FORMAT
+    assert decode_call(encode_call(record), 2) == record
 
 
 async def test_a_spilled_history_reads_from_its_event_rows_and_the_record() -> None:

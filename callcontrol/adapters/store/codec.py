@@ -14,14 +14,16 @@ history; claims expire after 24 h).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
 from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_binding import CallbackBinding
 from callcontrol.domain.claims import ClaimOutcome
-from callcontrol.domain.errors import StoreError
+from callcontrol.domain.errors import InvalidInput, StoreError
 from callcontrol.domain.events.call_events import CallEvent
+from callcontrol.domain.flows.state import FlowRun
 from callcontrol.domain.identifiers import Identifier, parse_lenient_identifier
 from callcontrol.domain.models import (
     CallRecord,
@@ -39,7 +41,13 @@ from callcontrol.domain.models import (
 )
 
 FORMAT_PROPERTY: Final = "Format"  # the row property naming the format of its packed values
-CALL_FORMAT: Final = 1  # the format written now
+CALL_FORMAT: Final = 1  # the format written now for a call without a flow run
+FLOW_CALL_FORMAT: Final = 2  # format 1 plus `flowRun`: written only for a call with a run
+
+
+def call_format(record: CallRecord) -> int:
+    """A call without a flow run stays in format 1, so a release without flows still reads it."""
+    return FLOW_CALL_FORMAT if record.flow_run is not None else CALL_FORMAT
 
 Json = dict[str, Any]
 
@@ -177,6 +185,7 @@ def encode_call(record: CallRecord) -> Json:
         "updatedAt": _iso(record.updated_at),
         "eventCount": record.event_count,
         **_binding(record.callback_binding),
+        **({"flowRun": record.flow_run.to_json()} if record.flow_run is not None else {}),
     }
 
 
@@ -203,6 +212,15 @@ def _decode_call_v1(value: Json) -> CallRecord:
     )
 
 
+def _decode_call_v2(value: Json) -> CallRecord:
+    run = value.get("flowRun")
+    try:
+        flow_run = FlowRun.from_json(run) if run is not None else None
+    except InvalidInput as exc:
+        raise StoreError(f"call record's flow run is unreadable: {exc.detail}") from None
+    return replace(_decode_call_v1(value), flow_run=flow_run)
+
+
 def _binding(binding: CallbackBinding) -> Json:
     """Optional key: rows without it (older ones, calls from before callback secrets) read as a
     call with no secret."""
@@ -219,7 +237,9 @@ def _read_binding(value: Json) -> CallbackBinding:
     return CallbackBinding(digest if isinstance(digest, str) else None)
 
 
-_CALL_DECODERS: Final[Mapping[int, Callable[[Json], CallRecord]]] = {1: _decode_call_v1}
+_CALL_DECODERS: Final[Mapping[int, Callable[[Json], CallRecord]]] = {
+    1: _decode_call_v1, 2: _decode_call_v2,
+}
 
 
 def row_format(entity: Mapping[str, Any]) -> int:

@@ -26,8 +26,8 @@ from callcontrol.adapters.store.backend import (
 )
 from callcontrol.adapters.store.call_index import INDEX_TABLE
 from callcontrol.adapters.store.codec import (
-    CALL_FORMAT,
     FORMAT_PROPERTY,
+    call_format,
     decode_call,
     decode_outbox_event,
     encode_call,
@@ -177,7 +177,7 @@ def record_entity(record: CallRecord, history: History, outbox: Outbox) -> Entit
     return {
         "PartitionKey": safe_key(record.call_connection_id),
         "RowKey": record_key(safe_key(record.call_connection_id)),
-        FORMAT_PROPERTY: CALL_FORMAT,
+        FORMAT_PROPERTY: call_format(record),
         "State": record.state.value,
         "Direction": record.direction.value,
         **packed,

@@ -45,6 +45,7 @@ class EventType(StrEnum):
     ENDED = "call.ended"
     UPDATED = "call.updated"  # an applied callback that changed nothing the others describe
     INBOUND_DECIDED = "inbound.decided"
+    FLOW_STEP = "call.flow.step"  # a flow run entered a step, or a step of it ended
 
 
 class Source(StrEnum):
@@ -127,6 +128,7 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
     old_inbound = before.inbound if before is not None else None
     if after.inbound is not None and after.inbound != old_inbound:
         found.append((EventType.INBOUND_DECIDED, "inbound", {"decision": after.inbound.to_json()}))
+    found.extend(_flow_steps(before, after))
     old_rank = before.state.rank if before is not None else CallState.UNKNOWN.rank
     if old_rank < CallState.CONNECTED.rank <= after.state.rank and not after.state.is_final:
         found.append((EventType.CONNECTED, "connected", {}))
@@ -155,6 +157,26 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
                       subject=subject_of(after.call_connection_id), time=when,
                       data=_data(after, event_type, change, cause))
             for event_type, key, change in found]
+
+
+def _flow_steps(before: CallRecord | None, after: CallRecord
+                ) -> list[tuple[EventType, str, dict[str, Any]]]:
+    """One event per path entry the change added or ended (keyed by run, entry and outcome)."""
+    run = after.flow_run
+    if run is None:
+        return []
+    old = before.flow_run if before is not None else None
+    old_path = old.path if old is not None and old.run_id == run.run_id else ()
+    found = []
+    for index, entry in enumerate(run.path):
+        if index < len(old_path) and old_path[index] == entry:
+            continue
+        found.append((EventType.FLOW_STEP, f"flow:{run.run_id}:{index}:{entry.outcome}",
+                      {"flow": run.flow, "runId": run.run_id, "step": entry.step,
+                       "visit": entry.visit, "attempt": entry.attempt, "outcome": entry.outcome,
+                       "runStatus": run.status.value,
+                       "runOutcome": run.outcome.value if run.outcome else None}))
+    return found
 
 
 def _roster_changed(before: CallRecord | None, after: CallRecord) -> bool:

@@ -12,7 +12,10 @@ Pure, like the rest of the domain (standard library and callcontrol.domain only)
 - `ask.py`         the ask request's signature and the reply's reading
 - `script.py`, `simulation.py`   the dry run: scripted outcomes in, path and actions out
 
-Not wired yet: no rule action starts a flow, no endpoint or store reads these.
+- `from_callback.py`  a callback read as the event it is for a run
+
+Wired by the rule set (`rules/flows.py`), the inbound use case (`usecases/flow_start.py`), the
+callbacks and the reconciler (`usecases/flow_runs.py`, `flow_actions.py`); docs/flows.md.
 """
 
 from callcontrol.domain.flows.actions import (

@@ -1,8 +1,8 @@
 """The flow engine: `advance(flow, run, event, now) -> (run, actions)`, a pure function.
 
-The wiring (later) loads the run with the call, applies one event, stores the new run in the same
-guarded write as the call's change, then sends the actions. Everything that makes that exactly
-once is here:
+The wiring (usecases/flow_runs.py) loads the run with the call, applies one event, stores the
+new run in the same guarded write as the call's change, then sends the actions. Everything that
+makes that exactly once is here:
 
 - Each action's operationContext and repeatability id derive from (call, run, visit, step,
   attempt, verb) (`actions.py`): a retried send repeats the same request, never a new one.

@@ -14,10 +14,12 @@ from callcontrol.domain.events.incoming_call import (
 )
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.rules.engine import Decision, RuleMiss, decide, default_rule_set
+from callcontrol.domain.rules.flows import flow_of
 from callcontrol.domain.rules.model import (
     Action,
     AnswerAction,
     Conditions,
+    FlowStartAction,
     RedirectAction,
     RejectAction,
     Rule,
@@ -34,6 +36,7 @@ __all__ = [
     "AnswerAction",
     "Conditions",
     "Decision",
+    "FlowStartAction",
     "Identifier",
     "IncomingCall",
     "RedirectAction",
@@ -46,6 +49,7 @@ __all__ = [
     "VoipHeaderCondition",
     "decide",
     "default_rule_set",
+    "flow_of",
     "incoming_call_json_schema",
     "parse_incoming_call",
     "parse_rule_set",

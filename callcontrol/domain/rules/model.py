@@ -312,7 +312,19 @@ class RedirectAction(WireModel):
         return data
 
 
-Action = Annotated[AnswerAction | RejectAction | RedirectAction, Field(discriminator="type")]
+class FlowStartAction(WireModel):
+    """Start the named flow of this rule set's `flows` (docs/flows.md): it answers, rings,
+    transfers, rejects or redirects the call step by step."""
+
+    model_config = ConfigDict(json_schema_extra=_type_required)
+
+    type: Literal["flow"] = "flow"
+    flow: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+Action = Annotated[
+    AnswerAction | RejectAction | RedirectAction | FlowStartAction, Field(discriminator="type")
+]
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -380,6 +392,9 @@ class RuleSet(WireModel):
 
     rules: Annotated[tuple[Rule, ...], WrapValidator(_unique_rule_ids)]
     default_action: Action
+    # The named call flows a `flow` action starts, as sent; validated by domain/flows/parsing
+    # (parse_rule_set), read back with `rules.flows.flow_of`.
+    flows: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The canonical wire form (what GET /api/rules returns and the store keeps)."""

@@ -7,6 +7,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from callcontrol.domain.errors import InvalidInput
+from callcontrol.domain.rules.flows import flow_problems
 from callcontrol.domain.rules.model import RuleSet
 from callcontrol.domain.validation_problems import problems_from, summary
 
@@ -18,13 +19,18 @@ def parse_rule_set(payload: object) -> RuleSet:
 
     Raises:
         InvalidInput: listing one FieldProblem per problem, with fields such as
-            `rules[2].conditions.timeWindows[0].timeZone` or `rules[3].id` (repeated id).
+            `rules[2].conditions.timeWindows[0].timeZone`, `rules[3].id` (repeated id),
+            `flows.sales.steps[1].next` or `rules[0].action.flow` (no such flow).
     """
     try:
-        return RuleSet.model_validate(payload, by_alias=True, by_name=False)
+        rules = RuleSet.model_validate(payload, by_alias=True, by_name=False)
     except ValidationError as exc:
         problems = problems_from(exc)
         raise InvalidInput(summary(problems, "rule set"), problems) from None
+    problems = flow_problems(rules)  # the flows, once the rest holds (they name its rules)
+    if problems:
+        raise InvalidInput(summary(problems, "rule set"), problems)
+    return rules
 
 
 def rule_set_json_schema(ref_template: str = OPENAPI_REF_TEMPLATE) -> dict[str, Any]:

@@ -297,8 +297,8 @@ async def test_owner_and_duplicate_may_both_finish_a_decided_claim(backend: Memo
     duplicate: list[Any] = []
     started: list[bool] = []
 
-    async def record_then_let_a_duplicate_finish(call_: Any, outcome: Any) -> str:
-        record_id = await original_record(call_, outcome)
+    async def record_then_let_a_duplicate_finish(call_: Any, outcome: Any, *rest: Any) -> str:
+        record_id = await original_record(call_, outcome, *rest)
         if not started:
             started.append(True)
             duplicate.append(await w.inbound.handle(call))  # sees `decided`, finishes it

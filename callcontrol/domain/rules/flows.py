@@ -1,0 +1,64 @@
+"""The rule set's `flows` section: validated with the rules, parsed once per document.
+
+A rule's `{"type": "flow", "flow": "sales"}` names a flow of the same document, so a set is
+refused when it names one that is not there (`rules[2].action.flow`).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.events.incoming_call import IncomingCall
+from callcontrol.domain.flows import CallFacts, Flow, StepType, parse_flows
+from callcontrol.domain.rules.model import FlowStartAction, RuleSet
+
+
+def flow_problems(rules: RuleSet) -> list[FieldProblem]:
+    """Every problem of the flows section and of the flow actions' references to it."""
+    problems: list[FieldProblem] = []
+    names: set[str] = set()
+    if rules.flows is not None:
+        try:
+            flows = parse_flows(rules.flows, "flows")
+            names = set(flows)
+            problems.extend(_not_runnable(flows))
+        except InvalidInput as exc:
+            problems.extend(exc.problems)
+            names = set(rules.flows)  # a flow with problems is reported there, not as missing
+    actions = [(f"rules[{i}].action.flow", rule.action) for i, rule in enumerate(rules.rules)]
+    actions.append(("defaultAction.flow", rules.default_action))
+    for where, action in actions:
+        if isinstance(action, FlowStartAction) and action.flow not in names:
+            problems.append(FieldProblem(where, f"names no flow of this rule set: '{action.flow}'"))
+    return problems
+
+
+def _not_runnable(flows: dict[str, Flow]) -> list[FieldProblem]:
+    """Steps the engine knows but this release cannot run live yet (the ask's HTTP adapter):
+    refused rather than accepted and silently sent to their fallback."""
+    return [FieldProblem(f"flows.{name}.steps[{index}].type",
+                         "ask steps are not available in this release yet")
+            for name, flow in flows.items()
+            for index, step in enumerate(flow.steps) if step.type is StepType.ASK]
+
+
+def flow_of(rules: RuleSet, name: str) -> Flow | None:
+    """The named flow of a validated rule set (parsed once per distinct flows section)."""
+    if rules.flows is None:
+        return None
+    return _parsed(json.dumps(rules.flows, sort_keys=True)).get(name)
+
+
+@lru_cache(maxsize=16)
+def _parsed(document: str) -> dict[str, Flow]:
+    return parse_flows(json.loads(document), "flows")
+
+
+def call_facts(call: IncomingCall) -> CallFacts:
+    """What a flow run knows of the offer (an ask sends it to the service)."""
+    headers = (*call.sip_headers.items(), *call.voip_headers.items())
+    return CallFacts(server_call_id=call.server_call_id, correlation_id=call.correlation_id,
+                     caller=call.from_, callee=call.to,
+                     headers=tuple((str(name), str(value)) for name, value in headers))

@@ -1,0 +1,121 @@
+"""Sending what a flow run asks for, after the write that moved the run.
+
+Each request is an action like any other (usecases/actions.py `run_action`): reserved on the
+call record under the operationContext and repeatability id the engine derived from (run, visit,
+step, attempt, verb), so it appears in the call's operations, its callbacks settle it, and a
+second send of it (a retry, another instance) is recognised by its repeatability id and never
+reaches ACS as a new request. Requests before the answer (answer, reject, redirect) are the
+inbound use case's; an ask is the ask port's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import Final
+
+from callcontrol.domain.errors import AcsRejected, CallControlError, Conflict, InvalidInput, NotFound
+from callcontrol.domain.flows import (
+    AddParticipant,
+    CancelAddParticipant,
+    FlowAction,
+    HangUp,
+    RemoveParticipant,
+    TransferCall,
+)
+from callcontrol.usecases import calls as call_commands
+from callcontrol.usecases import participants as participant_commands
+from callcontrol.usecases.calls import Calls
+from callcontrol.usecases.participants import Participants
+from callcontrol.usecases.ports import CallRecords
+
+logger = logging.getLogger(__name__)
+# A cancel may follow its add's acceptance by milliseconds: how long to wait for the add's
+# invitation id to be noted before giving up (the run's settle deadline covers the rest).
+_INVITATION_WAIT_SECONDS: Final = 2.0
+
+
+class FlowActions:
+    def __init__(self, calls: CallRecords, call_actions: Calls, participants: Participants) -> None:
+        self._calls = calls
+        self._call_actions = call_actions
+        self._participants = participants
+
+    async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> list[FlowAction]:
+        """Send the run's requests in the engine's order, adds next to each other together (a
+        simultaneous ring rings at once). Returns the adds and transfers ACS refused for good
+        (the run reads them as failed at once); a transient failure leaves the request pending,
+        and the run's deadline moves it on (the reconciler)."""
+        refused: list[FlowAction] = []
+        index = 0
+        while index < len(actions):
+            batch = [actions[index]]
+            while (isinstance(batch[0], AddParticipant) and index + len(batch) < len(actions)
+                   and isinstance(actions[index + len(batch)], AddParticipant)):
+                batch.append(actions[index + len(batch)])
+            results = await asyncio.gather(*(self._one(call_connection_id, a) for a in batch))
+            refused.extend(action for action, ok in zip(batch, results, strict=True) if not ok)
+            index += len(batch)
+        return [action for action in refused if isinstance(action, AddParticipant | TransferCall)]
+
+    async def _one(self, call_id: str, action: FlowAction) -> bool:
+        """False when ACS (or the call) refused the request for good."""
+        try:
+            request = self._request(call_id, action)
+            if request is not None:
+                await request
+        except (AcsRejected, NotFound, InvalidInput, Conflict) as exc:
+            logger.warning("flow request %s (%s) refused: %s", action.name, action.context,
+                           type(exc).__name__)
+            return False
+        except CallControlError as exc:  # unavailable, throttled: maybe sent, kept pending
+            logger.warning("flow request %s (%s) not confirmed: %s", action.name, action.context,
+                           type(exc).__name__)
+        return True
+
+    def _request(self, call_id: str, action: FlowAction) -> Awaitable[object] | None:
+        context, rid = action.context, action.repeatability_id
+        if isinstance(action, AddParticipant):
+            return self._participants.add_participant(participant_commands.AddParticipant(
+                call_id, action.target, caller_id=action.caller_id,
+                invitation_timeout_seconds=action.invitation_timeout_seconds,
+                operation_context=context, repeatability_id=rid))
+        if isinstance(action, CancelAddParticipant):
+            return self._cancel(call_id, action)
+        if isinstance(action, RemoveParticipant):
+            return self._participants.remove_participant(participant_commands.RemoveParticipant(
+                call_id, action.target, operation_context=context, repeatability_id=rid))
+        if isinstance(action, TransferCall):
+            return self._call_actions.transfer(call_commands.TransferCall(
+                call_id, action.target, transferee=action.transferee, caller_id=action.caller_id,
+                operation_context=context, repeatability_id=rid))
+        if isinstance(action, HangUp):
+            return self._call_actions.hang_up(call_commands.HangUp(
+                call_id, for_everyone=action.for_everyone, repeatability_id=rid,
+                operation_context=context))
+        logger.warning("flow request %s cannot be sent on a connected call", action.name)
+        return None
+
+    async def _cancel(self, call_id: str, action: CancelAddParticipant) -> None:
+        invitation_id = await self._invitation_of(call_id, action.add_context)
+        if invitation_id is None:
+            logger.warning("flow cancel %s: its add's invitation id is not known", action.context)
+            return
+        await self._participants.cancel_add_participant(participant_commands.CancelAddParticipant(
+            call_id, invitation_id, operation_context=action.context,
+            repeatability_id=action.repeatability_id))
+
+    async def _invitation_of(self, call_id: str, add_context: str) -> str | None:
+        loop = asyncio.get_running_loop()
+        until = loop.time() + _INVITATION_WAIT_SECONDS
+        delay = 0.05
+        while True:
+            record = await self._calls.find(call_id)
+            operation = record.operation(add_context) if record is not None else None
+            if operation is not None and operation.invitation_id is not None:
+                return operation.invitation_id
+            if loop.time() >= until:
+                return None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.4)

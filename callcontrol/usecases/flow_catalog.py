@@ -1,0 +1,32 @@
+"""The flow a run follows: the named flow of the rule-set version the run started in.
+
+Stored versions never change, so a flow is read once per (version, name) and kept.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from callcontrol.domain.flows import Flow, FlowRun
+from callcontrol.domain.rules import flow_of
+from callcontrol.usecases.ports import RuleSetVersions
+
+_KEEP: Final = 64
+
+
+class FlowCatalog:
+    def __init__(self, versions: RuleSetVersions) -> None:
+        self._versions = versions
+        self._flows: dict[tuple[int, str], Flow | None] = {}
+
+    async def flow_for(self, run: FlowRun) -> Flow | None:
+        """None for a run whose version or flow is gone (the engine then ends the run)."""
+        if run.version is None:
+            return None
+        key = (run.version, run.flow)
+        if key not in self._flows:
+            version = await self._versions.version(run.version)
+            if len(self._flows) >= _KEEP:
+                self._flows.clear()
+            self._flows[key] = flow_of(version.rules, run.flow)
+        return self._flows[key]

@@ -1,0 +1,87 @@
+"""A flow started on an offer: its run, and the one request the offer gets first.
+
+Before the answer a flow can only answer (a ring or transfer needs the call), reject (a hangup
+step) or redirect; that request is the offer's action, sent by the inbound use case under the
+offer's claim, with the operationContext and repeatability id the engine derived for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from callcontrol.domain.claims import claim_key
+from callcontrol.domain.errors import StoreError
+from callcontrol.domain.events.incoming_call import IncomingCall
+from callcontrol.domain.flows import (
+    AnswerCall,
+    Flow,
+    FlowRun,
+    FlowStarted,
+    RedirectCall,
+    RejectCall,
+    advance,
+    run_id_for,
+)
+from callcontrol.domain.models import InboundAction, InboundDecision
+from callcontrol.domain.rules import FlowStartAction, flow_of
+from callcontrol.domain.rules.flows import call_facts
+from callcontrol.domain.rules.versions import RuleSetVersion
+
+
+@dataclass(frozen=True)
+class StartedFlow:
+    flow: Flow
+    run: FlowRun  # FlowStarted applied: waiting for the first request's outcome
+
+
+@dataclass(frozen=True)
+class FirstRequest:
+    request: AnswerCall | RejectCall | RedirectCall
+    inbound_action: InboundAction
+    started: StartedFlow
+
+
+def first_request(flow: Flow, call: IncomingCall, key: str, version: int, now: datetime
+                  ) -> FirstRequest:
+    """The run (its id derived from the offer's claim key, so every delivery names the same
+    run) and its first request.
+
+    Raises:
+        StoreError: the flow asked for something an offer cannot do first (never for a flow
+            the rule-set validation accepted).
+    """
+    run = FlowRun.new(flow.name, run_id_for(key, flow.name), key, call_facts(call), version=version)
+    run, actions = advance(flow, run, FlowStarted(), now)
+    request = actions[0] if len(actions) == 1 else None
+    if isinstance(request, AnswerCall):
+        return FirstRequest(request, InboundAction.ANSWER, StartedFlow(flow, run))
+    if isinstance(request, RejectCall):
+        return FirstRequest(request, InboundAction.REJECT, StartedFlow(flow, run))
+    if isinstance(request, RedirectCall):
+        return FirstRequest(request, InboundAction.REDIRECT, StartedFlow(flow, run))
+    shown = [action.name for action in actions]
+    raise StoreError(f"flow '{flow.name}' cannot start an offer with {shown}")
+
+
+def restarted_flow(ruleset: RuleSetVersion, call: IncomingCall, decision: InboundDecision,
+                   now: datetime) -> StartedFlow | None:
+    """The run of a flow an owner started but did not record (a redelivery records it): the
+    same id, contexts and repeatability ids, derived again from the offer, the version and the
+    rule. None when the decision started no flow, or its version is no longer in force."""
+    context = call.incoming_call_context
+    if context is None or ruleset.version != decision.rule_set_version:
+        return None
+    rules = ruleset.rules
+    if decision.rule_id is None:
+        action = rules.default_action
+    else:
+        rule = next((r for r in rules.rules if r.id == decision.rule_id), None)
+        if rule is None:
+            return None
+        action = rule.action
+    flow = flow_of(rules, action.flow) if isinstance(action, FlowStartAction) else None
+    if flow is None:
+        return None
+    started_at = decision.decided_at or now
+    return first_request(flow, call, claim_key(context), ruleset.version, started_at).started

@@ -1,0 +1,92 @@
+"""Flows in the rule set: the flow action, its validation, the dry run, the step events."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from callcontrol.domain.errors import InvalidInput
+from callcontrol.domain.events.call_events import APP, announce
+from callcontrol.domain.flows import CallFacts, FlowRun, FlowStarted, advance
+from callcontrol.domain.models import CallRecord
+from callcontrol.domain.rules import flow_of, parse_incoming_call, parse_rule_set
+from callcontrol.domain.rules.versions import RuleSetVersion
+from callcontrol.usecases.rules import EvaluateRules, Rules
+from tests.unit.flows._support import NOW
+
+RING = {"id": "team", "type": "ring", "targets": [{"communicationUserId": "8:acs:rules_anna"}],
+        "fallback": "bye"}
+BYE = {"id": "bye", "type": "hangup"}
+
+
+def rule_set(flows: Any, flow: str = "desk") -> dict[str, Any]:
+    return {"rules": [{"id": "r", "action": {"type": "flow", "flow": flow}}],
+            "defaultAction": {"type": "answer"}, "flows": flows}
+
+
+def fields(document: dict[str, Any]) -> list[str]:
+    with pytest.raises(InvalidInput) as caught:
+        parse_rule_set(document)
+    return [problem.field for problem in caught.value.problems]
+
+
+def test_a_rule_naming_a_missing_flow_is_refused_by_field() -> None:
+    assert fields(rule_set({"desk": {"steps": [RING, BYE]}}, flow="sales")) == ["rules[0].action.flow"]
+    assert fields({"rules": [], "defaultAction": {"type": "flow", "flow": "x"}}) == ["defaultAction.flow"]
+
+
+def test_flow_problems_are_named_under_flows() -> None:
+    found = fields(rule_set({"desk": {"steps": [{**RING, "fallback": "nowhere"}, BYE]}}))
+    assert "flows.desk.steps[0].fallback" in found
+
+
+def test_ask_steps_are_refused_until_they_can_run() -> None:
+    ask = {"id": "ask", "type": "ask", "url": "https://crm.example.com/route", "fallback": "bye"}
+    assert fields(rule_set({"desk": {"steps": [ask, BYE]}})) == ["flows.desk.steps[0].type"]
+
+
+def test_a_valid_set_keeps_its_flows_and_round_trips() -> None:
+    rules = parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))
+    assert parse_rule_set(rules.to_json()) == rules
+    flow = flow_of(rules, "desk")
+    assert flow is not None and [step.id for step in flow.steps] == ["team", "bye"]
+
+
+class _Versions:
+    def __init__(self, version: RuleSetVersion) -> None:
+        self.entry = version
+
+    async def current(self) -> RuleSetVersion:
+        return self.entry
+
+
+async def test_evaluate_returns_the_path_for_a_script_and_refuses_a_script_without_a_flow() -> None:
+    rules = parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))
+    version = RuleSetVersion(version=3, rules=rules, etag='"3-x"', saved_at=None, source="api")
+    use_case = Rules(_Versions(version), None)  # type: ignore[arg-type]
+    call = parse_incoming_call({"from": {"phoneNumber": "+14255550100"},
+                                "to": {"phoneNumber": "+18005550100"}}, require_call_context=False)
+    evaluation = await use_case.evaluate(EvaluateRules(call, NOW, {"team": ["busy"]}))
+    assert evaluation.flow is not None
+    body = evaluation.flow.to_json()
+    assert [(p["step"], p["outcome"]) for p in body["path"]] == [("team", "busy"), ("bye", None)]
+    answer_all = parse_rule_set({"rules": [], "defaultAction": {"type": "answer"}})
+    plain = RuleSetVersion(version=4, rules=answer_all, etag='"4-y"', saved_at=None, source="api")
+    with pytest.raises(InvalidInput) as caught:
+        await Rules(_Versions(plain), None).evaluate(  # type: ignore[arg-type]
+            EvaluateRules(call, NOW, {"team": ["busy"]}))
+    assert [p.field for p in caught.value.problems] == ["script"]
+
+
+def test_each_step_entered_and_ended_is_announced_once() -> None:
+    rules = parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))
+    flow = flow_of(rules, "desk")
+    assert flow is not None
+    run, _ = advance(flow, FlowRun.new("desk", "run-1", "key", CallFacts()), FlowStarted(), NOW)
+    before = CallRecord("conn-1")
+    after = replace(before, flow_run=run)
+    events = [e for e in announce(before, after, APP, NOW) if e.type == "call.flow.step"]
+    assert [e.data["change"]["step"] for e in events] == ["team"]
+    assert [e for e in announce(after, after, APP, NOW) if e.type == "call.flow.step"] == []
