@@ -152,7 +152,7 @@ def inbound_options_from_settings(settings: Settings) -> InboundOptions:
     # set read, one ACS request, the write that marks the claim decided), each bounded by its
     # deadline: a stuck write fails inside the lease instead of handing the offer to a
     # redelivery that would act a second time.
-    from callcontrol.adapters.store.azure_tables import STORAGE_DEADLINE_SECONDS
+    from callcontrol.adapters.store.backend import STORAGE_DEADLINE_SECONDS
 
     lease = settings.acs_request_timeout_seconds + 3 * STORAGE_DEADLINE_SECONDS + 5
     return InboundOptions(

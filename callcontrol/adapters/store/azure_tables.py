@@ -29,6 +29,7 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from callcontrol.adapters.store.backend import (
     ETAG,
+    STORAGE_DEADLINE_SECONDS,
     Entity,
     EntityExists,
     EtagMismatch,
@@ -43,10 +44,6 @@ from callcontrol.domain.errors import StoreError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-# Every storage request ends within this, the SDK's own retries included: well inside Event
-# Grid's 30 s wait for a webhook and the host's HTTP timeout, so a hung store becomes a prompt
-# 503 (or a failed delivery that Event Grid retries), never a request that outlives its caller.
-STORAGE_DEADLINE_SECONDS = 5.0
 _CONFLICT_CODES = {"UpdateConditionNotSatisfied", "ResourceNotFound", "EntityNotFound"}
 _TABLE_NOT_FOUND = "TableNotFound"
 

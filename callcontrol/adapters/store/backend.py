@@ -31,6 +31,11 @@ _CHUNK = 30_000  # Table string properties hold at most 64 KiB (32 K UTF-16 char
 
 # Azure Table Storage and Azurite make a row's ETag from the service's time of the write (its
 # Timestamp): W/"datetime'2026-12-07T04%3A45%3A42.1234567Z'".
+# Every storage request ends within this, the SDK's own retries included: well inside Event
+# Grid's 30 s wait for a webhook and the host's HTTP timeout, so a hung store becomes a prompt
+# 503 (or a failed delivery that Event Grid retries), never a request that outlives its caller.
+# Here, free of the SDK, so a store that plans around it loads no SDK at import.
+STORAGE_DEADLINE_SECONDS = 5.0
 _DATETIME_ETAG = re.compile(r"^W/\"datetime'([^']+)'\"$")
 
 

@@ -31,9 +31,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
-from callcontrol.adapters.store.azure_tables import STORAGE_DEADLINE_SECONDS
 from callcontrol.adapters.store.backend import (
     ETAG,
+    STORAGE_DEADLINE_SECONDS,
     Entity,
     EntityExists,
     EtagMismatch,
