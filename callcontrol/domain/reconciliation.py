@@ -108,6 +108,21 @@ def end_missing_call(record: CallRecord, now: datetime) -> Reconciled | None:
     }))
 
 
+# While the app's own exit is under way ACS forgets the call by design: its callbacks tell how.
+_LEAVING = (CallState.TRANSFERRING, CallState.TRANSFER_ACCEPTED, CallState.DISCONNECTING)
+_EXITS = (OperationKind.HANG_UP, OperationKind.TERMINATE, OperationKind.TRANSFER)
+
+
+def end_call_acs_lost(record: CallRecord, now: datetime) -> Reconciled | None:
+    """A read or an action found the call gone at ACS (8522): end it now, as reconciliation
+    would later, unless the app is leaving it (then the exit's callbacks are due, not a loss)."""
+    exiting = any(op.kind in _EXITS and op.status is OperationStatus.PENDING
+                  for op in record.operations)
+    if record.state in _LEAVING or exiting:
+        return None
+    return end_missing_call(record, now)
+
+
 def _entry(record: CallRecord, now: datetime, data: dict[str, Any]) -> StoredEvent:
     return StoredEvent(
         event_id=f"reconciliation-{uuid.uuid4()}",

@@ -38,14 +38,15 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from callcontrol.domain.clock import Clock
-from callcontrol.domain.errors import AcsUnavailable, CallControlError, Conflict
+from callcontrol.domain.errors import AcsUnavailable, CallControlError, CallGone, Conflict
 from callcontrol.domain.events.call_events import APP
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.models import CallRecord, CallState, Operation, OperationKind, OperationStatus
 from callcontrol.domain.repeatability import is_retry
 from callcontrol.domain.state_machine import record_pending
 from callcontrol.observability import ActionOutcome, note_call, telemetry
-from callcontrol.usecases.ports import CallChange, CallRecords
+from callcontrol.usecases.lost_calls import end_if_gone
+from callcontrol.usecases.ports import CallChange, CallLookup, CallRecords
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -116,8 +117,10 @@ class Accepted:
 # --- the protocol --------------------------------------------------------------------------
 
 
-async def run_action(calls: CallRecords, action: Action[T], clock: Clock) -> Accepted:
-    """Reserve, send, note (module doc); raises what the call or ACS refused."""
+async def run_action(calls: CallRecords, action: Action[T], clock: Clock,
+                     acs: Callable[[], CallLookup] | None = None) -> Accepted:
+    """Reserve, send, note (module doc); raises what the call or ACS refused. With `acs`, an
+    8522 answer is checked with GetCall and, if the call is gone, the call ends (lost_calls)."""
     call_id = action.call_connection_id
     context = operation_context(action.operation_context, action.context_prefix,
                                 action.repeatability_id)
@@ -128,7 +131,12 @@ async def run_action(calls: CallRecords, action: Action[T], clock: Clock) -> Acc
         return Accepted.of(call_id, retry)
     # First attempt, or a retry whose outcome (or answer) was never heard: the same
     # repeatability id makes ACS answer with its first outcome.
-    answer = await send(calls, action, context)
+    try:
+        answer = await send(calls, action, context)
+    except CallGone:
+        if acs is not None:  # ACS's 8522 may name a participant: GetCall says whether the call is
+            await end_if_gone(calls, acs(), call_id, clock)
+        raise
     noted = action.noted(answer)
     if noted is None:
         status = status_of(record, context) or (retry.status if retry is not None else None)

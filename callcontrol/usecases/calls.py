@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from callcontrol.domain.callback_binding import new_callback_secret, secret_digest
 from callcontrol.domain.clock import Clock, utc_now
-from callcontrol.domain.errors import NotFound
+from callcontrol.domain.errors import CallGone, NotFound
 from callcontrol.domain.events.call_events import APP
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery
@@ -30,6 +30,7 @@ from callcontrol.domain.state_machine import record_pending
 from callcontrol.observability import note_call, use_case
 from callcontrol.usecases._caller_id import caller_id_for
 from callcontrol.usecases.actions import Accepted, Action, Noted, new_operation_context, perform, run_action
+from callcontrol.usecases.lost_calls import end_lost_call
 from callcontrol.usecases.ports import CallAutomation, CallRecords
 
 # --- commands ------------------------------------------------------------------------------
@@ -155,6 +156,9 @@ class Calls:
         if isinstance(live_read, NotFound):
             if stored is None:
                 raise live_read
+            if isinstance(live_read, CallGone) and not stored.state.is_final:
+                # Not left for the timer: the call is gone now (say, the emulator restarted).
+                stored = await end_lost_call(self._calls, call_id, self._clock()) or stored
         elif isinstance(live_read, BaseException):
             if stored is None or not stored.state.is_final:
                 raise live_read
@@ -195,7 +199,7 @@ class Calls:
             call_id, OperationKind.TERMINATE if for_everyone else OperationKind.HANG_UP, send,
             "hangup", repeatability_id=command.repeatability_id, noted=_disconnecting,
             while_ending=True,
-        ), self._clock)
+        ), self._clock, self._gateway)
 
     @use_case
     async def transfer(self, command: TransferCall) -> Accepted:
@@ -214,7 +218,7 @@ class Calls:
             send, "transfer", operation_context=command.operation_context,
             repeatability_id=command.repeatability_id, target=target,
             noted=_transferring if whole_call else _nothing_more,
-        ), self._clock)
+        ), self._clock, self._gateway)
 
 
 def _disconnecting(_: None) -> Noted:
