@@ -111,14 +111,20 @@ def end_missing_call(record: CallRecord, now: datetime) -> Reconciled | None:
 # While the app's own exit is under way ACS forgets the call by design: its callbacks tell how.
 _LEAVING = (CallState.TRANSFERRING, CallState.TRANSFER_ACCEPTED, CallState.DISCONNECTING)
 _EXITS = (OperationKind.HANG_UP, OperationKind.TERMINATE, OperationKind.TRANSFER)
+# A call that changed this recently may be ending by callbacks still in flight (a remote hang-up:
+# ACS drops the call before its CallDisconnected arrives): those tell the real reason.
+CALLBACKS_IN_FLIGHT: Final = timedelta(seconds=15)
 
 
-def end_call_acs_lost(record: CallRecord, now: datetime) -> Reconciled | None:
+def end_call_acs_lost(record: CallRecord, now: datetime, changed_before: datetime | None = None
+                      ) -> Reconciled | None:
     """A read or an action found the call gone at ACS (8522): end it now, as reconciliation
-    would later, unless the app is leaving it (then the exit's callbacks are due, not a loss)."""
+    would later, unless the app is leaving it or it changed just now (then callbacks are due)."""
     exiting = any(op.kind in _EXITS and op.status is OperationStatus.PENDING
                   for op in record.operations)
-    if record.state in _LEAVING or exiting:
+    last = changed_before or last_activity(record)  # an action's own writes do not count
+    recent = last is not None and now - last < CALLBACKS_IN_FLIGHT
+    if record.state in _LEAVING or exiting or recent:
         return None
     return end_missing_call(record, now)
 

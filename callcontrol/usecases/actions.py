@@ -135,7 +135,7 @@ async def run_action(calls: CallRecords, action: Action[T], clock: Clock,
         answer = await send(calls, action, context)
     except CallGone:
         if acs is not None:  # ACS's 8522 may name a participant: GetCall says whether the call is
-            await end_if_gone(calls, acs(), call_id, clock)
+            await end_if_gone(calls, acs(), call_id, clock, reservation.changed_before)
         raise
     noted = action.noted(answer)
     if noted is None:
@@ -163,11 +163,13 @@ class Reservation:
     context: str
     now: datetime
     retry_of: Operation | None = None
+    changed_before: datetime | None = None  # the call's last change before this reservation
 
     def change(self, record: CallRecord | None) -> CallRecord | None:
         self.retry_of = None
         if record is None:
             return None
+        self.changed_before = record.updated_at or record.created_at
         action = self.action
         if action.precondition is not None:
             action.precondition(record)

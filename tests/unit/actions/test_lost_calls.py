@@ -3,6 +3,8 @@ with the reconciler's reason, not left `connected` until the reconciler's timer 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from azure.core.exceptions import ODataV4Format, ResourceNotFoundError
 
@@ -11,13 +13,17 @@ from callcontrol.domain.errors import CallGone, NotFound
 from callcontrol.domain.models import AcsCall, CallState, OperationStatus
 from callcontrol.domain.reconciliation import NOT_FOUND_AT_ACS, RECONCILIATION_EVENT
 from callcontrol.usecases.calls import GetCall
-from tests.unit.actions.support import ACTIONS, CALL, ActionCase, Rig
+from tests.unit.actions.support import ACTIONS, CALL, NOW, ActionCase, Rig
+
+QUIET_SINCE = NOW - timedelta(minutes=1)  # past the callbacks' grace, well before the timer's
 
 
 @pytest.fixture
 async def rig() -> Rig:
     made = Rig()
     await made.put()
+    await made.store.modify(CALL, lambda record: record.with_changes(updated_at=QUIET_SINCE)
+                            if record is not None else None)
     return made
 
 
@@ -89,6 +95,15 @@ async def test_an_8522_for_a_participant_leaves_the_call(rig: Rig) -> None:
     with pytest.raises(CallGone):
         await remove.run(rig, None, None)
     assert (await rig.record()).state is CallState.CONNECTED
+    assert await reconciliation_entries(rig) == []
+
+
+async def test_a_call_that_changed_just_now_waits_for_its_callbacks(rig: Rig) -> None:
+    """A remote hang-up: ACS drops the call before its CallDisconnected arrives."""
+    await rig.store.modify(CALL, lambda record: record.with_changes(updated_at=NOW)
+                           if record is not None else None)
+    acs_answers(rig, CallGone("ACS: Call not found (get call)"))
+    assert (await rig.calls.get_call(GetCall(CALL))).record.state is CallState.CONNECTED
     assert await reconciliation_entries(rig) == []
 
 
