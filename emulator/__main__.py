@@ -1,6 +1,7 @@
 """CLI: ``python -m emulator --port 0 --access-key K --resource-id R --event-webhook URL``.
 
-The access key may come from the environment variable EMULATOR_ACCESS_KEY instead.
+The access key may come from the environment variable EMULATOR_ACCESS_KEY instead, and the
+webhook from EMULATOR_EVENT_WEBHOOK (its URL carries the host's Event Grid key: not for `ps`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from logformat import configure_root
 
 ACCESS_KEY_VARIABLE = "EMULATOR_ACCESS_KEY"
 TOPIC_KEY_VARIABLE = "EMULATOR_TOPIC_KEY"
+EVENT_WEBHOOK_VARIABLE = "EMULATOR_EVENT_WEBHOOK"
 
 
 def _positive_int(text: str) -> int:
@@ -52,7 +54,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"base64 ACS access key (default: ${ACCESS_KEY_VARIABLE}, which keeps it out of `ps`)",
     )
     parser.add_argument("--resource-id", required=True, help="immutable resource id (token audience)")
-    parser.add_argument("--event-webhook", default=None, help="where IncomingCall events are POSTed")
+    parser.add_argument("--event-webhook", default=None,
+                        help=f"where IncomingCall events are POSTed (default: ${EVENT_WEBHOOK_VARIABLE}, "
+                        "which keeps the URL's key out of `ps`)")
     parser.add_argument(
         "--resource-number",
         action="append",
@@ -96,6 +100,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.access_key = os.environ.get(ACCESS_KEY_VARIABLE) or None
     if args.topic_key is None:
         args.topic_key = os.environ.get(TOPIC_KEY_VARIABLE) or None
+    if args.event_webhook is None:
+        args.event_webhook = os.environ.get(EVENT_WEBHOOK_VARIABLE) or None
     if args.access_key is None:
         parser.error(f"give --access-key or set {ACCESS_KEY_VARIABLE}")
     return args

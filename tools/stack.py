@@ -94,13 +94,14 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
                    log: Path | None, extra: list[str] | None = None,
                    topic_key: str | None = None) -> subprocess.Popen[bytes]:
     ensure_free(port)
-    # Keys go in the environment, not on the command line, where ps shows them; logs are JSON.
-    env = {"EMULATOR_ACCESS_KEY": access_key, "LOG_FORMAT": "json"}
+    # Keys go in the environment, not on the command line, where ps shows them (the webhook URL
+    # too: it carries devhost's Event Grid key); logs are JSON.
+    env = {"EMULATOR_ACCESS_KEY": access_key, "EMULATOR_EVENT_WEBHOOK": webhook, "LOG_FORMAT": "json"}
     if topic_key is not None:
         env["EMULATOR_TOPIC_KEY"] = topic_key
     process = start(
         [sys.executable, "-m", "emulator", "--host", HOST, "--port", str(port),
-         "--resource-id", resource_id, "--event-webhook", webhook, *(extra or [])],
+         "--resource-id", resource_id, *(extra or [])],
         env=env,
         log=log,
     )
