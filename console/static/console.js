@@ -32,7 +32,8 @@ function identifier(text) {
   return value.startsWith("+") ? { phoneNumber: value } : { rawId: value };
 }
 
-function shortId(id) { return id ? id.slice(0, 8) + "…" : "—"; }
+// An inbound-… record (a call rejected or redirected) is told apart by what follows its prefix.
+function shortId(id) { return !id ? "—" : id.slice(0, id.startsWith("inbound-") ? 16 : 8) + "…"; }
 
 // One id per call wherever a person reads: the app's callConnectionId (what the API, the logs
 // and the terminal name it by), with ACS's correlationId beside it, secondary.

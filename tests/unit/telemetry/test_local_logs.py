@@ -67,6 +67,19 @@ def test_call_lines_are_short_and_say_which_call() -> None:
     assert warning == "10:02:03  devhost  WARNING callback CallConnected applied: connecting → connected"
 
 
+def test_call_lines_name_a_call_by_its_call_connection_id_and_its_correlation_id_beside() -> None:
+    """One id per call, as in the API and the console; never a correlationId posing as it."""
+    entry = {"time": "2026-11-30T10:02:03.123+00:00", "level": "INFO",
+             "logger": "callcontrol.usecases.inbound", "callConnectionId": "5e1f0c2a-0000-4000",
+             "correlationId": "9d41a7b0-1111-4000", "message": "inbound call decided"}
+    assert call_line(entry) == "10:02:03  call 5e1f0c2a · corr 9d41a7b0  inbound call decided"
+    only_correlation = {**entry, "callConnectionId": None}
+    assert call_line(only_correlation) == "10:02:03  corr 9d41a7b0  inbound call decided"
+    rejected = {**entry, "callConnectionId": "inbound-0123456789abcdef-fedcba987654"}
+    assert call_line(rejected) == (
+        "10:02:03  call inbound-01234567 · corr 9d41a7b0  inbound call decided")
+
+
 def test_following_the_log_prints_only_what_is_new(tmp_path: Path) -> None:
     log = tmp_path / "devhost.log"
     log.write_text('{"level": "INFO", "logger": "callcontrol.x", "callConnectionId": "old", '
