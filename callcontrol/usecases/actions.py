@@ -246,8 +246,10 @@ def forget(context: str) -> CallChange:
     return change
 
 
-async def perform(kind: OperationKind, context: str, request: Callable[[], Awaitable[T]]) -> T:
-    """Send one request to ACS: logged once when ACS took it, counted by kind and outcome."""
+async def perform(kind: OperationKind, context: str, request: Callable[[], Awaitable[T]],
+                  learnt: Callable[[T], None] | None = None) -> T:
+    """Send one request to ACS: logged once when ACS took it, counted by kind and outcome.
+    `learnt` notes what the answer tells of the call (a create's ids) before that log line."""
     note_call(operation_context=context)
     metrics = telemetry().metrics
     try:
@@ -258,6 +260,8 @@ async def perform(kind: OperationKind, context: str, request: Callable[[], Await
         metrics.action(kind=kind.value, outcome=outcome)
         raise
     metrics.action(kind=kind.value, outcome=ActionOutcome.ACCEPTED)
+    if learnt is not None:
+        learnt(result)
     logger.info("%s sent to ACS (operationContext %s)", kind.value, context)
     return result
 

@@ -116,9 +116,7 @@ class Calls:
             list(command.targets), caller_id=caller_id, display_name=command.display_name,
             operation_context=context, repeatability_id=command.repeatability_id,
             callback_secret=secret,
-        ))
-        note_call(call_connection_id=created.call_connection_id,
-                  server_call_id=created.server_call_id, correlation_id=created.correlation_id)
+        ), learnt=_note_created)  # its log line names the call it made
         now = self._clock()
         pending = Operation(context, OperationKind.CONNECT, OperationStatus.PENDING, requested_at=now)
 
@@ -219,6 +217,11 @@ class Calls:
             repeatability_id=command.repeatability_id, target=target,
             noted=_transferring if whole_call else _nothing_more,
         ), self._clock, self._gateway)
+
+
+def _note_created(created: AcsCall) -> None:
+    note_call(call_connection_id=created.call_connection_id,
+              server_call_id=created.server_call_id, correlation_id=created.correlation_id)
 
 
 def _disconnecting(_: None) -> Noted:
