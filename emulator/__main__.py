@@ -16,7 +16,7 @@ import sys
 
 from emulator.app import serve
 from emulator.config import EmulatorConfig
-from logformat import configure_root
+from logformat import announce, configure_root
 
 ACCESS_KEY_VARIABLE = "EMULATOR_ACCESS_KEY"
 TOPIC_KEY_VARIABLE = "EMULATOR_TOPIC_KEY"
@@ -109,7 +109,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 async def _run(config: EmulatorConfig) -> None:
     served = await serve(config)
-    print(f"emulator listening on {served.base_url}", flush=True)
+    announce(f"emulator listening on {served.base_url}", "emulator")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

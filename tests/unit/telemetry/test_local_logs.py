@@ -106,3 +106,21 @@ def test_stream_output_is_one_object_per_line() -> None:
     handler.emit(record("one"))
     handler.emit(record("two"))
     assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["one", "two"]
+
+
+def test_start_up_lines_are_json_records_when_the_log_is_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """devhost.log began with a plain-text banner (functions, listening on): `jq` failed on it."""
+    from logformat import announce
+
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    out = io.StringIO()
+    announce("Functions:\n  health: [GET] http://127.0.0.1:7071/api/health (anonymous)", "devhost", out)
+    entries = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(e["logger"], e["level"], e["message"]) for e in entries] == [
+        ("devhost", "INFO", "Functions:"),
+        ("devhost", "INFO", "  health: [GET] http://127.0.0.1:7071/api/health (anonymous)")]
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    out = io.StringIO()
+    announce("devhost listening on http://127.0.0.1:7071", "devhost", out)
+    assert out.getvalue() == "devhost listening on http://127.0.0.1:7071\n"  # read by tests and people
+
