@@ -112,13 +112,15 @@ class Calls:
                                   "sourceCallerIdNumber")
         context = command.operation_context or new_operation_context("create")
         secret = new_callback_secret()  # the call's callbacks must present it (kept hashed)
+        requested = self._clock()  # before ACS is asked: its CallConnected may come first
         created = await perform(OperationKind.CONNECT, context, lambda: self._gateway().create_call(
             list(command.targets), caller_id=caller_id, display_name=command.display_name,
             operation_context=context, repeatability_id=command.repeatability_id,
             callback_secret=secret,
         ), learnt=_note_created)  # its log line names the call it made
         now = self._clock()
-        pending = Operation(context, OperationKind.CONNECT, OperationStatus.PENDING, requested_at=now)
+        pending = Operation(context, OperationKind.CONNECT, OperationStatus.PENDING,
+                            requested_at=requested)
 
         def change(record: CallRecord | None) -> CallRecord:
             # Callbacks may have arrived first: keep what they said, add what we know.
