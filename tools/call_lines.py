@@ -6,7 +6,8 @@ settled). This follows devhost's log file and turns those records into lines suc
 
     10:02:03  call 5e1f0c2a · corr 9d41a7b0  callback CallConnected applied: connecting → connected
 
-plus any warning or error, from whichever logger, so failures are not silent either. A call is
+plus a timer's run (by schedule or by hand: its counts), and any warning or error, from whichever
+logger, so failures are not silent either. A call is
 named as everywhere a person reads (the API, the console): by its callConnectionId (an
 `inbound-…` id for a call the app rejected or redirected), the correlationId beside it.
 """
@@ -27,11 +28,12 @@ def call_line(entry: dict[str, Any]) -> str | None:
     level = str(entry.get("level", ""))
     logger = str(entry.get("logger", ""))
     call = who_is(entry)
-    is_call_event = logger.startswith(APP_LOGGERS) and level == "INFO" and call
+    timer = entry.get("timer") if logger.startswith(APP_LOGGERS) else None
+    is_call_event = logger.startswith(APP_LOGGERS) and level == "INFO" and (call or timer)
     if not is_call_event and level not in ("WARNING", "ERROR", "CRITICAL"):
         return None
     clock = str(entry.get("time", ""))[11:19]
-    who = call or logger
+    who = call or (f"timer {timer}" if timer else logger)
     prefix = "" if level == "INFO" else f"{level} "
     first_line = str(entry.get("message", "")).partition("\n")[0]
     return f"{clock}  {who}  {prefix}{first_line}"

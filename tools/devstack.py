@@ -81,6 +81,7 @@ Local stack is up (logs in .run/logs/):
   function app (devhost) {stack.app_url}/api/   function key: {stack.function_key}
                          (also in {run_dir / localkeys.FUNCTION_KEY_FILE})
                          master key (POST /admin/functions/<name> runs a timer now): {stack.master_key}
+                         (also in {run_dir / localkeys.MASTER_KEY_FILE})
   ACS emulator           {stack.emulator_url}
   Table Storage (Azurite) {stack.azurite.table_endpoint}   data: {data}
   call console           {console_url or "(not started)"}
@@ -132,7 +133,8 @@ def main() -> None:
         stack = start_stack(
             app_port=args.port, emulator_port=args.emulator_port, table_port=args.table_port,
             data_dir=run_dir / "azurite" if args.persist else None, log_dir=run_dir / "logs",
-            function_key=function_key, storage_key=localkeys.azurite_key(run_dir, args.persist),
+            function_key=function_key, master_key=localkeys.master_key(run_dir, args.persist),
+            storage_key=localkeys.azurite_key(run_dir, args.persist),
             progress=progress,
         )
     except (RuntimeError, TimeoutError) as error:  # a port taken since the check, a crashed child

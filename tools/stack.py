@@ -131,13 +131,14 @@ def start_stack(
     log_dir: Path | None = None,
     emulator_args: list[str] | None = None,
     function_key: str | None = None,
+    master_key: str | None = None,
     storage_key: str | None = None,
     app_overrides: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Stack:
     """Start all three; on any failure, stop whatever already started.
 
-    ``function_key`` pins devhost's function key and ``storage_key`` Azurite's account key
+    ``function_key`` and ``master_key`` pin devhost's keys and ``storage_key`` Azurite's account key
     (both random when None); ``app_overrides`` replaces or adds app settings; ``progress`` is
     told each step (`make run` prints them: devhost's start takes a while).
     """
@@ -159,7 +160,7 @@ def start_stack(
         access_key=base64.b64encode(secrets.token_bytes(32)).decode(),
         resource_id=str(uuid.uuid4()),
         function_key=function_key or secrets.token_urlsafe(24),
-        master_key=secrets.token_urlsafe(24),
+        master_key=master_key or secrets.token_urlsafe(24),
         eventgrid_key=secrets.token_urlsafe(24),
         topic_key=base64.b64encode(secrets.token_bytes(32)).decode(),
         log_dir=log_dir,

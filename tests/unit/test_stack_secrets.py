@@ -37,3 +37,15 @@ def test_the_emulator_reads_its_webhook_from_the_environment(monkeypatch: pytest
     given = ["--access-key", "a2V5", "--resource-id", "resource"]
     assert _parse_args(given).event_webhook == WEBHOOK
     assert _parse_args([*given, "--event-webhook", "http://x/"]).event_webhook == "http://x/"
+
+
+def test_the_master_key_is_kept_under_run_with_persist(tmp_path: Path) -> None:
+    """Running a timer by hand needs the master key: it was only in the banner, new every run."""
+    from tools import localkeys
+
+    first = localkeys.master_key(tmp_path, persist=True)
+    path = tmp_path / "master-key"
+    assert path.read_text() == first and (path.stat().st_mode & 0o777) == 0o600
+    assert localkeys.master_key(tmp_path, persist=True) == first
+    fresh = localkeys.master_key(tmp_path, persist=False)
+    assert fresh != first and path.read_text() == fresh

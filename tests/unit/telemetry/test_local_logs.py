@@ -124,3 +124,27 @@ def test_start_up_lines_are_json_records_when_the_log_is_json(monkeypatch: pytes
     announce("devhost listening on http://127.0.0.1:7071", "devhost", out)
     assert out.getvalue() == "devhost listening on http://127.0.0.1:7071\n"  # read by tests and people
 
+
+
+def test_a_timer_run_is_one_readable_line_in_the_log_and_the_terminal() -> None:
+    """A run by hand printed nothing in the terminal; devhost.log had a dict repr, "schedule"."""
+    from callcontrol.usecases.timer_runs import log_run
+
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logger = logging.getLogger("callcontrol.usecases.reconcile")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        log_run(logger, "reconciler", "timer", {"examined": 2, "ended": 1, "completedPass": True})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    entry = json.loads(JsonFormatter().format(seen[0]))
+    assert entry["message"] == "reconciler run (timer): examined 2, ended 1, completedPass yes"
+    assert entry["timerRun"] == {"examined": 2, "ended": 1, "completedPass": True}
+    assert call_line(entry) == (
+        f"{entry['time'][11:19]}  timer reconciler  reconciler run (timer): examined 2, ended 1, "
+        "completedPass yes")
