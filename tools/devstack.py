@@ -85,6 +85,7 @@ Local stack is up (logs in .run/logs/):
   ACS emulator           {stack.emulator_url}
   Table Storage (Azurite) {stack.azurite.table_endpoint}   data: {data}
   call console           {console_url or "(not started)"}
+  API page               {console_url + "api-docs" if console_url else "(with the console)"}
   Event Grid topic (emulator), given to the app as:
     EVENTGRID_TOPIC_ENDPOINT={stack.topic_endpoint}
     EVENTGRID_TOPIC_KEY={stack.topic_key}

@@ -264,3 +264,28 @@ def test_the_console_has_a_favicon(console_url: str) -> None:
     icon = http_call(console_url + "favicon.ico")
     assert icon.status == 200 and icon.headers["Content-Type"].startswith("image/svg+xml")
     assert "/static/favicon.svg" in http_call(console_url).text
+
+
+def test_the_api_page_shows_the_apis_operations_and_asks_only_loopback(
+        browser: Any, console_url: str) -> None:
+    """The API page: the app's OpenAPI document, interactive, its assets from the pinned npm
+    package served by the console: no request leaves loopback (issue 24)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    opened = context.new_page()
+    asked: list[str] = []
+    opened.on("request", lambda request: asked.append(request.url))
+    try:
+        opened.goto(console_url)
+        opened.get_by_test_id("api-link").click()
+        opened.wait_for_url("**/api-docs")
+        operations = opened.locator(".opblock-summary-path")
+        sync_api.expect(operations.first).to_be_visible(timeout=TIMEOUT_MS)
+        paths = set(operations.all_text_contents())
+        assert {"/api/calls", "/api/calls/{callConnectionId}/hangup", "/api/rules"} <= {
+            p.replace("\u200b", "") for p in paths}, paths
+        opened.screenshot(path=str(SCREENSHOTS / "api-page.png"))
+    finally:
+        context.close()
+    elsewhere = [url for url in asked if not url.startswith(console_url.rstrip("/"))
+                 and not url.startswith(("data:", "blob:"))]
+    assert elsewhere == [], elsewhere
