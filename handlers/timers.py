@@ -33,6 +33,7 @@ def _trigger(timer: func.TimerRequest) -> str:
 @bp.timer_trigger(schedule=f"%{RECONCILE_SCHEDULE}%", arg_name="timer", run_on_startup=False,
                   use_monitor=True)
 async def reconciler(timer: func.TimerRequest) -> None:
+    observe()  # a timer may be the worker's first invocation: telemetry (quiet SDKs) first
     await services().reconciler.run(RunReconciliation(_trigger(timer)))
 
 
@@ -40,6 +41,7 @@ async def reconciler(timer: func.TimerRequest) -> None:
 @bp.timer_trigger(schedule=f"%{RETENTION_SCHEDULE}%", arg_name="timer", run_on_startup=False,
                   use_monitor=True)
 async def retention(timer: func.TimerRequest) -> None:
+    observe()
     await services().retention.run(RunRetention(_trigger(timer)))
 
 
