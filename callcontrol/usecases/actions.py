@@ -134,7 +134,9 @@ async def run_action(calls: CallRecords, action: Action[T], clock: Clock,
     try:
         answer = await send(calls, action, context)
     except CallGone:
-        if acs is not None:  # ACS's 8522 may name a participant: GetCall says whether the call is
+        # Only a call the store holds as live can be ended; ACS's 8522 may name a participant,
+        # so GetCall says whether the call itself is gone.
+        if acs is not None and record is not None:
             await end_if_gone(calls, acs(), call_id, clock, reservation.changed_before)
         raise
     noted = action.noted(answer)

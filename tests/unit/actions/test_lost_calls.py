@@ -118,3 +118,13 @@ def _http_error(status: int, code: str) -> Exception:
 def test_the_gateway_names_8522_apart_from_another_404() -> None:
     assert type(_translate(_http_error(404, "8522"), "get call")) is CallGone
     assert type(_translate(_http_error(404, "8523"), "remove participant")) is NotFound
+
+
+async def test_an_8522_for_a_call_the_store_does_not_hold_asks_acs_nothing_more() -> None:
+    """Nothing to end: no GetCall after the refusal (it was one more ACS error, counted)."""
+    rig = Rig()  # no call stored
+    [mute] = [action for action in ACTIONS if action.name == "mute"]
+    rig.acs.failures.append(CallGone("ACS: Call not found"))
+    acs_answers(rig, AssertionError("GetCall asked for a call the store does not hold"))
+    with pytest.raises(CallGone):
+        await mute.run(rig, None, None)
