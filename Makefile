@@ -30,7 +30,7 @@ $(STAMP_CHECKOV): requirements-checkov.txt
 
 $(STAMP_NODE): package.json package-lock.json
 	@echo "bootstrap: installing Azurite and the Node tools (npm ci)"
-	npm ci --no-audit --no-fund --loglevel=error
+	SCARF_ANALYTICS=false npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # `make run PERSIST=1` keeps table data under .run/; `make run FUNCTION_KEY=...` pins the function
@@ -72,7 +72,7 @@ lint: bootstrap
 		&& REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true node_modules/.bin/redocly lint \
 		--config redocly.yaml --format=stylish $$tmp/openapi.json; status=$$?; rm -rf $$tmp; exit $$status
 
-# Rewrites docs/img/console-*.png from the browser test.
+# Rewrites docs/img/*.png from the browser test (the console's views and the API page).
 screenshots: bootstrap
 	CONSOLE_SCREENSHOTS_DIR=docs/img $(PY) -m pytest tests/e2e/test_console.py
 

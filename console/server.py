@@ -1,5 +1,6 @@
-"""The call console's small server: the page, a same-origin proxy to the app and the emulator,
-and the merged views the page polls (a snapshot of both sides, one call's timeline).
+"""The call console's small server: the page (and the API page, console/api_page.py), a
+same-origin proxy to the app and the emulator, and the merged views the page polls (a snapshot
+of both sides, one call's timeline).
 
 Local only: it listens on loopback, answers only requests addressed to a loopback host name
 (no DNS rebinding), and its proxy needs a custom header (so another site's page cannot post
@@ -19,7 +20,7 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from console import timeline
+from console import api_page, timeline
 
 STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
@@ -173,4 +174,5 @@ def make_app(upstreams: Upstreams) -> web.Application:
     app.router.add_get("/console/snapshot", snapshot)
     app.router.add_get("/console/timeline", call_timeline)
     app.router.add_route("*", r"/console/{side:app|emulator}/{path:.*}", proxy)
+    api_page.add_routes(app)  # /api-docs: the API page
     return app

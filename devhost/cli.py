@@ -20,7 +20,7 @@ from devhost.loader import load_app
 from devhost.server import INDEX_KEY, SCHEDULER_KEY, build_app, start, url_host
 from devhost.settings import HostConfig, apply_settings, read_local_settings
 from devhost.timers import TimerScheduler
-from logformat import configure_root
+from logformat import announce, configure_root
 
 logger = logging.getLogger("devhost")
 
@@ -80,7 +80,7 @@ async def _serve(app: web.Application, config: HostConfig, host: str, port: int)
     runner, bound_port = await start(app, host, port)
     base_url = f"http://{url_host(host)}:{bound_port}"
     _announce(app[INDEX_KEY], app[SCHEDULER_KEY], config, base_url)
-    print(f"devhost listening on {base_url}", flush=True)
+    announce(f"devhost listening on {base_url}", "devhost")
     try:
         await stop.wait()
     finally:
@@ -114,4 +114,4 @@ def _announce(index: FunctionIndex, scheduler: TimerScheduler, config: HostConfi
     for name in sorted(config.keys.generated):
         # Generated keys are throwaway values for this run only; printing them is the point.
         lines.append(f"{name} not set; generated for this run: {keys[name]}")
-    print("\n".join(lines), flush=True)
+    announce("\n".join(lines), "devhost")

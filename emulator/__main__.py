@@ -1,6 +1,7 @@
 """CLI: ``python -m emulator --port 0 --access-key K --resource-id R --event-webhook URL``.
 
-The access key may come from the environment variable EMULATOR_ACCESS_KEY instead.
+The access key may come from the environment variable EMULATOR_ACCESS_KEY instead, and the
+webhook from EMULATOR_EVENT_WEBHOOK (its URL carries the host's Event Grid key: not for `ps`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import sys
 
 from emulator.app import serve
 from emulator.config import EmulatorConfig
-from logformat import configure_root
+from logformat import announce, configure_root
 
 ACCESS_KEY_VARIABLE = "EMULATOR_ACCESS_KEY"
 TOPIC_KEY_VARIABLE = "EMULATOR_TOPIC_KEY"
 ASK_SECRET_VARIABLE = "EMULATOR_ASK_SECRET"
+EVENT_WEBHOOK_VARIABLE = "EMULATOR_EVENT_WEBHOOK"
 
 
 def _positive_int(text: str) -> int:
@@ -53,7 +55,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"base64 ACS access key (default: ${ACCESS_KEY_VARIABLE}, which keeps it out of `ps`)",
     )
     parser.add_argument("--resource-id", required=True, help="immutable resource id (token audience)")
-    parser.add_argument("--event-webhook", default=None, help="where IncomingCall events are POSTed")
+    parser.add_argument("--event-webhook", default=None,
+                        help=f"where IncomingCall events are POSTed (default: ${EVENT_WEBHOOK_VARIABLE}, "
+                        "which keeps the URL's key out of `ps`)")
     parser.add_argument(
         "--resource-number",
         action="append",
@@ -110,6 +114,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.topic_key = os.environ.get(TOPIC_KEY_VARIABLE) or None
     if args.ask_secret is None:
         args.ask_secret = os.environ.get(ASK_SECRET_VARIABLE) or None
+    if args.event_webhook is None:
+        args.event_webhook = os.environ.get(EVENT_WEBHOOK_VARIABLE) or None
     if args.access_key is None:
         parser.error(f"give --access-key or set {ACCESS_KEY_VARIABLE}")
     return args
@@ -117,7 +123,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 async def _run(config: EmulatorConfig) -> None:
     served = await serve(config)
-    print(f"emulator listening on {served.base_url}", flush=True)
+    announce(f"emulator listening on {served.base_url}", "emulator")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

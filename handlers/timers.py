@@ -55,4 +55,5 @@ async def timers(timer: func.TimerRequest) -> None:
     after, until = tick_window(timer, datetime.datetime.now(datetime.UTC))
     observe()
     with invocation_scope():
-        await services().jobs.run_due(after, until, "past due" if timer.past_due else "schedule")
+        # "timer", not "schedule": a run asked for by hand looks like a scheduled one from here.
+        await services().jobs.run_due(after, until, "past due" if timer.past_due else "timer")

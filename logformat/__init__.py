@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from datetime import UTC, datetime
 from typing import Any, Final, TextIO
 
@@ -60,9 +61,27 @@ class TextFormatter(logging.Formatter):
         return f"{head} [{fields}]{newline}{rest}"
 
 
+def wants_json() -> bool:
+    return os.environ.get(LOG_FORMAT, "text").strip().lower() == "json"
+
+
 def formatter_from_env() -> logging.Formatter:
-    wanted = os.environ.get(LOG_FORMAT, "text").strip().lower()
-    return JsonFormatter() if wanted == "json" else TextFormatter()
+    return JsonFormatter() if wants_json() else TextFormatter()
+
+
+def announce(text: str, logger_name: str, stream: TextIO | None = None) -> None:
+    """Start-up lines for a person (what listens where), on stdout: as they are, or with
+    LOG_FORMAT=json one JSON record per line, so that a log file holding them stays JSON lines
+    from its first line (`jq` reads it whole)."""
+    out = stream or sys.stdout
+    if wants_json():
+        formatter = JsonFormatter()
+        for line in text.splitlines():
+            out.write(formatter.format(logging.LogRecord(
+                logger_name, logging.INFO, __file__, 0, line, None, None)) + "\n")
+    else:
+        out.write(text + "\n")
+    out.flush()
 
 
 def configure_root(level: str | int, stream: TextIO) -> None:

@@ -4,9 +4,12 @@ The app logs each meaningful step of a call once, at INFO, with the call's ident
 on the record (decision, action sent, callback applied with the state change, operation
 settled). This follows devhost's log file and turns those records into lines such as
 
-    10:02:03  call 5e1f0c2a  callback CallConnected applied: connecting → connected
+    10:02:03  call 5e1f0c2a · corr 9d41a7b0  callback CallConnected applied: connecting → connected
 
-plus any warning or error, from whichever logger, so failures are not silent either.
+plus a timer's run (by schedule or by hand: its counts), and any warning or error, from whichever
+logger, so failures are not silent either. A call is
+named as everywhere a person reads (the API, the console): by its callConnectionId (an
+`inbound-…` id for a call the app rejected or redirected), the correlationId beside it.
 """
 
 from __future__ import annotations
@@ -24,15 +27,29 @@ def call_line(entry: dict[str, Any]) -> str | None:
     """The terminal line for one JSON log entry, or None when it is not worth a line."""
     level = str(entry.get("level", ""))
     logger = str(entry.get("logger", ""))
-    call = entry.get("callConnectionId") or entry.get("correlationId")
-    is_call_event = logger.startswith(APP_LOGGERS) and level == "INFO" and call
+    call = who_is(entry)
+    timer = entry.get("timer") if logger.startswith(APP_LOGGERS) else None
+    is_call_event = logger.startswith(APP_LOGGERS) and level == "INFO" and (call or timer)
     if not is_call_event and level not in ("WARNING", "ERROR", "CRITICAL"):
         return None
     clock = str(entry.get("time", ""))[11:19]
-    who = f"call {str(call)[:8]}" if call else logger
+    who = call or (f"timer {timer}" if timer else logger)
     prefix = "" if level == "INFO" else f"{level} "
     first_line = str(entry.get("message", "")).partition("\n")[0]
     return f"{clock}  {who}  {prefix}{first_line}"
+
+
+def short_id(call_id: str) -> str:
+    """Enough of an id to tell calls apart: an `inbound-…` record's id is told by what follows."""
+    return call_id[:16] if call_id.startswith("inbound-") else call_id[:8]
+
+
+def who_is(entry: dict[str, Any]) -> str | None:
+    """`call <callConnectionId> · corr <correlationId>`, as much as the entry knows; None."""
+    call_id, correlation_id = entry.get("callConnectionId"), entry.get("correlationId")
+    names = ([f"call {short_id(str(call_id))}"] if call_id else []) + (
+        [f"corr {str(correlation_id)[:8]}"] if correlation_id else [])
+    return " · ".join(names) or None
 
 
 def follow(path: Path, offset: int, stopped: threading.Event, echo: Callable[[str], None],

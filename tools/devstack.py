@@ -81,9 +81,11 @@ Local stack is up (logs in .run/logs/):
   function app (devhost) {stack.app_url}/api/   function key: {stack.function_key}
                          (also in {run_dir / localkeys.FUNCTION_KEY_FILE})
                          master key (POST /api/jobs/<job> runs a job now): {stack.master_key}
+                         (also in {run_dir / localkeys.MASTER_KEY_FILE})
   ACS emulator           {stack.emulator_url}
   Table Storage (Azurite) {stack.azurite.table_endpoint}   data: {data}
   call console           {console_url or "(not started)"}
+  API page               {console_url + "api-docs" if console_url else "(with the console)"}
   Event Grid topic (emulator), given to the app as:
     EVENTGRID_TOPIC_ENDPOINT={stack.topic_endpoint}
     EVENTGRID_TOPIC_KEY={stack.topic_key}
@@ -134,7 +136,8 @@ def main() -> None:
         stack = start_stack(
             app_port=args.port, emulator_port=args.emulator_port, table_port=args.table_port,
             data_dir=run_dir / "azurite" if args.persist else None, log_dir=run_dir / "logs",
-            function_key=function_key, storage_key=localkeys.azurite_key(run_dir, args.persist),
+            function_key=function_key, master_key=localkeys.master_key(run_dir, args.persist),
+            storage_key=localkeys.azurite_key(run_dir, args.persist),
             progress=progress,
         )
     except (RuntimeError, TimeoutError) as error:  # a port taken since the check, a crashed child

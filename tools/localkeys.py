@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 FUNCTION_KEY_FILE = "function-key"
+MASTER_KEY_FILE = "master-key"  # the host's admin key: runs a timer now (docs/operations.md)
 AZURITE_KEY_FILE = "azurite-account-key"
 # Keys travel in `?code=` and headers: URL-safe characters only, no whitespace.
 _FUNCTION_KEY = re.compile(r"^[A-Za-z0-9_\-.~=]{8,256}$")
@@ -84,3 +85,12 @@ def azurite_key(run_dir: Path, persist: bool) -> str:
     if persist:
         return kept_or_new(run_dir / AZURITE_KEY_FILE, new_storage_key)
     return new_storage_key()
+
+
+def master_key(run_dir: Path, persist: bool) -> str:
+    """Kept from the last run when persisting, else new; always written to run_dir/master-key,
+    so running a timer by hand needs no scraping of the banner."""
+    path = run_dir / MASTER_KEY_FILE
+    key = (read_private(path) if persist else None) or new_function_key()
+    write_private(path, key)
+    return key

@@ -113,15 +113,16 @@ def start_emulator(port: int, access_key: str, resource_id: str, webhook: str,
                    log: Path | None, extra: list[str] | None = None,
                    topic_key: str | None = None, ask_secret: str | None = None) -> subprocess.Popen[bytes]:
     ensure_free(port)
-    # Keys go in the environment, not on the command line, where ps shows them; logs are JSON.
-    env = {"EMULATOR_ACCESS_KEY": access_key, "LOG_FORMAT": "json"}
+    # Keys go in the environment, not on the command line, where ps shows them (the webhook URL
+    # too: it carries devhost's Event Grid key); logs are JSON.
+    env = {"EMULATOR_ACCESS_KEY": access_key, "EMULATOR_EVENT_WEBHOOK": webhook, "LOG_FORMAT": "json"}
     if topic_key is not None:
         env["EMULATOR_TOPIC_KEY"] = topic_key
     if ask_secret:
         env["EMULATOR_ASK_SECRET"] = ask_secret
     process = start(
         [sys.executable, "-m", "emulator", "--host", HOST, "--port", str(port),
-         "--resource-id", resource_id, "--event-webhook", webhook, *(extra or [])],
+         "--resource-id", resource_id, *(extra or [])],
         env=env,
         log=log,
     )
@@ -151,13 +152,14 @@ def start_stack(
     log_dir: Path | None = None,
     emulator_args: list[str] | None = None,
     function_key: str | None = None,
+    master_key: str | None = None,
     storage_key: str | None = None,
     app_overrides: dict[str, str] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Stack:
     """Start all three; on any failure, stop whatever already started.
 
-    ``function_key`` pins devhost's function key and ``storage_key`` Azurite's account key
+    ``function_key`` and ``master_key`` pin devhost's keys and ``storage_key`` Azurite's account key
     (both random when None); ``app_overrides`` replaces or adds app settings; ``progress`` is
     told each step (`make run` prints them: devhost's start takes a while).
     """
@@ -179,7 +181,7 @@ def start_stack(
         access_key=base64.b64encode(secrets.token_bytes(32)).decode(),
         resource_id=str(uuid.uuid4()),
         function_key=function_key or secrets.token_urlsafe(24),
-        master_key=secrets.token_urlsafe(24),
+        master_key=master_key or secrets.token_urlsafe(24),
         eventgrid_key=secrets.token_urlsafe(24),
         topic_key=base64.b64encode(secrets.token_bytes(32)).decode(),
         ask_secret=secrets.token_urlsafe(24),

@@ -2,9 +2,9 @@
 
 It converts our identifiers to the SDK's, bounds every request in time, passes an idempotency key
 on as the ACS `Repeatability-Request-ID`, and translates SDK errors into the app's vocabulary:
-404 → NotFound; 8501/8528 (call not established / already ended) → Conflict; other 4xx →
-AcsRejected carrying ACS's code; 429/5xx (after the SDK's own retries) and timeouts →
-AcsUnavailable. Nothing from azure.core escapes this module.
+8522 → CallGone (a NotFound), another 404 → NotFound; 8501/8528 (call not established / already
+ended) → Conflict; other 4xx → AcsRejected carrying ACS's code; 429/5xx (after the SDK's own
+retries) and timeouts → AcsUnavailable. Nothing from azure.core escapes this module.
 """
 
 from __future__ import annotations
@@ -33,7 +33,14 @@ from azure.core.exceptions import (
 
 from callcontrol.adapters.telemetry.dependencies import client_options
 from callcontrol.domain.callback_binding import callback_uri
-from callcontrol.domain.errors import AcsErrorInfo, AcsRejected, AcsUnavailable, Conflict, NotFound
+from callcontrol.domain.errors import (
+    AcsErrorInfo,
+    AcsRejected,
+    AcsUnavailable,
+    CallGone,
+    Conflict,
+    NotFound,
+)
 from callcontrol.domain.identifiers import Identifier, from_raw_id
 from callcontrol.domain.models import AcsCall, AddParticipantOutcome, CallState, Participant
 from callcontrol.observability import telemetry
@@ -91,7 +98,9 @@ def _translate(exc: Exception, action: str) -> Exception:
             return AcsUnavailable(
                 f"ACS is unavailable for {action} (HTTP {status})", retry_after_seconds=retry_after
             )
-        if isinstance(exc, ResourceNotFoundError) or code in _GONE_CODES:
+        if code in _GONE_CODES:
+            return CallGone(f"ACS: {message or 'call not found'} ({action})")
+        if isinstance(exc, ResourceNotFoundError):
             return NotFound(f"ACS: {message or 'call not found'} ({action})")
         if code in _STATE_CONFLICT_CODES:
             reason = "the call is not established" if code == "8501" else "the call has ended"

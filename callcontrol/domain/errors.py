@@ -71,6 +71,11 @@ class NotFound(CallControlError):
     title = "Not found"
 
 
+class CallGone(NotFound):
+    """ACS answered 8522 "Call not found": it no longer knows the call (it ended unseen, or an
+    emulator restarted), so a stored live call can be ended at once."""
+
+
 class Conflict(CallControlError):
     """The action conflicts with the call's current state."""
 

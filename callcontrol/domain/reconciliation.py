@@ -154,6 +154,27 @@ def _roster_key(roster: tuple[Participant, ...]) -> frozenset[str]:
     return frozenset(p.identifier.raw_id for p in roster)
 
 
+# While the app's own exit is under way ACS forgets the call by design: its callbacks tell how.
+_LEAVING = (CallState.TRANSFERRING, CallState.TRANSFER_ACCEPTED, CallState.DISCONNECTING)
+_EXITS = (OperationKind.HANG_UP, OperationKind.TERMINATE, OperationKind.TRANSFER)
+# A call that changed this recently may be ending by callbacks still in flight (a remote hang-up:
+# ACS drops the call before its CallDisconnected arrives): those tell the real reason.
+CALLBACKS_IN_FLIGHT: Final = timedelta(seconds=15)
+
+
+def end_call_acs_lost(record: CallRecord, now: datetime, changed_before: datetime | None = None
+                      ) -> Reconciled | None:
+    """A read or an action found the call gone at ACS (8522): end it now, as reconciliation
+    would later, unless the app is leaving it or it changed just now (then callbacks are due)."""
+    exiting = any(op.kind in _EXITS and op.status is OperationStatus.PENDING
+                  for op in record.operations)
+    last = changed_before or last_activity(record)  # an action's own writes do not count
+    recent = last is not None and now - last < CALLBACKS_IN_FLIGHT
+    if record.state in _LEAVING or exiting or recent:
+        return None
+    return end_missing_call(record, now)
+
+
 def _entry(record: CallRecord, now: datetime, data: dict[str, Any]) -> StoredEvent:
     return StoredEvent(
         event_id=f"reconciliation-{uuid.uuid4()}",

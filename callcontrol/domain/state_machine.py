@@ -206,8 +206,13 @@ def _earlier_or_same(first: datetime | None, second: datetime | None) -> bool:
 
 
 def record_pending(record: CallRecord, operation: Operation) -> CallRecord:
-    """Note an action the app just asked for, unless its outcome already arrived."""
+    """Note an action the app just asked for, unless its outcome already arrived.
+
+    An operation is requested once: noting ACS's acceptance keeps the reservation's time, so that
+    `requestedAt` never comes after a `finishedAt` a fast callback wrote."""
     existing = record.operation(operation.context)
+    if existing is not None and existing.requested_at is not None:
+        operation = replace(operation, requested_at=existing.requested_at)
     if existing is not None and existing.status is not OperationStatus.PENDING:
         merged = Operation(
             context=existing.context,

@@ -39,14 +39,15 @@ from typing import Any, Generic, TypeVar
 
 from callcontrol.domain.access import Actor
 from callcontrol.domain.clock import Clock
-from callcontrol.domain.errors import AcsUnavailable, CallControlError, Conflict
+from callcontrol.domain.errors import AcsUnavailable, CallControlError, CallGone, Conflict
 from callcontrol.domain.events.call_events import APP, Cause
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.models import CallRecord, CallState, Operation, OperationKind, OperationStatus
 from callcontrol.domain.repeatability import is_retry
 from callcontrol.domain.state_machine import record_pending
 from callcontrol.observability import ActionOutcome, note_call, telemetry
-from callcontrol.usecases.ports import CallChange, CallRecords
+from callcontrol.usecases.lost_calls import end_if_gone
+from callcontrol.usecases.ports import CallChange, CallLookup, CallRecords
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -118,8 +119,10 @@ class Accepted:
 # --- the protocol --------------------------------------------------------------------------
 
 
-async def run_action(calls: CallRecords, action: Action[T], clock: Clock) -> Accepted:
-    """Reserve, send, note (module doc); raises what the call or ACS refused."""
+async def run_action(calls: CallRecords, action: Action[T], clock: Clock,
+                     acs: Callable[[], CallLookup] | None = None) -> Accepted:
+    """Reserve, send, note (module doc); raises what the call or ACS refused. With `acs`, an
+    8522 answer is checked with GetCall and, if the call is gone, the call ends (lost_calls)."""
     call_id = action.call_connection_id
     context = operation_context(action.operation_context, action.context_prefix,
                                 action.repeatability_id)
@@ -131,7 +134,14 @@ async def run_action(calls: CallRecords, action: Action[T], clock: Clock) -> Acc
         return Accepted.of(call_id, retry)
     # First attempt, or a retry whose outcome (or answer) was never heard: the same
     # repeatability id makes ACS answer with its first outcome.
-    answer = await send(calls, action, context, cause)
+    try:
+        answer = await send(calls, action, context, cause)
+    except CallGone:
+        # Only a call the store holds as live can be ended; ACS's 8522 may name a participant,
+        # so GetCall says whether the call itself is gone.
+        if acs is not None and record is not None:
+            await end_if_gone(calls, acs(), call_id, clock, reservation.changed_before)
+        raise
     noted = action.noted(answer)
     if noted is None:
         status = status_of(record, context) or (retry.status if retry is not None else None)
@@ -158,11 +168,13 @@ class Reservation:
     context: str
     now: datetime
     retry_of: Operation | None = None
+    changed_before: datetime | None = None  # the call's last change before this reservation
 
     def change(self, record: CallRecord | None) -> CallRecord | None:
         self.retry_of = None
         if record is None:
             return None
+        self.changed_before = record.updated_at or record.created_at
         action = self.action
         if action.precondition is not None:
             action.precondition(record)
@@ -239,8 +251,10 @@ def forget(context: str) -> CallChange:
     return change
 
 
-async def perform(kind: OperationKind, context: str, request: Callable[[], Awaitable[T]]) -> T:
-    """Send one request to ACS: logged once when ACS took it, counted by kind and outcome."""
+async def perform(kind: OperationKind, context: str, request: Callable[[], Awaitable[T]],
+                  learnt: Callable[[T], None] | None = None) -> T:
+    """Send one request to ACS: logged once when ACS took it, counted by kind and outcome.
+    `learnt` notes what the answer tells of the call (a create's ids) before that log line."""
     note_call(operation_context=context)
     metrics = telemetry().metrics
     try:
@@ -251,6 +265,8 @@ async def perform(kind: OperationKind, context: str, request: Callable[[], Await
         metrics.action(kind=kind.value, outcome=outcome)
         raise
     metrics.action(kind=kind.value, outcome=ActionOutcome.ACCEPTED)
+    if learnt is not None:
+        learnt(result)
     logger.info("%s sent to ACS (operationContext %s)", kind.value, context)
     return result
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_binding import new_callback_secret, secret_digest
 from callcontrol.domain.clock import Clock, utc_now
-from callcontrol.domain.errors import NotFound
+from callcontrol.domain.errors import CallGone, NotFound
 from callcontrol.domain.events.call_events import Cause
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery
@@ -31,6 +31,7 @@ from callcontrol.domain.state_machine import record_pending
 from callcontrol.observability import note_call, use_case
 from callcontrol.usecases._caller_id import caller_id_for
 from callcontrol.usecases.actions import Accepted, Action, Noted, new_operation_context, perform, run_action
+from callcontrol.usecases.lost_calls import end_lost_call
 from callcontrol.usecases.ports import CallAutomation, CallRecords
 
 # --- commands ------------------------------------------------------------------------------
@@ -116,16 +117,15 @@ class Calls:
                                   "sourceCallerIdNumber")
         context = command.operation_context or new_operation_context("create")
         secret = new_callback_secret()  # the call's callbacks must present it (kept hashed)
+        requested = self._clock()  # before ACS is asked: its CallConnected may come first
         created = await perform(OperationKind.CONNECT, context, lambda: self._gateway().create_call(
             list(command.targets), caller_id=caller_id, display_name=command.display_name,
             operation_context=context, repeatability_id=command.repeatability_id,
             callback_secret=secret,
-        ))
-        note_call(call_connection_id=created.call_connection_id,
-                  server_call_id=created.server_call_id, correlation_id=created.correlation_id)
+        ), learnt=_note_created)  # its log line names the call it made
         now = self._clock()
-        pending = Operation(context, OperationKind.CONNECT, OperationStatus.PENDING, requested_at=now,
-                            actor=command.actor)
+        pending = Operation(context, OperationKind.CONNECT, OperationStatus.PENDING,
+                            requested_at=requested, actor=command.actor)
 
         def change(record: CallRecord | None) -> CallRecord:
             # Callbacks may have arrived first: keep what they said, add what we know.
@@ -162,6 +162,9 @@ class Calls:
         if isinstance(live_read, NotFound):
             if stored is None:
                 raise live_read
+            if isinstance(live_read, CallGone) and not stored.state.is_final:
+                # Not left for the timer: the call is gone now (say, the emulator restarted).
+                stored = await end_lost_call(self._calls, call_id, self._clock()) or stored
         elif isinstance(live_read, BaseException):
             if stored is None or not stored.state.is_final:
                 raise live_read
@@ -203,7 +206,7 @@ class Calls:
             "hangup", operation_context=command.operation_context,
             repeatability_id=command.repeatability_id, actor=command.actor, noted=_disconnecting,
             while_ending=True,
-        ), self._clock)
+        ), self._clock, self._gateway)
 
     @use_case
     async def transfer(self, command: TransferCall) -> Accepted:
@@ -222,7 +225,12 @@ class Calls:
             send, "transfer", operation_context=command.operation_context,
             repeatability_id=command.repeatability_id, actor=command.actor, target=target,
             noted=_transferring if whole_call else _nothing_more,
-        ), self._clock)
+        ), self._clock, self._gateway)
+
+
+def _note_created(created: AcsCall) -> None:
+    note_call(call_connection_id=created.call_connection_id,
+              server_call_id=created.server_call_id, correlation_id=created.correlation_id)
 
 
 def _disconnecting(_: None) -> Noted:

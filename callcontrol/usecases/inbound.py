@@ -433,11 +433,10 @@ class _Draft:
 
 
 def _note_decision(outcome: ClaimOutcome) -> None:
-    """The decision's identifiers on the call's context; an answered call has its
-    callConnectionId (the record of any other outcome has none)."""
+    """The decision's identifiers on the call's context: the id the API names the call by, its
+    callConnectionId or, for a call never answered, its `inbound-…` record id."""
     decision = outcome.decision
-    answered = outcome.acs_state is not None
-    note_call(call_connection_id=outcome.record_id if answered else None,
+    note_call(call_connection_id=outcome.record_id,
               server_call_id=outcome.acs_server_call_id, correlation_id=outcome.acs_correlation_id,
               rule_id=decision.rule_id, action=decision.action.value,
               outcome=decision.outcome.value)

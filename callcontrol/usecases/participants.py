@@ -122,7 +122,7 @@ class Participants:
             timeout_seconds=timeout,
             noted=lambda outcome: Noted(invitation_id=outcome.invitation_id),
             replayable=_invitation_known,
-        ), self._clock)
+        ), self._clock, self._gateway)
 
     @use_case
     async def remove_participant(self, command: RemoveParticipant) -> Accepted:
@@ -136,7 +136,7 @@ class Participants:
             call_id, OperationKind.REMOVE_PARTICIPANT, send, "remove",
             operation_context=command.operation_context,
             repeatability_id=command.repeatability_id, actor=command.actor, target=who,
-        ), self._clock)
+        ), self._clock, self._gateway)
 
     @use_case
     async def mute_participant(self, command: MuteParticipant) -> Accepted:
@@ -154,7 +154,7 @@ class Participants:
             operation_context=command.operation_context,
             repeatability_id=command.repeatability_id, actor=command.actor, target=who,
             noted=_muted,
-        ), self._clock)
+        ), self._clock, self._gateway)
 
     @use_case
     async def cancel_add_participant(self, command: CancelAddParticipant) -> Accepted:
@@ -171,7 +171,7 @@ class Participants:
             repeatability_id=command.repeatability_id, actor=command.actor,
             invitation_id=invitation_id,
             precondition=_made_invitation(call_id, invitation_id),
-        ), self._clock)
+        ), self._clock, self._gateway)
 
 
 def _made_invitation(call_id: str, invitation_id: str) -> Callable[[CallRecord], None]:

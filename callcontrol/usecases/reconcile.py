@@ -41,6 +41,7 @@ from callcontrol.domain.reconciliation import (
 from callcontrol.observability import bind_call
 from callcontrol.usecases.flow_runs import FlowRuns
 from callcontrol.usecases.ports import CallIndexes, CallLookup, CallRecords
+from callcontrol.usecases.timer_runs import log_run
 
 logger = logging.getLogger(__name__)
 CURSOR: Final = "reconciler"
@@ -73,7 +74,7 @@ class AcsView:
 class RunReconciliation:
     """Run the reconciler once (on its schedule, or asked for through the host's admin API)."""
 
-    trigger: str = "schedule"
+    trigger: str = "timer"
 
 
 @dataclass
@@ -121,7 +122,7 @@ class Reconciler:
         report.completed_pass = len(entries) < self._options.max_calls
         await self._indexes.save_cursor(CURSOR, None if report.completed_pass
                                         else entries[-1].position)
-        logger.info("reconciler (%s): %s", command.trigger, report.to_json())
+        log_run(logger, "reconciler", command.trigger, report.to_json())
         return report
 
     async def _reconcile(self, entry: IndexedCall, now: datetime, report: ReconcileReport) -> None:

@@ -24,6 +24,7 @@ from callcontrol.domain.listing import IndexedCall
 from callcontrol.domain.reconciliation import last_activity
 from callcontrol.observability import bind_call
 from callcontrol.usecases.ports import CallIndexes, CallRecords, Expiring, PrunableRuleVersions
+from callcontrol.usecases.timer_runs import log_run
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class RetentionOptions:
 class RunRetention:
     """Run retention once (on its schedule, or asked for through the host's admin API)."""
 
-    trigger: str = "schedule"
+    trigger: str = "timer"
 
 
 @dataclass
@@ -92,7 +93,7 @@ class Retention:
         report.rule_versions = await self._rules.prune(self._options.rule_versions_kept, batch)
         report.more_to_do = batch in (len(expired), report.idempotency_keys, report.claims,
                                       report.callback_tokens, report.rule_versions)
-        logger.info("retention (%s): %s", command.trigger, report.to_json())
+        log_run(logger, "retention", command.trigger, report.to_json())
         return report
 
     async def _expire(self, entry: IndexedCall, cutoff: datetime, report: RetentionReport) -> None:

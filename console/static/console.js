@@ -32,7 +32,25 @@ function identifier(text) {
   return value.startsWith("+") ? { phoneNumber: value } : { rawId: value };
 }
 
-function shortId(id) { return id ? id.slice(0, 8) + "…" : "—"; }
+// An inbound-… record (a call rejected or redirected) is told apart by what follows its prefix.
+function shortId(id) { return !id ? "—" : id.slice(0, id.startsWith("inbound-") ? 16 : 8) + "…"; }
+
+// One id per call wherever a person reads: the app's callConnectionId (what the API, the logs
+// and the terminal name it by), with ACS's correlationId beside it, secondary.
+function appIdOfNetworkCall(call, appCalls) {
+  if (call.connections.length) return call.connections[0].callConnectionId;
+  const decided = (appCalls || []).find((c) => c.correlationId && c.correlationId === call.correlationId);
+  return decided ? decided.callConnectionId : null;  // a rejected or redirected call: inbound-…
+}
+
+function callLabel(callConnectionId, correlationId) {
+  const main = callConnectionId
+    ? `<span class="id" title="callConnectionId ${esc(callConnectionId)}" data-testid="call-id">call ${esc(shortId(callConnectionId))}</span>`
+    : '<span class="id muted" data-testid="call-id">call (no app leg)</span>';
+  const corr = correlationId
+    ? ` <span class="muted" title="correlationId ${esc(correlationId)}" data-testid="correlation-id">corr ${esc(correlationId.slice(0, 8))}</span>` : "";
+  return main + corr;
+}
 
 async function api(method, path, body) {
   const init = { method, headers: { ...HEADERS } };
@@ -131,7 +149,7 @@ function render() {
   if (!snap) return;
   $("unscripted").value = snap.network.unscriptedBehavior || "answer";
   keepInputs($("legs"), () => { $("legs").innerHTML = renderLegs(snap.network.legs); });
-  keepInputs($("network-calls"), () => { $("network-calls").innerHTML = renderNetworkCalls(snap.network.calls); });
+  keepInputs($("network-calls"), () => { $("network-calls").innerHTML = renderNetworkCalls(snap.network.calls, snap.app.calls); });
   keepInputs($("app-calls"), () => { $("app-calls").innerHTML = renderAppCalls(snap.app.calls, snap.network.calls); });
 }
 
@@ -161,7 +179,7 @@ function renderLegs(legs) {
   }).join("");
 }
 
-function renderNetworkCalls(calls) {
+function renderNetworkCalls(calls, appCalls) {
   if (!calls.length) return '<div class="empty">no calls yet</div>';
   return calls.slice().reverse().map((call) => {
     const selected = call.serverCallId === state.selected ? " selected" : "";
@@ -175,7 +193,7 @@ function renderNetworkCalls(calls) {
     const legs = call.connections.map((c) => `<span class="badge ${esc(c.state)}">${esc(c.direction)} leg ${esc(c.state)}</span>`).join(" ");
     return `<div class="item${selected}${call.ended ? " ended" : ""}" data-testid="network-call" data-server-call-id="${esc(call.serverCallId)}">
       <div class="head" data-select="${esc(call.serverCallId)}"><span class="badge ${call.ended ? "ended" : "live"}">${call.ended ? "ended" : "live"}</span>
-      <span class="id" title="${esc(call.serverCallId)}">call ${esc(call.correlationId.slice(0, 8))}</span> ${legs}</div>
+      ${callLabel(appIdOfNetworkCall(call, appCalls), call.correlationId)} ${legs}</div>
       <ul class="parties">${parties || '<li class="muted">nobody is in the call</li>'}</ul></div>`;
   }).join("");
 }
@@ -236,7 +254,7 @@ function renderAppCalls(calls, networkCalls) {
         <button class="danger" data-act="app-hangup" data-id="${esc(id)}" data-testid="app-hangup">Hang up</button></div>`;
     return `<div class="item${selected}${live ? "" : " ended"}" data-testid="app-call" data-call-connection-id="${esc(id)}" data-state="${esc(call.state)}">
       <div class="head" data-select="${esc(scid || "")}"><span class="badge ${esc(call.state)}" data-testid="app-call-state">${esc(call.state)}</span>
-      <span>${esc(call.direction)}</span><span class="id" title="${esc(id)}">${esc(shortId(id))}</span>${inbound}${end}</div>
+      <span>${esc(call.direction)}</span>${callLabel(id, call.correlationId)}${inbound}${end}</div>
       <ul class="parties">${parties || '<li class="muted">no participants</li>'}${ops}</ul>${actions}</div>`;
   }).join("");
 }
@@ -258,7 +276,9 @@ async function refreshTimeline() {
   if (text === state.timelineText) return;
   state.timelineText = text;
   const call = state.snapshot && state.snapshot.network.calls.find((c) => c.serverCallId === scid);
-  $("timeline-title").textContent = call ? `call ${call.correlationId.slice(0, 8)} · ${reply.data.steps.length} steps` : scid;
+  const appId = call && appIdOfNetworkCall(call, state.snapshot.app.calls);
+  $("timeline-title").textContent = !call ? scid
+    : `call ${appId ? shortId(appId) : "(no app leg)"} · corr ${call.correlationId.slice(0, 8)} · ${reply.data.steps.length} steps`;
   $("timeline").innerHTML = drawTimeline(reply.data);
 }
 

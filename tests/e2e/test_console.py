@@ -102,6 +102,13 @@ def test_place_answer_transfer_and_watch_the_timeline(page: Any, app: App, emula
     expect(card).to_have_attribute("data-state", "connected")  # the app answered, by its rules
     expect(page.get_by_test_id("timeline")).to_contain_text("AnswerCall → 200")
     expect(page.get_by_test_id("timeline")).to_contain_text("CallConnected")
+    # One id per call on both sides: the app's callConnectionId, the correlationId beside it.
+    call_id = str(card.get_attribute("data-call-connection-id"))
+    network_card = page.locator(f'[data-testid=network-call][data-server-call-id="{scid}"]')
+    for side in (card, network_card):
+        expect(side.get_by_test_id("call-id")).to_have_text(f"call {call_id[:8]}…")
+        expect(side.get_by_test_id("correlation-id")).to_have_text(f"corr {call['correlationId'][:8]}")
+    expect(page.locator("#timeline-title")).to_contain_text(f"call {call_id[:8]}…")
 
     card.get_by_test_id("action-target").fill(target["phoneNumber"])
     card.get_by_test_id("transfer").click()
@@ -109,7 +116,8 @@ def test_place_answer_transfer_and_watch_the_timeline(page: Any, app: App, emula
     expect(leg).to_be_visible()  # the transfer target rings until someone answers here
     expect(page.get_by_test_id("timeline")).to_contain_text("rings")
     page.get_by_test_id("network-call").first.scroll_into_view_if_needed()
-    page.screenshot(path=str(SCREENSHOTS / "console-overview.png"), full_page=True)
+    # The viewport, not the whole page: the README shows it at its width, so it stays readable.
+    page.screenshot(path=str(SCREENSHOTS / "console-overview.png"))
 
     leg.get_by_test_id("answer-leg").click()
     expect(leg).to_have_count(0)
@@ -256,3 +264,28 @@ def test_the_console_has_a_favicon(console_url: str) -> None:
     icon = http_call(console_url + "favicon.ico")
     assert icon.status == 200 and icon.headers["Content-Type"].startswith("image/svg+xml")
     assert "/static/favicon.svg" in http_call(console_url).text
+
+
+def test_the_api_page_shows_the_apis_operations_and_asks_only_loopback(
+        browser: Any, console_url: str) -> None:
+    """The API page: the app's OpenAPI document, interactive, its assets from the pinned npm
+    package served by the console: no request leaves loopback (issue 24)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, device_scale_factor=1)
+    opened = context.new_page()
+    asked: list[str] = []
+    opened.on("request", lambda request: asked.append(request.url))
+    try:
+        opened.goto(console_url)
+        opened.get_by_test_id("api-link").click()
+        opened.wait_for_url("**/api-docs")
+        operations = opened.locator(".opblock-summary-path")
+        sync_api.expect(operations.first).to_be_visible(timeout=TIMEOUT_MS)
+        paths = set(operations.all_text_contents())
+        assert {"/api/calls", "/api/calls/{callConnectionId}/hangup", "/api/rules"} <= {
+            p.replace("\u200b", "") for p in paths}, paths
+        opened.screenshot(path=str(SCREENSHOTS / "api-page.png"))
+    finally:
+        context.close()
+    elsewhere = [url for url in asked if not url.startswith(console_url.rstrip("/"))
+                 and not url.startswith(("data:", "blob:"))]
+    assert elsewhere == [], elsewhere

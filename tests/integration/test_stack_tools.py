@@ -299,7 +299,9 @@ def test_make_run_prints_a_line_per_call_event(
             break
         time.sleep(0.2)
     assert all(any(text in line for line in lines) for text in wanted), lines
-    # One short line each: time, the call's id (8 characters), what happened; no number.
-    assert all(re.match(r"\d\d:\d\d:\d\d  call [0-9a-f-]{8}  \S", line) for line in lines), lines
+    # One short line each: time, the call's id (8 characters; its correlationId beside it, as the
+    # console shows them), what happened; no number.
+    assert all(re.match(r"\d\d:\d\d:\d\d  call [0-9a-f-]{8} · corr [0-9a-f-]{8}  \S", line)
+               for line in lines), lines
     assert not any("14255550123" in line for line in lines)
     devstacks[0].ctrl_c()

@@ -67,6 +67,19 @@ def test_call_lines_are_short_and_say_which_call() -> None:
     assert warning == "10:02:03  devhost  WARNING callback CallConnected applied: connecting → connected"
 
 
+def test_call_lines_name_a_call_by_its_call_connection_id_and_its_correlation_id_beside() -> None:
+    """One id per call, as in the API and the console; never a correlationId posing as it."""
+    entry = {"time": "2026-11-30T10:02:03.123+00:00", "level": "INFO",
+             "logger": "callcontrol.usecases.inbound", "callConnectionId": "5e1f0c2a-0000-4000",
+             "correlationId": "9d41a7b0-1111-4000", "message": "inbound call decided"}
+    assert call_line(entry) == "10:02:03  call 5e1f0c2a · corr 9d41a7b0  inbound call decided"
+    only_correlation = {**entry, "callConnectionId": None}
+    assert call_line(only_correlation) == "10:02:03  corr 9d41a7b0  inbound call decided"
+    rejected = {**entry, "callConnectionId": "inbound-0123456789abcdef-fedcba987654"}
+    assert call_line(rejected) == (
+        "10:02:03  call inbound-01234567 · corr 9d41a7b0  inbound call decided")
+
+
 def test_following_the_log_prints_only_what_is_new(tmp_path: Path) -> None:
     log = tmp_path / "devhost.log"
     log.write_text('{"level": "INFO", "logger": "callcontrol.x", "callConnectionId": "old", '
@@ -93,3 +106,45 @@ def test_stream_output_is_one_object_per_line() -> None:
     handler.emit(record("one"))
     handler.emit(record("two"))
     assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == ["one", "two"]
+
+
+def test_start_up_lines_are_json_records_when_the_log_is_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """devhost.log began with a plain-text banner (functions, listening on): `jq` failed on it."""
+    from logformat import announce
+
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    out = io.StringIO()
+    announce("Functions:\n  health: [GET] http://127.0.0.1:7071/api/health (anonymous)", "devhost", out)
+    entries = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(e["logger"], e["level"], e["message"]) for e in entries] == [
+        ("devhost", "INFO", "Functions:"),
+        ("devhost", "INFO", "  health: [GET] http://127.0.0.1:7071/api/health (anonymous)")]
+    monkeypatch.setenv("LOG_FORMAT", "text")
+    out = io.StringIO()
+    announce("devhost listening on http://127.0.0.1:7071", "devhost", out)
+    assert out.getvalue() == "devhost listening on http://127.0.0.1:7071\n"  # read by tests and people
+
+
+
+def test_a_timer_run_is_one_readable_line_in_the_log_and_the_terminal() -> None:
+    """A run by hand printed nothing in the terminal; devhost.log had a dict repr, "schedule"."""
+    from callcontrol.usecases.timer_runs import log_run
+
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    logger = logging.getLogger("callcontrol.usecases.reconcile")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        log_run(logger, "reconciler", "timer", {"examined": 2, "ended": 1, "completedPass": True})
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    entry = json.loads(JsonFormatter().format(seen[0]))
+    assert entry["message"] == "reconciler run (timer): examined 2, ended 1, completedPass yes"
+    assert entry["timerRun"] == {"examined": 2, "ended": 1, "completedPass": True}
+    assert call_line(entry) == (
+        f"{entry['time'][11:19]}  timer reconciler  reconciler run (timer): examined 2, ended 1, "
+        "completedPass yes")
