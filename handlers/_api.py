@@ -57,7 +57,9 @@ def api_route(
 
     def register(handler: Handler) -> Handler:
         # Idempotency sits inside the error mapping: a failure releases the key, then maps.
-        wrapped = http_endpoint(idempotent(handler) if spec.idempotent else handler)
+        refresh = spec.response == "accepted"  # an action's 202 says its operation's status
+        wrapped = http_endpoint(idempotent(handler, refresh_status=refresh) if spec.idempotent
+                                else handler)
         bp.function_name(name)(bp.route(route=route, methods=[method], auth_level=auth_level)(wrapped))
         return wrapped
 
