@@ -6,7 +6,6 @@ Wire names are camelCase; unknown fields are refused. Identifiers accept every f
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 
@@ -21,14 +20,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
-from callcontrol.domain.identifiers import (
-    E164,
-    RAW_ID_CHARS,
-    RAW_ID_PREFIXES,
-    Identifier,
-    IdentifierKind,
-    parse_strict_identifier,
-)
+from callcontrol.domain.identifier_schema import member_schemas
+from callcontrol.domain.identifiers import E164, Identifier, parse_strict_identifier
 from handlers.wire.field_problems import reason_for
 
 E164Number = Annotated[
@@ -47,36 +40,9 @@ class ApiModel(BaseModel):
     )
 
 
-def _literal(text: str) -> str:
-    # re.escape also escapes "-", which ECMA-262 regexes (the document's dialect) refuse.
-    return re.sub(r"([.^$*+?()\[\]{}|\\/])", r"\\\1", text)
-
-
-def _prefixes(kind: IdentifierKind) -> str:
-    return "|".join(_literal(prefix) for prefix in RAW_ID_PREFIXES[kind])
-
-
-_E164_DIGITS = E164.pattern.removeprefix("^").removesuffix("$")
 # What parse_strict_identifier accepts and a call can reach, one member at a time. A phone raw id
 # may carry a suffix after "_"; its number must be E.164 (4:anonymous, withheld, is never a target).
-SHORT_FORMS: dict[str, dict[str, Any]] = {
-    "phoneNumber": {"type": "string", "pattern": E164.pattern, "examples": ["+14255550123"]},
-    "communicationUserId": {
-        "type": "string", "maxLength": 254,
-        "pattern": f"^(?:{_prefixes(IdentifierKind.COMMUNICATION_USER)})[{RAW_ID_CHARS}]*$",
-        "examples": ["8:acs:00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000001"],
-    },
-    # Teams ids become 8:orgid:<id> / 28:orgid:<id>: the raw-id characters, 246 at most.
-    "microsoftTeamsUserId": {"type": "string", "pattern": f"^[{RAW_ID_CHARS}]{{1,246}}$"},
-    "microsoftTeamsAppId": {"type": "string", "pattern": f"^[{RAW_ID_CHARS}]{{1,246}}$"},
-    "rawId": {
-        "type": "string", "maxLength": 254,
-        "pattern": "^(?:" + "|".join([
-            f"4:{_E164_DIGITS}(?:_[{RAW_ID_CHARS}]*)?",
-            *(f"(?:{_prefixes(kind)})[{RAW_ID_CHARS}]*" for kind in RAW_ID_PREFIXES),
-        ]) + ")$",
-    },
-}
+SHORT_FORMS: dict[str, dict[str, Any]] = member_schemas()
 
 
 # Path parameters holding a raw id: any callable party; mute takes ACS users only.
