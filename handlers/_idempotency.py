@@ -26,6 +26,10 @@ from handlers._http import Handler
 from handlers._services import services
 
 HEADER = "Idempotency-Key"
+# For the document: printable ASCII, no space at either end (HTTP trims it), 1-255 characters.
+# The check below also takes other printable characters; no client needs the document to say so.
+IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 255,
+                          "pattern": "^[!-~](?:[ -~]*[!-~])?$"}
 
 
 def idempotency_key(req: func.HttpRequest) -> str | None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -29,6 +30,15 @@ E164Number = Annotated[
     StringConstraints(pattern=E164.pattern),
     Field(description="E.164 phone number", examples=["+14255550123"]),
 ]
+
+
+def _whole(value: object) -> object:
+    # JSON Schema's integer holds 143.0 (RFC 8259 numbers have no int type): take a whole float
+    # as the integer it is. A bool or a string stays refused by the strict int after this.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
 OperationContext = Annotated[
     str, StringConstraints(min_length=1, max_length=512), Field(description="echoed in the callbacks")
 ]
@@ -133,7 +143,7 @@ class TransferRequest(ApiModel):
 class AddParticipantRequest(ApiModel):
     participant: IdentifierIn
     source_caller_id_number: E164Number | None = None
-    invitation_timeout_seconds: int | None = Field(default=None, ge=0, le=180)
+    invitation_timeout_seconds: Annotated[int, Field(ge=0, le=180), BeforeValidator(_whole)] | None = None
     operation_context: OperationContext | None = None
 
 

@@ -23,7 +23,9 @@ from callcontrol.domain.errors import InvalidInput
 from callcontrol.domain.identifiers import parse_strict_identifier
 from callcontrol.domain.rules.model import check_party_pattern
 from callcontrol.settings import load_settings
+from handlers._idempotency import HEADER, idempotency_key
 from handlers.openapi import openapi_document
+from handlers.wire.requests import AddParticipantRequest, validate_body
 from tests.support.app import http_request, invoke
 from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.inbound.support import FakeAcs
@@ -211,3 +213,34 @@ def test_identifier_members_match_the_parser(text: str) -> None:
         if member == "rawId":
             continue  # above: the document is narrower on purpose
         assert allowed == parsed, (member, text)
+
+
+# --- issue 25: parameters and numbers the document allowed and the server refused ------------
+
+def parameter_schema(path: str, method: str, name: str) -> dict[str, Any]:
+    parameters = openapi_document()["paths"][path][method]["parameters"]
+    return cast(dict[str, Any], next(p["schema"] for p in parameters if p["name"] == name))
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00Z", "9001-01-01T00:00:00Z", "2026-01-05T10:00:00",
+                                "2026-01-05t10:00:00z", "2026-01-05T10:00:60Z"])
+def test_the_at_parameter_schema_refuses_what_the_handler_does(at: str) -> None:
+    assert not jsonschema.Draft202012Validator(
+        parameter_schema("/api/rules/evaluate", "post", "at")).is_valid(at)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x24F), max_size=8))
+def test_an_idempotency_key_the_document_allows_is_accepted(key: str) -> None:
+    schema = parameter_schema("/api/calls", "post", "Idempotency-Key")
+    if jsonschema.Draft202012Validator(schema).is_valid(key):
+        # What reaches the app: HTTP trims the value's surrounding whitespace.
+        assert idempotency_key(http_request("POST", "calls", headers={HEADER: key.strip()})) == key
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer() -> None:
+    """JSON Schema's integer holds 143.0 (schemathesis sends it): the server takes it as 143."""
+    body = {"participant": {"phoneNumber": "+14255550123"}, "invitationTimeoutSeconds": 143.0}
+    assert validate_body(AddParticipantRequest, body).invitation_timeout_seconds == 143
+    for refused in (143.5, "143", True):
+        with pytest.raises(InvalidInput):
+            validate_body(AddParticipantRequest, {**body, "invitationTimeoutSeconds": refused})
