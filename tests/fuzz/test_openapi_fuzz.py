@@ -34,7 +34,22 @@ from tools.stack import Stack
 PROBLEM = "application/problem+json"
 # Schema-valid requests the app may refuse for reasons of context, not shape (docs/security.md,
 # "The fuzz tier"): (operation label pattern, the problem's field, a reason pattern).
-CONTEXT_REFUSALS: tuple[tuple[str, str, str], ...] = ()
+CONTEXT_REFUSALS: tuple[tuple[str, str, str], ...] = (
+    # A PSTN target needs a caller id: the request's, or the DEFAULT_CALLER_ID setting's.
+    (r"POST /api/calls(?:/\{callConnectionId\}/(?:participants|transfer))?", "sourceCallerIdNumber",
+     "required for a PSTN target"),
+    # The fuzzer repeats a key with another body: the key store remembers the first.
+    (r"(?:POST|DELETE) /api/.*", "Idempotency-Key", "reused with a different"),
+    # Two parameters' relation.
+    (r"GET /api/calls", "until", "later than since"),
+    # A rule set's own checks: a window's start and end differ, a zone is in the tz database,
+    # ids are unique, a full-form identifier's members agree.
+    (r"PUT /api/rules", r"rules\[\d+\]\.conditions\.timeWindows\[\d+\].*",
+     "start and end must differ|is not an IANA time zone"),
+    (r"PUT /api/rules", r"rules\[\d+\]\.id", "rule ids must be unique"),
+    (r"PUT /api/rules", r"(?:rules\[\d+\]|defaultAction)\.action\.target|defaultAction\.target",
+     "does not agree|does not match"),
+)
 REFUSED: list[tuple[str, str, str]] = []  # (label, field, reason) of each schema-valid 400
 DOCUMENT = openapi_document()
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
@@ -66,7 +81,8 @@ def note_schema_valid_refusal(case: Any, response: Any) -> None:
         return
     if response.status_code != 400 or host_found_no_function(response):
         return
-    errors = json.loads(response.text).get("errors") or [{"field": "", "reason": ""}]
+    problem = json.loads(response.text)
+    errors = problem.get("errors") or [{"field": "", "reason": problem.get("detail", "")}]
     label = f"{case.method} {case.operation.path}"
     REFUSED.extend((label, str(e.get("field")), str(e.get("reason"))) for e in errors[:1])
 
