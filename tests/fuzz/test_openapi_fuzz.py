@@ -40,8 +40,9 @@ CONTEXT_REFUSALS: tuple[tuple[str, str, str], ...] = (
      "required for a PSTN target"),
     # The fuzzer repeats a key with another body: the key store remembers the first.
     (r"(?:POST|DELETE) /api/.*", "Idempotency-Key", "reused with a different"),
-    # Two parameters' relation.
+    # Two parameters' relation; a continuation token only the API can make.
     (r"GET /api/calls", "until", "later than since"),
+    (r"GET /api/calls", "continuationToken", "not a token this API issued"),
     # A rule set's own checks: a window's start and end differ, a zone is in the tz database,
     # ids are unique, a full-form identifier's members agree.
     (r"PUT /api/rules", r"rules\[\d+\]\.conditions\.timeWindows\[\d+\].*",
