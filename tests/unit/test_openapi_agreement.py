@@ -13,6 +13,7 @@ import re
 from typing import Any, cast
 
 import jsonschema
+import jsonschema_rs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -244,3 +245,11 @@ def test_a_whole_number_written_with_a_fraction_is_an_integer() -> None:
     for refused in (143.5, "143", True):
         with pytest.raises(InvalidInput):
             validate_body(AddParticipantRequest, {**body, "invitationTimeoutSeconds": refused})
+
+
+@pytest.mark.parametrize("pattern", ["8:a\x1cb", "8:a\x1fb", "8:x\x1d*"])
+def test_a_party_pattern_with_what_python_calls_space_is_refused_by_the_document(pattern: str) -> None:
+    """Issue 25: the document's \\s is ECMA-262's (jsonschema_rs, as schemathesis reads it), which
+    lacks \\x1c-\\x1f; the check's Python \\S refused them, so the document allowed more."""
+    assert not accepts(check_party_pattern, pattern)
+    assert not jsonschema_rs.validator_for({"type": "string", "pattern": PARTY.pattern}).is_valid(pattern)
