@@ -119,12 +119,25 @@ class _IdentifierProblem(ValueError):
 class CreateCallRequest(ApiModel):
     """One target makes a 1:1 call; several make a group call."""
 
-    targets: list[IdentifierIn] = Field(min_length=1, max_length=20)
+    targets: list[IdentifierIn] = Field(
+        min_length=1, max_length=20, json_schema_extra={"uniqueItems": True},
+        description="distinct parties (ACS refuses one named twice, in any form)")
     source_caller_id_number: E164Number | None = Field(
         default=None, description="caller id shown to PSTN targets (or DEFAULT_CALLER_ID)"
     )
     source_display_name: Annotated[str, StringConstraints(max_length=256)] | None = None
     operation_context: OperationContext | None = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CreateCallRequest:
+        # Caught here, not by ACS: its refusal would name no target.
+        first: dict[str, int] = {}
+        for index, target in enumerate(self.targets):
+            earlier = first.setdefault(target.parsed.raw_id, index)
+            if earlier != index:
+                raise _IdentifierProblem(FieldProblem(
+                    f"targets[{index}]", f"names the same party as targets[{earlier}]"))
+        return self
 
 
 class HangUpRequest(ApiModel):
