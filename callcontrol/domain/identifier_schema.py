@@ -35,10 +35,12 @@ _TYPED: Final = {
 }
 
 
-def _raw(kind: IdentifierKind, rest: str) -> str:
-    """The raw-id regex (unanchored) of one kind; a phone's may carry a suffix after "_"."""
+def _raw(kind: IdentifierKind, rest: str, *, suffix: bool = False) -> str:
+    """The raw-id regex (unanchored) of one kind. A phone's may carry a suffix after "_" where
+    ACS names a participant so (`suffix`); as a target ACS refuses it ("rawId does not match
+    its value"), so a body's document leaves it out though the parser takes it."""
     if kind is IdentifierKind.PHONE_NUMBER:
-        return f"4:{_E164_DIGITS}(?:_{rest}?)?"
+        return f"4:{_E164_DIGITS}(?:_{rest}?)?" if suffix else f"4:{_E164_DIGITS}"
     return f"(?:{_prefixes(kind)}){rest}"
 
 
@@ -47,8 +49,9 @@ def _rest(redirect: bool) -> str:
     return f"(?:{_ANY}*{_REACHABLE_END})" if redirect else f"(?:{_ANY}*)"
 
 
-def member_schemas(*, redirect: bool = False) -> dict[str, dict[str, Any]]:
-    """Each member a client may write alone, as the parser checks it (`redirect`: a rule's target)."""
+def member_schemas(*, redirect: bool = False, suffix: bool = False) -> dict[str, dict[str, Any]]:
+    """Each member a client may write alone, as the parser checks it (`redirect`: a rule's target;
+    `suffix`: a phone raw id as ACS names a participant, in a path)."""
     rest = _rest(redirect)
     teams = f"^{_ANY}{{0,245}}{_REACHABLE_END}$" if redirect else f"^{_ANY}{{1,246}}$"
     return {
@@ -64,7 +67,8 @@ def member_schemas(*, redirect: bool = False) -> dict[str, dict[str, Any]]:
         "microsoftTeamsAppId": {"type": "string", "pattern": teams},
         "rawId": {
             "type": "string", "maxLength": 254,
-            "pattern": "^(?:" + "|".join(_raw(kind, rest) for kind in _TYPED.values()) + ")$",
+            "pattern": "^(?:" + "|".join(_raw(kind, rest, suffix=suffix)
+                                         for kind in _TYPED.values()) + ")$",
         },
     }
 

@@ -50,13 +50,14 @@ class ApiModel(BaseModel):
     )
 
 
-# What parse_strict_identifier accepts and a call can reach, one member at a time. A phone raw id
-# may carry a suffix after "_"; its number must be E.164 (4:anonymous, withheld, is never a target).
+# What parse_strict_identifier accepts and a call can reach, one member at a time. A phone's number
+# must be E.164 (4:anonymous, withheld, is never a target); the suffix after "_" ACS gives some
+# participants' raw ids is for paths only: as a target ACS refuses it.
 SHORT_FORMS: dict[str, dict[str, Any]] = member_schemas()
 
 
 # Path parameters holding a raw id: any callable party; mute takes ACS users only.
-RAW_ID_IN_PATH = (("rawId", SHORT_FORMS["rawId"]),)
+RAW_ID_IN_PATH = (("rawId", member_schemas(suffix=True)["rawId"]),)
 USER_RAW_ID_IN_PATH = (("rawId", SHORT_FORMS["communicationUserId"]),)
 
 

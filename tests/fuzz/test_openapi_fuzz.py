@@ -38,6 +38,8 @@ CONTEXT_REFUSALS: tuple[tuple[str, str, str], ...] = (
     # A PSTN target needs a caller id: the request's, or the DEFAULT_CALLER_ID setting's.
     (r"POST /api/calls(?:/\{callConnectionId\}/(?:participants|transfer))?", "sourceCallerIdNumber",
      "required for a PSTN target"),
+    # One party written in two forms ({"phoneNumber"} and {"rawId": "4:…"}): uniqueItems cannot see it.
+    (r"POST /api/calls", r"targets\[\d+\]", "names the same party as"),
     # The fuzzer repeats a key with another body: the key store remembers the first.
     (r"(?:POST|DELETE) /api/.*", "Idempotency-Key", "reused with a different"),
     # Two parameters' relation; a continuation token only the API can make.

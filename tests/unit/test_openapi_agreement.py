@@ -254,3 +254,12 @@ def test_a_party_pattern_with_what_python_calls_space_is_refused_by_the_document
     lacks \\x1c-\\x1f; the check's Python \\S refused them, so the document allowed more."""
     assert not accepts(check_party_pattern, pattern)
     assert not jsonschema_rs.validator_for({"type": "string", "pattern": PARTY.pattern}).is_valid(pattern)
+
+
+def test_a_phone_raw_id_with_a_suffix_is_a_path_form_not_a_target() -> None:
+    """Issue 25 (fuzz tier): ACS refuses a target `4:+1…_x` ("rawId does not match its value");
+    the document offered it for bodies. Paths keep it: ACS names some participants so."""
+    suffixed = "4:+14255550123_abc"
+    assert not re.search(IDENTIFIER["rawId"]["pattern"], suffixed)
+    assert re.search(parameter_schema("/api/calls/{callConnectionId}/participants/{rawId}",
+                                      "delete", "rawId")["pattern"], suffixed)
