@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,19 @@ UPSTREAMS = web.AppKey("upstreams", Upstreams)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
 
 
+# A loopback name, then at most a port: "[::1]:7072", never "[::1].evil.example" or "[x]".
+_HOST_HEADER = re.compile(r"(?P<name>\[[^\]]*\]|[^:\[\]]+)(?::[0-9]{1,5})?")
+
+
+def is_loopback_host(host: str) -> bool:
+    """The Host header names a loopback host (any port): the whole header is checked."""
+    found = _HOST_HEADER.fullmatch(host)
+    return found is not None and found["name"].lower() in LOOPBACK_HOSTS
+
+
 @web.middleware
 async def local_only(request: web.Request, handler: Any) -> web.StreamResponse:
-    host = (request.host or "").rsplit(":", 1)[0] if not request.host.startswith("[") else "[::1]"
-    if host not in LOOPBACK_HOSTS:
+    if not is_loopback_host(request.host or ""):
         return _problem(403, "the console answers only on a loopback address")
     if request.path.startswith("/console/") and request.headers.get(CONSOLE_HEADER) != "1":
         return _problem(403, f"the console API needs the {CONSOLE_HEADER}: 1 header")

@@ -71,7 +71,8 @@ def api_route(
     def register(handler: Handler) -> Handler:
         # Idempotency sits inside the error mapping: a failure releases the key, then maps.
         # The caller is admitted before that: a stored response is replayed only to one the route admits.
-        inner = idempotent(handler) if spec.idempotent else handler
+        refresh = spec.response == "accepted"  # an action's 202 says its operation's status
+        inner = idempotent(handler, refresh_status=refresh) if spec.idempotent else handler
         wrapped = http_endpoint(admitted(spec.role, inner, keyed_always=spec.keyed_always)
                                 if spec.role is not None else inner)
         level = host_auth_level(auth_level, keyed_always=spec.keyed_always)

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from callcontrol.domain.opaque_ids import MAX_ID_CHARS, OPAQUE_ID_SCHEMA_PATTERN
 from handlers._api import ROUTES, RouteSpec, api_route
 from handlers._http import OPAQUE_ROUTE_PARAMS, json_response
+from handlers._idempotency import IDEMPOTENCY_KEY_SCHEMA
 from handlers.wire.responses import RESPONSE_MODELS, ProblemOut
 
 bp = func.Blueprint()
@@ -70,7 +71,7 @@ def _parameters(spec: RouteSpec) -> list[dict[str, Any]]:
         parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                            "description": "same key within 24 h: first response replayed, "
                                           "action performed once",
-                           "schema": {"type": "string", "minLength": 1, "maxLength": 255}})
+                           "schema": IDEMPOTENCY_KEY_SCHEMA})
     return parameters
 
 

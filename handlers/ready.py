@@ -1,7 +1,7 @@
 """Readiness: GET /api/ready checks what the app needs to take calls (function key).
 
 200 when every check passed, 503 when any failed; the body lists each check with its duration
-and a message an operator can act on (the postdeploy hook prints it).
+and a message an operator can act on (the postdeploy hook prints it). A 503 carries Retry-After.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from handlers._http import json_response
 from handlers._services import services
 
 bp = func.Blueprint()
+RETRY_AFTER_SECONDS = 10
 
 
 @api_route(bp, Role.CALLS_READ, name="ready",
@@ -26,4 +27,7 @@ bp = func.Blueprint()
            keyed_always=True)
 async def ready(req: func.HttpRequest) -> func.HttpResponse:
     report = await services().readiness.check(CheckReadiness())
-    return json_response(report.to_json(), 200 if report.ready else 503)
+    if report.ready:
+        return json_response(report.to_json())
+    # Each check is bounded to 10 s: asking again sooner learns nothing new.
+    return json_response(report.to_json(), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)})

@@ -21,6 +21,11 @@ from handlers._services import services
 from handlers.wire.requests import EvaluateRulesBody
 
 bp = func.Blueprint()
+# What `_instant` reads (datetime.fromisoformat, 3.11): years 1900-9000, an upper-case T and Z,
+# seconds optional with up to 6 decimals, always an offset.
+AT_PATTERN = ("^(?:19[0-9]{2}|[2-8][0-9]{3}|9000)-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+              "T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\\.[0-9]{1,6})?)?"
+              "(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])$")
 RULE_ERRORS = (400, 401, 503)
 VERSION = re.compile(r"^[0-9]{1,10}$")  # ASCII digits; ten keep it a table-key-sized integer
 
@@ -74,7 +79,7 @@ async def get_rule_version(req: func.HttpRequest) -> func.HttpResponse:
            route="rules/evaluate", method="POST", body=EvaluateRulesBody,
            response="evaluation", errors=RULE_ERRORS,
            query=(("at", "instant with offset for time windows, years 1900-9000 (default: now)",
-                   {"type": "string", "format": "date-time"}),),
+                   {"type": "string", "format": "date-time", "pattern": AT_PATTERN}),),
            summary="Dry run: the rule and action an IncomingCall (event or data) would get")
 async def evaluate_rules(req: func.HttpRequest) -> func.HttpResponse:
     body = read_json(req)

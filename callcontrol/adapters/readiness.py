@@ -4,6 +4,7 @@ operator can act on otherwise (see usecases/readiness.py)."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -16,6 +17,8 @@ from callcontrol.adapters.acs_gateway import AcsGateway
 from callcontrol.adapters.store.backend import TableBackend
 from callcontrol.domain.errors import AcsRejected, AcsUnavailable, NotFound
 from callcontrol.usecases.readiness import NotReady
+
+logger = logging.getLogger(__name__)
 
 PROBE_TABLE: Final = "readiness"
 _REFUSED: Final = (401, 403)
@@ -75,9 +78,14 @@ JwksFetch = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 class JwksProbe:
-    """The key set the callback tokens are checked with can be fetched and holds keys."""
+    """The key set the callback tokens are checked with can be fetched and holds keys.
+
+    Its messages name the setting, not the URL: /api/ready names no host or port (security.md);
+    the URL goes to the log.
+    """
 
     name = "callbackKeys"
+    setting = "ACS_CALLBACK_JWKS_URL"
 
     def __init__(self, url: Callable[[], str], *, fetch: JwksFetch | None = None) -> None:
         self._url = url  # resolved on use: a missing setting is this probe's failure
@@ -87,7 +95,7 @@ class JwksProbe:
         timeout = aiohttp.ClientTimeout(total=10)
         async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url) as reply:
             if reply.status != 200:
-                raise NotReady(f"{url} answered HTTP {reply.status}")
+                raise NotReady(f"{self.setting} answered HTTP {reply.status}")
             document: Mapping[str, Any] = await reply.json(content_type=None)
             return document
 
@@ -96,11 +104,12 @@ class JwksProbe:
         try:
             document = await (self._fetch() if self._fetch is not None else self._get(url))
         except aiohttp.ClientError as exc:
-            raise NotReady(f"{url} could not be fetched: {type(exc).__name__}") from None
+            logger.warning("readiness: the callback key set at %s could not be fetched: %r", url, exc)
+            raise NotReady(f"{self.setting} could not be fetched: {type(exc).__name__}") from None
         except ValueError:
-            raise NotReady(f"{url} did not answer JSON") from None
+            raise NotReady(f"{self.setting} did not answer JSON") from None
         keys = document.get("keys") if isinstance(document, Mapping) else None
         usable = [k for k in keys or [] if isinstance(k, Mapping) and k.get("kid")]
         if not usable:
-            raise NotReady(f"{url} holds no signing keys")
-        return f"{len(usable)} signing key(s) at {url}"
+            raise NotReady(f"{self.setting} holds no signing keys")
+        return f"{len(usable)} signing key(s) at {self.setting}"

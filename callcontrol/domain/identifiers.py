@@ -136,6 +136,13 @@ def _check_raw(raw_id: str, field: str) -> Identifier:
     return ident
 
 
+def _check_kind_type(payload: dict[str, Any], field: str) -> None:
+    # A list or object `kind` is unhashable: refuse it here, before any lookup by value.
+    kind = payload.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        raise _problem(f"{field}.kind" if field else "kind", "must be a string naming the kind")
+
+
 def parse_strict_identifier(payload: object, field: str = "identifier") -> Identifier:
     """Strict: an identifier a client sent us (request bodies, paths, rules).
 
@@ -145,6 +152,7 @@ def parse_strict_identifier(payload: object, field: str = "identifier") -> Ident
     """
     if not isinstance(payload, dict) or not payload:
         raise _problem(field, "must be an identifier object such as {\"phoneNumber\": \"+1…\"}")
+    _check_kind_type(payload, field)
     members = [name for name in _KIND_MEMBERS if payload.get(name) is not None]
     if len(members) > 1:
         raise _problem(field, f"names more than one kind ({', '.join(members)}): give one")
@@ -213,6 +221,7 @@ def parse_lenient_identifier(payload: object, field: str = "identifier") -> Iden
     """
     if not isinstance(payload, dict):
         raise _problem(field, "must be an identifier object")
+    _check_kind_type(payload, field)
     raw = _text(payload, "rawId", field)
     phone_value = _acs_phone(payload.get("phoneNumber"), f"{field}.phoneNumber")
     user = payload.get("communicationUser")

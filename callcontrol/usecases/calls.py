@@ -30,7 +30,15 @@ from callcontrol.domain.models import (
 from callcontrol.domain.state_machine import record_pending
 from callcontrol.observability import note_call, use_case
 from callcontrol.usecases._caller_id import caller_id_for
-from callcontrol.usecases.actions import Accepted, Action, Noted, new_operation_context, perform, run_action
+from callcontrol.usecases.actions import (
+    Accepted,
+    Action,
+    Noted,
+    new_operation_context,
+    perform,
+    run_action,
+    status_of,
+)
 from callcontrol.usecases.lost_calls import end_lost_call
 from callcontrol.usecases.ports import CallAutomation, CallRecords
 
@@ -52,6 +60,14 @@ class CreateCall:
 @dataclass(frozen=True)
 class GetCall:
     call_connection_id: str
+
+
+@dataclass(frozen=True)
+class GetOperationStatus:
+    """An action's operation, by its call and operationContext (an Idempotency-Key replay)."""
+
+    call_connection_id: str
+    operation_context: str
 
 
 @dataclass(frozen=True)
@@ -110,6 +126,12 @@ class Calls:
         self._gateway = gateway  # resolved on use: reads of stored calls never need ACS
         self._default_caller_id = default_caller_id
         self._clock = clock
+
+    @use_case
+    async def operation_status(self, command: GetOperationStatus) -> OperationStatus | None:
+        """The operation's status as it stands; None when the call or the operation is gone."""
+        return status_of(await self._calls.find(command.call_connection_id),
+                         command.operation_context)
 
     @use_case
     async def create_call(self, command: CreateCall) -> CallRecord:

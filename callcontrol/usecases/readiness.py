@@ -86,6 +86,9 @@ class Readiness:
         except CallControlError as error:
             message = redact(error.detail)
         except Exception as error:  # a probe must report, never break the report
-            message = redact(f"{type(error).__name__}: {error}")
+            # Its text may name hosts and ports (security.md): the log has it, the answer not.
+            logger.warning("readiness check %s raised: %s", probe.name,
+                           redact(f"{type(error).__name__}: {error}"))
+            message = f"failed with {type(error).__name__} (the log has the detail)"
         elapsed = round((time.perf_counter() - started) * 1000, 1)
         return ProbeResult(probe.name, ok, elapsed, message)

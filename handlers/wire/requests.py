@@ -6,12 +6,12 @@ Wire names are camelCase; unknown fields are refused. Identifiers accept every f
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -22,12 +22,10 @@ from pydantic.alias_generators import to_camel
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCallData
+from callcontrol.domain.identifier_schema import member_schemas
 from callcontrol.domain.identifiers import (
     E164,
-    RAW_ID_CHARS,
-    RAW_ID_PREFIXES,
     Identifier,
-    IdentifierKind,
     parse_strict_identifier,
 )
 from handlers.wire.field_problems import reason_for
@@ -37,6 +35,15 @@ E164Number = Annotated[
     StringConstraints(pattern=E164.pattern),
     Field(description="E.164 phone number", examples=["+14255550123"]),
 ]
+
+
+def _whole(value: object) -> object:
+    # JSON Schema's integer holds 143.0 (RFC 8259 numbers have no int type): take a whole float
+    # as the integer it is. A bool or a string stays refused by the strict int after this.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
 OperationContext = Annotated[
     str, StringConstraints(min_length=1, max_length=512), Field(description="echoed in the callbacks")
 ]
@@ -48,40 +55,14 @@ class ApiModel(BaseModel):
     )
 
 
-def _literal(text: str) -> str:
-    # re.escape also escapes "-", which ECMA-262 regexes (the document's dialect) refuse.
-    return re.sub(r"([.^$*+?()\[\]{}|\\/])", r"\\\1", text)
-
-
-def _prefixes(kind: IdentifierKind) -> str:
-    return "|".join(_literal(prefix) for prefix in RAW_ID_PREFIXES[kind])
-
-
-_E164_DIGITS = E164.pattern.removeprefix("^").removesuffix("$")
-# What parse_strict_identifier accepts and a call can reach, one member at a time. A phone raw id
-# may carry a suffix after "_"; its number must be E.164 (4:anonymous, withheld, is never a target).
-SHORT_FORMS: dict[str, dict[str, Any]] = {
-    "phoneNumber": {"type": "string", "pattern": E164.pattern, "examples": ["+14255550123"]},
-    "communicationUserId": {
-        "type": "string", "maxLength": 254,
-        "pattern": f"^(?:{_prefixes(IdentifierKind.COMMUNICATION_USER)})[{RAW_ID_CHARS}]*$",
-        "examples": ["8:acs:00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000001"],
-    },
-    # Teams ids become 8:orgid:<id> / 28:orgid:<id>: the raw-id characters, 246 at most.
-    "microsoftTeamsUserId": {"type": "string", "pattern": f"^[{RAW_ID_CHARS}]{{1,246}}$"},
-    "microsoftTeamsAppId": {"type": "string", "pattern": f"^[{RAW_ID_CHARS}]{{1,246}}$"},
-    "rawId": {
-        "type": "string", "maxLength": 254,
-        "pattern": "^(?:" + "|".join([
-            f"4:{_E164_DIGITS}(?:_[{RAW_ID_CHARS}]*)?",
-            *(f"(?:{_prefixes(kind)})[{RAW_ID_CHARS}]*" for kind in RAW_ID_PREFIXES),
-        ]) + ")$",
-    },
-}
+# What parse_strict_identifier accepts and a call can reach, one member at a time. A phone's number
+# must be E.164 (4:anonymous, withheld, is never a target); the suffix after "_" ACS gives some
+# participants' raw ids is for paths only: as a target ACS refuses it.
+SHORT_FORMS: dict[str, dict[str, Any]] = member_schemas()
 
 
 # Path parameters holding a raw id: any callable party; mute takes ACS users only.
-RAW_ID_IN_PATH = (("rawId", SHORT_FORMS["rawId"]),)
+RAW_ID_IN_PATH = (("rawId", member_schemas(suffix=True)["rawId"]),)
 USER_RAW_ID_IN_PATH = (("rawId", SHORT_FORMS["communicationUserId"]),)
 
 
@@ -144,12 +125,25 @@ class _IdentifierProblem(ValueError):
 class CreateCallRequest(ApiModel):
     """One target makes a 1:1 call; several make a group call."""
 
-    targets: list[IdentifierIn] = Field(min_length=1, max_length=20)
+    targets: list[IdentifierIn] = Field(
+        min_length=1, max_length=20, json_schema_extra={"uniqueItems": True},
+        description="distinct parties (ACS refuses one named twice, in any form)")
     source_caller_id_number: E164Number | None = Field(
         default=None, description="caller id shown to PSTN targets (or DEFAULT_CALLER_ID)"
     )
     source_display_name: Annotated[str, StringConstraints(max_length=256)] | None = None
     operation_context: OperationContext | None = None
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CreateCallRequest:
+        # Caught here, not by ACS: its refusal would name no target.
+        first: dict[str, int] = {}
+        for index, target in enumerate(self.targets):
+            earlier = first.setdefault(target.parsed.raw_id, index)
+            if earlier != index:
+                raise _IdentifierProblem(FieldProblem(
+                    f"targets[{index}]", f"names the same party as targets[{earlier}]"))
+        return self
 
 
 class HangUpRequest(ApiModel):
@@ -168,7 +162,7 @@ class TransferRequest(ApiModel):
 class AddParticipantRequest(ApiModel):
     participant: IdentifierIn
     source_caller_id_number: E164Number | None = None
-    invitation_timeout_seconds: int | None = Field(default=None, ge=0, le=180)
+    invitation_timeout_seconds: Annotated[int, Field(ge=0, le=180), BeforeValidator(_whole)] | None = None
     operation_context: OperationContext | None = None
 
 

@@ -5,11 +5,18 @@ to the running stack (devhost + Azurite + the ACS emulator).
 Asserted for every request: never a 5xx, and every error is problem+json carrying its status.
 The operations are read from the same document the app serves; one test checks that the served
 document is that one.
+
+A request the document calls valid (schemathesis's positive mode) that the app answers 400 is
+*schema-valid-refused*: the document is looser than the validation. Each is counted and must be
+one of the context cases docs/security.md lists (what JSON Schema cannot say: a caller id the
+settings lack, a rule set's cross-rule checks, an identifier's members that must agree).
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -25,6 +32,28 @@ from tests.fuzz.conftest import FUZZ_EXAMPLES
 from tools.stack import Stack
 
 PROBLEM = "application/problem+json"
+# Schema-valid requests the app may refuse for reasons of context, not shape (docs/security.md,
+# "The fuzz tier"): (operation label pattern, the problem's field, a reason pattern).
+CONTEXT_REFUSALS: tuple[tuple[str, str, str], ...] = (
+    # A PSTN target needs a caller id: the request's, or the DEFAULT_CALLER_ID setting's.
+    (r"POST /api/calls(?:/\{callConnectionId\}/(?:participants|transfer))?", "sourceCallerIdNumber",
+     "required for a PSTN target"),
+    # One party written in two forms ({"phoneNumber"} and {"rawId": "4:…"}): uniqueItems cannot see it.
+    (r"POST /api/calls", r"targets\[\d+\]", "names the same party as"),
+    # The fuzzer repeats a key with another body: the key store remembers the first.
+    (r"(?:POST|DELETE) /api/.*", "Idempotency-Key", "reused with a different"),
+    # Two parameters' relation; a continuation token only the API can make.
+    (r"GET /api/calls", "until", "later than since"),
+    (r"GET /api/calls", "continuationToken", "not a token this API issued"),
+    # A rule set's own checks: a window's start and end differ, a zone is in the tz database,
+    # ids are unique, a full-form identifier's members agree.
+    (r"PUT /api/rules", r"rules\[\d+\]\.conditions\.timeWindows\[\d+\].*",
+     "start and end must differ|is not an IANA time zone"),
+    (r"PUT /api/rules", r"rules\[\d+\]\.id", "rule ids must be unique"),
+    (r"PUT /api/rules", r"(?:rules\[\d+\]|defaultAction)\.action\.target|defaultAction\.target",
+     "does not agree|does not match"),
+)
+REFUSED: list[tuple[str, str, str]] = []  # (label, field, reason) of each schema-valid 400
 DOCUMENT = openapi_document()
 SCHEMA = schemathesis.openapi.from_dict(DOCUMENT)
 OPERATIONS = {op.ok().label: op.ok() for op in SCHEMA.get_all_operations()}
@@ -44,10 +73,28 @@ def host_found_no_function(response: Any) -> bool:
     return response.status_code == 404 and content_type.startswith("text/plain")
 
 
+def is_context_refusal(label: str, field: str, reason: str) -> bool:
+    return any(re.fullmatch(op, label) and re.fullmatch(where, field) and re.search(why, reason)
+               for op, where, why in CONTEXT_REFUSALS)
+
+
+def note_schema_valid_refusal(case: Any, response: Any) -> None:
+    meta = getattr(case, "meta", None)
+    if meta is None or meta.generation.mode is not GenerationMode.POSITIVE:
+        return
+    if response.status_code != 400 or host_found_no_function(response):
+        return
+    problem = json.loads(response.text)
+    errors = problem.get("errors") or [{"field": "", "reason": problem.get("detail", "")}]
+    label = f"{case.method} {case.operation.path}"
+    REFUSED.extend((label, str(e.get("field")), str(e.get("reason"))) for e in errors[:1])
+
+
 def check_answer(case: Any, response: Any) -> None:
     status = response.status_code
     shown = f"{case.method} {case.formatted_path} -> {status}: {response.text[:300]!r}"
     assert status < 500, shown
+    note_schema_valid_refusal(case, response)
     if status >= 400 and not host_found_no_function(response):
         content_type = response.headers.get("content-type", [""])[0]
         assert content_type.startswith(PROBLEM), shown
@@ -72,3 +119,15 @@ def test_no_route_answers_5xx_and_every_error_is_a_problem(label: str, fuzz_stac
         check_answer(case, response)
 
     fuzz()
+
+
+def test_schema_valid_requests_are_refused_only_for_context(fuzz_stack: Stack) -> None:
+    """Runs after the fuzzing above (pytest keeps a module's order): what the document calls
+    valid and the app refused must be one of the documented context cases."""
+    counts = Counter(REFUSED)
+    print(f"schema-valid-refused: {len(REFUSED)} request(s)")
+    for (label, field, reason), count in counts.most_common():
+        print(f"  {count:4} {label} {field}: {reason}")
+    loose = sorted({(label, field, reason) for label, field, reason in REFUSED
+                    if not is_context_refusal(label, field, reason)})
+    assert not loose, "the document is looser than the validation:\n" + "\n".join(map(str, loose))

@@ -77,6 +77,13 @@ def test_transfer_accepted_capture_parses(contract_dir: Path) -> None:
          b' "data": {"callConnectionId": "c", "participants": 3}}]', "[0].data.participants"),
         (b'[{"id": "e", "type": "t", "time": "yesterday", "data": {"callConnectionId": "c"}}]',
          "[0].time"),
+        # Issue 25: a list or object kind was a 500 (unhashable in the identifier reader).
+        (b'[{"id": "e", "type": "t", "data": {"callConnectionId": "c",'
+         b' "participant": {"kind": ["phoneNumber"], "rawId": "4:+14255550123"}}}]',
+         "[0].data.participant.kind"),
+        (b'[{"id": "e", "type": "t", "data": {"callConnectionId": "c",'
+         b' "transferTarget": {"kind": {"a": 1}, "rawId": "4:+14255550123"}}}]',
+         "[0].data.transferTarget.kind"),
     ],
 )
 def test_bad_bodies_name_the_field(payload: bytes, field: str) -> None:

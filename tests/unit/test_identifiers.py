@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from callcontrol.domain.errors import InvalidInput
-from callcontrol.domain.identifiers import IdentifierKind, from_raw_id, parse_strict_identifier
+from callcontrol.domain.identifiers import (
+    IdentifierKind,
+    from_raw_id,
+    parse_lenient_identifier,
+    parse_strict_identifier,
+)
 
 ACS = "8:acs:11111111-2222-4333-8444-555555555555_0000"
 
@@ -65,3 +72,14 @@ def test_repr_redacts_the_number() -> None:
 def test_the_full_form_we_return_is_accepted_back(raw_id: str) -> None:
     full = from_raw_id(raw_id).to_json()
     assert parse_strict_identifier(full).to_json() == full
+
+
+@pytest.mark.parametrize("kind", [[], ["phoneNumber"], {}, {"a": 1}, 7, True])
+@pytest.mark.parametrize("parse", [parse_strict_identifier, parse_lenient_identifier])
+def test_a_kind_that_is_not_a_string_is_refused_by_name(kind: object, parse: Any) -> None:
+    """Issue 25: a list or object `kind` was unhashable in the lenient reader (a 500 at
+    /api/callbacks and /api/rules/evaluate)."""
+    with pytest.raises(InvalidInput) as failure:
+        parse({"kind": kind, "rawId": "4:+14255550123"}, "target")
+    assert failure.value.problems[0].field == "target.kind"
+    assert "must be a string" in failure.value.problems[0].reason

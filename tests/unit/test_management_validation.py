@@ -42,6 +42,10 @@ CASES = [
     ("create_call", {}, b'{"targets": [{"rawId": "8:acs:x"}], "colour": "red"}', "colour"),
     ("create_call", {}, b'{"targets": [{"rawId": "8:acs:x"}], "sourceCallerIdNumber": "12"}',
      "sourceCallerIdNumber"),
+    # Issue 25 (fuzz tier): ACS refused a party named twice, the app passed it on.
+    ("create_call", {}, b'{"targets": [{"rawId": "8:acs:x"}, {"rawId": "8:acs:x"}]}', "targets[1]"),
+    ("create_call", {}, b'{"targets": [{"communicationUserId": "8:acs:x"}, {"rawId": "8:acs:y"}, '
+     b'{"rawId": "8:acs:x"}]}', "targets[2]"),
     ("hang_up", CALL, b'{"forEveryone": "yes"}', "forEveryone"),
     ("transfer_call", CALL, b"{}", "target"),
     ("transfer_call", CALL, b'{"target": {"communicationUserId": "bob"}}',

@@ -13,6 +13,7 @@ import re
 from typing import Any, cast
 
 import jsonschema
+import jsonschema_rs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,12 +24,15 @@ from callcontrol.domain.errors import InvalidInput
 from callcontrol.domain.identifiers import parse_strict_identifier
 from callcontrol.domain.rules.model import check_party_pattern
 from callcontrol.settings import load_settings
+from handlers._idempotency import HEADER, idempotency_key
 from handlers.openapi import openapi_document
+from handlers.wire.requests import AddParticipantRequest, validate_body
 from tests.support.app import http_request, invoke
 from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.inbound.support import FakeAcs
 
 ANSWER = {"type": "answer"}
+ACS = "8:acs:00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000001"
 BASE: dict[str, Any] = {"rules": [{"id": "vip", "conditions": {"from": ["+1425*"]},
                                    "action": {"type": "reject", "reason": "busy"}}],
                         "defaultAction": ANSWER}
@@ -38,6 +42,10 @@ def with_rule(**changes: Any) -> dict[str, Any]:
     body = copy.deepcopy(BASE)
     body["rules"][0].update(changes)
     return body
+
+
+def redirect(target: dict[str, Any]) -> dict[str, Any]:
+    return with_rule(action={"type": "redirect", "target": target})
 
 
 def window(**changes: Any) -> dict[str, Any]:
@@ -72,14 +80,34 @@ PUT_CASES: list[tuple[str, Any, bool]] = [
     ("unknown caller kind", with_rule(conditions={"callerKinds": ["robot"]}), False),
     ("unknown condition", with_rule(conditions={"fromCountry": "US"}), False),
     ("no rules member", {"defaultAction": ANSWER}, False),
+    # Issue 25: the schema allowed these, the server refused them.
+    ("SIP header with both tests", with_rule(conditions={"sipHeaders": [
+        {"name": "X-MS-Custom-a", "equals": "1", "exists": True}]}), False),
+    ("SIP header with neither test", with_rule(conditions={"sipHeaders": [
+        {"name": "X-MS-Custom-a"}]}), False),
+    ("SIP header not custom", with_rule(conditions={"sipHeaders": [
+        {"name": "X-Other", "exists": True}]}), False),
+    ("VoIP header with a null test", with_rule(conditions={"voipHeaders": [
+        {"name": "x", "equals": None}]}), False),
+    ("a control character in a raw-id pattern", with_rule(conditions={"from": ["8:a\x1cb"]}), False),
+    ("redirect to two kinds", redirect({"phoneNumber": "+14255550123", "communicationUserId": ACS}),
+     False),
+    ("redirect to an empty user id", redirect({"communicationUserId": ""}), False),
+    ("redirect to a bare prefix", redirect({"rawId": "8:acs:"}), False),
+    ("redirect to no member", redirect({}), False),
+    ("redirect to a raw id of no kind", redirect({"rawId": "9:x"}), False),
+    ("redirect in the full form", redirect({"kind": "communicationUser", "rawId": ACS,
+                                            "communicationUserId": ACS}), True),
+    ("redirect to a Teams user", redirect({"microsoftTeamsUserId": "abc"}), True),
+    ("redirect to a phone raw id", redirect({"rawId": "4:+14255550123"}), True),
 ]
 # What the document cannot say (start == end, a real IANA zone, two members that exclude each
 # other): it allows these, the server refuses, the descriptions say why. Listed so the gaps stay known.
 KNOWN_LOOSER = [
-    ("SIP header with both tests", with_rule(conditions={"sipHeaders": [
-        {"name": "X-MS-Custom-a", "equals": "1", "exists": True}]})),
     ("start equals end", window(start="09:00", end="09:00")),
     ("unknown time zone", window(timeZone="Nowhere/City")),
+    ("a full form whose members disagree", redirect({"kind": "communicationUser", "rawId": ACS,
+                                                     "communicationUserId": ACS + "0"})),
 ]
 
 
@@ -186,3 +214,52 @@ def test_identifier_members_match_the_parser(text: str) -> None:
         if member == "rawId":
             continue  # above: the document is narrower on purpose
         assert allowed == parsed, (member, text)
+
+
+# --- issue 25: parameters and numbers the document allowed and the server refused ------------
+
+def parameter_schema(path: str, method: str, name: str) -> dict[str, Any]:
+    parameters = openapi_document()["paths"][path][method]["parameters"]
+    return cast(dict[str, Any], next(p["schema"] for p in parameters if p["name"] == name))
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00Z", "9001-01-01T00:00:00Z", "2026-01-05T10:00:00",
+                                "2026-01-05t10:00:00z", "2026-01-05T10:00:60Z"])
+def test_the_at_parameter_schema_refuses_what_the_handler_does(at: str) -> None:
+    assert not jsonschema.Draft202012Validator(
+        parameter_schema("/api/rules/evaluate", "post", "at")).is_valid(at)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x24F), max_size=8))
+def test_an_idempotency_key_the_document_allows_is_accepted(key: str) -> None:
+    schema = parameter_schema("/api/calls", "post", "Idempotency-Key")
+    # ECMA-262's $ (jsonschema_rs, as schemathesis reads it), not Python's, which allows a last \n.
+    if jsonschema_rs.validator_for(schema).is_valid(key):
+        # What reaches the app: HTTP trims the value's surrounding whitespace.
+        assert idempotency_key(http_request("POST", "calls", headers={HEADER: key.strip()})) == key
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer() -> None:
+    """JSON Schema's integer holds 143.0 (schemathesis sends it): the server takes it as 143."""
+    body = {"participant": {"phoneNumber": "+14255550123"}, "invitationTimeoutSeconds": 143.0}
+    assert validate_body(AddParticipantRequest, body).invitation_timeout_seconds == 143
+    for refused in (143.5, "143", True):
+        with pytest.raises(InvalidInput):
+            validate_body(AddParticipantRequest, {**body, "invitationTimeoutSeconds": refused})
+
+
+@pytest.mark.parametrize("pattern", ["8:a\x1cb", "8:a\x1fb", "8:x\x1d*"])
+def test_a_party_pattern_with_what_python_calls_space_is_refused_by_the_document(pattern: str) -> None:
+    """Issue 25: the document's \\s is ECMA-262's (jsonschema_rs, as schemathesis reads it), which
+    lacks \\x1c-\\x1f; the check's Python \\S refused them, so the document allowed more."""
+    assert not accepts(check_party_pattern, pattern)
+    assert not jsonschema_rs.validator_for({"type": "string", "pattern": PARTY.pattern}).is_valid(pattern)
+
+
+def test_a_phone_raw_id_with_a_suffix_is_a_path_form_not_a_target() -> None:
+    """Issue 25 (fuzz tier): ACS refuses a target `4:+1…_x` ("rawId does not match its value");
+    the document offered it for bodies. Paths keep it: ACS names some participants so."""
+    suffixed = "4:+14255550123_abc"
+    assert not re.search(IDENTIFIER["rawId"]["pattern"], suffixed)
+    assert re.search(parameter_schema("/api/calls/{callConnectionId}/participants/{rawId}",
+                                      "delete", "rawId")["pattern"], suffixed)

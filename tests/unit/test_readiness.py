@@ -37,17 +37,19 @@ class Fixed:
 
 async def test_every_probe_reports_its_outcome_duration_and_message() -> None:
     readiness = Readiness([Fixed("good", "all fine"), Fixed("bad", NotReady("grant the role")),
-                           Fixed("slow", "late", delay=1.0), Fixed("broken", RuntimeError("boom"))])
+                           Fixed("slow", "late", delay=1.0),
+                           Fixed("broken", RuntimeError("Cannot connect to host 127.0.0.1:10002"))])
     report = await readiness.check(CheckReadiness(timeout_seconds=0.1))
     by_name = {c.name: c for c in report.checks}
     assert not report.ready
     assert (by_name["good"].ok, by_name["good"].message) == (True, "all fine")
     assert (by_name["bad"].ok, by_name["bad"].message) == (False, "grant the role")
     assert by_name["slow"].message == "no answer within 0.1 s"
-    assert by_name["broken"].message == "RuntimeError: boom"
+    # Issue 25: an unexpected error's own text (a host and port, say) goes to the log only.
+    assert by_name["broken"].message == "failed with RuntimeError (the log has the detail)"
     assert all(c.duration_ms >= 0 for c in report.checks)
     assert report.summary == ("bad: grant the role; slow: no answer within 0.1 s; "
-                              "broken: RuntimeError: boom")
+                              "broken: failed with RuntimeError (the log has the detail)")
     assert report.to_json()["status"] == "notReady"
     fine = await Readiness([Fixed("good", "ok")]).check(CheckReadiness())
     assert fine.ready and fine.to_json()["summary"] == "every check passed"
@@ -77,6 +79,12 @@ async def test_the_key_probe_wants_keys() -> None:
     with pytest.raises(NotReady, match="holds no signing keys"):
         await JwksProbe(lambda: "http://127.0.0.1:9/keys", fetch=empty).check()
     assert (await JwksProbe(lambda: "http://127.0.0.1:9/keys", fetch=two).check()).startswith("2 ")
+    for outcome in (empty, two):  # the URL is a host and port: the message names the setting
+        try:
+            message = await JwksProbe(lambda: "http://127.0.0.1:9/keys", fetch=outcome).check()
+        except NotReady as refused:
+            message = str(refused)
+        assert "127.0.0.1" not in message and "ACS_CALLBACK_JWKS_URL" in message
 
 
 @pytest.fixture
@@ -96,5 +104,8 @@ async def test_ready_is_a_503_that_says_what_is_missing(unconfigured: None) -> N
     assert not checks["settings"]["ok"] and "ACS_ENDPOINT" in checks["settings"]["message"]
     assert not checks["acs"]["ok"] and "ACS_ENDPOINT" in checks["acs"]["message"]
     assert not checks["callbackKeys"]["ok"]
-    assert "127.0.0.1:9/keys could not be fetched" in checks["callbackKeys"]["message"]
+    assert "ACS_CALLBACK_JWKS_URL could not be fetched" in checks["callbackKeys"]["message"]
     assert body["status"] == "notReady"
+    # Issue 25: the 503 named the key set's host and port, and had no Retry-After.
+    assert "127.0.0.1" not in response.get_body().decode()
+    assert response.headers["Retry-After"] == "10"

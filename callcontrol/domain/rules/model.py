@@ -92,11 +92,13 @@ def _check_phone_pattern(number: str, *, exact: bool) -> None:
 
 _NUMBER = E164.pattern.removeprefix("^").removesuffix("$")
 _STAR = re.escape(WILDCARD)
+# Python's \s (the check's) also holds these, the document's (ECMA-262) does not: name them.
+_PY_ONLY_SPACE = "\\x1c-\\x1f\\x85"
 # check_party_pattern as one regex, for the JSON schema (ASCII digits: the document's dialect).
 PARTY_PATTERN_REGEX: Final = (
     f"^(?:{_NUMBER}|\\+[0-9]{{0,15}}{_STAR}"
     f"|{PHONE_PREFIX}(?:{_NUMBER}|{ANONYMOUS_PHONE})|{PHONE_PREFIX}(?:\\+[0-9]{{0,15}})?{_STAR}"
-    f"|(?!{PHONE_PREFIX})[0-9]+:[^\\s{_STAR}]*{_STAR}?)$"
+    f"|(?!{PHONE_PREFIX})[0-9]+:[^\\s{_STAR}{_PY_ONLY_SPACE}]*{_STAR}?)$"
 )
 
 PartyPattern = Annotated[
@@ -127,11 +129,21 @@ HeaderName = Annotated[
 ]
 
 
+def _one_test_schema(schema: dict[str, Any]) -> None:
+    # Exactly one of equals (a string) or exists (a boolean): what `_one_test` enforces.
+    properties = schema["properties"]
+    properties["equals"] = {"type": "string", "title": "Equals"}
+    properties["exists"] = {"type": "boolean", "title": "Exists"}
+    schema["oneOf"] = [{"required": ["equals"]}, {"required": ["exists"]}]
+
+
 class VoipHeaderCondition(WireModel):
     """A header test: `{name, equals}` compares the value exactly, `{name, exists}` presence.
 
     Names compare case-insensitively.
     """
+
+    model_config = ConfigDict(json_schema_extra=_one_test_schema)
 
     name: HeaderName
     equals: str | None = None
@@ -149,8 +161,19 @@ class VoipHeaderCondition(WireModel):
         return f"{self.name} {'exists' if self.exists else 'is absent'}"
 
 
+def _custom_header_schema(schema: dict[str, Any]) -> None:
+    _one_test_schema(schema)
+    # X-MS-Custom- in any case, then at least one header-name character (256 in all at most).
+    prefix = "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in SIP_CUSTOM_PREFIX)
+    schema["properties"]["name"] = {
+        "type": "string", "title": "Name",
+        "pattern": f"^{prefix}[A-Za-z0-9!#$%&'*+.^_`|~-]{{1,{256 - len(SIP_CUSTOM_PREFIX)}}}$"}
+
+
 class SipHeaderCondition(VoipHeaderCondition):
     """Only the custom SIP headers ACS passes through (`X-MS-Custom-*`) can be tested."""
+
+    model_config = ConfigDict(json_schema_extra=_custom_header_schema)
 
     @field_validator("name")
     @classmethod

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Final
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from callcontrol.domain.errors import InvalidInput
-from callcontrol.domain.identifiers import E164, Identifier, IdentifierKind, parse_strict_identifier
+from callcontrol.domain.identifier_schema import redirect_target_schema
+from callcontrol.domain.identifiers import Identifier, IdentifierKind, parse_strict_identifier
 
 # The members of our full form, by kind; `kind` and `rawId` may accompany any of them.
 _TYPED_MEMBERS: Final = {
@@ -32,25 +33,14 @@ _REDIRECTABLE: Final = frozenset(
     }
 )
 
-# The accepted input forms, for the JSON schema (the validator itself is `parse_target`).
-TARGET_INPUT_SCHEMA: Final[dict[str, Any]] = {
-    "description": (
-        'A communication identifier: {"phoneNumber": "+14255550123"}, '
-        '{"communicationUserId": "8:acs:..."}, {"rawId": "4:+14255550123"}, or the full form '
-        '{"kind": "phoneNumber", "rawId": "4:+14255550123", "phoneNumber": "+14255550123"}.'
-    ),
-    "type": "object",
-    "properties": {
-        "kind": {"type": "string", "enum": sorted(kind.value for kind in _REDIRECTABLE)},
-        "rawId": {"type": "string"},
-        "phoneNumber": {"type": "string", "pattern": E164.pattern},
-        "communicationUserId": {"type": "string"},
-        "microsoftTeamsUserId": {"type": "string"},
-        "microsoftTeamsAppId": {"type": "string"},
-    },
-    "additionalProperties": False,
-    "minProperties": 1,
-}
+# The accepted input forms, for the JSON schema (the validator itself is `parse_target`): the
+# full form's members must also agree, which JSON Schema cannot say (docs/security.md, fuzz tier).
+TARGET_INPUT_SCHEMA: Final[dict[str, Any]] = redirect_target_schema(
+    'A communication identifier: {"phoneNumber": "+14255550123"}, '
+    '{"communicationUserId": "8:acs:..."}, {"rawId": "4:+14255550123"}, or the full form '
+    '{"kind": "phoneNumber", "rawId": "4:+14255550123", "phoneNumber": "+14255550123"} '
+    "whose members agree."
+)
 
 
 def parse_target(value: object) -> Identifier:

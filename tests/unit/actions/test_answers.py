@@ -4,6 +4,7 @@ a client's retry after an ambiguous 503 gets the same operation back."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import cast
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from callcontrol.adapters.acs_gateway import AcsGateway
 from callcontrol.composition import Services, services, use_services
 from callcontrol.domain.errors import AcsUnavailable
-from callcontrol.domain.models import CallRecord, CallState
+from callcontrol.domain.models import CallRecord, CallState, OperationStatus
 from callcontrol.settings import load_settings
 from tests.support.app import http_request, invoke, json_body
 from tests.support.memory_tables import MemoryTableBackend
@@ -64,3 +65,24 @@ async def test_a_hang_up_retried_after_a_503_is_the_same_operation_sent_with_the
     record = await services().call_store.find(CALL)
     assert record is not None
     assert [op.context for op in record.operations] == [body["operationContext"]]
+
+
+async def test_an_idempotent_replay_reports_the_operations_current_status(acs: FakeAcs) -> None:
+    """Issue 25: the replay repeated the first 202's `pending` after the operation succeeded."""
+    await connected_call()
+    key = {"Idempotency-Key": "hang-up-settled"}
+    status, first = await hang_up(key)
+    assert (status, first["status"]) == (202, "pending")
+
+    def settle(record: CallRecord | None) -> CallRecord:
+        assert record is not None
+        return replace(record, operations=tuple(
+            replace(op, status=OperationStatus.SUCCEEDED) for op in record.operations))
+
+    await services().call_store.modify(CALL, settle)
+    response = await invoke("hang_up", http_request(
+        "POST", f"calls/{CALL}/hangup", body={"forEveryone": True}, headers=key, route_params=ROUTE))
+    assert response.status_code == 202 and response.headers["Idempotent-Replayed"] == "true"
+    assert json_body(response) == {**first, "status": "succeeded"}
+    assert acs.actions() == ["terminate"]  # replayed, not sent again
+

@@ -65,6 +65,18 @@ def test_a_deeply_nested_event_grid_body_is_400(server: BackgroundServer, depth:
     assert len(received) == before
 
 
+@pytest.mark.parametrize("digits", [4_301, 6_000, 100_000])
+def test_an_event_grid_body_with_a_huge_integer_is_400(server: BackgroundServer, digits: int) -> None:
+    """Issue 25: int() refuses a digit string over sys's limit with a ValueError, once a 500."""
+    before = len(received)
+    body = json.dumps([_event()]).replace('"data": {}', '"data": {"n": ' + "6" * digits + "}")
+    status, text = _raw(server, "POST", f"{WEBHOOK}&code={EVENTGRID_KEY}",
+                        {k: v.encode() for k, v in NOTIFY.items()}, body.encode())
+    assert status == 400
+    assert b"digits" in text
+    assert len(received) == before
+
+
 def test_nesting_up_to_the_limit_is_delivered(server: BackgroundServer) -> None:
     event = _event()
     deep: object = "leaf"

@@ -102,7 +102,10 @@ def test_admin_invocation_of_an_unknown_function_is_404(timer_server: Background
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [(b"", "not valid JSON"), (b"[]", "JSON object"), (b'{"input": {"a": 1}}', "input must be"),
-     (b"[" * 5000 + b"]" * 5000, "nested deeper")],
+     (b"[" * 5000 + b"]" * 5000, "nested deeper"),
+     # Issue 25: int() refuses over 4,300 digits with a ValueError that was a 500.
+     (b'{"input": ' + b"9" * 6000 + b"}", "digits"),
+     (b'{"input": "x", "n": -' + b"1" * 6000 + b"}", "digits")],
 )
 def test_admin_invocation_with_a_bad_body_is_400(
     timer_server: BackgroundServer, raw: bytes, reason: str
@@ -127,3 +130,6 @@ def test_admin_invocation_of_an_event_grid_function(timer_server: BackgroundServ
     _eventually(lambda: timer_app.events.get(event["id"]) == {"via": "admin"})
     bad = _admin(timer_server, "on_event", {"input": json.dumps({"id": "x"})})
     assert bad.status == 400 and "lacks required field" in bad.text
+    huge = json.dumps({"input": '{"id": "x", "data": {"n": ' + "7" * 6000 + "}}"})
+    refused = _admin(timer_server, "on_event", raw=huge.encode())
+    assert refused.status == 400 and "digits" in refused.text  # was a 500 (issue 25)

@@ -216,6 +216,9 @@ async def test_evaluate_lists_the_rules_skipped_on_the_way_to_the_default() -> N
         (PREMIUM_CALL, {"at": "yesterday"}, "at"),
         (PREMIUM_CALL, {"at": "2026-01-05T10:00:00"}, "at"),
         (PREMIUM_CALL, {"at": "0001-01-01T00:30:00+00:00"}, "at"),
+        # Issue 25: a list or object kind was a 500 (unhashable in the identifier reader).
+        ({**PREMIUM_CALL, "from": {"kind": ["phoneNumber"], "rawId": "4:+14255550100"}}, None, "from"),
+        ({**PREMIUM_CALL, "to": {"kind": {"x": 1}, "rawId": "4:+14255550100"}}, None, "to"),
     ],
 )
 async def test_evaluate_with_a_malformed_call_is_400(body: Any, params: dict[str, str] | None,
