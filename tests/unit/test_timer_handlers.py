@@ -1,5 +1,6 @@
-"""The timers set telemetry up before they run: as a worker's first invocation, the reconciler
-logged azure-core's request dumps at INFO into devhost.log (the HTTP routes quiet them)."""
+"""The timer sets telemetry up before it runs its jobs: as a worker's first invocation, the
+reconciler logged azure-core's request dumps at INFO into devhost.log (the HTTP routes quiet
+them)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,17 @@ import pytest
 import handlers.timers as timers
 
 
-@pytest.mark.parametrize("name", ["reconciler", "retention"])
-async def test_a_timer_sets_up_telemetry_before_it_runs(monkeypatch: pytest.MonkeyPatch,
-                                                        name: str) -> None:
+async def test_the_timer_sets_up_telemetry_before_it_runs_its_jobs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     order: list[str] = []
 
-    async def run(_command: Any) -> None:
+    async def run_due(*_args: Any) -> list[str]:
         order.append("run")
+        return []
 
-    job = SimpleNamespace(run=run)
     monkeypatch.setattr(timers, "observe", lambda: order.append("observe"))
-    monkeypatch.setattr(timers, "services", lambda: SimpleNamespace(reconciler=job, retention=job))
-    function = getattr(timers, name)._function.get_user_function()
-    await function(SimpleNamespace(past_due=False))  # what a TimerRequest gives the handler
+    monkeypatch.setattr(timers, "services", lambda: SimpleNamespace(jobs=SimpleNamespace(run_due=run_due)))
+    function = timers.timers._function.get_user_function()
+    # What a TimerRequest gives the handler (no schedule status: a first run).
+    await function(SimpleNamespace(past_due=False, schedule_status=None))
     assert order == ["observe", "run"]
