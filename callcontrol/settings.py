@@ -7,6 +7,8 @@ breaks the first request that needs it, never the indexing of every function.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -70,6 +72,8 @@ ADD_PARTICIPANT_MARGIN_SECONDS: Final = "ADD_PARTICIPANT_MARGIN_SECONDS"
 CALL_RETENTION_DAYS: Final = "CALL_RETENTION_DAYS"
 RULE_VERSIONS_KEPT: Final = "RULE_VERSIONS_KEPT"
 RETENTION_BATCH_SIZE: Final = "RETENTION_BATCH_SIZE"
+LISTING_KEY: Final = "LISTING_KEY"
+LISTING_KEY_MIN_CHARS: Final = 32
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -129,6 +133,13 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(RULE_VERSIONS_KEPT, Where.OPTIONAL, "newest rule set versions kept", "50"),
     SettingSpec(RETENTION_BATCH_SIZE, Where.OPTIONAL,
                 "rows retention deletes per kind and run (the rest wait for the next run)", "500"),
+    # A secret: never in the repo, never logged. Changing it orphans the number index rows
+    # (run `python -m commands.reindex`) and voids the continuation tokens given out.
+    SettingSpec(LISTING_KEY, Where.OPTIONAL,
+                f"secret (at least {LISTING_KEY_MIN_CHARS} characters) keying the hashes of phone "
+                "numbers in the index and signing the listing's continuation tokens; unset = "
+                "derived from the account key in CallStateStorage; required with "
+                "identity-based storage"),
 )
 
 
@@ -242,6 +253,20 @@ class Settings:
         )
 
     @property
+    def listing_key(self) -> bytes | None:
+        """The listing's secret: LISTING_KEY, else derived from the storage account key; None
+        when neither exists (identity-based storage without LISTING_KEY)."""
+        value = self._get(LISTING_KEY)
+        if value is not None:
+            if len(value) < LISTING_KEY_MIN_CHARS:
+                # The value is not echoed: it is a secret.
+                raise SettingError(LISTING_KEY, f"must be at least {LISTING_KEY_MIN_CHARS} "
+                                                "characters")
+            return _derive(value.encode(), b"listing-key")
+        account_key = _account_key(self._get(CALL_STATE_STORAGE) or "")
+        return _derive(account_key.encode(), b"listing-key-from-storage") if account_key else None
+
+    @property
     def managed_identity_pinned(self) -> bool:
         """True where infra pins the app to its managed identity (AZURE_TOKEN_CREDENTIALS)."""
         return (self._get(AZURE_TOKEN_CREDENTIALS) or "").lower() == MANAGED_IDENTITY_CREDENTIAL.lower()
@@ -320,6 +345,19 @@ class Settings:
     @property
     def eventgrid_publish_timeout_seconds(self) -> int:
         return self._int(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, 1, 60)
+
+
+def _derive(secret: bytes, label: bytes) -> bytes:
+    """A key of its own for one use, so the secret itself is never the key."""
+    return hmac.new(secret, label, hashlib.sha256).digest()
+
+
+def _account_key(connection_string: str) -> str | None:
+    for part in connection_string.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "accountkey" and value.strip():
+            return value.strip()
+    return None
 
 
 def _is_e164(value: str) -> bool:

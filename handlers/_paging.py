@@ -64,7 +64,9 @@ def _refuse(name: str, reason: str) -> InvalidInput:
 def _limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit():
+    # ASCII digits only: str.isdigit() holds for superscripts (int() refuses them) and for
+    # fullwidth and Arabic-Indic digits (int() reads them).
+    if not (raw.isascii() and raw.isdigit()):
         raise _refuse("limit", f"must be a whole number between 1 and {MAX_LIMIT}")
     value = int(raw)
     if not 1 <= value <= MAX_LIMIT:
@@ -121,8 +123,9 @@ def listing_query(req: func.HttpRequest) -> CallQuery:
 
 
 def next_link(req: func.HttpRequest, continuation: str) -> str:
-    """The same request (path and filters) with the next page's token."""
-    parts = urlsplit(req.url)
-    kept = [(k, v) for k, v in req.params.items() if k != TOKEN_FIELD]
+    """The same request (path and filters) with the next page's token, as a relative reference
+    (`/api/calls?...`): the body never echoes the request's Host (a client-chosen value, so a
+    poisoned link in a shared cache or log) nor its function key (`code=`, a secret)."""
+    kept = [(k, v) for k, v in req.params.items() if k not in (TOKEN_FIELD, KEY_PARAMETER)]
     query = urlencode([*kept, (TOKEN_FIELD, continuation)])
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    return urlunsplit(("", "", urlsplit(req.url).path, query, ""))

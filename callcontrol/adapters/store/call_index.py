@@ -45,6 +45,7 @@ from callcontrol.adapters.store.backend import (
     TxOp,
     safe_key,
 )
+from callcontrol.adapters.store.listing_secret import ListingSecret, b64
 from callcontrol.domain.errors import NotFound
 from callcontrol.domain.listing import CallQuery, IndexedCall, bad_token, listed_time
 from callcontrol.domain.models import CallRecord
@@ -56,7 +57,8 @@ CURSOR_PARTITION: Final = "cursors"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)  # keys count microseconds from here
 _MAX_MICROS: Final = 10**17 - 1  # microseconds to the year 5138: keys are 17 digits wide
 _ONE_DAY: Final = timedelta(days=1)
-_TOKEN_VERSION: Final = 1
+_TOKEN_VERSION: Final = 2  # 1: unsigned, no longer accepted
+_TOKEN_MAX_CHARS: Final = 512  # ours are about 120: a longer one is refused unread
 
 
 class IndexKind(StrEnum):
@@ -80,6 +82,10 @@ def row_key(kind: IndexKind, record: CallRecord) -> str:
 
 def newer_than_bound(kind: IndexKind, moment: datetime) -> str:
     """The first row key of calls created strictly before `moment` (keys run newest first)."""
+    if _micros(moment) == 0:
+        # Nothing is listed before 1970 (the keys start there): past every key, not a key of
+        # 18 digits, which would sort before them all and turn `since`/`until` inside out.
+        return kind_end(kind)
     return f"{kind.value}|{_MAX_MICROS - _micros(moment) + 1:017d}|"
 
 
@@ -261,22 +267,28 @@ def source_of(query: CallQuery) -> IndexKind:
     return IndexKind.OPEN if query.live_only else IndexKind.ALL
 
 
-def encode_token(query: CallQuery, after: str) -> str:
+def encode_token(query: CallQuery, after: str, secret: ListingSecret) -> str:
+    """`<payload>.<signature>`: the payload says where the page ends and for which filters; the
+    signature (HMAC, the listing's secret) makes any other position a refused token."""
     payload = {"v": _TOKEN_VERSION, "k": after, "f": query.filters_digest()}
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    text = b64(json.dumps(payload, separators=(",", ":")).encode())
+    return f"{text}.{secret.sign(text)}"
 
 
-def decode_token(query: CallQuery) -> str | None:
-    """The row key a page continues after, from the query's token; 400 when it is not ours."""
+def decode_token(query: CallQuery, secret: ListingSecret) -> str | None:
+    """The row key a page continues after, from the query's token; 400 when it is not ours.
+    The signature is checked before anything of the payload is parsed."""
     token = query.continuation
     if token is None:
         return None
 
     refuse = bad_token
+    text, dot, signature = token.partition(".")
+    if len(token) > _TOKEN_MAX_CHARS or not dot or not secret.signed(text, signature):
+        raise refuse("is not a token this API issued")
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        payload = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise refuse("is not a token this API issued") from None
     if not isinstance(payload, dict) or payload.get("v") != _TOKEN_VERSION:
         raise refuse("is not a token this API issued")
