@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import azure.functions as func
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.identifiers import E164
 from callcontrol.domain.listing import DEFAULT_LIMIT, MAX_LIMIT, TOKEN_FIELD, CallQuery
 from callcontrol.domain.models import CallState, Direction
 from handlers._http import parse_enum
@@ -27,6 +28,8 @@ LISTING_PARAMETERS: tuple[tuple[str, str, dict[str, object]], ...] = (
      {"type": "string", "format": "date-time"}),
     ("until", "created before this time (ISO 8601 with a UTC offset)",
      {"type": "string", "format": "date-time"}),
+    ("number", "calls with this E.164 number as caller or callee, inbound and outbound "
+     "(encode + as %2B)", {"type": "string", "pattern": E164.pattern}),
     (TOKEN_FIELD, "from the previous page's continuationToken (or follow its next link)",
      {"type": "string"}),
 )
@@ -86,6 +89,17 @@ def _moment(raw: str | None, name: str) -> datetime | None:
     return moment
 
 
+def _number(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    # An unencoded '+' arrives as a space (form encoding): the number meant is plain.
+    number = "+" + raw[1:] if raw.startswith(" ") else raw
+    if E164.fullmatch(number) is None:
+        # The value is not echoed: it may be a phone number.
+        raise _refuse("number", "must be an E.164 number, e.g. +14255550100 (+ as %2B)")
+    return number
+
+
 def _unknown(name: str) -> str:
     # An ignored filter answered with every call (`?status=connected`): refuse it, by name.
     known = sorted(KNOWN_PARAMETERS - {KEY_PARAMETER})
@@ -106,6 +120,7 @@ def listing_query(req: func.HttpRequest) -> CallQuery:
         "direction", lambda: parse_enum(Direction, params.get("direction"), "direction"), None)
     since = problems.check("since", lambda: _moment(params.get("since"), "since"), None)
     until = problems.check("until", lambda: _moment(params.get("until"), "until"), None)
+    number = problems.check("number", lambda: _number(params.get("number")), None)
     if since is not None and until is not None and until <= since:
         problems.add("until", "must be later than since")
     if problems.found:
@@ -119,6 +134,7 @@ def listing_query(req: func.HttpRequest) -> CallQuery:
         since=since,
         until=until,
         continuation=token if token else None,
+        number=number,
     )
 
 
@@ -126,6 +142,8 @@ def next_link(req: func.HttpRequest, continuation: str) -> str:
     """The same request (path and filters) with the next page's token, as a relative reference
     (`/api/calls?...`): the body never echoes the request's Host (a client-chosen value, so a
     poisoned link in a shared cache or log) nor its function key (`code=`, a secret)."""
-    kept = [(k, v) for k, v in req.params.items() if k not in (TOKEN_FIELD, KEY_PARAMETER)]
+    kept = [(k, _number(v) or v if k == "number" else v) for k, v in req.params.items()
+            if k not in (TOKEN_FIELD, KEY_PARAMETER)]  # the number as parsed: '+', not ' '
+
     query = urlencode([*kept, (TOKEN_FIELD, continuation)])
     return urlunsplit(("", "", urlsplit(req.url).path, query, ""))

@@ -66,7 +66,7 @@ class CallStore:
                  outbox: CallEventsOutbox | None = None,
                  secret: ListingSecret = PROCESS_SECRET) -> None:
         self._backend = backend
-        self.index = CallIndex(backend)
+        self.index = CallIndex(backend, secret)
         rows = RecordTable(backend)
         ledger = OutboxLedger(outbox)
         self._versions = CallVersions(backend, rows, self.index, ledger, cache_size=cache_size)

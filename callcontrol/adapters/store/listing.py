@@ -26,6 +26,7 @@ from callcontrol.adapters.store.call_index import (
     CallIndex,
     IndexKind,
     decode_token,
+    digest_of,
     encode_token,
     newer_than_bound,
     source_of,
@@ -89,15 +90,15 @@ class CallListing:
 
     async def _walk(self, scan: _Scan) -> CallPage:
         query, limit = scan.query, scan.limit
-        kind = source_of(query)
-        start = newer_than_bound(kind, query.until) if query.until is not None else None
-        below = newer_than_bound(kind, query.since) if query.since is not None else None
+        kind, digest = source_of(query), digest_of(query, self._secret)
+        start = newer_than_bound(kind, query.until, digest) if query.until is not None else None
+        below = newer_than_bound(kind, query.since, digest) if query.since is not None else None
         tables = await self._index.day_tables()  # once per page, however many passes it takes
         while scan.budget > 0 and not scan.out_of_time:
             # One row past what is needed tells whether anything follows this page.
             ask = min(limit - len(scan.found) + 1, scan.budget)
             entries = await self._index.scan(kind, after=scan.after, start=start, below=below,
-                                             limit=ask, tables=tables)
+                                             limit=ask, tables=tables, digest=digest)
             everything = (scan.after is None and start is None and below is None
                           and len(entries) < ask and kind is IndexKind.ALL)
             if everything and (whole := await self._read_all(entries)) is not None:

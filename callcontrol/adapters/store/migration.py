@@ -42,7 +42,7 @@ class Migration:
             record = decoded(entity)
             if entity["RowKey"] == LEGACY_RECORD_ROW:
                 await self._move_to_record_key(record.call_connection_id)
-            rows += index_rows(record)
+            rows += index_rows(record, self._index.secret)
         await self._index.write(rows, batch=batch)
         await self._index.move_legacy_rows(batch=batch)
         await self._rows.note_layout()
