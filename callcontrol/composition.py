@@ -35,14 +35,13 @@ from callcontrol.adapters.store.callback_tokens import CallbackTokenStore
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.idempotency import IdempotencyStore
-from callcontrol.adapters.store.listing_secret import PROCESS_SECRET, ListingSecret
+from callcontrol.adapters.store.listing_secret import PROCESS_KEYS, ListingKeys, ListingSecret
 from callcontrol.adapters.store.rules import RuleSetCache, RuleStore, Seed
 from callcontrol.adapters.telemetry import configure_telemetry
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
 from callcontrol.settings import (
-    LISTING_KEY,
     RECONCILE_SCHEDULE,
     RETENTION_SCHEDULE,
     RULES_FILE,
@@ -282,24 +281,24 @@ class Services:
         """The call store and, with a topic, the relay: the store's CallEventsOutbox (every
         write announces its change to it), which publishes from that store."""
         if not self.publishing:
-            return CallStore(self.backend, secret=self.listing_secret), None
+            return CallStore(self.backend, keys=self.listing_keys), None
         relay = OutboxRelay(self._topic,
                             deadline_seconds=float(self.settings.eventgrid_publish_timeout_seconds))
-        store = CallStore(self.backend, outbox=relay, secret=self.listing_secret)
+        store = CallStore(self.backend, outbox=relay, keys=self.listing_keys)
         relay.attach(store)
         return store, relay
 
     @cached_property
-    def listing_secret(self) -> ListingSecret:
+    def listing_keys(self) -> ListingKeys:
         """From the settings; a store given to the services (tests) may do with the process's
-        own, a deployed one may not: its hashes and tokens must hold across instances."""
+        own; a deployment with no secret at all keeps one in its store (every instance and
+        release must hash and sign alike)."""
         key = self.settings.listing_key
         if key is not None:
-            return ListingSecret(key)
+            return ListingKeys(ListingSecret(key))
         if self._backend is not None:
-            return PROCESS_SECRET
-        raise SettingError(LISTING_KEY, "is not set, and CallStateStorage has no account key "
-                                        "to derive it from")
+            return PROCESS_KEYS
+        return ListingKeys(backend=self.backend)
 
     @property
     def call_store(self) -> CallStore:

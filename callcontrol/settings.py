@@ -138,8 +138,8 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(LISTING_KEY, Where.OPTIONAL,
                 f"secret (at least {LISTING_KEY_MIN_CHARS} characters) keying the hashes of phone "
                 "numbers in the index and signing the listing's continuation tokens; unset = "
-                "derived from the account key in CallStateStorage; required with "
-                "identity-based storage"),
+                "derived from the account key in CallStateStorage, and with identity-based "
+                "storage made once and kept in the callindex table (set it there)"),
 )
 
 

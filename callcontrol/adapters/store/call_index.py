@@ -48,7 +48,7 @@ from callcontrol.adapters.store.backend import (
     TxOp,
     safe_key,
 )
-from callcontrol.adapters.store.listing_secret import PROCESS_SECRET, ListingSecret, b64
+from callcontrol.adapters.store.listing_secret import PROCESS_KEYS, ListingKeys, ListingSecret, b64
 from callcontrol.domain.errors import NotFound
 from callcontrol.domain.listing import (
     CallQuery,
@@ -205,13 +205,17 @@ def same_call(entry: IndexedCall, kind: IndexKind) -> str:
 class CallIndex:
     """Keeps and reads the index rows; the call store calls it around its own writes."""
 
-    def __init__(self, backend: TableBackend, secret: ListingSecret = PROCESS_SECRET) -> None:
+    def __init__(self, backend: TableBackend, keys: ListingKeys = PROCESS_KEYS) -> None:
         self._backend = backend
-        self.secret = secret
+        self._keys = keys
+
+    async def secret(self) -> ListingSecret:
+        """The listing's secret: the numbers' keys and the tokens' signatures."""
+        return await self._keys.secret()
 
     async def add(self, record: CallRecord) -> None:
         """Index a call about to be created: its rows in one transaction (idempotent)."""
-        rows = index_rows(record, self.secret)
+        rows = index_rows(record, await self.secret())
         for first in range(0, len(rows), _TRANSACTION_ROWS):
             await self._backend.transact(rows[0][0], [
                 TxOp(TxKind.UPSERT, row) for _, row in rows[first:first + _TRANSACTION_ROWS]])
@@ -219,11 +223,12 @@ class CallIndex:
     async def add_numbers(self, record: CallRecord, numbers: Iterable[str]) -> None:
         """Index numbers a call has gained since it was created (its targets came after its
         first callback): before the record says so, like `add`."""
-        await self.write(number_rows(record, numbers, self.secret))
+        await self.write(number_rows(record, numbers, await self.secret()))
 
     async def remove_numbers(self, record: CallRecord) -> None:
+        secret = await self.secret()
         for number in phone_numbers(record):
-            await self.remove(row_key(IndexKind.NUMBER, record, self.secret.number_digest(number)))
+            await self.remove(row_key(IndexKind.NUMBER, record, secret.number_digest(number)))
 
     async def ended(self, record: CallRecord) -> None:
         """The call's record now says it ended: it leaves the open index."""

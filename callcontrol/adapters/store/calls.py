@@ -36,7 +36,7 @@ from callcontrol.adapters.store.history import (
     read_history,
 )
 from callcontrol.adapters.store.listing import CallListing
-from callcontrol.adapters.store.listing_secret import PROCESS_SECRET, ListingSecret
+from callcontrol.adapters.store.listing_secret import PROCESS_KEYS, ListingKeys
 from callcontrol.adapters.store.migration import Migration
 from callcontrol.adapters.store.outbox import OutboxLedger
 from callcontrol.adapters.store.outbox_rows import OutboxRows
@@ -64,13 +64,13 @@ class CallStore:
 
     def __init__(self, backend: TableBackend, *, cache_size: int = 2048,
                  outbox: CallEventsOutbox | None = None,
-                 secret: ListingSecret = PROCESS_SECRET) -> None:
+                 keys: ListingKeys = PROCESS_KEYS) -> None:
         self._backend = backend
-        self.index = CallIndex(backend, secret)
+        self.index = CallIndex(backend, keys)
         rows = RecordTable(backend)
         ledger = OutboxLedger(outbox)
         self._versions = CallVersions(backend, rows, self.index, ledger, cache_size=cache_size)
-        self._listing = CallListing(rows, self.index, secret)
+        self._listing = CallListing(rows, self.index)
         self._outbox = OutboxRows(backend, self._versions, ledger)
         self._migration = Migration(backend, rows, self.index, self._versions)
 

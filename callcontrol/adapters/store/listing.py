@@ -31,7 +31,7 @@ from callcontrol.adapters.store.call_index import (
     newer_than_bound,
     source_of,
 )
-from callcontrol.adapters.store.listing_secret import PROCESS_SECRET, ListingSecret
+from callcontrol.adapters.store.listing_secret import ListingSecret
 from callcontrol.adapters.store.record_rows import RECORD_ONLY, RecordTable, decoded
 from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall, check_limit
 from callcontrol.domain.models import CallRecord, CallState, Direction
@@ -72,25 +72,24 @@ class _Scan:
 
 
 class CallListing:
-    def __init__(self, rows: RecordTable, index: CallIndex,
-                 secret: ListingSecret = PROCESS_SECRET) -> None:
+    def __init__(self, rows: RecordTable, index: CallIndex) -> None:
         self._rows = rows
         self._index = index
-        self._secret = secret
         self._pages = asyncio.Semaphore(PAGES_AT_ONCE)  # binds to the loop on first use
 
     async def list_page(self, query: CallQuery) -> CallPage:
         """One page of calls, newest first: O(page), not O(table) (see the module doc)."""
         limit = check_limit(query.limit)
         ends_at = time.monotonic() + PAGE_TIME_BUDGET
-        after = decode_token(query, self._secret)  # a bad token is refused before queueing
+        secret = await self._index.secret()
+        after = decode_token(query, secret)  # a bad token is refused before queueing
         budget = min(limit * PAGE_SCAN_FACTOR, max(limit, PAGE_READ_BUDGET))
         async with self._pages:
-            return await self._walk(_Scan(query, limit, after, budget, self._secret, ends_at))
+            return await self._walk(_Scan(query, limit, after, budget, secret, ends_at))
 
     async def _walk(self, scan: _Scan) -> CallPage:
         query, limit = scan.query, scan.limit
-        kind, digest = source_of(query), digest_of(query, self._secret)
+        kind, digest = source_of(query), digest_of(query, scan.secret)
         start = newer_than_bound(kind, query.until, digest) if query.until is not None else None
         below = newer_than_bound(kind, query.since, digest) if query.since is not None else None
         tables = await self._index.day_tables()  # once per page, however many passes it takes
