@@ -144,6 +144,5 @@ def next_link(req: func.HttpRequest, continuation: str) -> str:
     poisoned link in a shared cache or log) nor its function key (`code=`, a secret)."""
     kept = [(k, _number(v) or v if k == "number" else v) for k, v in req.params.items()
             if k not in (TOKEN_FIELD, KEY_PARAMETER)]  # the number as parsed: '+', not ' '
-
     query = urlencode([*kept, (TOKEN_FIELD, continuation)])
     return urlunsplit(("", "", urlsplit(req.url).path, query, ""))
