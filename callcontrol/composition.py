@@ -27,6 +27,7 @@ from callcontrol.adapters.store.callback_tokens import CallbackTokenStore
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.idempotency import IdempotencyStore
+from callcontrol.adapters.store.listing_secret import PROCESS_KEYS, ListingKeys, ListingSecret
 from callcontrol.adapters.store.rules import RuleSetCache, RuleStore, Seed
 from callcontrol.adapters.telemetry import configure_telemetry
 from callcontrol.domain.errors import InvalidInput, SettingError
@@ -315,12 +316,24 @@ class Services:
         """The call store and, with a topic, the relay: the store's CallEventsOutbox (every
         write announces its change to it), which publishes from that store."""
         if not self.publishing:
-            return CallStore(self.backend), None
+            return CallStore(self.backend, keys=self.listing_keys), None
         relay = OutboxRelay(self._topic,
                             deadline_seconds=float(self.settings.eventgrid_publish_timeout_seconds))
-        store = CallStore(self.backend, outbox=relay)
+        store = CallStore(self.backend, outbox=relay, keys=self.listing_keys)
         relay.attach(store)
         return store, relay
+
+    @cached_property
+    def listing_keys(self) -> ListingKeys:
+        """From the settings; a store given to the services (tests) may do with the process's
+        own; a deployment with no secret at all keeps one in its store (every instance and
+        release must hash and sign alike)."""
+        key = self.settings.listing_key
+        if key is not None:
+            return ListingKeys(ListingSecret(key))
+        if self._backend is not None:
+            return PROCESS_KEYS
+        return ListingKeys(backend=self.backend)
 
     @property
     def call_store(self) -> CallStore:

@@ -7,6 +7,8 @@ breaks the first request that needs it, never the indexing of every function.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,6 +79,8 @@ ENTRA_TENANT_ID: Final = "ENTRA_TENANT_ID"
 MANAGEMENT_API_AUDIENCES: Final = "MANAGEMENT_API_AUDIENCES"
 ENTRA_ISSUERS: Final = "ENTRA_ISSUERS"
 ENTRA_JWKS_URL: Final = "ENTRA_JWKS_URL"
+LISTING_KEY: Final = "LISTING_KEY"
+LISTING_KEY_MIN_CHARS: Final = 32
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -151,6 +155,13 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
                 "locally to the test issuer)"),
     SettingSpec(ENTRA_JWKS_URL, Where.OPTIONAL,
                 "the caller tokens' key set; unset = the tenant's Entra ID keys"),
+    # A secret: never in the repo, never logged. Changing it orphans the number index rows
+    # (run `python -m commands.reindex`) and voids the continuation tokens given out.
+    SettingSpec(LISTING_KEY, Where.OPTIONAL,
+                f"secret (at least {LISTING_KEY_MIN_CHARS} characters) keying the hashes of phone "
+                "numbers in the index and signing the listing's continuation tokens; unset = "
+                "derived from the account key in CallStateStorage, and with identity-based "
+                "storage made once and kept in the callindex table (set it there)"),
 )
 
 
@@ -262,6 +273,20 @@ class Settings:
             client_id=self._get(CALL_STATE_CLIENT_ID) or self._get(AZURE_CLIENT_ID),
             managed_identity=credential is not None,
         )
+
+    @property
+    def listing_key(self) -> bytes | None:
+        """The listing's secret: LISTING_KEY, else derived from the storage account key; None
+        when neither exists (identity-based storage without LISTING_KEY)."""
+        value = self._get(LISTING_KEY)
+        if value is not None:
+            if len(value) < LISTING_KEY_MIN_CHARS:
+                # The value is not echoed: it is a secret.
+                raise SettingError(LISTING_KEY, f"must be at least {LISTING_KEY_MIN_CHARS} "
+                                                "characters")
+            return _derive(value.encode(), b"listing-key")
+        account_key = _account_key(self._get(CALL_STATE_STORAGE) or "")
+        return _derive(account_key.encode(), b"listing-key-from-storage") if account_key else None
 
     @property
     def managed_identity_pinned(self) -> bool:
@@ -392,6 +417,19 @@ def management_auth_at_index(environ: Mapping[str, str] | None = None) -> AuthMo
 
 def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _derive(secret: bytes, label: bytes) -> bytes:
+    """A key of its own for one use, so the secret itself is never the key."""
+    return hmac.new(secret, label, hashlib.sha256).digest()
+
+
+def _account_key(connection_string: str) -> str | None:
+    for part in connection_string.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "accountkey" and value.strip():
+            return value.strip()
+    return None
 
 
 def _is_e164(value: str) -> bool:

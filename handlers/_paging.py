@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import azure.functions as func
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
+from callcontrol.domain.identifiers import E164
 from callcontrol.domain.listing import DEFAULT_LIMIT, MAX_LIMIT, TOKEN_FIELD, CallQuery
 from callcontrol.domain.models import CallState, Direction
 from handlers._http import parse_enum
@@ -27,6 +28,8 @@ LISTING_PARAMETERS: tuple[tuple[str, str, dict[str, object]], ...] = (
      {"type": "string", "format": "date-time"}),
     ("until", "created before this time (ISO 8601 with a UTC offset)",
      {"type": "string", "format": "date-time"}),
+    ("number", "calls with this E.164 number as caller or callee, inbound and outbound "
+     "(encode + as %2B)", {"type": "string", "pattern": E164.pattern}),
     (TOKEN_FIELD, "from the previous page's continuationToken (or follow its next link)",
      {"type": "string"}),
 )
@@ -64,7 +67,9 @@ def _refuse(name: str, reason: str) -> InvalidInput:
 def _limit(raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_LIMIT
-    if not raw.isdigit():
+    # ASCII digits only: str.isdigit() holds for superscripts (int() refuses them) and for
+    # fullwidth and Arabic-Indic digits (int() reads them).
+    if not (raw.isascii() and raw.isdigit()):
         raise _refuse("limit", f"must be a whole number between 1 and {MAX_LIMIT}")
     value = int(raw)
     if not 1 <= value <= MAX_LIMIT:
@@ -82,6 +87,17 @@ def _moment(raw: str | None, name: str) -> datetime | None:
     if moment.tzinfo is None:
         raise _refuse(name, "must carry a UTC offset (e.g. 2026-11-24T09:00:00Z)")
     return moment
+
+
+def _number(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    # An unencoded '+' arrives as a space (form encoding): the number meant is plain.
+    number = "+" + raw[1:] if raw.startswith(" ") else raw
+    if E164.fullmatch(number) is None:
+        # The value is not echoed: it may be a phone number.
+        raise _refuse("number", "must be an E.164 number, e.g. +14255550100 (+ as %2B)")
+    return number
 
 
 def _unknown(name: str) -> str:
@@ -104,6 +120,7 @@ def listing_query(req: func.HttpRequest) -> CallQuery:
         "direction", lambda: parse_enum(Direction, params.get("direction"), "direction"), None)
     since = problems.check("since", lambda: _moment(params.get("since"), "since"), None)
     until = problems.check("until", lambda: _moment(params.get("until"), "until"), None)
+    number = problems.check("number", lambda: _number(params.get("number")), None)
     if since is not None and until is not None and until <= since:
         problems.add("until", "must be later than since")
     if problems.found:
@@ -117,12 +134,15 @@ def listing_query(req: func.HttpRequest) -> CallQuery:
         since=since,
         until=until,
         continuation=token if token else None,
+        number=number,
     )
 
 
 def next_link(req: func.HttpRequest, continuation: str) -> str:
-    """The same request (path and filters) with the next page's token."""
-    parts = urlsplit(req.url)
-    kept = [(k, v) for k, v in req.params.items() if k != TOKEN_FIELD]
+    """The same request (path and filters) with the next page's token, as a relative reference
+    (`/api/calls?...`): the body never echoes the request's Host (a client-chosen value, so a
+    poisoned link in a shared cache or log) nor its function key (`code=`, a secret)."""
+    kept = [(k, _number(v) or v if k == "number" else v) for k, v in req.params.items()
+            if k not in (TOKEN_FIELD, KEY_PARAMETER)]  # the number as parsed: '+', not ' '
     query = urlencode([*kept, (TOKEN_FIELD, continuation)])
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+    return urlunsplit(("", "", urlsplit(req.url).path, query, ""))

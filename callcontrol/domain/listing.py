@@ -31,19 +31,26 @@ class CallQuery:
     since: datetime | None = None  # created at or after
     until: datetime | None = None  # created before
     continuation: str | None = None
+    number: str | None = None  # an E.164 number: the call's caller or one of its callees
 
     @property
     def live_only(self) -> bool:
         """Filtered by a state a call has before it ends: the small index of open calls will do."""
         return self.state is not None and not self.state.is_final
 
+    def filters_text(self) -> str:
+        """The filters a continuation token belongs to; the number in it is raw, so a token
+        carries only a keyed digest of this (the store's)."""
+        return json.dumps([self.state, self.direction, _iso(self.since), _iso(self.until),
+                           *([self.number] if self.number is not None else [])])
+
     def filters_digest(self) -> str:
-        text = json.dumps([self.state, self.direction, _iso(self.since), _iso(self.until)])
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
+        return hashlib.sha256(self.filters_text().encode()).hexdigest()[:12]
 
     def matches(self, record: CallRecord) -> bool:
         return ((self.state is None or record.state is self.state)
-                and (self.direction is None or record.direction is self.direction))
+                and (self.direction is None or record.direction is self.direction)
+                and (self.number is None or self.number in phone_numbers(record)))
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,13 @@ class IndexedCall:
         """Whether the row stands for this record (and not for a lost concurrent creation)."""
         return (record is not None and record.call_connection_id == self.call_connection_id
                 and listed_time(record) == self.created_at)
+
+
+def phone_numbers(record: CallRecord) -> frozenset[str]:
+    """The E.164 numbers a call is found by: its caller and its callees (inbound: from and to;
+    outbound: the numbers it called), which a call keeps for good, unlike its roster."""
+    identities = [record.source, *record.targets]
+    return frozenset(i.value for i in identities if i is not None and i.is_phone)
 
 
 def listed_time(record: CallRecord) -> datetime:

@@ -137,7 +137,8 @@ class CallListOut(Out):
     continuationToken: str | None = Field(
         default=None, description="present while more calls may follow: pass it back as "
                                   "continuationToken, with the same filters")
-    next: str | None = Field(default=None, description="the next page's URL (absent on the last)")
+    next: str | None = Field(default=None, description=(
+        "the next page as a relative reference, /api/calls?... (absent on the last)"))
 
 
 class EventOut(Out):

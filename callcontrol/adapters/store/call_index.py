@@ -5,7 +5,10 @@ in one partition, keyed so that key order is the order a reader wants:
 
 * `t|<inverted created time>|<call key>`: every call, newest first;
 * `o|<inverted created time>|<call key>`: only the calls not yet ended (a small set: the
-  reconciler reads it, and a listing filtered by a live state pages through it).
+  reconciler reads it, and a listing filtered by a live state pages through it);
+* `n|<number digest>|<inverted created time>|<call key>`: one per phone number of the call (its
+  caller, its callees), so `?number=` pages like the other filters. The digest is a keyed hash
+  (HMAC, the listing's secret: listing_secret.py), never the number: a key names no one.
 
 A day's keys all sort before the previous day's, so reading the day tables newest first, each in
 key order, reads one index in one order. A call's two rows are upserted together, not in one
@@ -46,8 +49,15 @@ from callcontrol.adapters.store.backend import (
     TxOp,
     safe_key,
 )
+from callcontrol.adapters.store.listing_secret import PROCESS_KEYS, ListingKeys, ListingSecret, b64
 from callcontrol.domain.errors import NotFound
-from callcontrol.domain.listing import CallQuery, IndexedCall, bad_token, listed_time
+from callcontrol.domain.listing import (
+    CallQuery,
+    IndexedCall,
+    bad_token,
+    listed_time,
+    phone_numbers,
+)
 from callcontrol.domain.models import CallRecord
 
 INDEX_TABLE: Final = "callindex"  # the timers' cursors (and an earlier release's index rows)
@@ -57,12 +67,20 @@ CURSOR_PARTITION: Final = "cursors"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)  # keys count microseconds from here
 _MAX_MICROS: Final = 10**17 - 1  # microseconds to the year 5138: keys are 17 digits wide
 _ONE_DAY: Final = timedelta(days=1)
-_TOKEN_VERSION: Final = 1
+_TRANSACTION_ROWS: Final = 100  # the service's most operations in one transaction
+_TOKEN_VERSION: Final = 2  # 1: unsigned, no longer accepted
+_TOKEN_MAX_CHARS: Final = 512  # ours are about 120: a longer one is refused unread
 
 
 class IndexKind(StrEnum):
     ALL = "t"  # every call, newest first
     OPEN = "o"  # calls not yet ended, newest first
+    NUMBER = "n"  # the calls of one phone number (by its digest), newest first
+
+
+def prefix(kind: IndexKind, digest: str | None = None) -> str:
+    """What every row key of an index starts with (a number's index: with its digest)."""
+    return f"{kind.value}|{digest}|" if kind is IndexKind.NUMBER else f"{kind.value}|"
 
 
 def _micros(moment: datetime) -> int:
@@ -75,17 +93,22 @@ def _inverted(moment: datetime) -> str:
     return f"{_MAX_MICROS - _micros(moment):017d}"
 
 
-def row_key(kind: IndexKind, record: CallRecord) -> str:
-    return f"{kind.value}|{_inverted(listed_time(record))}|{safe_key(record.call_connection_id)}"
+def row_key(kind: IndexKind, record: CallRecord, digest: str | None = None) -> str:
+    return (f"{prefix(kind, digest)}{_inverted(listed_time(record))}|"
+            f"{safe_key(record.call_connection_id)}")
 
 
-def newer_than_bound(kind: IndexKind, moment: datetime) -> str:
+def newer_than_bound(kind: IndexKind, moment: datetime, digest: str | None = None) -> str:
     """The first row key of calls created strictly before `moment` (keys run newest first)."""
-    return f"{kind.value}|{_MAX_MICROS - _micros(moment) + 1:017d}|"
+    if _micros(moment) == 0:
+        # Nothing is listed before 1970 (the keys start there): past every key, not a key of
+        # 18 digits, which would sort before them all and turn `since`/`until` inside out.
+        return kind_end(kind, digest)
+    return f"{prefix(kind, digest)}{_MAX_MICROS - _micros(moment) + 1:017d}|"
 
 
-def kind_end(kind: IndexKind) -> str:
-    return f"{kind.value}}}"  # '}' sorts after '|': just past every row of the kind
+def kind_end(kind: IndexKind, digest: str | None = None) -> str:
+    return f"{prefix(kind, digest)[:-1]}}}"  # '}' sorts after '|': past every row of the kind
 
 
 # --- the day tables --------------------------------------------------------------------------
@@ -114,7 +137,9 @@ def _day_start(table: str) -> datetime:
 
 def _created_at(position: str) -> datetime:
     """The creation time an index row's key holds."""
-    return _EPOCH + timedelta(microseconds=_MAX_MICROS - int(position.split("|")[1]))
+    parts = position.split("|")
+    inverted = parts[2] if parts[0] == IndexKind.NUMBER.value else parts[1]
+    return _EPOCH + timedelta(microseconds=_MAX_MICROS - int(inverted))
 
 
 def table_of(position: str) -> str:
@@ -122,33 +147,46 @@ def table_of(position: str) -> str:
     return day_table(_created_at(position))
 
 
-def _day_keys(table: str, kind: IndexKind) -> tuple[str, str]:
+def _day_keys(table: str, kind: IndexKind, digest: str | None) -> tuple[str, str]:
     """[first, past the last) row key of a kind a day table can hold."""
     start = _day_start(table)
-    return newer_than_bound(kind, start + _ONE_DAY), newer_than_bound(kind, start)
+    return (newer_than_bound(kind, start + _ONE_DAY, digest),
+            newer_than_bound(kind, start, digest))
 
 
 def _outside(table: str, kind: IndexKind, after: str | None, start: str | None,
-             below: str | None) -> bool:
-    first, past = _day_keys(table, kind)
+             below: str | None, digest: str | None) -> bool:
+    first, past = _day_keys(table, kind, digest)
     return ((after is not None and past <= after) or (start is not None and past <= start)
             or (below is not None and first >= below))
 
 
-def _index_entity(kind: IndexKind, record: CallRecord) -> Entity:
+def _index_entity(kind: IndexKind, record: CallRecord, digest: str | None = None) -> Entity:
     return {
         "PartitionKey": INDEX_PARTITION,
-        "RowKey": row_key(kind, record),
+        "RowKey": row_key(kind, record, digest),
         "CallId": record.call_connection_id,
         "CreatedAt": listed_time(record).isoformat(),
     }
 
 
-def index_rows(record: CallRecord) -> list[tuple[str, Entity]]:
+def index_rows(record: CallRecord, secret: ListingSecret | None = None
+               ) -> list[tuple[str, Entity]]:
     """The index rows a stored record should have, each with its table: for bulk tools that
-    seed or re-index."""
+    seed or re-index. Its numbers' rows only with the listing's secret (their key needs it)."""
     kinds = [IndexKind.ALL] if record.state.is_final else [IndexKind.ALL, IndexKind.OPEN]
-    return [(day_table(listed_time(record)), _index_entity(kind, record)) for kind in kinds]
+    table = day_table(listed_time(record))
+    rows = [(table, _index_entity(kind, record)) for kind in kinds]
+    if secret is not None:
+        rows += number_rows(record, phone_numbers(record), secret)
+    return rows
+
+
+def number_rows(record: CallRecord, numbers: Iterable[str], secret: ListingSecret
+                ) -> list[tuple[str, Entity]]:
+    table = day_table(listed_time(record))
+    return [(table, _index_entity(IndexKind.NUMBER, record, secret.number_digest(n)))
+            for n in sorted(numbers)]
 
 
 def _entry(entity: Entity) -> IndexedCall:
@@ -168,22 +206,39 @@ def same_call(entry: IndexedCall, kind: IndexKind) -> str:
 class CallIndex:
     """Keeps and reads the index rows; the call store calls it around its own writes."""
 
-    def __init__(self, backend: TableBackend) -> None:
+    def __init__(self, backend: TableBackend, keys: ListingKeys = PROCESS_KEYS) -> None:
         self._backend = backend
+        self._keys = keys
+
+    async def secret(self) -> ListingSecret:
+        """The listing's secret: the numbers' keys and the tokens' signatures."""
+        return await self._keys.secret()
 
     async def add(self, record: CallRecord) -> None:
         """Index a call about to be created: its rows upserted concurrently (idempotent).
 
         Not one transaction: the Tables SDK spends about 1.5x the CPU of two upserts on an
-        entity-group transaction's multipart body and reply. The pair need not be atomic: the
-        record is written only once both rows are, and a row without its record is skipped.
+        entity-group transaction's multipart body and reply. The rows need not be atomic: the
+        record is written only once all are, and a row without its record is skipped. The
+        secret is asked for only when the call has numbers to index.
         """
+        secret = await self.secret() if phone_numbers(record) else None
         results = await asyncio.gather(*(self._backend.upsert(table, row)
-                                          for table, row in index_rows(record)),
+                                          for table, row in index_rows(record, secret)),
                                        return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+
+    async def add_numbers(self, record: CallRecord, numbers: Iterable[str]) -> None:
+        """Index numbers a call has gained since it was created (its targets came after its
+        first callback): before the record says so, like `add`."""
+        await self.write(number_rows(record, numbers, await self.secret()))
+
+    async def remove_numbers(self, record: CallRecord) -> None:
+        secret = await self.secret()
+        for number in phone_numbers(record):
+            await self.remove(row_key(IndexKind.NUMBER, record, secret.number_digest(number)))
 
     async def ended(self, record: CallRecord) -> None:
         """The call's record now says it ended: it leaves the open index."""
@@ -201,24 +256,29 @@ class CallIndex:
         return [t for t in await self._backend.tables(DAY_TABLES) if _is_day_table(t)]
 
     async def scan(self, kind: IndexKind, *, after: str | None = None, start: str | None = None,
-                   below: str | None = None, limit: int,
-                   tables: Sequence[str] | None = None) -> list[IndexedCall]:
-        """Index rows of one kind in key order (newest first), within the given key bounds;
-        through `tables` (from `day_tables`) when given, else through those there are now."""
+                   below: str | None = None, limit: int, tables: Sequence[str] | None = None,
+                   digest: str | None = None) -> list[IndexedCall]:
+        """Index rows of one kind (a number's: with its digest) in key order (newest first),
+        within the given key bounds; through `tables` (from `day_tables`) when given, else
+        through those there are now."""
         found: list[IndexedCall] = []
         for table in reversed(tables if tables is not None else await self.day_tables()):
             if len(found) >= limit:
                 break
-            if _outside(table, kind, after, start, below):
+            if _outside(table, kind, after, start, below, digest):
                 continue
-            found += await self._scan_table(table, kind, after, start, below, limit - len(found))
+            found += await self._scan_table(table, kind, digest, (after, start, below),
+                                            limit - len(found))
         return found
 
-    async def _scan_table(self, table: str, kind: IndexKind, after: str | None,
-                          start: str | None, below: str | None, limit: int) -> list[IndexedCall]:
+    async def _scan_table(self, table: str, kind: IndexKind, digest: str | None,
+                          bounds: tuple[str | None, str | None, str | None],
+                          limit: int) -> list[IndexedCall]:
+        after, start, below = bounds
         entities = await self._backend.query(
             table, partition=INDEX_PARTITION, row_after=after,
-            row_from=max(start or "", f"{kind.value}|"), row_below=min(below or "~", kind_end(kind)),
+            row_from=max(start or "", prefix(kind, digest)),
+            row_below=min(below or "~", kind_end(kind, digest)),
             select=["CallId", "CreatedAt"], limit=limit,
         )
         return [_entry(e) for e in entities]
@@ -236,7 +296,7 @@ class CallIndex:
 
     async def move_legacy_rows(self, *, batch: int = 100) -> int:
         """Move the index rows an earlier release kept in `callindex` to their day tables."""
-        legacy = [row for kind in IndexKind for row in await self._backend.query(
+        legacy = [row for kind in (IndexKind.ALL, IndexKind.OPEN) for row in await self._backend.query(
             INDEX_TABLE, partition=INDEX_PARTITION, row_prefix=f"{kind.value}|")]
         await self.write([(table_of(str(row["RowKey"])), row) for row in legacy], batch=batch)
         for first in range(0, len(legacy), batch):
@@ -268,31 +328,45 @@ class CallIndex:
 
 
 def source_of(query: CallQuery) -> IndexKind:
+    """The index a query pages through: a number's calls are few, then the open calls."""
+    if query.number is not None:
+        return IndexKind.NUMBER
     return IndexKind.OPEN if query.live_only else IndexKind.ALL
 
 
-def encode_token(query: CallQuery, after: str) -> str:
-    payload = {"v": _TOKEN_VERSION, "k": after, "f": query.filters_digest()}
-    raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def digest_of(query: CallQuery, secret: ListingSecret) -> str | None:
+    return secret.number_digest(query.number) if query.number is not None else None
 
 
-def decode_token(query: CallQuery) -> str | None:
-    """The row key a page continues after, from the query's token; 400 when it is not ours."""
+def encode_token(query: CallQuery, after: str, secret: ListingSecret) -> str:
+    """`<payload>.<signature>`: the payload says where the page ends and for which filters; the
+    signature (HMAC, the listing's secret) makes any other position a refused token."""
+    payload = {"v": _TOKEN_VERSION, "k": after, "f": secret.sign(query.filters_text())}
+    text = b64(json.dumps(payload, separators=(",", ":")).encode())
+    return f"{text}.{secret.sign(text)}"
+
+
+def decode_token(query: CallQuery, secret: ListingSecret) -> str | None:
+    """The row key a page continues after, from the query's token; 400 when it is not ours.
+    The signature is checked before anything of the payload is parsed."""
     token = query.continuation
     if token is None:
         return None
 
     refuse = bad_token
+    text, dot, signature = token.partition(".")
+    if len(token) > _TOKEN_MAX_CHARS or not dot or not secret.signed(text, signature):
+        raise refuse("is not a token this API issued")
     try:
-        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        payload = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise refuse("is not a token this API issued") from None
     if not isinstance(payload, dict) or payload.get("v") != _TOKEN_VERSION:
         raise refuse("is not a token this API issued")
     after = payload.get("k")
-    if not isinstance(after, str) or not after.startswith(f"{source_of(query).value}|"):
+    if payload.get("f") != secret.sign(query.filters_text()):
+        raise refuse("was issued for other filters (state, direction, since, until, number)")
+    if not isinstance(after, str) or not after.startswith(
+            prefix(source_of(query), digest_of(query, secret))):
         raise refuse("is not a token this API issued")
-    if payload.get("f") != query.filters_digest():
-        raise refuse("was issued for other filters (state, direction, since, until)")
     return after

@@ -36,6 +36,7 @@ from callcontrol.adapters.store.history import (
     read_history,
 )
 from callcontrol.adapters.store.listing import CallListing
+from callcontrol.adapters.store.listing_secret import PROCESS_KEYS, ListingKeys
 from callcontrol.adapters.store.migration import Migration
 from callcontrol.adapters.store.outbox import OutboxLedger
 from callcontrol.adapters.store.outbox_rows import OutboxRows
@@ -62,9 +63,10 @@ class CallStore:
     """Call records and histories (see the module doc for which part does what)."""
 
     def __init__(self, backend: TableBackend, *, cache_size: int = 2048,
-                 outbox: CallEventsOutbox | None = None) -> None:
+                 outbox: CallEventsOutbox | None = None,
+                 keys: ListingKeys = PROCESS_KEYS) -> None:
         self._backend = backend
-        self.index = CallIndex(backend)
+        self.index = CallIndex(backend, keys)
         rows = RecordTable(backend)
         ledger = OutboxLedger(outbox)
         self._versions = CallVersions(backend, rows, self.index, ledger, cache_size=cache_size)

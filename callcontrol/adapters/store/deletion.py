@@ -1,4 +1,5 @@
-"""Deleting a call past retention: its record, spilled events and outbox, then its index rows."""
+"""Deleting a call past retention: its numbers' index rows, its record, spilled events and
+outbox, then its other index rows."""
 
 from __future__ import annotations
 
@@ -14,6 +15,10 @@ async def delete_call(backend: TableBackend, index: CallIndex, versions: CallVer
     """Delete a call's rows (`batch` to a transaction), then its index rows; resumable: until
     the index row goes, the next run finds the call again. Returns the number of rows deleted."""
     partition = safe_key(entry.call_connection_id)
+    found = await versions.get(entry.call_connection_id)
+    if found is not None and entry.names(found.record):
+        # Before the record goes: only the record says which numbers' rows the call has.
+        await index.remove_numbers(found.record)
     rows = await backend.query(CALLS_TABLE, partition=partition, select=["RowKey"])
     for first in range(0, len(rows), batch):
         await backend.transact(CALLS_TABLE, [

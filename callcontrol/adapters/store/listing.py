@@ -1,31 +1,48 @@
 """Listing calls: a page at a time, newest first, read through the index (call_index.py).
 
-Each index row is checked against its record (the truth), filters included. A filtered page
-examines at most `PAGE_SCAN_FACTOR` index rows per item asked for, so it may come back short,
-with a continuation token, while more calls match: the end of the listing is the page without
-a token. When the whole index fits in the first page (a local stack, a new deployment), the
-records are read with one query instead of one read each: the console polls this.
+Each index row is checked against its record (the truth), filters included. A page has a read
+budget and a time budget: it examines at most `PAGE_SCAN_FACTOR` index rows per item asked for
+and never more than `PAGE_READ_BUDGET`, and it stops reading once `PAGE_TIME_BUDGET` has passed
+since the request began (after one batch at least, so every page moves the cursor). So a page may
+come back short, with a continuation token, while more calls match: the end of the listing is
+the page without a token. When the whole index fits in the first page (a local stack, a new
+deployment), the records are read with one query instead of one read each: the console polls
+this.
+
+Pages read their records `READS_AT_ONCE` at a time, and at most `PAGES_AT_ONCE` pages of a
+process read at once (the others queue): however many listings arrive together, what they ask
+of the store at once is bounded, so an IncomingCall's few reads and writes are not starved.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Final
 
 from callcontrol.adapters.store.call_index import (
     CallIndex,
     IndexKind,
     decode_token,
+    digest_of,
     encode_token,
     newer_than_bound,
     source_of,
 )
+from callcontrol.adapters.store.listing_secret import ListingSecret
 from callcontrol.adapters.store.record_rows import RECORD_ONLY, RecordTable, decoded
 from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall, check_limit
 from callcontrol.domain.models import CallRecord, CallState, Direction
 
-PAGE_SCAN_FACTOR = 4  # a filtered page examines at most this many index rows per item asked for
+PAGE_SCAN_FACTOR: Final = 4  # a filtered page examines at most this many index rows per item
+PAGE_READ_BUDGET: Final = 250  # ... and never more than this many, whatever its limit
+# Well inside the store's 5 s deadline per request and the host's HTTP timeout: a sparse page
+# answers short rather than late. Measured from the request's start, queueing included.
+PAGE_TIME_BUDGET: Final = 2.0
+READS_AT_ONCE: Final = 25  # record reads of one page in flight at once
+PAGES_AT_ONCE: Final = 2  # pages of one process reading at once; the others queue
 
 
 @dataclass
@@ -36,35 +53,51 @@ class _Scan:
     limit: int
     after: str | None
     budget: int
+    secret: ListingSecret
+    ends_at: float  # time.monotonic() past which no further batch starts
     found: list[CallRecord] = field(default_factory=list)
+    batches: int = 0
 
     @property
     def full(self) -> bool:
         return len(self.found) == self.limit
 
+    @property
+    def out_of_time(self) -> bool:
+        return self.batches > 0 and time.monotonic() >= self.ends_at
+
     def page(self, *, more: bool) -> CallPage:
         return CallPage(tuple(self.found),
-                        encode_token(self.query, self.after or "") if more else None)
+                        encode_token(self.query, self.after or "", self.secret) if more else None)
 
 
 class CallListing:
     def __init__(self, rows: RecordTable, index: CallIndex) -> None:
         self._rows = rows
         self._index = index
+        self._pages = asyncio.Semaphore(PAGES_AT_ONCE)  # binds to the loop on first use
 
     async def list_page(self, query: CallQuery) -> CallPage:
         """One page of calls, newest first: O(page), not O(table) (see the module doc)."""
         limit = check_limit(query.limit)
-        kind = source_of(query)
-        start = newer_than_bound(kind, query.until) if query.until is not None else None
-        below = newer_than_bound(kind, query.since) if query.since is not None else None
-        scan = _Scan(query, limit, decode_token(query), limit * PAGE_SCAN_FACTOR)
+        ends_at = time.monotonic() + PAGE_TIME_BUDGET
+        secret = await self._index.secret()
+        after = decode_token(query, secret)  # a bad token is refused before queueing
+        budget = min(limit * PAGE_SCAN_FACTOR, max(limit, PAGE_READ_BUDGET))
+        async with self._pages:
+            return await self._walk(_Scan(query, limit, after, budget, secret, ends_at))
+
+    async def _walk(self, scan: _Scan) -> CallPage:
+        query, limit = scan.query, scan.limit
+        kind, digest = source_of(query), digest_of(query, scan.secret)
+        start = newer_than_bound(kind, query.until, digest) if query.until is not None else None
+        below = newer_than_bound(kind, query.since, digest) if query.since is not None else None
         tables = await self._index.day_tables()  # once per page, however many passes it takes
-        while scan.budget > 0:
+        while scan.budget > 0 and not scan.out_of_time:
             # One row past what is needed tells whether anything follows this page.
             ask = min(limit - len(scan.found) + 1, scan.budget)
             entries = await self._index.scan(kind, after=scan.after, start=start, below=below,
-                                             limit=ask, tables=tables)
+                                             limit=ask, tables=tables, digest=digest)
             everything = (scan.after is None and start is None and below is None
                           and len(entries) < ask and kind is IndexKind.ALL)
             if everything and (whole := await self._read_all(entries)) is not None:
@@ -80,11 +113,12 @@ class CallListing:
         False when the page filled up before the entries ran out."""
         unread = entries
         while unread:
-            if scan.full:
+            if scan.full or scan.out_of_time:
                 return False
-            room = scan.limit - len(scan.found)
+            room = min(scan.limit - len(scan.found), READS_AT_ONCE)
             batch, unread = unread[:room], unread[room:]
             records = await asyncio.gather(*(self.read_listed(e) for e in batch))
+            scan.batches += 1
             for entry, listed in zip(batch, records, strict=True):
                 scan.after, scan.budget = entry.position, scan.budget - 1
                 if listed is not None and scan.query.matches(listed):

@@ -37,12 +37,13 @@ class Migration:
         idempotent). Reads every record: run it once, not on a schedule. Returns the number
         of calls."""
         entities = await self._rows.every()
+        secret = await self._index.secret()
         rows = []
         for entity in entities:
             record = decoded(entity)
             if entity["RowKey"] == LEGACY_RECORD_ROW:
                 await self._move_to_record_key(record.call_connection_id)
-            rows += index_rows(record)
+            rows += index_rows(record, secret)
         await self._index.write(rows, batch=batch)
         await self._index.move_legacy_rows(batch=batch)
         await self._rows.note_layout()

@@ -44,6 +44,7 @@ from callcontrol.adapters.store.record_rows import (
 )
 from callcontrol.domain.errors import ConcurrencyConflict, StoreError
 from callcontrol.domain.events.call_events import APP, RECONCILIATION, Cause, Source
+from callcontrol.domain.listing import phone_numbers
 from callcontrol.domain.models import CallRecord, StoredEvent
 
 MAX_WRITE_ATTEMPTS = 16
@@ -220,8 +221,7 @@ class CallVersions:
     async def _write(self, record: CallRecord, base: VersionedCall | None,
                      history: History, outbox: Outbox) -> str:
         entity = record_entity(record, history, outbox)
-        if base is None:
-            await self._index.add(record)  # before the record: a record is never unindexed
+        await self._index_first(record, base)
         try:
             if base is None:
                 etag = await self._backend.insert(CALLS_TABLE, entity)
@@ -246,14 +246,21 @@ class CallVersions:
         """Move the inline events to their own rows, in one transaction with the record."""
         ops = record_ops(record_entity(record, history, outbox), base)
         rows = [TxOp(TxKind.UPSERT, event_row(record.call_connection_id, e)) for e in events]
-        if base is None:
-            await self._index.add(record)
+        await self._index_first(record, base)
         try:
             etags = await self._backend.transact(CALLS_TABLE, [*ops, *rows])
         except TransactionFailed as exc:
             self.forget(record.call_connection_id)
             raise EtagMismatch("the call record changed concurrently") from exc
         await self._written(VersionedCall(record, etags[len(ops) - 1], history, outbox), base)
+
+    async def _index_first(self, record: CallRecord, base: VersionedCall | None) -> None:
+        """Index rows before the record that needs them: a record is never unindexed. A call
+        stored by its first callback learns its numbers later: their rows come then."""
+        if base is None:
+            await self._index.add(record)
+        elif gained := phone_numbers(record) - phone_numbers(base.record):
+            await self._index.add_numbers(record, gained)
 
     async def _written(self, version: VersionedCall, base: VersionedCall | None) -> None:
         """After a write: remember the version, tell the ledger, and a record just written as
