@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from callcontrol.domain.reconciliation import RECONCILIATION_EVENT
-from tests.e2e.conftest import App, Emulator, acs_user, eventually, run_function
+from tests.e2e.conftest import App, Emulator, acs_user, eventually, run_job
 from tests.faults.conftest import storage_frozen
 from tests.faults.support import CALLER_ID, connected_call
 from tests.faults.tap import CallbackTap
@@ -77,7 +77,7 @@ def test_callbacks_refused_during_a_stall_are_repaired_by_the_reconciler(
     at_acs = sorted(p["identifier"]["rawId"] for p in acs_roster.json()["value"])
     assert at_acs
     # AND the reconciler repairs it from GetCall and the participant list, in one write
-    run_function(fault_stack, "reconciler")
+    run_job(fault_stack, "reconciler")
     repaired = eventually(lambda: (found := stored(app, call_id)) and found["state"] == "connected"
                           and found, what="the reconciler to repair the call")
     assert sorted(p["identifier"]["rawId"] for p in repaired["participants"]) == at_acs
@@ -87,7 +87,7 @@ def test_callbacks_refused_during_a_stall_are_repaired_by_the_reconciler(
     connected = [c["callConnectionId"] for c in app.calls(state="connected", limit="500")]
     assert call_id in connected  # the listing by state sees it too
     # AND its call events go out: call.connected at last, with the roster
-    run_function(fault_stack, "outbox")
+    run_job(fault_stack, "outbox")
     eventually(lambda: {"call.connected", "call.participants.updated"}
                        <= set(published(subscriber, call_id)), what="call.connected published")
     # AND the call is followed as any other: a hang-up ends it
