@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from callcontrol.domain.flows.fields import NAME as FLOW_NAME
 from callcontrol.domain.identifiers import E164, IdentifierKind
 from callcontrol.domain.rules.targets import TargetIdentifier
 
@@ -417,7 +418,8 @@ class RuleSet(WireModel):
     default_action: Action
     # The named call flows a `flow` action starts, as sent; validated by domain/flows/parsing
     # (parse_rule_set), read back with `rules.flows.flow_of`.
-    flows: dict[str, Any] | None = None
+    flows: Annotated[dict[str, Any] | None, Field(json_schema_extra={
+        "propertyNames": {"pattern": f"^{FLOW_NAME.pattern}$"}})] = None
 
     def to_json(self) -> dict[str, Any]:
         """The canonical wire form (what GET /api/rules returns and the store keeps)."""
