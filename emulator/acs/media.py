@@ -10,7 +10,7 @@ from typing import Any
 from emulator.acs import emitter, mediacodes
 from emulator.acs.mediaqueue import Body, MediaOperation, Phase
 from emulator.acs.midcall import require_established
-from emulator.acs.models import CallConnection
+from emulator.acs.models import CallConnection, ServerCall
 from emulator.acs.prompts import PlaySource, parse_sources, reject_unknown
 from emulator.acs.validation import callback_uri, optional_string, require_object
 from emulator.common.errors import invalid_argument, participant_not_found
@@ -160,3 +160,14 @@ def cancel_running(services: Services, connection: CallConnection) -> None:
     for operation in connection.media.cancel_all():
         event_type = "PlayCanceled" if operation.kind == "play" else "RecognizeCanceled"
         report(services, connection, operation, event_type, mediacodes.CANCELED)
+
+
+# tones from the phone network ----------------------------------------------------------------
+def press(services: Services, call: ServerCall, participant: str, tone: str) -> bool:
+    """A participant pressed a key: it reaches the recognize listening to them, on whichever of
+    the app's connections runs one; without one it is lost (no continuous DTMF recognition)."""
+    heard = False
+    for connection in services.registry.connections_of(call):
+        if connection.is_live and connection.media.press(participant, tone):
+            heard = True
+    return heard

@@ -212,6 +212,11 @@ async def patch_media(request: web.Request) -> web.StreamResponse:
     return json_response(media.update_media(request.app[SERVICES_KEY], await _body(request)))
 
 
+async def press_keys(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    return json_response(await media.press_keys(services, request.match_info["callId"], await _body(request)))
+
+
 async def health(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
     return json_response({"status": "ok", "baseUrl": services.base_url})
@@ -250,4 +255,5 @@ def add_routes(app: web.Application) -> None:
     router.add_get("/emulator/settings", get_settings)
     router.add_patch("/emulator/settings", patch_settings)
     router.add_get("/emulator/media", get_media)
+    router.add_post("/emulator/calls/{callId}/dtmf", press_keys)
     router.add_patch("/emulator/media", patch_media)

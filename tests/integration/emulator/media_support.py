@@ -4,6 +4,7 @@ a connected call with the media time scale turned down, and the swagger check of
 from __future__ import annotations
 
 import struct
+import time
 from typing import Any
 
 from aiohttp import web
@@ -72,3 +73,19 @@ def media_events(app_side: AppSide, cid: str, swagger: Swagger) -> list[dict[str
 def result_of(record: dict[str, Any]) -> tuple[int, int]:
     info = record["event"]["data"]["resultInformation"]
     return info["code"], info["subCode"]
+
+
+def wait_phase(control: Control, cid: str, phase: str, timeout: float = 5) -> None:
+    """Until the connection's running media operation is in `phase` (GET /emulator/calls/{id})."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        media = control.ok("GET", f"/calls/{cid}")["connections"][0]["media"]
+        if media and media[0]["phase"] == phase:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"the media operation never reached {phase}")
+
+
+def press(control: Control, cid: str, keys: str, **extra: Any) -> list[bool]:
+    reply = control.ok("POST", f"/calls/{cid}/dtmf", {"tones": keys, **extra})
+    return [tone["heard"] for tone in reply["tones"]]
