@@ -57,6 +57,7 @@ from callcontrol.usecases.readiness import CheckReadiness, NotReady, Readiness
 from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler, RunReconciliation
 from callcontrol.usecases.retention import Retention, RetentionOptions, RunRetention
 from callcontrol.usecases.rules import Rules
+from callcontrol.usecases.timer_runs import log_run
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -433,12 +434,11 @@ class Services:
             return None
         result = await relay.sweep()
         telemetry().metrics.outbox_backlog(calls=result.calls)
-        if result.calls:
-            logger.info("outbox (%s): %d call(s) with pending events, %d event(s) published, "
-                        "%d call(s) still failing, %d busy", trigger, result.calls,
-                        result.published, result.failed_calls, result.busy_calls)
-        return {"calls": result.calls, "published": result.published,
-                "failedCalls": result.failed_calls, "busyCalls": result.busy_calls}
+        counts = {"calls": result.calls, "published": result.published,
+                  "failedCalls": result.failed_calls, "busyCalls": result.busy_calls}
+        if result.calls:  # a summary like the other timers' (a `timer` field: a process record)
+            log_run(logger, "outbox", trigger, counts)
+        return counts
 
     @cached_property
     def retention(self) -> Retention:
