@@ -24,19 +24,16 @@ _FAILED_RUNS = frozenset({"failed", "maxSteps"})
 def flow_steps(received: list[dict[str, Any]], server_call_id: str) -> list[Step]:
     """The timeline steps of every flow run on the call, in the order the app published them."""
     steps: list[Step] = []
-    seen_ids: set[str] = set()
     entered: set[tuple[Any, ...]] = set()
     ended: set[tuple[Any, ...]] = set()
     ends: dict[str, Step] = {}
     for event, at in _events_of(received, server_call_id):
-        if event.get("id") in seen_ids:
-            continue  # a publish retried: the same event id twice
-        seen_ids.add(str(event.get("id")))
         change = (event.get("data") or {}).get("change") or {}
         run_id = str(change.get("runId", ""))
         step, attempt = str(change.get("step", "")), int(change.get("attempt") or 1)
         entry = (run_id, step, change.get("visit"), attempt)
         outcome = change.get("outcome")
+        # Keyed by entry, so a publish retried (the same event twice) draws nothing new.
         if entry not in entered:  # entered (and maybe ended in the same write: one event)
             entered.add(entry)
             steps.append(_entered(at, change, step, attempt))
