@@ -88,11 +88,12 @@ function stepDefinition(snap, run) {
 function renderRingingTarget(leg, step) {
   const callee = rawId(leg.callee);
   const mine = step && step.targets.includes(callee) ? `<span class="muted">target of ${esc(step.id)}</span>` : "";
-  const left = Math.max(0, Math.round(leg.ringsUntil - Date.now() / 1000));
+  // A clock time, not a countdown: the panel is redrawn only when something changes.
+  const until = new Date(leg.ringsUntil * 1000).toLocaleTimeString();
   const buttons = leg.actions.includes("answer") ? RING_REPLIES.map((r) =>
     `<button class="${r.css}" data-act="${r.act}" data-leg="${esc(leg.legId)}"${r.reason ? ` data-reason="${r.reason}"` : ""} data-testid="${r.testid}">${r.label}</button>`).join("") : "";
   return `<li data-testid="flow-target" data-callee="${esc(callee)}"><span class="badge ringing">ringing</span>
-    <span class="who">${esc(shortName(callee))} ${mine} <span class="muted">· rings out in ${left}s</span></span>${buttons}</li>`;
+    <span class="who">${esc(shortName(callee))} ${mine} <span class="muted">· rings out at ${esc(until)}</span></span>${buttons}</li>`;
 }
 
 function renderFlowRun(ctx) {

@@ -104,6 +104,11 @@ def test_simultaneous_ring_answered_in_the_browser_cancels_the_other_target(
     call = inbound_calls(app, str(scid))[0]
     assert call["inbound"]["ruleId"] == "console-team"
     assert [(p["step"], p["outcome"]) for p in call["flow"]["path"]] == [("team", "answered")]
+    journal = emulator.control("GET", f"network-log?serverCallId={quote(str(scid), safe='')}").json()
+    targets = {anna["communicationUserId"]: "anna", ben["communicationUserId"]: "ben"}
+    ended = {(targets[e["party"]["rawId"]], e["kind"]) for e in journal["value"]
+             if e["party"]["rawId"] in targets and e["kind"] != "ringing"}
+    assert ended == {("ben", "answered"), ("anna", "canceled")}, ended
     network = emulator.control("GET", f"calls/{quote(str(scid), safe='')}").json()
     roster = {p["identifier"]["rawId"] for p in network["participants"]}
     assert roster == {f"4:{caller['phoneNumber']}", ben["communicationUserId"]}, roster
