@@ -10,6 +10,7 @@ import pytest
 from callcontrol.domain.errors import InvalidInput
 from callcontrol.domain.events.call_events import APP, announce
 from callcontrol.domain.flows import CallFacts, FlowRun, FlowStarted, advance
+from callcontrol.domain.flows.state import FlowOutcome, RunStatus
 from callcontrol.domain.models import CallRecord
 from callcontrol.domain.rules import flow_of, parse_incoming_call, parse_rule_set
 from callcontrol.domain.rules.versions import RuleSetVersion
@@ -90,3 +91,24 @@ def test_each_step_entered_and_ended_is_announced_once() -> None:
     events = [e for e in announce(before, after, APP, NOW) if e.type == "call.flow.step"]
     assert [e.data["change"]["step"] for e in events] == ["team"]
     assert [e for e in announce(after, after, APP, NOW) if e.type == "call.flow.step"] == []
+
+
+def test_a_run_ending_without_a_new_entry_announces_its_end_once() -> None:
+    # A simultaneous ring: the answer ends the path entry, the last cancelled invitation settling
+    # later ends the run in a write that touches no entry; the end still needs its event.
+    rules = parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))
+    flow = flow_of(rules, "desk")
+    assert flow is not None
+    run, _ = advance(flow, FlowRun.new("desk", "run-1", "key", CallFacts()), FlowStarted(), NOW)
+    answered = replace(run, path=(replace(run.path[-1], outcome="answered"),))
+    finished = replace(answered, status=RunStatus.FINISHED, outcome=FlowOutcome.CONNECTED)
+    before = CallRecord("conn-1", flow_run=answered)
+    after = replace(before, flow_run=finished)
+    events = [e.data["change"] for e in announce(before, after, APP, NOW) if e.type == "call.flow.step"]
+    assert [(c["step"], c["outcome"], c["runStatus"], c["runOutcome"]) for c in events] == [
+        ("team", "answered", "finished", "connected")]
+    assert [e for e in announce(after, after, APP, NOW) if e.type == "call.flow.step"] == []
+    # A write that ends the entry and the run together announces it once, not twice.
+    together = [e for e in announce(replace(before, flow_run=run), after, APP, NOW)
+                if e.type == "call.flow.step"]
+    assert len(together) == 1
