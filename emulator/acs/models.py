@@ -107,6 +107,8 @@ class CallConnection:
     created_at: float = field(default_factory=time.time)
     # Outbound calls: the task ringing the targets, cancelled when the app hangs up first.
     dialing: asyncio.Task[None] | None = None
+    # callIntelligenceOptions.cognitiveServicesEndpoint: the AI resource text prompts need.
+    cognitive_services_endpoint: str | None = None
 
     @property
     def is_live(self) -> bool:
