@@ -41,6 +41,8 @@ KNOWN_SKIPS = {
     ("CKV_AZURE_66", "/app/function-app.bicep"),
     ("CKV_AZURE_80", "/app/function-app.bicep"),  # .NET Framework version: a Python app
     ("CKV_AZURE_88", "/app/function-app.bicep"),  # no Azure Files on Flex Consumption
+    ("CKV_AZURE_134", "/core/speech.bicep"),  # ACS reaches the AI resource over its public endpoint
+    ("CKV_AZURE_238", "/core/speech.bicep"),  # the AI resource calls nothing: no identity of its own
 }
 
 
