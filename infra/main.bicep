@@ -105,6 +105,9 @@ param enableSpeechPrompts bool = true
 @description('Region of the Azure AI services resource; empty = the deployment region. For a region without Azure AI services or the voices you want.')
 param speechLocation string = ''
 
+@description('A storage account of its own whose one container ACS reads audio-file prompts from without credentials (anonymous blob read). Off by default: audio files can live on any HTTPS URL (docs/deployment.md#prompts-text-to-speech-and-audio-files).')
+param enableAudioPromptStorage bool = false
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -176,6 +179,18 @@ module speech './core/speech.bicep' = if (enableSpeechPrompts) {
     location: empty(speechLocation) ? location : speechLocation
     tags: tags
     acsPrincipalId: communication.outputs.principalId
+  }
+}
+
+// Audio-file prompts (docs/deployment.md#prompts-text-to-speech-and-audio-files): opt-in.
+module promptAudio './core/prompt-audio.bicep' = if (enableAudioPromptStorage) {
+  name: 'promptAudio'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}audio${resourceToken}'
+    location: location
+    tags: tags
+    containerName: 'prompts'
   }
 }
 
@@ -310,4 +325,6 @@ output EVENTGRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
 output CALL_EVENTS_TOPIC_NAME string = callEventsTopic.outputs.name
 output EVENTGRID_TOPIC_ENDPOINT string = callEventsTopic.outputs.endpoint
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output AUDIO_PROMPTS_BASE_URL string = enableAudioPromptStorage ? promptAudio.outputs.baseUrl : ''
+output AUDIO_PROMPTS_STORAGE_ACCOUNT_NAME string = enableAudioPromptStorage ? promptAudio.outputs.name : ''
 output COGNITIVE_SERVICES_ENDPOINT string = enableSpeechPrompts ? speech.outputs.endpoint : ''
