@@ -8,13 +8,13 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import azure.functions as func
 import pytest
 
-from callcontrol.composition import Services, use_services
+from callcontrol.composition import Services, close_services, use_services
 from callcontrol.domain.errors import SettingError
 from callcontrol.settings import COGNITIVE_SERVICES_ENDPOINT, load_settings
 from emulator import EmulatorConfig, EmulatorThread, start_in_thread
@@ -39,7 +39,8 @@ def emulator() -> Iterator[EmulatorThread]:
 
 
 @pytest.fixture(params=[ENDPOINT, None], ids=["set", "unset"])
-def endpoint(request: pytest.FixtureRequest, emulator: EmulatorThread) -> Iterator[str | None]:
+async def endpoint(request: pytest.FixtureRequest,
+                   emulator: EmulatorThread) -> AsyncIterator[str | None]:
     values = {"ACS_ENDPOINT": emulator.base_url, "ACS_ACCESS_KEY": ACCESS_KEY,
               "ACS_RESOURCE_ID": RESOURCE_ID,
               "CALLBACK_BASE_URL": "http://127.0.0.1:9"}  # callbacks are not the subject here
@@ -48,7 +49,10 @@ def endpoint(request: pytest.FixtureRequest, emulator: EmulatorThread) -> Iterat
     settings = load_settings(values)
     backend = MemoryTableBackend()
     with use_services(lambda: Services(settings, backend=backend)):
-        yield request.param
+        try:
+            yield request.param
+        finally:
+            await close_services()  # the gateway's HTTP session belongs to this test's loop
 
 
 def emulator_requests(emulator: EmulatorThread, operation: str) -> list[dict[str, Any]]:
