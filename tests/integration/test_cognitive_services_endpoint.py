@@ -117,3 +117,25 @@ def test_the_endpoint_is_kept_as_given_and_blank_is_unset() -> None:
         ENDPOINT)
     assert load_settings({COGNITIVE_SERVICES_ENDPOINT: " "}).cognitive_services_endpoint is None
     assert load_settings({}).cognitive_services_endpoint is None
+
+
+async def test_a_malformed_setting_refuses_create_with_its_name_and_sends_nothing(
+    emulator: EmulatorThread,
+) -> None:
+    settings = load_settings({"ACS_ENDPOINT": emulator.base_url, "ACS_ACCESS_KEY": ACCESS_KEY,
+                              "ACS_RESOURCE_ID": RESOURCE_ID, "CALLBACK_BASE_URL": "http://127.0.0.1:9",
+                              COGNITIVE_SERVICES_ENDPOINT: "http://ai.example/"})
+    target = f"8:acs:prompts_{uuid.uuid4()}"
+    with use_services(lambda: Services(settings, backend=MemoryTableBackend())):
+        try:
+            response = await invoke("create_call", http_request(
+                "POST", "calls", body={"targets": [{"communicationUserId": target}]}))
+        finally:
+            await close_services()
+
+    # A configuration fault, not the caller's: a problem naming the setting, never its value.
+    assert (response.status_code, response.mimetype) == (500, "application/problem+json")
+    problem = json_body(response)
+    assert COGNITIVE_SERVICES_ENDPOINT in problem["detail"] and "ai.example" not in problem["detail"]
+    assert not [r for r in emulator_requests(emulator, "CreateCall")
+                if r["body"]["targets"][0]["rawId"] == target]
