@@ -1,6 +1,6 @@
 """COGNITIVE_SERVICES_ENDPOINT reaches ACS on every answer and create: the app's functions called as
 the host calls them, ACS played by the emulator over HTTP through the official SDK, the store by
-its in-memory twin. Set, the endpoint is in the request's callIntelligenceOptions exactly as
+Azurite. Set, the endpoint is in the request's callIntelligenceOptions exactly as
 configured; unset, the request has no callIntelligenceOptions at all."""
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from callcontrol.composition import Services, close_services, use_services
 from callcontrol.domain.errors import SettingError
 from callcontrol.settings import COGNITIVE_SERVICES_ENDPOINT, load_settings
 from emulator import EmulatorConfig, EmulatorThread, start_in_thread
+from tests.conftest import azurite_backend
 from tests.support.app import http_request, invoke, json_body
 from tests.support.http import call_json
-from tests.support.memory_tables import MemoryTableBackend
+from tools.azurite import Azurite
 
 ACCESS_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 RESOURCE_ID = str(uuid.uuid4())
@@ -39,20 +40,21 @@ def emulator() -> Iterator[EmulatorThread]:
 
 
 @pytest.fixture(params=[ENDPOINT, None], ids=["set", "unset"])
-async def endpoint(request: pytest.FixtureRequest,
-                   emulator: EmulatorThread) -> AsyncIterator[str | None]:
+async def endpoint(request: pytest.FixtureRequest, emulator: EmulatorThread,
+                   azurite: Azurite) -> AsyncIterator[str | None]:
     values = {"ACS_ENDPOINT": emulator.base_url, "ACS_ACCESS_KEY": ACCESS_KEY,
               "ACS_RESOURCE_ID": RESOURCE_ID,
               "CALLBACK_BASE_URL": "http://127.0.0.1:9"}  # callbacks are not the subject here
     if request.param is not None:
         values[COGNITIVE_SERVICES_ENDPOINT] = request.param
     settings = load_settings(values)
-    backend = MemoryTableBackend()
+    backend = azurite_backend(azurite)
     with use_services(lambda: Services(settings, backend=backend)):
         try:
             yield request.param
         finally:
             await close_services()  # the gateway's HTTP session belongs to this test's loop
+            await backend.close()
 
 
 def emulator_requests(emulator: EmulatorThread, operation: str) -> list[dict[str, Any]]:
@@ -120,18 +122,20 @@ def test_the_endpoint_is_kept_as_given_and_blank_is_unset() -> None:
 
 
 async def test_a_malformed_setting_refuses_create_with_its_name_and_sends_nothing(
-    emulator: EmulatorThread,
+    emulator: EmulatorThread, azurite: Azurite,
 ) -> None:
     settings = load_settings({"ACS_ENDPOINT": emulator.base_url, "ACS_ACCESS_KEY": ACCESS_KEY,
                               "ACS_RESOURCE_ID": RESOURCE_ID, "CALLBACK_BASE_URL": "http://127.0.0.1:9",
                               COGNITIVE_SERVICES_ENDPOINT: "http://ai.example/"})
     target = f"8:acs:prompts_{uuid.uuid4()}"
-    with use_services(lambda: Services(settings, backend=MemoryTableBackend())):
+    backend = azurite_backend(azurite)
+    with use_services(lambda: Services(settings, backend=backend)):
         try:
             response = await invoke("create_call", http_request(
                 "POST", "calls", body={"targets": [{"communicationUserId": target}]}))
         finally:
             await close_services()
+            await backend.close()
 
     # A configuration fault, not the caller's: a problem naming the setting, never its value.
     assert (response.status_code, response.mimetype) == (500, "application/problem+json")
