@@ -105,7 +105,8 @@ def gateway_from_settings(settings: Settings, opened: Opened | None = None) -> A
                            callback_url=settings.callback_url,
                            timeout_seconds=settings.acs_request_timeout_seconds,
                            token_credential=None if settings.acs_access_key
-                           else _credential(settings, opened))
+                           else _credential(settings, opened),
+                           cognitive_services_endpoint=settings.cognitive_services_endpoint)
 
 
 def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
@@ -216,6 +217,7 @@ class SettingsProbe:
             lambda: s.pending_operation_timeout_seconds, lambda: s.add_participant_margin_seconds,
             lambda: s.call_retention_days, lambda: s.rule_versions_kept,
             lambda: s.retention_batch_size, lambda: rules_file_seed(s)(),
+            lambda: s.cognitive_services_endpoint,
             *(partial(s.schedule, name) for name in JOB_SCHEDULES.values()),
         ]
         problems = []

@@ -80,6 +80,7 @@ MANAGEMENT_API_AUDIENCES: Final = "MANAGEMENT_API_AUDIENCES"
 ENTRA_ISSUERS: Final = "ENTRA_ISSUERS"
 ENTRA_JWKS_URL: Final = "ENTRA_JWKS_URL"
 LISTING_KEY: Final = "LISTING_KEY"
+COGNITIVE_SERVICES_ENDPOINT: Final = "COGNITIVE_SERVICES_ENDPOINT"
 LISTING_KEY_MIN_CHARS: Final = 32
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
@@ -162,6 +163,12 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
                 "numbers in the index and signing the listing's continuation tokens; unset = "
                 "derived from the account key in CallStateStorage, and with identity-based "
                 "storage made once and kept in the callindex table (set it there)"),
+    # Text prompts (docs/deployment.md#prompts): ACS speaks them with this Azure AI services
+    # resource, named on every answer and create; unset = only audio-file prompts can work.
+    SettingSpec(COGNITIVE_SERVICES_ENDPOINT, Where.OPTIONAL,
+                "https endpoint of the Azure AI services resource connected to ACS "
+                "(https://<custom subdomain>.cognitiveservices.azure.com/), passed on answer and "
+                "create call; unset = calls get no text-to-speech"),
 )
 
 
@@ -404,6 +411,24 @@ class Settings:
     @property
     def eventgrid_publish_timeout_seconds(self) -> int:
         return self._int(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, 1, 60)
+
+    @property
+    def cognitive_services_endpoint(self) -> str | None:
+        """Passed to ACS as given (the resource's endpoint ends in a slash); https only, as ACS
+        reaches it with its own identity."""
+        value = self._get(COGNITIVE_SERVICES_ENDPOINT)
+        if value is None:
+            return None
+        try:
+            parsed = urlparse(value)
+            usable = (parsed.scheme == "https" and bool(parsed.hostname)
+                      and not parsed.query and not parsed.fragment)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            usable = False
+        if not usable:
+            raise SettingError(COGNITIVE_SERVICES_ENDPOINT,
+                               f"must be an https URL without query or fragment, got {value!r}")
+        return value
 
 
 def management_auth_at_index(environ: Mapping[str, str] | None = None) -> AuthMode:
