@@ -35,6 +35,7 @@ from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
 from callcontrol.observability import telemetry
 from callcontrol.settings import (
+    FLOW_ASK_SECRET,
     OUTBOX_SCHEDULE,
     RECONCILE_SCHEDULE,
     RETENTION_SCHEDULE,
@@ -52,7 +53,7 @@ from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.jobs import OUTBOX, RECONCILER, RETENTION, Jobs
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
-from callcontrol.usecases.ports import CallerTokens, EventPublisher, Probe
+from callcontrol.usecases.ports import CallerTokens, EventPublisher, FlowAsks, Probe
 from callcontrol.usecases.readiness import CheckReadiness, NotReady, Readiness
 from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler, RunReconciliation
 from callcontrol.usecases.retention import Retention, RetentionOptions, RunRetention
@@ -120,6 +121,13 @@ def caller_tokens_from_settings(settings: Settings) -> CallerTokens:
     return connect_caller_tokens(issuers=settings.entra_issuers,
                                  audiences=settings.management_api_audiences,
                                  jwks_url=settings.entra_jwks_url)
+
+
+def asks_from_settings(settings: Settings) -> FlowAsks:
+    """aiohttp is imported here, as for the other clients: only an app that asks loads it."""
+    from callcontrol.adapters.ask_client import HttpAsks
+
+    return HttpAsks(settings.flow_ask_secret)
 
 
 def table_backend_from_settings(settings: Settings,
@@ -214,7 +222,7 @@ class SettingsProbe:
             lambda: s.reconcile_after_minutes, lambda: s.reconcile_max_calls,
             lambda: s.pending_operation_timeout_seconds, lambda: s.add_participant_margin_seconds,
             lambda: s.call_retention_days, lambda: s.rule_versions_kept,
-            lambda: s.retention_batch_size, lambda: rules_file_seed(s)(),
+            lambda: s.retention_batch_size, lambda: s.flow_ask_secret, lambda: rules_file_seed(s)(),
             *(partial(s.schedule, name) for name in JOB_SCHEDULES.values()),
         ]
         problems = []
@@ -272,8 +280,10 @@ class Services:
         authenticator: CallbackAuthenticator | None = None,
         publisher: EventPublisher | None = None,
         caller_tokens: CallerTokens | None = None,
+        asks: FlowAsks | None = None,
     ) -> None:
         self.settings = settings
+        self._asks = asks
         self._caller_tokens = caller_tokens
         self._backend = backend
         self._gateway = gateway
@@ -382,7 +392,11 @@ class Services:
     @cached_property
     def flow_runs(self) -> FlowRuns:
         return FlowRuns(self.call_store, FlowCatalog(self.rule_store),
-                        FlowActions(self.call_store, self.calls, self.participants))
+                        FlowActions(self.call_store, self.calls, self.participants, self.asks))
+
+    @cached_property
+    def asks(self) -> FlowAsks:
+        return self._asks or asks_from_settings(self.settings)
 
     @cached_property
     def callbacks(self) -> Callbacks:
@@ -398,7 +412,9 @@ class Services:
 
     @cached_property
     def rules(self) -> Rules:
-        return Rules(self.rule_store, self.rule_cache)
+        return Rules(self.rule_store, self.rule_cache,
+                     ask_signing=lambda: self.settings.flow_ask_secret is not None,
+                     ask_setting=FLOW_ASK_SECRET)
 
     @cached_property
     def reconciler(self) -> Reconciler:
