@@ -48,7 +48,8 @@ ASK = {"id": "ask", "type": "ask", "url": "https://crm.example.com/route", "fall
 
 def test_ask_steps_are_valid_and_found_by_field() -> None:
     asking = {**ASK, "choices": ["team"]}
-    rules = parse_rule_set(rule_set({"desk": {"steps": [asking, RING, BYE]}, "other": {"start": "ask", "steps": [BYE, ASK]}}))
+    other = {"start": "ask", "steps": [BYE, ASK]}
+    rules = parse_rule_set(rule_set({"desk": {"steps": [asking, RING, BYE]}, "other": other}))
     assert sorted(ask_step_fields(rules)) == ["flows.desk.steps[0]", "flows.other.steps[1]"]
     assert ask_step_fields(parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))) == []
 

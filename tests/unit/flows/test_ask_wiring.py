@@ -1,0 +1,130 @@
+"""The ask step wired: before the answer under the offer's claim, after it through the run's
+guarded writes; the real adapter posts to the emulator's receiver, which verifies each request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from callcontrol.adapters.ask_client import HttpAsks
+from callcontrol.domain.flows import AskRequest
+from tests.support.ask_receiver import SECRET, LocalReceiver, local_receiver
+from tests.unit.flows.wiring_support import ALICE, BOB, FlowRig, flow_rig
+
+ASKS = HttpAsks(SECRET.encode())
+FAILED_BUSY = {"code": 486, "subCode": 560486, "message": "busy"}
+
+
+def asking_first(receiver: LocalReceiver, timeout: float = 3) -> dict[str, Any]:
+    return {"start": "crm", "steps": [
+        {"id": "crm", "type": "ask", "url": receiver.url("crm"), "timeoutSeconds": timeout,
+         "choices": ["team"], "fallback": "bye"},
+        {"id": "team", "type": "ring", "targets": [ALICE], "fallback": "bye"},
+        {"id": "bye", "type": "hangup"}]}
+
+
+def ring_then_ask(receiver: LocalReceiver) -> dict[str, Any]:
+    return {"start": "team", "steps": [
+        {"id": "team", "type": "ring", "targets": [ALICE], "fallback": "crm"},
+        {"id": "crm", "type": "ask", "url": receiver.url("crm"), "choices": ["other"], "fallback": "bye"},
+        {"id": "other", "type": "ring", "targets": [BOB], "fallback": "bye"},
+        {"id": "bye", "type": "hangup"}]}
+
+
+async def path(rig: FlowRig) -> list[tuple[str, str | None]]:
+    run = (await rig.record()).flow_run
+    assert run is not None
+    return [(p.step, p.outcome) for p in run.path]
+
+
+async def test_an_ask_before_the_answer_names_the_ring_and_the_offer_is_answered_for_it() -> None:
+    async with local_receiver() as receiver:
+        receiver.script("crm", {"answer": {"next": "team"}})
+        rig = await flow_rig(asking_first(receiver), ASKS)
+        await rig.offer()
+        [answer] = rig.sent("answer")
+        await rig.callback("CallConnected", "e-connected", operationContext=answer)
+        [seen] = receiver.requests("crm")
+    assert rig.acs.actions() == ["answer", "add"]
+    assert await path(rig) == [("crm", "next:team"), ("team", None)]
+    assert seen["verified"] and seen["body"]["answered"] is False and seen["body"]["step"] == "crm"
+    assert seen["body"]["call"]["from"]["phoneNumber"] == "+14255550100"
+
+
+async def test_an_inline_reject_before_the_answer_is_the_offers_action() -> None:
+    async with local_receiver() as receiver:
+        receiver.script("crm", {"answer": {"action": {"type": "reject", "reason": "busy"}}})
+        rig = await flow_rig(asking_first(receiver), ASKS)
+        call = await rig.offer()
+        found = await rig.inbound.handle(call)  # a redelivery: decided already, nothing sent again
+        assert len(receiver.requests("crm")) == 1
+    assert rig.acs.actions() == ["reject"]
+    assert found.duplicate and found.decision.outcome.value == "rejected"
+    record = await rig.store.find(found.record_id)
+    run = record.flow_run if record is not None else None
+    assert run is not None and run.outcome is not None and run.outcome.value == "rejected"
+    assert [(p.step, p.outcome) for p in run.path] == [("crm", "action:InlineReject")]
+
+
+async def test_an_ask_that_times_out_before_the_answer_takes_its_fallback() -> None:
+    async with local_receiver() as receiver:
+        receiver.script("crm", {"answer": {"next": "team"}, "delaySeconds": 2})
+        rig = await flow_rig(asking_first(receiver, timeout=0.3), ASKS)
+        await rig.offer()
+    assert rig.acs.actions() == ["reject"]  # the fallback hangs up: before the answer, a reject
+
+
+async def test_an_ask_after_the_answer_moves_the_run_once_despite_duplicates_and_a_retry() -> None:
+    async with local_receiver() as receiver:
+        receiver.script("crm", {"answer": {"next": "other"}})
+        rig = await flow_rig(ring_then_ask(receiver), ASKS)
+        await rig.offer()
+        [answer] = rig.sent("answer")
+        await rig.callback("CallConnected", "e-connected", operationContext=answer)
+        [add] = rig.sent("add")
+        for _ in range(2):  # the deciding callback twice: one ask
+            await rig.callback("AddParticipantFailed", "e-busy", operationContext=add,
+                               resultInformation=FAILED_BUSY)
+        assert rig.acs.actions() == ["answer", "add", "add"]
+        [seen] = receiver.requests("crm")
+        assert seen["verified"] and seen["body"]["answered"] is True
+        assert [p["outcome"] for p in seen["body"]["path"]] == ["busy"]
+        # The same ask sent again (a retry, another instance): its outcome no longer matches the
+        # run's wait, so nothing moves and nothing more is sent.
+        run = (await rig.record()).flow_run
+        assert run is not None
+        retried = AskRequest(f"flow:{run.run_id}:2:crm:1:ask", seen["requestId"],
+                             url=receiver.url("crm"), body=seen["body"], timeout_seconds=3)
+        await rig.runs.send("conn-flow-1", [retried])
+        assert len(receiver.requests("crm")) == 2
+    assert rig.acs.actions() == ["answer", "add", "add"]
+    assert await path(rig) == [("team", "busy"), ("crm", "next:other"), ("other", None)]
+
+
+async def test_a_lost_ask_is_caught_by_the_overdue_tick() -> None:
+    async with local_receiver() as receiver:
+        receiver.script("crm", {"answer": {"next": "other"}})
+        rig = await flow_rig(ring_then_ask(receiver), ASKS)
+        await rig.offer()
+        [answer] = rig.sent("answer")
+        await rig.callback("CallConnected", operationContext=answer)
+        [add] = rig.sent("add")
+        sending = rig.runs.send
+
+        async def instance_dies(call_id: str, actions: Any) -> None:  # the ask is never made
+            if not any(isinstance(a, AskRequest) for a in actions):
+                await sending(call_id, actions)
+
+        rig.runs.send = instance_dies  # type: ignore[method-assign]
+        await rig.callback("AddParticipantFailed", operationContext=add, resultInformation=FAILED_BUSY)
+        rig.runs.send = sending  # type: ignore[method-assign]
+        record = await rig.record()
+        assert record.flow_run is not None and record.flow_run.waiting.value == "ask"
+        deadline = record.flow_run.deadline
+        assert deadline is not None
+        assert not await rig.runs.overdue(record)
+        rig.runs._clock = lambda: deadline + timedelta(seconds=1)
+        assert await rig.runs.overdue(record)
+        assert receiver.requests("crm") == []
+    assert rig.acs.actions() == ["answer", "add", "terminate"]
+    assert await path(rig) == [("team", "busy"), ("crm", "overdue"), ("bye", None)]
