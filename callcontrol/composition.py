@@ -49,6 +49,7 @@ from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.flow_actions import FlowActions
 from callcontrol.usecases.flow_catalog import FlowCatalog
 from callcontrol.usecases.flow_runs import FlowRuns
+from callcontrol.usecases.flow_start import PRE_ANSWER_ASK_BUDGET
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.jobs import OUTBOX, RECONCILER, RETENTION, Jobs
 from callcontrol.usecases.outbox import OutboxRelay
@@ -158,12 +159,14 @@ def publisher_from_settings(settings: Settings, opened: Opened | None = None) ->
 
 def inbound_options_from_settings(settings: Settings) -> InboundOptions:
     # The lease outlasts everything a live owner can wait on after taking the claim (the rule
-    # set read, one ACS request, the write that marks the claim decided), each bounded by its
+    # set read, a flow's asks, one ACS request, the write that marks the claim decided), each bounded by its
     # deadline: a stuck write fails inside the lease instead of handing the offer to a
     # redelivery that would act a second time.
     from callcontrol.adapters.store.backend import STORAGE_DEADLINE_SECONDS
 
-    lease = settings.acs_request_timeout_seconds + 3 * STORAGE_DEADLINE_SECONDS + 5
+    # A flow's asks before the answer are made under the claim too (usecases/flow_start.py).
+    lease = (settings.acs_request_timeout_seconds + 3 * STORAGE_DEADLINE_SECONDS + 5
+             + PRE_ANSWER_ASK_BUDGET)
     return InboundOptions(
         redirect_max_hops=settings.redirect_max_hops,
         loop_key=settings.redirect_loop_key,
