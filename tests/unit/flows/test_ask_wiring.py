@@ -3,6 +3,7 @@ guarded writes; the real adapter posts to the emulator's receiver, which verifie
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -97,6 +98,22 @@ async def test_an_ask_after_the_answer_moves_the_run_once_despite_duplicates_and
                              url=receiver.url("crm"), body=seen["body"], timeout_seconds=3)
         await rig.runs.send("conn-flow-1", [retried])
         assert len(receiver.requests("crm")) == 2
+    assert rig.acs.actions() == ["answer", "add", "add"]
+    assert await path(rig) == [("team", "busy"), ("crm", "next:other"), ("other", None)]
+
+
+async def test_two_instances_taking_the_same_callback_at_once_ask_once() -> None:
+    async with local_receiver() as receiver:
+        receiver.script("crm", {"answer": {"next": "other"}, "delaySeconds": 0.2})
+        rig = await flow_rig(ring_then_ask(receiver), ASKS)
+        await rig.offer()
+        [answer] = rig.sent("answer")
+        await rig.callback("CallConnected", operationContext=answer)
+        [add] = rig.sent("add")
+        busy = {"operationContext": add, "resultInformation": FAILED_BUSY}
+        await asyncio.gather(rig.callback("AddParticipantFailed", "e-busy", **busy),
+                             rig.callback("AddParticipantFailed", "e-busy", **busy))
+        assert len(receiver.requests("crm")) == 1
     assert rig.acs.actions() == ["answer", "add", "add"]
     assert await path(rig) == [("team", "busy"), ("crm", "next:other"), ("other", None)]
 
