@@ -37,6 +37,10 @@ MAX_REPLY_BYTES: Final = 64 * 1024  # a reply names a step or an action: a few h
 _CHUNK: Final = 8192
 
 
+class _Refused(Exception):
+    """The service answered with a status that is not 2xx (a redirect included)."""
+
+
 class _Invalid(Exception):
     """The reply could not be read as an answer (the reason is logged, never the body)."""
 
@@ -54,6 +58,7 @@ class HttpAsks:
             logger.error("ask %s to %s not sent: FLOW_ASK_SECRET is not set", request.context, host)
             return AskFailed(request.context, AskFailure.ERROR)
         started = time.monotonic()
+        outcome: AskAnswered | AskFailed
         try:
             async with asyncio.timeout(request.timeout_seconds):
                 outcome = await self._post(request)
@@ -61,17 +66,19 @@ class HttpAsks:
             outcome, why = AskFailed(request.context, AskFailure.TIMEOUT), "no reply in time"
         except (aiohttp.ClientError, OSError) as exc:
             outcome, why = AskFailed(request.context, AskFailure.ERROR), type(exc).__name__
+        except _Refused as exc:
+            outcome, why = AskFailed(request.context, AskFailure.ERROR), str(exc)
         except _Invalid as exc:
             outcome, why = AskFailed(request.context, AskFailure.INVALID), str(exc)
         else:
-            why = "answered" if isinstance(outcome, AskAnswered) else outcome.reason
+            why = _shown(outcome)  # an answer: what it names
         elapsed = (time.monotonic() - started) * 1000
         level = logging.INFO if isinstance(outcome, AskAnswered) else logging.WARNING
         logger.log(level, "ask %s to %s: %s (%s) in %.0f ms", request.context, host,
                    "answered" if isinstance(outcome, AskAnswered) else outcome.reason, why, elapsed)
         return outcome
 
-    async def _post(self, request: AskRequest) -> AskAnswered | AskFailed:
+    async def _post(self, request: AskRequest) -> AskAnswered:
         assert self._secret is not None
         body = json.dumps(request.body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         headers = {"Content-Type": "application/json",
@@ -82,8 +89,7 @@ class HttpAsks:
             session.post(request.url, data=body, headers=headers, allow_redirects=False) as reply,
         ):
             if not 200 <= reply.status < 300:
-                logger.warning("ask %s: the service answered HTTP %d", request.context, reply.status)
-                return AskFailed(request.context, AskFailure.ERROR)
+                raise _Refused(f"HTTP {reply.status}")
             raw = await _bounded(reply)
         try:
             payload = json.loads(raw)
@@ -94,6 +100,12 @@ class HttpAsks:
         except InvalidInput as exc:
             fields = ", ".join(f"{p.field} {p.reason}" for p in exc.problems)
             raise _Invalid(f"the reply is not an answer: {fields}") from None
+
+
+def _shown(outcome: AskAnswered) -> str:
+    """What the log says of an answer: the step or action type named, never a target."""
+    answer = outcome.answer
+    return f"next:{answer.next_step}" if answer.action is None else f"action:{type(answer.action).__name__}"
 
 
 async def _bounded(reply: aiohttp.ClientResponse) -> bytes:
