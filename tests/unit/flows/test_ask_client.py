@@ -148,7 +148,9 @@ async def test_the_log_names_the_ask_and_never_the_secret_the_signature_or_the_c
     async with local_receiver() as receiver:
         await ask(receiver, {"answer": {"next": "sales"}})
         await ask(receiver, {"raw": f"not json, {CALLER}"})
+        await ask(receiver, {"status": 503})
         signature = receiver.requests("crm")[0]["signature"]
     text = "\n".join(record.getMessage() for record in caplog.records)
-    assert "flow:run1:1:crm:1:ask" in text and "answered" in text and "invalid" in text
+    assert "flow:run1:1:crm:1:ask" in text and "next:sales" in text and "invalid" in text
+    assert "HTTP 503" in text
     assert SECRET not in text and signature not in text and CALLER not in text
