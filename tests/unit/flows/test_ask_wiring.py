@@ -7,10 +7,16 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from callcontrol.adapters.ask_client import HttpAsks
+from callcontrol.domain.errors import StoreError
 from callcontrol.domain.flows import AskRequest
+from callcontrol.usecases.flow_start import restarted_flow
 from tests.support.ask_receiver import SECRET, LocalReceiver, local_receiver
+from tests.unit.flows._support import NOW
 from tests.unit.flows.wiring_support import ALICE, BOB, FlowRig, flow_rig
+from tests.unit.inbound.support import CALLEE, incoming
 
 ASKS = HttpAsks(SECRET.encode())
 FAILED_BUSY = {"code": 486, "subCode": 560486, "message": "busy"}
@@ -145,3 +151,31 @@ async def test_a_lost_ask_is_caught_by_the_overdue_tick() -> None:
         assert receiver.requests("crm") == []
     assert rig.acs.actions() == ["answer", "add", "terminate"]
     assert await path(rig) == [("team", "busy"), ("crm", "overdue"), ("bye", None)]
+
+
+async def test_an_offer_whose_decision_could_not_be_marked_is_recorded_without_asking_again() -> None:
+    async with local_receiver() as receiver:
+        receiver.script("crm", {"sequence": [{"answer": {"next": "team"}},
+                                             {"answer": {"action": {"type": "reject"}}}]})
+        rig = await flow_rig(asking_first(receiver), ASKS)
+        claims = rig.inbound._claims
+        marking = claims.mark
+        failures = [StoreError("the claim's write failed")]
+
+        async def fail_once(*args: Any, **kwargs: Any) -> Any:
+            if failures:
+                raise failures.pop()
+            return await marking(*args, **kwargs)
+
+        claims.mark = fail_once  # type: ignore[method-assign]
+        call = incoming(caller="+14255550100", callee=CALLEE)
+        with pytest.raises(StoreError):
+            await rig.inbound.handle(call)  # ACS answered; the note of it failed
+        again = await rig.inbound.handle(call)  # Event Grid redelivers: recorded, not asked again
+        assert again.duplicate and len(receiver.requests("crm")) == 1
+    assert rig.acs.actions() == ["answer"]
+    assert await path(rig) == [("crm", "next:team"), ("team", None)]
+    record = await rig.record()
+    assert record.inbound is not None
+    # Another process could not derive this run again without asking: it records none.
+    assert restarted_flow(await rig.rules.current(), call, record.inbound, NOW) is None
