@@ -4,6 +4,7 @@ guarded writes; the real adapter posts to the emulator's receiver, which verifie
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from callcontrol.adapters.ask_client import HttpAsks
 from callcontrol.domain.errors import StoreError
-from callcontrol.domain.flows import AskRequest
+from callcontrol.domain.flows import AskRequest, FlowAction
 from callcontrol.usecases.flow_start import restarted_flow
 from tests.support.ask_receiver import SECRET, LocalReceiver, local_receiver
 from tests.unit.flows._support import NOW
@@ -134,9 +135,10 @@ async def test_a_lost_ask_is_caught_by_the_overdue_tick() -> None:
         [add] = rig.sent("add")
         sending = rig.runs.send
 
-        async def instance_dies(call_id: str, actions: Any) -> None:  # the ask is never made
+        # The instance dies before making the ask: the ask is never made.
+        async def instance_dies(call_connection_id: str, actions: Sequence[FlowAction]) -> None:
             if not any(isinstance(a, AskRequest) for a in actions):
-                await sending(call_id, actions)
+                await sending(call_connection_id, actions)
 
         rig.runs.send = instance_dies  # type: ignore[method-assign]
         await rig.callback("AddParticipantFailed", operationContext=add, resultInformation=FAILED_BUSY)
