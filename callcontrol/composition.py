@@ -33,6 +33,7 @@ from callcontrol.adapters.telemetry import configure_telemetry
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
+from callcontrol.domain.rules.flows import ask_step_fields
 from callcontrol.observability import telemetry
 from callcontrol.settings import (
     FLOW_ASK_SECRET,
@@ -261,9 +262,14 @@ def rules_file_seed(settings: Settings, root: Path = APP_ROOT) -> Seed:
         except ValueError as exc:
             raise SettingError(RULES_FILE, f"names a file that is not valid JSON ({exc})") from None
         try:
-            return parse_rule_set(payload)
+            rules = parse_rule_set(payload)
         except InvalidInput as exc:
             raise SettingError(RULES_FILE, f"names an invalid rule set: {exc.detail}") from None
+        asks = ask_step_fields(rules)
+        if asks and settings.flow_ask_secret is None:  # as PUT /api/rules refuses it
+            raise SettingError(RULES_FILE, f"names a rule set with ask steps ({', '.join(asks)}), "
+                                           f"and {FLOW_ASK_SECRET} is not set to sign them")
+        return rules
 
     return seed
 

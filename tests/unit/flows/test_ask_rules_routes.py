@@ -1,15 +1,18 @@
 """PUT /api/rules with an ask step through function_app.app (over the table twin): refused with
 problem+json naming each ask step while FLOW_ASK_SECRET is unset; accepted once it is set. And
-the ask URL's scheme: https, or http on loopback only."""
+the ask URL's scheme: https, or http on loopback only. A RULES_FILE seed is held to the same rule."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from callcontrol.composition import Services, use_services
+from callcontrol.composition import Services, rules_file_seed, use_services
+from callcontrol.domain.errors import SettingError
 from callcontrol.settings import load_settings
 from tests.support.app import http_request, invoke, json_body
 from tests.support.ask_receiver import SECRET
@@ -82,3 +85,16 @@ async def test_the_ask_url_must_be_https_except_on_loopback(
         assert status == 200, body
     else:
         assert status == 400 and [e["field"] for e in body["errors"]] == ["flows.desk.steps[0].url"]
+
+
+@pytest.mark.parametrize("signing", [None, SECRET])
+def test_a_rules_file_with_an_ask_step_needs_the_secret_too(tmp_path: Path, signing: str | None) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(rule_set(ASK, BYE)), encoding="utf-8")
+    values = {"RULES_FILE": str(path), **({"FLOW_ASK_SECRET": signing} if signing else {})}
+    seed = rules_file_seed(load_settings(values))
+    if signing:
+        assert (seed() or pytest.fail("no rule set")).flows is not None
+    else:
+        with pytest.raises(SettingError, match=r"RULES_FILE.*flows\.desk\.steps\[0\].*FLOW_ASK_SECRET"):
+            seed()
