@@ -4,6 +4,7 @@ guarded writes; the real adapter posts to the emulator's receiver, which verifie
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -11,12 +12,14 @@ from typing import Any
 import pytest
 
 from callcontrol.adapters.ask_client import HttpAsks
+from callcontrol.adapters.telemetry.logs import CallContextFilter
 from callcontrol.domain.errors import StoreError
 from callcontrol.domain.flows import AskRequest, FlowAction
+from callcontrol.observability import invocation_scope
 from callcontrol.usecases.flow_start import restarted_flow
 from tests.support.ask_receiver import SECRET, LocalReceiver, local_receiver
 from tests.unit.flows._support import NOW
-from tests.unit.flows.wiring_support import ALICE, BOB, FlowRig, flow_rig
+from tests.unit.flows.wiring_support import ALICE, BOB, CALLER, CONNECTION, FlowRig, flow_rig
 from tests.unit.inbound.support import CALLEE, incoming
 
 ASKS = HttpAsks(SECRET.encode())
@@ -181,3 +184,37 @@ async def test_an_offer_whose_decision_could_not_be_marked_is_recorded_without_a
     assert record.inbound is not None
     # Another process could not derive this run again without asking: it records none.
     assert restarted_flow(await rig.rules.current(), call, record.inbound, NOW) is None
+
+
+async def test_the_ask_log_records_carry_the_ids_of_the_call_in_hand(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="callcontrol.adapters.ask_client")
+    caplog.handler.addFilter(CallContextFilter())  # as the app's logging layer stamps records
+    async with local_receiver() as receiver:
+        receiver.script("crm", {"sequence": [{"answer": {"next": "team"}},
+                                             {"answer": {"next": "team"}}]})
+        rig = await flow_rig(ask_before_and_after(receiver), ASKS)
+        with invocation_scope():  # the IncomingCall: no call connection yet
+            call = await rig.offer()
+        [answer] = rig.sent("answer")
+        with invocation_scope():
+            await rig.callback("CallConnected", operationContext=answer)
+        [add] = rig.sent("add")
+        with invocation_scope():
+            await rig.callback("AddParticipantFailed", operationContext=add, resultInformation=FAILED_BUSY)
+        assert len(receiver.requests("crm")) == 2
+    before, after = [r for r in caplog.records if r.name == "callcontrol.adapters.ask_client"]
+    assert getattr(before, "serverCallId", None) == call.server_call_id
+    assert getattr(before, "correlationId", None) == call.correlation_id
+    assert getattr(after, "callConnectionId", None) == CONNECTION
+    assert CALLER not in before.getMessage() + after.getMessage()
+
+
+def ask_before_and_after(receiver: LocalReceiver) -> dict[str, Any]:
+    """An ask before the answer, then the ring it names, then the same ask after the answer."""
+    return {"start": "crm", "steps": [
+        {"id": "crm", "type": "ask", "url": receiver.url("crm"), "choices": ["team"], "fallback": "bye"},
+        {"id": "team", "type": "ring", "targets": [ALICE], "fallback": "crm2"},
+        {"id": "crm2", "type": "ask", "url": receiver.url("crm"), "choices": ["bye"], "fallback": "bye"},
+        {"id": "bye", "type": "hangup"}]}
