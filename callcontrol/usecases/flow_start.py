@@ -13,6 +13,7 @@ caller hears ringing meanwhile; an ask past the budget is failed (timeout) witho
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -42,6 +43,7 @@ from callcontrol.domain.rules import FlowStartAction, flow_of
 from callcontrol.domain.rules.flows import call_facts
 from callcontrol.domain.rules.versions import RuleSetVersion
 
+logger = logging.getLogger(__name__)
 PRE_ANSWER_ASK_BUDGET: Final = 10.0  # seconds, the asks of one offer together (MAX_ASK_TIMEOUT)
 Ask = Callable[[AskRequest], Awaitable[FlowEvent]]
 
@@ -128,5 +130,8 @@ def restarted_flow(ruleset: RuleSetVersion, call: IncomingCall, decision: Inboun
                       call_facts(call), version=ruleset.version)
     _, actions = advance(flow, run, FlowStarted(), started_at)
     if any(isinstance(a, AskRequest) for a in actions):
-        return None  # what its ask answered is not known here, and asking again could differ
+        # What its ask answered is not known here, and asking again could answer differently.
+        logger.warning("flow %s of an answered offer recorded without its run: its ask's reply "
+                       "was kept by the process that answered", flow.name)
+        return None
     return first_request(flow, call, claim_key(context), ruleset.version, started_at).started

@@ -137,6 +137,9 @@ class InboundCalls:
         # again (a flow's run kept as it was: its asks are not made again). Keyed by claim key;
         # small, since each entry lives until that redelivery.
         self._unmarked: dict[str, tuple[Claim, ClaimOutcome, StartedFlow | None]] = {}
+        # Flows of offers marked decided whose record could not be written: the redelivery
+        # records the run as asked (another process cannot derive a run that asked again).
+        self._unrecorded: dict[str, StartedFlow] = {}
 
     async def handle(self, call: IncomingCall) -> InboundResult:
         """Decide and act on one IncomingCall delivery, exactly once per offer.
@@ -177,7 +180,12 @@ class InboundCalls:
             # redelivery this failure causes records it instead of acting a second time.
             self._unmarked[key] = (claim, outcome, acted.started)
             raise
-        record_id = await self._record(call, outcome, acted.started)
+        try:
+            record_id = await self._record(call, outcome, acted.started)
+        except StoreError:
+            if acted.started is not None:
+                self._unrecorded[key] = acted.started
+            raise
         if claim.status is ClaimStatus.DECIDED:
             # A duplicate that saw `decided` may have written the same record and marked it first.
             with contextlib.suppress(EtagMismatch):
@@ -243,10 +251,12 @@ class InboundCalls:
             raise StoreError(f"claim {claim.key[:12]} is {claim.status.value} but keeps no outcome")
         decision, record_id = outcome.decision, outcome.record_id
         _note_decision(outcome)
+        kept = self._unrecorded.get(claim.key)  # dropped once recorded, not before
         if claim.status is ClaimStatus.DECIDED:
-            record_id = await self._record(call, outcome, await self._restarted(call, outcome))
+            record_id = await self._record(call, outcome, kept or await self._restarted(call, outcome))
             with contextlib.suppress(EtagMismatch):  # another delivery finished it meanwhile
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
+        self._unrecorded.pop(claim.key, None)
         logger.info("inbound call already decided (%s); delivery acknowledged",
                     decision.outcome.value)
         return InboundResult(record_id, decision, duplicate=True)

@@ -158,7 +158,9 @@ async def test_a_lost_ask_is_caught_by_the_overdue_tick() -> None:
     assert await path(rig) == [("team", "busy"), ("crm", "overdue"), ("bye", None)]
 
 
-async def test_an_offer_whose_decision_could_not_be_marked_is_recorded_without_asking_again() -> None:
+async def test_an_offer_whose_decision_could_not_be_marked_is_recorded_without_asking_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async with local_receiver() as receiver:
         receiver.script("crm", {"sequence": [{"answer": {"next": "team"}},
                                              {"answer": {"action": {"type": "reject"}}}]})
@@ -182,8 +184,33 @@ async def test_an_offer_whose_decision_could_not_be_marked_is_recorded_without_a
     assert await path(rig) == [("crm", "next:team"), ("team", None)]
     record = await rig.record()
     assert record.inbound is not None
-    # Another process could not derive this run again without asking: it records none.
+    # Another process could not derive this run again without asking: it records none, and says so.
+    caplog.set_level(logging.WARNING, logger="callcontrol.usecases.flow_start")
     assert restarted_flow(await rig.rules.current(), call, record.inbound, NOW) is None
+    assert "recorded without its run" in caplog.text
+
+
+async def test_an_offer_decided_but_not_recorded_is_recorded_on_redelivery_without_asking_again() -> None:
+    async with local_receiver() as receiver:
+        receiver.script("crm", {"sequence": [{"answer": {"next": "team"}},
+                                             {"answer": {"action": {"type": "reject"}}}]})
+        rig = await flow_rig(asking_first(receiver), ASKS)
+        writing = rig.store.modify
+        failures = [StoreError("the record's write failed")]
+
+        async def fail_once(*args: Any, **kwargs: Any) -> Any:
+            if failures:
+                raise failures.pop()
+            return await writing(*args, **kwargs)
+
+        rig.store.modify = fail_once  # type: ignore[method-assign]
+        call = incoming(caller=CALLER, callee=CALLEE)
+        with pytest.raises(StoreError):
+            await rig.inbound.handle(call)  # answered and marked decided; the record failed
+        again = await rig.inbound.handle(call)  # the redelivery: recorded with its run as asked
+        assert again.duplicate and len(receiver.requests("crm")) == 1
+    assert rig.acs.actions() == ["answer"]
+    assert await path(rig) == [("crm", "next:team"), ("team", None)]
 
 
 async def test_the_ask_log_records_carry_the_ids_of_the_call_in_hand(
