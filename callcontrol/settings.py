@@ -82,6 +82,8 @@ ENTRA_JWKS_URL: Final = "ENTRA_JWKS_URL"
 LISTING_KEY: Final = "LISTING_KEY"
 COGNITIVE_SERVICES_ENDPOINT: Final = "COGNITIVE_SERVICES_ENDPOINT"
 LISTING_KEY_MIN_CHARS: Final = 32
+FLOW_ASK_SECRET: Final = "FLOW_ASK_SECRET"
+FLOW_ASK_SECRET_MIN_CHARS: Final = 32
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -169,6 +171,11 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
                 "https endpoint of the Azure AI services resource connected to ACS "
                 "(https://<custom subdomain>.cognitiveservices.azure.com/), passed on answer and "
                 "create call; unset = calls get no text-to-speech"),
+    # A secret shared with the services a flow's ask step posts to: never in the repo or logs.
+    SettingSpec(FLOW_ASK_SECRET, Where.OPTIONAL,
+                f"secret (at least {FLOW_ASK_SECRET_MIN_CHARS} characters) whose UTF-8 bytes sign "
+                "a flow's ask requests (HMAC-SHA256, docs/flows.md); unset = a rule set with an "
+                "ask step is refused"),
 )
 
 
@@ -294,6 +301,16 @@ class Settings:
             return _derive(value.encode(), b"listing-key")
         account_key = _account_key(self._get(CALL_STATE_STORAGE) or "")
         return _derive(account_key.encode(), b"listing-key-from-storage") if account_key else None
+
+    @property
+    def flow_ask_secret(self) -> bytes | None:
+        """The ask requests' signing key as the receiver computes it: the value's UTF-8 bytes."""
+        value = self._get(FLOW_ASK_SECRET)
+        if value is None:
+            return None
+        if len(value) < FLOW_ASK_SECRET_MIN_CHARS:  # the value is not echoed: it is a secret
+            raise SettingError(FLOW_ASK_SECRET, f"must be at least {FLOW_ASK_SECRET_MIN_CHARS} characters")
+        return value.encode("utf-8")
 
     @property
     def managed_identity_pinned(self) -> bool:

@@ -21,17 +21,14 @@ from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.events.call_events import RECONCILIATION, Cause, Source
 from callcontrol.domain.events.callbacks import CallbackEvent, EventKind
 from callcontrol.domain.flows import (
+    AskRequest,
     CallConnected,
     CallDisconnected,
     Flow,
     FlowAction,
     FlowEvent,
     FlowRun,
-    InvitationFailed,
-    RingFailure,
     StepOverdue,
-    TransferCall,
-    TransferFailed,
     Waiting,
     advance,
 )
@@ -50,12 +47,6 @@ _MOVING: Final = frozenset({
     EventKind.REMOVE_PARTICIPANT_SUCCEEDED, EventKind.REMOVE_PARTICIPANT_FAILED,
     EventKind.CALL_TRANSFER_ACCEPTED, EventKind.CALL_TRANSFER_FAILED,
 })
-
-
-def _failed(action: FlowAction) -> FlowEvent:
-    if isinstance(action, TransferCall):
-        return TransferFailed(action.context)
-    return InvitationFailed(action.context, RingFailure.FAILED)
 
 
 def moved(flow: Flow, record: CallRecord, event: FlowEvent, now: datetime
@@ -139,13 +130,19 @@ class FlowRuns:
         await self._calls.modify(call_id, change, cause=Cause(Source.CALLBACK, event.id, event.type))
         await self.send(call_id, sent)
 
+    async def ask(self, request: AskRequest) -> FlowEvent:
+        """An ask made before the call has a record (the inbound use case, under the claim)."""
+        return await self._actions.ask(request)
+
     async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> None:
-        """Send what the run asked for; a request ACS refused for good is read by the run as
-        failed at once (a write of its own), and what that asks for is sent in turn. Bounded:
-        every failure moves the run to another step, and the run's maxSteps bounds the steps."""
+        """Send what the run asked for; a request ACS refused for good (read as failed at once)
+        and an ask's outcome are applied to the run in a write of their own, and what that asks
+        for is sent in turn. The engine matches each outcome to the run's current wait by its
+        context, so an outcome arriving late or twice moves nothing. Bounded: every outcome
+        moves the run to another step, and the run's maxSteps bounds the steps."""
         while actions:
-            refused = await self._actions.send(call_connection_id, actions)
-            actions = await self._apply(call_connection_id, [_failed(a) for a in refused])
+            outcomes = await self._actions.send(call_connection_id, actions)
+            actions = await self._apply(call_connection_id, outcomes)
 
     async def _apply(self, call_id: str, events: Sequence[FlowEvent]) -> tuple[FlowAction, ...]:
         record = await self._calls.find(call_id) if events else None

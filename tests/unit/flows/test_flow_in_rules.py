@@ -13,8 +13,9 @@ from callcontrol.domain.flows import CallFacts, FlowRun, FlowStarted, advance
 from callcontrol.domain.flows.state import FlowOutcome, RunStatus
 from callcontrol.domain.models import CallRecord
 from callcontrol.domain.rules import flow_of, parse_incoming_call, parse_rule_set
+from callcontrol.domain.rules.flows import ask_step_fields
 from callcontrol.domain.rules.versions import RuleSetVersion
-from callcontrol.usecases.rules import EvaluateRules, Rules
+from callcontrol.usecases.rules import EvaluateRules, ReplaceRuleSet, Rules
 from tests.unit.flows._support import NOW
 
 RING = {"id": "team", "type": "ring", "targets": [{"communicationUserId": "8:acs:rules_anna"}],
@@ -43,9 +44,46 @@ def test_flow_problems_are_named_under_flows() -> None:
     assert "flows.desk.steps[0].fallback" in found
 
 
-def test_ask_steps_are_refused_until_they_can_run() -> None:
-    ask = {"id": "ask", "type": "ask", "url": "https://crm.example.com/route", "fallback": "bye"}
-    assert fields(rule_set({"desk": {"steps": [ask, BYE]}})) == ["flows.desk.steps[0].type"]
+ASK = {"id": "ask", "type": "ask", "url": "https://crm.example.com/route", "fallback": "bye"}
+
+
+def test_ask_steps_are_valid_and_found_by_field() -> None:
+    asking = {**ASK, "choices": ["team"]}
+    other = {"start": "ask", "steps": [BYE, ASK]}
+    rules = parse_rule_set(rule_set({"desk": {"steps": [asking, RING, BYE]}, "other": other}))
+    assert sorted(ask_step_fields(rules)) == ["flows.desk.steps[0]", "flows.other.steps[1]"]
+    assert ask_step_fields(parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))) == []
+
+
+class _Saved:
+    """The store's and cache's side of a replace: what was saved and primed."""
+
+    def __init__(self) -> None:
+        self.saved: list[Any] = []
+
+    async def replace(self, rules: Any, if_match: Any, actor: Any) -> RuleSetVersion:
+        self.saved.append(rules)
+        return RuleSetVersion(version=len(self.saved), rules=rules, etag='"1-x"', saved_at=None,
+                              source="api")
+
+    def prime(self, entry: RuleSetVersion) -> None:
+        self.saved.append(entry.version)
+
+
+async def test_a_set_with_an_ask_step_is_refused_while_the_app_cannot_sign_asks() -> None:
+    rules = parse_rule_set(rule_set({"desk": {"steps": [ASK, BYE]}}))
+    saved = _Saved()
+    refusing = Rules(saved, saved, ask_signing=lambda: False,  # type: ignore[arg-type]
+                     ask_setting="FLOW_ASK_SECRET")
+    with pytest.raises(InvalidInput) as caught:
+        await refusing.replace(ReplaceRuleSet(rules, None))
+    [problem] = caught.value.problems
+    assert problem.field == "flows.desk.steps[0]" and "FLOW_ASK_SECRET" in problem.reason
+    assert saved.saved == []
+    plain = parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))
+    assert (await refusing.replace(ReplaceRuleSet(plain, None))).version == 1  # no ask: saved
+    signing = Rules(saved, saved, ask_signing=lambda: True)  # type: ignore[arg-type]
+    assert (await signing.replace(ReplaceRuleSet(rules, None))).rules == rules
 
 
 def test_a_valid_set_keeps_its_flows_and_round_trips() -> None:

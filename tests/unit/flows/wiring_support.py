@@ -21,6 +21,7 @@ from callcontrol.usecases.flow_catalog import FlowCatalog
 from callcontrol.usecases.flow_runs import FlowRuns
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.participants import Participants
+from callcontrol.usecases.ports import FlowAsks
 from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.actions.support import FakeAcs
 from tests.unit.inbound.support import CALLEE, incoming
@@ -80,7 +81,7 @@ class FlowRig:
         return [s.operation_context for s in self.acs.sent if s.action == action]
 
 
-async def flow_rig(flow: dict[str, Any]) -> FlowRig:
+async def flow_rig(flow: dict[str, Any], asks: FlowAsks | None = None) -> FlowRig:
     backend = MemoryTableBackend()
     rules = RuleStore(backend)
     await rules.replace(parse_rule_set({
@@ -89,7 +90,7 @@ async def flow_rig(flow: dict[str, Any]) -> FlowRig:
     store = CallStore(backend)
     calls = Calls(store, lambda: acs, default_caller_id=lambda: None)
     participants = Participants(store, lambda: acs, default_caller_id=lambda: None)
-    runs = FlowRuns(store, FlowCatalog(rules), FlowActions(store, calls, participants))
+    runs = FlowRuns(store, FlowCatalog(rules), FlowActions(store, calls, participants, asks))
     inbound = InboundCalls(rules=RuleSetCache(rules, 5), claims=ClaimStore(backend), calls=store,
                            gateway=lambda: acs, options=InboundOptions(), flows=runs)
     return FlowRig(rules, acs, store, inbound, Callbacks(store, flows=runs), runs)
