@@ -24,7 +24,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from azure.communication.callautomation import CommunicationUserIdentifier
@@ -59,6 +59,13 @@ RULES = {"rules": [], "defaultAction": {"type": "flow", "flow": "hunt"}, "flows"
          "targets": [{"communicationUserId": BUSY}, {"communicationUserId": AGENT}],
          "fallback": "bye"},
         {"id": "bye", "type": "hangup"}]}}}
+
+
+ADD = "CallConnection_AddParticipant"
+
+
+def most_common(values: Iterable[int]) -> int:
+    return Counter(values).most_common(1)[0][0]
 
 
 class CountingBackend(AzureTableBackend):
@@ -124,8 +131,8 @@ class Emulator:
         self._thread.run(run())
 
 
-async def wait_for(find: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
+async def wait_for(find: Callable[[], Any], what: str) -> Any:
+    deadline = time.monotonic() + 10.0
     while time.monotonic() < deadline:
         found = find()
         if found:
@@ -162,17 +169,17 @@ async def one_call(services: Services, emulator: Emulator, sdk: CallAutomationCl
     sent_at = time.time()
     await sdk.get_call_connection(call_id).add_participant(
         CommunicationUserIdentifier(SPARE), operation_context=context, invitation_timeout=20)
-    bare = await wait_for(lambda: emulator.arrivals("CallConnection_AddParticipant").get(context),
+    bare = await wait_for(lambda: emulator.arrivals(ADD).get(context),
                           "the bare add")
     bare_ms = (bare - sent_at) * 1000
 
     # The step: the deciding callback in, the next attempt's AddParticipant out.
     trips, backend.by_caller = backend.round_trips, Counter()
-    before = set(emulator.arrivals("CallConnection_AddParticipant"))
+    before = set(emulator.arrivals(ADD))
     started_wall = time.time()
     await services.callbacks.ingest(IngestCallbacks((busy,)))
     step_trips, step_calls = backend.round_trips - trips, backend.by_caller
-    added = await wait_for(lambda: {c: t for c, t in emulator.arrivals("CallConnection_AddParticipant").items()
+    added = await wait_for(lambda: {c: t for c, t in emulator.arrivals(ADD).items()
                                     if c not in before and c.startswith("flow:")}, "attempt 2")
     [(_, arrived)] = added.items()
     emulator.hang_up(call_id)  # ends the ringing invitations too: nothing piles up
@@ -197,8 +204,8 @@ async def measure(services: Services, emulator: Emulator, backend: CountingBacke
         "plain_ingest": summary([r["plain_ms"] for r in rows]),
         "bare_add_to_arrival": summary([r["bare_ms"] for r in rows]),
         "p50_ratio": round(step["p50_ms"] / base["p50_ms"], 3),
-        "storage_round_trips": {"plain_callback": Counter(r["plain_trips"] for r in rows).most_common(1)[0][0],
-                                "step": Counter(r["step_trips"] for r in rows).most_common(1)[0][0]},
+        "storage_round_trips": {"plain_callback": most_common(r["plain_trips"] for r in rows),
+                                "step": most_common(r["step_trips"] for r in rows)},
         "round_trips_by_caller": {"plain_callback": dict(rows[-1]["plain_calls"]),
                                   "step": dict(rows[-1]["step_calls"])},
         "meets_target": step["p50_ms"] <= base["p50_ms"],
@@ -214,7 +221,8 @@ async def run() -> dict[str, Any]:
         emulator = Emulator(thread)
         settings = load_settings({
             "ACS_ENDPOINT": thread.base_url, "ACS_ACCESS_KEY": ACCESS_KEY, "ACS_RESOURCE_ID": RESOURCE_ID,
-            "ACS_CALLBACK_ISSUER": thread.base_url, "ACS_CALLBACK_JWKS_URL": f"{thread.base_url}/calling/keys",
+            "ACS_CALLBACK_ISSUER": thread.base_url,
+            "ACS_CALLBACK_JWKS_URL": f"{thread.base_url}/calling/keys",
             "CALLBACK_BASE_URL": "http://127.0.0.1:9", "CallStateStorage": azurite.connection_string})
         service = TableServiceClient.from_connection_string(azurite.connection_string)
         backend = CountingBackend(service, table_prefix=f"f{uuid.uuid4().hex[:8]}")
