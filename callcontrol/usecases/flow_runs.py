@@ -21,6 +21,7 @@ from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.events.call_events import RECONCILIATION, Cause, Source
 from callcontrol.domain.events.callbacks import CallbackEvent, EventKind
 from callcontrol.domain.flows import (
+    AddParticipant,
     CallConnected,
     CallDisconnected,
     Flow,
@@ -36,7 +37,8 @@ from callcontrol.domain.flows import (
     advance,
 )
 from callcontrol.domain.flows.from_callback import flow_event
-from callcontrol.domain.models import CallRecord, CallState
+from callcontrol.domain.models import CallRecord, CallState, Operation, OperationKind, OperationStatus
+from callcontrol.domain.state_machine import record_pending
 from callcontrol.usecases.flow_actions import FlowActions
 from callcontrol.usecases.flow_catalog import FlowCatalog
 from callcontrol.usecases.ports import CallRecords
@@ -67,7 +69,20 @@ def moved(flow: Flow, record: CallRecord, event: FlowEvent, now: datetime
     after, actions = advance(flow, run, event, now)
     if after == run:
         return record, ()
-    return record.with_changes(flow_run=after), actions
+    return reserve_adds(record.with_changes(flow_run=after), actions, now), actions
+
+
+def reserve_adds(record: CallRecord, actions: Sequence[FlowAction], now: datetime) -> CallRecord:
+    """The run's invitations written pending in the write that asked for them, as run_action's
+    reservation would write them, so that sending them needs no write of its own first."""
+    for action in actions:
+        if isinstance(action, AddParticipant):
+            record = record_pending(record, Operation(
+                action.context, OperationKind.ADD_PARTICIPANT, OperationStatus.PENDING,
+                requested_at=now, target=action.target,
+                timeout_seconds=action.invitation_timeout_seconds,
+                repeatability_id=action.repeatability_id))
+    return record
 
 
 def attached(flow: Flow, record: CallRecord, run: FlowRun, now: datetime
