@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
@@ -72,6 +73,15 @@ def moved(flow: Flow, record: CallRecord, event: FlowEvent, now: datetime
     return reserve_adds(record.with_changes(flow_run=after), actions, now), actions
 
 
+def cancel_asked(record: CallRecord, add_context: str) -> bool:
+    """Whether the call holds a cancel of the invitation the add with this context started."""
+    add = record.operation(add_context)
+    invitation = add.invitation_id if add is not None else None
+    return invitation is not None and any(
+        op.kind is OperationKind.CANCEL_ADD_PARTICIPANT and op.invitation_id == invitation
+        for op in record.operations)
+
+
 def reserve_adds(record: CallRecord, actions: Sequence[FlowAction], now: datetime) -> CallRecord:
     """The run's invitations written pending in the write that asked for them, as run_action's
     reservation would write them, so that sending them needs no write of its own first."""
@@ -123,6 +133,10 @@ class FlowRuns:
         """Inside the callback's write: the run moved by the event, if it is one for the run."""
         run = record.flow_run
         found = flow_event(event, run) if run is not None else None
+        if isinstance(found, InvitationFailed) and found.call_ended and cancel_asked(record, found.context):
+            # 487/0 is also what a cancel of the invitation gets: one asked for (the management
+            # API) is that invitation's failure, not the call's end.
+            found = replace(found, call_ended=False)
         return moved(flow, record, found, now) if found is not None else (record, ())
 
     @staticmethod

@@ -35,8 +35,10 @@ hangs up end the run with one request: hang up for everyone once answered, rejec
 before. A caller who hangs up also cancels every invitation still ringing; one who hangs up
 before the answer needs nothing sent. An invitation ACS ends because the call went away (a
 "canceled" / call-gone result on one the run did not cancel, outcomes.ended_by_call) may come
-before CallDisconnected: it ends the run as `callEnded` too, not through the ring's fallback.
-An answer never confirmed is ended with a hang up for everyone. A hangup step before the answer is a reject.
+before CallDisconnected: it ends the run as `callEnded` too, not through the ring's fallback
+(the use case clears the reading when the call holds a cancel of that invitation, which ACS
+answers with the same 487). An answer never confirmed is ended with a hang up for everyone. A
+hangup step before the answer is a reject.
 """
 
 from __future__ import annotations
