@@ -4,7 +4,9 @@ Each request is an action like any other (usecases/actions.py `run_action`): res
 call record under the operationContext and repeatability id the engine derived from (run, visit,
 step, attempt, verb), so it appears in the call's operations, its callbacks settle it, and a
 second send of it (a retry, another instance) is recognised by its repeatability id and never
-reaches ACS as a new request. Requests before the answer (answer, reject, redirect) are the
+reaches ACS as a new request. An add is reserved in the very write that moved the run
+(flow_runs.moved), so it goes out with no storage round trip of its own before it (a flow step's
+latency: bench/flow_step_bench.py). Requests before the answer (answer, reject, redirect) are the
 inbound use case's; an ask is the ask port's (FlowAsks), and its outcome comes back as an event
 the caller applies to the run in a write of its own, as it does for a request ACS refused.
 """
@@ -111,7 +113,7 @@ class FlowActions:
             return self._participants.add_participant(participant_commands.AddParticipant(
                 call_id, action.target, caller_id=action.caller_id,
                 invitation_timeout_seconds=action.invitation_timeout_seconds,
-                operation_context=context, repeatability_id=rid))
+                operation_context=context, repeatability_id=rid, reserved=True))
         if isinstance(action, CancelAddParticipant):
             return self._cancel(call_id, action)
         if isinstance(action, RemoveParticipant):

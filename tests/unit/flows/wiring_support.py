@@ -60,6 +60,7 @@ class FlowRig:
     inbound: InboundCalls
     callbacks: Callbacks
     runs: FlowRuns
+    backend: MemoryTableBackend
 
     async def offer(self) -> IncomingCall:
         call = incoming(caller=CALLER, callee=CALLEE)
@@ -93,4 +94,4 @@ async def flow_rig(flow: dict[str, Any], asks: FlowAsks | None = None) -> FlowRi
     runs = FlowRuns(store, FlowCatalog(rules), FlowActions(store, calls, participants, asks))
     inbound = InboundCalls(rules=RuleSetCache(rules, 5), claims=ClaimStore(backend), calls=store,
                            gateway=lambda: acs, options=InboundOptions(), flows=runs)
-    return FlowRig(rules, acs, store, inbound, Callbacks(store, flows=runs), runs)
+    return FlowRig(rules, acs, store, inbound, Callbacks(store, flows=runs), runs, backend)
