@@ -36,6 +36,13 @@ class EventKind(StrEnum):
     CALL_TRANSFER_FAILED = "CallTransferFailed"
     MOVE_PARTICIPANT_SUCCEEDED = "MoveParticipantSucceeded"
     MOVE_PARTICIPANT_FAILED = "MoveParticipantFailed"
+    PLAY_STARTED = "PlayStarted"
+    PLAY_COMPLETED = "PlayCompleted"
+    PLAY_FAILED = "PlayFailed"
+    PLAY_CANCELED = "PlayCanceled"
+    RECOGNIZE_COMPLETED = "RecognizeCompleted"
+    RECOGNIZE_FAILED = "RecognizeFailed"
+    RECOGNIZE_CANCELED = "RecognizeCanceled"
     UNKNOWN = "Unknown"
 
     @classmethod

@@ -42,6 +42,8 @@ class Waiting(StrEnum):
     SETTLE = "settle"  # a target connected; the other invitations are being cancelled or removed
     ASK = "ask"
     TRANSFER = "transfer"
+    PLAY = "play"  # a play step's prompt is playing
+    MENU = "menu"  # a menu's prompt plays and its tones are awaited (one attempt)
 
 
 class InvitationStatus(StrEnum):
