@@ -50,6 +50,7 @@ from callcontrol.usecases.flow_catalog import FlowCatalog
 from callcontrol.usecases.flow_runs import FlowRuns
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.jobs import OUTBOX, RECONCILER, RETENTION, Jobs
+from callcontrol.usecases.media import Media
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
 from callcontrol.usecases.ports import CallerTokens, EventPublisher, Probe
@@ -380,9 +381,13 @@ class Services:
                             default_caller_id=lambda: self.settings.default_caller_id)
 
     @cached_property
+    def media(self) -> Media:
+        return Media(self.call_store, lambda: self.gateway)
+
+    @cached_property
     def flow_runs(self) -> FlowRuns:
         return FlowRuns(self.call_store, FlowCatalog(self.rule_store),
-                        FlowActions(self.call_store, self.calls, self.participants))
+                        FlowActions(self.call_store, self.calls, self.participants, self.media))
 
     @cached_property
     def callbacks(self) -> Callbacks:
@@ -398,7 +403,8 @@ class Services:
 
     @cached_property
     def rules(self) -> Rules:
-        return Rules(self.rule_store, self.rule_cache)
+        return Rules(self.rule_store, self.rule_cache,
+                     speech=self.settings.cognitive_services_endpoint is not None)
 
     @cached_property
     def reconciler(self) -> Reconciler:

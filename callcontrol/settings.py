@@ -59,6 +59,7 @@ REDIRECT_LOOP_KEY: Final = "REDIRECT_LOOP_KEY"
 REDIRECT_LOOP_REJECT_REASON: Final = "REDIRECT_LOOP_REJECT_REASON"
 ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
 EVENTGRID_TOPIC_ENDPOINT: Final = "EVENTGRID_TOPIC_ENDPOINT"
+COGNITIVE_SERVICES_ENDPOINT: Final = "COGNITIVE_SERVICES_ENDPOINT"
 EVENTGRID_TOPIC_KEY: Final = "EVENTGRID_TOPIC_KEY"
 EVENTGRID_PUBLISH_TIMEOUT_SECONDS: Final = "EVENTGRID_PUBLISH_TIMEOUT_SECONDS"
 OUTBOX_SCHEDULE: Final = "OUTBOX_SCHEDULE"
@@ -109,6 +110,9 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(REDIRECT_LOOP_REJECT_REASON, Where.OPTIONAL,
                 "reject reason when the loop guard stops a redirect: none, busy or forbidden", "busy"),
     SettingSpec(ACS_REQUEST_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one ACS request", "10"),
+    SettingSpec(COGNITIVE_SERVICES_ENDPOINT, Where.OPTIONAL,
+                "Azure AI services endpoint connected to the ACS resource: text and SSML prompts "
+                "of play / menu steps; unset = only file prompts are accepted"),
     # Call events out (docs/events.md): opt-in; without an endpoint nothing is published.
     SettingSpec(EVENTGRID_TOPIC_ENDPOINT, Where.INFRA,
                 "Event Grid custom topic endpoint (https://<topic>.<region>-1.eventgrid.azure.net/"
@@ -392,6 +396,10 @@ class Settings:
         if given is not None:
             return given
         return f"https://login.microsoftonline.com/{self.entra_tenant_id}/discovery/v2.0/keys"
+
+    @property
+    def cognitive_services_endpoint(self) -> str | None:
+        return self._url(COGNITIVE_SERVICES_ENDPOINT, required=False)
 
     @property
     def eventgrid_topic_endpoint(self) -> str | None:

@@ -5,7 +5,7 @@ call record under the operationContext and repeatability id the engine derived f
 step, attempt, verb), so it appears in the call's operations, its callbacks settle it, and a
 second send of it (a retry, another instance) is recognised by its repeatability id and never
 reaches ACS as a new request. Requests before the answer (answer, reject, redirect) are the
-inbound use case's; an ask is the ask port's.
+inbound use case's; an ask is the ask port's; prompts and menus are usecases/media.py's.
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ from callcontrol.domain.flows import (
     RemoveParticipant,
     TransferCall,
 )
+from callcontrol.domain.flows.actions import CancelMedia, PlayMedia, RecognizeDtmf
 from callcontrol.usecases import calls as call_commands
+from callcontrol.usecases import media as media_commands
 from callcontrol.usecases import participants as participant_commands
 from callcontrol.usecases.calls import Calls
+from callcontrol.usecases.media import Media
 from callcontrol.usecases.participants import Participants
 from callcontrol.usecases.ports import CallRecords
 
@@ -37,10 +40,12 @@ _INVITATION_WAIT_SECONDS: Final = 2.0
 
 
 class FlowActions:
-    def __init__(self, calls: CallRecords, call_actions: Calls, participants: Participants) -> None:
+    def __init__(self, calls: CallRecords, call_actions: Calls, participants: Participants,
+                 media: Media) -> None:
         self._calls = calls
         self._call_actions = call_actions
         self._participants = participants
+        self._media = media
 
     async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> list[FlowAction]:
         """Send the run's requests in the engine's order, adds next to each other together (a
@@ -57,7 +62,8 @@ class FlowActions:
             results = await asyncio.gather(*(self._one(call_connection_id, a) for a in batch))
             refused.extend(action for action, ok in zip(batch, results, strict=True) if not ok)
             index += len(batch)
-        return [action for action in refused if isinstance(action, AddParticipant | TransferCall)]
+        return [action for action in refused
+                if isinstance(action, AddParticipant | TransferCall | PlayMedia | RecognizeDtmf)]
 
     async def _one(self, call_id: str, action: FlowAction) -> bool:
         """False when ACS (or the call) refused the request for good."""
@@ -94,6 +100,18 @@ class FlowActions:
             return self._call_actions.hang_up(call_commands.HangUp(
                 call_id, for_everyone=action.for_everyone, repeatability_id=rid,
                 operation_context=context))
+        return self._media_request(call_id, action)
+
+    def _media_request(self, call_id: str, action: FlowAction) -> Awaitable[object] | None:
+        context, rid = action.context, action.repeatability_id
+        if isinstance(action, PlayMedia):
+            return self._media.play(media_commands.PlayPrompt(call_id, action.prompt, context, rid))
+        if isinstance(action, RecognizeDtmf):
+            return self._media.recognize(media_commands.RecognizeDigits(
+                call_id, action.target, action.prompt, action.max_tones, action.initial_silence_seconds,
+                action.inter_tone_seconds, context, rid))
+        if isinstance(action, CancelMedia):
+            return self._media.cancel(media_commands.CancelMedia(call_id, context, rid))
         logger.warning("flow request %s cannot be sent on a connected call", action.name)
         return None
 

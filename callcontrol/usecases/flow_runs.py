@@ -35,7 +35,10 @@ from callcontrol.domain.flows import (
     Waiting,
     advance,
 )
+from callcontrol.domain.flows.actions import PlayMedia, RecognizeDtmf
 from callcontrol.domain.flows.from_callback import flow_event
+from callcontrol.domain.flows.media_events import PromptFailed, RecognizeEnded
+from callcontrol.domain.flows.prompts import MenuFailure
 from callcontrol.domain.models import CallRecord, CallState
 from callcontrol.usecases.flow_actions import FlowActions
 from callcontrol.usecases.flow_catalog import FlowCatalog
@@ -49,12 +52,18 @@ _MOVING: Final = frozenset({
     EventKind.ADD_PARTICIPANT_FAILED, EventKind.CANCEL_ADD_PARTICIPANT_SUCCEEDED,
     EventKind.REMOVE_PARTICIPANT_SUCCEEDED, EventKind.REMOVE_PARTICIPANT_FAILED,
     EventKind.CALL_TRANSFER_ACCEPTED, EventKind.CALL_TRANSFER_FAILED,
+    EventKind.PLAY_COMPLETED, EventKind.PLAY_FAILED, EventKind.PLAY_CANCELED,
+    EventKind.RECOGNIZE_COMPLETED, EventKind.RECOGNIZE_FAILED, EventKind.RECOGNIZE_CANCELED,
 })
 
 
 def _failed(action: FlowAction) -> FlowEvent:
     if isinstance(action, TransferCall):
         return TransferFailed(action.context)
+    if isinstance(action, PlayMedia):
+        return PromptFailed(action.context)
+    if isinstance(action, RecognizeDtmf):
+        return RecognizeEnded(action.context, MenuFailure.FAILED)
     return InvitationFailed(action.context, RingFailure.FAILED)
 
 

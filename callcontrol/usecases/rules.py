@@ -10,8 +10,9 @@ from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import Simulation, parse_script, simulate
 from callcontrol.domain.rules import Decision, FlowStartAction, RuleSet, decide, flow_of
-from callcontrol.domain.rules.flows import call_facts
+from callcontrol.domain.rules.flows import call_facts, speech_prompt_problems
 from callcontrol.domain.rules.versions import RuleSetVersion
+from callcontrol.domain.validation_problems import summary
 from callcontrol.usecases.ports import RuleSetInForce, RuleSetVersions
 
 # --- commands ------------------------------------------------------------------------------
@@ -51,14 +52,18 @@ class Evaluation:
 
 
 class Rules:
-    def __init__(self, store: RuleSetVersions, in_force: RuleSetInForce) -> None:
+    def __init__(self, store: RuleSetVersions, in_force: RuleSetInForce, *, speech: bool = False) -> None:
         self._store = store
         self._in_force = in_force
+        self._speech = speech  # text / SSML prompts can be spoken (COGNITIVE_SERVICES_ENDPOINT set)
 
     async def current(self) -> RuleSetVersion:
         return await self._store.current()
 
     async def replace(self, command: ReplaceRuleSet) -> RuleSetVersion:
+        problems = [] if self._speech else speech_prompt_problems(command.rules)
+        if problems:  # refused now, not found out by the first caller who hears silence
+            raise InvalidInput(summary(problems, "rule set"), problems)
         saved = await self._store.replace(command.rules, command.if_match, command.actor)
         self._in_force.prime(saved)  # in force here at once; elsewhere within RULES_CACHE_SECONDS
         return saved
