@@ -28,7 +28,7 @@ from callcontrol.domain.callback_tokens import token_use
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import Unauthenticated
 from callcontrol.domain.events.call_events import Cause, Source
-from callcontrol.domain.events.callbacks import CallbackEvent
+from callcontrol.domain.events.callbacks import CallbackEvent, without_digits
 from callcontrol.domain.flows import FlowAction
 from callcontrol.domain.models import CallRecord, Operation, OperationStatus, StoredEvent
 from callcontrol.domain.state_machine import apply_event
@@ -146,7 +146,7 @@ class Callbacks:
             call_connection_id=event.call_connection_id,
             type=event.type,
             time=event.time,
-            data=event.data,
+            data=without_digits(event.data),
             received_at=received,
         )
 
