@@ -48,6 +48,7 @@ async def _open_session(app: web.Application) -> None:
     services = app[SERVICES_KEY]
     services.callbacks.attach(session)
     services.eventgrid.attach(session)
+    services.prompts.attach(session)
     services.topic.deliverer.attach(session)
 
 

@@ -64,3 +64,5 @@ class EmulatorConfig:
     # bytes of this string); None refuses every ask until one is set through the control API.
     ask_secret: str | None = None
     ask_tolerance_seconds: int = 300
+    # Every prompt's length and recognize timeout is multiplied by this (tests: 0.01).
+    media_time_scale: float = 1.0

@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from emulator.acs.callbacks import CallbackDispatcher
 from emulator.acs.faults import FaultInjector
+from emulator.acs.mediasettings import MediaSettings
+from emulator.acs.prompts import PromptPlayer
 from emulator.acs.registry import Registry
 from emulator.acs.repeatability import RepeatabilityStore
 from emulator.acs.requestlog import LoggedRequest
@@ -60,6 +62,8 @@ class Services:
     repeatability: RepeatabilityStore
     topic: EventGridTopic
     ask: AskReceiver
+    media: MediaSettings
+    prompts: PromptPlayer
     request_log: deque[LoggedRequest] = field(default_factory=deque)
     base_url: str = ""
     event_webhook: str | None = None
@@ -73,6 +77,7 @@ class Services:
 
 def build_services(config: EmulatorConfig) -> Services:
     background = Background()
+    media = MediaSettings(time_scale=config.media_time_scale)
     tokens = TokenIssuer(config.resource_id, config.callback_token_lifetime_seconds)
     holder: dict[str, Services] = {}
 
@@ -111,6 +116,8 @@ def build_services(config: EmulatorConfig) -> Services:
         repeatability=RepeatabilityStore(),
         topic=build_topic(config, background),
         ask=AskReceiver(AskSettings(config.ask_secret, config.ask_tolerance_seconds), config.log_max_entries),
+        media=media,
+        prompts=PromptPlayer(media),
         request_log=deque(maxlen=config.log_max_entries),
         event_webhook=config.event_webhook,
         bot_identity=from_raw_id(f"8:acs:{config.resource_id}_{uuid.uuid4()}"),

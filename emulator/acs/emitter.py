@@ -65,6 +65,8 @@ def disconnected(
     if connection.state is ConnectionState.DISCONNECTED:
         return
     connection.state = ConnectionState.DISCONNECTED
+    # ACS sends nothing after CallDisconnected: a prompt or recognize just stops.
+    connection.media.drop()
     for invitation in connection.invitations.values():
         if invitation.task is not None and not invitation.done:
             invitation.task.cancel()

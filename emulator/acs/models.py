@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from emulator.acs.mediaqueue import MediaQueue
 from emulator.common.identifiers import Identifier
 
 
@@ -107,6 +108,8 @@ class CallConnection:
     created_at: float = field(default_factory=time.time)
     # Outbound calls: the task ringing the targets, cancelled when the app hangs up first.
     dialing: asyncio.Task[None] | None = None
+    # Play and recognize requests, run one at a time (mediaqueue.py).
+    media: MediaQueue = field(default_factory=MediaQueue)
 
     @property
     def is_live(self) -> bool:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from emulator.acs import inbound, midcall, outbound
+from emulator.acs import inbound, media, midcall, outbound, recognize
 from emulator.acs.middleware import SERVICES_KEY
 from emulator.acs.models import CallConnection
 from emulator.acs.render import call_connection_properties
@@ -132,6 +132,25 @@ mute = _mid_call(midcall.mute, 200)
 transfer = _mid_call(midcall.transfer, 202)
 
 
+# media ---------------------------------------------------------------------------------------
+async def play(request: web.Request) -> web.StreamResponse:
+    connection = _connection(request)
+    media.play(request.app[SERVICES_KEY], connection, await read_json(request))
+    return web.Response(status=202)
+
+
+async def recognize_media(request: web.Request) -> web.StreamResponse:
+    connection = _connection(request)
+    recognize.recognize(request.app[SERVICES_KEY], connection, await read_json(request))
+    return web.Response(status=202)
+
+
+async def cancel_all_media(request: web.Request) -> web.StreamResponse:
+    # The swagger gives this operation no body; whatever comes is not read.
+    media.cancel_all(request.app[SERVICES_KEY], _connection(request))
+    return web.Response(status=202)
+
+
 # token keys ----------------------------------------------------------------------------------
 async def jwks(request: web.Request) -> web.StreamResponse:
     return json_response(request.app[SERVICES_KEY].tokens.jwks())
@@ -169,6 +188,11 @@ def add_routes(app: web.Application) -> None:
     router.add_post(participants + ":mute", mute, name="CallConnection_Mute")
     router.add_get(
         participants + "/{participantRawId}", get_participant, name="CallConnection_GetParticipant"
+    )
+    router.add_post(CONNECTION + ":play", play, name="CallMedia_Play")
+    router.add_post(CONNECTION + ":recognize", recognize_media, name="CallMedia_Recognize")
+    router.add_post(
+        CONNECTION + ":cancelAllMediaOperations", cancel_all_media, name="CallMedia_CancelAllMediaOperations"
     )
     router.add_get("/calling/keys", jwks, name="Keys")
     router.add_get("/calling/.well-known/acsopenidconfiguration", openid, name="OpenIdConfiguration")

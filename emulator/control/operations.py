@@ -11,6 +11,7 @@ from emulator.acs.faults import ResponseFault
 from emulator.acs.models import ServerCall
 from emulator.common.errors import AcsError, bad_input
 from emulator.common.identifiers import from_raw_id, is_e164, parse_identifier, require_dialable
+from emulator.control.media import reset_media
 from emulator.eventgrid.system_topic import WebhookValidationFailed
 from emulator.network.phone import Behavior, EndpointBehavior
 from emulator.services import CancelledInvitationFailure, Services
@@ -109,6 +110,7 @@ async def reset(services: Services) -> None:
     services.event_webhook = config.event_webhook
     services.topic.reset()
     services.ask.reset()
+    reset_media(services)
     services.topic.deliverer.settings.retry_factor = config.topic_retry_factor
 
 
@@ -237,6 +239,7 @@ def describe_call(services: Services, call: ServerCall) -> dict[str, Any]:
                 "appIdentity": c.app_identity.to_wire(),
                 "targets": [t.to_wire() for t in c.targets],
                 "pendingInvitations": [i.invitation_id for i in c.invitations.values() if not i.done],
+                "media": c.media.describe(),
             }
             for c in connections
         ],

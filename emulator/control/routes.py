@@ -13,7 +13,7 @@ from emulator.acs.faults import operation_matches
 from emulator.acs.middleware import SERVICES_KEY
 from emulator.common.errors import AcsError, bad_input
 from emulator.common.httputil import error_response, json_response
-from emulator.control import legs, operations
+from emulator.control import legs, media, operations
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -204,6 +204,19 @@ async def reset(request: web.Request) -> web.StreamResponse:
     return web.Response(status=204)
 
 
+async def get_media(request: web.Request) -> web.StreamResponse:
+    return json_response(media.describe_media(request.app[SERVICES_KEY].media))
+
+
+async def patch_media(request: web.Request) -> web.StreamResponse:
+    return json_response(media.update_media(request.app[SERVICES_KEY], await _body(request)))
+
+
+async def press_keys(request: web.Request) -> web.StreamResponse:
+    services = request.app[SERVICES_KEY]
+    return json_response(await media.press_keys(services, request.match_info["callId"], await _body(request)))
+
+
 async def health(request: web.Request) -> web.StreamResponse:
     services = request.app[SERVICES_KEY]
     return json_response({"status": "ok", "baseUrl": services.base_url})
@@ -241,3 +254,6 @@ def add_routes(app: web.Application) -> None:
     router.add_delete("/emulator/callback-faults", clear_callback_faults)
     router.add_get("/emulator/settings", get_settings)
     router.add_patch("/emulator/settings", patch_settings)
+    router.add_get("/emulator/media", get_media)
+    router.add_post("/emulator/calls/{callId}/dtmf", press_keys)
+    router.add_patch("/emulator/media", patch_media)
