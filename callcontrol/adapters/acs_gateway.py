@@ -45,7 +45,7 @@ from callcontrol.domain.errors import (
     Conflict,
     NotFound,
 )
-from callcontrol.domain.flows.prompts import Prompt, PromptKind
+from callcontrol.domain.flows.prompts import KEY_TONES, Prompt, PromptKind
 from callcontrol.domain.identifiers import Identifier, from_raw_id
 from callcontrol.domain.models import AcsCall, AddParticipantOutcome, CallState, Participant
 from callcontrol.observability import telemetry
@@ -382,12 +382,14 @@ class AcsGateway:
     async def recognize_dtmf(
         self, call_connection_id: str, target: Identifier, *, prompt: Prompt, max_tones: int,
         initial_silence_seconds: int, inter_tone_seconds: int, operation_context: str,
+        stop_tones: str = "",
     ) -> None:
         connection = self._connection(call_connection_id)
         await self._run("recognize", lambda: connection.start_recognizing_media(
             RecognizeInputType.DTMF, to_sdk_identifier(target), play_prompt=play_source(prompt),
             interrupt_prompt=True, initial_silence_timeout=initial_silence_seconds,
             dtmf_inter_tone_timeout=inter_tone_seconds, dtmf_max_tones_to_collect=max_tones,
+            dtmf_stop_tones=[KEY_TONES[key] for key in stop_tones] or None,
             operation_context=operation_context))
 
     async def cancel_all_media(self, call_connection_id: str) -> None:

@@ -109,7 +109,7 @@ class FlowActions:
         if isinstance(action, RecognizeDtmf):
             return self._media.recognize(media_commands.RecognizeDigits(
                 call_id, action.target, action.prompt, action.max_tones, action.initial_silence_seconds,
-                action.inter_tone_seconds, context, rid))
+                action.inter_tone_seconds, context, rid, action.stop_tones))
         if isinstance(action, CancelMedia):
             return self._media.cancel(media_commands.CancelMedia(call_id, context, rid))
         logger.warning("flow request %s cannot be sent on a connected call", action.name)

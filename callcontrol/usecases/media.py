@@ -42,6 +42,7 @@ class RecognizeDigits:
     inter_tone_seconds: int
     operation_context: str
     repeatability_id: str
+    stop_tones: str = ""  # keys among * and # that end the entry
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ class Media:
             await self._gateway().recognize_dtmf(
                 call_id, command.target, prompt=command.prompt, max_tones=command.max_tones,
                 initial_silence_seconds=command.initial_silence_seconds,
-                inter_tone_seconds=command.inter_tone_seconds, operation_context=context)
+                inter_tone_seconds=command.inter_tone_seconds, operation_context=context,
+                stop_tones=command.stop_tones)
 
         # No target on the operation: the caller's number stays out of the operation's events.
         return await run_action(self._calls, Action(

@@ -199,6 +199,7 @@ class CallAutomation(InboundCallActions, Protocol):
     async def recognize_dtmf(
         self, call_connection_id: str, target: Identifier, *, prompt: Prompt, max_tones: int,
         initial_silence_seconds: int, inter_tone_seconds: int, operation_context: str,
+        stop_tones: str = "",
     ) -> None:
         """CallMedia_Recognize (dtmf) from `target`, `prompt` played first, cut by a key."""
 

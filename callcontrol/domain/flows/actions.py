@@ -201,12 +201,14 @@ class RecognizeDtmf(FlowAction):
     max_tones: int = field(kw_only=True)
     initial_silence_seconds: int = field(kw_only=True)
     inter_tone_seconds: int = field(kw_only=True)
+    stop_tones: str = field(default="", kw_only=True)  # keys among * and # that end the entry
 
     def _fields(self) -> dict[str, Any]:
         return {"target": self.target.to_json(), "prompt": self.prompt.to_json(),
                 "maxTonesToCollect": self.max_tones,
                 "initialSilenceTimeoutInSeconds": self.initial_silence_seconds,
-                "interToneTimeoutInSeconds": self.inter_tone_seconds}
+                "interToneTimeoutInSeconds": self.inter_tone_seconds,
+                **({"stopTones": self.stop_tones} if self.stop_tones else {})}
 
 
 @dataclass(frozen=True)

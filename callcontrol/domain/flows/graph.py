@@ -18,6 +18,7 @@ from callcontrol.domain.errors import FieldProblem
 from callcontrol.domain.flows.fields import child
 from callcontrol.domain.flows.model import (
     AskStep,
+    CollectStep,
     Flow,
     GotoStep,
     MenuStep,
@@ -49,8 +50,11 @@ def edges(step: Step, ring_transitions: Mapping[str, RingFailure]) -> list[tuple
     elif isinstance(step, PlayStep):
         found += [(wire, target) for wire, target in (("next", step.next), ("onFailed", step.on_failed))
                   if target is not None]
-    elif isinstance(step, MenuStep):
-        found += [(f"choices.{choice.digits}", choice.next) for choice in step.choices]
+    elif isinstance(step, MenuStep | CollectStep):
+        if isinstance(step, MenuStep):
+            found += [(f"choices.{choice.digits}", choice.next) for choice in step.choices]
+        else:
+            found.append(("next", step.next))
         found += [(wire, target) for wire, target in (("noInput", step.no_input),
                                                       ("invalidInput", step.invalid_input),
                                                       ("fallback", step.fallback)) if target is not None]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from callcontrol.domain.flows.actions import Verb
 from callcontrol.domain.flows.media_events import DigitsPressed, PromptFailed, PromptPlayed, RecognizeEnded
-from callcontrol.domain.flows.model import MenuStep, PlayStep
-from callcontrol.domain.flows.prompts import MenuFailure
+from callcontrol.domain.flows.model import CollectStep, Listening, MenuStep, PlayStep
+from callcontrol.domain.flows.prompts import DIGITS, MenuFailure
 from callcontrol.domain.flows.state import Waiting
 from callcontrol.domain.flows.turn import Turn
 
@@ -31,9 +31,9 @@ def _current_play(turn: Turn, context: str) -> PlayStep | None:
     return None
 
 
-def _current_menu(turn: Turn, context: str) -> MenuStep | None:
+def _current_menu(turn: Turn, context: str) -> Listening | None:
     step = turn.step if turn.run.step is not None else None
-    if (turn.run.waiting is Waiting.MENU and isinstance(step, MenuStep)
+    if (turn.run.waiting is Waiting.MENU and isinstance(step, MenuStep | CollectStep)
             and context == turn.context(Verb.RECOGNIZE).render()):
         return step
     return None
@@ -58,11 +58,23 @@ def digits_pressed(turn: Turn, event: DigitsPressed) -> None:
     if not event.digits:
         missed(turn, step, MenuFailure.NO_INPUT)
         return
+    if isinstance(step, CollectStep):
+        _collected(turn, step, event.digits)
+        return
     choice = step.choice(event.digits)
     if choice is None:
         missed(turn, step, MenuFailure.INVALID)
     else:
         turn.go(choice.next, f"choice:{choice.next}")
+
+
+def _collected(turn: Turn, step: CollectStep, digits: str) -> None:
+    if len(digits) < step.min_digits or not set(digits) <= DIGITS:
+        missed(turn, step, MenuFailure.INVALID)
+        return
+    kept = tuple(pair for pair in turn.run.collected if pair[0] != step.id)
+    turn.update(collected=(*kept, (step.id, digits)))
+    turn.go(step.next, "collected")  # the path says that keys were kept, never which
 
 
 def recognize_ended(turn: Turn, event: RecognizeEnded) -> None:
@@ -71,7 +83,7 @@ def recognize_ended(turn: Turn, event: RecognizeEnded) -> None:
         missed(turn, step, event.failure)
 
 
-def missed(turn: Turn, step: MenuStep, failure: MenuFailure) -> None:
+def missed(turn: Turn, step: Listening, failure: MenuFailure) -> None:
     """An attempt without a choice: reprompt while retries last, then route by the failure."""
     if failure is not MenuFailure.FAILED and turn.run.attempt <= step.retries:
         turn.note(failure.value)
@@ -88,7 +100,7 @@ def media_overdue(turn: Turn) -> bool:
         turn.cancel_media()
         turn.go(step.next_after(failed=True), OVERDUE)
         return True
-    if turn.run.waiting is Waiting.MENU and isinstance(step, MenuStep):
+    if turn.run.waiting is Waiting.MENU and isinstance(step, MenuStep | CollectStep):
         turn.cancel_media()
         turn.go(step.fallback, OVERDUE)
         return True

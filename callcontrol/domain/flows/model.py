@@ -48,6 +48,7 @@ class StepType(StrEnum):
     GOTO = "goto"
     PLAY = "play"
     MENU = "menu"
+    COLLECT = "collect"
 
 
 class RingMode(StrEnum):
@@ -200,8 +201,38 @@ class MenuStep:
         return chosen if chosen is not None else self.fallback
 
 
+@dataclass(frozen=True)
+class CollectStep:
+    """Prompt, gather `minDigits` to `maxDigits` keys (an account number, a PIN), keep them on the
+    run for a later ask step, go to `next`. Fewer keys than `minDigits` are invalid input; no
+    keys, no input; both retried like a menu's. `stop_tones` end the entry early (not kept)."""
+
+    id: str
+    prompt: Prompt
+    next: str
+    max_digits: int
+    min_digits: int = 1
+    stop_tones: str = ""
+    initial_silence_seconds: int = DEFAULT_INITIAL_SILENCE_SECONDS
+    inter_digit_seconds: int = DEFAULT_INTER_DIGIT_SECONDS
+    retries: int = DEFAULT_RETRIES
+    reprompt: Prompt | None = None
+    no_input: str | None = None
+    invalid_input: str | None = None
+    fallback: str | None = None
+    type: StepType = StepType.COLLECT
+
+    def prompt_for(self, attempt: int) -> Prompt:
+        return self.prompt if attempt <= 1 or self.reprompt is None else self.reprompt
+
+    def next_for(self, failure: MenuFailure) -> str | None:
+        chosen = {MenuFailure.NO_INPUT: self.no_input, MenuFailure.INVALID: self.invalid_input}.get(failure)
+        return chosen if chosen is not None else self.fallback
+
+
+Listening = MenuStep | CollectStep  # the steps that gather keys (one ACS Recognize an attempt)
 Step = (RingStep | AskStep | TransferStep | RedirectStep | RejectStep | HangUpStep | GotoStep | PlayStep
-        | MenuStep)
+        | MenuStep | CollectStep)
 
 
 @dataclass(frozen=True)
@@ -229,6 +260,8 @@ def successors(step: Step) -> tuple[str, ...]:
         named = [step.next, step.on_failed]
     elif isinstance(step, MenuStep):
         named = [*(choice.next for choice in step.choices), step.no_input, step.invalid_input, step.fallback]
+    elif isinstance(step, CollectStep):
+        named = [step.next, step.no_input, step.invalid_input, step.fallback]
     else:
         named = []
     return tuple(dict.fromkeys(name for name in named if name is not None))
@@ -236,4 +269,4 @@ def successors(step: Step) -> tuple[str, ...]:
 
 def answers_call(step: Step) -> bool:
     """Steps that need the call answered first (ACS adds, transfers and plays on a connected call)."""
-    return isinstance(step, RingStep | TransferStep | PlayStep | MenuStep)
+    return isinstance(step, RingStep | TransferStep | PlayStep | MenuStep | CollectStep)

@@ -47,7 +47,14 @@ from callcontrol.domain.flows.model import (
     StepType,
     TransferStep,
 )
-from callcontrol.domain.flows.prompt_parsing import MENU_FIELDS, PLAY_FIELDS, menu, play
+from callcontrol.domain.flows.prompt_parsing import (
+    COLLECT_FIELDS,
+    MENU_FIELDS,
+    PLAY_FIELDS,
+    collect,
+    menu,
+    play,
+)
 from callcontrol.domain.flows.targets import ask_url_problem, identifier
 from callcontrol.domain.identifiers import Identifier
 
@@ -282,4 +289,5 @@ _STEP_PARSERS: Final[dict[str, tuple[tuple[str, ...], _Builder]]] = {
     StepType.GOTO: (("next",), _goto),
     StepType.PLAY: (PLAY_FIELDS, play),
     StepType.MENU: (MENU_FIELDS, menu),
+    StepType.COLLECT: (COLLECT_FIELDS, collect),
 }

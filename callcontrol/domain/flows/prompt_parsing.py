@@ -20,19 +20,21 @@ from typing import Any, Final
 
 from callcontrol.domain.flows import fields as f
 from callcontrol.domain.flows.fields import Problems, child
-from callcontrol.domain.flows.model import MenuStep, PlayStep
+from callcontrol.domain.flows.model import CollectStep, MenuStep, PlayStep
 from callcontrol.domain.flows.prompts import (
     DEFAULT_INITIAL_SILENCE_SECONDS,
     DEFAULT_INTER_DIGIT_SECONDS,
     DEFAULT_MAX_DIGITS,
     DEFAULT_RETRIES,
     DIGITS,
+    MAX_COLLECT_DIGITS,
     MAX_DIGITS_LIMIT,
     MAX_INITIAL_SILENCE_SECONDS,
     MAX_INTER_DIGIT_SECONDS,
     MAX_RETRIES,
     MAX_SSML_LENGTH,
     MAX_TEXT_LENGTH,
+    STOP_KEYS,
     MenuChoice,
     Prompt,
     PromptKind,
@@ -42,6 +44,9 @@ from callcontrol.domain.flows.targets import ask_url_problem
 PLAY_FIELDS: Final = ("prompt", "next", "onFailed")
 MENU_FIELDS: Final = ("prompt", "reprompt", "choices", "maxDigits", "initialSilenceSeconds",
                       "interDigitSeconds", "retries", "noInput", "invalidInput", "fallback")
+COLLECT_FIELDS: Final = ("prompt", "reprompt", "next", "maxDigits", "minDigits", "stopTones",
+                         "initialSilenceSeconds", "interDigitSeconds", "retries", "noInput",
+                         "invalidInput", "fallback")
 _PROMPT_FIELDS: Final = ("file", "text", "ssml", "voice", "language")
 _VOICE: Final = re.compile(r"[A-Za-z]{2,3}-[A-Za-z0-9]{2,8}-[A-Za-z0-9]{1,64}")
 _LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}")
@@ -75,6 +80,34 @@ def menu(step_id: str, body: Mapping[str, Any], where: str, problems: Problems) 
     return MenuStep(id=step_id, prompt=prompt, choices=choices, max_digits=max_digits,
                     initial_silence_seconds=silence, inter_digit_seconds=inter, retries=retries,
                     reprompt=reprompt, no_input=no_input, invalid_input=invalid, fallback=fallback)
+
+
+def collect(step_id: str, body: Mapping[str, Any], where: str, problems: Problems) -> CollectStep | None:
+    prompt = prompt_at(body, "prompt", where, problems)
+    reprompt = prompt_at(body, "reprompt", where, problems, required=False) if "reprompt" in body else None
+    next_step = f.name(body, "next", where, problems)
+    if "maxDigits" not in body:
+        problems.add(child(where, "maxDigits"),
+                     f"is required: how many keys to gather (1 to {MAX_COLLECT_DIGITS})")
+    max_digits = _whole(body, "maxDigits", where, problems, 1, MAX_COLLECT_DIGITS, 1)
+    min_digits = _whole(body, "minDigits", where, problems, 1, max_digits, 1)
+    stop = f.text(body, "stopTones", where, problems, required=False)
+    if stop is not None and not set(stop) <= STOP_KEYS:
+        problems.add(child(where, "stopTones"), "must be keys among * and #, e.g. \"#\"")
+    silence = _whole(body, "initialSilenceSeconds", where, problems, 1, MAX_INITIAL_SILENCE_SECONDS,
+                     DEFAULT_INITIAL_SILENCE_SECONDS)
+    inter = _whole(body, "interDigitSeconds", where, problems, 1, MAX_INTER_DIGIT_SECONDS,
+                   DEFAULT_INTER_DIGIT_SECONDS)
+    retries = _whole(body, "retries", where, problems, 0, MAX_RETRIES, DEFAULT_RETRIES)
+    no_input = f.name(body, "noInput", where, problems, required=False)
+    invalid = f.name(body, "invalidInput", where, problems, required=False)
+    fallback = f.name(body, "fallback", where, problems, required=False)
+    if prompt is None or next_step is None:
+        return None
+    return CollectStep(id=step_id, prompt=prompt, next=next_step, max_digits=max_digits,
+                       min_digits=min_digits, stop_tones="".join(dict.fromkeys(stop or "")),
+                       initial_silence_seconds=silence, inter_digit_seconds=inter, retries=retries,
+                       reprompt=reprompt, no_input=no_input, invalid_input=invalid, fallback=fallback)
 
 
 def prompt_at(body: Mapping[str, Any], key: str, where: str, problems: Problems, *,

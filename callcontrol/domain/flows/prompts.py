@@ -25,11 +25,14 @@ DEFAULT_INITIAL_SILENCE_SECONDS: Final = 5
 MAX_INITIAL_SILENCE_SECONDS: Final = 300
 DEFAULT_INTER_DIGIT_SECONDS: Final = 3
 MAX_INTER_DIGIT_SECONDS: Final = 60
+MAX_COLLECT_DIGITS: Final = 20
+STOP_KEYS: Final = frozenset("*#")
 DEFAULT_RETRIES: Final = 2
 MAX_RETRIES: Final = 5
 MAX_TEXT_LENGTH: Final = 1000
 MAX_SSML_LENGTH: Final = 5000
 DIGITS: Final = frozenset("0123456789*#")
+KEY_TONES: Final = {"*": "asterisk", "#": "pound"}  # a stop key as ACS's Tone name
 # ACS's Tone names (the callback schema's `Tone` enum) as the characters a choice is written in;
 # a-d have no key on a phone and never match a choice.
 TONES: Final = {

@@ -8,7 +8,7 @@ simultaneous ring one per visit, an ask or transfer one per visit):
      "to-desk": ["failed"],
      "main": ["9", "noInput", "1"], "welcome": ["played"]}
 
-A menu meets one outcome per attempt: the keys pressed (`"1"`, `{"digits": "12"}`), `noInput`,
+A menu or collect step meets one outcome per attempt: the keys pressed (`"1"`, `{"digits": "12"}`), `noInput`,
 `invalid` (an entry cut by the inter-digit timeout) or `failed` (the prompt could not play); keys
 that match no choice are invalid input like on a call. A play step meets `played` or `failed`.
 
@@ -31,6 +31,7 @@ from callcontrol.domain.flows.events import AskAnswer, AskFailure
 from callcontrol.domain.flows.fields import Problems, child
 from callcontrol.domain.flows.model import (
     AskStep,
+    CollectStep,
     Flow,
     MenuStep,
     PlayStep,
@@ -76,7 +77,7 @@ class MenuOutcome:
 
 
 ScriptedOutcome = RingOutcome | AskOutcome | TransferOutcome | PlayOutcome | MenuOutcome
-_SCRIPTED = (RingStep, AskStep, TransferStep, PlayStep, MenuStep)
+_SCRIPTED = (RingStep, AskStep, TransferStep, PlayStep, MenuStep, CollectStep)
 Script = Mapping[str, Sequence[ScriptedOutcome]]
 
 DEFAULT_RING: Final = RingOutcome(RingFailure.NO_ANSWER)
@@ -116,13 +117,13 @@ def parse_script(
     return script
 
 
-def _outcome(step: RingStep | AskStep | TransferStep | PlayStep | MenuStep, raw: object, where: str,
-             problems: Problems) -> ScriptedOutcome | None:
+def _outcome(step: RingStep | AskStep | TransferStep | PlayStep | MenuStep | CollectStep, raw: object,
+             where: str, problems: Problems) -> ScriptedOutcome | None:
     if isinstance(step, RingStep):
         return _ring(step, raw, where, problems)
     if isinstance(step, AskStep):
         return _ask(raw, where, problems)
-    if isinstance(step, MenuStep):
+    if isinstance(step, MenuStep | CollectStep):
         return _menu(step, raw, where, problems)
     if isinstance(step, PlayStep):
         if raw in ("played", "failed"):
@@ -164,7 +165,7 @@ def _ask(raw: object, where: str, problems: Problems) -> AskOutcome | None:
         return None
 
 
-def _menu(step: MenuStep, raw: object, where: str, problems: Problems) -> MenuOutcome | None:
+def _menu(step: MenuStep | CollectStep, raw: object, where: str, problems: Problems) -> MenuOutcome | None:
     if isinstance(raw, dict):
         body = f.obj(raw, where, problems, ("digits",))
         raw = body.get("digits") if body is not None else None

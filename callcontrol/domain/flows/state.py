@@ -115,6 +115,9 @@ class FlowRun:
     started_at: datetime | None = None
     deadline: datetime | None = None
     outcome: FlowOutcome | None = None
+    # Keys a collect step gathered, by its id, for a later ask; personal data: never shown or
+    # announced, and dropped when the run finishes.
+    collected: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def new(
@@ -161,6 +164,7 @@ class FlowRun:
             "startedAt": _iso(self.started_at),
             "deadline": _iso(self.deadline),
             "outcome": self.outcome.value if self.outcome else None,
+            "collected": [list(pair) for pair in self.collected],
         }
 
     @classmethod
@@ -191,6 +195,8 @@ class FlowRun:
                 steps_taken=int(data["stepsTaken"]),
                 started_at=_time(data["startedAt"]), deadline=_time(data["deadline"]),
                 outcome=FlowOutcome(data["outcome"]) if data["outcome"] else None,
+                # Absent from runs stored before collect steps existed.
+                collected=tuple((str(s), str(d)) for s, d in data.get("collected", [])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise _bad("flowRun", f"is malformed ({type(exc).__name__}: {exc})") from None

@@ -27,9 +27,11 @@ from callcontrol.domain.flows.actions import (
 )
 from callcontrol.domain.flows.model import (
     AskStep,
+    CollectStep,
     Flow,
     GotoStep,
     HangUpStep,
+    Listening,
     MenuStep,
     PlayStep,
     RedirectStep,
@@ -121,7 +123,8 @@ class Turn:
         self.update(waiting=waiting, deadline=self.now + bound)
 
     def finish(self, outcome: FlowOutcome) -> None:
-        self.update(status=RunStatus.FINISHED, waiting=Waiting.NOTHING, deadline=None, outcome=outcome)
+        self.update(status=RunStatus.FINISHED, waiting=Waiting.NOTHING, deadline=None, outcome=outcome,
+                    collected=())  # the keys gathered are kept only while an ask may need them
 
     def end(self, outcome: FlowOutcome) -> None:
         """End the run with one request: hang up for everyone, or reject before the answer."""
@@ -137,8 +140,9 @@ class Turn:
 
     # --- play and menu -------------------------------------------------------------------
 
-    def recognize(self, step: MenuStep) -> None:
-        """One menu attempt: Recognize from the caller, the prompt (or reprompt) played first."""
+    def recognize(self, step: Listening) -> None:
+        """One menu or collect attempt: Recognize from the caller, the prompt (or reprompt)
+        played first."""
         caller = self.run.facts.caller
         if caller is None:  # a run always knows its caller; without one ACS has no one to hear
             self.go(step.fallback, "failed")
@@ -146,11 +150,12 @@ class Turn:
         self.emit(RecognizeDtmf, self.context(Verb.RECOGNIZE), target=caller,
                   prompt=step.prompt_for(self.run.attempt), max_tones=step.max_digits,
                   initial_silence_seconds=step.initial_silence_seconds,
-                  inter_tone_seconds=step.inter_digit_seconds)
+                  inter_tone_seconds=step.inter_digit_seconds,
+                  stop_tones=step.stop_tones if isinstance(step, CollectStep) else "")
         listening = step.initial_silence_seconds + step.inter_digit_seconds * step.max_digits
         self.wait(Waiting.MENU, PROMPT_ALLOWANCE + timedelta(seconds=listening) + MEDIA_GRACE)
 
-    def retry_menu(self, step: MenuStep) -> None:
+    def retry_menu(self, step: Listening) -> None:
         """The next attempt of the current menu (a path entry of its own, like a hunt's)."""
         attempt = self.run.attempt + 1
         self.update(attempt=attempt, path=(*self.run.path, PathEntry(step.id, self.run.visit, attempt)))
@@ -287,6 +292,7 @@ def _ask_body(turn: Turn) -> dict[str, Any]:
             "headers": dict(facts.headers),
         },
         "path": [{"step": p.step, "attempt": p.attempt, "outcome": p.outcome} for p in run.path[:-1]],
+        "collected": dict(run.collected),  # the keys collect steps gathered, by step id
     }
 
 
@@ -334,7 +340,7 @@ def _enter_play(turn: Turn, step: PlayStep) -> None:
     turn.wait(Waiting.PLAY, PROMPT_ALLOWANCE + MEDIA_GRACE)
 
 
-def _enter_menu(turn: Turn, step: MenuStep) -> None:
+def _enter_menu(turn: Turn, step: Listening) -> None:
     if not turn.run.answered:
         turn.answer_first()
         return
@@ -351,4 +357,5 @@ _ENTER: Final[dict[type, Callable[[Turn, Any], None]]] = {
     GotoStep: _enter_goto,
     PlayStep: _enter_play,
     MenuStep: _enter_menu,
+    CollectStep: _enter_menu,
 }

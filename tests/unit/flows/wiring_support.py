@@ -62,6 +62,7 @@ class FlowAcs(FakeAcs):
     async def recognize_dtmf(
         self, call_connection_id: str, target: Identifier, *, prompt: Prompt, max_tones: int,
         initial_silence_seconds: int, inter_tone_seconds: int, operation_context: str,
+        stop_tones: str = "",
     ) -> None:
         self.prompts.append(prompt)
         await self._request("recognize", call_connection_id, operation_context, None)
