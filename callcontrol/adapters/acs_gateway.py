@@ -376,8 +376,8 @@ class AcsGateway:
 
     async def play_media(self, call_connection_id: str, prompt: Prompt, *, operation_context: str) -> None:
         connection = self._connection(call_connection_id)
-        await self._run("play", lambda: connection.play_media_to_all(
-            play_source(prompt), operation_context=operation_context))
+        await self._run("play", lambda: connection.play_media(
+            play_source(prompt), "all", operation_context=operation_context))
 
     async def recognize_dtmf(
         self, call_connection_id: str, target: Identifier, *, prompt: Prompt, max_tones: int,
