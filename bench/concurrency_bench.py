@@ -10,7 +10,13 @@ loopback HTTP. Two request kinds, each measured on its own:
 Per level: throughput (requests/s over the level's wall time), p50 and p99 latency. The chosen
 default is the largest concurrency whose p99 stays under 2x the unloaded (concurrency 1) p99 for
 both kinds. Levels run twice, ascending then descending, so drift on a shared machine hits all.
-Results: bench/results/concurrency.json.
+
+Two profiles, one after the other in the same run. On loopback every storage and ACS request is
+answered in a fraction of a millisecond, so the worker never waits and the curve measures only
+its CPU (and the shared machine's). In Azure it waits: the default is chosen on the second
+profile, where a delay line holds every table request TABLE_DELAY_MS and the emulator answers
+every ACS request ACS_DELAY_MS late (BENCH_TABLE_DELAY_MS / BENCH_ACS_DELAY_MS override them).
+Results: bench/results/concurrency.json (the chosen profile at the top, loopback beside it).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import secrets
 import threading
 import time
@@ -29,6 +36,7 @@ from typing import Any
 import aiohttp
 
 from bench._common import percentile, write
+from bench.delay_line import DelayLine
 from bench.management_bench import place_call
 from callcontrol.domain.callback_binding import callback_uri, new_callback_secret
 from emulator.acs.tokens import TokenIssuer
@@ -41,6 +49,10 @@ REQUESTS_PER_LEVEL = 192  # per kind and round; a multiple of every level
 ROUNDS = 2
 WARMUP = 20
 P99_LIMIT_FACTOR = 2.0
+# In-region Azure, as assumed (docs/deployment.md says why): a table operation ~10 ms, a Call
+# Automation request ~100 ms.
+TABLE_DELAY_MS = float(os.environ.get("BENCH_TABLE_DELAY_MS", "10"))
+ACS_DELAY_MS = float(os.environ.get("BENCH_ACS_DELAY_MS", "100"))
 
 
 class KeySet:
@@ -77,8 +89,10 @@ class KeySet:
         self._server.server_close()
 
 
-def start(issuer: TokenIssuer | None = None) -> tuple[Stack, KeySet, TokenIssuer]:
-    """Azurite + emulator + one devhost whose callback key set includes this bench's key."""
+def start(table_delay_ms: float = 0.0, acs_delay_ms: float = 0.0,
+          issuer: TokenIssuer | None = None) -> tuple[Stack, KeySet, TokenIssuer, DelayLine | None]:
+    """Azurite + emulator + one devhost whose callback key set includes this bench's key; the
+    app's table requests through a delay line and the emulator's answers late when asked."""
     azurite = start_azurite()
     app_port, emulator_port = free_port(), free_port()
     resource_id = str(uuid.uuid4())
@@ -91,20 +105,37 @@ def start(issuer: TokenIssuer | None = None) -> tuple[Stack, KeySet, TokenIssuer
         topic_key=base64.b64encode(secrets.token_bytes(32)).decode())
     signer = issuer or TokenIssuer(audience=resource_id)
     keys: KeySet | None = None
+    line: DelayLine | None = None
     try:
         stack.processes.append(start_emulator(emulator_port, stack.access_key, resource_id,
                                               stack.webhook_url, None, topic_key=stack.topic_key))
+        if acs_delay_ms:
+            late = {"operation": "*", "count": 10**9, "latencySeconds": acs_delay_ms / 1000}
+            post_json(f"{stack.emulator_url}/emulator/faults", late)
         keys = KeySet(stack.emulator_url, signer)
         settings = {**stack.app_settings(), "ACS_CALLBACK_JWKS_URL": keys.url}
+        if table_delay_ms:
+            line = DelayLine(azurite.port, table_delay_ms / 1000)
+            settings["CallStateStorage"] = azurite.connection_string.replace(
+                f":{azurite.port}/", f":{line.port}/")
         stack.processes.append(start_devhost(app_port, settings, stack.function_key,
                                              stack.master_key, None,
                                              eventgrid_key=stack.eventgrid_key))
     except BaseException:
         if keys is not None:
             keys.stop()
+        if line is not None:
+            line.stop()
         stack.stop()
         raise
-    return stack, keys, signer
+    return stack, keys, signer, line
+
+
+def post_json(url: str, body: dict[str, Any]) -> None:
+    request = urllib.request.Request(url, json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        reply.read()
 
 
 def callback_body(call_id: str, step: int) -> bytes:
@@ -203,16 +234,18 @@ def largest_within(points: list[dict[str, Any]], factor: float = P99_LIMIT_FACTO
     return max(within, default=1)
 
 
-def main() -> None:
-    started = time.monotonic()
-    stack, keys, signer = start()
+def profile(table_delay_ms: float, acs_delay_ms: float) -> tuple[dict[str, Any], int]:
+    """One profile's curves, per kind, and the concurrency the rule picks on them."""
+    stack, keys, signer, line = start(table_delay_ms, acs_delay_ms)
     try:
         call_id = place_call(stack)
         samples = asyncio.run(measure(stack, signer, call_id))
     finally:
         keys.stop()
-        stack.stop()
-    report: dict[str, Any] = {}
+        stack.stop()  # the app first: its connections through the line close with it
+        if line is not None:
+            line.stop()
+    report: dict[str, Any] = {"injected_latency_ms": {"table": table_delay_ms, "acs": acs_delay_ms}}
     chosen: list[int] = []
     for kind, by_level in samples.items():
         points = curve(by_level)
@@ -220,13 +253,25 @@ def main() -> None:
         chosen.append(best)
         report[kind] = {"curve": points, "p99_limit_ms": round(P99_LIMIT_FACTOR * points[0]["p99_ms"], 2),
                         "largest_concurrency_within_limit": best}
+        print(f"{kind} (table +{table_delay_ms:g} ms, ACS +{acs_delay_ms:g} ms): "
+              + ", ".join(f"c{p['concurrency']} {p['throughput_rps']}/s p99 {p['p99_ms']}"
+                          for p in points) + f" -> {best}", flush=True)
+    return report, min(chosen)
+
+
+def main() -> None:
+    started = time.monotonic()
+    loopback, loopback_choice = profile(0.0, 0.0)
+    report, chosen = profile(TABLE_DELAY_MS, ACS_DELAY_MS)
     write("concurrency", {
         **report,
-        "chosen_per_instance_concurrency": min(chosen),
+        "chosen_per_instance_concurrency": chosen,
         "rule": f"largest concurrency whose p99 < {P99_LIMIT_FACTOR:g} x the concurrency-1 p99, "
-                "for callbacks and management reads alike",
-        "setup": "one devhost worker process + Azurite + ACS emulator on loopback; "
-                 f"{REQUESTS_PER_LEVEL} requests per kind per level, {ROUNDS} rounds",
+                "for callbacks and management reads alike, with Azure's latency injected",
+        "setup": "one devhost worker process + Azurite (through a delay line) + ACS emulator "
+                 f"(answering late) on loopback; {REQUESTS_PER_LEVEL} requests per kind per level, "
+                 f"{ROUNDS} rounds",
+        "loopback": {**loopback, "chosen_per_instance_concurrency": loopback_choice},
         "wall_seconds": round(time.monotonic() - started, 1),
     })
 

@@ -106,6 +106,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help=f"secret of the ask receiver (default: ${ASK_SECRET_VARIABLE}; none: every ask is refused)",
     )
+    parser.add_argument(
+        "--media-time-scale",
+        type=float,
+        default=1.0,
+        help="every prompt's length and recognize timeout is multiplied by this (tests: 0.01)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     if args.access_key is None:
@@ -160,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         topic_retry_factor=args.topic_retry_factor,
         cancelled_invitation_failure=args.cancelled_invitation_failure,
         ask_secret=args.ask_secret,
+        media_time_scale=args.media_time_scale,
     )
     asyncio.run(_run(config))
     return 0

@@ -61,7 +61,7 @@ param instanceMemoryMB int = 2048
 @description('Concurrent HTTP requests per instance before another is added; the default comes from bench/results/concurrency.json (docs/deployment.md).')
 @minValue(1)
 @maxValue(1000)
-param perInstanceConcurrency int = 2
+param perInstanceConcurrency int = 4
 
 @description('Zone-redundant plan and storage (ZRS). Off by default: not every Flex Consumption region offers it, and the platform then keeps at least two always-ready instances per scale group (docs/deployment.md has the arithmetic).')
 param zoneRedundant bool = false

@@ -48,7 +48,11 @@ def published(subscriber: Subscriber, call_id: str) -> list[str]:
 def test_callbacks_refused_during_a_stall_are_repaired_by_the_reconciler(
     app: App, emulator: Emulator, fault_stack: Stack, tap: CallbackTap, subscriber: Subscriber,
 ) -> None:
-    untouched = connected_call(app, acs_user())  # a call whose callbacks all arrived
+    untouched = connected_call(app, acs_user())
+    # ... whose callbacks all arrived: its roster may still be on its way once it is connected,
+    # and one refused during the stall below would rightly have the reconciler repair it too
+    settled = call_json(f"{fault_stack.emulator_url}/emulator/callbacks?wait=idle", timeout=60)
+    assert settled.status == 200, settled.text
     # GIVEN a call whose CallConnected waits at the gate (its roster queues behind it at ACS)
     gate = tap.gate(lambda body: b"CallConnected" in body)
     try:

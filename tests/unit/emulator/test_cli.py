@@ -23,3 +23,8 @@ def test_the_cancelled_invitation_failure_defaults_to_after() -> None:
     assert chosen.cancelled_invitation_failure == "none"
     with pytest.raises(SystemExit):
         _parse_args([*BASE, "--cancelled-invitation-failure", "sometimes"])
+
+
+def test_the_media_time_scale_defaults_to_real_time() -> None:
+    assert _parse_args(BASE).media_time_scale == 1.0
+    assert _parse_args([*BASE, "--media-time-scale", "0.01"]).media_time_scale == 0.01
