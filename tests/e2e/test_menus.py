@@ -175,3 +175,24 @@ def test_a_text_prompt_is_refused_without_the_speech_setting(app: App) -> None:
     assert reply.headers.get("Content-Type", "").startswith("application/problem+json")
     assert [e["field"] for e in body["errors"]] == ["flows.hi.steps[0].prompt.text"]
     assert "COGNITIVE_SERVICES_ENDPOINT" in body["errors"][0]["reason"]
+
+
+def test_a_prompt_acs_cannot_fetch_takes_on_failed(
+    app: App, emulator: Emulator, use_rules: RuleSetter, prompts: Prompts,
+) -> None:
+    caller, callee = pstn(), acs_user()
+    use_rules(flow_rules(callee, {"start": "welcome", "steps": [
+        {"id": "welcome", "type": "play", "prompt": {"file": prompts.url("missing.wav")},
+         "next": "main", "onFailed": "sorry"},
+        {"id": "main", "type": "hangup"},
+        {"id": "sorry", "type": "play", "prompt": {"file": prompts.url("sorry.wav")}}]}))
+    placed = emulator.incoming_call(caller, callee)
+    finished_flow(app, emulator, placed["serverCallId"])
+    # The run finishes when its hang-up is sent; the call is disconnected once ACS says so.
+    call = eventually(lambda: next((c for c in inbound_calls(app, placed["serverCallId"])
+                                    if c.get("flow") and c["state"] == "disconnected"), None),
+                      what="the call to disconnect")
+    assert trail(call["flow"]) == [("welcome", 1, "failed"), ("sorry", 1, "played")], call["flow"]
+    assert call["flow"]["outcome"] == "hungUp"
+    plays = {op["operationContext"]: op["status"] for op in call["operations"] if op["kind"] == "play"}
+    assert sorted(plays.values()) == ["failed", "succeeded"], call["operations"]
