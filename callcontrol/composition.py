@@ -209,7 +209,7 @@ class SettingsProbe:
         reads: list[Callable[[], object]] = [
             lambda: s.acs_endpoint, lambda: s.acs_resource_id, lambda: s.callback_base_url,
             lambda: s.callback_issuer, lambda: s.callback_jwks_url, lambda: s.table_connection,
-            lambda: s.default_caller_id, lambda: s.acs_request_timeout_seconds,
+            lambda: s.default_caller_id, lambda: s.acs_request_timeout_seconds, lambda: s.publish_digits,
             lambda: s.rules_cache_seconds, lambda: s.redirect_max_hops,
             lambda: s.redirect_loop_key, lambda: s.redirect_loop_reject_reason,
             lambda: s.reconcile_after_minutes, lambda: s.reconcile_max_calls,
@@ -391,7 +391,8 @@ class Services:
 
     @cached_property
     def callbacks(self) -> Callbacks:
-        return Callbacks(self.call_store, self.callback_tokens, flows=self.flow_runs)
+        return Callbacks(self.call_store, self.callback_tokens, flows=self.flow_runs,
+                         publish_digits=self.settings.publish_digits)
 
     @cached_property
     def inbound(self) -> InboundCalls:

@@ -60,6 +60,7 @@ REDIRECT_LOOP_REJECT_REASON: Final = "REDIRECT_LOOP_REJECT_REASON"
 ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
 EVENTGRID_TOPIC_ENDPOINT: Final = "EVENTGRID_TOPIC_ENDPOINT"
 COGNITIVE_SERVICES_ENDPOINT: Final = "COGNITIVE_SERVICES_ENDPOINT"
+PUBLISH_DIGITS: Final = "PUBLISH_DIGITS"
 EVENTGRID_TOPIC_KEY: Final = "EVENTGRID_TOPIC_KEY"
 EVENTGRID_PUBLISH_TIMEOUT_SECONDS: Final = "EVENTGRID_PUBLISH_TIMEOUT_SECONDS"
 OUTBOX_SCHEDULE: Final = "OUTBOX_SCHEDULE"
@@ -119,6 +120,9 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
                 "api/events); unset = call events are not published"),
     SettingSpec(EVENTGRID_TOPIC_KEY, Where.LOCAL_ONLY, "topic access key; absent = managed identity"),
     SettingSpec(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one publish", "5"),
+    SettingSpec(PUBLISH_DIGITS, Where.OPTIONAL,
+                "true: the call.flow.step event ending a menu or collect attempt carries the keys "
+                "pressed (`digits`); false: only the choice made (keys are personal data)", "false"),
     SettingSpec(OUTBOX_SCHEDULE, Where.INFRA,
                 "NCRONTAB schedule of the outbox sweep (re-publishes pending call events)",
                 DEFAULT_OUTBOX_SCHEDULE),
@@ -400,6 +404,13 @@ class Settings:
     @property
     def cognitive_services_endpoint(self) -> str | None:
         return self._url(COGNITIVE_SERVICES_ENDPOINT, required=False)
+
+    @property
+    def publish_digits(self) -> bool:
+        raw = self._require(PUBLISH_DIGITS).lower()
+        if raw not in ("true", "false"):
+            raise SettingError(PUBLISH_DIGITS, f"must be true or false, got {raw!r}")
+        return raw == "true"
 
     @property
     def eventgrid_topic_endpoint(self) -> str | None:

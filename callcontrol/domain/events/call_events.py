@@ -62,6 +62,9 @@ class Cause:
     acs_event_id: str | None = None
     acs_event_type: str | None = None
     actor: Actor | None = None  # the management caller whose request made the change
+    # The keys a RecognizeCompleted held, only when PUBLISH_DIGITS says they may be published;
+    # never in to_json (the outbox's cause) nor the repr (logs).
+    digits: str | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"source": self.source.value}
@@ -128,7 +131,7 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
     old_inbound = before.inbound if before is not None else None
     if after.inbound is not None and after.inbound != old_inbound:
         found.append((EventType.INBOUND_DECIDED, "inbound", {"decision": after.inbound.to_json()}))
-    found.extend(_flow_steps(before, after))
+    found.extend(_flow_steps(before, after, cause.digits))
     old_rank = before.state.rank if before is not None else CallState.UNKNOWN.rank
     if old_rank < CallState.CONNECTED.rank <= after.state.rank and not after.state.is_final:
         found.append((EventType.CONNECTED, "connected", {}))
@@ -159,9 +162,10 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
             for event_type, key, change in found]
 
 
-def _flow_steps(before: CallRecord | None, after: CallRecord
+def _flow_steps(before: CallRecord | None, after: CallRecord, digits: str | None = None
                 ) -> list[tuple[EventType, str, dict[str, Any]]]:
-    """One event per path entry the change added or ended (keyed by run, entry and outcome)."""
+    """One event per path entry the change added or ended (keyed by run, entry and outcome);
+    `digits` (published by setting) go on the first entry this change ended: the keys' attempt."""
     run = after.flow_run
     if run is None:
         return []
@@ -176,6 +180,9 @@ def _flow_steps(before: CallRecord | None, after: CallRecord
                        "visit": entry.visit, "attempt": entry.attempt, "outcome": entry.outcome,
                        "runStatus": run.status.value,
                        "runOutcome": run.outcome.value if run.outcome else None}))
+        if digits is not None and entry.outcome is not None:
+            found[-1][2]["digits"] = digits
+            digits = None  # the first entry ended is the keys' attempt; a goto after it is not
     return found
 
 

@@ -22,6 +22,7 @@ from callcontrol.usecases.flow_catalog import FlowCatalog
 from callcontrol.usecases.flow_runs import FlowRuns
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.media import Media
+from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
 from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.actions.support import FakeAcs
@@ -100,17 +101,22 @@ class FlowRig:
         return [s.operation_context for s in self.acs.sent if s.action == action]
 
 
-async def flow_rig(flow: dict[str, Any]) -> FlowRig:
+async def flow_rig(flow: dict[str, Any], *, outbox: OutboxRelay | None = None,
+                   publish_digits: bool = False) -> FlowRig:
+    """`outbox`: the call events are announced (and attached to the store here)."""
     backend = MemoryTableBackend()
     rules = RuleStore(backend)
     await rules.replace(parse_rule_set({
         "rules": [], "defaultAction": {"type": "flow", "flow": "desk"}, "flows": {"desk": flow}}), None)
     acs = FlowAcs()
-    store = CallStore(backend)
+    store = CallStore(backend, outbox=outbox)
+    if outbox is not None:
+        outbox.attach(store)
     calls = Calls(store, lambda: acs, default_caller_id=lambda: None)
     participants = Participants(store, lambda: acs, default_caller_id=lambda: None)
     media = Media(store, lambda: acs)
     runs = FlowRuns(store, FlowCatalog(rules), FlowActions(store, calls, participants, media))
     inbound = InboundCalls(rules=RuleSetCache(rules, 5), claims=ClaimStore(backend), calls=store,
                            gateway=lambda: acs, options=InboundOptions(), flows=runs)
-    return FlowRig(rules, acs, store, inbound, Callbacks(store, flows=runs), runs)
+    return FlowRig(rules, acs, store, inbound,
+                   Callbacks(store, flows=runs, publish_digits=publish_digits), runs)
