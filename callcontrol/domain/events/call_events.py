@@ -131,7 +131,7 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
     old_inbound = before.inbound if before is not None else None
     if after.inbound is not None and after.inbound != old_inbound:
         found.append((EventType.INBOUND_DECIDED, "inbound", {"decision": after.inbound.to_json()}))
-    found.extend(_flow_steps(before, after, cause.digits))
+    found.extend(_with_digits(_flow_steps(before, after), cause.digits))
     old_rank = before.state.rank if before is not None else CallState.UNKNOWN.rank
     if old_rank < CallState.CONNECTED.rank <= after.state.rank and not after.state.is_final:
         found.append((EventType.CONNECTED, "connected", {}))
@@ -162,10 +162,9 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
             for event_type, key, change in found]
 
 
-def _flow_steps(before: CallRecord | None, after: CallRecord, digits: str | None = None
+def _flow_steps(before: CallRecord | None, after: CallRecord
                 ) -> list[tuple[EventType, str, dict[str, Any]]]:
-    """One event per path entry the change added or ended (keyed by run, entry and outcome);
-    `digits` (published by setting) go on the first entry this change ended: the keys' attempt."""
+    """One event per path entry the change added or ended (keyed by run, entry and outcome)."""
     run = after.flow_run
     if run is None:
         return []
@@ -180,9 +179,6 @@ def _flow_steps(before: CallRecord | None, after: CallRecord, digits: str | None
                        "visit": entry.visit, "attempt": entry.attempt, "outcome": entry.outcome,
                        "runStatus": run.status.value,
                        "runOutcome": run.outcome.value if run.outcome else None}))
-        if digits is not None and entry.outcome is not None:
-            found[-1][2]["digits"] = digits
-            digits = None  # the first entry ended is the keys' attempt; a goto after it is not
     return found
 
 
@@ -197,6 +193,19 @@ def _roster_entry(participant: Participant) -> dict[str, Any]:
     # Flat on purpose: the publisher's serialiser costs per JSON node, on the app's event loop.
     return {"rawId": participant.identifier.raw_id, "isMuted": participant.is_muted,
             "isOnHold": participant.is_on_hold}
+
+
+def _with_digits(steps: list[tuple[EventType, str, dict[str, Any]]], digits: str | None
+                 ) -> list[tuple[EventType, str, dict[str, Any]]]:
+    """The step events, the keys (published by setting) on the first one that ends an entry:
+    the attempt the keys ended (a goto ended after it in the same write is not theirs)."""
+    if digits is None:
+        return steps
+    for _, _, change in steps:
+        if change.get("outcome") is not None:
+            change["digits"] = digits
+            break
+    return steps
 
 
 def _settled(before: CallRecord | None, after: CallRecord) -> list[Operation]:
