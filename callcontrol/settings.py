@@ -59,7 +59,6 @@ REDIRECT_LOOP_KEY: Final = "REDIRECT_LOOP_KEY"
 REDIRECT_LOOP_REJECT_REASON: Final = "REDIRECT_LOOP_REJECT_REASON"
 ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
 EVENTGRID_TOPIC_ENDPOINT: Final = "EVENTGRID_TOPIC_ENDPOINT"
-COGNITIVE_SERVICES_ENDPOINT: Final = "COGNITIVE_SERVICES_ENDPOINT"
 PUBLISH_DIGITS: Final = "PUBLISH_DIGITS"
 EVENTGRID_TOPIC_KEY: Final = "EVENTGRID_TOPIC_KEY"
 EVENTGRID_PUBLISH_TIMEOUT_SECONDS: Final = "EVENTGRID_PUBLISH_TIMEOUT_SECONDS"
@@ -82,7 +81,10 @@ MANAGEMENT_API_AUDIENCES: Final = "MANAGEMENT_API_AUDIENCES"
 ENTRA_ISSUERS: Final = "ENTRA_ISSUERS"
 ENTRA_JWKS_URL: Final = "ENTRA_JWKS_URL"
 LISTING_KEY: Final = "LISTING_KEY"
+COGNITIVE_SERVICES_ENDPOINT: Final = "COGNITIVE_SERVICES_ENDPOINT"
 LISTING_KEY_MIN_CHARS: Final = 32
+FLOW_ASK_SECRET: Final = "FLOW_ASK_SECRET"
+FLOW_ASK_SECRET_MIN_CHARS: Final = 32
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -111,9 +113,6 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(REDIRECT_LOOP_REJECT_REASON, Where.OPTIONAL,
                 "reject reason when the loop guard stops a redirect: none, busy or forbidden", "busy"),
     SettingSpec(ACS_REQUEST_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one ACS request", "10"),
-    SettingSpec(COGNITIVE_SERVICES_ENDPOINT, Where.OPTIONAL,
-                "Azure AI services endpoint connected to the ACS resource: text and SSML prompts "
-                "of play / menu steps; unset = only file prompts are accepted"),
     # Call events out (docs/events.md): opt-in; without an endpoint nothing is published.
     SettingSpec(EVENTGRID_TOPIC_ENDPOINT, Where.INFRA,
                 "Event Grid custom topic endpoint (https://<topic>.<region>-1.eventgrid.azure.net/"
@@ -170,6 +169,17 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
                 "numbers in the index and signing the listing's continuation tokens; unset = "
                 "derived from the account key in CallStateStorage, and with identity-based "
                 "storage made once and kept in the callindex table (set it there)"),
+    # Text prompts (docs/deployment.md#prompts): ACS speaks them with this Azure AI services
+    # resource, named on every answer and create; unset = only audio-file prompts can work.
+    SettingSpec(COGNITIVE_SERVICES_ENDPOINT, Where.OPTIONAL,
+                "https endpoint of the Azure AI services resource connected to ACS "
+                "(https://<custom subdomain>.cognitiveservices.azure.com/), passed on answer and "
+                "create call; unset = calls get no text-to-speech"),
+    # A secret shared with the services a flow's ask step posts to: never in the repo or logs.
+    SettingSpec(FLOW_ASK_SECRET, Where.OPTIONAL,
+                f"secret (at least {FLOW_ASK_SECRET_MIN_CHARS} characters) whose UTF-8 bytes sign "
+                "a flow's ask requests (HMAC-SHA256, docs/flows.md); unset = a rule set with an "
+                "ask step is refused"),
 )
 
 
@@ -297,6 +307,16 @@ class Settings:
         return _derive(account_key.encode(), b"listing-key-from-storage") if account_key else None
 
     @property
+    def flow_ask_secret(self) -> bytes | None:
+        """The ask requests' signing key as the receiver computes it: the value's UTF-8 bytes."""
+        value = self._get(FLOW_ASK_SECRET)
+        if value is None:
+            return None
+        if len(value) < FLOW_ASK_SECRET_MIN_CHARS:  # the value is not echoed: it is a secret
+            raise SettingError(FLOW_ASK_SECRET, f"must be at least {FLOW_ASK_SECRET_MIN_CHARS} characters")
+        return value.encode("utf-8")
+
+    @property
     def managed_identity_pinned(self) -> bool:
         """True where infra pins the app to its managed identity (AZURE_TOKEN_CREDENTIALS)."""
         return (self._get(AZURE_TOKEN_CREDENTIALS) or "").lower() == MANAGED_IDENTITY_CREDENTIAL.lower()
@@ -402,10 +422,6 @@ class Settings:
         return f"https://login.microsoftonline.com/{self.entra_tenant_id}/discovery/v2.0/keys"
 
     @property
-    def cognitive_services_endpoint(self) -> str | None:
-        return self._url(COGNITIVE_SERVICES_ENDPOINT, required=False)
-
-    @property
     def publish_digits(self) -> bool:
         raw = self._require(PUBLISH_DIGITS).lower()
         if raw not in ("true", "false"):
@@ -423,6 +439,24 @@ class Settings:
     @property
     def eventgrid_publish_timeout_seconds(self) -> int:
         return self._int(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, 1, 60)
+
+    @property
+    def cognitive_services_endpoint(self) -> str | None:
+        """Passed to ACS as given (the resource's endpoint ends in a slash); https only, as ACS
+        reaches it with its own identity."""
+        value = self._get(COGNITIVE_SERVICES_ENDPOINT)
+        if value is None:
+            return None
+        try:
+            parsed = urlparse(value)
+            usable = (parsed.scheme == "https" and bool(parsed.hostname)
+                      and not parsed.query and not parsed.fragment)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            usable = False
+        if not usable:
+            raise SettingError(COGNITIVE_SERVICES_ENDPOINT,
+                               f"must be an https URL without query or fragment, got {value!r}")
+        return value
 
 
 def management_auth_at_index(environ: Mapping[str, str] | None = None) -> AuthMode:

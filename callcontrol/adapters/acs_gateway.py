@@ -151,10 +151,14 @@ class AcsGateway:
         *,
         callback_url: str,
         timeout_seconds: float = 10.0,
+        cognitive_services_endpoint: str | None = None,
     ) -> None:
         self._client = client
         self._callback_url = callback_url
         self._timeout = timeout_seconds
+        # Named on every answer and create: ACS speaks a call's text prompts with this resource
+        # (None: the SDK sends no callIntelligenceOptions).
+        self._speech_endpoint = cognitive_services_endpoint or None
 
     @property
     def callback_url(self) -> str:
@@ -203,7 +207,9 @@ class AcsGateway:
             "answer",
             lambda: self._client.answer_call(
                 incoming_call_context, self._callback_for(callback_secret),
-                operation_context=operation_context, **self._headers(repeatability_id),
+                operation_context=operation_context,
+                cognitive_services_endpoint=self._speech_endpoint,
+                **self._headers(repeatability_id),
             ),
         )
         return _call(props)
@@ -247,6 +253,7 @@ class AcsGateway:
             "source_caller_id_number": PhoneNumberIdentifier(caller_id) if caller_id else None,
             "source_display_name": display_name,
             "operation_context": operation_context,
+            "cognitive_services_endpoint": self._speech_endpoint,
             **self._headers(repeatability_id),
         }
         # One target is a 1:1 call, a list a group call (create_group_call is deprecated).
@@ -402,7 +409,8 @@ class AcsGateway:
 
 def connect_gateway(endpoint: str, *, access_key: str | None, callback_url: str,
                     timeout_seconds: float,
-                    token_credential: AsyncTokenCredential | None = None) -> AcsGateway:
+                    token_credential: AsyncTokenCredential | None = None,
+                    cognitive_services_endpoint: str | None = None) -> AcsGateway:
     """Key credential when an access key is given, the given token credential otherwise.
 
     The client is built from endpoint + credential, never from a connection string, because
@@ -417,4 +425,5 @@ def connect_gateway(endpoint: str, *, access_key: str | None, callback_url: str,
         credential = token_credential
     client = CallAutomationClient(endpoint, credential, retry_total=2, retry_backoff_max=4,
                                   **client_options())
-    return AcsGateway(client, callback_url=callback_url, timeout_seconds=timeout_seconds)
+    return AcsGateway(client, callback_url=callback_url, timeout_seconds=timeout_seconds,
+                      cognitive_services_endpoint=cognitive_services_endpoint)

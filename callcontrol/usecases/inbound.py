@@ -43,7 +43,15 @@ from callcontrol.domain.errors import (
     StoreError,
 )
 from callcontrol.domain.events.call_events import APP
-from callcontrol.domain.flows import AnswerCall, FlowAction, RejectCall
+from callcontrol.domain.flows import (
+    AnswerCall,
+    AskFailed,
+    AskFailure,
+    AskRequest,
+    FlowAction,
+    FlowEvent,
+    RejectCall,
+)
 from callcontrol.domain.models import (
     AcsCall,
     CallRecord,
@@ -68,7 +76,7 @@ from callcontrol.domain.rules import (
 from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.observability import note_call, telemetry
 from callcontrol.usecases.flow_runs import FlowRuns, attached
-from callcontrol.usecases.flow_start import StartedFlow, first_request, restarted_flow
+from callcontrol.usecases.flow_start import StartedFlow, first_request_asking, restarted_flow
 from callcontrol.usecases.ports import CallRecords, InboundCallActions, OfferClaims, RuleSetInForce
 
 logger = logging.getLogger(__name__)
@@ -126,8 +134,12 @@ class InboundCalls:
         self._flows = flows  # sends what a started flow asks for once its record is written
         # Offers this process acted on but could not mark decided (the store failed right
         # after ACS acted): a redelivery reaching this process finishes them without acting
-        # again. Keyed by claim key; small, since each entry lives until that redelivery.
-        self._unmarked: dict[str, tuple[Claim, ClaimOutcome]] = {}
+        # again (a flow's run kept as it was: its asks are not made again). Keyed by claim key;
+        # small, since each entry lives until that redelivery.
+        self._unmarked: dict[str, tuple[Claim, ClaimOutcome, StartedFlow | None]] = {}
+        # Flows of offers marked decided whose record could not be written: the redelivery
+        # records the run as asked (another process cannot derive a run that asked again).
+        self._unrecorded: dict[str, StartedFlow] = {}
 
     async def handle(self, call: IncomingCall) -> InboundResult:
         """Decide and act on one IncomingCall delivery, exactly once per offer.
@@ -166,9 +178,14 @@ class InboundCalls:
         except StoreError:
             # ACS has acted; only the note of it failed. Keep what was done, so that the
             # redelivery this failure causes records it instead of acting a second time.
-            self._unmarked[key] = (claim, outcome)
+            self._unmarked[key] = (claim, outcome, acted.started)
             raise
-        record_id = await self._record(call, outcome, acted.started)
+        try:
+            record_id = await self._record(call, outcome, acted.started)
+        except StoreError:
+            if acted.started is not None:
+                self._unrecorded[key] = acted.started
+            raise
         if claim.status is ClaimStatus.DECIDED:
             # A duplicate that saw `decided` may have written the same record and marked it first.
             with contextlib.suppress(EtagMismatch):
@@ -183,7 +200,7 @@ class InboundCalls:
         return InboundResult(record_id, decision)
 
     async def _finish_unmarked(self, call: IncomingCall, key: str, claim: Claim,
-                               outcome: ClaimOutcome) -> InboundResult:
+                               outcome: ClaimOutcome, started: StartedFlow | None) -> InboundResult:
         """A redelivery of an offer this process acted on but could not mark: mark and record
         it now (the claim is still ours while its lease runs), never act again."""
         try:
@@ -193,7 +210,7 @@ class InboundCalls:
             del self._unmarked[key]
             return await self.handle(call)
         del self._unmarked[key]
-        record_id = await self._record(call, outcome, await self._restarted(call, outcome))
+        record_id = await self._record(call, outcome, started)
         with contextlib.suppress(EtagMismatch):
             await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
         logger.info("inbound call %s: recorded on redelivery (%s), not acted on again", key[:12],
@@ -234,10 +251,12 @@ class InboundCalls:
             raise StoreError(f"claim {claim.key[:12]} is {claim.status.value} but keeps no outcome")
         decision, record_id = outcome.decision, outcome.record_id
         _note_decision(outcome)
+        kept = self._unrecorded.get(claim.key)  # dropped once recorded, not before
         if claim.status is ClaimStatus.DECIDED:
-            record_id = await self._record(call, outcome, await self._restarted(call, outcome))
+            record_id = await self._record(call, outcome, kept or await self._restarted(call, outcome))
             with contextlib.suppress(EtagMismatch):  # another delivery finished it meanwhile
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
+        self._unrecorded.pop(claim.key, None)
         logger.info("inbound call already decided (%s); delivery acknowledged",
                     decision.outcome.value)
         return InboundResult(record_id, decision, duplicate=True)
@@ -282,7 +301,8 @@ class InboundCalls:
         flow = flow_of(base.ruleset.rules, action.flow)
         if flow is None:  # a validated set names only its own flows
             raise StoreError(f"rule set {base.ruleset.version} has no flow '{action.flow}'")
-        first = first_request(flow, call, key, base.ruleset.version, base.now)
+        first = await first_request_asking(flow, call, key, base.ruleset.version, self._clock,
+                                           self._ask)
         request, context = first.request, call.incoming_call_context or ""
         base.tried = first.inbound_action
         if isinstance(request, AnswerCall):
@@ -301,6 +321,12 @@ class InboundCalls:
                                        repeatability_id=request.repeatability_id)
         return _Acted(base.done(InboundAction.REDIRECT, InboundOutcome.REDIRECTED, self._ms(started),
                                 target=request.target), started=first.started)
+
+    async def _ask(self, request: AskRequest) -> FlowEvent:
+        """An ask before the answer, made by the flow runs' ask port."""
+        if self._flows is None:
+            return AskFailed(request.context, AskFailure.ERROR)
+        return await self._flows.ask(request)
 
     async def _restarted(self, call: IncomingCall, outcome: ClaimOutcome) -> StartedFlow | None:
         """A flow the owner started but did not record: derived again (usecases/flow_start.py)."""

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from callcontrol.domain.access import Actor
 from callcontrol.domain.models import (
@@ -29,6 +29,9 @@ from callcontrol.domain.models import (
     OperationStatus,
     Participant,
 )
+
+if TYPE_CHECKING:
+    from callcontrol.domain.flows.state import FlowRun, PathEntry
 
 EVENT_SOURCE: Final = "/callcontrol"  # the CloudEvents `source` of every event
 _ID_NAMESPACE: Final = uuid.UUID("6b1f3c2e-0d55-4c0e-9a9e-2f6f5d7b9c11")
@@ -164,22 +167,31 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
 
 def _flow_steps(before: CallRecord | None, after: CallRecord
                 ) -> list[tuple[EventType, str, dict[str, Any]]]:
-    """One event per path entry the change added or ended (keyed by run, entry and outcome)."""
+    """One event per path entry the change added or ended (keyed by run, entry and outcome);
+    a run that ends in a write touching no entry (a ring's last invitation settling) repeats
+    its last entry once, so the end has its event and its time too."""
     run = after.flow_run
     if run is None:
         return []
     old = before.flow_run if before is not None else None
-    old_path = old.path if old is not None and old.run_id == run.run_id else ()
+    same_run = old is not None and old.run_id == run.run_id
+    old_path = old.path if old is not None and same_run else ()
     found = []
     for index, entry in enumerate(run.path):
         if index < len(old_path) and old_path[index] == entry:
             continue
         found.append((EventType.FLOW_STEP, f"flow:{run.run_id}:{index}:{entry.outcome}",
-                      {"flow": run.flow, "runId": run.run_id, "step": entry.step,
-                       "visit": entry.visit, "attempt": entry.attempt, "outcome": entry.outcome,
-                       "runStatus": run.status.value,
-                       "runOutcome": run.outcome.value if run.outcome else None}))
+                      _flow_step_data(run, entry)))
+    just_finished = run.finished and not (same_run and old is not None and old.finished)
+    if just_finished and not found and run.path:
+        found.append((EventType.FLOW_STEP, f"flow:{run.run_id}:finished", _flow_step_data(run, run.path[-1])))
     return found
+
+
+def _flow_step_data(run: FlowRun, entry: PathEntry) -> dict[str, Any]:
+    return {"flow": run.flow, "runId": run.run_id, "step": entry.step, "visit": entry.visit,
+            "attempt": entry.attempt, "outcome": entry.outcome, "runStatus": run.status.value,
+            "runOutcome": run.outcome.value if run.outcome else None}
 
 
 def _roster_changed(before: CallRecord | None, after: CallRecord) -> bool:

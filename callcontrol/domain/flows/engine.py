@@ -33,8 +33,12 @@ Ending. A transition with no next step, a run that reaches `max_steps` (the flow
 default 25: every step entered counts, gotos included, so no loop outlives it) and a caller who
 hangs up end the run with one request: hang up for everyone once answered, reject (reason none)
 before. A caller who hangs up also cancels every invitation still ringing; one who hangs up
-before the answer needs nothing sent. An answer never confirmed is ended with a hang up for
-everyone. A hangup step before the answer is a reject.
+before the answer needs nothing sent. An invitation ACS ends because the call went away (a
+"canceled" / call-gone result on one the run did not cancel, outcomes.ended_by_call) may come
+before CallDisconnected: it ends the run as `callEnded` too, not through the ring's fallback
+(the use case clears the reading when the call holds a cancel of that invitation, which ACS
+answers with the same 487). An answer never confirmed is ended with a hang up for everyone. A
+hangup step before the answer is a reject.
 """
 
 from __future__ import annotations
@@ -163,7 +167,27 @@ def _invitation_ended(turn: Turn, context: str | None, reason: RingFailure) -> N
 
 
 def _invitation_failed(turn: Turn, event: InvitationFailed) -> None:
+    item = turn.run.invitation(event.context)
+    if event.call_ended and item is not None and item.status is InvitationStatus.RINGING:
+        # ACS may end the invitations with the call before CallDisconnected says so: whichever
+        # comes first, the run ends as the call's end, never through the ring's fallback.
+        turn.set_status(item.context, None)
+        _call_ended_under_ring(turn)
+        return
     _invitation_ended(turn, event.context, event.reason)
+
+
+def _call_ended_under_ring(turn: Turn) -> None:
+    """Like the caller leaving, labelled as the call's end: every other invitation still ringing
+    is cancelled and the call ended once (if the call is gone already, ACS refuses both
+    harmlessly; if it is not, nobody is left waiting in it)."""
+    for other in turn.ringing():
+        turn.cancel(other)
+    turn.note("callEnded")
+    if turn.run.answered:
+        turn.end(FlowOutcome.CALL_ENDED)
+    else:
+        turn.finish(FlowOutcome.CALL_ENDED)
 
 
 def _invitation_cancelled(turn: Turn, event: InvitationCancelled) -> None:

@@ -37,10 +37,12 @@ class InvitationAnswered:
 
 @dataclass(frozen=True)
 class InvitationFailed:
-    """AddParticipantFailed for the add with this context, its result read as a reason."""
+    """AddParticipantFailed for the add with this context, its result read as a reason.
+    `call_ended`: the result says the call went away, not the callee (outcomes.ended_by_call)."""
 
     context: str
     reason: RingFailure
+    call_ended: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from callcontrol.domain.flows.events import (
     TransferFailed,
 )
 from callcontrol.domain.flows.media_events import DigitsPressed, PromptFailed, PromptPlayed, RecognizeEnded
-from callcontrol.domain.flows.outcomes import menu_failure, ring_failure
+from callcontrol.domain.flows.outcomes import ended_by_call, menu_failure, ring_failure
 from callcontrol.domain.flows.prompts import MenuFailure, tones_as_digits
 from callcontrol.domain.flows.state import FlowRun
 
@@ -49,9 +49,8 @@ def flow_event(event: CallbackEvent, run: FlowRun) -> FlowEvent | None:
     if kind is EventKind.ADD_PARTICIPANT_SUCCEEDED:
         return InvitationAnswered(context)
     if kind is EventKind.ADD_PARTICIPANT_FAILED:
-        result = event.result
-        return InvitationFailed(context, ring_failure(result.code if result else None,
-                                                      result.sub_code if result else None))
+        code, sub_code = (event.result.code, event.result.sub_code) if event.result else (None, None)
+        return InvitationFailed(context, ring_failure(code, sub_code), ended_by_call(code, sub_code))
     if kind is EventKind.CANCEL_ADD_PARTICIPANT_SUCCEEDED:
         return InvitationCancelled(context)
     if kind in (EventKind.REMOVE_PARTICIPANT_SUCCEEDED, EventKind.REMOVE_PARTICIPANT_FAILED):

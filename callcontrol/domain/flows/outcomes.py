@@ -20,6 +20,12 @@ _NO_ANSWER_CODES: Final = frozenset({480})  # offline / not registered: nobody t
 _DECLINED_SUBCODES: Final = frozenset({8538})
 _BUSY_SUBCODES: Final = frozenset({8539, 8540, 560486})  # busy, busy everywhere, PSTN busy
 _NO_ANSWER_SUBCODES: Final = frozenset({10004})  # 487: not answered within the invitation timeout
+# The inviting side gave up: 487 "canceled by the caller" (subcode 0 or 540487), 8542 "call
+# canceled", 8543 "call doesn't exist" (contract §8). Our own cancels are told apart by the run
+# (the invitation is `cancelling`); on one still ringing it is the call ending under it.
+_CALL_GONE_SUBCODES: Final = frozenset({8542, 8543})
+_CANCELED_CODE: Final = 487
+_CANCELED_SUBCODES: Final = frozenset({0, 540487})
 
 
 def ring_failure(code: int | None, sub_code: int | None) -> RingFailure:
@@ -30,6 +36,11 @@ def ring_failure(code: int | None, sub_code: int | None) -> RingFailure:
     if sub_code in _NO_ANSWER_SUBCODES or code in _NO_ANSWER_CODES:
         return RingFailure.NO_ANSWER
     return RingFailure.FAILED
+
+
+def ended_by_call(code: int | None, sub_code: int | None) -> bool:
+    """Whether an invitation's end says the call it rang for went away (not the callee)."""
+    return sub_code in _CALL_GONE_SUBCODES or (code == _CANCELED_CODE and sub_code in _CANCELED_SUBCODES)
 
 
 # ACS's MediaEventReasonCode subcodes on RecognizeFailed: no key before the initial silence

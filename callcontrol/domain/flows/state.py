@@ -142,7 +142,7 @@ class FlowRun:
         return next((item for item in self.pending if item.context == context), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "format": STATE_FORMAT,
             "flow": self.flow,
             "runId": self.run_id,
@@ -164,8 +164,10 @@ class FlowRun:
             "startedAt": _iso(self.started_at),
             "deadline": _iso(self.deadline),
             "outcome": self.outcome.value if self.outcome else None,
-            "collected": [list(pair) for pair in self.collected],
         }
+        if self.collected:  # only while a collect's keys await an ask: a run without reads as stored
+            body["collected"] = [list(pair) for pair in self.collected]
+        return body
 
     @classmethod
     def from_json(cls, data: object) -> FlowRun:

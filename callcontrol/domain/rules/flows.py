@@ -24,7 +24,6 @@ def flow_problems(rules: RuleSet) -> list[FieldProblem]:
         try:
             flows = parse_flows(rules.flows, "flows")
             names = set(flows)
-            problems.extend(_not_runnable(flows))
         except InvalidInput as exc:
             problems.extend(exc.problems)
             names = set(rules.flows)  # a flow with problems is reported there, not as missing
@@ -36,12 +35,13 @@ def flow_problems(rules: RuleSet) -> list[FieldProblem]:
     return problems
 
 
-def _not_runnable(flows: dict[str, Flow]) -> list[FieldProblem]:
-    """Steps the engine knows but this release cannot run live yet (the ask's HTTP adapter):
-    refused rather than accepted and silently sent to their fallback."""
-    return [FieldProblem(f"flows.{name}.steps[{index}].type",
-                         "ask steps are not available in this release yet")
-            for name, flow in flows.items()
+def ask_step_fields(rules: RuleSet) -> list[str]:
+    """Where a validated set's ask steps are (`flows.<name>.steps[<i>]`): the app refuses to
+    put such a set in force while it has no secret to sign ask requests with."""
+    if rules.flows is None:
+        return []
+    return [f"flows.{name}.steps[{index}]"
+            for name, flow in _parsed(json.dumps(rules.flows, sort_keys=True)).items()
             for index, step in enumerate(flow.steps) if step.type is StepType.ASK]
 
 

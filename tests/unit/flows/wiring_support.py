@@ -24,6 +24,7 @@ from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.media import Media
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
+from callcontrol.usecases.ports import FlowAsks
 from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.actions.support import FakeAcs
 from tests.unit.inbound.support import CALLEE, incoming
@@ -80,6 +81,7 @@ class FlowRig:
     inbound: InboundCalls
     callbacks: Callbacks
     runs: FlowRuns
+    backend: MemoryTableBackend
 
     async def offer(self) -> IncomingCall:
         call = incoming(caller=CALLER, callee=CALLEE)
@@ -101,8 +103,8 @@ class FlowRig:
         return [s.operation_context for s in self.acs.sent if s.action == action]
 
 
-async def flow_rig(flow: dict[str, Any], *, outbox: OutboxRelay | None = None,
-                   publish_digits: bool = False) -> FlowRig:
+async def flow_rig(flow: dict[str, Any], asks: FlowAsks | None = None, *,
+                   outbox: OutboxRelay | None = None, publish_digits: bool = False) -> FlowRig:
     """`outbox`: the call events are announced (and attached to the store here)."""
     backend = MemoryTableBackend()
     rules = RuleStore(backend)
@@ -115,8 +117,8 @@ async def flow_rig(flow: dict[str, Any], *, outbox: OutboxRelay | None = None,
     calls = Calls(store, lambda: acs, default_caller_id=lambda: None)
     participants = Participants(store, lambda: acs, default_caller_id=lambda: None)
     media = Media(store, lambda: acs)
-    runs = FlowRuns(store, FlowCatalog(rules), FlowActions(store, calls, participants, media))
+    runs = FlowRuns(store, FlowCatalog(rules), FlowActions(store, calls, participants, media, asks))
     inbound = InboundCalls(rules=RuleSetCache(rules, 5), claims=ClaimStore(backend), calls=store,
                            gateway=lambda: acs, options=InboundOptions(), flows=runs)
     return FlowRig(rules, acs, store, inbound,
-                   Callbacks(store, flows=runs, publish_digits=publish_digits), runs)
+                   Callbacks(store, flows=runs, publish_digits=publish_digits), runs, backend)
