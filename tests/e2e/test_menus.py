@@ -8,6 +8,7 @@ reprompt. Each test uses fresh parties and its own rule set.
 
 from __future__ import annotations
 
+import json
 import struct
 import time
 from collections import Counter
@@ -23,8 +24,10 @@ from tests.e2e.inbound_support import (
     inbound_calls,
     use_rules_fixture,  # noqa: F401  (a fixture)
 )
+from tests.e2e.test_flow_asks import ask_url, asks, receiver_path, script
 from tests.e2e.test_flow_runs import disorder_fixture, finished_flow, flow_requests, flow_rules  # noqa: F401
 from tests.support.loopback import LoopbackServer
+from tools.stack import Stack
 
 MEDIA_OPERATIONS = ("CallMedia_Play", "CallMedia_Recognize", "CallMedia_CancelAllMediaOperations")
 
@@ -196,3 +199,29 @@ def test_a_prompt_acs_cannot_fetch_takes_on_failed(
     assert call["flow"]["outcome"] == "hungUp"
     plays = {op["operationContext"]: op["status"] for op in call["operations"] if op["kind"] == "play"}
     assert sorted(plays.values()) == ["failed", "succeeded"], call["operations"]
+
+
+def test_the_keys_a_collect_step_gathers_reach_the_ask_and_nothing_else(
+    app: App, emulator: Emulator, stack: Stack, use_rules: RuleSetter, prompts: Prompts,
+) -> None:
+    caller, callee, path = pstn(), acs_user(), receiver_path()
+    script(emulator, path, {"answer": {"next": "bye"}})
+    use_rules(flow_rules(callee, {"start": "account", "steps": [
+        {"id": "account", "type": "collect", "prompt": {"file": prompts.url("menu.wav")},
+         "maxDigits": 4, "minDigits": 4, "next": "crm", "noInput": "bye"},
+        {"id": "crm", "type": "ask", "url": ask_url(stack, path), "timeoutSeconds": 5,
+         "choices": ["bye"], "fallback": "bye"},
+        {"id": "bye", "type": "hangup"}]}))
+    placed = emulator.incoming_call(caller, callee)
+    at_menu(app, placed["serverCallId"])
+    press(emulator, placed["serverCallId"], "4321")
+
+    call = finished_flow(app, emulator, placed["serverCallId"])
+    assert trail(call["flow"]) == [("account", 1, "collected"), ("crm", 1, "next:bye"), ("bye", 1, None)]
+    [seen] = asks(emulator, path)
+    assert seen["verified"] is True and seen["body"]["collected"] == {"account": "4321"}
+    assert "4321" not in json.dumps(call), call  # the call's view
+    history = app.events(call["callConnectionId"])
+    pressed = [e["data"]["dtmfResult"] for e in history if e["type"].endswith("RecognizeCompleted")]
+    assert pressed == [{"tones": "withheld", "toneCount": 4}], pressed
+    assert "4321" not in json.dumps(history)
