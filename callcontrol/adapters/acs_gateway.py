@@ -1,10 +1,8 @@
 """The ACS Call Automation gateway: the only module that talks to ACS, through the official SDK.
 
 It converts our identifiers to the SDK's, bounds every request in time, passes an idempotency key
-on as the ACS `Repeatability-Request-ID`, and translates SDK errors into the app's vocabulary:
-8522 → CallGone (a NotFound), another 404 → NotFound; 8501/8528 (call not established / already
-ended) → Conflict; other 4xx → AcsRejected carrying ACS's code; 429/5xx (after the SDK's own
-retries) and timeouts → AcsUnavailable. Nothing from azure.core escapes this module.
+on as the ACS `Repeatability-Request-ID`, and translates SDK errors into the app's vocabulary
+(the conversions and the error table: acs_wire.py). Nothing from azure.core escapes this module.
 """
 
 from __future__ import annotations
@@ -15,134 +13,33 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from azure.communication.callautomation import (
-    CallConnectionProperties,
-    CallParticipant,
-    FileSource,
     PhoneNumberIdentifier,
     RecognizeInputType,
-    SsmlSource,
-    TextSource,
 )
-from azure.communication.callautomation._shared.models import identifier_from_raw_id
 from azure.communication.callautomation.aio import CallAutomationClient, CallConnectionClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.exceptions import (
-    AzureError,
-    HttpResponseError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
 
+from callcontrol.adapters.acs_wire import (
+    call_from_sdk,
+    participant_from_sdk,
+    play_source,
+    status_and_code,
+    to_sdk_identifier,
+    translate_error,
+)
 from callcontrol.adapters.telemetry.dependencies import client_options
 from callcontrol.domain.callback_binding import callback_uri
 from callcontrol.domain.errors import (
-    AcsErrorInfo,
-    AcsRejected,
-    AcsUnavailable,
-    CallGone,
-    Conflict,
     NotFound,
 )
-from callcontrol.domain.flows.prompts import KEY_TONES, Prompt, PromptKind
-from callcontrol.domain.identifiers import Identifier, from_raw_id
-from callcontrol.domain.models import AcsCall, AddParticipantOutcome, CallState, Participant
+from callcontrol.domain.flows.prompts import KEY_TONES, Prompt
+from callcontrol.domain.identifiers import Identifier
+from callcontrol.domain.models import AcsCall, AddParticipantOutcome, Participant
 from callcontrol.observability import telemetry
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-# ACS codes for "the call is not in a state that allows this" (contract §8).
-_STATE_CONFLICT_CODES = {"8501", "8528"}
-_GONE_CODES = {"8522"}
-
-
-def to_sdk_identifier(identifier: Identifier) -> Any:
-    return identifier_from_raw_id(identifier.raw_id)
-
-
-def play_source(prompt: Prompt) -> FileSource | TextSource | SsmlSource:
-    """A flow's prompt as the SDK's play source (text: ACS speaks it with Azure AI services)."""
-    if prompt.kind is PromptKind.FILE:
-        return FileSource(prompt.value)
-    if prompt.kind is PromptKind.TEXT:
-        return TextSource(text=prompt.value, voice_name=prompt.voice, source_locale=prompt.language)
-    return SsmlSource(ssml_text=prompt.value)
-
-
-def _participant(item: CallParticipant) -> Participant:
-    return Participant(
-        identifier=from_raw_id(item.identifier.raw_id if item.identifier else ""),
-        is_muted=bool(item.is_muted),
-        is_on_hold=bool(getattr(item, "is_on_hold", False)),
-    )
-
-
-def _call(props: CallConnectionProperties) -> AcsCall:
-    state_value = str(getattr(props.call_connection_state, "value", props.call_connection_state))
-    try:
-        state = CallState(state_value)
-    except ValueError:
-        state = CallState.UNKNOWN
-    caller = props.source_caller_id_number
-    return AcsCall(
-        call_connection_id=props.call_connection_id or "",
-        server_call_id=props.server_call_id,
-        correlation_id=props.correlation_id,
-        state=state,
-        targets=tuple(from_raw_id(t.raw_id) for t in props.targets or []),
-        source=from_raw_id(props.source.raw_id) if props.source else None,
-        source_caller_id=caller.properties.get("value") if caller else None,
-        source_display_name=props.source_display_name,
-        answered_by=props.answered_by.raw_id if props.answered_by else None,
-    )
-
-
-def _translate(exc: Exception, action: str) -> Exception:
-    if isinstance(exc, asyncio.TimeoutError | ServiceRequestError | ServiceResponseError):
-        return AcsUnavailable(f"ACS did not answer {action} in time")
-    if isinstance(exc, HttpResponseError):
-        status = exc.status_code or 500
-        code = str(exc.error.code) if exc.error is not None and exc.error.code else None
-        message = (exc.error.message if exc.error is not None else None) or exc.reason or ""
-        info = AcsErrorInfo(status=status, code=code, message=str(message))
-        if status == 429 or status >= 500:
-            retry_after = _retry_after(exc)
-            return AcsUnavailable(
-                f"ACS is unavailable for {action} (HTTP {status})", retry_after_seconds=retry_after
-            )
-        if code in _GONE_CODES:
-            return CallGone(f"ACS: {message or 'call not found'} ({action})")
-        if isinstance(exc, ResourceNotFoundError):
-            return NotFound(f"ACS: {message or 'call not found'} ({action})")
-        if code in _STATE_CONFLICT_CODES:
-            reason = "the call is not established" if code == "8501" else "the call has ended"
-            return Conflict(f"ACS refused {action}: {reason} ({message}, code {code})")
-        return AcsRejected(f"ACS refused {action}: {message}", info)
-    if isinstance(exc, AzureError):
-        # The SDK's message names hosts and ports: it goes to the log, not to the client.
-        logger.info("ACS %s failed: %s", action, exc.message)  # the log filter redacts
-        return AcsUnavailable(f"ACS request for {action} failed")
-    return exc
-
-
-def _status_and_code(exc: Exception) -> tuple[int | None, str | None]:
-    """HTTP status and ACS's error code of a failed request (None, None for a timeout)."""
-    if not isinstance(exc, HttpResponseError):
-        return None, None
-    code = str(exc.error.code) if exc.error is not None and exc.error.code else None
-    return exc.status_code, code
-
-
-def _retry_after(exc: HttpResponseError) -> int:
-    response: Any = exc.response
-    header = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return max(1, int(header)) if header else 5
-    except ValueError:
-        return 5
-
 
 class AcsGateway:
     def __init__(
@@ -172,10 +69,10 @@ class AcsGateway:
             try:
                 return await asyncio.wait_for(operation(), self._timeout)
             except Exception as exc:
-                translated = _translate(exc, action)
+                translated = translate_error(exc, action)
                 if translated is exc:
                     raise
-                status, code = _status_and_code(exc)
+                status, code = status_and_code(exc)
                 span.fail(str(translated), {"acs.status": status or 0, "acs.code": code or ""})
                 observed.metrics.acs_error(action=action, status=status, code=code)
                 # GetCall of a call ACS has dropped is its answer for every ended call, not news.
@@ -212,7 +109,7 @@ class AcsGateway:
                 **self._headers(repeatability_id),
             ),
         )
-        return _call(props)
+        return call_from_sdk(props)
 
     async def reject(
         self, incoming_call_context: str, reason: str, *, repeatability_id: str | None = None
@@ -261,13 +158,13 @@ class AcsGateway:
         props = await self._run(
             "create call", lambda: self._client.create_call(target, callback, **options)
         )
-        return _call(props)
+        return call_from_sdk(props)
 
     # --- mid-call actions -----------------------------------------------------------------
 
     async def get_call_properties(self, call_connection_id: str) -> AcsCall:
         connection = self._connection(call_connection_id)
-        return _call(await self._run("get call", connection.get_call_properties))
+        return call_from_sdk(await self._run("get call", connection.get_call_properties))
 
     async def hang_up(
         self, call_connection_id: str, *, for_everyone: bool, repeatability_id: str | None = None
@@ -302,7 +199,7 @@ class AcsGateway:
     async def list_participants(self, call_connection_id: str) -> list[Participant]:
         async def collect() -> list[Participant]:
             connection = self._connection(call_connection_id)
-            return [_participant(p) async for p in connection.list_participants()]
+            return [participant_from_sdk(p) async for p in connection.list_participants()]
 
         return await self._run("list participants", collect)
 
@@ -311,7 +208,7 @@ class AcsGateway:
         found = await self._run(
             "get participant", lambda: connection.get_participant(to_sdk_identifier(who))
         )
-        return _participant(found)
+        return participant_from_sdk(found)
 
     async def add_participant(
         self,
@@ -336,7 +233,7 @@ class AcsGateway:
         )
         return AddParticipantOutcome(
             invitation_id=result.invitation_id,
-            participant=_participant(result.participant) if result.participant else None,
+            participant=participant_from_sdk(result.participant) if result.participant else None,
             operation_context=result.operation_context,
         )
 

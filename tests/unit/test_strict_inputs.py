@@ -16,7 +16,7 @@ import pytest
 from azure.core.exceptions import AzureError
 from pydantic import ValidationError
 
-from callcontrol.adapters.acs_gateway import _translate
+from callcontrol.adapters.acs_wire import translate_error
 from callcontrol.domain.errors import (
     AcsErrorInfo,
     AcsRejected,
@@ -184,7 +184,7 @@ def test_a_storage_failure_hides_its_cause_and_says_when_to_retry() -> None:
 
 
 def test_an_acs_transport_failure_hides_its_cause() -> None:
-    translated = _translate(AzureError("Cannot connect to host 127.0.0.1:8089 ssl:default"),
+    translated = translate_error(AzureError("Cannot connect to host 127.0.0.1:8089 ssl:default"),
                             "get call")
     assert isinstance(translated, AcsUnavailable)
     response = error_response(translated)

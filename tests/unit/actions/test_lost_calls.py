@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from azure.core.exceptions import ODataV4Format, ResourceNotFoundError
 
-from callcontrol.adapters.acs_gateway import _translate
+from callcontrol.adapters.acs_wire import translate_error
 from callcontrol.domain.errors import CallGone, NotFound
 from callcontrol.domain.models import AcsCall, CallState, OperationStatus
 from callcontrol.domain.reconciliation import NOT_FOUND_AT_ACS, RECONCILIATION_EVENT
@@ -116,8 +116,8 @@ def _http_error(status: int, code: str) -> Exception:
 
 
 def test_the_gateway_names_8522_apart_from_another_404() -> None:
-    assert type(_translate(_http_error(404, "8522"), "get call")) is CallGone
-    assert type(_translate(_http_error(404, "8523"), "remove participant")) is NotFound
+    assert type(translate_error(_http_error(404, "8522"), "get call")) is CallGone
+    assert type(translate_error(_http_error(404, "8523"), "remove participant")) is NotFound
 
 
 async def test_an_8522_for_a_call_the_store_does_not_hold_asks_acs_nothing_more() -> None:
