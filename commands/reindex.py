@@ -10,7 +10,7 @@ import asyncio
 import sys
 
 from callcontrol.adapters.store.calls import CallStore
-from callcontrol.composition import table_backend_from_settings
+from callcontrol.composition.from_settings import table_backend_from_settings
 from callcontrol.domain.errors import CallControlError
 from callcontrol.settings import load_settings
 

@@ -16,7 +16,7 @@ from callcontrol.adapters.store.rules import (
     RuleStore,
     version_etag,
 )
-from callcontrol.composition import rules_file_seed
+from callcontrol.composition.from_settings import rules_file_seed
 from callcontrol.domain.errors import NotFound, PreconditionFailed, PreconditionRequired, SettingError
 from callcontrol.domain.rules import RuleSet, default_rule_set, parse_rule_set
 from callcontrol.settings import load_settings

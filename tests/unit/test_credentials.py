@@ -16,7 +16,7 @@ from azure.identity.aio import DefaultAzureCredential, ManagedIdentityCredential
 
 import callcontrol.adapters.credentials
 from callcontrol.adapters.credentials import token_credential
-from callcontrol.composition import gateway_from_settings, table_backend_from_settings
+from callcontrol.composition.from_settings import gateway_from_settings, table_backend_from_settings
 from callcontrol.domain.errors import SettingError
 from callcontrol.settings import load_settings
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from callcontrol.adapters.readiness import JwksProbe
-from callcontrol.composition import Services, SettingsProbe, use_services
+from callcontrol.composition import Services, use_services
+from callcontrol.composition.from_settings import SettingsProbe
 from callcontrol.settings import load_settings
 from callcontrol.usecases.readiness import CheckReadiness, NotReady, Readiness
 from tests.support.app import http_request, invoke, json_body

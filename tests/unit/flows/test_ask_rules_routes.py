@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from callcontrol.composition import Services, rules_file_seed, use_services
+from callcontrol.composition import Services, use_services
+from callcontrol.composition.from_settings import rules_file_seed
 from callcontrol.domain.errors import SettingError
 from callcontrol.settings import load_settings
 from tests.support.app import http_request, invoke, json_body

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from callcontrol.composition import SettingsProbe
+from callcontrol.composition.from_settings import SettingsProbe
 from callcontrol.domain.errors import SettingError
 from callcontrol.domain.events.call_events import EventType
 from callcontrol.settings import load_settings

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from callcontrol.adapters.store.codec import decode_call, decode_decision, encode_call
-from callcontrol.composition import inbound_options_from_settings
+from callcontrol.composition.from_settings import inbound_options_from_settings
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.identifiers import Identifier, IdentifierKind, from_raw_id, parse_lenient_identifier
 from callcontrol.domain.models import (

@@ -185,7 +185,7 @@ def test_acs_accepts_no_keys() -> None:
 
 def test_the_app_names_the_role_it_is_granted() -> None:
     # When ACS refuses the identity, /api/ready and its log name this role; the alert matches it.
-    from callcontrol.composition import ACS_ROLE
+    from callcontrol.composition.from_settings import ACS_ROLE
 
     assert ACS_ROLE.startswith(ACS_CALLER_ROLE_NAME)
     assert template(ACCESS)["variables"]["acsCallerRoleName"]["value"] == ACS_CALLER_ROLE_NAME
