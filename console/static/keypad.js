@@ -41,7 +41,7 @@ function renderKeypad(ctx) {
     ? `<span class="${last.heard ? "heard" : "lost"}" data-testid="keypad-result">${esc(last.keys)}: ${esc(last.verdict)}</span>`
     : '<span class="muted" data-testid="keypad-result">no key pressed yet</span>';
   return `<div class="head"><b>Keypad</b> ${as} <span class="muted" data-testid="keypad-listening">· ${esc(listening(call))}</span></div>
-    <div class="keypad" data-testid="keypad">${keys}</div><div class="keypad-result">${result}</div>`;
+    <div class="keypad-body"><div class="keypad" data-testid="keypad">${keys}</div><div class="keypad-result">${result}</div></div>`;
 }
 
 async function pressKey(dataset, button, ctx) {
