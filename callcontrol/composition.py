@@ -53,6 +53,7 @@ from callcontrol.usecases.flow_runs import FlowRuns
 from callcontrol.usecases.flow_start import PRE_ANSWER_ASK_BUDGET
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.jobs import OUTBOX, RECONCILER, RETENTION, Jobs
+from callcontrol.usecases.media import Media
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
 from callcontrol.usecases.ports import CallerTokens, EventPublisher, FlowAsks, Probe
@@ -222,7 +223,7 @@ class SettingsProbe:
         reads: list[Callable[[], object]] = [
             lambda: s.acs_endpoint, lambda: s.acs_resource_id, lambda: s.callback_base_url,
             lambda: s.callback_issuer, lambda: s.callback_jwks_url, lambda: s.table_connection,
-            lambda: s.default_caller_id, lambda: s.acs_request_timeout_seconds,
+            lambda: s.default_caller_id, lambda: s.acs_request_timeout_seconds, lambda: s.publish_digits,
             lambda: s.rules_cache_seconds, lambda: s.redirect_max_hops,
             lambda: s.redirect_loop_key, lambda: s.redirect_loop_reject_reason,
             lambda: s.reconcile_after_minutes, lambda: s.reconcile_max_calls,
@@ -402,9 +403,14 @@ class Services:
                             default_caller_id=lambda: self.settings.default_caller_id)
 
     @cached_property
+    def media(self) -> Media:
+        return Media(self.call_store, lambda: self.gateway)
+
+    @cached_property
     def flow_runs(self) -> FlowRuns:
         return FlowRuns(self.call_store, FlowCatalog(self.rule_store),
-                        FlowActions(self.call_store, self.calls, self.participants, self.asks))
+                        FlowActions(self.call_store, self.calls, self.participants, self.media,
+                                    self.asks))
 
     @cached_property
     def asks(self) -> FlowAsks:
@@ -412,7 +418,8 @@ class Services:
 
     @cached_property
     def callbacks(self) -> Callbacks:
-        return Callbacks(self.call_store, self.callback_tokens, flows=self.flow_runs)
+        return Callbacks(self.call_store, self.callback_tokens, flows=self.flow_runs,
+                         publish_digits=self.settings.publish_digits)
 
     @cached_property
     def inbound(self) -> InboundCalls:
@@ -426,7 +433,8 @@ class Services:
     def rules(self) -> Rules:
         return Rules(self.rule_store, self.rule_cache,
                      ask_signing=lambda: self.settings.flow_ask_secret is not None,
-                     ask_setting=FLOW_ASK_SECRET)
+                     ask_setting=FLOW_ASK_SECRET,
+                     speech=self.settings.cognitive_services_endpoint is not None)
 
     @cached_property
     def reconciler(self) -> Reconciler:

@@ -59,6 +59,7 @@ REDIRECT_LOOP_KEY: Final = "REDIRECT_LOOP_KEY"
 REDIRECT_LOOP_REJECT_REASON: Final = "REDIRECT_LOOP_REJECT_REASON"
 ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
 EVENTGRID_TOPIC_ENDPOINT: Final = "EVENTGRID_TOPIC_ENDPOINT"
+PUBLISH_DIGITS: Final = "PUBLISH_DIGITS"
 EVENTGRID_TOPIC_KEY: Final = "EVENTGRID_TOPIC_KEY"
 EVENTGRID_PUBLISH_TIMEOUT_SECONDS: Final = "EVENTGRID_PUBLISH_TIMEOUT_SECONDS"
 OUTBOX_SCHEDULE: Final = "OUTBOX_SCHEDULE"
@@ -118,6 +119,9 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
                 "api/events); unset = call events are not published"),
     SettingSpec(EVENTGRID_TOPIC_KEY, Where.LOCAL_ONLY, "topic access key; absent = managed identity"),
     SettingSpec(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one publish", "5"),
+    SettingSpec(PUBLISH_DIGITS, Where.OPTIONAL,
+                "true: the call.flow.step event ending a menu or collect attempt carries the keys "
+                "pressed (`digits`); false: only the choice made (keys are personal data)", "false"),
     SettingSpec(OUTBOX_SCHEDULE, Where.INFRA,
                 "NCRONTAB schedule of the outbox sweep (re-publishes pending call events)",
                 DEFAULT_OUTBOX_SCHEDULE),
@@ -416,6 +420,13 @@ class Settings:
         if given is not None:
             return given
         return f"https://login.microsoftonline.com/{self.entra_tenant_id}/discovery/v2.0/keys"
+
+    @property
+    def publish_digits(self) -> bool:
+        raw = self._require(PUBLISH_DIGITS).lower()
+        if raw not in ("true", "false"):
+            raise SettingError(PUBLISH_DIGITS, f"must be true or false, got {raw!r}")
+        return raw == "true"
 
     @property
     def eventgrid_topic_endpoint(self) -> str | None:

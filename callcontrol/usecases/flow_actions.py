@@ -9,6 +9,7 @@ reaches ACS as a new request. An add is reserved in the very write that moved th
 latency: bench/flow_step_bench.py). Requests before the answer (answer, reject, redirect) are the
 inbound use case's; an ask is the ask port's (FlowAsks), and its outcome comes back as an event
 the caller applies to the run in a write of its own, as it does for a request ACS refused.
+Prompts and menus are usecases/media.py's.
 """
 
 from __future__ import annotations
@@ -34,9 +35,14 @@ from callcontrol.domain.flows import (
     TransferCall,
     TransferFailed,
 )
+from callcontrol.domain.flows.actions import CancelMedia, PlayMedia, RecognizeDtmf
+from callcontrol.domain.flows.media_events import PromptFailed, RecognizeEnded
+from callcontrol.domain.flows.prompts import MenuFailure
 from callcontrol.usecases import calls as call_commands
+from callcontrol.usecases import media as media_commands
 from callcontrol.usecases import participants as participant_commands
 from callcontrol.usecases.calls import Calls
+from callcontrol.usecases.media import Media
 from callcontrol.usecases.participants import Participants
 from callcontrol.usecases.ports import CallRecords, FlowAsks
 
@@ -50,15 +56,20 @@ def refused_event(action: FlowAction) -> FlowEvent:
     """How the run reads a request that failed for good."""
     if isinstance(action, TransferCall):
         return TransferFailed(action.context)
+    if isinstance(action, PlayMedia):
+        return PromptFailed(action.context)
+    if isinstance(action, RecognizeDtmf):
+        return RecognizeEnded(action.context, MenuFailure.FAILED)
     return InvitationFailed(action.context, RingFailure.FAILED)
 
 
 class FlowActions:
     def __init__(self, calls: CallRecords, call_actions: Calls, participants: Participants,
-                 asks: FlowAsks | None = None) -> None:
+                 media: Media, asks: FlowAsks | None = None) -> None:
         self._calls = calls
         self._call_actions = call_actions
         self._participants = participants
+        self._media = media
         self._asks = asks
 
     async def ask(self, action: AskRequest) -> FlowEvent:
@@ -89,7 +100,8 @@ class FlowActions:
             results = await asyncio.gather(*(self._one(call_connection_id, a) for a in batch))
             refused.extend(action for action, ok in zip(batch, results, strict=True) if not ok)
             index += len(batch)
-        failed = [refused_event(a) for a in refused if isinstance(a, AddParticipant | TransferCall)]
+        failed = [refused_event(a) for a in refused
+                  if isinstance(a, AddParticipant | TransferCall | PlayMedia | RecognizeDtmf)]
         return [*failed, *outcomes]
 
     async def _one(self, call_id: str, action: FlowAction) -> bool:
@@ -127,6 +139,18 @@ class FlowActions:
             return self._call_actions.hang_up(call_commands.HangUp(
                 call_id, for_everyone=action.for_everyone, repeatability_id=rid,
                 operation_context=context))
+        return self._media_request(call_id, action)
+
+    def _media_request(self, call_id: str, action: FlowAction) -> Awaitable[object] | None:
+        context, rid = action.context, action.repeatability_id
+        if isinstance(action, PlayMedia):
+            return self._media.play(media_commands.PlayPrompt(call_id, action.prompt, context, rid))
+        if isinstance(action, RecognizeDtmf):
+            return self._media.recognize(media_commands.RecognizeDigits(
+                call_id, action.target, action.prompt, action.max_tones, action.initial_silence_seconds,
+                action.inter_tone_seconds, context, rid, action.stop_tones))
+        if isinstance(action, CancelMedia):
+            return self._media.cancel(media_commands.CancelMedia(call_id, context, rid))
         logger.warning("flow request %s cannot be sent on a connected call", action.name)
         return None
 

@@ -65,6 +65,9 @@ class Cause:
     acs_event_id: str | None = None
     acs_event_type: str | None = None
     actor: Actor | None = None  # the management caller whose request made the change
+    # The keys a RecognizeCompleted held, only when PUBLISH_DIGITS says they may be published;
+    # never in to_json (the outbox's cause) nor the repr (logs).
+    digits: str | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"source": self.source.value}
@@ -131,7 +134,7 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
     old_inbound = before.inbound if before is not None else None
     if after.inbound is not None and after.inbound != old_inbound:
         found.append((EventType.INBOUND_DECIDED, "inbound", {"decision": after.inbound.to_json()}))
-    found.extend(_flow_steps(before, after))
+    found.extend(_with_digits(_flow_steps(before, after), cause.digits))
     old_rank = before.state.rank if before is not None else CallState.UNKNOWN.rank
     if old_rank < CallState.CONNECTED.rank <= after.state.rank and not after.state.is_final:
         found.append((EventType.CONNECTED, "connected", {}))
@@ -202,6 +205,19 @@ def _roster_entry(participant: Participant) -> dict[str, Any]:
     # Flat on purpose: the publisher's serialiser costs per JSON node, on the app's event loop.
     return {"rawId": participant.identifier.raw_id, "isMuted": participant.is_muted,
             "isOnHold": participant.is_on_hold}
+
+
+def _with_digits(steps: list[tuple[EventType, str, dict[str, Any]]], digits: str | None
+                 ) -> list[tuple[EventType, str, dict[str, Any]]]:
+    """The step events, the keys (published by setting) on the first one that ends an entry:
+    the attempt the keys ended (a goto ended after it in the same write is not theirs)."""
+    if digits is None:
+        return steps
+    for _, _, change in steps:
+        if change.get("outcome") is not None:
+            change["digits"] = digits
+            break
+    return steps
 
 
 def _settled(before: CallRecord | None, after: CallRecord) -> list[Operation]:

@@ -78,6 +78,14 @@ from callcontrol.domain.flows.events import (
     TransferAccepted,
     TransferFailed,
 )
+from callcontrol.domain.flows.media_events import DigitsPressed, PromptFailed, PromptPlayed, RecognizeEnded
+from callcontrol.domain.flows.menus import (
+    digits_pressed,
+    media_overdue,
+    prompt_failed,
+    prompt_played,
+    recognize_ended,
+)
 from callcontrol.domain.flows.model import AskStep, Flow, RingFailure, RingStep, TransferStep
 from callcontrol.domain.flows.state import FlowOutcome, FlowRun, InvitationStatus, RunStatus, Waiting
 from callcontrol.domain.flows.turn import SETTLE_WAIT, Turn, enter_current
@@ -291,6 +299,8 @@ def _overdue(turn: Turn, event: StepOverdue) -> None:  # noqa: ARG001
         turn.go(step.fallback, "overdue")
     elif run.waiting is Waiting.TRANSFER and isinstance(step, TransferStep):
         turn.go(step.on_failed, "overdue")
+    else:
+        media_overdue(turn)
 
 
 _HANDLERS: Final[dict[type, Callable[[Turn, Any], None]]] = {
@@ -308,4 +318,8 @@ _HANDLERS: Final[dict[type, Callable[[Turn, Any], None]]] = {
     TransferAccepted: _transfer_accepted,
     TransferFailed: _transfer_failed,
     StepOverdue: _overdue,
+    PromptPlayed: prompt_played,
+    PromptFailed: prompt_failed,
+    DigitsPressed: digits_pressed,
+    RecognizeEnded: recognize_ended,
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from callcontrol.domain.flows.media_events import MediaEvent
 from callcontrol.domain.flows.model import RingFailure
 from callcontrol.domain.identifiers import Identifier
 
@@ -131,5 +132,5 @@ class StepOverdue:
 FlowEvent = (
     FlowStarted | CallConnected | AnswerFailed | InvitationAnswered | InvitationFailed
     | InvitationCancelled | ParticipantRemoved | CallerHungUp | CallDisconnected | AskAnswered
-    | AskFailed | TransferAccepted | TransferFailed | StepOverdue
+    | AskFailed | TransferAccepted | TransferFailed | StepOverdue | MediaEvent
 )
