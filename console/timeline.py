@@ -192,7 +192,8 @@ def _callback_steps(
 ) -> list[Step]:
     steps = []
     for callback in callbacks:
-        data = (callback.get("event") or {}).get("data") or {}
+        event = callback.get("event") or {}
+        data = event.get("data") or {}
         if (
             data.get("serverCallId") != server_call_id
             and callback.get("callConnectionId") not in connection_ids
@@ -210,7 +211,12 @@ def _callback_steps(
             detail = "roster: " + ", ".join(roster)
         failed = not callback.get("delivered", True) or name.endswith("Failed")
         kind = MEDIA if media else "callback"
-        steps.append(Step(float(callback["time"]), ACS, APP, label, kind, detail, failed))
+        # The log records a callback once the app answered it, after what the app did meanwhile
+        # (the Recognize a PlayCompleted asked for): drawn when ACS sent it, unless a fault
+        # (delayed, reordered, duplicated) made the delivery itself the point.
+        sent = iso_seconds(str(event.get("time") or "")) if not callback.get("fault") else None
+        at = sent if sent is not None else float(callback["time"])
+        steps.append(Step(at, ACS, APP, label, kind, detail, failed))
     return steps
 
 

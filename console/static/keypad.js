@@ -18,7 +18,7 @@ function remoteParties(call) {
 function listening(call) {
   const ops = call.connections.flatMap((c) => c.media || []);
   const collecting = ops.find((op) => op.kind === "recognize" && op.phase === "collecting");
-  if (collecting) return `a recognize is listening${collecting.operationContext ? ` (${collecting.operationContext})` : ""}`;
+  if (collecting) return "a recognize is listening";
   const running = ops[0];
   if (running) return `${running.kind} ${running.phase}`;
   return "nothing is listening: keys pressed now are lost";

@@ -1,7 +1,8 @@
-"""The console's keypad (issue 22), in a real browser: on a call the app answered, a recognize
-started through the official SDK against the stack's emulator (a file prompt, two keys), keys
-pressed on the page's keypad as the caller; the page says what each press did, the emulator's
-recognize completes with those tones, and the timeline shows the prompt, the keys and the end.
+"""The console's keypad (issue 22), in a real browser, keys pressed on the page as the caller:
+to a menu flow of the app (a rule set with a play and a menu step: the key picks the choice),
+and to a recognize started by hand through the official SDK against the stack's emulator. The
+page says what each press did, the emulator's recognize completes with those tones, and the
+timeline shows the prompts, the keys and how the recognize ended.
 
 Skips with the reason where Playwright or Chromium is missing. Takes console-keypad.png.
 """
@@ -20,7 +21,7 @@ from azure.communication.callautomation import (
 )
 from azure.core.credentials import AzureKeyCredential
 
-from tests.e2e.conftest import Emulator, acs_user, eventually, pstn
+from tests.e2e.conftest import App, Emulator, acs_user, eventually, pstn
 from tests.e2e.console_support import (
     SCREENSHOTS,
     browser_fixture,  # noqa: F401  (a fixture)
@@ -29,6 +30,12 @@ from tests.e2e.console_support import (
     skip_without_browser,
     steps,
 )
+from tests.e2e.inbound_support import (
+    RuleSetter,
+    inbound_calls,
+    use_rules_fixture,  # noqa: F401  (a fixture)
+)
+from tests.e2e.test_flow_runs import flow_rules
 from tests.integration.emulator.media_support import FileServer, wav
 from tools.stack import Stack
 
@@ -75,7 +82,63 @@ def recognize_completed(emulator: Emulator, connection_id: str) -> dict[str, Any
     return None
 
 
-def test_keys_pressed_on_the_keypad_reach_the_menu_and_show_on_the_timeline(
+def labels_in_order(page: Any, expected: list[str]) -> None:
+    labels = steps(page)
+    positions = [next((i for i, label in enumerate(labels) if label.startswith(word)), -1)
+                 for word in expected]
+    assert -1 not in positions and positions == sorted(positions), labels
+
+
+def test_a_key_pressed_on_the_keypad_picks_the_app_menus_choice(
+    page: Any, app: App, emulator: Emulator, use_rules: RuleSetter, files: FileServer
+) -> None:
+    expect = sync_api.expect
+    caller, number, sales = pstn(), acs_user(), acs_user()
+    files.files.update({"hello.wav": wav(0.3), "menu.wav": wav(1.0)})
+    use_rules(flow_rules(number, {"start": "welcome", "steps": [
+        {"id": "welcome", "type": "play", "prompt": {"file": files.url("hello.wav")}, "next": "main"},
+        {"id": "main", "type": "menu", "prompt": {"file": files.url("menu.wav")},
+         "choices": {"1": "sales", "2": "bye"}, "initialSilenceSeconds": 60, "retries": 0,
+         "fallback": "bye"},
+        {"id": "sales", "type": "ring", "targets": [sales], "timeoutSeconds": 60, "fallback": "bye"},
+        {"id": "bye", "type": "hangup"}]}))
+    page.get_by_test_id("unscripted").select_option("ring")  # sales rings until answered here
+    expect(page.get_by_test_id("flash")).to_contain_text("HTTP 200")
+    placed = emulator.incoming_call(caller, number)
+    scid = placed["serverCallId"]
+    panel = page.get_by_test_id("control-keypad")
+    expect(panel.get_by_test_id("keypad-as")).to_have_text(f"as {caller['phoneNumber']}")
+    expect(panel.get_by_test_id("keypad-listening")).to_contain_text("a recognize is listening")
+    expect(page.get_by_test_id("control-flow").get_by_test_id("flow-step")).to_have_text("main")
+
+    panel.get_by_test_id("keypad-key-1").click()
+    expect(panel.get_by_test_id("keypad-result")).to_have_text("1: heard by the menu")
+    flow_panel = page.get_by_test_id("control-flow")
+    expect(flow_panel.get_by_test_id("flow-step")).to_have_text("sales")  # the choice
+    expect(flow_panel.get_by_test_id("flow-path")).to_contain_text("main · choice:sales")
+    connection_id = next(c["callConnectionId"] for c in inbound_calls(app, scid) if c.get("flow"))
+    completed = eventually(lambda: recognize_completed(emulator, connection_id), what="RecognizeCompleted")
+    assert completed["dtmfResult"]["tones"] == ["one"]
+    # While sales rings, nothing listens: the key is lost, and the page says so.
+    panel.get_by_test_id("keypad-key-5").click()
+    expect(panel.get_by_test_id("keypad-result")).to_have_text("5: no one was listening")
+
+    timeline = page.get_by_test_id("timeline")
+    expect(timeline).to_contain_text("presses 5")
+    expect(timeline).to_contain_text("prompt file hello.wav")
+    expect(timeline).to_contain_text("tones 1")
+    # The callback log writes PlayCompleted once the app answered it, after the Recognize the
+    # app sent meanwhile: only its presence is checked.
+    labels_in_order(page, ["Play → 202", "Recognize → 202", "presses 1", "RecognizeCompleted",
+                           "main: choice:sales", "presses 5"])
+    assert any(label.startswith("PlayCompleted") for label in steps(page)), steps(page)
+    # The app kept only how many keys: its history withholds them.
+    history = app.request("GET", f"calls/{connection_id}/events").json()["value"]
+    recognized = [e for e in history if e["type"].endswith("RecognizeCompleted")]
+    assert recognized and all(e["data"]["dtmfResult"]["tones"] == "withheld" for e in recognized)
+
+
+def test_keys_pressed_on_the_keypad_reach_a_recognize_started_through_the_sdk(
     page: Any, stack: Stack, emulator: Emulator, files: FileServer, fast_media: None
 ) -> None:
     expect = sync_api.expect
@@ -95,7 +158,7 @@ def test_keys_pressed_on_the_keypad_reach_the_menu_and_show_on_the_timeline(
         RecognizeInputType.DTMF, PhoneNumberIdentifier(caller["phoneNumber"]),
         play_prompt=FileSource(files.url("menu.wav")), dtmf_max_tones_to_collect=2,
         initial_silence_timeout=300, dtmf_inter_tone_timeout=60, operation_context="menu")
-    expect(panel.get_by_test_id("keypad-listening")).to_contain_text("a recognize is listening (menu)")
+    expect(panel.get_by_test_id("keypad-listening")).to_contain_text("a recognize is listening")
 
     panel.get_by_test_id("keypad-key-4").click()
     expect(panel.get_by_test_id("keypad-result")).to_have_text("4: heard by the menu")
@@ -112,10 +175,8 @@ def test_keys_pressed_on_the_keypad_reach_the_menu_and_show_on_the_timeline(
     timeline = page.get_by_test_id("timeline")
     expect(timeline).to_contain_text("presses 9")
     expect(timeline).to_contain_text("tones 4 #")  # RecognizeCompleted's detail
-    labels = steps(page)
-    order = ["AnswerCall", "Recognize → 202", "presses 4", "presses #", "RecognizeCompleted", "presses 9"]
-    positions = [next((i for i, label in enumerate(labels) if label.startswith(word)), -1) for word in order]
-    assert -1 not in positions and positions == sorted(positions), labels
+    labels_in_order(page, ["AnswerCall", "Recognize → 202", "presses 4", "presses #", "RecognizeCompleted",
+                           "presses 9"])
     media = page.locator('[data-testid=step]', has_text="Recognize → 202")
     expect(media).to_have_attribute("fill", "#00838f")  # a prompt, not a plain request
     prompt = page.locator("text.detail", has_text="prompt file menu.wav")
