@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from console.flow_entries import flow_entries
 from console.keypad import (
     MAX_PRESSES,
     KeypadInputError,
@@ -149,3 +150,28 @@ def test_a_console_press_needs_the_same_party_and_count_to_name_the_keys() -> No
         ("4:+19999999999", "presses 1", "heard by the menu"),
         ("4:+14255550100", "presses 7 7", "no one was listening"),
     ]
+
+
+def test_a_callback_is_drawn_when_acs_sent_it_unless_a_fault_made_the_delivery_the_point() -> None:
+    def completed(logged: float, sent: str, fault: str | None) -> dict[str, Any]:
+        return {"time": logged, "type": "Microsoft.Communication.RecognizeCompleted", "status": 200,
+                "callConnectionId": "K1", "fault": fault,
+                "event": {"time": sent, "data": {"serverCallId": "S1", "dtmfResult": {"tones": ["one"]}}}}
+
+    logs = Logs(call(), callbacks=[completed(40.0, "1970-01-01T00:00:30+00:00", None),
+                                   completed(41.0, "1970-01-01T00:00:30+00:00", "reorder")],
+                flow_events=[])
+    assert [s["time"] for s in build(logs)["steps"]] == [30.0, 41.0]
+
+
+def test_prompt_steps_say_what_they_play_and_where_each_key_goes() -> None:
+    rule_set = {"rules": [], "defaultAction": {"type": "flow", "flow": "ivr"}, "flows": {"ivr": {"steps": [
+        {"id": "hi", "type": "play", "prompt": {"text": "Hello"}, "next": "main"},
+        {"id": "main", "type": "menu", "prompt": {"file": "https://media.example/menu.wav"},
+         "choices": {"1": "sales", "#": "hi"}, "noInput": "bye", "invalidInput": "hi"},
+        {"id": "pin", "type": "collect", "prompt": {"ssml": "<speak/>"}, "maxDigits": 4},
+    ]}}}
+    steps = flow_entries(rule_set)[0]["steps"]
+    assert [s["summary"] for s in steps] == [
+        "play text", "menu: file menu.wav; 1 → sales, # → hi", "collect up to 4 keys after ssml"]
+    assert steps[1]["next"] == {"noInput": "bye", "invalidInput": "hi"}
