@@ -84,8 +84,27 @@ def _step(step: dict[str, Any]) -> dict[str, Any]:
         summary = f"reject ({step.get('reason', 'none')})"
     elif kind == "goto":
         summary = f"go to {step.get('next')}"
+    elif kind in ("play", "menu", "collect"):
+        summary = _media_summary(kind, step)
     else:
         summary = kind
-    nexts = {key: step[key] for key in ("fallback", "onNoAnswer", "onBusy", "onDeclined", "onFailed")
+    nexts = {key: step[key] for key in ("fallback", "onNoAnswer", "onBusy", "onDeclined", "onFailed",
+                                        "noInput", "invalidInput")
              if isinstance(step.get(key), str)}
     return {"id": step.get("id"), "type": kind, "summary": summary, "targets": targets, "next": nexts}
+
+
+def _media_summary(kind: str, step: dict[str, Any]) -> str:
+    """A prompt step in words: what it plays and, for a menu, which key goes where."""
+    found = step.get("prompt")
+    prompt: dict[str, Any] = found if isinstance(found, dict) else {}
+    source = next((f"{key} {str(prompt[key]).rsplit('/', 1)[-1]}" if key == "file" else key
+                   for key in ("file", "text", "ssml") if prompt.get(key)), "a prompt")
+    if kind == "play":
+        return f"play {source}"
+    if kind == "menu":
+        listed = step.get("choices")
+        choices: dict[str, Any] = listed if isinstance(listed, dict) else {}
+        keys = ", ".join(f"{key} → {target}" for key, target in choices.items())
+        return f"menu: {source}; {keys or 'no choices'}"
+    return f"collect up to {step.get('maxDigits')} keys after {source}"

@@ -24,6 +24,7 @@ from yarl import URL
 from console import api_page, timeline
 from console.flow_entries import flow_entries
 from console.flow_steps import FLOW_STEP_TYPE
+from console.keypad import KeypadInputError, PressLog, dtmf_body, heard_flags, parse_press, verdict
 
 STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
@@ -40,6 +41,7 @@ class Upstreams:
 
 UPSTREAMS = web.AppKey("upstreams", Upstreams)
 SESSION = web.AppKey("session", aiohttp.ClientSession)
+PRESSES = web.AppKey("presses", PressLog)
 
 
 # A loopback name, then at most a port: "[::1]:7072", never "[::1].evil.example" or "[x]".
@@ -61,9 +63,11 @@ async def local_only(request: web.Request, handler: Any) -> web.StreamResponse:
     return await handler(request)
 
 
-def _problem(status: int, detail: str) -> web.Response:
+def _problem(status: int, detail: str, errors: list[dict[str, str]] | None = None) -> web.Response:
     title = {400: "Bad Request", 403: "Forbidden", 502: "Bad Gateway"}.get(status, "Error")
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
     return web.json_response(body, status=status, content_type="application/problem+json")
 
 
@@ -176,8 +180,39 @@ async def call_timeline(request: web.Request) -> web.StreamResponse:
         # What the app published to the emulator's topic: its flow runs' steps.
         _values(request, "emulator", f"eventgrid/events?type={FLOW_STEP_TYPE}"),
     )
-    logs = timeline.Logs(call, journal, requests, callbacks, deliveries, app_calls, flow_events)
+    presses = request.app[PRESSES].of_call(server_call_id)
+    logs = timeline.Logs(call, journal, requests, callbacks, deliveries, app_calls, flow_events, presses)
     return web.json_response(timeline.build(logs))
+
+
+async def keypad_press(request: web.Request) -> web.StreamResponse:
+    """The tester presses keys as a remote party: the emulator's dtmf endpoint, then the console
+    remembers the keys for the timeline and says whether a recognize heard them."""
+    server_call_id = request.match_info["serverCallId"]
+    try:
+        press = parse_press(await request.json())
+    except KeypadInputError as exc:
+        return _problem(400, f"{exc.field}: {exc.reason}", [{"field": exc.field, "reason": exc.reason}])
+    except ValueError:  # not JSON at all
+        return _problem(400, "body: must be JSON", [{"field": "body", "reason": "must be JSON"}])
+    path = f"calls/{quote(server_call_id, safe='')}/dtmf"
+    try:
+        status, content_type, raw = await _exchange(
+            request, "emulator", path, "POST", json.dumps(dtmf_body(press)).encode())
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        return _problem(502, f"the emulator did not answer: {type(exc).__name__}")
+    if status != 200:  # the emulator's own refusal (no such call, ended, not a party): as it is
+        headers = {"Content-Type": content_type} if content_type and raw else {}
+        return web.Response(status=status, body=raw or None, headers=headers)
+    try:
+        reply = json.loads(raw)
+    except ValueError:
+        reply = None
+    heard = heard_flags(reply)
+    if heard is None:
+        return _problem(502, "the emulator's dtmf reply has no tones")
+    record = request.app[PRESSES].add(server_call_id, press, heard)
+    return web.json_response({**record.to_json(), "tones": reply["tones"], "verdict": verdict(heard)})
 
 
 async def _session_context(app: web.Application) -> Any:
@@ -189,12 +224,14 @@ async def _session_context(app: web.Application) -> Any:
 def make_app(upstreams: Upstreams) -> web.Application:
     app = web.Application(middlewares=[local_only])
     app[UPSTREAMS] = upstreams
+    app[PRESSES] = PressLog()
     app.cleanup_ctx.append(_session_context)
     app.router.add_get("/", index)
     app.router.add_get("/favicon.ico", favicon)
     app.router.add_static("/static/", STATIC, append_version=False)
     app.router.add_get("/console/snapshot", snapshot)
     app.router.add_get("/console/timeline", call_timeline)
+    app.router.add_post("/console/calls/{serverCallId}/keypad", keypad_press)
     app.router.add_route("*", r"/console/{side:app|emulator}/{path:.*}", proxy)
     api_page.add_routes(app)  # /api-docs: the API page
     return app

@@ -2,8 +2,9 @@
 
 Built from what the emulator records: its network journal (who dialled, rang, answered,
 declined, hung up), the Event Grid deliveries (IncomingCall), the app's requests to ACS and
-ACS's callbacks to the app; plus the app's own inbound decision and its flow runs (the
-`call.flow.step` events the app published to the emulator's topic). Pure: no I/O here.
+ACS's callbacks to the app (media ones, prompts and their ends, read by console/media_steps.py);
+plus the app's own inbound decision, its flow runs (the `call.flow.step` events the app published
+to the emulator's topic) and the keys pressed on the console's keypad. Pure: no I/O here.
 """
 
 from __future__ import annotations
@@ -12,6 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.flow_steps import flow_steps
+from console.keypad import PressRecord
+from console.media_steps import KIND as MEDIA
+from console.media_steps import (
+    callback_detail,
+    is_media_event,
+    is_media_operation,
+    keypress_steps,
+    request_detail,
+)
 from console.steps import ACS, APP, Step, iso_seconds
 
 EVENT_PREFIX = "Microsoft.Communication."
@@ -39,6 +49,7 @@ class Logs:
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     app_calls: list[dict[str, Any]] = field(default_factory=list)
     flow_events: list[dict[str, Any]] = field(default_factory=list)
+    presses: list[PressRecord] = field(default_factory=list)  # the console keypad's own
 
 
 def raw_id(identifier: dict[str, Any] | None) -> str:
@@ -79,6 +90,7 @@ def build(logs: Logs) -> dict[str, Any]:
     steps += _callback_steps(logs.callbacks, server_call_id, connection_ids)
     steps += _decision_steps(logs.app_calls, server_call_id, connection_ids)
     steps += flow_steps(logs.flow_events, server_call_id)
+    steps += keypress_steps(logs.journal, logs.presses, server_call_id, raw_id)
     steps.sort(key=lambda step: step.time)
     return {
         "serverCallId": server_call_id,
@@ -98,8 +110,8 @@ def _network_steps(journal: list[dict[str, Any]], server_call_id: str, app_ids: 
         result = entry.get("result") or {}
         detail = _result_text(result)
         at = float(entry["time"])
-        if party in app_ids:
-            continue  # the app's own legs show as its requests and callbacks
+        if party in app_ids or kind == "pressedKeys":
+            continue  # the app's own legs show as its requests and callbacks; keys as media
         if kind == "dialed":
             steps.append(Step(at, party, ACS, f"dials {short_name(other)}", "network", _headers(entry)))
         elif kind == "ringing":
@@ -151,11 +163,14 @@ def _request_steps(
         if not ours:
             continue
         status = request.get("status")
-        operation = str(request.get("operation", "")).removeprefix("CallConnection_")
+        operation = str(request.get("operation", ""))
+        media = is_media_operation(operation)
+        operation = operation.removeprefix("CallConnection_").removeprefix("CallMedia_")
         label = f"{operation} → {status}"
-        detail = _request_detail(body)
+        detail = request_detail(body) if media else _request_detail(body)
         failed = not isinstance(status, int) or status >= 400
-        steps.append(Step(float(request["time"]), APP, ACS, label, "request", detail, failed))
+        kind = MEDIA if media else "request"
+        steps.append(Step(float(request["time"]), APP, ACS, label, kind, detail, failed))
     return steps
 
 
@@ -177,7 +192,8 @@ def _callback_steps(
 ) -> list[Step]:
     steps = []
     for callback in callbacks:
-        data = (callback.get("event") or {}).get("data") or {}
+        event = callback.get("event") or {}
+        data = event.get("data") or {}
         if (
             data.get("serverCallId") != server_call_id
             and callback.get("callConnectionId") not in connection_ids
@@ -187,11 +203,20 @@ def _callback_steps(
         status = callback.get("status")
         label = f"{name} → {status if status is not None else callback.get('error')}"
         detail = _result_text(data.get("resultInformation") or {})
-        if name == "ParticipantsUpdated":
+        media = is_media_event(name)
+        if media:
+            detail = callback_detail(data, detail)
+        elif name == "ParticipantsUpdated":
             roster = [short_name(raw_id(p.get("identifier"))) for p in data.get("participants", [])]
             detail = "roster: " + ", ".join(roster)
         failed = not callback.get("delivered", True) or name.endswith("Failed")
-        steps.append(Step(float(callback["time"]), ACS, APP, label, "callback", detail, failed))
+        kind = MEDIA if media else "callback"
+        # The log records a callback once the app answered it, after what the app did meanwhile
+        # (the Recognize a PlayCompleted asked for): drawn when ACS sent it, unless a fault
+        # (delayed, reordered, duplicated) made the delivery itself the point.
+        sent = iso_seconds(str(event.get("time") or "")) if not callback.get("fault") else None
+        at = sent if sent is not None else float(callback["time"])
+        steps.append(Step(at, ACS, APP, label, kind, detail, failed))
     return steps
 
 

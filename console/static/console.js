@@ -262,7 +262,8 @@ function renderAppCalls(calls, networkCalls) {
 }
 
 // the timeline as a sequence diagram -----------------------------------------------------------
-const COLORS = { network: "#0f8a6c", eventgrid: "#c46a00", request: "#1f5fbf", callback: "#7a3fb8", decision: "#596273", flow: "#a1306f" };
+const COLORS = { network: "#0f8a6c", eventgrid: "#c46a00", request: "#1f5fbf", callback: "#7a3fb8", decision: "#596273", flow: "#a1306f",
+  media: "#00838f", tones: "#5d4037" };
 const LANE_W = 240, LEFT = 70, TOP = 56, ROW_H = 44;
 
 async function refreshTimeline() {
