@@ -54,6 +54,12 @@ def test_a_huge_whole_number_is_refused_by_its_bounds_not_an_overflow() -> None:
     }
 
 
+def test_a_null_caller_id_does_not_stand_for_one_on_a_phone_target() -> None:
+    problems = problems_of(steps({"id": "r", "type": "ring", "targets": [{**ALICE, "callerId": None}]}))
+    assert [(p.field, p.reason.split(" (")[0]) for p in problems] == [
+        ("flows.sales.steps[0].targets[0].callerId", "is required for a phone number")]
+
+
 def test_loops_through_a_step_that_waits_are_allowed() -> None:
     flow = flow_of(steps(ring("ring", fallback="again"), {"id": "again", "type": "goto", "next": "ring"}))
     assert isinstance(flow.steps[1], GotoStep)
