@@ -11,7 +11,10 @@ import copy
 from typing import Any
 
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
 from jsonschema import Draft202012Validator
+from schemathesis import GenerationMode
 
 from callcontrol.domain.errors import InvalidInput
 from callcontrol.domain.flows import parse_flows
@@ -161,3 +164,22 @@ def test_what_the_schema_cannot_say_only_the_parser_refuses(
     with pytest.raises(InvalidInput) as caught:
         parse_flows({"f": copy.deepcopy(flow)})
     assert any(p.field == field and reason in p.reason for p in caught.value.problems), caught.value.problems
+
+
+# Flows as the OpenAPI fuzz tier generates them from the schema: each parses, or is refused for
+# one of the reasons above (a first problem of any other kind means the schema is looser).
+_DOCUMENT = {"openapi": "3.1.0", "info": {"title": "flow", "version": "1"}, "paths": {"/flow": {"put": {
+    "requestBody": {"required": True, "content": {"application/json": {"schema": FLOW_SCHEMA}}},
+    "responses": {"200": {"description": "parsed"}}}}}}
+_GENERATED = next(op.ok() for op in schemathesis.openapi.from_dict(_DOCUMENT).get_all_operations())
+CONTEXT_REASONS = {reason for _, _, reason in CONTEXT}
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(case=_GENERATED.as_strategy(GenerationMode.POSITIVE))
+def test_a_flow_the_schema_generates_parses_or_is_refused_for_context(case: Any) -> None:
+    try:
+        parse_flows({"f": copy.deepcopy(case.body)})
+    except InvalidInput as exc:
+        first = exc.problems[0]
+        assert any(reason in first.reason for reason in CONTEXT_REASONS), (first, case.body)
