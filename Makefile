@@ -74,7 +74,7 @@ lint: bootstrap
 
 # Rewrites docs/img/*.png from the browser test (the console's views and the API page).
 screenshots: bootstrap
-	CONSOLE_SCREENSHOTS_DIR=docs/img $(PY) -m pytest tests/e2e/test_console.py
+	CONSOLE_SCREENSHOTS_DIR=docs/img $(PY) -m pytest tests/e2e/test_console.py tests/e2e/test_console_flows.py
 
 bench: bootstrap
 	$(PY) -m bench

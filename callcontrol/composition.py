@@ -33,8 +33,10 @@ from callcontrol.adapters.telemetry import configure_telemetry
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
+from callcontrol.domain.rules.flows import ask_step_fields
 from callcontrol.observability import telemetry
 from callcontrol.settings import (
+    FLOW_ASK_SECRET,
     OUTBOX_SCHEDULE,
     RECONCILE_SCHEDULE,
     RETENTION_SCHEDULE,
@@ -48,11 +50,13 @@ from callcontrol.usecases.calls import Calls
 from callcontrol.usecases.flow_actions import FlowActions
 from callcontrol.usecases.flow_catalog import FlowCatalog
 from callcontrol.usecases.flow_runs import FlowRuns
+from callcontrol.usecases.flow_start import PRE_ANSWER_ASK_BUDGET
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from callcontrol.usecases.jobs import OUTBOX, RECONCILER, RETENTION, Jobs
+from callcontrol.usecases.media import Media
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
-from callcontrol.usecases.ports import CallerTokens, EventPublisher, Probe
+from callcontrol.usecases.ports import CallerTokens, EventPublisher, FlowAsks, Probe
 from callcontrol.usecases.readiness import CheckReadiness, NotReady, Readiness
 from callcontrol.usecases.reconcile import ReconcileOptions, Reconciler, RunReconciliation
 from callcontrol.usecases.retention import Retention, RetentionOptions, RunRetention
@@ -105,7 +109,8 @@ def gateway_from_settings(settings: Settings, opened: Opened | None = None) -> A
                            callback_url=settings.callback_url,
                            timeout_seconds=settings.acs_request_timeout_seconds,
                            token_credential=None if settings.acs_access_key
-                           else _credential(settings, opened))
+                           else _credential(settings, opened),
+                           cognitive_services_endpoint=settings.cognitive_services_endpoint)
 
 
 def authenticator_from_settings(settings: Settings) -> CallbackAuthenticator:
@@ -121,6 +126,13 @@ def caller_tokens_from_settings(settings: Settings) -> CallerTokens:
     return connect_caller_tokens(issuers=settings.entra_issuers,
                                  audiences=settings.management_api_audiences,
                                  jwks_url=settings.entra_jwks_url)
+
+
+def asks_from_settings(settings: Settings) -> FlowAsks:
+    """aiohttp is imported here, as for the other clients: only an app that asks loads it."""
+    from callcontrol.adapters.ask_client import HttpAsks
+
+    return HttpAsks(settings.flow_ask_secret)
 
 
 def table_backend_from_settings(settings: Settings,
@@ -151,12 +163,14 @@ def publisher_from_settings(settings: Settings, opened: Opened | None = None) ->
 
 def inbound_options_from_settings(settings: Settings) -> InboundOptions:
     # The lease outlasts everything a live owner can wait on after taking the claim (the rule
-    # set read, one ACS request, the write that marks the claim decided), each bounded by its
+    # set read, a flow's asks, one ACS request, the write that marks the claim decided), each bounded by its
     # deadline: a stuck write fails inside the lease instead of handing the offer to a
     # redelivery that would act a second time.
     from callcontrol.adapters.store.backend import STORAGE_DEADLINE_SECONDS
 
-    lease = settings.acs_request_timeout_seconds + 3 * STORAGE_DEADLINE_SECONDS + 5
+    # A flow's asks before the answer are made under the claim too (usecases/flow_start.py).
+    lease = (settings.acs_request_timeout_seconds + 3 * STORAGE_DEADLINE_SECONDS + 5
+             + PRE_ANSWER_ASK_BUDGET)
     return InboundOptions(
         redirect_max_hops=settings.redirect_max_hops,
         loop_key=settings.redirect_loop_key,
@@ -209,13 +223,14 @@ class SettingsProbe:
         reads: list[Callable[[], object]] = [
             lambda: s.acs_endpoint, lambda: s.acs_resource_id, lambda: s.callback_base_url,
             lambda: s.callback_issuer, lambda: s.callback_jwks_url, lambda: s.table_connection,
-            lambda: s.default_caller_id, lambda: s.acs_request_timeout_seconds,
+            lambda: s.default_caller_id, lambda: s.acs_request_timeout_seconds, lambda: s.publish_digits,
             lambda: s.rules_cache_seconds, lambda: s.redirect_max_hops,
             lambda: s.redirect_loop_key, lambda: s.redirect_loop_reject_reason,
             lambda: s.reconcile_after_minutes, lambda: s.reconcile_max_calls,
             lambda: s.pending_operation_timeout_seconds, lambda: s.add_participant_margin_seconds,
             lambda: s.call_retention_days, lambda: s.rule_versions_kept,
-            lambda: s.retention_batch_size, lambda: rules_file_seed(s)(),
+            lambda: s.retention_batch_size, lambda: s.flow_ask_secret, lambda: rules_file_seed(s)(),
+            lambda: s.cognitive_services_endpoint,
             *(partial(s.schedule, name) for name in JOB_SCHEDULES.values()),
         ]
         problems = []
@@ -251,9 +266,14 @@ def rules_file_seed(settings: Settings, root: Path = APP_ROOT) -> Seed:
         except ValueError as exc:
             raise SettingError(RULES_FILE, f"names a file that is not valid JSON ({exc})") from None
         try:
-            return parse_rule_set(payload)
+            rules = parse_rule_set(payload)
         except InvalidInput as exc:
             raise SettingError(RULES_FILE, f"names an invalid rule set: {exc.detail}") from None
+        asks = ask_step_fields(rules)
+        if asks and settings.flow_ask_secret is None:  # as PUT /api/rules refuses it
+            raise SettingError(RULES_FILE, f"names a rule set with ask steps ({', '.join(asks)}), "
+                                           f"and {FLOW_ASK_SECRET} is not set to sign them")
+        return rules
 
     return seed
 
@@ -273,8 +293,10 @@ class Services:
         authenticator: CallbackAuthenticator | None = None,
         publisher: EventPublisher | None = None,
         caller_tokens: CallerTokens | None = None,
+        asks: FlowAsks | None = None,
     ) -> None:
         self.settings = settings
+        self._asks = asks
         self._caller_tokens = caller_tokens
         self._backend = backend
         self._gateway = gateway
@@ -381,13 +403,23 @@ class Services:
                             default_caller_id=lambda: self.settings.default_caller_id)
 
     @cached_property
+    def media(self) -> Media:
+        return Media(self.call_store, lambda: self.gateway)
+
+    @cached_property
     def flow_runs(self) -> FlowRuns:
         return FlowRuns(self.call_store, FlowCatalog(self.rule_store),
-                        FlowActions(self.call_store, self.calls, self.participants))
+                        FlowActions(self.call_store, self.calls, self.participants, self.media,
+                                    self.asks))
+
+    @cached_property
+    def asks(self) -> FlowAsks:
+        return self._asks or asks_from_settings(self.settings)
 
     @cached_property
     def callbacks(self) -> Callbacks:
-        return Callbacks(self.call_store, self.callback_tokens, flows=self.flow_runs)
+        return Callbacks(self.call_store, self.callback_tokens, flows=self.flow_runs,
+                         publish_digits=self.settings.publish_digits)
 
     @cached_property
     def inbound(self) -> InboundCalls:
@@ -399,7 +431,10 @@ class Services:
 
     @cached_property
     def rules(self) -> Rules:
-        return Rules(self.rule_store, self.rule_cache)
+        return Rules(self.rule_store, self.rule_cache,
+                     ask_signing=lambda: self.settings.flow_ask_secret is not None,
+                     ask_setting=FLOW_ASK_SECRET,
+                     speech=self.settings.cognitive_services_endpoint is not None)
 
     @cached_property
     def reconciler(self) -> Reconciler:

@@ -59,6 +59,7 @@ REDIRECT_LOOP_KEY: Final = "REDIRECT_LOOP_KEY"
 REDIRECT_LOOP_REJECT_REASON: Final = "REDIRECT_LOOP_REJECT_REASON"
 ACS_REQUEST_TIMEOUT_SECONDS: Final = "ACS_REQUEST_TIMEOUT_SECONDS"
 EVENTGRID_TOPIC_ENDPOINT: Final = "EVENTGRID_TOPIC_ENDPOINT"
+PUBLISH_DIGITS: Final = "PUBLISH_DIGITS"
 EVENTGRID_TOPIC_KEY: Final = "EVENTGRID_TOPIC_KEY"
 EVENTGRID_PUBLISH_TIMEOUT_SECONDS: Final = "EVENTGRID_PUBLISH_TIMEOUT_SECONDS"
 OUTBOX_SCHEDULE: Final = "OUTBOX_SCHEDULE"
@@ -80,7 +81,10 @@ MANAGEMENT_API_AUDIENCES: Final = "MANAGEMENT_API_AUDIENCES"
 ENTRA_ISSUERS: Final = "ENTRA_ISSUERS"
 ENTRA_JWKS_URL: Final = "ENTRA_JWKS_URL"
 LISTING_KEY: Final = "LISTING_KEY"
+COGNITIVE_SERVICES_ENDPOINT: Final = "COGNITIVE_SERVICES_ENDPOINT"
 LISTING_KEY_MIN_CHARS: Final = 32
+FLOW_ASK_SECRET: Final = "FLOW_ASK_SECRET"
+FLOW_ASK_SECRET_MIN_CHARS: Final = 32
 
 REAL_ACS_ISSUER: Final = "https://acscallautomation.communication.azure.com"
 REAL_ACS_JWKS_URL: Final = "https://acscallautomation.communication.azure.com/calling/keys"
@@ -115,6 +119,9 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
                 "api/events); unset = call events are not published"),
     SettingSpec(EVENTGRID_TOPIC_KEY, Where.LOCAL_ONLY, "topic access key; absent = managed identity"),
     SettingSpec(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, Where.OPTIONAL, "bound on one publish", "5"),
+    SettingSpec(PUBLISH_DIGITS, Where.OPTIONAL,
+                "true: the call.flow.step event ending a menu or collect attempt carries the keys "
+                "pressed (`digits`); false: only the choice made (keys are personal data)", "false"),
     SettingSpec(OUTBOX_SCHEDULE, Where.INFRA,
                 "NCRONTAB schedule of the outbox sweep (re-publishes pending call events)",
                 DEFAULT_OUTBOX_SCHEDULE),
@@ -162,6 +169,17 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
                 "numbers in the index and signing the listing's continuation tokens; unset = "
                 "derived from the account key in CallStateStorage, and with identity-based "
                 "storage made once and kept in the callindex table (set it there)"),
+    # Text prompts (docs/deployment.md#prompts): ACS speaks them with this Azure AI services
+    # resource, named on every answer and create; unset = only audio-file prompts can work.
+    SettingSpec(COGNITIVE_SERVICES_ENDPOINT, Where.OPTIONAL,
+                "https endpoint of the Azure AI services resource connected to ACS "
+                "(https://<custom subdomain>.cognitiveservices.azure.com/), passed on answer and "
+                "create call; unset = calls get no text-to-speech"),
+    # A secret shared with the services a flow's ask step posts to: never in the repo or logs.
+    SettingSpec(FLOW_ASK_SECRET, Where.OPTIONAL,
+                f"secret (at least {FLOW_ASK_SECRET_MIN_CHARS} characters) whose UTF-8 bytes sign "
+                "a flow's ask requests (HMAC-SHA256, docs/flows.md); unset = a rule set with an "
+                "ask step is refused"),
 )
 
 
@@ -289,6 +307,16 @@ class Settings:
         return _derive(account_key.encode(), b"listing-key-from-storage") if account_key else None
 
     @property
+    def flow_ask_secret(self) -> bytes | None:
+        """The ask requests' signing key as the receiver computes it: the value's UTF-8 bytes."""
+        value = self._get(FLOW_ASK_SECRET)
+        if value is None:
+            return None
+        if len(value) < FLOW_ASK_SECRET_MIN_CHARS:  # the value is not echoed: it is a secret
+            raise SettingError(FLOW_ASK_SECRET, f"must be at least {FLOW_ASK_SECRET_MIN_CHARS} characters")
+        return value.encode("utf-8")
+
+    @property
     def managed_identity_pinned(self) -> bool:
         """True where infra pins the app to its managed identity (AZURE_TOKEN_CREDENTIALS)."""
         return (self._get(AZURE_TOKEN_CREDENTIALS) or "").lower() == MANAGED_IDENTITY_CREDENTIAL.lower()
@@ -394,6 +422,13 @@ class Settings:
         return f"https://login.microsoftonline.com/{self.entra_tenant_id}/discovery/v2.0/keys"
 
     @property
+    def publish_digits(self) -> bool:
+        raw = self._require(PUBLISH_DIGITS).lower()
+        if raw not in ("true", "false"):
+            raise SettingError(PUBLISH_DIGITS, f"must be true or false, got {raw!r}")
+        return raw == "true"
+
+    @property
     def eventgrid_topic_endpoint(self) -> str | None:
         return self._url(EVENTGRID_TOPIC_ENDPOINT, required=False)
 
@@ -404,6 +439,24 @@ class Settings:
     @property
     def eventgrid_publish_timeout_seconds(self) -> int:
         return self._int(EVENTGRID_PUBLISH_TIMEOUT_SECONDS, 1, 60)
+
+    @property
+    def cognitive_services_endpoint(self) -> str | None:
+        """Passed to ACS as given (the resource's endpoint ends in a slash); https only, as ACS
+        reaches it with its own identity."""
+        value = self._get(COGNITIVE_SERVICES_ENDPOINT)
+        if value is None:
+            return None
+        try:
+            parsed = urlparse(value)
+            usable = (parsed.scheme == "https" and bool(parsed.hostname)
+                      and not parsed.query and not parsed.fragment)
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            usable = False
+        if not usable:
+            raise SettingError(COGNITIVE_SERVICES_ENDPOINT,
+                               f"must be an https URL without query or fragment, got {value!r}")
+        return value
 
 
 def management_auth_at_index(environ: Mapping[str, str] | None = None) -> AuthMode:

@@ -22,6 +22,8 @@ from aiohttp import web
 from yarl import URL
 
 from console import api_page, timeline
+from console.flow_entries import flow_entries
+from console.flow_steps import FLOW_STEP_TYPE
 
 STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
@@ -126,17 +128,21 @@ async def proxy(request: web.Request) -> web.StreamResponse:
 
 
 async def snapshot(request: web.Request) -> web.StreamResponse:
-    """Both sides at once: the network's calls and ringing legs, the app's calls."""
+    """Both sides at once: the network's calls and ringing legs, the app's calls and the flows
+    its active rule set can start."""
     try:
-        network_calls, legs, settings, app_calls = await asyncio.gather(
+        network_calls, legs, settings, app_calls, rules = await asyncio.gather(
             _values(request, "emulator", "calls"),
             _values(request, "emulator", "legs"),
             _fetch(request, "emulator", "settings"),
             _values(request, "app", "calls"),
+            _fetch(request, "app", "rules"),
         )
     except (aiohttp.ClientError, TimeoutError) as exc:
         return _problem(502, f"the stack did not answer: {type(exc).__name__}")
     status, settings_body = settings
+    rules_status, rule_set = rules
+    rules_ok = rules_status == 200 and isinstance(rule_set, dict)
     return web.json_response(
         {
             "network": {
@@ -145,7 +151,11 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
                 "unscriptedBehavior": settings_body.get("unscriptedBehavior") if status == 200 else None,
                 "resourceNumbers": settings_body.get("resourceNumbers", []) if status == 200 else [],
             },
-            "app": {"calls": app_calls},
+            "app": {
+                "calls": app_calls,
+                "flows": flow_entries(rule_set) if rules_ok else [],
+                "rulesError": None if rules_ok else f"GET /api/rules: HTTP {rules_status}",
+            },
         }
     )
 
@@ -157,14 +167,16 @@ async def call_timeline(request: web.Request) -> web.StreamResponse:
     status, call = await _fetch(request, "emulator", f"calls/{quote(server_call_id, safe='')}")
     if status != 200:
         return _problem(502 if status >= 500 else 400, f"the emulator has no call {server_call_id}")
-    journal, requests, callbacks, deliveries, app_calls = await asyncio.gather(
+    journal, requests, callbacks, deliveries, app_calls, flow_events = await asyncio.gather(
         _values(request, "emulator", f"network-log?serverCallId={quote(server_call_id, safe='')}"),
         _values(request, "emulator", "requests"),
         _values(request, "emulator", "callbacks"),
         _values(request, "emulator", "eventgrid/deliveries"),
         _values(request, "app", "calls"),
+        # What the app published to the emulator's topic: its flow runs' steps.
+        _values(request, "emulator", f"eventgrid/events?type={FLOW_STEP_TYPE}"),
     )
-    logs = timeline.Logs(call, journal, requests, callbacks, deliveries, app_calls)
+    logs = timeline.Logs(call, journal, requests, callbacks, deliveries, app_calls, flow_events)
     return web.json_response(timeline.build(logs))
 
 

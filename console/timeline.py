@@ -2,17 +2,18 @@
 
 Built from what the emulator records: its network journal (who dialled, rang, answered,
 declined, hung up), the Event Grid deliveries (IncomingCall), the app's requests to ACS and
-ACS's callbacks to the app; plus the app's own inbound decision. Pure: no I/O here.
+ACS's callbacks to the app; plus the app's own inbound decision and its flow runs (the
+`call.flow.step` events the app published to the emulator's topic). Pure: no I/O here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-ACS = "acs"
-APP = "app"
+from console.flow_steps import flow_steps
+from console.steps import ACS, APP, Step, iso_seconds
+
 EVENT_PREFIX = "Microsoft.Communication."
 
 # What a party did on the network, as words on its arrow (party -> ACS unless noted).
@@ -37,28 +38,7 @@ class Logs:
     callbacks: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     app_calls: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
-class Step:
-    time: float
-    source: str
-    target: str
-    label: str
-    kind: str
-    detail: str = ""
-    failed: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "time": self.time,
-            "from": self.source,
-            "to": self.target,
-            "label": self.label,
-            "kind": self.kind,
-            "detail": self.detail,
-            "failed": self.failed,
-        }
+    flow_events: list[dict[str, Any]] = field(default_factory=list)
 
 
 def raw_id(identifier: dict[str, Any] | None) -> str:
@@ -98,6 +78,7 @@ def build(logs: Logs) -> dict[str, Any]:
     steps += _request_steps(logs.requests, correlation_id, connection_ids, contexts)
     steps += _callback_steps(logs.callbacks, server_call_id, connection_ids)
     steps += _decision_steps(logs.app_calls, server_call_id, connection_ids)
+    steps += flow_steps(logs.flow_events, server_call_id)
     steps.sort(key=lambda step: step.time)
     return {
         "serverCallId": server_call_id,
@@ -227,7 +208,7 @@ def _decision_steps(
         inbound = app_call.get("inbound")
         if not mine or not inbound or not inbound.get("decidedAt"):
             continue
-        at = _iso_seconds(inbound["decidedAt"])
+        at = iso_seconds(inbound["decidedAt"])
         if at is None:
             continue
         rule = inbound.get("ruleId") or "default"
@@ -266,10 +247,3 @@ def _headers(entry: dict[str, Any]) -> str:
     context = entry.get("customContext") or {}
     headers = {**(context.get("sipHeaders") or {}), **(context.get("voipHeaders") or {})}
     return ", ".join(f"{k}: {v}" for k, v in headers.items())
-
-
-def _iso_seconds(value: str) -> float | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None

@@ -99,6 +99,15 @@ param managementAuth string = 'keys'
 @description('Audiences of the management API app registration (infra/entra/management-api.bicep outputs), comma-separated; needed with entra or both.')
 param managementApiAudiences string = ''
 
+@description('Text prompts: an Azure AI services resource (S0, billed per character spoken, nothing at rest) that ACS speaks them with, ACS\'s identity granted on it, and COGNITIVE_SERVICES_ENDPOINT on the app. Off: only audio-file prompts can play (docs/deployment.md#prompts).')
+param enableSpeechPrompts bool = true
+
+@description('Region of the Azure AI services resource; empty = the deployment region. For a region without Azure AI services or the voices you want.')
+param speechLocation string = ''
+
+@description('A storage account of its own whose one container ACS reads audio-file prompts from without credentials (anonymous blob read). Off by default: audio files can live on any HTTPS URL (docs/deployment.md#prompts-text-to-speech-and-audio-files).')
+param enableAudioPromptStorage bool = false
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -157,6 +166,31 @@ module communication './core/communication.bicep' = {
     name: '${abbrs.communicationServices}${resourceToken}'
     tags: tags
     dataLocation: acsDataLocation
+    systemAssignedIdentity: enableSpeechPrompts
+  }
+}
+
+// Text prompts (docs/deployment.md#prompts): the AI resource and ACS's grant on it.
+module speech './core/speech.bicep' = if (enableSpeechPrompts) {
+  name: 'speech'
+  scope: rg
+  params: {
+    name: '${abbrs.cognitiveServicesAccounts}${resourceToken}'
+    location: empty(speechLocation) ? location : speechLocation
+    tags: tags
+    acsPrincipalId: communication.outputs.principalId
+  }
+}
+
+// Audio-file prompts (docs/deployment.md#prompts-text-to-speech-and-audio-files): opt-in.
+module promptAudio './core/prompt-audio.bicep' = if (enableAudioPromptStorage) {
+  name: 'promptAudio'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}audio${resourceToken}'
+    location: location
+    tags: tags
+    containerName: 'prompts'
   }
 }
 
@@ -237,6 +271,7 @@ module functionApp './app/function-app.bicep' = {
     callEventsTopicEndpoint: callEventsTopic.outputs.endpoint
     managementAuth: managementAuth
     managementApiAudiences: managementApiAudiences
+    cognitiveServicesEndpoint: enableSpeechPrompts ? speech.outputs.endpoint : ''
   }
   // The app's first start reads its package and host storage with these grants.
   dependsOn: [
@@ -290,3 +325,6 @@ output EVENTGRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
 output CALL_EVENTS_TOPIC_NAME string = callEventsTopic.outputs.name
 output EVENTGRID_TOPIC_ENDPOINT string = callEventsTopic.outputs.endpoint
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output AUDIO_PROMPTS_BASE_URL string = enableAudioPromptStorage ? promptAudio.outputs.baseUrl : ''
+output AUDIO_PROMPTS_STORAGE_ACCOUNT_NAME string = enableAudioPromptStorage ? promptAudio.outputs.name : ''
+output COGNITIVE_SERVICES_ENDPOINT string = enableSpeechPrompts ? speech.outputs.endpoint : ''

@@ -54,6 +54,8 @@ class Stack:
             **app_settings(self.emulator_url, self.app_url, self.access_key, self.resource_id,
                            self.azurite.connection_string),
             **topic_settings(self.topic_endpoint, self.topic_key),
+            # the app signs a flow's ask requests with the secret the emulator's receiver checks
+            **({"FLOW_ASK_SECRET": self.ask_secret} if self.ask_secret else {}),
         }
 
     def stop(self) -> None:

@@ -17,7 +17,11 @@ from typing import Any, TypeVar
 from azure.communication.callautomation import (
     CallConnectionProperties,
     CallParticipant,
+    FileSource,
     PhoneNumberIdentifier,
+    RecognizeInputType,
+    SsmlSource,
+    TextSource,
 )
 from azure.communication.callautomation._shared.models import identifier_from_raw_id
 from azure.communication.callautomation.aio import CallAutomationClient, CallConnectionClient
@@ -41,6 +45,7 @@ from callcontrol.domain.errors import (
     Conflict,
     NotFound,
 )
+from callcontrol.domain.flows.prompts import KEY_TONES, Prompt, PromptKind
 from callcontrol.domain.identifiers import Identifier, from_raw_id
 from callcontrol.domain.models import AcsCall, AddParticipantOutcome, CallState, Participant
 from callcontrol.observability import telemetry
@@ -55,6 +60,15 @@ _GONE_CODES = {"8522"}
 
 def to_sdk_identifier(identifier: Identifier) -> Any:
     return identifier_from_raw_id(identifier.raw_id)
+
+
+def play_source(prompt: Prompt) -> FileSource | TextSource | SsmlSource:
+    """A flow's prompt as the SDK's play source (text: ACS speaks it with Azure AI services)."""
+    if prompt.kind is PromptKind.FILE:
+        return FileSource(prompt.value)
+    if prompt.kind is PromptKind.TEXT:
+        return TextSource(text=prompt.value, voice_name=prompt.voice, source_locale=prompt.language)
+    return SsmlSource(ssml_text=prompt.value)
 
 
 def _participant(item: CallParticipant) -> Participant:
@@ -137,10 +151,14 @@ class AcsGateway:
         *,
         callback_url: str,
         timeout_seconds: float = 10.0,
+        cognitive_services_endpoint: str | None = None,
     ) -> None:
         self._client = client
         self._callback_url = callback_url
         self._timeout = timeout_seconds
+        # Named on every answer and create: ACS speaks a call's text prompts with this resource
+        # (None: the SDK sends no callIntelligenceOptions).
+        self._speech_endpoint = cognitive_services_endpoint or None
 
     @property
     def callback_url(self) -> str:
@@ -189,7 +207,9 @@ class AcsGateway:
             "answer",
             lambda: self._client.answer_call(
                 incoming_call_context, self._callback_for(callback_secret),
-                operation_context=operation_context, **self._headers(repeatability_id),
+                operation_context=operation_context,
+                cognitive_services_endpoint=self._speech_endpoint,
+                **self._headers(repeatability_id),
             ),
         )
         return _call(props)
@@ -233,6 +253,7 @@ class AcsGateway:
             "source_caller_id_number": PhoneNumberIdentifier(caller_id) if caller_id else None,
             "source_display_name": display_name,
             "operation_context": operation_context,
+            "cognitive_services_endpoint": self._speech_endpoint,
             **self._headers(repeatability_id),
         }
         # One target is a 1:1 call, a list a group call (create_group_call is deprecated).
@@ -358,13 +379,38 @@ class AcsGateway:
             ),
         )
 
+    # --- media (CallMedia_*: no Repeatability-Request-ID in the swagger, so none is sent) ------
+
+    async def play_media(self, call_connection_id: str, prompt: Prompt, *, operation_context: str) -> None:
+        connection = self._connection(call_connection_id)
+        await self._run("play", lambda: connection.play_media(
+            play_source(prompt), "all", operation_context=operation_context))
+
+    async def recognize_dtmf(
+        self, call_connection_id: str, target: Identifier, *, prompt: Prompt, max_tones: int,
+        initial_silence_seconds: int, inter_tone_seconds: int, operation_context: str,
+        stop_tones: str = "",
+    ) -> None:
+        connection = self._connection(call_connection_id)
+        await self._run("recognize", lambda: connection.start_recognizing_media(
+            RecognizeInputType.DTMF, to_sdk_identifier(target), play_prompt=play_source(prompt),
+            interrupt_prompt=True, initial_silence_timeout=initial_silence_seconds,
+            dtmf_inter_tone_timeout=inter_tone_seconds, dtmf_max_tones_to_collect=max_tones,
+            dtmf_stop_tones=[KEY_TONES[key] for key in stop_tones] or None,
+            operation_context=operation_context))
+
+    async def cancel_all_media(self, call_connection_id: str) -> None:
+        connection = self._connection(call_connection_id)
+        await self._run("cancel media", connection.cancel_all_media_operations)
+
     async def close(self) -> None:
         await self._client.close()
 
 
 def connect_gateway(endpoint: str, *, access_key: str | None, callback_url: str,
                     timeout_seconds: float,
-                    token_credential: AsyncTokenCredential | None = None) -> AcsGateway:
+                    token_credential: AsyncTokenCredential | None = None,
+                    cognitive_services_endpoint: str | None = None) -> AcsGateway:
     """Key credential when an access key is given, the given token credential otherwise.
 
     The client is built from endpoint + credential, never from a connection string, because
@@ -379,4 +425,5 @@ def connect_gateway(endpoint: str, *, access_key: str | None, callback_url: str,
         credential = token_credential
     client = CallAutomationClient(endpoint, credential, retry_total=2, retry_backoff_max=4,
                                   **client_options())
-    return AcsGateway(client, callback_url=callback_url, timeout_seconds=timeout_seconds)
+    return AcsGateway(client, callback_url=callback_url, timeout_seconds=timeout_seconds,
+                      cognitive_services_endpoint=cognitive_services_endpoint)

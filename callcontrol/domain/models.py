@@ -57,6 +57,9 @@ class OperationKind(StrEnum):
     MUTE = "mute"
     CANCEL_ADD_PARTICIPANT = "cancelAddParticipant"
     MOVE_PARTICIPANTS = "moveParticipants"
+    PLAY = "play"  # a prompt played to the call (a flow's play step)
+    RECOGNIZE = "recognize"  # a prompt and the DTMF tones gathered after it (a flow's menu)
+    CANCEL_MEDIA = "cancelMedia"  # whatever plays or listens is stopped (ACS's 202 settles it)
 
 
 class OperationStatus(StrEnum):

@@ -98,6 +98,9 @@ class Action(Generic[T]):
     while_ending: bool = False  # sent even to a call that is ending (a hang-up)
     # A check of the stored call in the reservation's write (raises what the call refuses).
     precondition: Callable[[CallRecord], None] | None = None
+    # Reserved already, in the guarded write that decided it (a flow's request: the same write
+    # as the callback that moved the run), so the request goes out without a write of its own.
+    reserved: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ async def run_action(calls: CallRecords, action: Action[T], clock: Clock,
                                 action.repeatability_id)
     reservation = Reservation(action, context, clock())
     cause = Cause.by(action.actor)
-    record = await calls.modify(call_id, reservation.change, cause=cause)
+    record = None if action.reserved else await calls.modify(call_id, reservation.change, cause=cause)
     retry = reservation.retry_of
     if retry is not None and retry.status is not OperationStatus.PENDING and action.replayable(retry):
         return Accepted.of(call_id, retry)
@@ -139,7 +142,7 @@ async def run_action(calls: CallRecords, action: Action[T], clock: Clock,
     except CallGone:
         # Only a call the store holds as live can be ended; ACS's 8522 may name a participant,
         # so GetCall says whether the call itself is gone.
-        if acs is not None and record is not None:
+        if acs is not None and (record is not None or action.reserved):
             await end_if_gone(calls, acs(), call_id, clock, reservation.changed_before)
         raise
     noted = action.noted(answer)

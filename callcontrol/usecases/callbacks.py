@@ -28,8 +28,9 @@ from callcontrol.domain.callback_tokens import token_use
 from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.errors import Unauthenticated
 from callcontrol.domain.events.call_events import Cause, Source
-from callcontrol.domain.events.callbacks import CallbackEvent
+from callcontrol.domain.events.callbacks import CallbackEvent, without_digits
 from callcontrol.domain.flows import FlowAction
+from callcontrol.domain.flows.prompts import tones_as_digits
 from callcontrol.domain.models import CallRecord, Operation, OperationStatus, StoredEvent
 from callcontrol.domain.state_machine import apply_event
 from callcontrol.observability import CallbackResult, bind_call, note_call, telemetry
@@ -58,8 +59,10 @@ class IngestResult:
 
 class Callbacks:
     def __init__(self, calls: CallRecords, tokens: CallbackTokenUses | None = None,
-                 clock: Clock = utc_now, flows: FlowRuns | None = None) -> None:
+                 clock: Clock = utc_now, flows: FlowRuns | None = None,
+                 publish_digits: bool = False) -> None:
         self._calls = calls
+        self._publish_digits = publish_digits  # PUBLISH_DIGITS: keys pressed in call.flow.step
         self._tokens = tokens  # None: token ids are not checked (callers without credentials)
         self._clock = clock
         self._flows = flows  # None: calls' flow runs are not moved (tests of callbacks alone)
@@ -146,7 +149,7 @@ class Callbacks:
             call_connection_id=event.call_connection_id,
             type=event.type,
             time=event.time,
-            data=event.data,
+            data=without_digits(event.data),
             received_at=received,
         )
 
@@ -175,13 +178,22 @@ class Callbacks:
             written[:] = [(record, updated)]  # the last attempt's is the one that holds
             return updated
 
-        announced_as = Cause(Source.CALLBACK, event.id, event.type)
+        announced_as = Cause(Source.CALLBACK, event.id, event.type,
+                             digits=_pressed(event.data) if self._publish_digits else None)
         recorded = await self._calls.record_event(stored, change, cause=announced_as)
         if recorded and flows is not None:
             await flows.send(event.call_connection_id, asked)
             if missed[0]:
                 await flows.catch_up(event)
         return written[0] if recorded else None
+
+
+
+def _pressed(data: dict[str, Any]) -> str | None:
+    """The keys a RecognizeCompleted held (dtmfResult.tones) as digits; None when it held none."""
+    result = data.get("dtmfResult")
+    tones = result.get("tones") if isinstance(result, dict) else None
+    return tones_as_digits(tones) if isinstance(tones, list) and tones else None
 
 
 async def _all_of(checks: list[Coroutine[Any, Any, None]]) -> None:

@@ -4,8 +4,12 @@ Each request is an action like any other (usecases/actions.py `run_action`): res
 call record under the operationContext and repeatability id the engine derived from (run, visit,
 step, attempt, verb), so it appears in the call's operations, its callbacks settle it, and a
 second send of it (a retry, another instance) is recognised by its repeatability id and never
-reaches ACS as a new request. Requests before the answer (answer, reject, redirect) are the
-inbound use case's; an ask is the ask port's.
+reaches ACS as a new request. An add is reserved in the very write that moved the run
+(flow_runs.moved), so it goes out with no storage round trip of its own before it (a flow step's
+latency: bench/flow_step_bench.py). Requests before the answer (answer, reject, redirect) are the
+inbound use case's; an ask is the ask port's (FlowAsks), and its outcome comes back as an event
+the caller applies to the run in a write of its own, as it does for a request ACS refused.
+Prompts and menus are usecases/media.py's.
 """
 
 from __future__ import annotations
@@ -18,17 +22,29 @@ from typing import Final
 from callcontrol.domain.errors import AcsRejected, CallControlError, Conflict, InvalidInput, NotFound
 from callcontrol.domain.flows import (
     AddParticipant,
+    AskFailed,
+    AskFailure,
+    AskRequest,
     CancelAddParticipant,
     FlowAction,
+    FlowEvent,
     HangUp,
+    InvitationFailed,
     RemoveParticipant,
+    RingFailure,
     TransferCall,
+    TransferFailed,
 )
+from callcontrol.domain.flows.actions import CancelMedia, PlayMedia, RecognizeDtmf
+from callcontrol.domain.flows.media_events import PromptFailed, RecognizeEnded
+from callcontrol.domain.flows.prompts import MenuFailure
 from callcontrol.usecases import calls as call_commands
+from callcontrol.usecases import media as media_commands
 from callcontrol.usecases import participants as participant_commands
 from callcontrol.usecases.calls import Calls
+from callcontrol.usecases.media import Media
 from callcontrol.usecases.participants import Participants
-from callcontrol.usecases.ports import CallRecords
+from callcontrol.usecases.ports import CallRecords, FlowAsks
 
 logger = logging.getLogger(__name__)
 # A cancel may follow its add's acceptance by milliseconds: how long to wait for the add's
@@ -36,28 +52,57 @@ logger = logging.getLogger(__name__)
 _INVITATION_WAIT_SECONDS: Final = 2.0
 
 
+def refused_event(action: FlowAction) -> FlowEvent:
+    """How the run reads a request that failed for good."""
+    if isinstance(action, TransferCall):
+        return TransferFailed(action.context)
+    if isinstance(action, PlayMedia):
+        return PromptFailed(action.context)
+    if isinstance(action, RecognizeDtmf):
+        return RecognizeEnded(action.context, MenuFailure.FAILED)
+    return InvitationFailed(action.context, RingFailure.FAILED)
+
+
 class FlowActions:
-    def __init__(self, calls: CallRecords, call_actions: Calls, participants: Participants) -> None:
+    def __init__(self, calls: CallRecords, call_actions: Calls, participants: Participants,
+                 media: Media, asks: FlowAsks | None = None) -> None:
         self._calls = calls
         self._call_actions = call_actions
         self._participants = participants
+        self._media = media
+        self._asks = asks
 
-    async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> list[FlowAction]:
+    async def ask(self, action: AskRequest) -> FlowEvent:
+        """An ask's outcome as the run's event (an app without the port fails it at once)."""
+        if self._asks is None:
+            logger.error("flow ask %s: no ask adapter", action.context)
+            return AskFailed(action.context, AskFailure.ERROR)
+        return await self._asks.ask(action)
+
+    async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> list[FlowEvent]:
         """Send the run's requests in the engine's order, adds next to each other together (a
-        simultaneous ring rings at once). Returns the adds and transfers ACS refused for good
-        (the run reads them as failed at once); a transient failure leaves the request pending,
-        and the run's deadline moves it on (the reconciler)."""
+        simultaneous ring rings at once). Returns what the run must read next: the adds and
+        transfers ACS refused for good (failed at once) and the asks' outcomes; a transient
+        failure leaves the request pending, and the run's deadline moves it on (the reconciler)."""
         refused: list[FlowAction] = []
+        outcomes: list[FlowEvent] = []
         index = 0
         while index < len(actions):
-            batch = [actions[index]]
+            first = actions[index]
+            if isinstance(first, AskRequest):
+                outcomes.append(await self.ask(first))
+                index += 1
+                continue
+            batch = [first]
             while (isinstance(batch[0], AddParticipant) and index + len(batch) < len(actions)
                    and isinstance(actions[index + len(batch)], AddParticipant)):
                 batch.append(actions[index + len(batch)])
             results = await asyncio.gather(*(self._one(call_connection_id, a) for a in batch))
             refused.extend(action for action, ok in zip(batch, results, strict=True) if not ok)
             index += len(batch)
-        return [action for action in refused if isinstance(action, AddParticipant | TransferCall)]
+        failed = [refused_event(a) for a in refused
+                  if isinstance(a, AddParticipant | TransferCall | PlayMedia | RecognizeDtmf)]
+        return [*failed, *outcomes]
 
     async def _one(self, call_id: str, action: FlowAction) -> bool:
         """False when ACS (or the call) refused the request for good."""
@@ -80,7 +125,7 @@ class FlowActions:
             return self._participants.add_participant(participant_commands.AddParticipant(
                 call_id, action.target, caller_id=action.caller_id,
                 invitation_timeout_seconds=action.invitation_timeout_seconds,
-                operation_context=context, repeatability_id=rid))
+                operation_context=context, repeatability_id=rid, reserved=True))
         if isinstance(action, CancelAddParticipant):
             return self._cancel(call_id, action)
         if isinstance(action, RemoveParticipant):
@@ -94,6 +139,18 @@ class FlowActions:
             return self._call_actions.hang_up(call_commands.HangUp(
                 call_id, for_everyone=action.for_everyone, repeatability_id=rid,
                 operation_context=context))
+        return self._media_request(call_id, action)
+
+    def _media_request(self, call_id: str, action: FlowAction) -> Awaitable[object] | None:
+        context, rid = action.context, action.repeatability_id
+        if isinstance(action, PlayMedia):
+            return self._media.play(media_commands.PlayPrompt(call_id, action.prompt, context, rid))
+        if isinstance(action, RecognizeDtmf):
+            return self._media.recognize(media_commands.RecognizeDigits(
+                call_id, action.target, action.prompt, action.max_tones, action.initial_silence_seconds,
+                action.inter_tone_seconds, context, rid, action.stop_tones))
+        if isinstance(action, CancelMedia):
+            return self._media.cancel(media_commands.CancelMedia(call_id, context, rid))
         logger.warning("flow request %s cannot be sent on a connected call", action.name)
         return None
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
@@ -21,6 +22,8 @@ from callcontrol.domain.clock import Clock, utc_now
 from callcontrol.domain.events.call_events import RECONCILIATION, Cause, Source
 from callcontrol.domain.events.callbacks import CallbackEvent, EventKind
 from callcontrol.domain.flows import (
+    AddParticipant,
+    AskRequest,
     CallConnected,
     CallDisconnected,
     Flow,
@@ -28,15 +31,13 @@ from callcontrol.domain.flows import (
     FlowEvent,
     FlowRun,
     InvitationFailed,
-    RingFailure,
     StepOverdue,
-    TransferCall,
-    TransferFailed,
     Waiting,
     advance,
 )
 from callcontrol.domain.flows.from_callback import flow_event
-from callcontrol.domain.models import CallRecord, CallState
+from callcontrol.domain.models import CallRecord, CallState, Operation, OperationKind, OperationStatus
+from callcontrol.domain.state_machine import record_pending
 from callcontrol.usecases.flow_actions import FlowActions
 from callcontrol.usecases.flow_catalog import FlowCatalog
 from callcontrol.usecases.ports import CallRecords
@@ -49,13 +50,9 @@ _MOVING: Final = frozenset({
     EventKind.ADD_PARTICIPANT_FAILED, EventKind.CANCEL_ADD_PARTICIPANT_SUCCEEDED,
     EventKind.REMOVE_PARTICIPANT_SUCCEEDED, EventKind.REMOVE_PARTICIPANT_FAILED,
     EventKind.CALL_TRANSFER_ACCEPTED, EventKind.CALL_TRANSFER_FAILED,
+    EventKind.PLAY_COMPLETED, EventKind.PLAY_FAILED, EventKind.PLAY_CANCELED,
+    EventKind.RECOGNIZE_COMPLETED, EventKind.RECOGNIZE_FAILED, EventKind.RECOGNIZE_CANCELED,
 })
-
-
-def _failed(action: FlowAction) -> FlowEvent:
-    if isinstance(action, TransferCall):
-        return TransferFailed(action.context)
-    return InvitationFailed(action.context, RingFailure.FAILED)
 
 
 def moved(flow: Flow, record: CallRecord, event: FlowEvent, now: datetime
@@ -67,7 +64,29 @@ def moved(flow: Flow, record: CallRecord, event: FlowEvent, now: datetime
     after, actions = advance(flow, run, event, now)
     if after == run:
         return record, ()
-    return record.with_changes(flow_run=after), actions
+    return reserve_adds(record.with_changes(flow_run=after), actions, now), actions
+
+
+def cancel_asked(record: CallRecord, add_context: str) -> bool:
+    """Whether the call holds a cancel of the invitation the add with this context started."""
+    add = record.operation(add_context)
+    invitation = add.invitation_id if add is not None else None
+    return invitation is not None and any(
+        op.kind is OperationKind.CANCEL_ADD_PARTICIPANT and op.invitation_id == invitation
+        for op in record.operations)
+
+
+def reserve_adds(record: CallRecord, actions: Sequence[FlowAction], now: datetime) -> CallRecord:
+    """The run's invitations written pending in the write that asked for them, as run_action's
+    reservation would write them, so that sending them needs no write of its own first."""
+    for action in actions:
+        if isinstance(action, AddParticipant):
+            record = record_pending(record, Operation(
+                action.context, OperationKind.ADD_PARTICIPANT, OperationStatus.PENDING,
+                requested_at=now, target=action.target,
+                timeout_seconds=action.invitation_timeout_seconds,
+                repeatability_id=action.repeatability_id))
+    return record
 
 
 def attached(flow: Flow, record: CallRecord, run: FlowRun, now: datetime
@@ -108,6 +127,10 @@ class FlowRuns:
         """Inside the callback's write: the run moved by the event, if it is one for the run."""
         run = record.flow_run
         found = flow_event(event, run) if run is not None else None
+        if isinstance(found, InvitationFailed) and found.call_ended and cancel_asked(record, found.context):
+            # 487/0 is also what a cancel of the invitation gets: one asked for (the management
+            # API) is that invitation's failure, not the call's end.
+            found = replace(found, call_ended=False)
         return moved(flow, record, found, now) if found is not None else (record, ())
 
     @staticmethod
@@ -139,13 +162,19 @@ class FlowRuns:
         await self._calls.modify(call_id, change, cause=Cause(Source.CALLBACK, event.id, event.type))
         await self.send(call_id, sent)
 
+    async def ask(self, request: AskRequest) -> FlowEvent:
+        """An ask made before the call has a record (the inbound use case, under the claim)."""
+        return await self._actions.ask(request)
+
     async def send(self, call_connection_id: str, actions: Sequence[FlowAction]) -> None:
-        """Send what the run asked for; a request ACS refused for good is read by the run as
-        failed at once (a write of its own), and what that asks for is sent in turn. Bounded:
-        every failure moves the run to another step, and the run's maxSteps bounds the steps."""
+        """Send what the run asked for; a request ACS refused for good (read as failed at once)
+        and an ask's outcome are applied to the run in a write of their own, and what that asks
+        for is sent in turn. The engine matches each outcome to the run's current wait by its
+        context, so an outcome arriving late or twice moves nothing. Bounded: every outcome
+        moves the run to another step, and the run's maxSteps bounds the steps."""
         while actions:
-            refused = await self._actions.send(call_connection_id, actions)
-            actions = await self._apply(call_connection_id, [_failed(a) for a in refused])
+            outcomes = await self._actions.send(call_connection_id, actions)
+            actions = await self._apply(call_connection_id, outcomes)
 
     async def _apply(self, call_id: str, events: Sequence[FlowEvent]) -> tuple[FlowAction, ...]:
         record = await self._calls.find(call_id) if events else None

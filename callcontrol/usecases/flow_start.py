@@ -3,19 +3,34 @@
 Before the answer a flow can only answer (a ring or transfer needs the call), reject (a hangup
 step) or redirect; that request is the offer's action, sent by the inbound use case under the
 offer's claim, with the operationContext and repeatability id the engine derived for it.
+
+An ask before the answer is made right there, under the claim: its outcome moves the run (in
+memory: nothing is stored before the offer is decided), and the request that follows (answer,
+reject or redirect, inline or a later step's) is the offer's action. Together the asks of one
+offer get PRE_ANSWER_ASK_BUDGET: the offer's claim and Event Grid's wait are bounded, and the
+caller hears ringing meanwhile; an ask past the budget is failed (timeout) without being sent.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Final
 
 from callcontrol.domain.claims import claim_key
 from callcontrol.domain.errors import StoreError
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import (
     AnswerCall,
+    AskFailed,
+    AskFailure,
+    AskRequest,
     Flow,
+    FlowAction,
+    FlowEvent,
     FlowRun,
     FlowStarted,
     RedirectCall,
@@ -27,6 +42,10 @@ from callcontrol.domain.models import InboundAction, InboundDecision
 from callcontrol.domain.rules import FlowStartAction, flow_of
 from callcontrol.domain.rules.flows import call_facts
 from callcontrol.domain.rules.versions import RuleSetVersion
+
+logger = logging.getLogger(__name__)
+PRE_ANSWER_ASK_BUDGET: Final = 10.0  # seconds, the asks of one offer together (MAX_ASK_TIMEOUT)
+Ask = Callable[[AskRequest], Awaitable[FlowEvent]]
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,29 @@ def first_request(flow: Flow, call: IncomingCall, key: str, version: int, now: d
     """
     run = FlowRun.new(flow.name, run_id_for(key, flow.name), key, call_facts(call), version=version)
     run, actions = advance(flow, run, FlowStarted(), now)
+    return _classified(flow, run, actions)
+
+
+async def first_request_asking(flow: Flow, call: IncomingCall, key: str, version: int,
+                               clock: Callable[[], datetime], ask: Ask,
+                               monotonic: Callable[[], float] = time.monotonic) -> FirstRequest:
+    """As `first_request`, with the asks before the answer made (see the module's note).
+
+    Raises:
+        StoreError: as `first_request`.
+    """
+    run = FlowRun.new(flow.name, run_id_for(key, flow.name), key, call_facts(call), version=version)
+    run, actions = advance(flow, run, FlowStarted(), clock())
+    until = monotonic() + PRE_ANSWER_ASK_BUDGET
+    while len(actions) == 1 and isinstance(actions[0], AskRequest):
+        request, left = actions[0], until - monotonic()
+        outcome = (await ask(replace(request, timeout_seconds=min(request.timeout_seconds, left)))
+                   if left > 0.05 else AskFailed(request.context, AskFailure.TIMEOUT))
+        run, actions = advance(flow, run, outcome, clock())
+    return _classified(flow, run, actions)
+
+
+def _classified(flow: Flow, run: FlowRun, actions: tuple[FlowAction, ...]) -> FirstRequest:
     request = actions[0] if len(actions) == 1 else None
     if isinstance(request, AnswerCall):
         return FirstRequest(request, InboundAction.ANSWER, StartedFlow(flow, run))
@@ -84,4 +126,12 @@ def restarted_flow(ruleset: RuleSetVersion, call: IncomingCall, decision: Inboun
     if flow is None:
         return None
     started_at = decision.decided_at or now
+    run = FlowRun.new(flow.name, run_id_for(claim_key(context), flow.name), claim_key(context),
+                      call_facts(call), version=ruleset.version)
+    _, actions = advance(flow, run, FlowStarted(), started_at)
+    if any(isinstance(a, AskRequest) for a in actions):
+        # What its ask answered is not known here, and asking again could answer differently.
+        logger.warning("flow %s of an answered offer recorded without its run: its ask's reply "
+                       "was kept by the process that answered", flow.name)
+        return None
     return first_request(flow, call, claim_key(context), ruleset.version, started_at).started

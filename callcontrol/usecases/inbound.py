@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Final
+from datetime import timedelta
+from typing import Final
 
 from callcontrol.domain.callback_binding import offer_callback_secret, secret_digest
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held, claim_key
@@ -43,7 +42,15 @@ from callcontrol.domain.errors import (
     StoreError,
 )
 from callcontrol.domain.events.call_events import APP
-from callcontrol.domain.flows import AnswerCall, FlowAction, RejectCall
+from callcontrol.domain.flows import (
+    AnswerCall,
+    AskFailed,
+    AskFailure,
+    AskRequest,
+    FlowAction,
+    FlowEvent,
+    RejectCall,
+)
 from callcontrol.domain.models import (
     AcsCall,
     CallRecord,
@@ -52,12 +59,10 @@ from callcontrol.domain.models import (
     InboundAction,
     InboundDecision,
     InboundOutcome,
-    ResultInfo,
 )
 from callcontrol.domain.repeatability import for_offer
 from callcontrol.domain.rules import (
     AnswerAction,
-    Decision,
     FlowStartAction,
     IncomingCall,
     RedirectAction,
@@ -65,10 +70,15 @@ from callcontrol.domain.rules import (
     decide,
     flow_of,
 )
-from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.observability import note_call, telemetry
 from callcontrol.usecases.flow_runs import FlowRuns, attached
-from callcontrol.usecases.flow_start import StartedFlow, first_request, restarted_flow
+from callcontrol.usecases.flow_start import StartedFlow, first_request_asking, restarted_flow
+from callcontrol.usecases.inbound_decisions import (
+    DecisionDraft,
+    end_reason_of,
+    inbound_record_id,
+    note_decision,
+)
 from callcontrol.usecases.ports import CallRecords, InboundCallActions, OfferClaims, RuleSetInForce
 
 logger = logging.getLogger(__name__)
@@ -126,8 +136,12 @@ class InboundCalls:
         self._flows = flows  # sends what a started flow asks for once its record is written
         # Offers this process acted on but could not mark decided (the store failed right
         # after ACS acted): a redelivery reaching this process finishes them without acting
-        # again. Keyed by claim key; small, since each entry lives until that redelivery.
-        self._unmarked: dict[str, tuple[Claim, ClaimOutcome]] = {}
+        # again (a flow's run kept as it was: its asks are not made again). Keyed by claim key;
+        # small, since each entry lives until that redelivery.
+        self._unmarked: dict[str, tuple[Claim, ClaimOutcome, StartedFlow | None]] = {}
+        # Flows of offers marked decided whose record could not be written: the redelivery
+        # records the run as asked (another process cannot derive a run that asked again).
+        self._unrecorded: dict[str, StartedFlow] = {}
 
     async def handle(self, call: IncomingCall) -> InboundResult:
         """Decide and act on one IncomingCall delivery, exactly once per offer.
@@ -158,7 +172,7 @@ class InboundCalls:
             await self._claims.release(claim)
             raise
         outcome = self._outcome(call, key, acted)
-        _note_decision(outcome)
+        note_decision(outcome)
         try:
             claim = await self._claims.mark(claim, ClaimStatus.DECIDED, outcome)
         except EtagMismatch:
@@ -166,9 +180,14 @@ class InboundCalls:
         except StoreError:
             # ACS has acted; only the note of it failed. Keep what was done, so that the
             # redelivery this failure causes records it instead of acting a second time.
-            self._unmarked[key] = (claim, outcome)
+            self._unmarked[key] = (claim, outcome, acted.started)
             raise
-        record_id = await self._record(call, outcome, acted.started)
+        try:
+            record_id = await self._record(call, outcome, acted.started)
+        except StoreError:
+            if acted.started is not None:
+                self._unrecorded[key] = acted.started
+            raise
         if claim.status is ClaimStatus.DECIDED:
             # A duplicate that saw `decided` may have written the same record and marked it first.
             with contextlib.suppress(EtagMismatch):
@@ -183,7 +202,7 @@ class InboundCalls:
         return InboundResult(record_id, decision)
 
     async def _finish_unmarked(self, call: IncomingCall, key: str, claim: Claim,
-                               outcome: ClaimOutcome) -> InboundResult:
+                               outcome: ClaimOutcome, started: StartedFlow | None) -> InboundResult:
         """A redelivery of an offer this process acted on but could not mark: mark and record
         it now (the claim is still ours while its lease runs), never act again."""
         try:
@@ -193,7 +212,7 @@ class InboundCalls:
             del self._unmarked[key]
             return await self.handle(call)
         del self._unmarked[key]
-        record_id = await self._record(call, outcome, await self._restarted(call, outcome))
+        record_id = await self._record(call, outcome, started)
         with contextlib.suppress(EtagMismatch):
             await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
         logger.info("inbound call %s: recorded on redelivery (%s), not acted on again", key[:12],
@@ -233,11 +252,13 @@ class InboundCalls:
         if outcome is None:  # decided and recorded claims always keep their outcome
             raise StoreError(f"claim {claim.key[:12]} is {claim.status.value} but keeps no outcome")
         decision, record_id = outcome.decision, outcome.record_id
-        _note_decision(outcome)
+        note_decision(outcome)
+        kept = self._unrecorded.get(claim.key)  # dropped once recorded, not before
         if claim.status is ClaimStatus.DECIDED:
-            record_id = await self._record(call, outcome, await self._restarted(call, outcome))
+            record_id = await self._record(call, outcome, kept or await self._restarted(call, outcome))
             with contextlib.suppress(EtagMismatch):  # another delivery finished it meanwhile
                 await self._claims.mark(claim, ClaimStatus.RECORDED, outcome)
+        self._unrecorded.pop(claim.key, None)
         logger.info("inbound call already decided (%s); delivery acknowledged",
                     decision.outcome.value)
         return InboundResult(record_id, decision, duplicate=True)
@@ -250,7 +271,7 @@ class InboundCalls:
         decision = decide(call, ruleset.rules, now)
         action = decision.action
         context = call.incoming_call_context or ""
-        base = _Draft(decision, ruleset, now)
+        base = DecisionDraft(decision, ruleset, now)
         try:
             if isinstance(action, FlowStartAction):
                 return await self._start_flow(call, key, started, base, action)
@@ -275,14 +296,15 @@ class InboundCalls:
             return _Acted(base.done(base.tried, InboundOutcome.FAILED, self._ms(started),
                                     detail=exc.detail))
 
-    async def _start_flow(self, call: IncomingCall, key: str, started: float, base: _Draft,
+    async def _start_flow(self, call: IncomingCall, key: str, started: float, base: DecisionDraft,
                           action: FlowStartAction) -> _Acted:
         """The flow's first request (answer, reject or redirect: usecases/flow_start.py) is the
         offer's action, sent with the identity the engine derived for it."""
         flow = flow_of(base.ruleset.rules, action.flow)
         if flow is None:  # a validated set names only its own flows
             raise StoreError(f"rule set {base.ruleset.version} has no flow '{action.flow}'")
-        first = first_request(flow, call, key, base.ruleset.version, base.now)
+        first = await first_request_asking(flow, call, key, base.ruleset.version, self._clock,
+                                           self._ask)
         request, context = first.request, call.incoming_call_context or ""
         base.tried = first.inbound_action
         if isinstance(request, AnswerCall):
@@ -302,13 +324,19 @@ class InboundCalls:
         return _Acted(base.done(InboundAction.REDIRECT, InboundOutcome.REDIRECTED, self._ms(started),
                                 target=request.target), started=first.started)
 
+    async def _ask(self, request: AskRequest) -> FlowEvent:
+        """An ask before the answer, made by the flow runs' ask port."""
+        if self._flows is None:
+            return AskFailed(request.context, AskFailure.ERROR)
+        return await self._flows.ask(request)
+
     async def _restarted(self, call: IncomingCall, outcome: ClaimOutcome) -> StartedFlow | None:
         """A flow the owner started but did not record: derived again (usecases/flow_start.py)."""
         if outcome.decision.outcome is not InboundOutcome.ANSWERED:
             return None
         return restarted_flow(await self._rules.get(), call, outcome.decision, self._clock())
 
-    async def _redirect(self, call: IncomingCall, key: str, started: float, base: _Draft) -> _Acted:
+    async def _redirect(self, call: IncomingCall, key: str, started: float, base: DecisionDraft) -> _Acted:
         action = base.decision.action
         assert isinstance(action, RedirectAction)
         target = action.target
@@ -371,15 +399,15 @@ class InboundCalls:
         def change(existing: CallRecord | None) -> CallRecord:
             # Callbacks may have created the record first: keep what they said.
             base = existing or CallRecord(record_id, created_at=decision.decided_at or now)
-            end_reason = base.end_reason
+            ended_because = base.end_reason
             if acs_state is None:
                 state = CallState.DISCONNECTED  # rejected, redirected or missed: over for the app
-                end_reason = end_reason or _end_reason(decision)
+                ended_because = ended_because or end_reason_of(decision)
             else:
                 state = max(base.state, acs_state, key=lambda s: s.rank)
             record = base.with_changes(
                 state=state,
-                end_reason=end_reason,
+                end_reason=ended_because,
                 direction=Direction.INBOUND,
                 server_call_id=base.server_call_id or outcome.acs_server_call_id or call.server_call_id,
                 correlation_id=base.correlation_id or outcome.acs_correlation_id or call.correlation_id,
@@ -399,70 +427,3 @@ class InboundCalls:
         if asked and self._flows is not None:  # callbacks that overtook the answer moved the run
             await self._flows.send(record_id, asked)
         return record_id
-
-
-class _Draft:
-    """The decision so far: turns into an InboundDecision once the action's result is known."""
-
-    def __init__(self, decision: Decision, ruleset: RuleSetVersion, now: datetime) -> None:
-        self.decision = decision
-        self.ruleset = ruleset
-        self.now = now
-        action = decision.action
-        self.tried = (InboundAction.ANSWER if isinstance(action, FlowStartAction)
-                      else InboundAction(action.type))
-
-    def done(
-        self, action: InboundAction, outcome: InboundOutcome, latency_ms: float, *, detail: str = "",
-        reject_reason: str | None = None, target: Any = None, hops: int | None = None,
-        loop_guard: bool = False,
-    ) -> InboundDecision:
-        return InboundDecision(
-            rule_id=self.decision.rule_id,
-            action=action,
-            outcome=outcome,
-            detail=detail,
-            latency_ms=latency_ms,
-            reject_reason=reject_reason,
-            target=target,
-            redirect_hops=hops,
-            loop_guard=loop_guard,
-            decided_at=self.now,
-            rule_set_version=self.ruleset.version,
-        )
-
-
-def _note_decision(outcome: ClaimOutcome) -> None:
-    """The decision's identifiers on the call's context: the id the API names the call by, its
-    callConnectionId or, for a call never answered, its `inbound-…` record id."""
-    decision = outcome.decision
-    note_call(call_connection_id=outcome.record_id,
-              server_call_id=outcome.acs_server_call_id, correlation_id=outcome.acs_correlation_id,
-              rule_id=decision.rule_id, action=decision.action.value,
-              outcome=decision.outcome.value)
-
-
-def _end_reason(decision: InboundDecision) -> ResultInfo:
-    """Why a call the app never answered is over (its call.ended said `endReason: null`).
-
-    No SIP code: ACS reports none to the app for a call it rejected or redirected."""
-    rule = f"rule {decision.rule_id}" if decision.rule_id else "the default action"
-    if decision.outcome is InboundOutcome.REJECTED:
-        text = f"rejected by the app ({rule}, reason {decision.reject_reason or 'none'})"
-    elif decision.outcome is InboundOutcome.REDIRECTED:
-        text = f"redirected by the app ({rule})"
-    elif decision.outcome is InboundOutcome.MISSED:
-        text = "gone before the app's action reached ACS (the caller hung up or the offer expired)"
-    else:
-        text = f"the app's {decision.action} failed: {decision.detail}"
-    return ResultInfo(message=text)
-
-
-def inbound_record_id(call: IncomingCall, key: str) -> str:
-    """Key of the record of a call that got no callConnectionId (rejected, redirected, missed).
-
-    Derived from the serverCallId, so the hops of one call group together, plus the offer, since
-    a redirect keeps the serverCallId but is decided anew.
-    """
-    server = hashlib.sha256((call.server_call_id or "").encode()).hexdigest()[:16]
-    return f"inbound-{server}-{key[:12]}"

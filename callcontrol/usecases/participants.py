@@ -49,6 +49,8 @@ class AddParticipant:
     operation_context: str | None = None
     repeatability_id: str | None = None
     actor: Actor | None = None  # the management caller
+    # Already reserved in the write that asked for it (a flow's add): sent without a write first.
+    reserved: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,7 @@ class Participants:
             call_id, OperationKind.ADD_PARTICIPANT, send, "add",
             operation_context=command.operation_context,
             repeatability_id=command.repeatability_id, actor=command.actor, target=who,
-            timeout_seconds=timeout,
+            timeout_seconds=timeout, reserved=command.reserved,
             noted=lambda outcome: Noted(invitation_id=outcome.invitation_id),
             replayable=_invitation_known,
         ), self._clock, self._gateway)

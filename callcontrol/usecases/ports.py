@@ -15,6 +15,8 @@ from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_tokens import TokenUse
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
 from callcontrol.domain.events.call_events import APP, CallEvent, Cause
+from callcontrol.domain.flows import AskAnswered, AskFailed, AskRequest
+from callcontrol.domain.flows.prompts import Prompt
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall
 from callcontrol.domain.models import (
@@ -192,6 +194,19 @@ class CallAutomation(InboundCallActions, Protocol):
                                      operation_context: str,
                                      repeatability_id: str | None = None) -> None: ...
 
+    async def play_media(self, call_connection_id: str, prompt: Prompt, *, operation_context: str) -> None:
+        """CallMedia_Play to everyone in the call."""
+
+    async def recognize_dtmf(
+        self, call_connection_id: str, target: Identifier, *, prompt: Prompt, max_tones: int,
+        initial_silence_seconds: int, inter_tone_seconds: int, operation_context: str,
+        stop_tones: str = "",
+    ) -> None:
+        """CallMedia_Recognize (dtmf) from `target`, `prompt` played first, cut by a key."""
+
+    async def cancel_all_media(self, call_connection_id: str) -> None:
+        """CallMedia_CancelAllMediaOperations."""
+
 
 class OfferClaims(Protocol):
     """The claim store: one claim per IncomingCall offer, and the redirect hop rows."""
@@ -210,6 +225,14 @@ class OfferClaims(Protocol):
     async def record_hop(self, loop_key: str, key: str, now: datetime) -> None: ...
 
     async def forget_hop(self, loop_key: str, key: str) -> None: ...
+
+
+class FlowAsks(Protocol):
+    """A flow's ask step: the call's description POSTed, signed, to the flow's service."""
+
+    async def ask(self, request: AskRequest) -> AskAnswered | AskFailed:
+        """The service's reply read as the run's event. Never raises for the service's failures:
+        a timeout, no connection, a non-2xx status or an invalid reply is an AskFailed."""
 
 
 class CallerTokens(Protocol):

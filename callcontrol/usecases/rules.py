@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,8 +11,9 @@ from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import Simulation, parse_script, simulate
 from callcontrol.domain.rules import Decision, FlowStartAction, RuleSet, decide, flow_of
-from callcontrol.domain.rules.flows import call_facts
+from callcontrol.domain.rules.flows import ask_step_fields, call_facts, speech_prompt_problems
 from callcontrol.domain.rules.versions import RuleSetVersion
+from callcontrol.domain.validation_problems import summary
 from callcontrol.usecases.ports import RuleSetInForce, RuleSetVersions
 
 # --- commands ------------------------------------------------------------------------------
@@ -50,15 +52,34 @@ class Evaluation:
 # --- the use cases -------------------------------------------------------------------------
 
 
+ASK_SECRET_MISSING = "is an ask step, and the app has no secret to sign ask requests with (set {setting})"
+
+
 class Rules:
-    def __init__(self, store: RuleSetVersions, in_force: RuleSetInForce) -> None:
+    def __init__(self, store: RuleSetVersions, in_force: RuleSetInForce,
+                 ask_signing: Callable[[], bool] = lambda: False, ask_setting: str = "", *,
+                 speech: bool = False) -> None:
         self._store = store
         self._in_force = in_force
+        self._ask_signing = ask_signing  # whether the ask's secret is set (read per request)
+        self._ask_setting = ask_setting  # its name, for the refusal
+        self._speech = speech  # text / SSML prompts can be spoken (COGNITIVE_SERVICES_ENDPOINT set)
 
     async def current(self) -> RuleSetVersion:
         return await self._store.current()
 
     async def replace(self, command: ReplaceRuleSet) -> RuleSetVersion:
+        """Raises InvalidInput naming each ask step when the app cannot sign ask requests: an
+        unsigned ask would be refused by every receiver, so the set would never run as written;
+        and each text / SSML prompt when the app has no speech (COGNITIVE_SERVICES_ENDPOINT)."""
+        asks = ask_step_fields(command.rules)
+        if asks and not self._ask_signing():
+            reason = ASK_SECRET_MISSING.format(setting=self._ask_setting or "the ask secret")
+            raise InvalidInput("the rule set has ask steps, and ask requests cannot be signed",
+                               [FieldProblem(where, reason) for where in asks])
+        problems = [] if self._speech else speech_prompt_problems(command.rules)
+        if problems:  # refused now, not found out by the first caller who hears silence
+            raise InvalidInput(summary(problems, "rule set"), problems)
         saved = await self._store.replace(command.rules, command.if_match, command.actor)
         self._in_force.prime(saved)  # in force here at once; elsewhere within RULES_CACHE_SECONDS
         return saved

@@ -151,6 +151,8 @@ function render() {
   keepInputs($("legs"), () => { $("legs").innerHTML = renderLegs(snap.network.legs); });
   keepInputs($("network-calls"), () => { $("network-calls").innerHTML = renderNetworkCalls(snap.network.calls, snap.app.calls); });
   keepInputs($("app-calls"), () => { $("app-calls").innerHTML = renderAppCalls(snap.app.calls, snap.network.calls); });
+  renderFlowForm(snap.app.flows, snap.app.rulesError);  // flow_control.js
+  renderCallPanel();  // call_panel.js: the selected call's controls
 }
 
 function renderLegs(legs) {
@@ -260,7 +262,7 @@ function renderAppCalls(calls, networkCalls) {
 }
 
 // the timeline as a sequence diagram -----------------------------------------------------------
-const COLORS = { network: "#0f8a6c", eventgrid: "#c46a00", request: "#1f5fbf", callback: "#7a3fb8", decision: "#596273" };
+const COLORS = { network: "#0f8a6c", eventgrid: "#c46a00", request: "#1f5fbf", callback: "#7a3fb8", decision: "#596273", flow: "#a1306f" };
 const LANE_W = 240, LEFT = 70, TOP = 56, ROW_H = 44;
 
 async function refreshTimeline() {
@@ -306,6 +308,7 @@ function drawTimeline(data) {
     parts.push(`<text class="time" x="6" y="${y + 4}">+${(step.time - t0).toFixed(2)}s</text>`);
     const x1 = x[step.from], x2 = x[step.to];
     const label = `<tspan font-weight="600">${esc(step.label)}</tspan>`;
+    if (step.kind === "flow") return parts.push(flowMark(step, x1, y, color));
     if (x1 === x2) {
       parts.push(`<path d="M${x1},${y - 8} h34 v16 h-32" fill="none" stroke="${color}" stroke-width="1.6" marker-end="url(#arrow-${kind})"/>`);
       parts.push(`<text x="${x1 + 40}" y="${y - 2}" fill="${color}" data-testid="step">${label}</text>`);
@@ -323,6 +326,16 @@ function drawTimeline(data) {
   if (!steps.length) parts.push(`<text x="${LEFT}" y="${TOP + 20}" class="detail">nothing recorded yet</text>`);
   parts.push("</svg>");
   return parts.join("");
+}
+
+// A flow step is a tag on the app's lane, not an arrow: a diamond and a filled label, so the
+// run's steps read apart from the requests and callbacks around them.
+function flowMark(step, x, y, color) {
+  const width = Math.min(LANE_W * 1.6, 14 + step.label.length * 6.8);
+  const detail = step.detail ? `<text class="detail" x="${x + 22 + width}" y="${y + 4}">${esc(clip(step.detail, 40))}</text>` : "";
+  return `<g data-kind="flow"><path d="M${x},${y - 6} l6,6 l-6,6 l-6,-6 z" fill="${color}"/>
+    <rect x="${x + 12}" y="${y - 10}" width="${width}" height="20" rx="10" fill="${step.failed ? "#fdecea" : "#f8e6f0"}" stroke="${color}"/>
+    <text x="${x + 12 + width / 2}" y="${y + 4}" text-anchor="middle" fill="${color}" font-weight="600" data-testid="step" data-kind="flow">${esc(step.label)}</text>${detail}</g>`;
 }
 
 function clip(text, n) { return text.length > n ? text.slice(0, n - 1) + "…" : text; }
@@ -363,6 +376,7 @@ $("unscripted").addEventListener("change", (event) =>
 
 document.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-act]");
+  if (button && runCallControl(button)) return undefined;  // call_panel.js
   if (!button) {
     const head = event.target.closest("[data-select]");
     if (head && head.dataset.select) select(head.dataset.select);
@@ -403,5 +417,8 @@ function targetAction(label, path, field, input, transferee) {
   });
 }
 
-refresh();
-setInterval(refresh, POLL_MS);
+// After every script of the page has run (the call controls register themselves).
+document.addEventListener("DOMContentLoaded", () => {
+  refresh();
+  setInterval(refresh, POLL_MS);
+});

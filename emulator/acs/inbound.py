@@ -9,7 +9,13 @@ from typing import Any
 from emulator.acs import emitter, legs
 from emulator.acs.models import CallConnection, IncomingCallOffer
 from emulator.acs.render import call_connection_properties
-from emulator.acs.validation import callback_uri, optional_string, require_object, required_string
+from emulator.acs.validation import (
+    callback_uri,
+    cognitive_services_endpoint,
+    optional_string,
+    require_object,
+    required_string,
+)
 from emulator.common.errors import call_not_found, conflict, invalid_argument
 from emulator.common.identifiers import parse_user_model, require_dialable, required_identifier
 from emulator.network.outcomes import BUSY, DECLINED, FORBIDDEN, LegOutcome
@@ -39,6 +45,7 @@ def answer(services: Services, body: Any, api_version: str) -> dict[str, Any]:
     assert uri is not None
     operation_context = optional_string(body, "operationContext")
     answered_by = parse_user_model(body["answeredBy"], "answeredBy") if body.get("answeredBy") else None
+    speech = cognitive_services_endpoint(body)
     offer = _claim_offer(services, body, "answer")
     connection = CallConnection(
         call_connection_id=str(uuid.uuid4()),
@@ -51,6 +58,7 @@ def answer(services: Services, body: Any, api_version: str) -> dict[str, Any]:
         direction="inbound",
         operation_context=operation_context,
         answered_by=answered_by,
+        cognitive_services_endpoint=speech,
     )
     services.registry.add_connection(connection)
     offer.call.add(offer.caller)

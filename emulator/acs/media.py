@@ -11,7 +11,7 @@ from emulator.acs import emitter, mediacodes
 from emulator.acs.mediaqueue import Body, MediaOperation, Phase
 from emulator.acs.midcall import require_established
 from emulator.acs.models import CallConnection, ServerCall
-from emulator.acs.prompts import PlaySource, parse_sources, reject_unknown
+from emulator.acs.prompts import PlaySource, parse_sources, reject_unknown, require_speech
 from emulator.acs.validation import callback_uri, optional_string, require_object
 from emulator.common.errors import invalid_argument, participant_not_found
 from emulator.common.identifiers import parse_identifier
@@ -104,6 +104,7 @@ def play(services: Services, connection: CallConnection, body: Any) -> None:
     require_established(connection)
     reject_unknown(body, _PLAY_FIELDS, "")
     sources = parse_sources(body.get("playSources"), "playSources")
+    require_speech(sources, connection.cognitive_services_endpoint)
     play_to = body.get("playTo")
     if play_to is not None:
         if not isinstance(play_to, list):

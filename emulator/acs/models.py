@@ -103,6 +103,8 @@ class CallConnection:
     source_caller_id: str | None = None
     source_display_name: str | None = None
     answered_by: Identifier | None = None
+    # callIntelligenceOptions.cognitiveServicesEndpoint: the AI resource text prompts need.
+    cognitive_services_endpoint: str | None = None
     sequence_number: int = 0
     invitations: dict[str, Invitation] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)

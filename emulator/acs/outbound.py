@@ -9,7 +9,12 @@ from typing import Any
 from emulator.acs import emitter, legs
 from emulator.acs.models import CallConnection, ConnectionState
 from emulator.acs.render import call_connection_properties
-from emulator.acs.validation import callback_uri, optional_string, require_object
+from emulator.acs.validation import (
+    callback_uri,
+    cognitive_services_endpoint,
+    optional_string,
+    require_object,
+)
 from emulator.common.errors import call_not_found, invalid_argument
 from emulator.common.identifiers import (
     Identifier,
@@ -36,6 +41,7 @@ def create_call(services: Services, body: Any, api_version: str) -> tuple[CallCo
     )
     display_name = optional_string(body, "sourceDisplayName")
     operation_context = optional_string(body, "operationContext")
+    speech = cognitive_services_endpoint(body)
     source = parse_user_model(body["source"], "source") if body.get("source") else services.bot_identity
     if caller_id is None and any(target.is_phone for target in targets):
         raise invalid_argument(PSTN_NEEDS_CALLER_ID)
@@ -52,6 +58,7 @@ def create_call(services: Services, body: Any, api_version: str) -> tuple[CallCo
         operation_context=operation_context,
         source_caller_id=caller_id,
         source_display_name=display_name,
+        cognitive_services_endpoint=speech,
     )
     services.registry.add_connection(connection)
     connection.dialing = services.background.spawn(_dial_all(services, connection))

@@ -86,6 +86,15 @@ def parse_source(value: Any, field: str) -> PlaySource:
     return PlaySource(kind, content)
 
 
+def require_speech(sources: list[PlaySource], cognitive_services_endpoint: str | None) -> None:
+    """Text and SSML prompts are spoken by the Azure AI resource named on answer or create
+    (callIntelligenceOptions); without one ACS refuses the request itself, before any event
+    (the wording ACS returns, as reported in Azure/azure-sdk-for-js#27966)."""
+    if cognitive_services_endpoint is None and any(s.kind != "file" for s in sources):
+        raise invalid_argument(
+            "Request not allowed when Cognitive Service Configuration not set during call setup")
+
+
 def parse_sources(value: Any, field: str) -> list[PlaySource]:
     if not isinstance(value, list) or not value:
         raise invalid_argument(f"The field {field} must be a non-empty array of play sources.")

@@ -13,7 +13,7 @@ from emulator.acs.media import finish, optional_bool, require_participant, start
 from emulator.acs.mediaqueue import Body, MediaOperation, Phase
 from emulator.acs.midcall import require_established
 from emulator.acs.models import CallConnection
-from emulator.acs.prompts import PlaySource, parse_source, parse_sources, reject_unknown
+from emulator.acs.prompts import PlaySource, parse_source, parse_sources, reject_unknown, require_speech
 from emulator.acs.validation import callback_uri, optional_int, optional_string, require_object
 from emulator.common.errors import invalid_argument
 from emulator.services import Services
@@ -68,6 +68,7 @@ def recognize(services: Services, connection: CallConnection, body: Any) -> None
         # The emulator hears keys, not speech: refused loudly rather than never completing.
         raise invalid_argument(f"The emulator recognizes dtmf only, not recognizeInputType {input_type}.")
     prompts = _prompts(body)
+    require_speech(prompts, connection.cognitive_services_endpoint)
     options = body.get("recognizeOptions")
     if not isinstance(options, dict):
         raise invalid_argument("The recognizeOptions field is required and must be an object.")

@@ -53,3 +53,18 @@ def optional_int(body: dict[str, Any], field: str, low: int, high: int) -> int |
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise invalid_argument(f"The field {field} must be an integer between {low} and {high}.")
     return value
+
+
+def cognitive_services_endpoint(body: dict[str, Any]) -> str | None:
+    """callIntelligenceOptions of AnswerCall/CreateCall: an object holding only
+    cognitiveServicesEndpoint (the swagger forbids other members), an absolute URL."""
+    options = body.get("callIntelligenceOptions")
+    if options is None:
+        return None
+    if not isinstance(options, dict):
+        raise invalid_argument("The field callIntelligenceOptions must be an object.")
+    unknown = sorted(set(options) - {"cognitiveServicesEndpoint"})
+    if unknown:
+        raise invalid_argument(
+            f"The field callIntelligenceOptions has unknown members: {', '.join(unknown)}.")
+    return callback_uri(options, "cognitiveServicesEndpoint", required=False)

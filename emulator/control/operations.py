@@ -236,6 +236,7 @@ def describe_call(services: Services, call: ServerCall) -> dict[str, Any]:
                 "state": c.state.value,
                 "direction": c.direction,
                 "callbackUri": c.callback_uri,
+                "cognitiveServicesEndpoint": c.cognitive_services_endpoint,
                 "appIdentity": c.app_identity.to_wire(),
                 "targets": [t.to_wire() for t in c.targets],
                 "pendingInvitations": [i.invitation_id for i in c.invitations.values() if not i.done],

@@ -94,7 +94,8 @@ class FlowRunOut(Out):
     ruleSetVersion: int | None = Field(description="the rule-set version whose flow the run follows")
     status: str = Field(description="pending, running or finished")
     currentStep: str | None = Field(description="the step the run is in; null once finished")
-    waiting: str = Field(description="what the step waits for: answer, ring, settle, transfer, nothing")
+    waiting: str = Field(description="what the step waits for: answer, ring, settle, ask, transfer, "
+                                     "play, menu, nothing")
     outcome: str | None = Field(description="connected, transferred, redirected, rejected, hungUp, "
                                             "callerLeft, callEnded, maxSteps, failed")
     deadline: str | None = Field(description="when the reconciler moves an unanswered wait on")

@@ -55,6 +55,8 @@ param outboxSchedule string = '0 */1 * * * *'
 param managementAuth string = 'keys'
 @description('MANAGEMENT_API_AUDIENCES: the API registration\'s client id and application id URI.')
 param managementApiAudiences string = ''
+@description('COGNITIVE_SERVICES_ENDPOINT: the Azure AI services resource ACS speaks text prompts with; empty leaves it unset.')
+param cognitiveServicesEndpoint string = ''
 
 var acceptsTokens = managementAuth != 'keys'
 
@@ -174,6 +176,9 @@ resource appSettings 'Microsoft.Web/sites/config@2024-11-01' = {
     MANAGEMENT_AUTH: managementAuth
   }, empty(defaultCallerId) ? {} : {
     DEFAULT_CALLER_ID: defaultCallerId
+  }, empty(cognitiveServicesEndpoint) ? {} : {
+    // Text prompts: the app names this resource to ACS on every answer and create call.
+    COGNITIVE_SERVICES_ENDPOINT: cognitiveServicesEndpoint
   }, acceptsTokens ? {
     // Tokens of this tenant only; the issuers and key set follow from it.
     ENTRA_TENANT_ID: tenant().tenantId

@@ -7,68 +7,22 @@ into a temporary folder, or into docs/img/ with `make screenshots` (CONSOLE_SCRE
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import pytest
-
 from tests.e2e.conftest import App, Emulator, acs_user, eventually, pstn
-from tests.e2e.inbound_support import ANSWER_ALL, put_rules
+from tests.e2e.console_support import (
+    SCREENSHOTS,
+    TIMEOUT_MS,
+    browser_fixture,  # noqa: F401  (a fixture)
+    console_url_fixture,  # noqa: F401  (a fixture)
+    page_fixture,  # noqa: F401  (a fixture)
+    skip_without_browser,
+    steps,
+)
 from tests.support.http import call as http_call
-from tools.stack import Stack, start_console
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-# Only `make screenshots` rewrites the committed pictures; a test run leaves the tree clean.
-SCREENSHOTS = Path(os.environ.get("CONSOLE_SCREENSHOTS_DIR") or tempfile.mkdtemp(prefix="console-shots-"))
-TIMEOUT_MS = 15_000
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-if not CHROMIUM.exists() and shutil.which("chromium") is None:
-    pytest.skip("no Chromium at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
-
-
-@pytest.fixture(scope="module")
-def console_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> str:
-    log = tmp_path_factory.mktemp("console-log") / "console.log"
-    return start_console(stack, log=log)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=FLAGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def page(browser: Any, console_url: str, app: App, emulator: Emulator) -> Iterator[Any]:
-    put_rules(app, ANSWER_ALL)  # the shipped rule set: the app answers every call
-    context = browser.new_context(viewport={"width": 1500, "height": 1000}, device_scale_factor=1)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.set_default_timeout(TIMEOUT_MS)
-    opened.goto(console_url)
-    sync_api.expect(opened.get_by_test_id("status")).to_contain_text("live")
-    try:
-        yield opened
-    finally:
-        context.close()
-        emulator.control("PATCH", "settings", {"unscriptedBehavior": "answer"})
-    assert errors == [], f"the page raised: {errors}"
+sync_api = skip_without_browser()
 
 
 def network_call(emulator: Emulator, caller_raw_id: str) -> dict[str, Any] | None:
@@ -77,10 +31,6 @@ def network_call(emulator: Emulator, caller_raw_id: str) -> dict[str, Any] | Non
         if any(p["identifier"]["rawId"] == caller_raw_id for p in call["participants"]):
             return dict(call)
     return None
-
-
-def steps(page: Any) -> list[str]:
-    return list(page.get_by_test_id("step").all_text_contents())
 
 
 def test_place_answer_transfer_and_watch_the_timeline(page: Any, app: App, emulator: Emulator) -> None:

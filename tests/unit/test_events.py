@@ -38,7 +38,7 @@ def test_result_information_and_operation_context_are_read() -> None:
 def test_unknown_types_are_kept_not_refused() -> None:
     [event] = parse_callback_body(body("unknown_event.json"))
     assert event.kind is EventKind.UNKNOWN
-    assert event.type == "Microsoft.Communication.PlayCompleted"
+    assert event.type == "Microsoft.Communication.HoldFailed"
 
 
 @pytest.mark.parametrize(

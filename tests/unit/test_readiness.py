@@ -67,6 +67,10 @@ async def test_the_settings_probe_names_every_missing_setting() -> None:
     with pytest.raises(NotReady, match="CALL_RETENTION_DAYS must be an integer"):
         await SettingsProbe(load_settings(bad)).check()
     assert "settings present" in await SettingsProbe(load_settings(COMPLETE)).check()
+    # A text prompt would fail on every call: /api/ready says so before the first one.
+    speech = {**COMPLETE, "COGNITIVE_SERVICES_ENDPOINT": "http://ai.cognitiveservices.azure.com/"}
+    with pytest.raises(NotReady, match="COGNITIVE_SERVICES_ENDPOINT must be an https URL"):
+        await SettingsProbe(load_settings(speech)).check()
 
 
 async def test_the_key_probe_wants_keys() -> None:

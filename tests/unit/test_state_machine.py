@@ -103,7 +103,7 @@ def test_outcome_arriving_before_pending_is_kept() -> None:
 
 def test_unknown_event_changes_nothing_but_is_counted() -> None:
     base = run([make("CallConnected", "a")])
-    after = apply_event(base, make("PlayCompleted", "u"), NOW)
+    after = apply_event(base, make("HoldFailed", "u"), NOW)
     assert after.state is base.state and after.event_count == base.event_count + 1
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from callcontrol.domain.access import Actor
 from callcontrol.domain.models import (
@@ -29,6 +29,9 @@ from callcontrol.domain.models import (
     OperationStatus,
     Participant,
 )
+
+if TYPE_CHECKING:
+    from callcontrol.domain.flows.state import FlowRun, PathEntry
 
 EVENT_SOURCE: Final = "/callcontrol"  # the CloudEvents `source` of every event
 _ID_NAMESPACE: Final = uuid.UUID("6b1f3c2e-0d55-4c0e-9a9e-2f6f5d7b9c11")
@@ -62,6 +65,9 @@ class Cause:
     acs_event_id: str | None = None
     acs_event_type: str | None = None
     actor: Actor | None = None  # the management caller whose request made the change
+    # The keys a RecognizeCompleted held, only when PUBLISH_DIGITS says they may be published;
+    # never in to_json (the outbox's cause) nor the repr (logs).
+    digits: str | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"source": self.source.value}
@@ -128,7 +134,7 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
     old_inbound = before.inbound if before is not None else None
     if after.inbound is not None and after.inbound != old_inbound:
         found.append((EventType.INBOUND_DECIDED, "inbound", {"decision": after.inbound.to_json()}))
-    found.extend(_flow_steps(before, after))
+    found.extend(_with_digits(_flow_steps(before, after), cause.digits))
     old_rank = before.state.rank if before is not None else CallState.UNKNOWN.rank
     if old_rank < CallState.CONNECTED.rank <= after.state.rank and not after.state.is_final:
         found.append((EventType.CONNECTED, "connected", {}))
@@ -161,22 +167,31 @@ def announce(before: CallRecord | None, after: CallRecord, cause: Cause, now: da
 
 def _flow_steps(before: CallRecord | None, after: CallRecord
                 ) -> list[tuple[EventType, str, dict[str, Any]]]:
-    """One event per path entry the change added or ended (keyed by run, entry and outcome)."""
+    """One event per path entry the change added or ended (keyed by run, entry and outcome);
+    a run that ends in a write touching no entry (a ring's last invitation settling) repeats
+    its last entry once, so the end has its event and its time too."""
     run = after.flow_run
     if run is None:
         return []
     old = before.flow_run if before is not None else None
-    old_path = old.path if old is not None and old.run_id == run.run_id else ()
+    same_run = old is not None and old.run_id == run.run_id
+    old_path = old.path if old is not None and same_run else ()
     found = []
     for index, entry in enumerate(run.path):
         if index < len(old_path) and old_path[index] == entry:
             continue
         found.append((EventType.FLOW_STEP, f"flow:{run.run_id}:{index}:{entry.outcome}",
-                      {"flow": run.flow, "runId": run.run_id, "step": entry.step,
-                       "visit": entry.visit, "attempt": entry.attempt, "outcome": entry.outcome,
-                       "runStatus": run.status.value,
-                       "runOutcome": run.outcome.value if run.outcome else None}))
+                      _flow_step_data(run, entry)))
+    just_finished = run.finished and not (same_run and old is not None and old.finished)
+    if just_finished and not found and run.path:
+        found.append((EventType.FLOW_STEP, f"flow:{run.run_id}:finished", _flow_step_data(run, run.path[-1])))
     return found
+
+
+def _flow_step_data(run: FlowRun, entry: PathEntry) -> dict[str, Any]:
+    return {"flow": run.flow, "runId": run.run_id, "step": entry.step, "visit": entry.visit,
+            "attempt": entry.attempt, "outcome": entry.outcome, "runStatus": run.status.value,
+            "runOutcome": run.outcome.value if run.outcome else None}
 
 
 def _roster_changed(before: CallRecord | None, after: CallRecord) -> bool:
@@ -190,6 +205,19 @@ def _roster_entry(participant: Participant) -> dict[str, Any]:
     # Flat on purpose: the publisher's serialiser costs per JSON node, on the app's event loop.
     return {"rawId": participant.identifier.raw_id, "isMuted": participant.is_muted,
             "isOnHold": participant.is_on_hold}
+
+
+def _with_digits(steps: list[tuple[EventType, str, dict[str, Any]]], digits: str | None
+                 ) -> list[tuple[EventType, str, dict[str, Any]]]:
+    """The step events, the keys (published by setting) on the first one that ends an entry:
+    the attempt the keys ended (a goto ended after it in the same write is not theirs)."""
+    if digits is None:
+        return steps
+    for _, _, change in steps:
+        if change.get("outcome") is not None:
+            change["digits"] = digits
+            break
+    return steps
 
 
 def _settled(before: CallRecord | None, after: CallRecord) -> list[Operation]:

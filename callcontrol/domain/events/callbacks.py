@@ -36,6 +36,13 @@ class EventKind(StrEnum):
     CALL_TRANSFER_FAILED = "CallTransferFailed"
     MOVE_PARTICIPANT_SUCCEEDED = "MoveParticipantSucceeded"
     MOVE_PARTICIPANT_FAILED = "MoveParticipantFailed"
+    PLAY_STARTED = "PlayStarted"
+    PLAY_COMPLETED = "PlayCompleted"
+    PLAY_FAILED = "PlayFailed"
+    PLAY_CANCELED = "PlayCanceled"
+    RECOGNIZE_COMPLETED = "RecognizeCompleted"
+    RECOGNIZE_FAILED = "RecognizeFailed"
+    RECOGNIZE_CANCELED = "RecognizeCanceled"
     UNKNOWN = "Unknown"
 
     @classmethod
@@ -160,3 +167,24 @@ def _opt_str(data: dict[str, Any], key: str) -> str | None:
 
 def _bad(field_name: str, reason: str) -> InvalidInput:
     return InvalidInput(f"{field_name} {reason}", [FieldProblem(field_name, reason)])
+
+
+# Where ACS puts the keys a caller pressed (RecognizeCompleted; ContinuousDtmfRecognitionToneReceived).
+_DIGIT_FIELDS = ("dtmfResult", "collectTonesResult")
+WITHHELD = "withheld"
+
+
+def without_digits(data: dict[str, Any]) -> dict[str, Any]:
+    """A callback's data as the call's history keeps it: the keys pressed are personal data (an
+    account or card number), so only their count is kept; the flow read them before (its path
+    records the choice they made)."""
+    if not any(key in data for key in (*_DIGIT_FIELDS, "tone")):
+        return data
+    kept = dict(data)
+    for key in _DIGIT_FIELDS:
+        result = kept.get(key)
+        if isinstance(result, dict) and isinstance(result.get("tones"), list):
+            kept[key] = {**result, "tones": WITHHELD, "toneCount": len(result["tones"])}
+    if "tone" in kept:
+        kept["tone"] = WITHHELD
+    return kept

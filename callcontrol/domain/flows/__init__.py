@@ -2,12 +2,15 @@
 
 Pure, like the rest of the domain (standard library and callcontrol.domain only):
 
-- `model.py`       the flow and its steps (ring, ask, transfer, redirect, reject, hangup, goto)
+- `model.py`       the flow and its steps (ring, ask, transfer, redirect, reject, hangup, goto,
+  play, menu, collect); `prompts.py` what a caller hears and the keys a menu hears back
 - `parsing.py`     the `flows` section of the rule-set document → model, problems by field path
   (`fields.py` the reading helpers, `targets.py` who may be called, `graph.py` the graph checks)
 - `state.py`       a run's state (`FlowRun`), stored with the call (`to_json` / `from_json`)
 - `events.py`      what moves a run; `actions.py` what it asks for, with deterministic identities
-- `outcomes.py`    AddParticipantFailed's result codes read as a ring outcome
+- `outcomes.py`    AddParticipantFailed's result codes read as a ring outcome, a recognize's as a
+  menu's; `media_events.py` what moves a play or menu step
+- `prompt_parsing.py`  play, menu and collect steps from JSON; `menus.py` how they move
 - `engine.py`      `advance(flow, run, event, now) -> (run, actions)` (`turn.py` its moves)
 - `ask.py`         the ask request's signature and the reply's reading
 - `script.py`, `simulation.py`   the dry run: scripted outcomes in, path and actions out

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from callcontrol.domain.flows.prompts import Prompt
 from callcontrol.domain.identifiers import Identifier
 
 CONTEXT_PREFIX: Final = "flow"
@@ -33,6 +34,9 @@ class Verb:
     LEAVE: Final = "leave"  # the app's leg leaves once a target is connected
     END: Final = "end"  # the engine ends the run (max steps, no next step, caller left, overdue)
     ASK: Final = "ask"
+    PLAY: Final = "play"
+    RECOGNIZE: Final = "recognize"
+    CANCEL_MEDIA: Final = "cancelmedia"  # stop what plays or listens (an overdue prompt or menu)
 
 
 @dataclass(frozen=True)
@@ -175,3 +179,39 @@ class AskRequest(FlowAction):
 
     def _fields(self) -> dict[str, Any]:
         return {"url": self.url, "timeoutSeconds": self.timeout_seconds, "body": self.body}
+
+
+@dataclass(frozen=True)
+class PlayMedia(FlowAction):
+    """CallMedia_Play of `prompt` to everyone in the call; PlayCompleted / PlayFailed settle it."""
+
+    prompt: Prompt = field(kw_only=True)
+
+    def _fields(self) -> dict[str, Any]:
+        return {"prompt": self.prompt.to_json()}
+
+
+@dataclass(frozen=True)
+class RecognizeDtmf(FlowAction):
+    """CallMedia_Recognize (dtmf) from `target` (the caller), `prompt` played first and cut by the
+    first key; RecognizeCompleted (the tones) / RecognizeFailed / RecognizeCanceled settle it."""
+
+    target: Identifier = field(kw_only=True)
+    prompt: Prompt = field(kw_only=True)
+    max_tones: int = field(kw_only=True)
+    initial_silence_seconds: int = field(kw_only=True)
+    inter_tone_seconds: int = field(kw_only=True)
+    stop_tones: str = field(default="", kw_only=True)  # keys among * and # that end the entry
+
+    def _fields(self) -> dict[str, Any]:
+        return {"target": self.target.to_json(), "prompt": self.prompt.to_json(),
+                "maxTonesToCollect": self.max_tones,
+                "initialSilenceTimeoutInSeconds": self.initial_silence_seconds,
+                "interToneTimeoutInSeconds": self.inter_tone_seconds,
+                **({"stopTones": self.stop_tones} if self.stop_tones else {})}
+
+
+@dataclass(frozen=True)
+class CancelMedia(FlowAction):
+    """CallMedia_CancelAllMediaOperations: what still plays or listens stops (its own callback,
+    PlayCanceled / RecognizeCanceled, then finds the run moved on)."""

@@ -33,8 +33,12 @@ Ending. A transition with no next step, a run that reaches `max_steps` (the flow
 default 25: every step entered counts, gotos included, so no loop outlives it) and a caller who
 hangs up end the run with one request: hang up for everyone once answered, reject (reason none)
 before. A caller who hangs up also cancels every invitation still ringing; one who hangs up
-before the answer needs nothing sent. An answer never confirmed is ended with a hang up for
-everyone. A hangup step before the answer is a reject.
+before the answer needs nothing sent. An invitation ACS ends because the call went away (a
+"canceled" / call-gone result on one the run did not cancel, outcomes.ended_by_call) may come
+before CallDisconnected: it ends the run as `callEnded` too, not through the ring's fallback
+(the use case clears the reading when the call holds a cancel of that invitation, which ACS
+answers with the same 487). An answer never confirmed is ended with a hang up for everyone. A
+hangup step before the answer is a reject.
 """
 
 from __future__ import annotations
@@ -73,6 +77,14 @@ from callcontrol.domain.flows.events import (
     StepOverdue,
     TransferAccepted,
     TransferFailed,
+)
+from callcontrol.domain.flows.media_events import DigitsPressed, PromptFailed, PromptPlayed, RecognizeEnded
+from callcontrol.domain.flows.menus import (
+    digits_pressed,
+    media_overdue,
+    prompt_failed,
+    prompt_played,
+    recognize_ended,
 )
 from callcontrol.domain.flows.model import AskStep, Flow, RingFailure, RingStep, TransferStep
 from callcontrol.domain.flows.state import FlowOutcome, FlowRun, InvitationStatus, RunStatus, Waiting
@@ -155,7 +167,27 @@ def _invitation_ended(turn: Turn, context: str | None, reason: RingFailure) -> N
 
 
 def _invitation_failed(turn: Turn, event: InvitationFailed) -> None:
+    item = turn.run.invitation(event.context)
+    if event.call_ended and item is not None and item.status is InvitationStatus.RINGING:
+        # ACS may end the invitations with the call before CallDisconnected says so: whichever
+        # comes first, the run ends as the call's end, never through the ring's fallback.
+        turn.set_status(item.context, None)
+        _call_ended_under_ring(turn)
+        return
     _invitation_ended(turn, event.context, event.reason)
+
+
+def _call_ended_under_ring(turn: Turn) -> None:
+    """Like the caller leaving, labelled as the call's end: every other invitation still ringing
+    is cancelled and the call ended once (if the call is gone already, ACS refuses both
+    harmlessly; if it is not, nobody is left waiting in it)."""
+    for other in turn.ringing():
+        turn.cancel(other)
+    turn.note("callEnded")
+    if turn.run.answered:
+        turn.end(FlowOutcome.CALL_ENDED)
+    else:
+        turn.finish(FlowOutcome.CALL_ENDED)
 
 
 def _invitation_cancelled(turn: Turn, event: InvitationCancelled) -> None:
@@ -267,6 +299,8 @@ def _overdue(turn: Turn, event: StepOverdue) -> None:  # noqa: ARG001
         turn.go(step.fallback, "overdue")
     elif run.waiting is Waiting.TRANSFER and isinstance(step, TransferStep):
         turn.go(step.on_failed, "overdue")
+    else:
+        media_overdue(turn)
 
 
 _HANDLERS: Final[dict[type, Callable[[Turn, Any], None]]] = {
@@ -284,4 +318,8 @@ _HANDLERS: Final[dict[type, Callable[[Turn, Any], None]]] = {
     TransferAccepted: _transfer_accepted,
     TransferFailed: _transfer_failed,
     StepOverdue: _overdue,
+    PromptPlayed: prompt_played,
+    PromptFailed: prompt_failed,
+    DigitsPressed: digits_pressed,
+    RecognizeEnded: recognize_ended,
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from callcontrol.domain.flows.media_events import MediaEvent
 from callcontrol.domain.flows.model import RingFailure
 from callcontrol.domain.identifiers import Identifier
 
@@ -36,10 +37,12 @@ class InvitationAnswered:
 
 @dataclass(frozen=True)
 class InvitationFailed:
-    """AddParticipantFailed for the add with this context, its result read as a reason."""
+    """AddParticipantFailed for the add with this context, its result read as a reason.
+    `call_ended`: the result says the call went away, not the callee (outcomes.ended_by_call)."""
 
     context: str
     reason: RingFailure
+    call_ended: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,5 +132,5 @@ class StepOverdue:
 FlowEvent = (
     FlowStarted | CallConnected | AnswerFailed | InvitationAnswered | InvitationFailed
     | InvitationCancelled | ParticipantRemoved | CallerHungUp | CallDisconnected | AskAnswered
-    | AskFailed | TransferAccepted | TransferFailed | StepOverdue
+    | AskFailed | TransferAccepted | TransferFailed | StepOverdue | MediaEvent
 )

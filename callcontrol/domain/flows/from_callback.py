@@ -6,6 +6,9 @@ with the run's id); the call's own events (connected, participants, disconnected
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from callcontrol.domain.events.callbacks import CallbackEvent, EventKind
 from callcontrol.domain.flows.actions import parse_context
 from callcontrol.domain.flows.events import (
@@ -21,7 +24,9 @@ from callcontrol.domain.flows.events import (
     TransferAccepted,
     TransferFailed,
 )
-from callcontrol.domain.flows.outcomes import ring_failure
+from callcontrol.domain.flows.media_events import DigitsPressed, PromptFailed, PromptPlayed, RecognizeEnded
+from callcontrol.domain.flows.outcomes import ended_by_call, menu_failure, ring_failure
+from callcontrol.domain.flows.prompts import MenuFailure, tones_as_digits
 from callcontrol.domain.flows.state import FlowRun
 
 
@@ -44,9 +49,8 @@ def flow_event(event: CallbackEvent, run: FlowRun) -> FlowEvent | None:
     if kind is EventKind.ADD_PARTICIPANT_SUCCEEDED:
         return InvitationAnswered(context)
     if kind is EventKind.ADD_PARTICIPANT_FAILED:
-        result = event.result
-        return InvitationFailed(context, ring_failure(result.code if result else None,
-                                                      result.sub_code if result else None))
+        code, sub_code = (event.result.code, event.result.sub_code) if event.result else (None, None)
+        return InvitationFailed(context, ring_failure(code, sub_code), ended_by_call(code, sub_code))
     if kind is EventKind.CANCEL_ADD_PARTICIPANT_SUCCEEDED:
         return InvitationCancelled(context)
     if kind in (EventKind.REMOVE_PARTICIPANT_SUCCEEDED, EventKind.REMOVE_PARTICIPANT_FAILED):
@@ -55,7 +59,29 @@ def flow_event(event: CallbackEvent, run: FlowRun) -> FlowEvent | None:
         return TransferAccepted(context)
     if kind is EventKind.CALL_TRANSFER_FAILED:
         return TransferFailed(context)
+    return _media(event, context)
+
+
+def _media(event: CallbackEvent, context: str) -> FlowEvent | None:
+    kind = event.kind
+    if kind is EventKind.PLAY_COMPLETED:
+        return PromptPlayed(context)
+    if kind in (EventKind.PLAY_FAILED, EventKind.PLAY_CANCELED):
+        return PromptFailed(context)
+    if kind is EventKind.RECOGNIZE_COMPLETED:
+        return DigitsPressed(context, _digits(event.data))
+    if kind is EventKind.RECOGNIZE_FAILED:
+        return RecognizeEnded(context, menu_failure(event.result.sub_code if event.result else None))
+    if kind is EventKind.RECOGNIZE_CANCELED:
+        return RecognizeEnded(context, MenuFailure.FAILED)
     return None
+
+
+def _digits(data: Mapping[str, Any]) -> str:
+    """The tones of a RecognizeCompleted (dtmfResult.tones); anything else reads as no tones."""
+    result = data.get("dtmfResult")
+    tones = result.get("tones") if isinstance(result, dict) else None
+    return tones_as_digits(tones) if isinstance(tones, list) else ""
 
 
 def _caller_left(event: CallbackEvent, run: FlowRun) -> FlowEvent | None:

@@ -6,7 +6,7 @@ engine ends a run that reaches it. Refused is a loop made of `goto` steps only: 
 nothing and do nothing, burning the step budget at once, so it can only be a mistake.
 
 Redirect and reject are ACS operations on an unanswered call: a redirect or reject step that a
-ring or transfer step (which answer the call first) can lead to is refused.
+ring, transfer, play or menu step (which answer the call first) can lead to is refused.
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from callcontrol.domain.errors import FieldProblem
 from callcontrol.domain.flows.fields import child
 from callcontrol.domain.flows.model import (
     AskStep,
+    CollectStep,
     Flow,
     GotoStep,
+    MenuStep,
+    PlayStep,
     RedirectStep,
     RejectStep,
     RingFailure,
@@ -44,6 +47,17 @@ def edges(step: Step, ring_transitions: Mapping[str, RingFailure]) -> list[tuple
         found.append(("onFailed", step.on_failed))
     elif isinstance(step, GotoStep):
         found.append(("next", step.next))
+    elif isinstance(step, PlayStep):
+        found += [(wire, target) for wire, target in (("next", step.next), ("onFailed", step.on_failed))
+                  if target is not None]
+    elif isinstance(step, MenuStep | CollectStep):
+        if isinstance(step, MenuStep):
+            found += [(f"choices.{choice.digits}", choice.next) for choice in step.choices]
+        else:
+            found.append(("next", step.next))
+        found += [(wire, target) for wire, target in (("noInput", step.no_input),
+                                                      ("invalidInput", step.invalid_input),
+                                                      ("fallback", step.fallback)) if target is not None]
     return found
 
 
@@ -113,7 +127,7 @@ def _goto_loops(flow: Flow, steps_at: str, index: Mapping[str, int]) -> list[Fie
         problems.append(FieldProblem(
             f"{steps_at}[{index[first]}].next",
             f"closes a loop of goto steps only ({shown}): a loop must pass a step that waits "
-            "(ring, ask), so that maxSteps bounds it",
+            "(ring, ask, play, menu), so that maxSteps bounds it",
         ))
     return problems
 

@@ -1,9 +1,9 @@
 """Call flows as data: a named graph of steps with explicit transitions.
 
 A flow is declared in the rule-set document (`flows.<name>`), parsed by `parsing.parse_flows`.
-Steps are frozen dataclasses, one per type; `Step` is their union. A later `play` or `menu` step
+Steps are frozen dataclasses, one per type; `Step` is their union. A new step
 is one more dataclass here, one more parser in `parsing._STEP_PARSERS` and one more entry in
-`engine._ENTER`: nothing else branches on the step type.
+`turn._ENTER`: nothing else branches on the step type (`play` and `menu`: prompts.py, menus.py).
 
 Bounds (all checked by the parser): a ring's invitation timeout is 1-180 s (ACS accepts 0-180;
 0 would ring nobody), an ask's deadline is at most 10 s (the caller is waiting), a run takes at
@@ -17,6 +17,15 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from callcontrol.domain.flows.prompts import (
+    DEFAULT_INITIAL_SILENCE_SECONDS,
+    DEFAULT_INTER_DIGIT_SECONDS,
+    DEFAULT_MAX_DIGITS,
+    DEFAULT_RETRIES,
+    MenuChoice,
+    MenuFailure,
+    Prompt,
+)
 from callcontrol.domain.identifiers import Identifier
 
 DEFAULT_MAX_STEPS: Final = 25
@@ -37,6 +46,9 @@ class StepType(StrEnum):
     REJECT = "reject"
     HANGUP = "hangup"
     GOTO = "goto"
+    PLAY = "play"
+    MENU = "menu"
+    COLLECT = "collect"
 
 
 class RingMode(StrEnum):
@@ -145,7 +157,82 @@ class GotoStep:
     type: StepType = StepType.GOTO
 
 
-Step = RingStep | AskStep | TransferStep | RedirectStep | RejectStep | HangUpStep | GotoStep
+@dataclass(frozen=True)
+class PlayStep:
+    """Play `prompt` to the call (answered first if needed), then `next` (none: the run ends).
+    A prompt ACS cannot play takes `onFailed`, else `next`: a lost greeting is no reason to drop
+    the caller."""
+
+    id: str
+    prompt: Prompt
+    next: str | None = None
+    on_failed: str | None = None
+    type: StepType = StepType.PLAY
+
+    def next_after(self, failed: bool) -> str | None:
+        return (self.on_failed or self.next) if failed else self.next
+
+
+@dataclass(frozen=True)
+class MenuStep:
+    """Prompt, gather DTMF tones, go to the step of the choice pressed (prompts.py: the rules)."""
+
+    id: str
+    prompt: Prompt
+    choices: tuple[MenuChoice, ...]
+    max_digits: int = DEFAULT_MAX_DIGITS
+    initial_silence_seconds: int = DEFAULT_INITIAL_SILENCE_SECONDS
+    inter_digit_seconds: int = DEFAULT_INTER_DIGIT_SECONDS
+    retries: int = DEFAULT_RETRIES
+    reprompt: Prompt | None = None
+    no_input: str | None = None
+    invalid_input: str | None = None
+    fallback: str | None = None
+    type: StepType = StepType.MENU
+
+    def choice(self, digits: str) -> MenuChoice | None:
+        return next((choice for choice in self.choices if choice.digits == digits), None)
+
+    def prompt_for(self, attempt: int) -> Prompt:
+        return self.prompt if attempt <= 1 or self.reprompt is None else self.reprompt
+
+    def next_for(self, failure: MenuFailure) -> str | None:
+        chosen = {MenuFailure.NO_INPUT: self.no_input, MenuFailure.INVALID: self.invalid_input}.get(failure)
+        return chosen if chosen is not None else self.fallback
+
+
+@dataclass(frozen=True)
+class CollectStep:
+    """Prompt, gather `minDigits` to `maxDigits` keys (an account number, a PIN), keep them on the
+    run for a later ask step, go to `next`. Fewer keys than `minDigits` are invalid input; no
+    keys, no input; both retried like a menu's. `stop_tones` end the entry early (not kept)."""
+
+    id: str
+    prompt: Prompt
+    next: str
+    max_digits: int
+    min_digits: int = 1
+    stop_tones: str = ""
+    initial_silence_seconds: int = DEFAULT_INITIAL_SILENCE_SECONDS
+    inter_digit_seconds: int = DEFAULT_INTER_DIGIT_SECONDS
+    retries: int = DEFAULT_RETRIES
+    reprompt: Prompt | None = None
+    no_input: str | None = None
+    invalid_input: str | None = None
+    fallback: str | None = None
+    type: StepType = StepType.COLLECT
+
+    def prompt_for(self, attempt: int) -> Prompt:
+        return self.prompt if attempt <= 1 or self.reprompt is None else self.reprompt
+
+    def next_for(self, failure: MenuFailure) -> str | None:
+        chosen = {MenuFailure.NO_INPUT: self.no_input, MenuFailure.INVALID: self.invalid_input}.get(failure)
+        return chosen if chosen is not None else self.fallback
+
+
+Listening = MenuStep | CollectStep  # the steps that gather keys (one ACS Recognize an attempt)
+Step = (RingStep | AskStep | TransferStep | RedirectStep | RejectStep | HangUpStep | GotoStep | PlayStep
+        | MenuStep | CollectStep)
 
 
 @dataclass(frozen=True)
@@ -169,11 +256,17 @@ def successors(step: Step) -> tuple[str, ...]:
         named = [step.on_failed]
     elif isinstance(step, GotoStep):
         named = [step.next]
+    elif isinstance(step, PlayStep):
+        named = [step.next, step.on_failed]
+    elif isinstance(step, MenuStep):
+        named = [*(choice.next for choice in step.choices), step.no_input, step.invalid_input, step.fallback]
+    elif isinstance(step, CollectStep):
+        named = [step.next, step.no_input, step.invalid_input, step.fallback]
     else:
         named = []
     return tuple(dict.fromkeys(name for name in named if name is not None))
 
 
 def answers_call(step: Step) -> bool:
-    """Steps that need the call answered first (ACS adds and transfers on a connected call)."""
-    return isinstance(step, RingStep | TransferStep)
+    """Steps that need the call answered first (ACS adds, transfers and plays on a connected call)."""
+    return isinstance(step, RingStep | TransferStep | PlayStep | MenuStep | CollectStep)

@@ -47,6 +47,14 @@ from callcontrol.domain.flows.model import (
     StepType,
     TransferStep,
 )
+from callcontrol.domain.flows.prompt_parsing import (
+    COLLECT_FIELDS,
+    MENU_FIELDS,
+    PLAY_FIELDS,
+    collect,
+    menu,
+    play,
+)
 from callcontrol.domain.flows.targets import ask_url_problem, identifier
 from callcontrol.domain.identifiers import Identifier
 
@@ -271,7 +279,7 @@ def _goto(step_id: str, body: Mapping[str, Any], where: str, problems: Problems)
 
 
 _Builder = Callable[[str, Mapping[str, Any], str, Problems], Step | None]
-# type → (its own fields, its builder). `play` and `menu` will be entries here.
+# type → (its own fields, its builder); `play` and `menu` are read in prompt_parsing.py.
 _STEP_PARSERS: Final[dict[str, tuple[tuple[str, ...], _Builder]]] = {
     StepType.RING: (("targets", "mode", "timeoutSeconds", "callerId", *RING_TRANSITIONS, "fallback"), _ring),
     StepType.ASK: (("url", "timeoutSeconds", "choices", "fallback"), _ask),
@@ -280,4 +288,7 @@ _STEP_PARSERS: Final[dict[str, tuple[tuple[str, ...], _Builder]]] = {
     StepType.REJECT: (("reason",), _reject),
     StepType.HANGUP: ((), _hangup),
     StepType.GOTO: (("next",), _goto),
+    StepType.PLAY: (PLAY_FIELDS, play),
+    StepType.MENU: (MENU_FIELDS, menu),
+    StepType.COLLECT: (COLLECT_FIELDS, collect),
 }

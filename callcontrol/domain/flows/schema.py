@@ -4,7 +4,8 @@ Built from the parser's own constants (limits, NAME, the step types, the identif
 the OpenAPI document says what the parser checks field by field. What JSON Schema cannot say
 stays with the parser alone (docs/flows.md, "What the document cannot say"): the graph checks
 (`graph.py`), a phone target's caller id given on the step instead, a full-form identifier whose
-members disagree. tests/unit/flows/test_schema.py holds the schema and the parser together.
+members disagree; the play, menu and collect steps' own (`media_schema.py`).
+tests/unit/flows/test_schema.py holds the schema and the parser together.
 """
 
 from __future__ import annotations
@@ -12,6 +13,14 @@ from __future__ import annotations
 from typing import Any, Final
 
 from callcontrol.domain.flows.fields import DESCRIPTION_LIMIT, NAME
+from callcontrol.domain.flows.media_schema import (
+    COLLECT_REQUIRED,
+    MENU_REQUIRED,
+    PLAY_REQUIRED,
+    collect_fields,
+    menu_fields,
+    prompt_schema,
+)
 from callcontrol.domain.flows.model import (
     MAX_ASK_TIMEOUT_SECONDS,
     MAX_RING_TARGETS,
@@ -72,6 +81,7 @@ def _step(step_type: StepType, fields: dict[str, Any], required: tuple[str, ...]
     }
 
 
+_PROMPT: Final = prompt_schema(ASK_URL_PATTERN)
 _RING_TARGET: Final = _callable_target({"callerId": CALLER_ID, "timeoutSeconds": RING_TIMEOUT})
 _TARGET: Final = _callable_target({})
 
@@ -104,6 +114,12 @@ STEP_SCHEMAS: Final[dict[StepType, dict[str, Any]]] = {
     }, (), "reject the unanswered call"),
     StepType.HANGUP: _step(StepType.HANGUP, {}, (), "end the call for everyone"),
     StepType.GOTO: _step(StepType.GOTO, {"next": STEP_ID}, ("next",), "go on at another step"),
+    StepType.PLAY: _step(StepType.PLAY, {"prompt": _PROMPT, "next": STEP_ID, "onFailed": STEP_ID},
+                         PLAY_REQUIRED, "play a prompt (answers the call first)"),
+    StepType.MENU: _step(StepType.MENU, menu_fields(STEP_ID, _PROMPT), MENU_REQUIRED,
+                         "play a prompt and go to the step of the keys pressed"),
+    StepType.COLLECT: _step(StepType.COLLECT, collect_fields(STEP_ID, _PROMPT), COLLECT_REQUIRED,
+                            "gather keys for a later ask"),
 }
 
 FLOW_SCHEMA: Final[dict[str, Any]] = {
@@ -112,7 +128,9 @@ FLOW_SCHEMA: Final[dict[str, Any]] = {
     "description": "A call flow (docs/flows.md). The app also checks what this schema cannot say: "
                    "the graph (step ids unique and named, every step reachable, no goto-only loop, "
                    "no redirect or reject after the call is answered), a phone target's callerId "
-                   "(its own or the step's), and that a full-form identifier's members agree.",
+                   "(its own or the step's), a menu choice's keys within maxDigits (a collect's "
+                   "minDigits too), that a full-form identifier's members agree, and the settings "
+                   "an ask (signing secret) or a text/SSML prompt (speech) needs.",
     "properties": {
         "start": {**STEP_ID, "description": "the first step's id (default: the first step)"},
         "maxSteps": {"type": "integer", "minimum": 1, "maximum": MAX_STEPS_LIMIT},

@@ -5,10 +5,16 @@ simultaneous ring one per visit, an ask or transfer one per visit):
 
     {"ring-team": ["noAnswer", {"outcome": "answered", "target": 1}],
      "ask-crm": [{"next": "sales"}, "timeout", {"action": {"type": "reject"}}],
-     "to-desk": ["failed"]}
+     "to-desk": ["failed"],
+     "main": ["9", "noInput", "1"], "welcome": ["played"]}
+
+A menu or collect step meets one outcome per attempt: the keys pressed (`"1"`, `{"digits": "12"}`), `noInput`,
+`invalid` (an entry cut by the inter-digit timeout) or `failed` (the prompt could not play); keys
+that match no choice are invalid input like on a call. A play step meets `played` or `failed`.
 
 What the script does not say, the run meets by default: a ring attempt is not answered
-(`noAnswer`), an ask times out (`timeout`), a transfer is accepted. Each default taken is listed
+(`noAnswer`), an ask times out (`timeout`), a transfer is accepted, a prompt plays, a menu hears
+nothing (`noInput`). Each default taken is listed
 in the result, so a dry run never hides that it guessed.
 """
 
@@ -23,7 +29,17 @@ from callcontrol.domain.flows import fields as f
 from callcontrol.domain.flows.ask import parse_ask_answer
 from callcontrol.domain.flows.events import AskAnswer, AskFailure
 from callcontrol.domain.flows.fields import Problems, child
-from callcontrol.domain.flows.model import AskStep, Flow, RingFailure, RingStep, TransferStep
+from callcontrol.domain.flows.model import (
+    AskStep,
+    CollectStep,
+    Flow,
+    MenuStep,
+    PlayStep,
+    RingFailure,
+    RingStep,
+    TransferStep,
+)
+from callcontrol.domain.flows.prompts import DIGITS, MenuFailure
 
 ANSWERED: Final = "answered"
 
@@ -47,12 +63,28 @@ class TransferOutcome:
     accepted: bool = True
 
 
-ScriptedOutcome = RingOutcome | AskOutcome | TransferOutcome
+@dataclass(frozen=True)
+class PlayOutcome:
+    played: bool = True
+
+
+@dataclass(frozen=True)
+class MenuOutcome:
+    """The keys pressed in one attempt, or how it ended without any."""
+
+    digits: str | None = None
+    failure: MenuFailure | None = None
+
+
+ScriptedOutcome = RingOutcome | AskOutcome | TransferOutcome | PlayOutcome | MenuOutcome
+_SCRIPTED = (RingStep, AskStep, TransferStep, PlayStep, MenuStep, CollectStep)
 Script = Mapping[str, Sequence[ScriptedOutcome]]
 
 DEFAULT_RING: Final = RingOutcome(RingFailure.NO_ANSWER)
 DEFAULT_ASK: Final = AskOutcome(failure=AskFailure.TIMEOUT)
 DEFAULT_TRANSFER: Final = TransferOutcome(accepted=True)
+DEFAULT_PLAY: Final = PlayOutcome(played=True)
+DEFAULT_MENU: Final = MenuOutcome(failure=MenuFailure.NO_INPUT)
 _ASK_FAILURES: Final = (AskFailure.TIMEOUT, AskFailure.ERROR, AskFailure.INVALID)
 
 
@@ -73,7 +105,7 @@ def parse_script(
         at = child(where, step_id)
         if step is None:
             continue  # already named as not a known field
-        if not isinstance(step, RingStep | AskStep | TransferStep):
+        if not isinstance(step, _SCRIPTED):
             problems.add(at, f"is a {step.type.value} step: it meets no outcome to script")
             continue
         if not isinstance(raw, list):
@@ -85,12 +117,19 @@ def parse_script(
     return script
 
 
-def _outcome(step: RingStep | AskStep | TransferStep, raw: object, where: str,
-             problems: Problems) -> ScriptedOutcome | None:
+def _outcome(step: RingStep | AskStep | TransferStep | PlayStep | MenuStep | CollectStep, raw: object,
+             where: str, problems: Problems) -> ScriptedOutcome | None:
     if isinstance(step, RingStep):
         return _ring(step, raw, where, problems)
     if isinstance(step, AskStep):
         return _ask(raw, where, problems)
+    if isinstance(step, MenuStep | CollectStep):
+        return _menu(step, raw, where, problems)
+    if isinstance(step, PlayStep):
+        if raw in ("played", "failed"):
+            return PlayOutcome(played=raw == "played")
+        problems.add(where, "must be played or failed")
+        return None
     if raw in ("accepted", "failed"):
         return TransferOutcome(accepted=raw == "accepted")
     problems.add(where, "must be accepted or failed")
@@ -124,3 +163,19 @@ def _ask(raw: object, where: str, problems: Problems) -> AskOutcome | None:
     except InvalidInput as exc:
         problems.extend(exc.problems)
         return None
+
+
+def _menu(step: MenuStep | CollectStep, raw: object, where: str, problems: Problems) -> MenuOutcome | None:
+    if isinstance(raw, dict):
+        body = f.obj(raw, where, problems, ("digits",))
+        raw = body.get("digits") if body is not None else None
+        if not isinstance(raw, str):
+            problems.add(child(where, "digits"), "is required: the keys pressed, e.g. \"1\"")
+            return None
+    if raw in (MenuFailure.NO_INPUT, MenuFailure.INVALID, MenuFailure.FAILED):
+        return MenuOutcome(failure=MenuFailure(str(raw)))
+    if isinstance(raw, str) and raw and set(raw) <= DIGITS and len(raw) <= step.max_digits:
+        return MenuOutcome(digits=raw)
+    problems.add(where, f"must be the keys pressed (1 to {step.max_digits} of 0-9 * #), "
+                        "noInput, invalid or failed")
+    return None

@@ -28,13 +28,19 @@ from callcontrol.domain.flows.events import (
     TransferAccepted,
     TransferFailed,
 )
+from callcontrol.domain.flows.media_events import DigitsPressed, PromptFailed, PromptPlayed, RecognizeEnded
 from callcontrol.domain.flows.model import MAX_RING_TARGETS, Flow
+from callcontrol.domain.flows.prompts import MenuFailure
 from callcontrol.domain.flows.script import (
     ANSWERED,
     DEFAULT_ASK,
+    DEFAULT_MENU,
+    DEFAULT_PLAY,
     DEFAULT_RING,
     DEFAULT_TRANSFER,
     AskOutcome,
+    MenuOutcome,
+    PlayOutcome,
     RingOutcome,
     ScriptedOutcome,
     TransferOutcome,
@@ -112,6 +118,21 @@ class _Player:
             assert isinstance(transfer, TransferOutcome)
             context = current.with_verb(Verb.TRANSFER).render()
             return [TransferAccepted(context) if transfer.accepted else TransferFailed(context)]
+        return self._media(run, current)
+
+    def _media(self, run: FlowRun, current: FlowContext) -> list[FlowEvent]:
+        if run.waiting is Waiting.PLAY:
+            play = self.take(current.step, DEFAULT_PLAY)
+            assert isinstance(play, PlayOutcome)
+            context = current.with_verb(Verb.PLAY).render()
+            return [PromptPlayed(context) if play.played else PromptFailed(context)]
+        if run.waiting is Waiting.MENU:
+            menu = self.take(current.step, DEFAULT_MENU)
+            assert isinstance(menu, MenuOutcome)
+            context = current.with_verb(Verb.RECOGNIZE).render()
+            if menu.digits is not None:
+                return [DigitsPressed(context, menu.digits)]
+            return [RecognizeEnded(context, menu.failure or MenuFailure.NO_INPUT)]
         return []
 
     def _ring(self, run: FlowRun, step: str) -> list[FlowEvent]:
@@ -165,6 +186,10 @@ def _path(run: FlowRun, sent: Sequence[FlowAction]) -> tuple[SimulatedStep, ...]
 def _describe(outcome: ScriptedOutcome) -> str:
     if isinstance(outcome, RingOutcome):
         return str(outcome.outcome)
+    if isinstance(outcome, PlayOutcome):
+        return "played" if outcome.played else "failed"
+    if isinstance(outcome, MenuOutcome):
+        return str(outcome.failure or "digits")
     if isinstance(outcome, AskOutcome):
         return outcome.failure or "answer"
     return "accepted" if outcome.accepted else "failed"

@@ -42,6 +42,8 @@ class Waiting(StrEnum):
     SETTLE = "settle"  # a target connected; the other invitations are being cancelled or removed
     ASK = "ask"
     TRANSFER = "transfer"
+    PLAY = "play"  # a play step's prompt is playing
+    MENU = "menu"  # a menu's prompt plays and its tones are awaited (one attempt)
 
 
 class InvitationStatus(StrEnum):
@@ -113,6 +115,9 @@ class FlowRun:
     started_at: datetime | None = None
     deadline: datetime | None = None
     outcome: FlowOutcome | None = None
+    # Keys a collect step gathered, by its id, for a later ask; personal data: never shown or
+    # announced, and dropped when the run finishes.
+    collected: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @classmethod
     def new(
@@ -137,7 +142,7 @@ class FlowRun:
         return next((item for item in self.pending if item.context == context), None)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "format": STATE_FORMAT,
             "flow": self.flow,
             "runId": self.run_id,
@@ -160,6 +165,9 @@ class FlowRun:
             "deadline": _iso(self.deadline),
             "outcome": self.outcome.value if self.outcome else None,
         }
+        if self.collected:  # only while a collect's keys await an ask: a run without reads as stored
+            body["collected"] = [list(pair) for pair in self.collected]
+        return body
 
     @classmethod
     def from_json(cls, data: object) -> FlowRun:
@@ -189,6 +197,8 @@ class FlowRun:
                 steps_taken=int(data["stepsTaken"]),
                 started_at=_time(data["startedAt"]), deadline=_time(data["deadline"]),
                 outcome=FlowOutcome(data["outcome"]) if data["outcome"] else None,
+                # Absent from runs stored before collect steps existed.
+                collected=tuple((str(s), str(d)) for s, d in data.get("collected", [])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise _bad("flowRun", f"is malformed ({type(exc).__name__}: {exc})") from None

@@ -12,9 +12,12 @@ from callcontrol.domain.flows.actions import (
     AnswerCall,
     AskRequest,
     CancelAddParticipant,
+    CancelMedia,
     FlowAction,
     FlowContext,
     HangUp,
+    PlayMedia,
+    RecognizeDtmf,
     RedirectCall,
     RejectCall,
     RemoveParticipant,
@@ -24,9 +27,13 @@ from callcontrol.domain.flows.actions import (
 )
 from callcontrol.domain.flows.model import (
     AskStep,
+    CollectStep,
     Flow,
     GotoStep,
     HangUpStep,
+    Listening,
+    MenuStep,
+    PlayStep,
     RedirectStep,
     RejectStep,
     RingFailure,
@@ -53,6 +60,10 @@ RING_GRACE: Final = timedelta(seconds=15)  # past the invitation timeout ACS enf
 SETTLE_WAIT: Final = timedelta(seconds=30)
 ASK_GRACE: Final = timedelta(seconds=5)
 TRANSFER_WAIT: Final = timedelta(seconds=60)
+# How long a prompt may take to play: ACS knows, we do not (a file's length, a text's speech),
+# so a play or a menu attempt is overdue only past this plus its own timeouts and a grace.
+PROMPT_ALLOWANCE: Final = timedelta(seconds=120)
+MEDIA_GRACE: Final = timedelta(seconds=15)
 
 
 @dataclass
@@ -112,7 +123,8 @@ class Turn:
         self.update(waiting=waiting, deadline=self.now + bound)
 
     def finish(self, outcome: FlowOutcome) -> None:
-        self.update(status=RunStatus.FINISHED, waiting=Waiting.NOTHING, deadline=None, outcome=outcome)
+        self.update(status=RunStatus.FINISHED, waiting=Waiting.NOTHING, deadline=None, outcome=outcome,
+                    collected=())  # the keys gathered are kept only while an ask may need them
 
     def end(self, outcome: FlowOutcome) -> None:
         """End the run with one request: hang up for everyone, or reject before the answer."""
@@ -125,6 +137,32 @@ class Turn:
     def answer_first(self) -> None:
         self.emit(AnswerCall, self.context(Verb.ANSWER))
         self.wait(Waiting.ANSWER, ANSWER_WAIT)
+
+    # --- play and menu -------------------------------------------------------------------
+
+    def recognize(self, step: Listening) -> None:
+        """One menu or collect attempt: Recognize from the caller, the prompt (or reprompt)
+        played first."""
+        caller = self.run.facts.caller
+        if caller is None:  # a run always knows its caller; without one ACS has no one to hear
+            self.go(step.fallback, "failed")
+            return
+        self.emit(RecognizeDtmf, self.context(Verb.RECOGNIZE), target=caller,
+                  prompt=step.prompt_for(self.run.attempt), max_tones=step.max_digits,
+                  initial_silence_seconds=step.initial_silence_seconds,
+                  inter_tone_seconds=step.inter_digit_seconds,
+                  stop_tones=step.stop_tones if isinstance(step, CollectStep) else "")
+        listening = step.initial_silence_seconds + step.inter_digit_seconds * step.max_digits
+        self.wait(Waiting.MENU, PROMPT_ALLOWANCE + timedelta(seconds=listening) + MEDIA_GRACE)
+
+    def retry_menu(self, step: Listening) -> None:
+        """The next attempt of the current menu (a path entry of its own, like a hunt's)."""
+        attempt = self.run.attempt + 1
+        self.update(attempt=attempt, path=(*self.run.path, PathEntry(step.id, self.run.visit, attempt)))
+        self.recognize(step)
+
+    def cancel_media(self) -> None:
+        self.emit(CancelMedia, self.context(Verb.CANCEL_MEDIA))
 
     # --- ring -----------------------------------------------------------------------------
 
@@ -254,6 +292,7 @@ def _ask_body(turn: Turn) -> dict[str, Any]:
             "headers": dict(facts.headers),
         },
         "path": [{"step": p.step, "attempt": p.attempt, "outcome": p.outcome} for p in run.path[:-1]],
+        "collected": dict(run.collected),  # the keys collect steps gathered, by step id
     }
 
 
@@ -293,6 +332,21 @@ def _enter_goto(turn: Turn, step: GotoStep) -> None:
     turn.go(step.next, "goto")
 
 
+def _enter_play(turn: Turn, step: PlayStep) -> None:
+    if not turn.run.answered:
+        turn.answer_first()
+        return
+    turn.emit(PlayMedia, turn.context(Verb.PLAY), prompt=step.prompt)
+    turn.wait(Waiting.PLAY, PROMPT_ALLOWANCE + MEDIA_GRACE)
+
+
+def _enter_menu(turn: Turn, step: Listening) -> None:
+    if not turn.run.answered:
+        turn.answer_first()
+        return
+    turn.recognize(step)
+
+
 _ENTER: Final[dict[type, Callable[[Turn, Any], None]]] = {
     RingStep: _enter_ring,
     TransferStep: _enter_transfer,
@@ -301,4 +355,7 @@ _ENTER: Final[dict[type, Callable[[Turn, Any], None]]] = {
     RejectStep: _enter_reject,
     HangUpStep: _enter_hangup,
     GotoStep: _enter_goto,
+    PlayStep: _enter_play,
+    MenuStep: _enter_menu,
+    CollectStep: _enter_menu,
 }

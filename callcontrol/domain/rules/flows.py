@@ -12,6 +12,7 @@ from functools import lru_cache
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import CallFacts, Flow, StepType, parse_flows
+from callcontrol.domain.flows.model import MenuStep, PlayStep
 from callcontrol.domain.rules.model import FlowStartAction, RuleSet
 
 
@@ -23,7 +24,6 @@ def flow_problems(rules: RuleSet) -> list[FieldProblem]:
         try:
             flows = parse_flows(rules.flows, "flows")
             names = set(flows)
-            problems.extend(_not_runnable(flows))
         except InvalidInput as exc:
             problems.extend(exc.problems)
             names = set(rules.flows)  # a flow with problems is reported there, not as missing
@@ -35,13 +35,38 @@ def flow_problems(rules: RuleSet) -> list[FieldProblem]:
     return problems
 
 
-def _not_runnable(flows: dict[str, Flow]) -> list[FieldProblem]:
-    """Steps the engine knows but this release cannot run live yet (the ask's HTTP adapter):
-    refused rather than accepted and silently sent to their fallback."""
-    return [FieldProblem(f"flows.{name}.steps[{index}].type",
-                         "ask steps are not available in this release yet")
-            for name, flow in flows.items()
+def ask_step_fields(rules: RuleSet) -> list[str]:
+    """Where a validated set's ask steps are (`flows.<name>.steps[<i>]`): the app refuses to
+    put such a set in force while it has no secret to sign ask requests with."""
+    if rules.flows is None:
+        return []
+    return [f"flows.{name}.steps[{index}]"
+            for name, flow in _parsed(json.dumps(rules.flows, sort_keys=True)).items()
             for index, step in enumerate(flow.steps) if step.type is StepType.ASK]
+
+
+SPEECH_SETTING = "COGNITIVE_SERVICES_ENDPOINT"
+
+
+def speech_prompt_problems(rules: RuleSet) -> list[FieldProblem]:
+    """The text and SSML prompts of a validated set, refused by an app without Azure AI services
+    (ACS speaks them only when the call was answered with a cognitiveServicesEndpoint)."""
+    if rules.flows is None:
+        return []
+    problems: list[FieldProblem] = []
+    for name, flow in parse_flows(rules.flows, "flows").items():
+        for index, step in enumerate(flow.steps):
+            if not isinstance(step, PlayStep | MenuStep):
+                continue
+            prompts = [("prompt", step.prompt)]
+            if isinstance(step, MenuStep) and step.reprompt is not None:
+                prompts.append(("reprompt", step.reprompt))
+            problems.extend(
+                FieldProblem(f"flows.{name}.steps[{index}].{key}.{prompt.kind.value}",
+                             f"a {prompt.kind.value} prompt is spoken by Azure AI services, which this "
+                             f"app is not connected to: set {SPEECH_SETTING}, or use a file prompt")
+                for key, prompt in prompts if prompt.needs_speech)
+    return problems
 
 
 def flow_of(rules: RuleSet, name: str) -> Flow | None:

@@ -50,14 +50,23 @@ class FileServer(LoopbackServer):
         return f"{self.base_url}/files/{name}"
 
 
-def media_call(client: Any, app_side: AppSide, control: Control) -> tuple[Any, str]:
-    """A connected 1:1 call to PSTN_A, with prompts and timeouts scaled down."""
+# The Azure AI resource a call names for text and SSML prompts (callIntelligenceOptions).
+SPEECH_ENDPOINT = "https://speech-test.cognitiveservices.azure.com/"
+
+
+def media_call(
+    client: Any, app_side: AppSide, control: Control, *, speech: bool = True
+) -> tuple[Any, str]:
+    """A connected 1:1 call to PSTN_A, with prompts and timeouts scaled down; `speech`: created
+    with an AI resource, so text prompts can be spoken."""
     control.ok("PATCH", "/media", {"timeScale": TIME_SCALE})
+    extra = {"cognitive_services_endpoint": SPEECH_ENDPOINT} if speech else {}
     return connect_call(
         client,
         app_side,
         PhoneNumberIdentifier(PSTN_A),
         source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
+        **extra,
     )
 
 

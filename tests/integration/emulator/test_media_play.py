@@ -6,8 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from azure.communication.callautomation import FileSource, PhoneNumberIdentifier, SsmlSource, TextSource
-from azure.core.exceptions import ResourceNotFoundError
+from azure.communication.callautomation import (
+    FileSource,
+    PhoneNumberIdentifier,
+    RecognizeInputType,
+    SsmlSource,
+    TextSource,
+)
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from tests.integration.emulator.media_support import (
     FileServer,
@@ -184,6 +190,27 @@ def test_bad_play_requests_are_400_8523_naming_the_field(
         status, _, reply = signed_request(emulator.base_url, "POST", path, body)
         assert status == 400 and reply["error"]["code"] == "8523", (body, reply)
         assert field in reply["error"]["message"], (body, reply)
+
+
+def test_text_and_ssml_need_the_ai_resource_named_at_call_setup_files_do_not(
+    client, app_side: AppSide, control: Control, swagger: Swagger, files: FileServer
+) -> None:
+    """A call created without callIntelligenceOptions cannot speak: ACS refuses the request,
+    before any event; a file prompt still plays, and so does a recognize with one."""
+    call, cid = media_call(client, app_side, control, speech=False)
+    for source in (TextSource(text="Welcome."), SsmlSource(ssml_text="<speak>Hi</speak>")):
+        with pytest.raises(HttpResponseError) as refused:
+            call.play_media(source, operation_context="spoken")
+        assert refused.value.status_code == 400
+        assert "Cognitive Service Configuration not set" in str(refused.value.message)
+    with pytest.raises(HttpResponseError):
+        call.start_recognizing_media(
+            RecognizeInputType.DTMF, PhoneNumberIdentifier(PSTN_A),
+            play_prompt=TextSource(text="Press 1."), dtmf_max_tones_to_collect=1)
+    files.files["short.wav"] = wav(seconds=1)
+    call.play_media(FileSource(url=files.url("short.wav")), operation_context="filed")
+    app_side.wait_for("PlayCompleted", cid)
+    assert [e["type"] for e in media_events(app_side, cid, swagger)] == ["PlayStarted", "PlayCompleted"]
 
 
 def test_playing_to_someone_not_in_the_call_is_404_and_to_an_ended_call_too(

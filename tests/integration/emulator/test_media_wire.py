@@ -15,7 +15,14 @@ from azure.communication.callautomation.aio import CallAutomationClient
 from azure.core.credentials import AzureKeyCredential
 
 from emulator import EmulatorThread
-from tests.integration.emulator.media_support import TIME_SCALE, media_call, media_events, press, result_of
+from tests.integration.emulator.media_support import (
+    SPEECH_ENDPOINT,
+    TIME_SCALE,
+    media_call,
+    media_events,
+    press,
+    result_of,
+)
 from tests.integration.emulator.support import ACCESS_KEY, CALLER_ID, PSTN_A, AppSide, Control
 from tests.integration.emulator.swagger import LIVE_ONLY_DATA_FIELDS, Swagger
 
@@ -40,6 +47,7 @@ async def test_play_recognize_and_cancel_with_the_aio_client(
             PhoneNumberIdentifier(PSTN_A),
             app_side.url("/callbacks"),
             source_caller_id_number=PhoneNumberIdentifier(CALLER_ID),
+            cognitive_services_endpoint=SPEECH_ENDPOINT,
         )
         cid = props.call_connection_id
         await _wait(app_side, "ParticipantsUpdated", cid)

@@ -61,6 +61,7 @@ def test_the_ask_request_describes_the_call_and_the_path() -> None:
                  "from": phone("+12065550123").to_json(), "to": phone("+18005550100").to_json(),
                  "headers": {"X-MS-Custom-Tier": "gold"}},
         "path": [{"step": "ring", "attempt": 1, "outcome": "declined"}],
+        "collected": {},
     }
     assert driver.run.deadline == NOW + timedelta(seconds=2 + 5)
 

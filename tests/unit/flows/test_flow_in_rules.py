@@ -10,10 +10,12 @@ import pytest
 from callcontrol.domain.errors import InvalidInput
 from callcontrol.domain.events.call_events import APP, announce
 from callcontrol.domain.flows import CallFacts, FlowRun, FlowStarted, advance
+from callcontrol.domain.flows.state import FlowOutcome, RunStatus
 from callcontrol.domain.models import CallRecord
 from callcontrol.domain.rules import flow_of, parse_incoming_call, parse_rule_set
+from callcontrol.domain.rules.flows import ask_step_fields
 from callcontrol.domain.rules.versions import RuleSetVersion
-from callcontrol.usecases.rules import EvaluateRules, Rules
+from callcontrol.usecases.rules import EvaluateRules, ReplaceRuleSet, Rules
 from tests.unit.flows._support import NOW
 
 RING = {"id": "team", "type": "ring", "targets": [{"communicationUserId": "8:acs:rules_anna"}],
@@ -42,9 +44,46 @@ def test_flow_problems_are_named_under_flows() -> None:
     assert "flows.desk.steps[0].fallback" in found
 
 
-def test_ask_steps_are_refused_until_they_can_run() -> None:
-    ask = {"id": "ask", "type": "ask", "url": "https://crm.example.com/route", "fallback": "bye"}
-    assert fields(rule_set({"desk": {"steps": [ask, BYE]}})) == ["flows.desk.steps[0].type"]
+ASK = {"id": "ask", "type": "ask", "url": "https://crm.example.com/route", "fallback": "bye"}
+
+
+def test_ask_steps_are_valid_and_found_by_field() -> None:
+    asking = {**ASK, "choices": ["team"]}
+    other = {"start": "ask", "steps": [BYE, ASK]}
+    rules = parse_rule_set(rule_set({"desk": {"steps": [asking, RING, BYE]}, "other": other}))
+    assert sorted(ask_step_fields(rules)) == ["flows.desk.steps[0]", "flows.other.steps[1]"]
+    assert ask_step_fields(parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))) == []
+
+
+class _Saved:
+    """The store's and cache's side of a replace: what was saved and primed."""
+
+    def __init__(self) -> None:
+        self.saved: list[Any] = []
+
+    async def replace(self, rules: Any, if_match: Any, actor: Any) -> RuleSetVersion:
+        self.saved.append(rules)
+        return RuleSetVersion(version=len(self.saved), rules=rules, etag='"1-x"', saved_at=None,
+                              source="api")
+
+    def prime(self, entry: RuleSetVersion) -> None:
+        self.saved.append(entry.version)
+
+
+async def test_a_set_with_an_ask_step_is_refused_while_the_app_cannot_sign_asks() -> None:
+    rules = parse_rule_set(rule_set({"desk": {"steps": [ASK, BYE]}}))
+    saved = _Saved()
+    refusing = Rules(saved, saved, ask_signing=lambda: False,  # type: ignore[arg-type]
+                     ask_setting="FLOW_ASK_SECRET")
+    with pytest.raises(InvalidInput) as caught:
+        await refusing.replace(ReplaceRuleSet(rules, None))
+    [problem] = caught.value.problems
+    assert problem.field == "flows.desk.steps[0]" and "FLOW_ASK_SECRET" in problem.reason
+    assert saved.saved == []
+    plain = parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))
+    assert (await refusing.replace(ReplaceRuleSet(plain, None))).version == 1  # no ask: saved
+    signing = Rules(saved, saved, ask_signing=lambda: True)  # type: ignore[arg-type]
+    assert (await signing.replace(ReplaceRuleSet(rules, None))).rules == rules
 
 
 def test_a_valid_set_keeps_its_flows_and_round_trips() -> None:
@@ -90,3 +129,24 @@ def test_each_step_entered_and_ended_is_announced_once() -> None:
     events = [e for e in announce(before, after, APP, NOW) if e.type == "call.flow.step"]
     assert [e.data["change"]["step"] for e in events] == ["team"]
     assert [e for e in announce(after, after, APP, NOW) if e.type == "call.flow.step"] == []
+
+
+def test_a_run_ending_without_a_new_entry_announces_its_end_once() -> None:
+    # A simultaneous ring: the answer ends the path entry, the last cancelled invitation settling
+    # later ends the run in a write that touches no entry; the end still needs its event.
+    rules = parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))
+    flow = flow_of(rules, "desk")
+    assert flow is not None
+    run, _ = advance(flow, FlowRun.new("desk", "run-1", "key", CallFacts()), FlowStarted(), NOW)
+    answered = replace(run, path=(replace(run.path[-1], outcome="answered"),))
+    finished = replace(answered, status=RunStatus.FINISHED, outcome=FlowOutcome.CONNECTED)
+    before = CallRecord("conn-1", flow_run=answered)
+    after = replace(before, flow_run=finished)
+    events = [e.data["change"] for e in announce(before, after, APP, NOW) if e.type == "call.flow.step"]
+    assert [(c["step"], c["outcome"], c["runStatus"], c["runOutcome"]) for c in events] == [
+        ("team", "answered", "finished", "connected")]
+    assert [e for e in announce(after, after, APP, NOW) if e.type == "call.flow.step"] == []
+    # A write that ends the entry and the run together announces it once, not twice.
+    together = [e for e in announce(replace(before, flow_run=run), after, APP, NOW)
+                if e.type == "call.flow.step"]
+    assert len(together) == 1

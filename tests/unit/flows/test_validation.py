@@ -119,7 +119,7 @@ def test_loops_through_a_step_that_waits_are_allowed() -> None:
          "is required to transfer to a phone number"),
         (steps({"id": "n", "type": "reject", "reason": "later"}), "flows.sales.steps[0].reason",
          "none, busy or forbidden"),
-        (steps({"id": "p", "type": "play"}), "flows.sales.steps[0].type", "must be one of: ring, ask"),
+        (steps({"id": "p", "type": "record"}), "flows.sales.steps[0].type", "must be one of: ring, ask"),
         (steps({"id": "p"}), "flows.sales.steps[0].type", "is required"),
         (steps({"id": "bad id", "type": "hangup"}), "flows.sales.steps[0].id", "letters, digits"),
         (steps({"id": "a:b", "type": "hangup"}), "flows.sales.steps[0].id", "letters, digits"),

@@ -4,13 +4,14 @@ run, callbacks move it, the actions go through the management use cases."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.rules import RuleSetCache, RuleStore
 from callcontrol.domain.events.callbacks import parse_callback_event
+from callcontrol.domain.flows.prompts import Prompt
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.models import AcsCall, CallRecord, CallState
 from callcontrol.domain.rules import IncomingCall, parse_rule_set
@@ -20,7 +21,10 @@ from callcontrol.usecases.flow_actions import FlowActions
 from callcontrol.usecases.flow_catalog import FlowCatalog
 from callcontrol.usecases.flow_runs import FlowRuns
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
+from callcontrol.usecases.media import Media
+from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.participants import Participants
+from callcontrol.usecases.ports import FlowAsks
 from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.actions.support import FakeAcs
 from tests.unit.inbound.support import CALLEE, incoming
@@ -31,8 +35,11 @@ ALICE = {"communicationUserId": "8:acs:flow_alice"}
 BOB = {"communicationUserId": "8:acs:flow_bob"}
 
 
+@dataclass
 class FlowAcs(FakeAcs):
-    """The management fake plus the offer's requests (answer, reject, redirect)."""
+    """The management fake plus the offer's requests (answer, reject, redirect) and media."""
+
+    prompts: list[Prompt] = field(default_factory=list)  # each play's or recognize's, in order
 
     async def answer(self, incoming_call_context: str, *, operation_context: str | None = None,
                      repeatability_id: str | None = None,
@@ -50,6 +57,21 @@ class FlowAcs(FakeAcs):
                        repeatability_id: str | None = None) -> None:
         await self._request("redirect", "", None, repeatability_id)
 
+    async def play_media(self, call_connection_id: str, prompt: Prompt, *, operation_context: str) -> None:
+        self.prompts.append(prompt)
+        await self._request("play", call_connection_id, operation_context, None)
+
+    async def recognize_dtmf(
+        self, call_connection_id: str, target: Identifier, *, prompt: Prompt, max_tones: int,
+        initial_silence_seconds: int, inter_tone_seconds: int, operation_context: str,
+        stop_tones: str = "",
+    ) -> None:
+        self.prompts.append(prompt)
+        await self._request("recognize", call_connection_id, operation_context, None)
+
+    async def cancel_all_media(self, call_connection_id: str) -> None:
+        await self._request("cancelMedia", call_connection_id, None, None)
+
 
 @dataclass
 class FlowRig:
@@ -59,6 +81,7 @@ class FlowRig:
     inbound: InboundCalls
     callbacks: Callbacks
     runs: FlowRuns
+    backend: MemoryTableBackend
 
     async def offer(self) -> IncomingCall:
         call = incoming(caller=CALLER, callee=CALLEE)
@@ -80,16 +103,22 @@ class FlowRig:
         return [s.operation_context for s in self.acs.sent if s.action == action]
 
 
-async def flow_rig(flow: dict[str, Any]) -> FlowRig:
+async def flow_rig(flow: dict[str, Any], asks: FlowAsks | None = None, *,
+                   outbox: OutboxRelay | None = None, publish_digits: bool = False) -> FlowRig:
+    """`outbox`: the call events are announced (and attached to the store here)."""
     backend = MemoryTableBackend()
     rules = RuleStore(backend)
     await rules.replace(parse_rule_set({
         "rules": [], "defaultAction": {"type": "flow", "flow": "desk"}, "flows": {"desk": flow}}), None)
     acs = FlowAcs()
-    store = CallStore(backend)
+    store = CallStore(backend, outbox=outbox)
+    if outbox is not None:
+        outbox.attach(store)
     calls = Calls(store, lambda: acs, default_caller_id=lambda: None)
     participants = Participants(store, lambda: acs, default_caller_id=lambda: None)
-    runs = FlowRuns(store, FlowCatalog(rules), FlowActions(store, calls, participants))
+    media = Media(store, lambda: acs)
+    runs = FlowRuns(store, FlowCatalog(rules), FlowActions(store, calls, participants, media, asks))
     inbound = InboundCalls(rules=RuleSetCache(rules, 5), claims=ClaimStore(backend), calls=store,
                            gateway=lambda: acs, options=InboundOptions(), flows=runs)
-    return FlowRig(rules, acs, store, inbound, Callbacks(store, flows=runs), runs)
+    return FlowRig(rules, acs, store, inbound,
+                   Callbacks(store, flows=runs, publish_digits=publish_digits), runs, backend)

@@ -74,10 +74,11 @@ def test_inbound_options_come_from_settings() -> None:
         "REDIRECT_LOOP_REJECT_REASON": "forbidden", "ACS_REQUEST_TIMEOUT_SECONDS": "4"}))
     assert (options.redirect_max_hops, options.loop_key, options.loop_reject_reason) == (
         5, "serverCallId", "forbidden")
-    # The lease covers the ACS timeout and three storage deadlines (5 s each) plus 5 s: a live
-    # owner's own stuck write fails inside it (issue 13). A duplicate waits at most 25 s.
-    assert options.claim_lease.total_seconds() == 4 + 15 + 5
-    assert options.duplicate_wait_seconds == 24
+    # The lease covers the ACS timeout, three storage deadlines (5 s each) plus 5 s, and the 10 s
+    # a flow's asks before the answer may take: a live owner's own stuck write fails inside it
+    # (issue 13). A duplicate waits at most 25 s.
+    assert options.claim_lease.total_seconds() == 4 + 15 + 5 + 10
+    assert options.duplicate_wait_seconds == 25
     defaults = inbound_options_from_settings(load_settings({}))
     assert (defaults.redirect_max_hops, defaults.loop_key, defaults.loop_reject_reason) == (
         3, "correlationId", "busy")

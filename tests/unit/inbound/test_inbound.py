@@ -22,7 +22,8 @@ from callcontrol.domain.errors import (
 )
 from callcontrol.domain.models import CallState, Direction
 from callcontrol.domain.repeatability import for_offer
-from callcontrol.usecases.inbound import InboundOptions, inbound_record_id
+from callcontrol.usecases.inbound import InboundOptions
+from callcontrol.usecases.inbound_decisions import inbound_record_id
 from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.inbound.support import AGENT, FakeAcs, incoming, rules, world
 

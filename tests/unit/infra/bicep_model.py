@@ -38,7 +38,14 @@ def relative_id(path: Path) -> str:
 
 @cache
 def template(path: Path) -> dict[str, Any]:
-    return cast(dict[str, Any], BicepParser().parse(file_path=path))
+    parsed = cast(dict[str, Any], BicepParser().parse(file_path=path))
+    for module in parsed.get("modules", {}).values():
+        # `module x '...' = if (c) {...}` nests its body under config.config: lift it, so every
+        # module reads the same way, and keep the condition beside it.
+        if "condition" in module["config"]:
+            module["condition"] = module["config"]["condition"]
+            module["config"] = module["config"]["config"]
+    return parsed
 
 
 def resources(path: Path) -> dict[str, dict[str, Any]]:

@@ -34,6 +34,9 @@ PINNED_API_VERSIONS: Final[dict[str, str]] = {
     "Microsoft.Insights/metricAlerts": "2018-03-01",
     "Microsoft.Insights/scheduledQueryRules": "2023-12-01",
     "Microsoft.Insights/actionGroups": "2023-01-01",
+    # Text prompts (infra/core/speech.bicep): a GA version with customSubDomainName and
+    # disableLocalAuth for kind AIServices.
+    "Microsoft.CognitiveServices/accounts": "2025-06-01",
 }
 
 # Written by the postdeploy hooks through ARM (az rest), not by Bicep.
@@ -48,6 +51,7 @@ STORAGE_TABLE_DATA_CONTRIBUTOR: Final = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
 MONITORING_METRICS_PUBLISHER: Final = "3913510d-42f4-4e42-8a64-420c390055eb"
 COMMUNICATION_AND_EMAIL_SERVICE_OWNER: Final = "09976791-48a7-449e-bb21-39d1a415f350"  # not granted
 EVENTGRID_DATA_SENDER: Final = "d5a91429-5739-47e2-a06b-3470a27159e7"
+COGNITIVE_SERVICES_USER: Final = "a97b65f3-24c7-4388-baec-2e87135dc908"
 
 # The app's custom role on ACS (infra/app/access.bicep): exactly these actions, nothing else.
 ACS_CALLER_ROLE_NAME: Final = "ACS Call Automation caller"

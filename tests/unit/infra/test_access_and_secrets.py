@@ -26,6 +26,7 @@ from tests.unit.infra.bicep_model import (
 from tests.unit.infra.pinned import (
     ACS_CALLER_ACTIONS,
     ACS_CALLER_ROLE_NAME,
+    COGNITIVE_SERVICES_USER,
     COMMUNICATION_AND_EMAIL_SERVICE_OWNER,
     EVENTGRID_DATA_SENDER,
     MONITORING_METRICS_PUBLISHER,
@@ -64,6 +65,8 @@ EXPECTED_GRANTS = {
     ),
     # Call events out: the app publishes to its custom topic (core/call-events-topic.bicep).
     (EVENTGRID_DATA_SENDER, "Microsoft.EventGrid/topics", "appPrincipalId"),
+    # Text prompts: ACS's own identity speaks with the AI resource (core/speech.bicep).
+    (COGNITIVE_SERVICES_USER, "Microsoft.CognitiveServices/accounts", "acsPrincipalId"),
 }
 
 SECRETISH = re.compile(

@@ -41,6 +41,13 @@ KNOWN_SKIPS = {
     ("CKV_AZURE_66", "/app/function-app.bicep"),
     ("CKV_AZURE_80", "/app/function-app.bicep"),  # .NET Framework version: a Python app
     ("CKV_AZURE_88", "/app/function-app.bicep"),  # no Azure Files on Flex Consumption
+    ("CKV_AZURE_134", "/core/speech.bicep"),  # ACS reaches the AI resource over its public endpoint
+    ("CKV_AZURE_238", "/core/speech.bicep"),  # the AI resource calls nothing: no identity of its own
+    # The opt-in audio prompt account: ACS reads its one container without credentials.
+    ("CKV_AZURE_34", "/core/prompt-audio.bicep"),
+    ("CKV_AZURE_35", "/core/prompt-audio.bicep"),
+    ("CKV_AZURE_59", "/core/prompt-audio.bicep"),
+    ("CKV_AZURE_206", "/core/prompt-audio.bicep"),
 }
 
 

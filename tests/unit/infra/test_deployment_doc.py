@@ -38,6 +38,7 @@ ROWS = {
     "Microsoft.Insights/metricAlerts": "alert rules",
     "Microsoft.Insights/scheduledQueryRules": "alert rules",
     "Microsoft.Insights/actionGroups": "action group",
+    "Microsoft.CognitiveServices/accounts": "Azure AI services resource",
 }
 
 

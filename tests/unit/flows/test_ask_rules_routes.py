@@ -1,0 +1,100 @@
+"""PUT /api/rules with an ask step through function_app.app (over the table twin): refused with
+problem+json naming each ask step while FLOW_ASK_SECRET is unset; accepted once it is set. And
+the ask URL's scheme: https, or http on loopback only. A RULES_FILE seed is held to the same rule."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callcontrol.composition import Services, rules_file_seed, use_services
+from callcontrol.domain.errors import SettingError
+from callcontrol.settings import load_settings
+from tests.support.app import http_request, invoke, json_body
+from tests.support.ask_receiver import SECRET
+from tests.support.memory_tables import MemoryTableBackend
+
+ASK = {"id": "crm", "type": "ask", "url": "https://crm.example.com/route", "fallback": "bye"}
+BYE = {"id": "bye", "type": "hangup"}
+
+
+def rule_set(*steps: dict[str, Any]) -> dict[str, Any]:
+    return {"rules": [], "defaultAction": {"type": "flow", "flow": "desk"},
+            "flows": {"desk": {"steps": list(steps)}}}
+
+
+@pytest.fixture
+def secret() -> list[str | None]:
+    return [None]  # what FLOW_ASK_SECRET is for the test's app
+
+
+@pytest.fixture(autouse=True)
+def wired(secret: list[str | None]) -> Iterator[None]:
+    backend = MemoryTableBackend()
+
+    def build() -> Services:
+        values = {"RULES_CACHE_SECONDS": "5", **({"FLOW_ASK_SECRET": secret[0]} if secret[0] else {})}
+        return Services(load_settings(values), backend=backend)
+
+    with use_services(build):
+        yield
+
+
+async def put(body: object) -> tuple[int, dict[str, Any], str]:
+    response = await invoke("put_rules", http_request("PUT", "rules", body=body))
+    return response.status_code, json_body(response), response.mimetype
+
+
+async def test_an_ask_step_is_refused_by_field_while_the_secret_is_unset() -> None:
+    status, body, media = await put(rule_set(ASK, BYE))
+    assert (status, media) == (400, "application/problem+json")
+    [problem] = body["errors"]
+    assert problem["field"] == "flows.desk.steps[0]" and "FLOW_ASK_SECRET" in problem["reason"]
+    status, _, _ = await put(rule_set(BYE))  # a flow without an ask is not affected
+    assert status == 200
+
+
+async def test_an_ask_step_is_accepted_once_the_secret_is_set(secret: list[str | None]) -> None:
+    secret[0] = SECRET
+    status, body, _ = await put(rule_set(ASK, BYE))
+    assert status == 200, body
+    assert body["flows"]["desk"]["steps"][0]["url"] == ASK["url"]
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("http://127.0.0.1:8089/emulator/ask/crm", True),
+        ("http://localhost:8089/route", True),
+        ("http://[::1]:8089/route", True),
+        ("http://crm.example.com/route", False),
+        ("http://10.0.0.5/route", False),
+        ("ftp://crm.example.com/route", False),
+    ],
+)
+async def test_the_ask_url_must_be_https_except_on_loopback(
+    secret: list[str | None], url: str, accepted: bool
+) -> None:
+    secret[0] = SECRET
+    status, body, _ = await put(rule_set({**ASK, "url": url}, BYE))
+    if accepted:
+        assert status == 200, body
+    else:
+        assert status == 400 and [e["field"] for e in body["errors"]] == ["flows.desk.steps[0].url"]
+
+
+@pytest.mark.parametrize("signing", [None, SECRET])
+def test_a_rules_file_with_an_ask_step_needs_the_secret_too(tmp_path: Path, signing: str | None) -> None:
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(rule_set(ASK, BYE)), encoding="utf-8")
+    values = {"RULES_FILE": str(path), **({"FLOW_ASK_SECRET": signing} if signing else {})}
+    seed = rules_file_seed(load_settings(values))
+    if signing:
+        assert (seed() or pytest.fail("no rule set")).flows is not None
+    else:
+        with pytest.raises(SettingError, match=r"RULES_FILE.*flows\.desk\.steps\[0\].*FLOW_ASK_SECRET"):
+            seed()
