@@ -2,9 +2,9 @@
 
 Built from the parser's own constants (limits, NAME, the step types, the identifier forms), so
 the OpenAPI document says what the parser checks field by field. What JSON Schema cannot say
-stays with the parser alone (docs/flows.md, "What the document cannot say"): the graph checks
+stays with the parser alone (docs/api.md, "What the document cannot say"): the graph checks
 (`graph.py`), a phone target's caller id given on the step instead, a full-form identifier whose
-members disagree; the play, menu and collect steps' own (`media_schema.py`).
+members disagree, and the media steps' relations (`media_schema.py` describes those steps).
 tests/unit/flows/test_schema.py holds the schema and the parser together.
 """
 
