@@ -9,6 +9,7 @@ the API returns; the full form's members must agree, which JSON Schema cannot sa
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from typing import Any, Final
 
 from callcontrol.domain.identifiers import E164, RAW_ID_CHARS, RAW_ID_PREFIXES, IdentifierKind
@@ -49,12 +50,15 @@ def _rest(redirect: bool) -> str:
     return f"(?:{_ANY}*{_REACHABLE_END})" if redirect else f"(?:{_ANY}*)"
 
 
-def member_schemas(*, redirect: bool = False, suffix: bool = False) -> dict[str, dict[str, Any]]:
+def member_schemas(
+    *, redirect: bool = False, suffix: bool = False, kinds: Collection[IdentifierKind] | None = None
+) -> dict[str, dict[str, Any]]:
     """Each member a client may write alone, as the parser checks it (`redirect`: a rule's target;
-    `suffix`: a phone raw id as ACS names a participant, in a path)."""
+    `suffix`: a phone raw id as ACS names a participant, in a path; `kinds`: only these kinds)."""
     rest = _rest(redirect)
     teams = f"^{_ANY}{{0,245}}{_REACHABLE_END}$" if redirect else f"^{_ANY}{{1,246}}$"
-    return {
+    allowed = _TYPED.values() if kinds is None else kinds
+    members: dict[str, dict[str, Any]] = {
         "phoneNumber": {"type": "string", "pattern": E164.pattern, "examples": ["+14255550123"]},
         "communicationUserId": {
             "type": "string", "maxLength": 254,
@@ -68,9 +72,11 @@ def member_schemas(*, redirect: bool = False, suffix: bool = False) -> dict[str,
         "rawId": {
             "type": "string", "maxLength": 254,
             "pattern": "^(?:" + "|".join(_raw(kind, rest, suffix=suffix)
-                                         for kind in _TYPED.values()) + ")$",
+                                         for kind in _TYPED.values() if kind in allowed) + ")$",
         },
     }
+    return {name: schema for name, schema in members.items()
+            if name == "rawId" or _TYPED[name] in allowed}
 
 
 def short_form(name: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -79,11 +85,15 @@ def short_form(name: str, schema: dict[str, Any]) -> dict[str, Any]:
             "additionalProperties": False}
 
 
-def full_forms(*, redirect: bool = False) -> list[dict[str, Any]]:
+def full_forms(
+    *, redirect: bool = False, kinds: Collection[IdentifierKind] | None = None
+) -> list[dict[str, Any]]:
     """The full form per kind (kind, rawId and the typed member), as the API returns it."""
     members = member_schemas(redirect=redirect)
     forms = []
     for name, kind in _TYPED.items():
+        if kinds is not None and kind not in kinds:
+            continue
         raw = {"type": "string", "maxLength": 254, "pattern": f"^{_raw(kind, _rest(redirect))}$"}
         forms.append({
             "type": "object",
@@ -94,11 +104,14 @@ def full_forms(*, redirect: bool = False) -> list[dict[str, Any]]:
     return forms
 
 
+def target_forms(kinds: Collection[IdentifierKind] | None = None) -> list[dict[str, Any]]:
+    """Each form of a target a call can reach (one short form, or the full form of one kind),
+    of the given kinds only (all four typed kinds by default)."""
+    members = member_schemas(redirect=True, kinds=kinds)
+    return [*(short_form(name, schema) for name, schema in members.items()),
+            *full_forms(redirect=True, kinds=kinds)]
+
+
 def redirect_target_schema(description: str) -> dict[str, Any]:
     """A rule's redirect target: one short form, or the full form of one kind."""
-    members = member_schemas(redirect=True)
-    return {
-        "description": description,
-        "oneOf": [*(short_form(name, schema) for name, schema in members.items()),
-                  *full_forms(redirect=True)],
-    }
+    return {"description": description, "oneOf": target_forms()}

@@ -32,6 +32,8 @@ from tests.fuzz.conftest import FUZZ_EXAMPLES
 from tools.stack import Stack
 
 PROBLEM = "application/problem+json"
+_FLOW = r"flows\.[A-Za-z0-9][A-Za-z0-9_-]{0,31}"  # a flow's field path (fields.NAME)
+_STEPS = rf"{_FLOW}\.steps\[\d+\]"
 # Schema-valid requests the app may refuse for reasons of context, not shape (docs/security.md,
 # "The fuzz tier"): (operation label pattern, the problem's field, a reason pattern).
 CONTEXT_REFUSALS: tuple[tuple[str, str, str], ...] = (
@@ -55,6 +57,25 @@ CONTEXT_REFUSALS: tuple[tuple[str, str, str], ...] = (
      "start and end must differ|is not an IANA time zone"),
     (r"PUT /api/rules", r"rules\[\d+\]\.id", "rule ids must be unique"),
     (r"PUT /api/rules", r"(?:rules\[\d+\]|defaultAction)\.action\.target|defaultAction\.target",
+     "does not agree|does not match"),
+    # A flow's graph (domain/flows/graph.py): step ids are cross-references, unique, all reachable
+    # from the start; no loop of gotos alone; no redirect or reject once a step answered the call.
+    (r"PUT /api/rules", rf"{_STEPS}\.(?:next|fallback|onNoAnswer|onBusy|onDeclined|onFailed|noInput"
+     rf"|invalidInput|choices\[\d+\]|choices\.[0-9*#]+)|{_FLOW}\.start", "names no step of this flow"),
+    (r"PUT /api/rules", rf"{_STEPS}\.id", "step ids must be unique|is unreachable from the start step"),
+    (r"PUT /api/rules", rf"{_STEPS}\.next", "closes a loop of goto steps only"),
+    (r"PUT /api/rules", rf"{_STEPS}\.type", "is only possible before the call is answered"),
+    # Deployment settings: a secret to sign ask requests with; speech for text and SSML prompts.
+    (r"PUT /api/rules", _STEPS, "is an ask step, and the app has no secret to sign ask requests"),
+    (r"PUT /api/rules", rf"{_STEPS}\.(?:prompt|reprompt)\.(?:text|ssml)", "spoken by Azure AI services"),
+    # Two fields' relation: a menu choice's keys within maxDigits, a collect's minDigits too.
+    (r"PUT /api/rules", rf"{_STEPS}\.choices\.[0-9*#]+", "more than maxDigits"),
+    (r"PUT /api/rules", rf"{_STEPS}\.minDigits", "must be from 1 to [0-9]+$"),
+    # A phone needs a caller id: the target's own or its step's (a relation between two fields).
+    (r"PUT /api/rules", rf"{_STEPS}\.targets\[\d+\]\.callerId", "is required for a phone number"),
+    (r"PUT /api/rules", rf"{_STEPS}\.callerId", "is required to transfer to a phone number"),
+    # A full-form target's members must agree, as a rule's redirect target's.
+    (r"PUT /api/rules", rf"{_STEPS}\.(?:target|targets\[\d+\])(?:\.rawId|\.kind)?",
      "does not agree|does not match"),
 )
 REFUSED: list[tuple[str, str, str]] = []  # (label, field, reason) of each schema-valid 400

@@ -48,6 +48,13 @@ def redirect(target: dict[str, Any]) -> dict[str, Any]:
     return with_rule(action={"type": "redirect", "target": target})
 
 
+GOODBYE = {"id": "bye", "type": "hangup"}
+
+
+def with_flows(flows: dict[str, Any]) -> dict[str, Any]:
+    return {**copy.deepcopy(BASE), "flows": flows}
+
+
 def window(**changes: Any) -> dict[str, Any]:
     return with_rule(conditions={"timeWindows": [
         {"timeZone": "Europe/Berlin", "start": "09:00", "end": "17:00", **changes}]})
@@ -100,6 +107,23 @@ PUT_CASES: list[tuple[str, Any, bool]] = [
                                             "communicationUserId": ACS}), True),
     ("redirect to a Teams user", redirect({"microsoftTeamsUserId": "abc"}), True),
     ("redirect to a phone raw id", redirect({"rawId": "4:+14255550123"}), True),
+    ("a flow", with_flows({"sales": {"start": "r", "maxSteps": 10, "steps": [
+        {"id": "r", "type": "ring", "callerId": "+18005550100", "targets": [
+            {"phoneNumber": "+14255550101", "timeoutSeconds": 10}, {"communicationUserId": ACS}],
+         "mode": "sequential", "onBusy": "t", "fallback": "bye"},
+        {"id": "t", "type": "transfer", "target": {"microsoftTeamsUserId": "abc"}, "onFailed": "bye"},
+        {"id": "bye", "type": "hangup", "description": "the end"}]}}), True),
+    # The two refusals CI saw when the document left a flow's shape open.
+    ("a flow that is not an object", with_flows({"6": 6}), False),
+    ("a flow with an unknown field", with_flows({"sales": {"steps": [GOODBYE], "": 1}}), False),
+    ("a step of an unknown type", with_flows({"sales": {"steps": [{"id": "p", "type": "dance"}]}}), False),
+    ("a step with another type's field", with_flows({"sales": {"steps": [{**GOODBYE, "next": "x"}]}}),
+     False),
+    ("a ring timeout past 180 s", with_flows({"sales": {"steps": [
+        {"id": "r", "type": "ring", "timeoutSeconds": 181, "targets": [{"communicationUserId": ACS}]}]}}),
+     False),
+    ("a Teams app cannot ring", with_flows({"sales": {"steps": [
+        {"id": "r", "type": "ring", "targets": [{"microsoftTeamsAppId": "bot"}]}]}}), False),
 ]
 # What the document cannot say (start == end, a real IANA zone, two members that exclude each
 # other): it allows these, the server refuses, the descriptions say why. Listed so the gaps stay known.
@@ -108,6 +132,10 @@ KNOWN_LOOSER = [
     ("unknown time zone", window(timeZone="Nowhere/City")),
     ("a full form whose members disagree", redirect({"kind": "communicationUser", "rawId": ACS,
                                                      "communicationUserId": ACS + "0"})),
+    ("a flow step naming no step", with_flows({"sales": {"steps": [
+        {"id": "g", "type": "goto", "next": "x"}]}})),
+    ("a phone target without any callerId", with_flows({"sales": {"steps": [
+        {"id": "r", "type": "ring", "targets": [{"phoneNumber": "+14255550101"}]}]}})),
 ]
 
 

@@ -98,15 +98,17 @@ def number(
     if value is None:
         return None
     kind = "a whole number" if integer else "a number"
+    # 5.0 is a whole number (JSON Schema's integer, the document's word); a huge int is compared
+    # exactly, never converted to float (which would overflow).
     if isinstance(value, bool) or not isinstance(value, int | float) or (
-        integer and not isinstance(value, int)
-    ) or not math.isfinite(value):
+        isinstance(value, float) and not (math.isfinite(value) and (value.is_integer() or not integer))
+    ):
         problems.add(child(where, key), f"must be {kind}")
         return None
     if not low <= value <= high:
         problems.add(child(where, key), f"must be from {_plain(low)} to {_plain(high)}")
         return None
-    return value
+    return int(value) if integer else value
 
 
 def caller_id(body: Mapping[str, Any], key: str, where: str, problems: Problems) -> str | None:

@@ -198,7 +198,8 @@ def _ring_targets(
         if found is None:
             continue
         caller = own_caller or default_caller
-        if found.is_phone and caller is None and "callerId" not in body:
+        # A null callerId is no caller id; a refused one is reported already.
+        if found.is_phone and caller is None and body.get("callerId") is None:
             problems.add(child(target_where, "callerId"),
                          "is required for a phone number (or give the step a callerId): "
                          "ACS needs the number to show")

@@ -48,8 +48,8 @@ COLLECT_FIELDS: Final = ("prompt", "reprompt", "next", "maxDigits", "minDigits",
                          "initialSilenceSeconds", "interDigitSeconds", "retries", "noInput",
                          "invalidInput", "fallback")
 _PROMPT_FIELDS: Final = ("file", "text", "ssml", "voice", "language")
-_VOICE: Final = re.compile(r"[A-Za-z]{2,3}-[A-Za-z0-9]{2,8}-[A-Za-z0-9]{1,64}")
-_LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}")
+VOICE: Final = re.compile(r"[A-Za-z]{2,3}-[A-Za-z0-9]{2,8}-[A-Za-z0-9]{1,64}")
+LANGUAGE: Final = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,2}")
 MAX_CHOICES: Final = 32
 
 
@@ -129,9 +129,9 @@ def prompt_at(body: Mapping[str, Any], key: str, where: str, problems: Problems,
     value = f.text(prompt_body, kind.value, at, problems)
     voice = language = None
     if kind is PromptKind.TEXT:
-        voice = _matching(prompt_body, "voice", at, problems, _VOICE,
+        voice = _matching(prompt_body, "voice", at, problems, VOICE,
                           "an Azure voice name like en-US-JennyNeural")
-        language = _matching(prompt_body, "language", at, problems, _LANGUAGE, "a locale like en-US")
+        language = _matching(prompt_body, "language", at, problems, LANGUAGE, "a locale like en-US")
     for extra in ("voice", "language"):
         if extra in prompt_body and kind is not PromptKind.TEXT:
             problems.add(child(at, extra), "applies to a text prompt only (SSML names its own voice)")

@@ -12,7 +12,7 @@ from callcontrol.domain.flows.fields import Problems
 from callcontrol.domain.identifiers import Identifier, IdentifierKind, parse_strict_identifier
 
 # A call can be extended to these; a Teams app (a bot) or an unclassified raw id cannot ring.
-_CALLABLE: Final = frozenset(
+CALLABLE_KINDS: Final = frozenset(
     {IdentifierKind.PHONE_NUMBER, IdentifierKind.COMMUNICATION_USER, IdentifierKind.MICROSOFT_TEAMS_USER}
 )
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
@@ -25,7 +25,7 @@ def identifier(value: Mapping[str, Any], where: str, problems: Problems) -> Iden
     except InvalidInput as exc:
         problems.extend(exc.problems)
         return None
-    if found.kind not in _CALLABLE or found.raw_id.endswith(":"):
+    if found.kind not in CALLABLE_KINDS or found.raw_id.endswith(":"):
         problems.add(where, "must be a phone number, an ACS user (8:acs:…) or a Teams user (8:orgid:…)")
         return None
     if found.is_withheld:

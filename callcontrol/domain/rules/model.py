@@ -28,6 +28,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from callcontrol.domain.flows.fields import NAME as FLOW_NAME
+from callcontrol.domain.flows.schema import FLOW_SCHEMA
 from callcontrol.domain.identifiers import E164, IdentifierKind
 from callcontrol.domain.rules.targets import TargetIdentifier
 
@@ -417,9 +418,10 @@ class RuleSet(WireModel):
     rules: Annotated[tuple[Rule, ...], WrapValidator(_unique_rule_ids)]
     default_action: Action
     # The named call flows a `flow` action starts, as sent; validated by domain/flows/parsing
-    # (parse_rule_set), read back with `rules.flows.flow_of`.
+    # (parse_rule_set), read back with `rules.flows.flow_of`; documented by flows/schema.py.
     flows: Annotated[dict[str, Any] | None, Field(json_schema_extra={
-        "propertyNames": {"pattern": f"^{FLOW_NAME.pattern}$"}})] = None
+        "propertyNames": {"pattern": f"^{FLOW_NAME.pattern}$"},
+        "additionalProperties": FLOW_SCHEMA})] = None
 
     def to_json(self) -> dict[str, Any]:
         """The canonical wire form (what GET /api/rules returns and the store keeps)."""

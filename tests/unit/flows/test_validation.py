@@ -40,6 +40,26 @@ def test_defaults_simultaneous_ring_30_seconds_ask_3_seconds_25_steps() -> None:
     assert flow.max_steps == 25
 
 
+def test_a_whole_number_written_with_a_fraction_is_that_number_as_json_schema_says() -> None:
+    flow = flow_of(steps(ring("ring", timeoutSeconds=20.0), max_steps=12.0))
+    first = flow.steps[0]
+    assert isinstance(first, RingStep) and first.timeout_seconds == 20 and flow.max_steps == 12
+
+
+def test_a_huge_whole_number_is_refused_by_its_bounds_not_an_overflow() -> None:
+    problems = problems_of(steps(ring("ring", timeoutSeconds=10**400), max_steps=10**400))
+    assert {(p.field, p.reason) for p in problems} == {
+        ("flows.sales.steps[0].timeoutSeconds", "must be from 1 to 180"),
+        ("flows.sales.maxSteps", "must be from 1 to 100"),
+    }
+
+
+def test_a_null_caller_id_does_not_stand_for_one_on_a_phone_target() -> None:
+    problems = problems_of(steps({"id": "r", "type": "ring", "targets": [{**ALICE, "callerId": None}]}))
+    assert [(p.field, p.reason.split(" (")[0]) for p in problems] == [
+        ("flows.sales.steps[0].targets[0].callerId", "is required for a phone number")]
+
+
 def test_loops_through_a_step_that_waits_are_allowed() -> None:
     flow = flow_of(steps(ring("ring", fallback="again"), {"id": "again", "type": "goto", "next": "ring"}))
     assert isinstance(flow.steps[1], GotoStep)
