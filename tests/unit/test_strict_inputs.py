@@ -26,7 +26,8 @@ from callcontrol.domain.errors import (
 )
 from callcontrol.domain.identifiers import parse_strict_identifier
 from callcontrol.domain.redaction import redact
-from callcontrol.domain.rules.model import AnswerAction, Rule, TimeWindow, check_party_pattern
+from callcontrol.domain.rules.model import AnswerAction, Rule, check_party_pattern
+from callcontrol.domain.rules.time_windows import TimeWindow
 from handlers._http import error_response
 from handlers._idempotency import _fingerprint
 from handlers.wire.json_body import decode_json

@@ -25,10 +25,10 @@ from callcontrol.domain.rules.model import (
     Rule,
     RuleSet,
     SipHeaderCondition,
-    TimeWindow,
     VoipHeaderCondition,
 )
 from callcontrol.domain.rules.targets import parse_target
+from callcontrol.domain.rules.time_windows import TimeWindow
 from callcontrol.domain.rules.validation import parse_rule_set, rule_set_json_schema
 
 __all__ = [

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from callcontrol.domain.identifiers import Identifier
-from callcontrol.domain.rules.model import DAYS, PHONE_PREFIX, WILDCARD, TimeWindow, VoipHeaderCondition
+from callcontrol.domain.rules.model import PHONE_PREFIX, WILDCARD, VoipHeaderCondition
+from callcontrol.domain.rules.time_windows import DAYS, TimeWindow
 
 
 def party_matches(pattern: str, party: Identifier) -> bool:
