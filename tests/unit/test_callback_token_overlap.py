@@ -96,3 +96,43 @@ async def test_a_call_gone_between_the_check_and_the_write_is_not_made_up_again(
         await callbacks.ingest(IngestCallbacks((event("gone", 1),), credentials))
 
     assert await CallStore(backend).find("gone") is None
+
+
+class CountingTables(SlowTables):
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[str] = []
+
+    async def get(self, table: str, partition: str, row: str, *,
+                  select: Sequence[str] | None = None) -> Entity | None:
+        self.reads.append(table)
+        return await super().get(table, partition, row, select=select)
+
+
+async def test_a_calls_first_callback_reads_its_row_once() -> None:
+    backend, secret = CountingTables(), new_callback_secret()
+    callbacks = Callbacks(CallStore(backend), CallbackTokenStore(backend))
+
+    result = await callbacks.ingest(request("new", 1, secret))
+
+    assert result.applied == 1
+    assert backend.reads.count("calls") == 1  # the prefetch beside the token's insert, no other
+    assert (await CallStore(backend).find("new")) is not None
+
+
+async def test_a_row_made_after_the_prefetch_found_none_is_read_and_kept() -> None:
+    backend, secret = MemoryTableBackend(), new_callback_secret()
+    late = CallStore(backend)
+    await late.prefetch("c1")  # finds nothing; remembered for the next write
+    await Callbacks(CallStore(backend)).ingest(request("c1", 1, secret))  # another instance
+
+    # No prefetch this time (no token id): the write inserts, is refused, reads, and applies.
+    second = IngestCallbacks((parse_callback_event({
+        "id": "c1-2", "type": "Microsoft.Communication.ParticipantsUpdated",
+        "time": "2026-12-07T09:00:01Z", "data": {"callConnectionId": "c1", "sequenceNumber": 1,
+                                                 "participants": []}}),),
+        CallbackCredentials(secret, None, None, body_digest(b"2")))
+    result = await Callbacks(late).ingest(second)
+
+    assert result.applied == 1
+    assert [e.event_id for e in await CallStore(backend).events("c1")] == ["c1-1", "c1-2"]

@@ -27,6 +27,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
+from callcontrol.adapters.http_environment import transport_options
 from callcontrol.adapters.store.backend import (
     ETAG,
     STORAGE_DEADLINE_SECONDS,
@@ -277,16 +278,17 @@ class AzureTableBackend:
 
 
 def connect_tables(*, connection_string: str | None, table_service_uri: str | None = None,
-                   credential: AsyncTokenCredential | None = None) -> AzureTableBackend:
+                   credential: AsyncTokenCredential | None = None,
+                   table_prefix: str = "") -> AzureTableBackend:
     """Connection string (local, Azurite) or table URI + managed identity (Azure)."""
+    options = {**client_options(), **transport_options()}
     if connection_string:
-        service = TableServiceClient.from_connection_string(connection_string, **client_options())
+        service = TableServiceClient.from_connection_string(connection_string, **options)
     else:
         if table_service_uri is None or credential is None:
             raise ValueError("without a connection string, a table URI and a credential are needed")
-        service = TableServiceClient(endpoint=table_service_uri, credential=credential,
-                                     **client_options())
+        service = TableServiceClient(endpoint=table_service_uri, credential=credential, **options)
     if not add_after_retry(service._policies):  # the table clients' pipelines: see add_after_retry
         logger.warning("Table Storage requests will have no dependency spans: "
                        "this azure-data-tables has no retry policy in its policy list")
-    return AzureTableBackend(service)
+    return AzureTableBackend(service, table_prefix=table_prefix)

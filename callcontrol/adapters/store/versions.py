@@ -10,6 +10,9 @@ Writers start from the version they read and hand it back when they write, so th
 history and the outbox travel with the record. `get_for_update` serves the version this process
 last wrote (an LRU of recent calls) instead of reading it again: a stale version simply fails
 its ETag check and the caller reloads with `get`. In the common case a callback costs one write.
+A `prefetch` that found no row is remembered for the write that follows it (a call's first
+callback, overtaking its create/answer): that write inserts without reading again, and if the
+row appeared meanwhile the insert fails (EntityExists) and the retry reads.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class CallVersions:
         self._ledger = ledger
         self._recent: OrderedDict[str, VersionedCall] = OrderedDict()
         self._cache_size = cache_size
+        self._absent: set[str] = set()  # prefetched and not found; consumed by the next write
         # One writer per call inside this process; across processes the ETag decides.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -164,6 +168,7 @@ class CallVersions:
 
     def _remember(self, version: VersionedCall) -> None:
         key = version.record.call_connection_id
+        self._absent.discard(key)
         self._recent[key] = version
         self._recent.move_to_end(key)
         while len(self._recent) > self._cache_size:
@@ -171,16 +176,24 @@ class CallVersions:
 
     def forget(self, call_connection_id: str) -> None:
         self._recent.pop(call_connection_id, None)
+        self._absent.discard(call_connection_id)
 
     async def prefetch(self, call_connection_id: str) -> None:
         """Read the call unless its last version is held here (see CallStore.prefetch)."""
-        if call_connection_id not in self._recent:
-            await self.get(call_connection_id)
+        if call_connection_id not in self._recent and await self.get(call_connection_id) is None:
+            if len(self._absent) >= self._cache_size:  # prefetches no write followed
+                self._absent.clear()
+            self._absent.add(call_connection_id)
 
     async def get_for_update(self, call_connection_id: str) -> VersionedCall | None:
         """The last version this process saw, if any, else a read (see the module doc)."""
         cached = self._recent.get(call_connection_id)
-        return cached if cached is not None else await self.get(call_connection_id)
+        if cached is not None:
+            return cached
+        if call_connection_id in self._absent:  # just read and not there: the insert checks
+            self._absent.discard(call_connection_id)
+            return None
+        return await self.get(call_connection_id)
 
     async def get(self, call_connection_id: str) -> VersionedCall | None:
         entity, legacy = await self._rows.read(call_connection_id)
