@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from callcontrol.domain.flows.events import AskAnswered, AskFailed
 from callcontrol.domain.models import CallState, InboundDecision
 
 RETENTION: Final = timedelta(hours=24)
@@ -37,6 +38,9 @@ class ClaimOutcome:
     acs_server_call_id: str | None = None
     acs_correlation_id: str | None = None
     callback_secret_sha256: str | None = None  # of the answered call's callback URI secret
+    # What the asks before the answer replied, in order: a redelivery in another process
+    # derives the flow's run again from them, without asking again (flow_start.restarted_flow).
+    asked: tuple[AskAnswered | AskFailed, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ step) or redirect; that request is the offer's action, sent by the inbound use c
 offer's claim, with the operationContext and repeatability id the engine derived for it.
 
 An ask before the answer is made right there, under the claim: its outcome moves the run (in
-memory: nothing is stored before the offer is decided), and the request that follows (answer,
-reject or redirect, inline or a later step's) is the offer's action. Together the asks of one
+memory: nothing is stored before the offer is decided, then the replies go with the decision
+into the claim), and the request that follows (answer, reject or redirect, inline or a later
+step's) is the offer's action. Together the asks of one
 offer get PRE_ANSWER_ASK_BUDGET: the offer's claim and Event Grid's wait are bounded, and the
 caller hears ringing meanwhile; an ask past the budget is failed (timeout) without being sent.
 """
@@ -25,6 +26,7 @@ from callcontrol.domain.errors import StoreError
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import (
     AnswerCall,
+    AskAnswered,
     AskFailed,
     AskFailure,
     AskRequest,
@@ -59,6 +61,7 @@ class FirstRequest:
     request: AnswerCall | RejectCall | RedirectCall
     inbound_action: InboundAction
     started: StartedFlow
+    asked: tuple[AskAnswered | AskFailed, ...] = ()  # the asks' outcomes that led to it
 
 
 def first_request(flow: Flow, call: IncomingCall, key: str, version: int, now: datetime
@@ -86,12 +89,16 @@ async def first_request_asking(flow: Flow, call: IncomingCall, key: str, version
     run = FlowRun.new(flow.name, run_id_for(key, flow.name), key, call_facts(call), version=version)
     run, actions = advance(flow, run, FlowStarted(), clock())
     until = monotonic() + PRE_ANSWER_ASK_BUDGET
+    asked: list[AskAnswered | AskFailed] = []
     while len(actions) == 1 and isinstance(actions[0], AskRequest):
         request, left = actions[0], until - monotonic()
         outcome = (await ask(replace(request, timeout_seconds=min(request.timeout_seconds, left)))
                    if left > 0.05 else AskFailed(request.context, AskFailure.TIMEOUT))
+        if not isinstance(outcome, AskAnswered | AskFailed):  # the port answers only these
+            outcome = AskFailed(request.context, AskFailure.ERROR)
+        asked.append(outcome)
         run, actions = advance(flow, run, outcome, clock())
-    return _classified(flow, run, actions)
+    return replace(_classified(flow, run, actions), asked=tuple(asked))
 
 
 def _classified(flow: Flow, run: FlowRun, actions: tuple[FlowAction, ...]) -> FirstRequest:
@@ -107,10 +114,12 @@ def _classified(flow: Flow, run: FlowRun, actions: tuple[FlowAction, ...]) -> Fi
 
 
 def restarted_flow(ruleset: RuleSetVersion, call: IncomingCall, decision: InboundDecision,
-                   now: datetime) -> StartedFlow | None:
+                   now: datetime, asked: tuple[AskAnswered | AskFailed, ...] = ()
+                   ) -> StartedFlow | None:
     """The run of a flow an owner started but did not record (a redelivery records it): the
     same id, contexts and repeatability ids, derived again from the offer, the version and the
-    rule. None when the decision started no flow, or its version is no longer in force."""
+    rule, with the replies its asks got before the answer (`asked`, kept by the claim) applied
+    again. None when the decision started no flow, or its version is no longer in force."""
     context = call.incoming_call_context
     if context is None or ruleset.version != decision.rule_set_version:
         return None
@@ -128,10 +137,15 @@ def restarted_flow(ruleset: RuleSetVersion, call: IncomingCall, decision: Inboun
     started_at = decision.decided_at or now
     run = FlowRun.new(flow.name, run_id_for(claim_key(context), flow.name), claim_key(context),
                       call_facts(call), version=ruleset.version)
-    _, actions = advance(flow, run, FlowStarted(), started_at)
-    if any(isinstance(a, AskRequest) for a in actions):
-        # What its ask answered is not known here, and asking again could answer differently.
-        logger.warning("flow %s of an answered offer recorded without its run: its ask's reply "
-                       "was kept by the process that answered", flow.name)
-        return None
-    return first_request(flow, call, claim_key(context), ruleset.version, started_at).started
+    run, actions = advance(flow, run, FlowStarted(), started_at)
+    replies = list(asked)
+    while len(actions) == 1 and isinstance(actions[0], AskRequest):
+        reply = replies.pop(0) if replies else None
+        if reply is None or reply.context != actions[0].context:
+            # Not known here (a claim written before asks were kept), and asking again could
+            # answer differently: the call is recorded without a run, and the log says so.
+            logger.warning("flow %s of an answered offer recorded without its run: its ask's "
+                           "reply was not kept with the offer's claim", flow.name)
+            return None
+        run, actions = advance(flow, run, reply, started_at)
+    return _classified(flow, run, actions).started

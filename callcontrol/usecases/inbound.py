@@ -44,6 +44,7 @@ from callcontrol.domain.errors import (
 from callcontrol.domain.events.call_events import APP
 from callcontrol.domain.flows import (
     AnswerCall,
+    AskAnswered,
     AskFailed,
     AskFailure,
     AskRequest,
@@ -109,6 +110,7 @@ class _Acted:
     answered: AcsCall | None = None
     callback_secret_sha256: str | None = None
     started: StartedFlow | None = None  # the flow a rule started, its run after the first step
+    asked: tuple[AskAnswered | AskFailed, ...] = ()  # its asks' replies before the answer
 
 
 class InboundCalls:
@@ -140,7 +142,7 @@ class InboundCalls:
         # small, since each entry lives until that redelivery.
         self._unmarked: dict[str, tuple[Claim, ClaimOutcome, StartedFlow | None]] = {}
         # Flows of offers marked decided whose record could not be written: the redelivery
-        # records the run as asked (another process cannot derive a run that asked again).
+        # records the run as asked (another process derives it from the claim's ask replies).
         self._unrecorded: dict[str, StartedFlow] = {}
 
     async def handle(self, call: IncomingCall) -> InboundResult:
@@ -313,7 +315,7 @@ class InboundCalls:
                 context, operation_context=request.context,
                 repeatability_id=request.repeatability_id, callback_secret=secret)
             done = base.done(InboundAction.ANSWER, InboundOutcome.ANSWERED, self._ms(started))
-            return _Acted(done, answered, secret_digest(secret), first.started)
+            return _Acted(done, answered, secret_digest(secret), first.started, first.asked)
         if isinstance(request, RejectCall):
             await self._gateway().reject(context, request.reason,
                                          repeatability_id=request.repeatability_id)
@@ -334,7 +336,8 @@ class InboundCalls:
         """A flow the owner started but did not record: derived again (usecases/flow_start.py)."""
         if outcome.decision.outcome is not InboundOutcome.ANSWERED:
             return None
-        return restarted_flow(await self._rules.get(), call, outcome.decision, self._clock())
+        return restarted_flow(await self._rules.get(), call, outcome.decision, self._clock(),
+                              outcome.asked)
 
     async def _redirect(self, call: IncomingCall, key: str, started: float, base: DecisionDraft) -> _Acted:
         action = base.decision.action
@@ -388,7 +391,7 @@ class InboundCalls:
             return ClaimOutcome(acted.decision, inbound_record_id(call, key))
         return ClaimOutcome(acted.decision, answered.call_connection_id, answered.state,
                             answered.server_call_id, answered.correlation_id,
-                            acted.callback_secret_sha256)
+                            acted.callback_secret_sha256, acted.asked)
 
     async def _record(self, call: IncomingCall, outcome: ClaimOutcome,
                       started: StartedFlow | None = None) -> str:

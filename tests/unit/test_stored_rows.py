@@ -154,6 +154,7 @@ async def test_a_recorded_claim_reads_with_its_outcome() -> None:
     assert claim.outcome.record_id.startswith("inbound-")
     assert (claim.outcome.decision.rule_id, claim.outcome.decision.outcome) == ("to-agent", "redirected")
     assert claim.outcome.acs_state is None
+    assert claim.outcome.asked == ()  # written before a claim kept its asks' replies
 
 
 async def test_a_redirect_hop_row_still_counts() -> None:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
+from callcontrol.adapters.store.ask_replies import decode_ask_replies, encode_ask_replies
 from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_binding import CallbackBinding
 from callcontrol.domain.claims import ClaimOutcome
@@ -284,6 +285,7 @@ def encode_claim_outcome(outcome: ClaimOutcome) -> Json:
         "acsServerCallId": outcome.acs_server_call_id,
         "acsCorrelationId": outcome.acs_correlation_id,
         "callbackSecretSha256": outcome.callback_secret_sha256,
+        **({"asked": encode_ask_replies(outcome.asked)} if outcome.asked else {}),
     }
 
 
@@ -296,6 +298,7 @@ def decode_claim_outcome(value: Json) -> ClaimOutcome:
         acs_server_call_id=value.get("acsServerCallId"),
         acs_correlation_id=value.get("acsCorrelationId"),
         callback_secret_sha256=value.get("callbackSecretSha256"),
+        asked=decode_ask_replies(value.get("asked")),
     )
 
 

@@ -12,11 +12,14 @@ from typing import Any
 import pytest
 
 from callcontrol.adapters.ask_client import HttpAsks
+from callcontrol.adapters.store.claims import ClaimStore
+from callcontrol.adapters.store.rules import RuleSetCache
 from callcontrol.adapters.telemetry.logs import CallContextFilter
 from callcontrol.domain.errors import StoreError
 from callcontrol.domain.flows import AskRequest, FlowAction
 from callcontrol.observability import invocation_scope
 from callcontrol.usecases.flow_start import restarted_flow
+from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from tests.support.ask_receiver import SECRET, LocalReceiver, local_receiver
 from tests.unit.flows._support import NOW
 from tests.unit.flows.wiring_support import ALICE, BOB, CALLER, CONNECTION, FlowRig, flow_rig
@@ -211,6 +214,37 @@ async def test_an_offer_decided_but_not_recorded_is_recorded_on_redelivery_witho
         assert again.duplicate and len(receiver.requests("crm")) == 1
     assert rig.acs.actions() == ["answer"]
     assert await path(rig) == [("crm", "next:team"), ("team", None)]
+
+
+async def test_a_redelivery_in_another_process_records_the_run_from_the_claims_ask_replies() -> None:
+    """The process that answered after an ask kept the reply in the offer's claim, then died
+    before the record: another process (none of the first one's memory) records the run where
+    the ask sent it, without asking again, and the ring goes on from there."""
+    async with local_receiver() as receiver:
+        receiver.script("crm", {"sequence": [{"answer": {"next": "team"}},
+                                             {"answer": {"action": {"type": "reject"}}}]})
+        rig = await flow_rig(asking_first(receiver), ASKS)
+        writing = rig.store.modify
+        failures = [StoreError("the record's write failed")]
+
+        async def fail_once(*args: Any, **kwargs: Any) -> Any:
+            if failures:
+                raise failures.pop()
+            return await writing(*args, **kwargs)
+
+        rig.store.modify = fail_once  # type: ignore[method-assign]
+        call = incoming(caller=CALLER, callee=CALLEE)
+        with pytest.raises(StoreError):
+            await rig.inbound.handle(call)  # answered and marked decided; the record failed
+        other = InboundCalls(rules=RuleSetCache(rig.rules, 5), claims=ClaimStore(rig.backend),
+                             calls=rig.store, gateway=lambda: rig.acs, options=InboundOptions(),
+                             flows=rig.runs)
+        again = await other.handle(call)
+        assert again.duplicate and len(receiver.requests("crm")) == 1
+        assert await path(rig) == [("crm", "next:team"), ("team", None)]
+        [answer] = rig.sent("answer")
+        await rig.callback("CallConnected", "e-connected", operationContext=answer)
+    assert rig.acs.actions() == ["answer", "add"]
 
 
 async def test_the_ask_log_records_carry_the_ids_of_the_call_in_hand(
