@@ -27,6 +27,7 @@ from callcontrol.domain.flows import (
     AskAnswered,
     AskFailed,
     AskFailure,
+    AskReply,
     AskRequest,
     parse_ask_answer,
     signed_headers,
@@ -52,13 +53,13 @@ class HttpAsks:
         self._secret = secret
         self._clock = clock
 
-    async def ask(self, request: AskRequest) -> AskAnswered | AskFailed:
+    async def ask(self, request: AskRequest) -> AskReply:
         host = urlsplit(request.url).hostname or "?"
         if self._secret is None:
             logger.error("ask %s to %s not sent: FLOW_ASK_SECRET is not set", request.context, host)
             return AskFailed(request.context, AskFailure.ERROR)
         started = time.monotonic()
-        outcome: AskAnswered | AskFailed
+        outcome: AskReply
         try:
             async with asyncio.timeout(request.timeout_seconds):
                 outcome = await self._post(request)

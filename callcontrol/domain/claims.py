@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-from callcontrol.domain.flows.events import AskAnswered, AskFailed
+from callcontrol.domain.flows.events import AskReply
 from callcontrol.domain.models import CallState, InboundDecision
 
 RETENTION: Final = timedelta(hours=24)
@@ -40,7 +40,7 @@ class ClaimOutcome:
     callback_secret_sha256: str | None = None  # of the answered call's callback URI secret
     # What the asks before the answer replied, in order: a redelivery in another process
     # derives the flow's run again from them, without asking again (flow_start.restarted_flow).
-    asked: tuple[AskAnswered | AskFailed, ...] = ()
+    asked: tuple[AskReply, ...] = ()
 
 
 @dataclass(frozen=True)

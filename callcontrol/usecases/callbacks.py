@@ -188,7 +188,6 @@ class Callbacks:
         return written[0] if recorded else None
 
 
-
 def _pressed(data: dict[str, Any]) -> str | None:
     """The keys a RecognizeCompleted held (dtmfResult.tones) as digits; None when it held none."""
     result = data.get("dtmfResult")

@@ -24,6 +24,7 @@ from callcontrol.domain.flows import (
     AddParticipant,
     AskFailed,
     AskFailure,
+    AskReply,
     AskRequest,
     CancelAddParticipant,
     FlowAction,
@@ -72,7 +73,7 @@ class FlowActions:
         self._media = media
         self._asks = asks
 
-    async def ask(self, action: AskRequest) -> FlowEvent:
+    async def ask(self, action: AskRequest) -> AskReply:
         """An ask's outcome as the run's event (an app without the port fails it at once)."""
         if self._asks is None:
             logger.error("flow ask %s: no ask adapter", action.context)

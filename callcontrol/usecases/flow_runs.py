@@ -23,6 +23,7 @@ from callcontrol.domain.events.call_events import RECONCILIATION, Cause, Source
 from callcontrol.domain.events.callbacks import CallbackEvent, EventKind
 from callcontrol.domain.flows import (
     AddParticipant,
+    AskReply,
     AskRequest,
     CallConnected,
     CallDisconnected,
@@ -162,7 +163,7 @@ class FlowRuns:
         await self._calls.modify(call_id, change, cause=Cause(Source.CALLBACK, event.id, event.type))
         await self.send(call_id, sent)
 
-    async def ask(self, request: AskRequest) -> FlowEvent:
+    async def ask(self, request: AskRequest) -> AskReply:
         """An ask made before the call has a record (the inbound use case, under the claim)."""
         return await self._actions.ask(request)
 

@@ -26,13 +26,12 @@ from callcontrol.domain.errors import StoreError
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import (
     AnswerCall,
-    AskAnswered,
     AskFailed,
     AskFailure,
+    AskReply,
     AskRequest,
     Flow,
     FlowAction,
-    FlowEvent,
     FlowRun,
     FlowStarted,
     RedirectCall,
@@ -47,7 +46,7 @@ from callcontrol.domain.rules.versions import RuleSetVersion
 
 logger = logging.getLogger(__name__)
 PRE_ANSWER_ASK_BUDGET: Final = 10.0  # seconds, the asks of one offer together (MAX_ASK_TIMEOUT)
-Ask = Callable[[AskRequest], Awaitable[FlowEvent]]
+Ask = Callable[[AskRequest], Awaitable[AskReply]]
 
 
 @dataclass(frozen=True)
@@ -61,44 +60,37 @@ class FirstRequest:
     request: AnswerCall | RejectCall | RedirectCall
     inbound_action: InboundAction
     started: StartedFlow
-    asked: tuple[AskAnswered | AskFailed, ...] = ()  # the asks' outcomes that led to it
-
-
-def first_request(flow: Flow, call: IncomingCall, key: str, version: int, now: datetime
-                  ) -> FirstRequest:
-    """The run (its id derived from the offer's claim key, so every delivery names the same
-    run) and its first request.
-
-    Raises:
-        StoreError: the flow asked for something an offer cannot do first (never for a flow
-            the rule-set validation accepted).
-    """
-    run = FlowRun.new(flow.name, run_id_for(key, flow.name), key, call_facts(call), version=version)
-    run, actions = advance(flow, run, FlowStarted(), now)
-    return _classified(flow, run, actions)
+    asked: tuple[AskReply, ...] = ()  # the asks' outcomes that led to it
 
 
 async def first_request_asking(flow: Flow, call: IncomingCall, key: str, version: int,
                                clock: Callable[[], datetime], ask: Ask,
                                monotonic: Callable[[], float] = time.monotonic) -> FirstRequest:
-    """As `first_request`, with the asks before the answer made (see the module's note).
+    """The offer's run (its id derived from the claim key, so every delivery names the same
+    run) and its first request, the asks before it made (see the module's note).
 
     Raises:
-        StoreError: as `first_request`.
+        StoreError: the flow asked for something an offer cannot do first (never for a flow
+            the rule-set validation accepted).
     """
-    run = FlowRun.new(flow.name, run_id_for(key, flow.name), key, call_facts(call), version=version)
-    run, actions = advance(flow, run, FlowStarted(), clock())
+    run, actions = _started(flow, call, key, version, clock())
     until = monotonic() + PRE_ANSWER_ASK_BUDGET
-    asked: list[AskAnswered | AskFailed] = []
+    asked: list[AskReply] = []
     while len(actions) == 1 and isinstance(actions[0], AskRequest):
         request, left = actions[0], until - monotonic()
         outcome = (await ask(replace(request, timeout_seconds=min(request.timeout_seconds, left)))
                    if left > 0.05 else AskFailed(request.context, AskFailure.TIMEOUT))
-        if not isinstance(outcome, AskAnswered | AskFailed):  # the port answers only these
-            outcome = AskFailed(request.context, AskFailure.ERROR)
         asked.append(outcome)
         run, actions = advance(flow, run, outcome, clock())
     return replace(_classified(flow, run, actions), asked=tuple(asked))
+
+
+def _started(flow: Flow, call: IncomingCall, key: str, version: int, now: datetime
+             ) -> tuple[FlowRun, tuple[FlowAction, ...]]:
+    """The offer's run (its id derived from the claim key: every delivery names the same run)
+    with FlowStarted applied, and what it asks for first."""
+    run = FlowRun.new(flow.name, run_id_for(key, flow.name), key, call_facts(call), version=version)
+    return advance(flow, run, FlowStarted(), now)
 
 
 def _classified(flow: Flow, run: FlowRun, actions: tuple[FlowAction, ...]) -> FirstRequest:
@@ -114,7 +106,7 @@ def _classified(flow: Flow, run: FlowRun, actions: tuple[FlowAction, ...]) -> Fi
 
 
 def restarted_flow(ruleset: RuleSetVersion, call: IncomingCall, decision: InboundDecision,
-                   now: datetime, asked: tuple[AskAnswered | AskFailed, ...] = ()
+                   now: datetime, asked: tuple[AskReply, ...] = ()
                    ) -> StartedFlow | None:
     """The run of a flow an owner started but did not record (a redelivery records it): the
     same id, contexts and repeatability ids, derived again from the offer, the version and the
@@ -135,9 +127,7 @@ def restarted_flow(ruleset: RuleSetVersion, call: IncomingCall, decision: Inboun
     if flow is None:
         return None
     started_at = decision.decided_at or now
-    run = FlowRun.new(flow.name, run_id_for(claim_key(context), flow.name), claim_key(context),
-                      call_facts(call), version=ruleset.version)
-    run, actions = advance(flow, run, FlowStarted(), started_at)
+    run, actions = _started(flow, call, claim_key(context), ruleset.version, started_at)
     replies = list(asked)
     while len(actions) == 1 and isinstance(actions[0], AskRequest):
         reply = replies.pop(0) if replies else None

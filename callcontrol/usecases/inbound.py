@@ -44,12 +44,11 @@ from callcontrol.domain.errors import (
 from callcontrol.domain.events.call_events import APP
 from callcontrol.domain.flows import (
     AnswerCall,
-    AskAnswered,
     AskFailed,
     AskFailure,
+    AskReply,
     AskRequest,
     FlowAction,
-    FlowEvent,
     RejectCall,
 )
 from callcontrol.domain.models import (
@@ -110,7 +109,7 @@ class _Acted:
     answered: AcsCall | None = None
     callback_secret_sha256: str | None = None
     started: StartedFlow | None = None  # the flow a rule started, its run after the first step
-    asked: tuple[AskAnswered | AskFailed, ...] = ()  # its asks' replies before the answer
+    asked: tuple[AskReply, ...] = ()  # its asks' replies before the answer
 
 
 class InboundCalls:
@@ -326,7 +325,7 @@ class InboundCalls:
         return _Acted(base.done(InboundAction.REDIRECT, InboundOutcome.REDIRECTED, self._ms(started),
                                 target=request.target), started=first.started)
 
-    async def _ask(self, request: AskRequest) -> FlowEvent:
+    async def _ask(self, request: AskRequest) -> AskReply:
         """An ask before the answer, made by the flow runs' ask port."""
         if self._flows is None:
             return AskFailed(request.context, AskFailure.ERROR)

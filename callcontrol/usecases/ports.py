@@ -15,7 +15,7 @@ from callcontrol.domain.access import Actor
 from callcontrol.domain.callback_tokens import TokenUse
 from callcontrol.domain.claims import Acquired, Claim, ClaimOutcome, ClaimStatus, Held
 from callcontrol.domain.events.call_events import APP, CallEvent, Cause
-from callcontrol.domain.flows import AskAnswered, AskFailed, AskRequest
+from callcontrol.domain.flows import AskReply, AskRequest
 from callcontrol.domain.flows.prompts import Prompt
 from callcontrol.domain.identifiers import Identifier
 from callcontrol.domain.listing import CallPage, CallQuery, IndexedCall
@@ -230,7 +230,7 @@ class OfferClaims(Protocol):
 class FlowAsks(Protocol):
     """A flow's ask step: the call's description POSTed, signed, to the flow's service."""
 
-    async def ask(self, request: AskRequest) -> AskAnswered | AskFailed:
+    async def ask(self, request: AskRequest) -> AskReply:
         """The service's reply read as the run's event. Never raises for the service's failures:
         a timeout, no connection, a non-2xx status or an invalid reply is an AskFailed."""
 

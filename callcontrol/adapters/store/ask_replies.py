@@ -11,6 +11,7 @@ from callcontrol.domain.flows.events import (
     AskAnswer,
     AskAnswered,
     AskFailed,
+    AskReply,
     InlineAction,
     InlineAnswer,
     InlineRedirect,
@@ -19,7 +20,6 @@ from callcontrol.domain.flows.events import (
 from callcontrol.domain.identifiers import parse_lenient_identifier
 
 Json = dict[str, Any]
-AskReply = AskAnswered | AskFailed
 
 
 def encode_ask_replies(replies: tuple[AskReply, ...]) -> list[Json]:

@@ -114,6 +114,9 @@ class AskFailed:
     reason: str  # an AskFailure value
 
 
+AskReply = AskAnswered | AskFailed  # what an ask comes back as: the run's event
+
+
 @dataclass(frozen=True)
 class TransferAccepted:
     context: str

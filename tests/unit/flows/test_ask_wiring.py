@@ -16,6 +16,7 @@ from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.rules import RuleSetCache
 from callcontrol.adapters.telemetry.logs import CallContextFilter
 from callcontrol.domain.errors import StoreError
+from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import AskRequest, FlowAction
 from callcontrol.observability import invocation_scope
 from callcontrol.usecases.flow_start import restarted_flow
@@ -193,23 +194,29 @@ async def test_an_offer_whose_decision_could_not_be_marked_is_recorded_without_a
     assert "recorded without its run" in caplog.text
 
 
+async def answered_but_not_recorded(rig: FlowRig) -> IncomingCall:
+    """An offer answered after its ask and marked decided, whose record's write then failed."""
+    writing = rig.store.modify
+    failures = [StoreError("the record's write failed")]
+
+    async def fail_once(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await writing(*args, **kwargs)
+
+    rig.store.modify = fail_once  # type: ignore[method-assign]
+    call = incoming(caller=CALLER, callee=CALLEE)
+    with pytest.raises(StoreError):
+        await rig.inbound.handle(call)
+    return call
+
+
 async def test_an_offer_decided_but_not_recorded_is_recorded_on_redelivery_without_asking_again() -> None:
     async with local_receiver() as receiver:
         receiver.script("crm", {"sequence": [{"answer": {"next": "team"}},
                                              {"answer": {"action": {"type": "reject"}}}]})
         rig = await flow_rig(asking_first(receiver), ASKS)
-        writing = rig.store.modify
-        failures = [StoreError("the record's write failed")]
-
-        async def fail_once(*args: Any, **kwargs: Any) -> Any:
-            if failures:
-                raise failures.pop()
-            return await writing(*args, **kwargs)
-
-        rig.store.modify = fail_once  # type: ignore[method-assign]
-        call = incoming(caller=CALLER, callee=CALLEE)
-        with pytest.raises(StoreError):
-            await rig.inbound.handle(call)  # answered and marked decided; the record failed
+        call = await answered_but_not_recorded(rig)
         again = await rig.inbound.handle(call)  # the redelivery: recorded with its run as asked
         assert again.duplicate and len(receiver.requests("crm")) == 1
     assert rig.acs.actions() == ["answer"]
@@ -224,18 +231,7 @@ async def test_a_redelivery_in_another_process_records_the_run_from_the_claims_a
         receiver.script("crm", {"sequence": [{"answer": {"next": "team"}},
                                              {"answer": {"action": {"type": "reject"}}}]})
         rig = await flow_rig(asking_first(receiver), ASKS)
-        writing = rig.store.modify
-        failures = [StoreError("the record's write failed")]
-
-        async def fail_once(*args: Any, **kwargs: Any) -> Any:
-            if failures:
-                raise failures.pop()
-            return await writing(*args, **kwargs)
-
-        rig.store.modify = fail_once  # type: ignore[method-assign]
-        call = incoming(caller=CALLER, callee=CALLEE)
-        with pytest.raises(StoreError):
-            await rig.inbound.handle(call)  # answered and marked decided; the record failed
+        call = await answered_but_not_recorded(rig)
         other = InboundCalls(rules=RuleSetCache(rig.rules, 5), claims=ClaimStore(rig.backend),
                              calls=rig.store, gateway=lambda: rig.acs, options=InboundOptions(),
                              flows=rig.runs)
