@@ -103,6 +103,16 @@ async def test_a_token_edited_to_skip_ahead_is_refused(backend: TableBackend) ->
     assert status == 400 and body["errors"][0]["field"] == "continuationToken"
 
 
+@pytest.mark.parametrize("token", ["\u00f2G<\u00ff.\u00bd\u0010", "abc.\u00e9t\u00e9", "\u00e9t\u00e9.abc"])
+async def test_a_token_with_characters_outside_ascii_is_a_400_not_a_500(backend: TableBackend,
+                                                                     token: str) -> None:
+    """Found by the fuzz tier: the signature check raised on non-ASCII text (compare_digest)."""
+    await seed(backend, 1)
+    status, body = await get({"continuationToken": token})
+    assert status == 400
+    assert [e["field"] for e in body["errors"]] == ["continuationToken"]
+
+
 def _payload(token: str) -> dict[str, Any]:
     head = token.split(".")[0]
     decoded = json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))

@@ -37,6 +37,9 @@ class ListingSecret:
         return b64(mac[:_SIGNATURE_BYTES])
 
     def signed(self, text: str, signature: str) -> bool:
+        # Tokens are base64url, ASCII only; compare_digest refuses non-ASCII strings (a 500).
+        if not (text.isascii() and signature.isascii()):
+            return False
         return hmac.compare_digest(self.sign(text), signature)
 
     def number_digest(self, number: str) -> str:

@@ -47,7 +47,8 @@ def test_signed_headers() -> None:
      ("1767225601", PINNED, STAMP, False),  # the timestamp is signed
      ("1767225600", PINNED.upper(), STAMP, False),
      ("17672256OO", PINNED, STAMP, False),
-     ("", PINNED, STAMP, False)],
+     ("", PINNED, STAMP, False),
+     ("1767225600", "v1=\u00e9t\u00e9", STAMP, False)],  # outside ASCII: refused, not a TypeError
 )
 def test_verify(timestamp: str, given: str, now: int, valid: bool) -> None:
     assert verify(SECRET, timestamp, BODY, given, now) is valid
