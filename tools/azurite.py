@@ -37,10 +37,11 @@ class Azurite:
             f"AccountKey={self.key};TableEndpoint={self.table_endpoint};"
         )
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """True when it stopped of itself, False when it had to be killed."""
         # Azurite's table service saves its database on SIGINT only (SIGTERM kills it at once,
         # losing up to its 5 s autosave interval of writes to a persisted location).
-        stop(self.process, timeout=10.0, sig=signal.SIGINT)
+        return stop(self.process, timeout=10.0, sig=signal.SIGINT)
 
 
 def start_azurite(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
 import threading
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from tools import localkeys
 from tools.call_lines import start_following
 from tools.processes import ROOT, ensure_free
 from tools.stack import Stack, start_console, start_stack
+from tools.stop_signals import StopSignals
 
 FUNCTION_KEY_VARIABLE = "FUNCTION_KEY"
 # Each --*-port option and the `make run` variable that sets it, so a refusal names what to change.
@@ -142,9 +142,9 @@ def main() -> None:
         )
     except (RuntimeError, TimeoutError) as error:  # a port taken since the check, a crashed child
         fail([f"the local stack did not start: {error}", f"ports: {ports}; logs: {run_dir / 'logs'}"], 1)
-    stopped = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopped.set())
+    stop_signals = StopSignals()
+    stop_signals.install()
+    stopped = threading.Event()  # tells the call-line follower to end (set here, never in a handler)
     try:
         progress(f"starting the call console on port {args.console_port} ...")
         try:
@@ -155,13 +155,17 @@ def main() -> None:
         print(banner(stack, run_dir, args.persist, console_url), flush=True)
         start_following(run_dir / "logs" / "devhost.log", stopped,
                         lambda line: print(line, flush=True))
-        while not stopped.wait(0.5):
-            for process in [*stack.processes, stack.azurite.process]:
-                if process.poll() is not None:
-                    print(f"a process exited ({process.args!r}); stopping", flush=True)
-                    stopped.set()
+        while not stop_signals.wait(0.5):
+            exited = [process for process in [*stack.processes, stack.azurite.process]
+                      if process.poll() is not None]
+            if exited:
+                print(f"a process exited ({exited[0].args!r}); stopping", flush=True)
+                break
     finally:
-        stack.stop()
+        stopped.set()
+        progress("stopping ...")
+        for line in stack.stop():
+            print(f"warning: {line}", flush=True)
         print("stopped Azurite, the emulator, devhost and the console", flush=True)
 
 

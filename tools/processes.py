@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,15 +71,40 @@ def _spawn(command: list[str], env: dict[str, str] | None, output: Any) -> subpr
 
 
 def stop(process: subprocess.Popen[bytes], timeout: float = 5.0,
-         sig: signal.Signals = signal.SIGTERM) -> None:
-    """Ask the child's process group to stop with ``sig``; kill it after ``timeout`` seconds."""
+         sig: signal.Signals = signal.SIGTERM) -> bool:
+    """Ask the child's process group to stop with ``sig``; kill it after ``timeout`` seconds.
+
+    True when it stopped of itself, False when it had to be killed.
+    """
+    return stop_all([(process, sig)], timeout) == []
+
+
+def stop_all(children: Sequence[tuple[subprocess.Popen[bytes], signal.Signals]],
+             timeout: float = 5.0) -> list[subprocess.Popen[bytes]]:
+    """Signal every child's group at once, wait for them under one deadline, kill the rest.
+
+    One after another, a loaded machine could take each child's full grace period in turn (a
+    Ctrl-C of `make run` once took over 30 s). Returns the children that had to be killed.
+    """
+    for process, sig in children:
+        _signal_group(process, sig)
+    deadline = time.monotonic() + timeout
+    killed: list[subprocess.Popen[bytes]] = []
+    for process, _sig in children:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            killed.append(process)
+            _signal_group(process, signal.SIGKILL)
+    for process in killed:
+        # Unkillable (stuck in the kernel): nothing more to do than not to wait forever.
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout)
+    return killed
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     if process.poll() is not None:
         return
-    try:
+    with contextlib.suppress(ProcessLookupError):  # it ended since the poll
         os.killpg(process.pid, sig)
-        process.wait(timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout)
-    except ProcessLookupError:
-        pass

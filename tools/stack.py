@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import uuid
@@ -19,7 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from tools.azurite import Azurite, start_azurite
-from tools.processes import ensure_free, free_port, start, stop, wait_for_port
+from tools.processes import ensure_free, free_port, start, stop_all, wait_for_port
 
 HOST = "127.0.0.1"
 
@@ -58,10 +59,22 @@ class Stack:
             **({"FLOW_ASK_SECRET": self.ask_secret} if self.ask_secret else {}),
         }
 
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            stop(process)
-        self.azurite.stop()
+    def stop(self) -> list[str]:
+        """Stop the children together, then Azurite (the app may write until it stops).
+
+        Returns a line for each child that did not stop within its grace period and was killed.
+        """
+        killed = stop_all([(process, signal.SIGTERM) for process in reversed(self.processes)])
+        lines = [f"{describe(process)} did not stop within 5 s; killed" for process in killed]
+        if not self.azurite.stop():
+            lines.append("Azurite did not stop within 10 s; killed (persisted data may miss its last writes)")
+        return lines
+
+
+def describe(process: subprocess.Popen[bytes]) -> str:
+    """The module a child runs (`python -m <module>`), else its program."""
+    args = [str(arg) for arg in process.args] if isinstance(process.args, list) else [str(process.args)]
+    return args[args.index("-m") + 1] if "-m" in args[:-1] else Path(args[0]).name
 
 
 def webhook_url(app_url: str, eventgrid_key: str, function: str = "incoming_call") -> str:

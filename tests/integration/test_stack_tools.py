@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import socket
 import stat
@@ -23,7 +24,7 @@ from azure.eventgrid import EventGridPublisherClient
 from tests.support.http import call, call_json
 from tools import devstack, localkeys
 from tools.azurite import AZURITE_TABLE, start_azurite
-from tools.processes import ROOT, ensure_free, free_port, stop
+from tools.processes import ROOT, ensure_free, free_port, start, stop, stop_all
 
 
 @pytest.mark.parametrize("listener_reuses_address", [False, True])
@@ -40,6 +41,72 @@ def test_a_taken_port_is_refused_with_a_clear_reason(listener_reuses_address: bo
 
 def test_a_free_port_passes() -> None:
     ensure_free(free_port())
+
+
+# Stopping the children ------------------------------------------------------------------------------
+STUBBORN = ("import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "print('ready', flush=True); time.sleep(120)")
+
+
+def _stubborn_child() -> subprocess.Popen[bytes]:
+    """A child that ignores SIGTERM, as a process stuck in its shutdown does."""
+    child = subprocess.Popen([sys.executable, "-c", STUBBORN], stdout=subprocess.PIPE, start_new_session=True)
+    assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+    return child
+
+
+def test_children_that_ignore_the_stop_are_killed_together_and_named() -> None:
+    stubborn = [_stubborn_child() for _ in range(3)]
+    polite = start([sys.executable, "-c", "import time; time.sleep(120)"])
+    started = time.monotonic()
+    killed = stop_all([(child, signal.SIGTERM) for child in [*stubborn, polite]], timeout=2.0)
+    elapsed = time.monotonic() - started
+    assert killed == stubborn
+    assert all(child.returncode == -signal.SIGKILL for child in stubborn)
+    assert polite.returncode == -signal.SIGTERM
+    # One grace period for all of them, not one each (3 x 2 s): a Ctrl-C of `make run` on a loaded
+    # machine once took longer than 30 s that way.
+    assert elapsed < 5.0, elapsed
+
+
+def test_stop_says_whether_the_child_stopped_of_itself() -> None:
+    assert stop(start([sys.executable, "-c", "import time; time.sleep(120)"])) is True
+    assert stop(_stubborn_child(), timeout=0.5) is False
+
+
+# Ctrl-C noted without a lock ---------------------------------------------------------------------------
+# The main loop's wait, as tight as it can be, so signals land at every point of it: with a handler
+# that called threading.Event.set, the child hung within a few hundred signals (it holds the Event's
+# lock inside Event.wait), which is how a Ctrl-C of `make run` once went unanswered.
+SIGNALLED_LOOP = """
+import os, signal, sys
+from tools.stop_signals import StopSignals
+stop = StopSignals(step_seconds=0.00001)
+stop.install([signal.SIGUSR1])
+print(os.getpid(), flush=True)
+handled = 0
+while True:
+    if stop.wait(0.00001):
+        stop.requested = False
+        handled += 1
+        print(handled, flush=True)
+"""
+
+
+def test_a_stop_signal_is_always_noted_wherever_the_main_loop_is() -> None:
+    child = subprocess.Popen([sys.executable, "-c", SIGNALLED_LOOP], cwd=ROOT, stdout=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        assert child.stdout is not None
+        pid = int(child.stdout.readline())
+        for sent in range(1, 2001):
+            os.kill(pid, signal.SIGUSR1)
+            ready, _, _ = select.select([child.stdout], [], [], 10.0)
+            assert ready, f"signal {sent} was never noted: the loop is stuck"
+            assert int(child.stdout.readline()) == sent
+    finally:
+        child.kill()
+        child.wait()
 
 
 def _port_left_in_time_wait() -> int:
@@ -152,6 +219,7 @@ class DevStack:
         env = {k: v for k, v in os.environ.items() if k != "FUNCTION_KEY"}
         if function_key is not None:
             env["FUNCTION_KEY"] = function_key
+        self.run_dir = run_dir
         self.output = run_dir.parent / f"devstack-{time.monotonic_ns()}.out"
         with open(self.output, "wb") as sink:
             self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT,
@@ -168,8 +236,20 @@ class DevStack:
         raise AssertionError(f"devstack not up in time:\n{self.output.read_text(errors='replace')}")
 
     def ctrl_c(self) -> None:
+        """Ctrl-C, as a developer stops `make run`; what it printed and its logs if it hangs."""
         self.process.send_signal(signal.SIGINT)
-        self.process.wait(30)
+        try:
+            self.process.wait(45)
+        except subprocess.TimeoutExpired:
+            stop(self.process, sig=signal.SIGKILL)
+            raise AssertionError(
+                f"devstack did not stop within 45 s of Ctrl-C:\n{self.diagnosis()}") from None
+
+    def diagnosis(self) -> str:
+        logs = self.run_dir / "logs"
+        tails = [f"--- {log.name}\n" + "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+                 for log in sorted(logs.glob("*.log"))] if logs.is_dir() else []
+        return "\n".join([self.output.read_text(errors="replace")[-4000:], *tails])
 
 
 @pytest.fixture
