@@ -98,10 +98,24 @@ async def _fetch(request: web.Request, side: str, path: str) -> tuple[int, Any]:
         return status, raw.decode("utf-8", "replace")
 
 
+class UpstreamRefused(Exception):
+    """The app or the emulator answered a read the console needs with something unusable."""
+
+
+# What an upstream that is down or slow raises; the routes answer 502 problem+json for each.
+UPSTREAM_FAILURES = (aiohttp.ClientError, TimeoutError, UpstreamRefused)
+
+
+def _upstream_problem(error: Exception) -> web.Response:
+    if isinstance(error, UpstreamRefused):
+        return _problem(502, str(error))
+    return _problem(502, f"the stack did not answer: {type(error).__name__}")
+
+
 async def _values(request: web.Request, side: str, path: str) -> list[Any]:
     status, body = await _fetch(request, side, path)
     if status != 200 or not isinstance(body, dict):
-        raise web.HTTPBadGateway(text=f"{side} {path}: HTTP {status}")
+        raise UpstreamRefused(f"the {side} answered GET {path.split('?')[0]} with HTTP {status}")
     return list(body.get("value", []))
 
 
@@ -142,8 +156,8 @@ async def snapshot(request: web.Request) -> web.StreamResponse:
             _values(request, "app", "calls"),
             _fetch(request, "app", "rules"),
         )
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return _problem(502, f"the stack did not answer: {type(exc).__name__}")
+    except UPSTREAM_FAILURES as exc:
+        return _upstream_problem(exc)
     status, settings_body = settings
     rules_status, rule_set = rules
     rules_ok = rules_status == 200 and isinstance(rule_set, dict)
@@ -168,18 +182,21 @@ async def call_timeline(request: web.Request) -> web.StreamResponse:
     server_call_id = request.query.get("serverCallId", "")
     if not server_call_id:
         return _problem(400, "serverCallId is required")
-    status, call = await _fetch(request, "emulator", f"calls/{quote(server_call_id, safe='')}")
-    if status != 200:
-        return _problem(502 if status >= 500 else 400, f"the emulator has no call {server_call_id}")
-    journal, requests, callbacks, deliveries, app_calls, flow_events = await asyncio.gather(
-        _values(request, "emulator", f"network-log?serverCallId={quote(server_call_id, safe='')}"),
-        _values(request, "emulator", "requests"),
-        _values(request, "emulator", "callbacks"),
-        _values(request, "emulator", "eventgrid/deliveries"),
-        _values(request, "app", "calls"),
-        # What the app published to the emulator's topic: its flow runs' steps.
-        _values(request, "emulator", f"eventgrid/events?type={FLOW_STEP_TYPE}"),
-    )
+    try:
+        status, call = await _fetch(request, "emulator", f"calls/{quote(server_call_id, safe='')}")
+        if status != 200:
+            return _problem(502 if status >= 500 else 400, f"the emulator has no call {server_call_id}")
+        journal, requests, callbacks, deliveries, app_calls, flow_events = await asyncio.gather(
+            _values(request, "emulator", f"network-log?serverCallId={quote(server_call_id, safe='')}"),
+            _values(request, "emulator", "requests"),
+            _values(request, "emulator", "callbacks"),
+            _values(request, "emulator", "eventgrid/deliveries"),
+            _values(request, "app", "calls"),
+            # What the app published to the emulator's topic: its flow runs' steps.
+            _values(request, "emulator", f"eventgrid/events?type={FLOW_STEP_TYPE}"),
+        )
+    except UPSTREAM_FAILURES as exc:  # the app stopped, or the emulator: say so, never a 500
+        return _upstream_problem(exc)
     presses = request.app[PRESSES].of_call(server_call_id)
     logs = timeline.Logs(call, journal, requests, callbacks, deliveries, app_calls, flow_events, presses)
     return web.json_response(timeline.build(logs))
