@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from callcontrol.domain.errors import NotFound
 from callcontrol.domain.flows import Flow, FlowRun
 from callcontrol.domain.rules import flow_of
+from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.usecases.ports import RuleSetVersions
 
 _KEEP: Final = 64
@@ -25,8 +27,15 @@ class FlowCatalog:
             return None
         key = (run.version, run.flow)
         if key not in self._flows:
-            version = await self._versions.version(run.version)
+            ruleset = await self.ruleset(run.version)
             if len(self._flows) >= _KEEP:
                 self._flows.clear()
-            self._flows[key] = flow_of(version.rules, run.flow)
+            self._flows[key] = flow_of(ruleset.rules, run.flow) if ruleset is not None else None
         return self._flows[key]
+
+    async def ruleset(self, version: int) -> RuleSetVersion | None:
+        """A stored version, or None once retention pruned it (a pruned one never comes back)."""
+        try:
+            return await self._versions.version(version)
+        except NotFound:
+            return None

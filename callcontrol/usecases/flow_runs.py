@@ -38,6 +38,7 @@ from callcontrol.domain.flows import (
 )
 from callcontrol.domain.flows.from_callback import flow_event
 from callcontrol.domain.models import CallRecord, CallState, Operation, OperationKind, OperationStatus
+from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.domain.state_machine import record_pending
 from callcontrol.usecases.flow_actions import FlowActions
 from callcontrol.usecases.flow_catalog import FlowCatalog
@@ -162,6 +163,10 @@ class FlowRuns:
 
         await self._calls.modify(call_id, change, cause=Cause(Source.CALLBACK, event.id, event.type))
         await self.send(call_id, sent)
+
+    async def ruleset(self, version: int) -> RuleSetVersion | None:
+        """The rule-set version a run started in (or was decided under), None once pruned."""
+        return await self._catalog.ruleset(version)
 
     async def ask(self, request: AskRequest) -> AskReply:
         """An ask made before the call has a record (the inbound use case, under the claim)."""

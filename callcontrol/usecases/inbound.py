@@ -332,11 +332,18 @@ class InboundCalls:
         return await self._flows.ask(request)
 
     async def _restarted(self, call: IncomingCall, outcome: ClaimOutcome) -> StartedFlow | None:
-        """A flow the owner started but did not record: derived again (usecases/flow_start.py)."""
-        if outcome.decision.outcome is not InboundOutcome.ANSWERED:
+        """A flow the owner started but did not record: derived again (usecases/flow_start.py)
+        from the rule-set version it was decided under, even when a newer one is in force now."""
+        decision = outcome.decision
+        if decision.outcome is not InboundOutcome.ANSWERED or decision.rule_set_version is None:
             return None
-        return restarted_flow(await self._rules.get(), call, outcome.decision, self._clock(),
-                              outcome.asked)
+        if self._flows is not None:
+            ruleset = await self._flows.ruleset(decision.rule_set_version)
+        else:  # no flow runs wired (tests of inbound alone): only the version in force is known
+            ruleset = await self._rules.get()
+        if ruleset is None:
+            return None
+        return restarted_flow(ruleset, call, decision, self._clock(), outcome.asked)
 
     async def _redirect(self, call: IncomingCall, key: str, started: float, base: DecisionDraft) -> _Acted:
         action = base.decision.action

@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from callcontrol.domain.errors import AcsErrorInfo, AcsRejected
+import pytest
+
+from callcontrol.adapters.store.claims import ClaimStore
+from callcontrol.adapters.store.rules import RuleSetCache
+from callcontrol.domain.errors import AcsErrorInfo, AcsRejected, StoreError
+from callcontrol.domain.rules import parse_rule_set
+from callcontrol.usecases.flow_catalog import FlowCatalog
 from callcontrol.usecases.flow_start import restarted_flow
+from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from tests.unit.flows._support import NOW
 from tests.unit.flows.wiring_support import ALICE, BOB, CALLER, flow_rig
+from tests.unit.inbound.support import CALLEE, incoming
 
 SEQUENTIAL: dict[str, Any] = {"start": "team", "steps": [
     {"id": "team", "type": "ring", "mode": "sequential", "timeoutSeconds": 10,
@@ -114,3 +122,51 @@ async def test_an_add_acs_refuses_for_good_fails_the_attempt_at_once() -> None:
     assert rig.acs.actions() == ["answer", "add", "add"]  # the next target, without waiting
     run = (await rig.record()).flow_run
     assert run is not None and [(p.attempt, p.outcome) for p in run.path] == [(1, "failed"), (2, None)]
+
+
+async def test_a_redelivery_after_the_rules_changed_records_the_run_of_the_version_it_was_answered_for(
+) -> None:
+    """The owner answered under version 1 and died before the record; version 2 (another flow)
+    is in force when Event Grid redelivers: the call keeps the run it was answered for (it was
+    recorded without one while the rules read were those in force)."""
+    rig = await flow_rig(SEQUENTIAL)
+    writing = rig.store.modify
+    failures = [StoreError("the record's write failed")]
+
+    async def fail_once(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await writing(*args, **kwargs)
+
+    rig.store.modify = fail_once  # type: ignore[method-assign]
+    call = incoming(caller=CALLER, callee=CALLEE)
+    with pytest.raises(StoreError):
+        await rig.inbound.handle(call)
+    answered_under = await rig.rules.current()
+    await rig.rules.replace(parse_rule_set({"rules": [], "defaultAction": {"type": "reject"}}),
+                            [answered_under.etag])
+    other = InboundCalls(rules=RuleSetCache(rig.rules, 0), claims=ClaimStore(rig.backend),
+                         calls=rig.store, gateway=lambda: rig.acs, options=InboundOptions(),
+                         flows=rig.runs)
+    again = await other.handle(call)
+    assert again.duplicate
+    run = (await rig.record()).flow_run
+    assert run is not None and run.version == answered_under.version and run.flow == "desk"
+    [answer] = rig.sent("answer")
+    await rig.callback("CallConnected", "e-connected", operationContext=answer)
+    assert rig.acs.actions() == ["answer", "add"]  # the hunt of version 1 goes on
+
+
+async def test_a_run_whose_version_was_pruned_has_no_flow_rather_than_an_error() -> None:
+    rig = await flow_rig(SEQUENTIAL)
+    await rig.offer()
+    run = (await rig.record()).flow_run
+    assert run is not None and run.version is not None
+    for n in range(3):  # newer versions, then the run's own pruned by retention
+        current = await rig.rules.current()
+        await rig.rules.replace(parse_rule_set({"rules": [], "defaultAction": {
+            "type": "reject", "reason": ["none", "busy", "forbidden"][n]}}), [current.etag])
+    assert await rig.rules.prune(keep=1, limit=10) >= 1
+    catalog = FlowCatalog(rig.rules)
+    assert await catalog.flow_for(run) is None  # was NotFound, raised through the callback
+    assert await catalog.ruleset(run.version) is None
