@@ -28,6 +28,7 @@ from callcontrol.adapters.acs_wire import (
     to_sdk_identifier,
     translate_error,
 )
+from callcontrol.adapters.http_environment import transport_options
 from callcontrol.adapters.telemetry.dependencies import client_options
 from callcontrol.domain.callback_binding import callback_uri
 from callcontrol.domain.errors import (
@@ -321,6 +322,6 @@ def connect_gateway(endpoint: str, *, access_key: str | None, callback_url: str,
             raise ValueError("an ACS gateway needs an access key or a token credential")
         credential = token_credential
     client = CallAutomationClient(endpoint, credential, retry_total=2, retry_backoff_max=4,
-                                  **client_options())
+                                  **client_options(), **transport_options())
     return AcsGateway(client, callback_url=callback_url, timeout_seconds=timeout_seconds,
                       cognitive_services_endpoint=cognitive_services_endpoint)

@@ -17,6 +17,7 @@ from azure.core.exceptions import AzureError
 from azure.core.messaging import CloudEvent
 from azure.eventgrid.aio import EventGridPublisherClient
 
+from callcontrol.adapters.http_environment import transport_options
 from callcontrol.domain.events.call_events import EVENT_SOURCE, CallEvent
 from callcontrol.usecases.outbox import PublishFailed
 
@@ -57,5 +58,5 @@ def connect_publisher(endpoint: str, *, access_key: str | None,
         raise ValueError("a topic key or a token credential is required")
     client = EventGridPublisherClient(endpoint, credential, retry_total=0,
                                       connection_timeout=timeout_seconds,
-                                      read_timeout=timeout_seconds)
+                                      read_timeout=timeout_seconds, **transport_options())
     return EventGridPublisher(client)
