@@ -22,7 +22,8 @@ class FlowCatalog:
         self._flows: dict[tuple[int, str], Flow | None] = {}
 
     async def flow_for(self, run: FlowRun) -> Flow | None:
-        """None for a run whose version or flow is gone (the engine then ends the run)."""
+        """None for a run whose version or flow is gone: nothing moves it any more (the
+        reconciler's tick says so in the log; retention keeps RULE_VERSIONS_KEPT versions)."""
         if run.version is None:
             return None
         key = (run.version, run.flow)

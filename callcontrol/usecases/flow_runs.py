@@ -211,6 +211,9 @@ class FlowRuns:
             return False
         flow = await self._catalog.flow_for(run)
         if flow is None:
+            logger.warning("flow run %s: step %s overdue, but flow %s of rule-set version %s is "
+                           "gone (pruned by retention?); the run cannot move", run.run_id, run.step,
+                           run.flow, run.version)
             return False
         sent: list[FlowAction] = []
         now = self._clock()

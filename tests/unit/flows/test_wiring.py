@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -170,3 +171,25 @@ async def test_a_run_whose_version_was_pruned_has_no_flow_rather_than_an_error()
     catalog = FlowCatalog(rig.rules)
     assert await catalog.flow_for(run) is None  # was NotFound, raised through the callback
     assert await catalog.ruleset(run.version) is None
+
+
+async def test_an_overdue_run_whose_version_was_pruned_says_so_and_sends_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rig = await flow_rig(SEQUENTIAL)
+    await rig.offer()
+    [answer] = rig.sent("answer")
+    await rig.callback("CallConnected", operationContext=answer)
+    for n in range(2):
+        current = await rig.rules.current()
+        await rig.rules.replace(parse_rule_set({"rules": [], "defaultAction": {
+            "type": "reject", "reason": ["busy", "forbidden"][n]}}), [current.etag])
+    assert await rig.rules.prune(keep=1, limit=10) >= 1
+    record = await rig.record()
+    assert record.flow_run is not None and record.flow_run.deadline is not None
+    rig.runs._catalog = FlowCatalog(rig.rules)  # a fresh instance: nothing cached
+    rig.runs._clock = lambda: record.flow_run.deadline + timedelta(seconds=1)  # type: ignore[union-attr]
+    caplog.set_level(logging.WARNING, logger="callcontrol.usecases.flow_runs")
+    assert not await rig.runs.overdue(record)
+    assert rig.acs.actions() == ["answer", "add"]
+    assert "is gone" in caplog.text
