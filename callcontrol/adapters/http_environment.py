@@ -14,9 +14,11 @@ refuses to send one alongside the SDK's own Authorization header.
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.request import getproxies
 
 
-def transport_options() -> dict[str, bool]:
-    """Keyword arguments for an Azure SDK client's constructor (passed on to its transport)."""
+def transport_options() -> dict[str, Any]:
+    """Keyword arguments for an Azure SDK client's constructor (passed on to its transport;
+    typed loosely because each client's constructor declares its own keyword arguments)."""
     return {"use_env_settings": bool(getproxies())}
