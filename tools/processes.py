@@ -83,8 +83,8 @@ def stop_all(children: Sequence[tuple[subprocess.Popen[bytes], signal.Signals]],
              timeout: float = 5.0) -> list[subprocess.Popen[bytes]]:
     """Signal every child's group at once, wait for them under one deadline, kill the rest.
 
-    One after another, a loaded machine could take each child's full grace period in turn (a
-    Ctrl-C of `make run` once took over 30 s). Returns the children that had to be killed.
+    One after another, each stuck child would add its full grace period (the stack's three,
+    15 s, before Azurite's own 10 s). Returns the children that had to be killed.
     """
     for process, sig in children:
         _signal_group(process, sig)

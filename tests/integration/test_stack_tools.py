@@ -64,8 +64,7 @@ def test_children_that_ignore_the_stop_are_killed_together_and_named() -> None:
     assert killed == stubborn
     assert all(child.returncode == -signal.SIGKILL for child in stubborn)
     assert polite.returncode == -signal.SIGTERM
-    # One grace period for all of them, not one each (3 x 2 s): a Ctrl-C of `make run` on a loaded
-    # machine once took longer than 30 s that way.
+    # One grace period for all of them, not one each (3 x 2 s).
     assert elapsed < 5.0, elapsed
 
 
