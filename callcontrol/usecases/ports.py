@@ -130,7 +130,7 @@ class CallbackTokenUses(Protocol):
 
 
 class PrunableRuleVersions(Protocol):
-    async def prune(self, keep: int, limit: int) -> int: ...
+    async def prune(self, keep: int, limit: int, superseded_before: datetime | None = None) -> int: ...
 
 
 class CallLookup(Protocol):

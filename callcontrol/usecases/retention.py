@@ -9,7 +9,8 @@ next run, and every step can be repeated):
 * Idempotency-Key records past their 24 hours;
 * inbound claims and redirect-hop rows past their 24 hours;
 * callback token ids (the replay store) whose token can no longer be accepted;
-* rule set versions beyond the newest `rule_versions_kept` (never the current one).
+* rule set versions beyond the newest `rule_versions_kept` (never the current one), once the
+  version after each was stored before the calls' cutoff (a call kept may run a flow of it).
 """
 
 from __future__ import annotations
@@ -90,7 +91,9 @@ class Retention:
         report.claims = await self._claims.purge(now, batch)
         if self._callback_tokens is not None:
             report.callback_tokens = await self._callback_tokens.purge(now, batch)
-        report.rule_versions = await self._rules.prune(self._options.rule_versions_kept, batch)
+        # A version goes only once no call kept could still be running a flow of it.
+        report.rule_versions = await self._rules.prune(self._options.rule_versions_kept, batch,
+                                                       superseded_before=cutoff)
         report.more_to_do = batch in (len(expired), report.idempotency_keys, report.claims,
                                       report.callback_tokens, report.rule_versions)
         log_run(logger, "retention", command.trigger, report.to_json())

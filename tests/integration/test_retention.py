@@ -36,9 +36,9 @@ class Stores:
                          options, clock=lambda: NOW)
 
 
-def stores(backend: TableBackend) -> Stores:
+def stores(backend: TableBackend, rules_saved_at: datetime = OLD) -> Stores:
     return Stores(CallStore(backend), IdempotencyStore(backend), ClaimStore(backend),
-                  RuleStore(backend))
+                  RuleStore(backend, clock=lambda: rules_saved_at))
 
 
 async def call(store: CallStore, call_id: str, created: datetime, *, events: int = 0,
@@ -142,3 +142,21 @@ async def test_rule_versions_beyond_the_newest_kept_go_and_the_current_stays(
     assert report.rule_versions == 4
     assert [v.version for v in await s.rules.versions()] == [6, 5]
     assert (await s.rules.current()).version == 6
+
+
+async def test_a_rule_version_stays_while_a_call_kept_could_still_run_its_flow(
+    backend: TableBackend,
+) -> None:
+    """Versions 1-3 were replaced 40 days ago, 4 and 5 two days ago: beyond the newest two, only
+    those replaced before the calls' 30-day cutoff go (a flow run reads its steps from its own
+    version; a call decided under 4 may still be kept, and running)."""
+    clock = [OLD]
+    s = stores(backend)
+    s.rules = RuleStore(backend, clock=lambda: clock[0])
+    current = await s.rules.replace(default_rule_set(), None)
+    for version in range(2, 7):
+        clock[0] = OLD if version <= 4 else NOW - timedelta(days=2)
+        current = await s.rules.replace(default_rule_set(), [current.etag])
+    report = await s.retention(keep=2).run(RunRetention("test"))
+    assert report.rule_versions == 3
+    assert [v.version for v in await s.rules.versions()] == [6, 5, 4]

@@ -142,15 +142,23 @@ class RuleStore:
             raise PreconditionFailed("the rule set was changed concurrently; GET it and retry")
         return saved
 
-    async def prune(self, keep: int, limit: int) -> int:
+    async def prune(self, keep: int, limit: int, superseded_before: datetime | None = None) -> int:
         """Delete stored versions beyond the newest `keep`, never the current one, at most
-        `limit` per call (100 to a transaction). Returns how many went."""
+        `limit` per call (100 to a transaction). Returns how many went.
+
+        With `superseded_before`, a version also stays until the version after it was stored
+        before that time: a call decided under it may still be running its flow (whose steps
+        are read from their own version), so it goes only with the calls that could use it.
+        """
         head = await self.head()
         rows = await self._backend.query(RULES_TABLE, partition=PARTITION, row_prefix=VERSION_PREFIX,
-                                         select=["Version"])
+                                         select=["Version", "SavedAt"])
         newest_first = sorted(rows, key=lambda row: int(row["Version"]), reverse=True)
         current = head.version if head is not None else None
-        doomed = [row for row in newest_first[keep:] if int(row["Version"]) != current][:limit]
+        doomed = [row for index, row in enumerate(newest_first)
+                  if index >= keep and int(row["Version"]) != current
+                  and _superseded_before(newest_first[index - 1] if index else None, superseded_before)
+                  ][:limit]
         for first in range(0, len(doomed), 100):
             await self._backend.transact(RULES_TABLE, [
                 TxOp(TxKind.DELETE, {"PartitionKey": PARTITION, "RowKey": row["RowKey"]})
@@ -187,6 +195,17 @@ class RuleStore:
         except TransactionFailed:
             return None
         return saved
+
+
+def _superseded_before(successor: Entity | None, cutoff: datetime | None) -> bool:
+    """Whether the version stored after a row's (its successor; None: the row is the newest)
+    came before `cutoff`. Rows written before versions kept SavedAt count as long ago."""
+    if cutoff is None:
+        return True
+    if successor is None:
+        return False
+    saved_at = successor.get("SavedAt")
+    return not saved_at or datetime.fromisoformat(str(saved_at)) < cutoff
 
 
 def _to_entity(saved: RuleSetVersion) -> Entity:
