@@ -16,14 +16,21 @@ from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.rules import RuleSetCache
 from callcontrol.adapters.telemetry.logs import CallContextFilter
 from callcontrol.domain.errors import StoreError
-from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import AskRequest, FlowAction
 from callcontrol.observability import invocation_scope
 from callcontrol.usecases.flow_start import restarted_flow
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from tests.support.ask_receiver import SECRET, LocalReceiver, local_receiver
 from tests.unit.flows._support import NOW
-from tests.unit.flows.wiring_support import ALICE, BOB, CALLER, CONNECTION, FlowRig, flow_rig
+from tests.unit.flows.wiring_support import (
+    ALICE,
+    BOB,
+    CALLER,
+    CONNECTION,
+    FlowRig,
+    answered_but_not_recorded,
+    flow_rig,
+)
 from tests.unit.inbound.support import CALLEE, incoming
 
 ASKS = HttpAsks(SECRET.encode())
@@ -192,23 +199,6 @@ async def test_an_offer_whose_decision_could_not_be_marked_is_recorded_without_a
     caplog.set_level(logging.WARNING, logger="callcontrol.usecases.flow_start")
     assert restarted_flow(await rig.rules.current(), call, record.inbound, NOW) is None
     assert "recorded without its run" in caplog.text
-
-
-async def answered_but_not_recorded(rig: FlowRig) -> IncomingCall:
-    """An offer answered after its ask and marked decided, whose record's write then failed."""
-    writing = rig.store.modify
-    failures = [StoreError("the record's write failed")]
-
-    async def fail_once(*args: Any, **kwargs: Any) -> Any:
-        if failures:
-            raise failures.pop()
-        return await writing(*args, **kwargs)
-
-    rig.store.modify = fail_once  # type: ignore[method-assign]
-    call = incoming(caller=CALLER, callee=CALLEE)
-    with pytest.raises(StoreError):
-        await rig.inbound.handle(call)
-    return call
 
 
 async def test_an_offer_decided_but_not_recorded_is_recorded_on_redelivery_without_asking_again() -> None:

@@ -10,14 +10,13 @@ import pytest
 
 from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.rules import RuleSetCache
-from callcontrol.domain.errors import AcsErrorInfo, AcsRejected, StoreError
+from callcontrol.domain.errors import AcsErrorInfo, AcsRejected
 from callcontrol.domain.rules import parse_rule_set
 from callcontrol.usecases.flow_catalog import FlowCatalog
 from callcontrol.usecases.flow_start import restarted_flow
 from callcontrol.usecases.inbound import InboundCalls, InboundOptions
 from tests.unit.flows._support import NOW
-from tests.unit.flows.wiring_support import ALICE, BOB, CALLER, flow_rig
-from tests.unit.inbound.support import CALLEE, incoming
+from tests.unit.flows.wiring_support import ALICE, BOB, CALLER, answered_but_not_recorded, flow_rig
 
 SEQUENTIAL: dict[str, Any] = {"start": "team", "steps": [
     {"id": "team", "type": "ring", "mode": "sequential", "timeoutSeconds": 10,
@@ -131,18 +130,7 @@ async def test_a_redelivery_after_the_rules_changed_records_the_run_of_the_versi
     is in force when Event Grid redelivers: the call keeps the run it was answered for (it was
     recorded without one while the rules read were those in force)."""
     rig = await flow_rig(SEQUENTIAL)
-    writing = rig.store.modify
-    failures = [StoreError("the record's write failed")]
-
-    async def fail_once(*args: Any, **kwargs: Any) -> Any:
-        if failures:
-            raise failures.pop()
-        return await writing(*args, **kwargs)
-
-    rig.store.modify = fail_once  # type: ignore[method-assign]
-    call = incoming(caller=CALLER, callee=CALLEE)
-    with pytest.raises(StoreError):
-        await rig.inbound.handle(call)
+    call = await answered_but_not_recorded(rig)
     answered_under = await rig.rules.current()
     await rig.rules.replace(parse_rule_set({"rules": [], "defaultAction": {"type": "reject"}}),
                             [answered_under.etag])

@@ -7,9 +7,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from callcontrol.adapters.store.calls import CallStore
 from callcontrol.adapters.store.claims import ClaimStore
 from callcontrol.adapters.store.rules import RuleSetCache, RuleStore
+from callcontrol.domain.errors import StoreError
 from callcontrol.domain.events.callbacks import parse_callback_event
 from callcontrol.domain.flows.prompts import Prompt
 from callcontrol.domain.identifiers import Identifier
@@ -122,3 +125,21 @@ async def flow_rig(flow: dict[str, Any], asks: FlowAsks | None = None, *,
                            gateway=lambda: acs, options=InboundOptions(), flows=runs)
     return FlowRig(rules, acs, store, inbound,
                    Callbacks(store, flows=runs, publish_digits=publish_digits), runs, backend)
+
+
+async def answered_but_not_recorded(rig: FlowRig) -> IncomingCall:
+    """An offer answered (after its asks, if any) and marked decided, whose record's write then
+    failed: Event Grid redelivers it."""
+    writing = rig.store.modify
+    failures = [StoreError("the record's write failed")]
+
+    async def fail_once(*args: Any, **kwargs: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await writing(*args, **kwargs)
+
+    rig.store.modify = fail_once  # type: ignore[method-assign]
+    call = incoming(caller=CALLER, callee=CALLEE)
+    with pytest.raises(StoreError):
+        await rig.inbound.handle(call)
+    return call
