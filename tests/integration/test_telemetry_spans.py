@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import azure.functions as func
@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 
 from callcontrol.adapters.callback_auth import CallbackAuthenticator
-from callcontrol.composition import Services, services, use_services
+from callcontrol.composition import Services, close_services, services, use_services
 from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
 from callcontrol.domain.models import CallRecord, CallState
 from callcontrol.settings import load_settings
@@ -49,7 +49,7 @@ def signer() -> TestSigner:
 
 
 @pytest.fixture(autouse=True)
-def wired(emulator: EmulatorThread, signer: TestSigner) -> Iterator[None]:
+async def wired(emulator: EmulatorThread, signer: TestSigner) -> AsyncIterator[None]:
     async def keys() -> Mapping[str, Any]:
         return signer.jwks()
 
@@ -66,6 +66,7 @@ def wired(emulator: EmulatorThread, signer: TestSigner) -> Iterator[None]:
 
     with use_services(factory):
         yield
+        await close_services()  # the gateway's HTTP session belongs to this test's loop
 
 
 @pytest.fixture
