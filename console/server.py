@@ -24,7 +24,7 @@ from yarl import URL
 from console import api_page, timeline
 from console.flow_entries import flow_entries
 from console.flow_steps import FLOW_STEP_TYPE
-from console.keypad import KeypadInputError, PressLog, dtmf_body, heard_flags, parse_press, verdict
+from console.keypad import KeypadInputError, PressLog, dtmf_body, heard_flags, parse_press
 
 STATIC = Path(__file__).resolve().parent / "static"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
@@ -229,7 +229,7 @@ async def keypad_press(request: web.Request) -> web.StreamResponse:
     if heard is None:
         return _problem(502, "the emulator's dtmf reply has no tones")
     record = request.app[PRESSES].add(server_call_id, press, heard)
-    return web.json_response({**record.to_json(), "tones": reply["tones"], "verdict": verdict(heard)})
+    return web.json_response({**record.to_json(), "tones": reply["tones"]})  # its verdict included
 
 
 async def _session_context(app: web.Application) -> Any:

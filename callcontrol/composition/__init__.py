@@ -289,7 +289,6 @@ class Services:
                                JwksProbe(lambda: self.settings.callback_jwks_url)]
         return Readiness(probes)
 
-
     async def aclose(self) -> None:
         """Close the clients this container built, then their credentials (their HTTP sessions
         would otherwise be reported unclosed when the process ends). Parts given to it belong to

@@ -244,8 +244,3 @@ def rules_file_seed(settings: Settings, root: Path = APP_ROOT) -> Seed:
         return rules
 
     return seed
-
-
-# --- the container -------------------------------------------------------------------------
-
-

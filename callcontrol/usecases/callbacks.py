@@ -30,7 +30,7 @@ from callcontrol.domain.errors import Unauthenticated
 from callcontrol.domain.events.call_events import Cause, Source
 from callcontrol.domain.events.callbacks import CallbackEvent, without_digits
 from callcontrol.domain.flows import FlowAction
-from callcontrol.domain.flows.prompts import tones_as_digits
+from callcontrol.domain.flows.from_callback import pressed_digits
 from callcontrol.domain.models import CallRecord, Operation, OperationStatus, StoredEvent
 from callcontrol.domain.state_machine import apply_event
 from callcontrol.observability import CallbackResult, bind_call, note_call, telemetry
@@ -179,20 +179,13 @@ class Callbacks:
             return updated
 
         announced_as = Cause(Source.CALLBACK, event.id, event.type,
-                             digits=_pressed(event.data) if self._publish_digits else None)
+                             digits=pressed_digits(event.data) or None if self._publish_digits else None)
         recorded = await self._calls.record_event(stored, change, cause=announced_as)
         if recorded and flows is not None:
             await flows.send(event.call_connection_id, asked)
             if missed[0]:
                 await flows.catch_up(event)
         return written[0] if recorded else None
-
-
-def _pressed(data: dict[str, Any]) -> str | None:
-    """The keys a RecognizeCompleted held (dtmfResult.tones) as digits; None when it held none."""
-    result = data.get("dtmfResult")
-    tones = result.get("tones") if isinstance(result, dict) else None
-    return tones_as_digits(tones) if isinstance(tones, list) and tones else None
 
 
 async def _all_of(checks: list[Coroutine[Any, Any, None]]) -> None:

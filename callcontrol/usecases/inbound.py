@@ -70,6 +70,7 @@ from callcontrol.domain.rules import (
     decide,
     flow_of,
 )
+from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.observability import note_call, telemetry
 from callcontrol.usecases.flow_runs import FlowRuns, attached
 from callcontrol.usecases.flow_start import StartedFlow, first_request_asking, restarted_flow
@@ -337,10 +338,9 @@ class InboundCalls:
         decision = outcome.decision
         if decision.outcome is not InboundOutcome.ANSWERED or decision.rule_set_version is None:
             return None
-        if self._flows is not None:
+        ruleset: RuleSetVersion | None = await self._rules.get()  # cached: almost always the one
+        if ruleset is not None and ruleset.version != decision.rule_set_version and self._flows is not None:
             ruleset = await self._flows.ruleset(decision.rule_set_version)
-        else:  # no flow runs wired (tests of inbound alone): only the version in force is known
-            ruleset = await self._rules.get()
         if ruleset is None:
             return None
         return restarted_flow(ruleset, call, decision, self._clock(), outcome.asked)

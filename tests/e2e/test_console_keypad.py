@@ -36,23 +36,17 @@ from tests.e2e.inbound_support import (
     use_rules_fixture,  # noqa: F401  (a fixture)
 )
 from tests.e2e.test_flow_runs import flow_rules
-from tests.integration.emulator.media_support import FileServer, wav
+from tests.integration.emulator.media_support import (
+    FileServer,
+    files_fixture,  # noqa: F401  (a fixture)
+    wav,
+)
 from tools.stack import Stack
 
 sync_api = skip_without_browser()
 # 1 emulated second lasts 100 ms: the prompt is short; the recognize's initial silence (300
 # emulated seconds) and inter-tone (60, ACS's most) timeouts leave 30 s and 6 s to press.
 TIME_SCALE = 0.1
-
-
-@pytest.fixture
-def files() -> Iterator[FileServer]:
-    server = FileServer()
-    server.start_serving()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ def _media(event: CallbackEvent, context: str) -> FlowEvent | None:
     if kind in (EventKind.PLAY_FAILED, EventKind.PLAY_CANCELED):
         return PromptFailed(context)
     if kind is EventKind.RECOGNIZE_COMPLETED:
-        return DigitsPressed(context, _digits(event.data))
+        return DigitsPressed(context, pressed_digits(event.data))
     if kind is EventKind.RECOGNIZE_FAILED:
         return RecognizeEnded(context, menu_failure(event.result.sub_code if event.result else None))
     if kind is EventKind.RECOGNIZE_CANCELED:
@@ -77,8 +77,9 @@ def _media(event: CallbackEvent, context: str) -> FlowEvent | None:
     return None
 
 
-def _digits(data: Mapping[str, Any]) -> str:
-    """The tones of a RecognizeCompleted (dtmfResult.tones); anything else reads as no tones."""
+def pressed_digits(data: Mapping[str, Any]) -> str:
+    """The keys a RecognizeCompleted held (dtmfResult.tones) as digits; anything else reads as
+    no keys ("")."""
     result = data.get("dtmfResult")
     tones = result.get("tones") if isinstance(result, dict) else None
     return tones_as_digits(tones) if isinstance(tones, list) else ""

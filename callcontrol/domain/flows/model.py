@@ -35,6 +35,7 @@ MIN_RING_TIMEOUT_SECONDS: Final = 1
 MAX_RING_TIMEOUT_SECONDS: Final = 180  # ACS's invitationTimeoutInSeconds maximum
 MAX_RING_TARGETS: Final = 10
 DEFAULT_ASK_TIMEOUT_SECONDS: Final = 3.0
+MIN_ASK_TIMEOUT_SECONDS: Final = 0.1
 MAX_ASK_TIMEOUT_SECONDS: Final = 10.0
 
 
@@ -173,8 +174,26 @@ class PlayStep:
         return (self.on_failed or self.next) if failed else self.next
 
 
+class _Listens:
+    """What a menu and a collect step share: the reprompt after the first attempt, and where
+    each failure goes (the dataclasses below declare the fields)."""
+
+    prompt: Prompt
+    reprompt: Prompt | None
+    no_input: str | None
+    invalid_input: str | None
+    fallback: str | None
+
+    def prompt_for(self, attempt: int) -> Prompt:
+        return self.prompt if attempt <= 1 or self.reprompt is None else self.reprompt
+
+    def next_for(self, failure: MenuFailure) -> str | None:
+        chosen = {MenuFailure.NO_INPUT: self.no_input, MenuFailure.INVALID: self.invalid_input}.get(failure)
+        return chosen if chosen is not None else self.fallback
+
+
 @dataclass(frozen=True)
-class MenuStep:
+class MenuStep(_Listens):
     """Prompt, gather DTMF tones, go to the step of the choice pressed (prompts.py: the rules)."""
 
     id: str
@@ -193,16 +212,9 @@ class MenuStep:
     def choice(self, digits: str) -> MenuChoice | None:
         return next((choice for choice in self.choices if choice.digits == digits), None)
 
-    def prompt_for(self, attempt: int) -> Prompt:
-        return self.prompt if attempt <= 1 or self.reprompt is None else self.reprompt
-
-    def next_for(self, failure: MenuFailure) -> str | None:
-        chosen = {MenuFailure.NO_INPUT: self.no_input, MenuFailure.INVALID: self.invalid_input}.get(failure)
-        return chosen if chosen is not None else self.fallback
-
 
 @dataclass(frozen=True)
-class CollectStep:
+class CollectStep(_Listens):
     """Prompt, gather `minDigits` to `maxDigits` keys (an account number, a PIN), keep them on the
     run for a later ask step, go to `next`. Fewer keys than `minDigits` are invalid input; no
     keys, no input; both retried like a menu's. `stop_tones` end the entry early (not kept)."""
@@ -222,13 +234,6 @@ class CollectStep:
     fallback: str | None = None
     type: StepType = StepType.COLLECT
 
-    def prompt_for(self, attempt: int) -> Prompt:
-        return self.prompt if attempt <= 1 or self.reprompt is None else self.reprompt
-
-    def next_for(self, failure: MenuFailure) -> str | None:
-        chosen = {MenuFailure.NO_INPUT: self.no_input, MenuFailure.INVALID: self.invalid_input}.get(failure)
-        return chosen if chosen is not None else self.fallback
-
 
 Listening = MenuStep | CollectStep  # the steps that gather keys (one ACS Recognize an attempt)
 Step = (RingStep | AskStep | TransferStep | RedirectStep | RejectStep | HangUpStep | GotoStep | PlayStep
@@ -244,27 +249,6 @@ class Flow:
 
     def step(self, step_id: str) -> Step | None:
         return next((step for step in self.steps if step.id == step_id), None)
-
-
-def successors(step: Step) -> tuple[str, ...]:
-    """Every step id this step can lead to, in declaration order."""
-    if isinstance(step, RingStep):
-        named = [*(target for _, target in step.on_failure), step.fallback]
-    elif isinstance(step, AskStep):
-        named = [*step.choices, step.fallback]
-    elif isinstance(step, TransferStep):
-        named = [step.on_failed]
-    elif isinstance(step, GotoStep):
-        named = [step.next]
-    elif isinstance(step, PlayStep):
-        named = [step.next, step.on_failed]
-    elif isinstance(step, MenuStep):
-        named = [*(choice.next for choice in step.choices), step.no_input, step.invalid_input, step.fallback]
-    elif isinstance(step, CollectStep):
-        named = [step.next, step.no_input, step.invalid_input, step.fallback]
-    else:
-        named = []
-    return tuple(dict.fromkeys(name for name in named if name is not None))
 
 
 def answers_call(step: Step) -> bool:

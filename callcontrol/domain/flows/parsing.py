@@ -31,6 +31,7 @@ from callcontrol.domain.flows.model import (
     MAX_RING_TARGETS,
     MAX_RING_TIMEOUT_SECONDS,
     MAX_STEPS_LIMIT,
+    MIN_ASK_TIMEOUT_SECONDS,
     MIN_RING_TIMEOUT_SECONDS,
     REJECT_REASONS,
     AskStep,
@@ -213,7 +214,7 @@ def _ask(step_id: str, body: Mapping[str, Any], where: str, problems: Problems) 
     url = f.text(body, "url", where, problems)
     if url is not None and (reason := ask_url_problem(url)) is not None:
         problems.add(child(where, "url"), reason)
-    timeout = f.number(body, "timeoutSeconds", where, problems, low=0.1,
+    timeout = f.number(body, "timeoutSeconds", where, problems, low=MIN_ASK_TIMEOUT_SECONDS,
                        high=MAX_ASK_TIMEOUT_SECONDS, integer=False)
     fallback = f.name(body, "fallback", where, problems)
     choices: list[str] = []

@@ -26,6 +26,7 @@ from callcontrol.domain.flows.model import (
     MAX_RING_TARGETS,
     MAX_RING_TIMEOUT_SECONDS,
     MAX_STEPS_LIMIT,
+    MIN_ASK_TIMEOUT_SECONDS,
     MIN_RING_TIMEOUT_SECONDS,
     REJECT_REASONS,
     RingMode,
@@ -35,8 +36,6 @@ from callcontrol.domain.flows.parsing import RING_TRANSITIONS
 from callcontrol.domain.flows.targets import CALLABLE_KINDS
 from callcontrol.domain.identifier_schema import target_forms
 from callcontrol.domain.identifiers import E164
-
-MIN_ASK_TIMEOUT_SECONDS: Final = 0.1  # the parser's low bound for an ask's deadline
 
 STEP_ID: Final = {"type": "string", "pattern": f"^{NAME.pattern}$",
                   "description": "1 to 32 letters, digits, '_' or '-', starting with a letter or digit"}

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from aiohttp import web
 from azure.communication.callautomation import PhoneNumberIdentifier
 
@@ -98,3 +100,14 @@ def wait_phase(control: Control, cid: str, phase: str, timeout: float = 5) -> No
 def press(control: Control, cid: str, keys: str, **extra: Any) -> list[bool]:
     reply = control.ok("POST", f"/calls/{cid}/dtmf", {"tones": keys, **extra})
     return [tone["heard"] for tone in reply["tones"]]
+
+
+@pytest.fixture(name="files")
+def files_fixture() -> Iterator[FileServer]:
+    """A loopback HTTP server for prompt files (import it where a test takes `files`)."""
+    server = FileServer()
+    server.start_serving()
+    try:
+        yield server
+    finally:
+        server.stop()

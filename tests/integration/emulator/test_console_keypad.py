@@ -15,7 +15,13 @@ from azure.communication.callautomation import FileSource, PhoneNumberIdentifier
 
 from console.server import CONSOLE_HEADER, Upstreams, make_app
 from emulator import EmulatorThread
-from tests.integration.emulator.media_support import FileServer, media_call, wait_phase, wav
+from tests.integration.emulator.media_support import (
+    FileServer,
+    files_fixture,  # noqa: F401  (a fixture)
+    media_call,
+    wait_phase,
+    wav,
+)
 from tests.integration.emulator.support import PSTN_A, AppSide, Control
 from tests.support.http import Reply, call_json
 from tests.support.loopback import LoopbackServer
@@ -40,16 +46,6 @@ class ConsoleServer(LoopbackServer):
 @pytest.fixture
 def console(emulator: EmulatorThread) -> Iterator[ConsoleServer]:
     server = ConsoleServer(emulator.base_url)
-    server.start_serving()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def files() -> Iterator[FileServer]:
-    server = FileServer()
     server.start_serving()
     try:
         yield server

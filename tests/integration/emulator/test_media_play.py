@@ -3,8 +3,6 @@ swagger-valid requests (the emulator refuses others) and callbacks, ACS's result
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from azure.communication.callautomation import (
     FileSource,
@@ -17,6 +15,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
 from tests.integration.emulator.media_support import (
     FileServer,
+    files_fixture,  # noqa: F401  (a fixture)
     media_call,
     media_events,
     result_of,
@@ -24,16 +23,6 @@ from tests.integration.emulator.media_support import (
 )
 from tests.integration.emulator.support import PSTN_A, PSTN_B, AppSide, Control, signed_request
 from tests.integration.emulator.swagger import Swagger
-
-
-@pytest.fixture
-def files() -> Iterator[FileServer]:
-    server = FileServer()
-    server.start_serving()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_a_text_prompt_starts_then_completes_with_its_context(

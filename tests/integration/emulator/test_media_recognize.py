@@ -3,8 +3,6 @@ network through the control API: every result code, swagger-valid requests and c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from azure.communication.callautomation import (
     DtmfTone,
@@ -17,6 +15,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from tests.integration.emulator.media_support import (
     FileServer,
+    files_fixture,  # noqa: F401  (a fixture)
     media_call,
     media_events,
     press,
@@ -38,16 +37,6 @@ from tests.integration.emulator.swagger import Swagger
 CALLER = PhoneNumberIdentifier(PSTN_A)
 # 300 emulated seconds: 3 s at the tests' time scale, ample time to press keys.
 PATIENT = 300
-
-
-@pytest.fixture
-def files() -> Iterator[FileServer]:
-    server = FileServer()
-    server.start_serving()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _recognize(call, **options) -> None:  # type: ignore[no-untyped-def]
