@@ -12,7 +12,7 @@ from functools import lru_cache
 from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import CallFacts, Flow, StepType, parse_flows
-from callcontrol.domain.flows.model import MenuStep, PlayStep
+from callcontrol.domain.flows.model import CollectStep, MenuStep, PlayStep
 from callcontrol.domain.rules.model import FlowStartAction, RuleSet
 
 
@@ -54,12 +54,12 @@ def speech_prompt_problems(rules: RuleSet) -> list[FieldProblem]:
     if rules.flows is None:
         return []
     problems: list[FieldProblem] = []
-    for name, flow in parse_flows(rules.flows, "flows").items():
+    for name, flow in _parsed(json.dumps(rules.flows, sort_keys=True)).items():
         for index, step in enumerate(flow.steps):
-            if not isinstance(step, PlayStep | MenuStep):
+            if not isinstance(step, PlayStep | MenuStep | CollectStep):
                 continue
             prompts = [("prompt", step.prompt)]
-            if isinstance(step, MenuStep) and step.reprompt is not None:
+            if isinstance(step, MenuStep | CollectStep) and step.reprompt is not None:
                 prompts.append(("reprompt", step.reprompt))
             problems.extend(
                 FieldProblem(f"flows.{name}.steps[{index}].{key}.{prompt.kind.value}",

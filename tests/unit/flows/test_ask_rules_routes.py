@@ -99,3 +99,20 @@ def test_a_rules_file_with_an_ask_step_needs_the_secret_too(tmp_path: Path, sign
     else:
         with pytest.raises(SettingError, match=r"RULES_FILE.*flows\.desk\.steps\[0\].*FLOW_ASK_SECRET"):
             seed()
+
+
+@pytest.mark.parametrize("speech", [None, "https://speech.cognitiveservices.azure.com/"])
+def test_a_rules_file_with_a_spoken_prompt_needs_speech_as_put_does(
+    tmp_path: Path, speech: str | None
+) -> None:
+    spoken = {"id": "hello", "type": "play", "prompt": {"text": "Hello"}, "next": "bye"}
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(rule_set(spoken, BYE)), encoding="utf-8")
+    values = {"RULES_FILE": str(path), **({"COGNITIVE_SERVICES_ENDPOINT": speech} if speech else {})}
+    seed = rules_file_seed(load_settings(values))
+    if speech:
+        assert (seed() or pytest.fail("no rule set")).flows is not None
+    else:
+        with pytest.raises(SettingError,
+                           match=r"RULES_FILE.*flows\.desk\.steps\[0\]\.prompt\.text.*COGNITIVE_SERVICES_ENDPOINT"):
+            seed()

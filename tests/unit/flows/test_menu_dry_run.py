@@ -74,3 +74,13 @@ def test_text_and_ssml_prompts_are_named_when_the_app_has_no_speech() -> None:
     files_only = parse_rule_set({"rules": [], "defaultAction": {"type": "flow", "flow": "ivr"},
                                  "flows": {"ivr": {"steps": [play()]}}})
     assert speech_prompt_problems(files_only) == []
+
+
+def test_a_collect_steps_spoken_prompt_and_reprompt_are_named_too() -> None:
+    # They were let through: the caller would have heard silence (ACS refuses them, 8523).
+    collect = {"id": "acct", "type": "collect", "prompt": {"text": "Your account number?"},
+               "reprompt": {"ssml": "<speak>Again?</speak>"}, "maxDigits": 8, "next": "bye"}
+    rules = parse_rule_set({"rules": [], "defaultAction": {"type": "flow", "flow": "ivr"},
+                            "flows": {"ivr": {"steps": [collect, HANGUP]}}})
+    assert [p.field for p in speech_prompt_problems(rules)] == ["flows.ivr.steps[0].prompt.text",
+                                                                "flows.ivr.steps[0].reprompt.ssml"]
