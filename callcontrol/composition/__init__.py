@@ -216,7 +216,7 @@ class Services:
     @cached_property
     def callbacks(self) -> Callbacks:
         return Callbacks(self.call_store, self.callback_tokens, flows=self.flow_runs,
-                         publish_digits=self.settings.publish_digits)
+                         publish_digits=lambda: self.settings.publish_digits)
 
     @cached_property
     def inbound(self) -> InboundCalls:
@@ -231,7 +231,7 @@ class Services:
         return Rules(self.rule_store, self.rule_cache,
                      ask_signing=lambda: self.settings.flow_ask_secret is not None,
                      ask_setting=FLOW_ASK_SECRET,
-                     speech=self.settings.cognitive_services_endpoint is not None)
+                     speech=lambda: self.settings.cognitive_services_endpoint is not None)
 
     @cached_property
     def reconciler(self) -> Reconciler:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +60,7 @@ class IngestResult:
 class Callbacks:
     def __init__(self, calls: CallRecords, tokens: CallbackTokenUses | None = None,
                  clock: Clock = utc_now, flows: FlowRuns | None = None,
-                 publish_digits: bool = False) -> None:
+                 publish_digits: Callable[[], bool] = lambda: False) -> None:
         self._calls = calls
         self._publish_digits = publish_digits  # PUBLISH_DIGITS: keys pressed in call.flow.step
         self._tokens = tokens  # None: token ids are not checked (callers without credentials)
@@ -178,8 +178,10 @@ class Callbacks:
             written[:] = [(record, updated)]  # the last attempt's is the one that holds
             return updated
 
-        announced_as = Cause(Source.CALLBACK, event.id, event.type,
-                             digits=pressed_digits(event.data) or None if self._publish_digits else None)
+        digits = pressed_digits(event.data) or None
+        if digits is not None and not self._publish_digits():  # read only when keys were pressed
+            digits = None
+        announced_as = Cause(Source.CALLBACK, event.id, event.type, digits=digits)
         recorded = await self._calls.record_event(stored, change, cause=announced_as)
         if recorded and flows is not None:
             await flows.send(event.call_connection_id, asked)

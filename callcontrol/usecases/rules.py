@@ -58,12 +58,14 @@ ASK_SECRET_MISSING = "is an ask step, and the app has no secret to sign ask requ
 class Rules:
     def __init__(self, store: RuleSetVersions, in_force: RuleSetInForce,
                  ask_signing: Callable[[], bool] = lambda: False, ask_setting: str = "", *,
-                 speech: bool = False) -> None:
+                 speech: Callable[[], bool] = lambda: False) -> None:
         self._store = store
         self._in_force = in_force
         self._ask_signing = ask_signing  # whether the ask's secret is set (read per request)
         self._ask_setting = ask_setting  # its name, for the refusal
-        self._speech = speech  # text / SSML prompts can be spoken (COGNITIVE_SERVICES_ENDPOINT set)
+        # Text / SSML prompts can be spoken (COGNITIVE_SERVICES_ENDPOINT set); read per request,
+        # so a malformed setting fails only the PUT that needs it, as ask_signing does.
+        self._speech = speech
 
     async def current(self) -> RuleSetVersion:
         return await self._store.current()
@@ -77,7 +79,9 @@ class Rules:
             reason = ASK_SECRET_MISSING.format(setting=self._ask_setting or "the ask secret")
             raise InvalidInput("the rule set has ask steps, and ask requests cannot be signed",
                                [FieldProblem(where, reason) for where in asks])
-        problems = [] if self._speech else speech_prompt_problems(command.rules)
+        problems = speech_prompt_problems(command.rules)
+        if problems and self._speech():
+            problems = []
         if problems:  # refused now, not found out by the first caller who hears silence
             raise InvalidInput(summary(problems, "rule set"), problems)
         saved = await self._store.replace(command.rules, command.if_match, command.actor)

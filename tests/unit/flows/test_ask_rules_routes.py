@@ -116,3 +116,14 @@ def test_a_rules_file_with_a_spoken_prompt_needs_speech_as_put_does(
         with pytest.raises(SettingError,
                            match=r"RULES_FILE.*flows\.desk\.steps\[0\]\.prompt\.text.*COGNITIVE_SERVICES_ENDPOINT"):
             seed()
+
+
+async def test_a_malformed_speech_setting_fails_only_a_put_that_needs_it() -> None:
+    # It was read when the rules use case was built: every /api/rules route answered 500.
+    backend = MemoryTableBackend()
+    settings = load_settings({"RULES_CACHE_SECONDS": "5", "COGNITIVE_SERVICES_ENDPOINT": "not a url"})
+    with use_services(lambda: Services(settings, backend=backend)):
+        status, _, _ = await put(rule_set(BYE))  # no spoken prompt: the setting is not read
+        assert status == 200
+        response = await invoke("get_rules", http_request("GET", "rules"))
+        assert response.status_code == 200

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import pytest
 
+from callcontrol.composition import Services
 from callcontrol.composition.from_settings import SettingsProbe
 from callcontrol.domain.errors import SettingError
 from callcontrol.domain.events.call_events import EventType
+from callcontrol.domain.events.callbacks import parse_callback_event
 from callcontrol.settings import load_settings
+from callcontrol.usecases.callbacks import IngestCallbacks
 from callcontrol.usecases.outbox import OutboxRelay
 from callcontrol.usecases.readiness import NotReady
+from tests.support.memory_tables import MemoryTableBackend
 from tests.unit.events.support import RecordingPublisher
 from tests.unit.flows.test_menu_wiring import IVR, WAV
 from tests.unit.flows.wiring_support import CONNECTION, flow_rig
@@ -75,3 +79,13 @@ async def test_the_setting_is_false_unless_set_true_and_a_bad_value_is_named() -
         _ = load_settings({"PUBLISH_DIGITS": "yes"}).publish_digits
     with pytest.raises(NotReady, match="PUBLISH_DIGITS"):
         await SettingsProbe(load_settings({**COMPLETE, "PUBLISH_DIGITS": "1"})).check()
+
+
+async def test_the_setting_is_read_only_when_keys_were_pressed() -> None:
+    # It was read when the callbacks use case was built: a malformed PUBLISH_DIGITS failed every
+    # callback, where now it can fail only one that carries keys.
+    services = Services(load_settings({"PUBLISH_DIGITS": "yes"}), backend=MemoryTableBackend())
+    event = parse_callback_event({"id": "e-1", "type": "Microsoft.Communication.CallConnected",
+                                  "data": {"callConnectionId": CONNECTION}})
+    result = await services.callbacks.ingest(IngestCallbacks((event,)))
+    assert result.applied == 1

@@ -124,7 +124,7 @@ async def flow_rig(flow: dict[str, Any], asks: FlowAsks | None = None, *,
     inbound = InboundCalls(rules=RuleSetCache(rules, 5), claims=ClaimStore(backend), calls=store,
                            gateway=lambda: acs, options=InboundOptions(), flows=runs)
     return FlowRig(rules, acs, store, inbound,
-                   Callbacks(store, flows=runs, publish_digits=publish_digits), runs, backend)
+                   Callbacks(store, flows=runs, publish_digits=lambda: publish_digits), runs, backend)
 
 
 async def answered_but_not_recorded(rig: FlowRig) -> IncomingCall:
