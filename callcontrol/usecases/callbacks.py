@@ -107,7 +107,9 @@ class Callbacks:
         if credentials.secret is None:
             checks += [self._bare_uri_serves(call_id, credentials) for call_id in calls]
         elif checks:  # the call's read, if its write needs one, overlaps the token's insert
-            checks += [self._calls.prefetch(call_id) for call_id in calls]
+            # (a call held here needs none: no second task, the usual lone check is awaited)
+            checks += [self._calls.prefetch(call_id) for call_id in calls
+                       if not self._calls.holds(call_id)]
         await _all_of(checks)
 
     async def _bare_uri_serves(self, call_id: str, credentials: CallbackCredentials) -> None:

@@ -77,6 +77,11 @@ class CallRecords(Protocol):
 
     async def find(self, call_connection_id: str) -> CallRecord | None: ...
 
+    def holds(self, call_connection_id: str) -> bool:
+        """Whether a `record_event` of the call would start without a read (so would a
+        `prefetch`: nothing to overlap)."""
+        ...
+
     async def prefetch(self, call_connection_id: str) -> None:
         """Read the call ahead of a `record_event` (nothing to do when the store holds it)."""
         ...

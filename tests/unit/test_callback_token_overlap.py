@@ -80,6 +80,30 @@ async def test_the_instance_that_wrote_last_only_inserts_and_writes() -> None:
     assert backend.round_trips - before == 2
 
 
+class PrefetchCounting(CallStore):
+    def __init__(self, backend: MemoryTableBackend) -> None:
+        super().__init__(backend)
+        self.prefetched: list[str] = []
+
+    async def prefetch(self, call_connection_id: str) -> None:
+        self.prefetched.append(call_connection_id)
+        await super().prefetch(call_connection_id)
+
+
+async def test_a_call_held_here_is_not_prefetched_beside_the_token_insert() -> None:
+    # The usual callback (this instance wrote the call last) awaits the token's insert alone:
+    # no prefetch with nothing to read, so no tasks to schedule for it.
+    backend, secret = SlowTables(), new_callback_secret()
+    calls = PrefetchCounting(backend)
+    callbacks = Callbacks(calls, CallbackTokenStore(backend))
+    await callbacks.ingest(request("c1", 1, secret))  # a call first seen: prefetched
+    await callbacks.ingest(request("c1", 2, secret))  # held since: not
+    calls.forget("c1")
+    await callbacks.ingest(request("c1", 3, secret))  # no longer held: prefetched again
+
+    assert calls.prefetched == ["c1", "c1"]
+
+
 class VanishingCalls(CallStore):
     """The bare URI's read finds a call from before secrets, which is gone by the write."""
 

@@ -107,6 +107,11 @@ class CallStore:
     def forget(self, call_connection_id: str) -> None:
         self._versions.forget(call_connection_id)
 
+    def holds(self, call_connection_id: str) -> bool:
+        """Whether this process holds a version of the call: a `record_event` then starts
+        without a read, and a `prefetch` has nothing to do."""
+        return self._versions.holds(call_connection_id)
+
     async def prefetch(self, call_connection_id: str) -> None:
         """Read the call now unless this process holds its last version, so that a
         `record_event` soon after starts without a read (callbacks overlap it with their token

@@ -178,6 +178,11 @@ class CallVersions:
         self._recent.pop(call_connection_id, None)
         self._absent.discard(call_connection_id)
 
+    def holds(self, call_connection_id: str) -> bool:
+        """Whether a version of the call is held here (a guarded write from the cache starts
+        without a read)."""
+        return call_connection_id in self._recent
+
     async def prefetch(self, call_connection_id: str) -> None:
         """Read the call unless its last version is held here (see CallStore.prefetch)."""
         if call_connection_id not in self._recent and await self.get(call_connection_id) is None:
