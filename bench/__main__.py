@@ -12,8 +12,7 @@ import time
 BENCHMARKS = ["bench.cold_start", "bench.emulator_bench", "bench.callback_bench", "bench.management_bench",
               "bench.flow_step_bench",
               "bench.inbound_bench", "bench.inbound_cpu", "bench.concurrency_bench",
-              "bench.telemetry_bench", "bench.events_bench", "bench.listing_bench",
-              "bench.flow_step_bench"]
+              "bench.telemetry_bench", "bench.events_bench", "bench.listing_bench"]
 
 
 def main() -> int:

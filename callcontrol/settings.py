@@ -247,7 +247,9 @@ class Settings:
 
     @property
     def callback_issuer(self) -> str:
-        return self._require(ACS_CALLBACK_ISSUER).rstrip("/")
+        value = self._url(ACS_CALLBACK_ISSUER)
+        assert value is not None
+        return value
 
     @property
     def callback_jwks_url(self) -> str:

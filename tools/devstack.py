@@ -68,7 +68,22 @@ def progress(text: str) -> None:
     print(text, flush=True)
 
 
-def banner(stack: Stack, run_dir: Path, persist: bool, console_url: str = "") -> str:
+def look_at_the_call(stack: Stack, management_auth: str = "") -> str:
+    """The banner's lines for reading the calls: with the function key, or under
+    MANAGEMENT_AUTH=entra (where no key opens a management route) with a token."""
+    if management_auth.strip() != "entra":
+        return f"""Then look at the call (callConnectionId from the list of calls):
+  curl -s '{stack.app_url}/api/calls?code={stack.function_key}'
+  curl -s '{stack.app_url}/api/calls/<callConnectionId>?code={stack.function_key}'"""
+    body = json.dumps({"roles": ["calls.read"], "name": "local-reader"})
+    return f"""Then look at the call: MANAGEMENT_AUTH=entra, so with a token. A function key gets 401, and so
+does the call console, which calls the app with the key: it shows a 502 (docs/local-stack.md).
+  TOKEN=$(curl -s -X POST {stack.emulator_url}/emulator/entra/token -d '{body}' | jq -r .access_token)
+  curl -s -H "Authorization: Bearer $TOKEN" '{stack.app_url}/api/calls'"""
+
+
+def banner(stack: Stack, run_dir: Path, persist: bool, console_url: str = "",
+           management_auth: str = "") -> str:
     callee = "8:acs:demo_00000000-0000-0000-0000-000000000001"
     example = json.dumps({"from": {"phoneNumber": "+14255550100"},
                           "to": {"communicationUserId": callee}})
@@ -95,9 +110,7 @@ Local stack is up (logs in .run/logs/):
 Place an incoming call; the app answers it:
   curl -s -X POST {stack.emulator_url}/emulator/incoming-calls \\
        -H 'Content-Type: application/json' -d '{example}'
-Then look at the call (callConnectionId from the list of calls):
-  curl -s '{stack.app_url}/api/calls?code={stack.function_key}'
-  curl -s '{stack.app_url}/api/calls/<callConnectionId>?code={stack.function_key}'
+{look_at_the_call(stack, management_auth)}
 
 Subscribe a local URL to the topic (it must answer the OPTIONS handshake with
 WebHook-Allowed-Origin; then it gets one CloudEvent per POST):
@@ -152,7 +165,8 @@ def main() -> None:
         except (RuntimeError, TimeoutError) as error:
             print(f"error: the call console did not start: {error}", file=sys.stderr, flush=True)
             raise SystemExit(1) from None
-        print(banner(stack, run_dir, args.persist, console_url), flush=True)
+        print(banner(stack, run_dir, args.persist, console_url,
+                     os.environ.get("MANAGEMENT_AUTH", "")), flush=True)
         start_following(run_dir / "logs" / "devhost.log", stopped,
                         lambda line: print(line, flush=True))
         while not stop_signals.wait(0.5):

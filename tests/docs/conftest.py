@@ -89,7 +89,9 @@ def workdir(tmp_path: Path, docs_stack: tuple[Stack, str]) -> Path:
             (tmp_path / entry.name).symlink_to(entry)
     run = tmp_path / ".run"
     run.mkdir()
-    key = run / "function-key"
-    key.write_text(docs_stack[0].function_key + "\n")
-    key.chmod(0o600)
+    for name, value in (("function-key", docs_stack[0].function_key),
+                        ("master-key", docs_stack[0].master_key)):
+        key = run / name
+        key.write_text(value + "\n")
+        key.chmod(0o600)
     return tmp_path

@@ -24,7 +24,7 @@ from tests.faults.conftest import EVENT_GRID_TIMEOUT_SECONDS
 from tests.faults.storage_tap import StorageTap
 from tools.stack import Stack
 
-OFFER_SECONDS = 20  # the offer's life at the emulator: shorter than the orphan's lease (22 s)
+OFFER_SECONDS = 20  # the offer's life at the emulator: shorter than the orphan's lease (32 s)
 PROMPT_SECONDS = 8  # a redelivery that does not wait on the orphan decides well within this
 
 

@@ -74,6 +74,17 @@ async def test_the_settings_probe_names_every_missing_setting() -> None:
         await SettingsProbe(load_settings(speech)).check()
 
 
+async def test_the_callback_issuer_is_checked_as_a_url_as_documented() -> None:
+    """docs/settings.md: ACS_CALLBACK_ISSUER takes http(s) URLs. A bare name used to pass every
+    check (its twin ACS_CALLBACK_JWKS_URL was checked), and every callback was then refused 401."""
+    for bad in ("acscallautomation.communication.azure.com", "ftp://127.0.0.1:9"):
+        with pytest.raises(NotReady, match="ACS_CALLBACK_ISSUER must be an http"):
+            await SettingsProbe(load_settings({**COMPLETE, "ACS_CALLBACK_ISSUER": bad})).check()
+    # Read as before: a trailing slash dropped, the default when unset.
+    assert load_settings({"ACS_CALLBACK_ISSUER": "http://127.0.0.1:9/"}).callback_issuer == "http://127.0.0.1:9"
+    assert load_settings({}).callback_issuer == "https://acscallautomation.communication.azure.com"
+
+
 async def test_the_key_probe_wants_keys() -> None:
     async def empty() -> Mapping[str, Any]:
         return {"keys": []}
