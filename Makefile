@@ -12,7 +12,7 @@ EMULATOR_PORT ?= 8089
 TABLE_PORT ?= 10002
 CONSOLE_PORT ?= 8090
 
-.PHONY: screenshots run test unit integration e2e fuzz faults docs-test lint typecheck bench bootstrap clean
+.PHONY: screenshots run test unit integration e2e fuzz faults docs-test lint bench bootstrap clean
 
 bootstrap: $(STAMP_PY) $(STAMP_NODE) $(STAMP_CHECKOV)
 
