@@ -68,7 +68,8 @@ def digits_pressed(turn: Turn, event: DigitsPressed) -> None:
         turn.go(choice.next, f"choice:{choice.next}")
 
 
-def _collected(turn: Turn, step: CollectStep, digits: str) -> None:
+def _collected(turn: Turn, step: CollectStep, pressed: str) -> None:
+    digits = step.entry(pressed)
     if len(digits) < step.min_digits or not set(digits) <= DIGITS:
         missed(turn, step, MenuFailure.INVALID)
         return
