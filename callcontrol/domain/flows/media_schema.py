@@ -35,7 +35,8 @@ def prompt_schema(url_pattern: str) -> dict[str, Any]:
     """Exactly one of file (an ask-like URL), text (with an optional voice or language), ssml."""
     return {"description": "one of file (https:// URL ACS fetches), text or ssml", "oneOf": [
         _only(PromptKind.FILE.value, {"type": "string", "pattern": url_pattern}),
-        _only(PromptKind.TEXT.value, {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
+        _only(PromptKind.TEXT.value, {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH,
+                                      "pattern": "\\S"},  # not only white space
               voice={"type": "string", "pattern": f"^{VOICE.pattern}$", "examples": ["en-US-JennyNeural"]},
               language={"type": "string", "pattern": f"^{LANGUAGE.pattern}$", "examples": ["en-US"]}),
         # The parser strips leading white space (str.lstrip) before looking for <speak.
