@@ -97,3 +97,10 @@ def test_a_stop_key_ends_the_entry_and_is_neither_counted_nor_kept() -> None:
     (recognize,) = driver.start()
     (request,) = driver.apply(DigitsPressed(recognize.context, "4321#"))
     assert isinstance(request, AskRequest) and request.body["collected"] == {"account": "4321"}
+
+
+def test_a_lone_stop_key_is_no_input_in_a_dry_run_as_on_a_call() -> None:
+    # On a call, # pressed first ends the recognize with no tones (RecognizeCompleted 8514):
+    # no input. A dry run scripting "#" must say the same, not "invalid" (nor keep "#").
+    result = simulate(FLOW, FACTS, parse_script({"account": ["#"]}, FLOW))
+    assert (result.path[0].step, result.path[0].outcome) == ("account", "noInput")
