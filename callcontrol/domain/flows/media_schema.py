@@ -1,8 +1,9 @@
 """The JSON Schema of the play, menu and collect steps (`prompt_parsing.py`), from its constants.
 
 Beyond JSON Schema (the app checks them): a menu choice's keys no longer than the step's
-`maxDigits`, a collect's `minDigits` at most its `maxDigits`, and a text or SSML prompt only when
-the app has speech (COGNITIVE_SERVICES_ENDPOINT), a deployment setting.
+`maxDigits`, a collect's `minDigits` at most its `maxDigits`, a text prompt with something to say
+(not only white space; checked when a set is stored), and a text or SSML prompt only when the
+app has speech (COGNITIVE_SERVICES_ENDPOINT), a deployment setting.
 """
 
 from __future__ import annotations
@@ -35,8 +36,7 @@ def prompt_schema(url_pattern: str) -> dict[str, Any]:
     """Exactly one of file (an ask-like URL), text (with an optional voice or language), ssml."""
     return {"description": "one of file (https:// URL ACS fetches), text or ssml", "oneOf": [
         _only(PromptKind.FILE.value, {"type": "string", "pattern": url_pattern}),
-        _only(PromptKind.TEXT.value, {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH,
-                                      "pattern": "\\S"},  # not only white space
+        _only(PromptKind.TEXT.value, {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_LENGTH},
               voice={"type": "string", "pattern": f"^{VOICE.pattern}$", "examples": ["en-US-JennyNeural"]},
               language={"type": "string", "pattern": f"^{LANGUAGE.pattern}$", "examples": ["en-US"]}),
         # The parser strips leading white space (str.lstrip) before looking for <speak.

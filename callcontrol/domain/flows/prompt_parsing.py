@@ -149,8 +149,6 @@ def _value_problem(kind: PromptKind, value: str) -> str | None:
         reason = ask_url_problem(value)
         return None if reason is None else reason.replace("requests are signed instead", "ACS fetches it")
     if kind is PromptKind.TEXT:
-        if not value.strip():  # nothing to speak: ACS refuses the request, the step always fails
-            return "must have something to say, not only white space"
         return f"must be at most {MAX_TEXT_LENGTH} characters long" if len(value) > MAX_TEXT_LENGTH else None
     if len(value) > MAX_SSML_LENGTH:
         return f"must be at most {MAX_SSML_LENGTH} characters long"
