@@ -4,7 +4,8 @@ Callbacks can be missed for good (dropped, or refused while storage stalled: ACS
 deliver them again). So a call not ended whose last change is older than a threshold is looked
 up at ACS: it ends here when ACS no longer knows it, and is repaired when ACS is further on than
 the record (connected while the record still says connecting; another roster). An operation
-left pending past its kind's limit is settled as failed. Each change comes with a history
+left pending past its kind's limit is settled as failed (a prompt or menu its flow run waits
+for only past the run's deadline too). Each change comes with a history
 entry, so the call's events say what reconciliation did and why.
 """
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from callcontrol.domain.flows.actions import parse_context
 from callcontrol.domain.models import (
     AcsCall,
     CallRecord,
@@ -34,6 +36,7 @@ CONNECTED_AT_ACS: Final = "the call is connected at ACS; settled by reconciliati
 RECONCILIATION_EVENT: Final = "CallControl.Reconciliation"
 # ACS rings an added participant for at most 180 s; an add that named no timeout is given that.
 LONGEST_INVITATION: Final = timedelta(seconds=180)
+_MEDIA: Final = frozenset({OperationKind.PLAY, OperationKind.RECOGNIZE})  # a flow's play and menu steps
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,21 @@ def is_quiet(record: CallRecord, now: datetime, quiet_for: timedelta) -> bool:
 def overdue(record: CallRecord, now: datetime, limits: OperationLimits) -> list[Operation]:
     return [op for op in record.operations
             if op.status is OperationStatus.PENDING and op.requested_at is not None
-            and now - op.requested_at >= limits.limit_for(op)]
+            and now - op.requested_at >= limits.limit_for(op) and not _awaited_by_run(record, op, now)]
+
+
+def _awaited_by_run(record: CallRecord, op: Operation, now: datetime) -> bool:
+    """A prompt or menu the call's flow run waits for, before the run's deadline. The run bounds
+    it (past the deadline its overdue tick cancels the media and moves on, flows/menus.py), and
+    a menu may rightly listen longer than the pending-operation limit: its initial silence
+    alone may be 300 s, after the prompt."""
+    run = record.flow_run
+    if (op.kind not in _MEDIA or run is None or run.finished or run.deadline is None
+            or now >= run.deadline):
+        return False
+    asked = parse_context(op.context)
+    return asked is not None and (asked.run_id, asked.visit, asked.step, asked.attempt) == (
+        run.run_id, run.visit, run.step, run.attempt)
 
 
 def settle_overdue(record: CallRecord, now: datetime, limits: OperationLimits) -> Reconciled | None:

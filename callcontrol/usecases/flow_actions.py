@@ -17,15 +17,24 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Sequence
+from enum import Enum
 from typing import Final
 
-from callcontrol.domain.errors import AcsRejected, CallControlError, Conflict, InvalidInput, NotFound
+from callcontrol.domain.errors import (
+    AcsRejected,
+    CallControlError,
+    CallGone,
+    Conflict,
+    InvalidInput,
+    NotFound,
+)
 from callcontrol.domain.flows import (
     AddParticipant,
     AskFailed,
     AskFailure,
     AskReply,
     AskRequest,
+    CallerHungUp,
     CancelAddParticipant,
     FlowAction,
     FlowEvent,
@@ -53,8 +62,21 @@ logger = logging.getLogger(__name__)
 _INVITATION_WAIT_SECONDS: Final = 2.0
 
 
-def refused_event(action: FlowAction) -> FlowEvent:
-    """How the run reads a request that failed for good."""
+class _Sent(Enum):
+    OK = "ok"  # sent (or maybe sent: kept pending)
+    REFUSED = "refused"  # refused for good
+    # Refused because the call is gone or going: 8522 (the call, or the participant the request
+    # names, not found), 8501 / 8528 (not established any more, ended), or the record says so.
+    GONE = "gone"
+
+
+def refused_event(action: FlowAction, gone: bool = False) -> FlowEvent:
+    """How the run reads a request that failed for good. A prompt or menu (sent only once the
+    call is connected) refused because the call is gone or going was sent as the caller hung up:
+    that is the caller's leaving (docs/flows.md), not a failed step whose fallback would ask a
+    gone call for more (before CallDisconnected arrives)."""
+    if gone and isinstance(action, PlayMedia | RecognizeDtmf):
+        return CallerHungUp()
     if isinstance(action, TransferCall):
         return TransferFailed(action.context)
     if isinstance(action, PlayMedia):
@@ -85,7 +107,7 @@ class FlowActions:
         simultaneous ring rings at once). Returns what the run must read next: the adds and
         transfers ACS refused for good (failed at once) and the asks' outcomes; a transient
         failure leaves the request pending, and the run's deadline moves it on (the reconciler)."""
-        refused: list[FlowAction] = []
+        refused: list[tuple[FlowAction, _Sent]] = []
         outcomes: list[FlowEvent] = []
         index = 0
         while index < len(actions):
@@ -99,14 +121,15 @@ class FlowActions:
                    and isinstance(actions[index + len(batch)], AddParticipant)):
                 batch.append(actions[index + len(batch)])
             results = await asyncio.gather(*(self._one(call_connection_id, a) for a in batch))
-            refused.extend(action for action, ok in zip(batch, results, strict=True) if not ok)
+            refused.extend((action, sent) for action, sent in zip(batch, results, strict=True)
+                           if sent is not _Sent.OK)
             index += len(batch)
-        failed = [refused_event(a) for a in refused
+        failed = [refused_event(a, sent is _Sent.GONE) for a, sent in refused
                   if isinstance(a, AddParticipant | TransferCall | PlayMedia | RecognizeDtmf)]
         return [*failed, *outcomes]
 
-    async def _one(self, call_id: str, action: FlowAction) -> bool:
-        """False when ACS (or the call) refused the request for good."""
+    async def _one(self, call_id: str, action: FlowAction) -> _Sent:
+        """Whether ACS (or the call) refused the request for good, and if so with 8522."""
         try:
             request = self._request(call_id, action)
             if request is not None:
@@ -114,11 +137,11 @@ class FlowActions:
         except (AcsRejected, NotFound, InvalidInput, Conflict) as exc:
             logger.warning("flow request %s (%s) refused: %s", action.name, action.context,
                            type(exc).__name__)
-            return False
+            return _Sent.GONE if isinstance(exc, CallGone | Conflict) else _Sent.REFUSED
         except CallControlError as exc:  # unavailable, throttled: maybe sent, kept pending
             logger.warning("flow request %s (%s) not confirmed: %s", action.name, action.context,
                            type(exc).__name__)
-        return True
+        return _Sent.OK
 
     def _request(self, call_id: str, action: FlowAction) -> Awaitable[object] | None:
         context, rid = action.context, action.repeatability_id

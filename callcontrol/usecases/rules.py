@@ -11,7 +11,12 @@ from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import Simulation, parse_script, simulate
 from callcontrol.domain.rules import Decision, FlowStartAction, RuleSet, decide, flow_of
-from callcontrol.domain.rules.flows import ask_step_fields, call_facts, speech_prompt_problems
+from callcontrol.domain.rules.flows import (
+    ask_step_fields,
+    call_facts,
+    silent_prompt_problems,
+    speech_prompt_problems,
+)
 from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.domain.validation_problems import summary
 from callcontrol.usecases.ports import RuleSetInForce, RuleSetVersions
@@ -73,15 +78,17 @@ class Rules:
     async def replace(self, command: ReplaceRuleSet) -> RuleSetVersion:
         """Raises InvalidInput naming each ask step when the app cannot sign ask requests: an
         unsigned ask would be refused by every receiver, so the set would never run as written;
-        and each text / SSML prompt when the app has no speech (COGNITIVE_SERVICES_ENDPOINT)."""
+        each text / SSML prompt when the app has no speech (COGNITIVE_SERVICES_ENDPOINT), and
+        each text prompt with nothing to say."""
         asks = ask_step_fields(command.rules)
         if asks and not self._ask_signing():
             reason = ASK_SECRET_MISSING.format(setting=self._ask_setting or "the ask secret")
             raise InvalidInput("the rule set has ask steps, and ask requests cannot be signed",
                                [FieldProblem(where, reason) for where in asks])
-        problems = speech_prompt_problems(command.rules)
-        if problems and self._speech():
-            problems = []
+        speech = speech_prompt_problems(command.rules)
+        if speech and self._speech():
+            speech = []
+        problems = [*silent_prompt_problems(command.rules), *speech]
         if problems:  # refused now, not found out by the first caller who hears silence
             raise InvalidInput(summary(problems, "rule set"), problems)
         saved = await self._store.replace(command.rules, command.if_match, command.actor)

@@ -118,7 +118,10 @@ def _dtmf_request(value: Any, prompts: list[PlaySource], silence: int | None) ->
     if max_tones is None:
         raise invalid_argument("The field recognizeOptions.dtmfOptions.maxTonesToCollect is required.")
     stop_tones = dtmf.get("stopTones") or []
-    if not isinstance(stop_tones, list) or not all(tone in TONES for tone in stop_tones):
+    # A tone is checked as a string first: an object or a list is not hashable (set lookup).
+    if not isinstance(stop_tones, list) or not all(
+        isinstance(tone, str) and tone in TONES for tone in stop_tones
+    ):
         raise invalid_argument(
             "The field recognizeOptions.dtmfOptions.stopTones must list tones such as pound or asterisk."
         )

@@ -1,8 +1,9 @@
 """The JSON Schema of the play, menu and collect steps (`prompt_parsing.py`), from its constants.
 
 Beyond JSON Schema (the app checks them): a menu choice's keys no longer than the step's
-`maxDigits`, a collect's `minDigits` at most its `maxDigits`, and a text or SSML prompt only when
-the app has speech (COGNITIVE_SERVICES_ENDPOINT), a deployment setting.
+`maxDigits`, a collect's `minDigits` at most its `maxDigits`, a text prompt with something to say
+(not only white space; checked when a set is stored), and a text or SSML prompt only when the
+app has speech (COGNITIVE_SERVICES_ENDPOINT), a deployment setting.
 """
 
 from __future__ import annotations

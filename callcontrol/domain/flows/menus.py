@@ -55,13 +55,15 @@ def digits_pressed(turn: Turn, event: DigitsPressed) -> None:
     step = _current_menu(turn, event.context)
     if step is None:
         return
-    if not event.digits:
+    # A collect's entry ends at a stop key: a lone one is no entry at all, as ACS reports it.
+    keys = step.entry(event.digits) if isinstance(step, CollectStep) else event.digits
+    if not keys:
         missed(turn, step, MenuFailure.NO_INPUT)
         return
     if isinstance(step, CollectStep):
-        _collected(turn, step, event.digits)
+        _collected(turn, step, keys)
         return
-    choice = step.choice(event.digits)
+    choice = step.choice(keys)
     if choice is None:
         missed(turn, step, MenuFailure.INVALID)
     else:

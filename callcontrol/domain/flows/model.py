@@ -234,6 +234,13 @@ class CollectStep(_Listens):
     fallback: str | None = None
     type: StepType = StepType.COLLECT
 
+    def entry(self, digits: str) -> str:
+        """The keys before the first stop tone: ACS ends the entry there, so a stop key (and
+        anything after it) is neither counted against minDigits nor kept, whether or not a
+        RecognizeCompleted (or a dry run's script) reports it."""
+        ends = [digits.index(key) for key in self.stop_tones if key in digits]
+        return digits[:min(ends)] if ends else digits
+
 
 Listening = MenuStep | CollectStep  # the steps that gather keys (one ACS Recognize an attempt)
 Step = (RingStep | AskStep | TransferStep | RedirectStep | RejectStep | HangUpStep | GotoStep | PlayStep

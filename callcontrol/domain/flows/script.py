@@ -174,8 +174,13 @@ def _menu(step: MenuStep | CollectStep, raw: object, where: str, problems: Probl
             return None
     if raw in (MenuFailure.NO_INPUT, MenuFailure.INVALID, MenuFailure.FAILED):
         return MenuOutcome(failure=MenuFailure(str(raw)))
-    if isinstance(raw, str) and raw and set(raw) <= DIGITS and len(raw) <= step.max_digits:
+    if isinstance(raw, str) and raw and set(raw) <= DIGITS and len(_counted(step, raw)) <= step.max_digits:
         return MenuOutcome(digits=raw)
     problems.add(where, f"must be the keys pressed (1 to {step.max_digits} of 0-9 * #), "
                         "noInput, invalid or failed")
     return None
+
+
+def _counted(step: MenuStep | CollectStep, keys: str) -> str:
+    """The keys maxDigits bounds: a collect's stop key ends the entry and does not count."""
+    return step.entry(keys) if isinstance(step, CollectStep) else keys

@@ -13,6 +13,7 @@ from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import CallFacts, Flow, StepType, parse_flows
 from callcontrol.domain.flows.model import CollectStep, MenuStep, PlayStep
+from callcontrol.domain.flows.prompts import Prompt, PromptKind
 from callcontrol.domain.rules.model import FlowStartAction, RuleSet
 
 
@@ -51,22 +52,35 @@ SPEECH_SETTING = "COGNITIVE_SERVICES_ENDPOINT"
 def speech_prompt_problems(rules: RuleSet) -> list[FieldProblem]:
     """The text and SSML prompts of a validated set, refused by an app without Azure AI services
     (ACS speaks them only when the call was answered with a cognitiveServicesEndpoint)."""
+    return [FieldProblem(f"{where}.{prompt.kind.value}",
+                         f"a {prompt.kind.value} prompt is spoken by Azure AI services, which this "
+                         f"app is not connected to: set {SPEECH_SETTING}, or use a file prompt")
+            for where, prompt in _prompts(rules) if prompt.needs_speech]
+
+
+def silent_prompt_problems(rules: RuleSet) -> list[FieldProblem]:
+    """The text prompts of a validated set with nothing to say (only white space): ACS refuses to
+    speak them, so their step would fail on every call. Refused when a set is stored (PUT,
+    RULES_FILE), not when one is read: a set an earlier release stored stays readable."""
+    return [FieldProblem(f"{where}.text", "must have something to say, not only white space")
+            for where, prompt in _prompts(rules)
+            if prompt.kind is PromptKind.TEXT and not prompt.value.strip()]
+
+
+def _prompts(rules: RuleSet) -> list[tuple[str, Prompt]]:
+    """Every prompt of a validated set's play, menu and collect steps, by where it is
+    (`flows.<name>.steps[<i>].prompt` / `.reprompt`)."""
     if rules.flows is None:
         return []
-    problems: list[FieldProblem] = []
+    found: list[tuple[str, Prompt]] = []
     for name, flow in _parsed(json.dumps(rules.flows, sort_keys=True)).items():
         for index, step in enumerate(flow.steps):
             if not isinstance(step, PlayStep | MenuStep | CollectStep):
                 continue
-            prompts = [("prompt", step.prompt)]
+            found.append((f"flows.{name}.steps[{index}].prompt", step.prompt))
             if isinstance(step, MenuStep | CollectStep) and step.reprompt is not None:
-                prompts.append(("reprompt", step.reprompt))
-            problems.extend(
-                FieldProblem(f"flows.{name}.steps[{index}].{key}.{prompt.kind.value}",
-                             f"a {prompt.kind.value} prompt is spoken by Azure AI services, which this "
-                             f"app is not connected to: set {SPEECH_SETTING}, or use a file prompt")
-                for key, prompt in prompts if prompt.needs_speech)
-    return problems
+                found.append((f"flows.{name}.steps[{index}].reprompt", step.reprompt))
+    return found
 
 
 def flow_of(rules: RuleSet, name: str) -> Flow | None:

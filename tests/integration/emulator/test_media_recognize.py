@@ -272,6 +272,13 @@ def test_bad_recognize_requests_are_400_8523_naming_the_field(
         '{"recognizeInputType": "dtmf", "recognizeOptions": '
         + target
         + ', "dtmfOptions": {"maxTonesToCollect": 1, "interToneTimeoutInSeconds": 0}}}': "interTone",
+        # A stop tone that is not a string at all (an object, a list) is refused the same way.
+        '{"recognizeInputType": "dtmf", "recognizeOptions": '
+        + target
+        + ', "dtmfOptions": {"maxTonesToCollect": 1, "stopTones": [{"tone": "pound"}]}}}': "stopTones",
+        '{"recognizeInputType": "dtmf", "recognizeOptions": '
+        + target
+        + ', "dtmfOptions": {"maxTonesToCollect": 1, "stopTones": [["pound"]]}}}': "stopTones",
     }
     for body, field in cases.items():
         status, _, reply = signed_request(emulator.base_url, "POST", path, body.encode())

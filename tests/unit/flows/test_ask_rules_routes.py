@@ -118,6 +118,16 @@ def test_a_rules_file_with_a_spoken_prompt_needs_speech_as_put_does(
             seed()
 
 
+def test_a_rules_file_with_a_text_prompt_that_says_nothing_is_refused_as_put_does(tmp_path: Path) -> None:
+    silent = {"id": "hello", "type": "play", "prompt": {"text": " \n\t "}, "next": "bye"}
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(rule_set(silent, BYE)), encoding="utf-8")
+    seed = rules_file_seed(load_settings({"RULES_FILE": str(path),
+                                          "COGNITIVE_SERVICES_ENDPOINT": "https://speech.example.com/"}))
+    with pytest.raises(SettingError, match=r"RULES_FILE.*flows\.desk\.steps\[0\]\.prompt\.text.*white space"):
+        seed()
+
+
 async def test_a_malformed_speech_setting_fails_only_a_put_that_needs_it() -> None:
     # It was read when the rules use case was built: every /api/rules route answered 500.
     backend = MemoryTableBackend()

@@ -82,3 +82,25 @@ def test_the_dry_run_takes_keys_for_a_collect_step() -> None:
     result = simulate(FLOW, FACTS, parse_script({"account": ["123", "98765"], "crm": ["timeout"]}, FLOW))
     assert [(s.step, s.attempt, s.outcome) for s in result.path] == [
         ("account", 1, "invalid"), ("account", 2, "collected"), ("crm", 1, "timeout"), ("bye", 1, None)]
+
+
+def test_a_stop_key_ends_the_entry_and_is_neither_counted_nor_kept() -> None:
+    # ACS ends the entry at a stop tone; the keys before it are the entry. A dry run scripting
+    # "123#" (three keys, then #) must read it as a live call would: too few keys, invalid; and
+    # "12345678#" (maxDigits keys, then #) is a valid entry, kept without the '#'.
+    result = simulate(FLOW, FACTS, parse_script({"account": ["123#", "12345678#"]}, FLOW))
+    assert [(s.step, s.attempt, s.outcome) for s in result.path][:2] == [
+        ("account", 1, "invalid"), ("account", 2, "collected")]
+    (request,) = result.path[2].actions
+    assert isinstance(request, AskRequest) and request.body["collected"] == {"account": "12345678"}
+    driver = Driver(FLOW, answered=True)  # a RecognizeCompleted that reports the stop tone too
+    (recognize,) = driver.start()
+    (request,) = driver.apply(DigitsPressed(recognize.context, "4321#"))
+    assert isinstance(request, AskRequest) and request.body["collected"] == {"account": "4321"}
+
+
+def test_a_lone_stop_key_is_no_input_in_a_dry_run_as_on_a_call() -> None:
+    # On a call, # pressed first ends the recognize with no tones (RecognizeCompleted 8514):
+    # no input. A dry run scripting "#" must say the same, not "invalid" (nor keep "#").
+    result = simulate(FLOW, FACTS, parse_script({"account": ["#"]}, FLOW))
+    assert (result.path[0].step, result.path[0].outcome) == ("account", "noInput")

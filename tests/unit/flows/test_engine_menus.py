@@ -18,6 +18,8 @@ from callcontrol.domain.flows.media_events import DigitsPressed, PromptFailed, P
 from callcontrol.domain.flows.model import MenuStep
 from callcontrol.domain.flows.prompts import MenuFailure, PromptKind
 from callcontrol.domain.flows.turn import MEDIA_GRACE, PROMPT_ALLOWANCE
+from callcontrol.domain.models import CallRecord, CallState, Operation, OperationKind, OperationStatus
+from callcontrol.domain.reconciliation import OperationLimits, settle_overdue
 from tests.unit.flows._support import FACTS, HANGUP, NOW, Driver, flow_of, kinds, steps
 from tests.unit.flows.menu_support import SORRY, WAV, menu, play, targets
 
@@ -159,3 +161,24 @@ def test_contexts_are_the_same_on_every_computation() -> None:
     second, _ = at_menu()
     assert [(a.context, a.repeatability_id) for a in first.sent] == [
         (a.context, a.repeatability_id) for a in second.sent]
+
+
+def test_a_menu_still_listening_within_its_runs_deadline_is_not_settled_as_failed() -> None:
+    # A menu may listen longer than the pending-operation limit (here 300 s): its initial
+    # silence alone may be 300 s, after a prompt. The run bounds it (past its deadline the
+    # overdue tick cancels the media and moves on); settling it earlier said "no outcome from
+    # ACS within 300 s" (call.operation.failed) of a recognize ACS was still running as asked,
+    # and the failure stood when its RecognizeCompleted came.
+    flow = flow_of(steps(menu(initialSilenceSeconds=300), targets("sales"), targets("support"),
+                         targets("operator"), HANGUP))
+    driver = Driver(flow, answered=True)
+    (recognize,) = driver.start()
+    deadline = driver.run.deadline
+    assert deadline is not None
+    listening = Operation(recognize.context, OperationKind.RECOGNIZE, OperationStatus.PENDING,
+                          requested_at=NOW)
+    record = CallRecord(call_connection_id="c1", state=CallState.CONNECTED, created_at=NOW,
+                        operations=(listening,), flow_run=driver.run)
+    limits = OperationLimits(add_margin=timedelta(seconds=60), others=timedelta(seconds=300))
+    assert settle_overdue(record, NOW + timedelta(seconds=301), limits) is None
+    assert settle_overdue(record, deadline, limits) is not None  # past it, the limit holds again

@@ -86,6 +86,21 @@ async def test_a_set_with_an_ask_step_is_refused_while_the_app_cannot_sign_asks(
     assert (await signing.replace(ReplaceRuleSet(rules, None))).rules == rules
 
 
+async def test_a_text_prompt_that_says_nothing_is_refused_when_stored_yet_a_stored_one_still_reads() -> None:
+    # ACS refuses a TextSource of only white space (the emulator: 400/8523), so the step would
+    # fail on every call: refused by PUT, naming the field, even on an app with speech. It is
+    # not a parse error: a set an earlier release stored with one must stay readable.
+    silent = {"id": "hi", "type": "play", "prompt": {"text": " \n\t "}, "next": "bye"}
+    rules = parse_rule_set(rule_set({"desk": {"steps": [silent, BYE]}}))
+    saved = _Saved()
+    speaking = Rules(saved, saved, speech=lambda: True)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput) as caught:
+        await speaking.replace(ReplaceRuleSet(rules, None))
+    [problem] = caught.value.problems
+    assert problem.field == "flows.desk.steps[0].prompt.text" and "white space" in problem.reason
+    assert saved.saved == []
+
+
 def test_a_valid_set_keeps_its_flows_and_round_trips() -> None:
     rules = parse_rule_set(rule_set({"desk": {"steps": [RING, BYE]}}))
     assert parse_rule_set(rules.to_json()) == rules

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from callcontrol.domain.errors import AcsErrorInfo, AcsRejected
+import pytest
+
+from callcontrol.domain.errors import AcsErrorInfo, AcsRejected, CallGone, Conflict
+from callcontrol.domain.flows import FlowOutcome
 from callcontrol.domain.models import OperationKind, OperationStatus
 from tests.unit.flows.wiring_support import ALICE, BOB, flow_rig
 
@@ -90,3 +93,33 @@ async def test_a_recognize_acs_refuses_is_read_as_failed_at_once() -> None:
     assert rig.acs.actions() == ["answer", "play", "recognize", "terminate"]  # fallback: bye
     run = (await rig.record()).flow_run
     assert run is not None and run.path[1].outcome == "failed"
+
+
+@pytest.mark.parametrize("refusal", [
+    CallGone("ACS: Call not found"),  # 8522: the connection is gone
+    Conflict("ACS refused recognize: the call is not established (ending, code 8501)"),  # going
+])
+async def test_a_recognize_refused_because_the_caller_hung_up_ends_the_run_as_the_caller_leaving(
+    refusal: Exception,
+) -> None:
+    # The caller hangs up while the menu's Recognize is on its way: ACS answers 8522 or 8501
+    # before CallDisconnected arrives (seen in tests/e2e/test_menus.py, intermittently). The run
+    # must end as the caller leaving (docs/flows.md: callerLeft, or callEnded), not take the
+    # menu's fallback ("bye" here; a ring or an ask elsewhere) as if the menu had failed.
+    rig = await flow_rig(IVR)
+    await rig.offer()
+    [answer] = rig.sent("answer")
+    await rig.callback("CallConnected", operationContext=answer)
+    [play] = rig.sent("play")
+
+    async def gone(call_connection_id: str) -> Any:
+        raise CallGone("ACS: Call not found (get call)")
+
+    rig.acs.get_call_properties = gone  # type: ignore[method-assign]
+    rig.acs.failures.append(refusal)
+    await rig.callback("PlayCompleted", operationContext=play)
+    run = (await rig.record()).flow_run
+    assert run is not None and run.outcome is FlowOutcome.CALLER_LEFT, run
+    assert [(p.step, p.outcome) for p in run.path] == [("welcome", "played"), ("main", "callerLeft")]
+    # Ending it is one hang-up for everyone (refused harmlessly if the call is gone), no fallback.
+    assert rig.acs.actions() == ["answer", "play", "recognize", "terminate"]
