@@ -4,8 +4,11 @@ Used by call flows (play and menu steps, usecases/flow_actions.py). Each request
 like the others (usecases/actions.py `run_action`): reserved on the call record under its
 operationContext and repeatability id, so it is on the call's operations and its callback
 settles it (PlayCompleted, RecognizeCompleted, …). ACS's CallMedia_* requests take no
-Repeatability-Request-ID: the reservation is what keeps a second send of one request (a retry,
-another instance) from reaching ACS as a new one while the first is pending or settled.
+Repeatability-Request-ID, so the reservation is all there is: a second send of one request
+whose first has settled is answered from the record, while one whose first is still pending is
+sent again (run_action's rule for an outcome never heard) and ACS takes it as a new request.
+Flows never do that: each attempt of a play or menu step has a context of its own, and a
+redelivered callback finds the run already moved on.
 """
 
 from __future__ import annotations

@@ -8,9 +8,10 @@ refused when the setting is absent (`speech_prompt_problems`).
 A menu gathers DTMF tones with ACS Recognize (its prompt played first, interruptible by a key):
 the tones pressed are matched against `choices` (digits → step). No key within the initial
 silence timeout is *no input*; keys that match no choice (or an entry cut by the inter-digit
-timeout) are *invalid input*. Either is retried `retries` times with the `reprompt` (the prompt
-again when there is none), then takes `noInput` / `invalidInput`, else `fallback`, else the run
-ends. Bounds follow ACS's: maxTonesToCollect 1-10 here, initial silence 1-300 s, inter-tone 1-60 s.
+timeout, when ACS reports it as a RecognizeFailed rather than with the keys) are *invalid
+input*. Either is retried `retries` times with the `reprompt` (the prompt again when there is
+none), then takes `noInput` / `invalidInput`, else `fallback`, else the run ends. Bounds follow
+ACS's: maxTonesToCollect 1-10 here, initial silence 1-300 s, inter-tone 1-60 s.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ simultaneous ring one per visit, an ask or transfer one per visit):
      "main": ["9", "noInput", "1"], "welcome": ["played"]}
 
 A menu or collect step meets one outcome per attempt: the keys pressed (`"1"`, `{"digits": "12"}`), `noInput`,
-`invalid` (an entry cut by the inter-digit timeout) or `failed` (the prompt could not play); keys
-that match no choice are invalid input like on a call. A play step meets `played` or `failed`.
+`invalid` (an entry cut by the inter-digit timeout, reported as a RecognizeFailed) or `failed`
+(the prompt could not play); keys that match no choice are invalid input like on a call. A
+play step meets `played` or `failed`.
 
 What the script does not say, the run meets by default: a ring attempt is not answered
 (`noAnswer`), an ask times out (`timeout`), a transfer is accepted, a prompt plays, a menu hears
