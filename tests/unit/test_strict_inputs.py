@@ -17,6 +17,7 @@ from azure.core.exceptions import AzureError
 from pydantic import ValidationError
 
 from callcontrol.adapters.acs_wire import translate_error
+from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
 from callcontrol.domain.errors import (
     AcsErrorInfo,
     AcsRejected,
@@ -268,3 +269,26 @@ def test_add_participant_request_refuses_two_kinds() -> None:
     with pytest.raises(InvalidInput):
         validate_body(AddParticipantRequest, {
             "participant": {"phoneNumber": PHONE, "communicationUserId": "8:acs:x_y"}})
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity"])
+def test_a_non_json_number_literal_is_refused(literal: bytes) -> None:
+    # Python's json reads them; RFC 8259 has no such numbers, and no client could read them back.
+    with pytest.raises(InvalidInput) as caught:
+        decode_json(b'{"timeoutSeconds": ' + literal + b"}")
+    [problem] = caught.value.problems
+    assert problem.field == "body" and literal.decode() in problem.reason
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+async def test_a_callback_with_a_non_json_number_is_refused_and_stores_nothing(
+    literal: str, signer: TestSigner, backend: MemoryTableBackend
+) -> None:
+    # Was stored (200) and served back by GET /api/calls/{id}/events as `NaN`: not JSON.
+    raw = json.dumps(load_event("call_connected.json")).replace(
+        '"callConnectionId"', f'"odd": {literal}, "callConnectionId"', 1).encode()
+    response = await invoke("callbacks", http_request(
+        "POST", "callbacks", raw=raw, params={SECRET_PARAMETER: new_callback_secret()},
+        headers={"Authorization": signer.bearer()}))
+    assert assert_problem(response, 400)["errors"][0]["field"] == "body"
+    assert await backend.query("calls") == []
