@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
+
+# Far beyond any body the API or ACS sends (a rule set nests about 8 deep), far below Python's
+# recursion limit: a value the decoder could read yet nested too deep to encode again (to store
+# it, to answer with it) would fail later, with a 500, where the stack is deeper.
+MAX_JSON_DEPTH: Final = 64
 
 
 class _NotJsonNumber(ValueError):
@@ -18,12 +23,12 @@ def _refuse_constant(literal: str) -> NoReturn:
 
 def decode_json(body: bytes) -> Any:
     """The body's JSON value; InvalidInput on field "body" when it is not JSON (NaN and
-    Infinity included: stored, they would make every later response that carries them unreadable)."""
+    Infinity included: stored, they would make every later response that carries them
+    unreadable) or is nested deeper than MAX_JSON_DEPTH."""
     try:
-        return json.loads(body, parse_constant=_refuse_constant)
+        value = json.loads(body, parse_constant=_refuse_constant)
     except RecursionError:
-        raise InvalidInput("body is nested too deeply",
-                           [FieldProblem("body", "nested too deeply")]) from None
+        raise _too_deep() from None
     except _NotJsonNumber as exc:
         raise InvalidInput("body is not valid JSON",
                            [FieldProblem("body", f"invalid JSON: {exc} is not a JSON number")]) from None
@@ -33,3 +38,27 @@ def decode_json(body: bytes) -> Any:
     except ValueError:  # an integer past Python's digit limit (thousands of digits)
         raise InvalidInput("body holds a number too large to read",
                            [FieldProblem("body", "a number is too large")]) from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise _too_deep()
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deeply arrays and objects nest in `value` (a scalar: 0), walked without recursion."""
+    deepest = 0
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        members = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if members is None:
+            continue
+        deepest = max(deepest, depth + 1)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        pending.extend((member, depth + 1) for member in members)
+    return deepest
+
+
+def _too_deep() -> InvalidInput:
+    return InvalidInput("body is nested too deeply",
+                        [FieldProblem("body", f"nested too deeply (at most {MAX_JSON_DEPTH} levels)")])

@@ -31,7 +31,7 @@ from callcontrol.domain.rules.model import AnswerAction, Rule, check_party_patte
 from callcontrol.domain.rules.time_windows import TimeWindow
 from handlers._http import error_response
 from handlers._idempotency import _fingerprint
-from handlers.wire.json_body import decode_json
+from handlers.wire.json_body import MAX_JSON_DEPTH, decode_json
 from handlers.wire.requests import AddParticipantRequest, CreateCallRequest, validate_body
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
@@ -292,3 +292,31 @@ async def test_a_callback_with_a_non_json_number_is_refused_and_stores_nothing(
         headers={"Authorization": signer.bearer()}))
     assert assert_problem(response, 400)["errors"][0]["field"] == "body"
     assert await backend.query("calls") == []
+
+
+async def test_a_callback_nested_near_the_recursion_limit_is_a_400_never_a_500(
+    signer: TestSigner, backend: MemoryTableBackend
+) -> None:
+    # Was a 500 from about 930 levels: decoded, then too deep to encode for storage.
+    events, secret = load_event("call_connected.json"), new_callback_secret()
+    statuses: dict[int, int] = {}
+    for depth in range(850, 1001, 5):
+        event = json.dumps([{**events[0], "id": f"e-{depth}"}])  # each one new, to be stored
+        raw = event.replace('"callConnectionId"', f'"deep": {"[" * depth}{"]" * depth}, '
+                            '"callConnectionId"', 1).encode()
+        response = await invoke("callbacks", http_request(
+            "POST", "callbacks", raw=raw, params={SECRET_PARAMETER: secret},
+            headers={"Authorization": signer.bearer()}))
+        statuses[depth] = response.status_code
+        if response.status_code == 400:
+            assert assert_problem(response, 400)["errors"][0]["field"] == "body"
+    assert 500 not in statuses.values(), statuses
+    assert set(statuses.values()) == {400}, statuses
+    assert await backend.query("calls") == []
+
+
+def test_a_body_deeper_than_the_limit_is_refused_and_one_at_it_is_read() -> None:
+    assert decode_json(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH) is not None
+    with pytest.raises(InvalidInput) as caught:
+        decode_json(b'{"a": ' + b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH + b"}")
+    assert caught.value.problems[0].field == "body"
