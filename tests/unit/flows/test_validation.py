@@ -177,3 +177,20 @@ def test_parse_flow_names_fields_from_the_root_it_is_given() -> None:
 def test_a_redirect_before_any_answer_is_fine() -> None:
     flow = flow_of(steps(ask("ask", fallback="away"), {"id": "away", "type": "redirect", "target": BOB}))
     assert flow.steps[1].id == "away"
+
+
+@pytest.mark.parametrize("url", [
+    "https://crm example.com/route",  # a space in the host
+    "https://crm.example.com/a b",
+    "https://crm.example.com/route\r\nX-Injected: 1",  # urlsplit drops CR and LF: it looked fine
+    "https://crm.example.com/\x00",
+    "https://crm.example.com/\t",
+    "https://\ud800.example.com/",  # a lone surrogate: the ask could never be sent
+    "https://cr\u00e9dit.example.com/",  # an IDN host: the document asks for its ASCII form
+])
+def test_a_url_that_is_not_printable_ascii_is_refused_for_an_ask_and_a_file_prompt(url: str) -> None:
+    # Were accepted: the document's pattern refused them, the parser did not.
+    play = {"id": "hi", "type": "play", "prompt": {"file": url}, "next": "ask"}
+    problems = problems_of(steps(play, ask("ask", url=url), HANGUP))
+    assert {p.field for p in problems} == {"flows.sales.steps[0].prompt.file", "flows.sales.steps[1].url"}
+    assert all("printable ASCII" in p.reason for p in problems), problems
