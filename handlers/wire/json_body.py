@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any, Final, NoReturn
 
 from callcontrol.domain.errors import FieldProblem, InvalidInput
@@ -17,18 +18,34 @@ class _NotJsonNumber(ValueError):
     """NaN, Infinity or -Infinity: Python's json reads them, RFC 8259 has no such numbers."""
 
 
+class _RepeatedName(ValueError):
+    """An object naming one member twice: Python's json keeps the last, silently."""
+
+
 def _refuse_constant(literal: str) -> NoReturn:
     raise _NotJsonNumber(literal)
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    made = dict(pairs)
+    if len(made) < len(pairs):
+        counts = Counter(name for name, _ in pairs)
+        raise _RepeatedName(next(name for name, count in counts.items() if count > 1))
+    return made
 
 
 def decode_json(body: bytes) -> Any:
     """The body's JSON value; InvalidInput on field "body" when it is not JSON (NaN and
     Infinity included: stored, they would make every later response that carries them
-    unreadable) or is nested deeper than MAX_JSON_DEPTH."""
+    unreadable), names a member of an object twice (which one was meant?) or is nested deeper
+    than MAX_JSON_DEPTH."""
     try:
-        value = json.loads(body, parse_constant=_refuse_constant)
+        value = json.loads(body, parse_constant=_refuse_constant, object_pairs_hook=_object)
     except RecursionError:
         raise _too_deep() from None
+    except _RepeatedName as exc:
+        raise InvalidInput("body names a member twice",
+                           [FieldProblem("body", f"an object names the member {str(exc)!r} twice")]) from None
     except _NotJsonNumber as exc:
         raise InvalidInput("body is not valid JSON",
                            [FieldProblem("body", f"invalid JSON: {exc} is not a JSON number")]) from None

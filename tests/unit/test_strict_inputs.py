@@ -320,3 +320,28 @@ def test_a_body_deeper_than_the_limit_is_refused_and_one_at_it_is_read() -> None
     with pytest.raises(InvalidInput) as caught:
         decode_json(b'{"a": ' + b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH + b"}")
     assert caught.value.problems[0].field == "body"
+
+
+def test_a_repeated_member_name_is_refused_not_read_as_the_last() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        decode_json(b'{"a": {"b": 1, "b": 2}}')
+    [problem] = caught.value.problems
+    assert problem.field == "body" and "'b'" in problem.reason
+
+
+@pytest.mark.parametrize("raw", [
+    # Two flows named alike: the first was dropped without a word.
+    b'{"rules": [], "defaultAction": {"type": "flow", "flow": "f"}, "flows": {'
+    b'"f": {"steps": [{"id": "a", "type": "hangup"}]}, "f": {"steps": [{"id": "b", "type": "hangup"}]}}}',
+    # Key 1 given twice in a menu: the caller pressing 1 went where the second said.
+    b'{"rules": [], "defaultAction": {"type": "flow", "flow": "f"}, "flows": {"f": {"steps": ['
+    b'{"id": "m", "type": "menu", "prompt": {"file": "https://media.example.com/m.wav"},'
+    b' "choices": {"1": "a", "1": "b"}, "fallback": "a"},'
+    b' {"id": "a", "type": "hangup"}, {"id": "b", "type": "hangup"}]}}}',
+])
+async def test_a_rule_set_with_a_repeated_member_is_refused_and_stores_nothing(
+    raw: bytes, backend: MemoryTableBackend
+) -> None:
+    response = await invoke("put_rules", http_request("PUT", "rules", raw=raw))
+    assert assert_problem(response, 400)["errors"][0]["field"] == "body"
+    assert await backend.query("rules") == []
