@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from typing import Any, Final, NoReturn
 
@@ -15,7 +16,8 @@ MAX_JSON_DEPTH: Final = 64
 
 
 class _NotJsonNumber(ValueError):
-    """NaN, Infinity or -Infinity: Python's json reads them, RFC 8259 has no such numbers."""
+    """NaN, Infinity or -Infinity: Python's json reads them, RFC 8259 has no such numbers; or a
+    number no float holds (1e999), which Python reads as infinity."""
 
 
 class _RepeatedName(ValueError):
@@ -24,6 +26,13 @@ class _RepeatedName(ValueError):
 
 def _refuse_constant(literal: str) -> NoReturn:
     raise _NotJsonNumber(literal)
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _NotJsonNumber(literal)
+    return value
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -40,15 +49,16 @@ def decode_json(body: bytes) -> Any:
     unreadable), names a member of an object twice (which one was meant?) or is nested deeper
     than MAX_JSON_DEPTH."""
     try:
-        value = json.loads(body, parse_constant=_refuse_constant, object_pairs_hook=_object)
+        value = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite,
+                           object_pairs_hook=_object)
     except RecursionError:
         raise _too_deep() from None
     except _RepeatedName as exc:
         raise InvalidInput("body names a member twice",
                            [FieldProblem("body", f"an object names the member {str(exc)!r} twice")]) from None
     except _NotJsonNumber as exc:
-        raise InvalidInput("body is not valid JSON",
-                           [FieldProblem("body", f"invalid JSON: {exc} is not a JSON number")]) from None
+        raise InvalidInput("body holds a number that is not finite",
+                           [FieldProblem("body", f"{exc} is not a finite number")]) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput("body is not valid JSON",
                            [FieldProblem("body", f"invalid JSON: {exc}")]) from None
