@@ -4,6 +4,7 @@ on the phone network pressing keys."""
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Any
 
 from emulator.acs import media
@@ -40,11 +41,12 @@ def update_media(services: Services, body: Any) -> dict[str, Any]:
     for name, attribute in _NUMBERS.items():
         if name in body:
             value = body[name]
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise bad_input(f"{name} must be a number >= 0")
-            if name == "fileFetchTimeoutSeconds" and value == 0:
+            number = _finite(value)
+            if number is None or number < 0:
+                raise bad_input(f"{name} must be a finite number >= 0")
+            if name == "fileFetchTimeoutSeconds" and number == 0:
                 raise bad_input("fileFetchTimeoutSeconds must be > 0")
-            changes[attribute] = float(value)
+            changes[attribute] = number
     if "interToneTimeoutEvent" in body:
         try:
             changes["inter_tone_timeout_event"] = InterToneTimeoutEvent(str(body["interToneTimeoutEvent"]))
@@ -55,6 +57,18 @@ def update_media(services: Services, body: Any) -> dict[str, Any]:
     for attribute, value in changes.items():
         setattr(services.media, attribute, value)
     return describe_media(services.media)
+
+
+def _finite(value: Any) -> float | None:
+    """A JSON number as a finite float; None for anything else: NaN and infinity (JSON's 1e999
+    reads as one) pass a `< 0` check, and an int past a float's range cannot be one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def reset_media(services: Services) -> None:
