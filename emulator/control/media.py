@@ -4,7 +4,6 @@ on the phone network pressing keys."""
 from __future__ import annotations
 
 import asyncio
-import math
 from typing import Any
 
 from emulator.acs import media
@@ -13,6 +12,7 @@ from emulator.acs.mediasettings import InterToneTimeoutEvent, MediaSettings
 from emulator.acs.models import ServerCall
 from emulator.common.errors import AcsError, bad_input
 from emulator.common.identifiers import from_raw_id, parse_identifier
+from emulator.common.numbers import finite
 from emulator.services import Services
 
 MAX_GAP_MS = 60_000
@@ -41,7 +41,7 @@ def update_media(services: Services, body: Any) -> dict[str, Any]:
     for name, attribute in _NUMBERS.items():
         if name in body:
             value = body[name]
-            number = _finite(value)
+            number = finite(value)
             if number is None or number < 0:
                 raise bad_input(f"{name} must be a finite number >= 0")
             if name == "fileFetchTimeoutSeconds" and number == 0:
@@ -57,18 +57,6 @@ def update_media(services: Services, body: Any) -> dict[str, Any]:
     for attribute, value in changes.items():
         setattr(services.media, attribute, value)
     return describe_media(services.media)
-
-
-def _finite(value: Any) -> float | None:
-    """A JSON number as a finite float; None for anything else: NaN and infinity (JSON's 1e999
-    reads as one) pass a `< 0` check, and an int past a float's range cannot be one."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def reset_media(services: Services) -> None:

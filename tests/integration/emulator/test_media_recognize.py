@@ -313,3 +313,16 @@ def test_a_media_setting_that_is_not_finite_is_refused(control: Control, name: s
     status, reply = control.call("PATCH", "/media", {name: value})
     assert status == 400 and name in reply["error"]["message"], reply
     assert math.isfinite(control.ok("GET", "/media")[name])
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("PUT", "/endpoints", {"endpoint": {"rawId": "8:acs:huge"}, "delaySeconds": 10**400}),
+    ("PATCH", "/settings", {"eventgridRetryFactor": 10**400}),
+    ("PUT", "/ask-replies/huge", {"answer": {"next": "a"}, "delaySeconds": 10**400}),
+])
+def test_a_number_past_a_floats_range_is_a_400_on_every_control_route(
+    control: Control, method: str, path: str, body: dict[str, object]
+) -> None:
+    # math.isfinite raises OverflowError on such an int: it was a 500.
+    status, reply = control.call(method, path, body)
+    assert status == 400 and reply["error"]["code"] == "InvalidInput", (status, reply)
