@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.common.errors import bad_input
+from emulator.common.numbers import finite
 
 _REPLY_KEYS = frozenset({"answer", "raw", "status", "delaySeconds", "contentType"})
 
@@ -90,11 +90,11 @@ def parse_reply(body: Any, where: str) -> Reply:
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise bad_input(f"{where}.status must be an HTTP status (100-599)")
     delay = body.get("delaySeconds", 0)
-    if isinstance(delay, bool) or not isinstance(delay, int | float) or not math.isfinite(delay) or delay < 0:
+    if (number := finite(delay)) is None or number < 0:
         raise bad_input(f"{where}.delaySeconds must be a number >= 0")
     raw = body.get("raw")
     content_type = body.get("contentType")
     for name, value in (("raw", raw), ("contentType", content_type)):
         if value is not None and not isinstance(value, str):
             raise bad_input(f"{where}.{name} must be a string")
-    return Reply(status, body.get("answer"), raw, float(delay), content_type)
+    return Reply(status, body.get("answer"), raw, number, content_type)

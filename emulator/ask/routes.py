@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from emulator.ask.receiver import AskReceiver
 from emulator.ask.replies import parse_script
 from emulator.common.errors import AcsError, bad_input
 from emulator.common.httputil import json_response
+from emulator.common.numbers import finite
 
 RECEIVER_PREFIX = "/emulator/ask/"
 
@@ -68,8 +68,8 @@ async def update(request: web.Request) -> web.StreamResponse:
 
 
 def _positive(value: Any) -> bool:
-    number = isinstance(value, int | float) and not isinstance(value, bool)
-    return number and math.isfinite(value) and value > 0
+    number = finite(value)
+    return number is not None and number > 0
 
 
 async def put_reply(request: web.Request) -> web.StreamResponse:

@@ -12,6 +12,7 @@ from emulator.acs.mediasettings import InterToneTimeoutEvent, MediaSettings
 from emulator.acs.models import ServerCall
 from emulator.common.errors import AcsError, bad_input
 from emulator.common.identifiers import from_raw_id, parse_identifier
+from emulator.common.numbers import finite
 from emulator.services import Services
 
 MAX_GAP_MS = 60_000
@@ -40,11 +41,12 @@ def update_media(services: Services, body: Any) -> dict[str, Any]:
     for name, attribute in _NUMBERS.items():
         if name in body:
             value = body[name]
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise bad_input(f"{name} must be a number >= 0")
-            if name == "fileFetchTimeoutSeconds" and value == 0:
+            number = finite(value)
+            if number is None or number < 0:
+                raise bad_input(f"{name} must be a finite number >= 0")
+            if name == "fileFetchTimeoutSeconds" and number == 0:
                 raise bad_input("fileFetchTimeoutSeconds must be > 0")
-            changes[attribute] = float(value)
+            changes[attribute] = number
     if "interToneTimeoutEvent" in body:
         try:
             changes["inter_tone_timeout_event"] = InterToneTimeoutEvent(str(body["interToneTimeoutEvent"]))

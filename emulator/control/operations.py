@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from emulator.acs import incoming, midcall
@@ -11,6 +10,7 @@ from emulator.acs.faults import ResponseFault
 from emulator.acs.models import ServerCall
 from emulator.common.errors import AcsError, bad_input
 from emulator.common.identifiers import from_raw_id, is_e164, parse_identifier, require_dialable
+from emulator.common.numbers import finite
 from emulator.control.media import reset_media
 from emulator.eventgrid.system_topic import WebhookValidationFailed
 from emulator.network.phone import Behavior, EndpointBehavior
@@ -125,14 +125,10 @@ def _identifier(value: Any, field: str) -> Any:
 
 
 def _number(value: Any, field: str, low: float = 0) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value < low
-    ):
+    number = finite(value)
+    if number is None or number < low:
         raise bad_input(f"{field} must be a number >= {low}")
-    return float(value)
+    return number
 
 
 def _behavior(name: Any, field: str) -> Behavior:

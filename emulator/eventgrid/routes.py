@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from aiohttp import web
 
 from emulator.common.errors import bad_input
 from emulator.common.httputil import json_response
+from emulator.common.numbers import finite
 from emulator.eventgrid.auth import authenticate
 from emulator.eventgrid.events import Limits, TopicError, parse_batch, too_large
 from emulator.eventgrid.subscriptions import parse_subscription
@@ -220,11 +220,10 @@ async def _body(request: web.Request) -> Any:
 
 
 def _positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    number = finite(value)
+    if number is None or number <= 0:
         raise bad_input(f"{name} must be a number > 0")
-    if not math.isfinite(value) or value <= 0:
-        raise bad_input(f"{name} must be a number > 0")
-    return float(value)
+    return number
 
 
 def _count(value: Any, name: str) -> int:

@@ -17,6 +17,7 @@ from azure.core.exceptions import AzureError
 from pydantic import ValidationError
 
 from callcontrol.adapters.acs_wire import translate_error
+from callcontrol.domain.callback_binding import SECRET_PARAMETER, new_callback_secret
 from callcontrol.domain.errors import (
     AcsErrorInfo,
     AcsRejected,
@@ -30,7 +31,7 @@ from callcontrol.domain.rules.model import AnswerAction, Rule, check_party_patte
 from callcontrol.domain.rules.time_windows import TimeWindow
 from handlers._http import error_response
 from handlers._idempotency import _fingerprint
-from handlers.wire.json_body import decode_json
+from handlers.wire.json_body import MAX_JSON_DEPTH, decode_json
 from handlers.wire.requests import AddParticipantRequest, CreateCallRequest, validate_body
 from tests.conftest import load_event
 from tests.support.app import http_request, invoke, json_body
@@ -268,3 +269,80 @@ def test_add_participant_request_refuses_two_kinds() -> None:
     with pytest.raises(InvalidInput):
         validate_body(AddParticipantRequest, {
             "participant": {"phoneNumber": PHONE, "communicationUserId": "8:acs:x_y"}})
+
+
+@pytest.mark.parametrize("literal", [b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-1.5e400"])
+def test_a_non_json_number_literal_is_refused(literal: bytes) -> None:
+    # 1e999 is JSON, but no float holds it: Python reads it as inf, served back as Infinity.
+    # Python's json reads them; RFC 8259 has no such numbers, and no client could read them back.
+    with pytest.raises(InvalidInput) as caught:
+        decode_json(b'{"timeoutSeconds": ' + literal + b"}")
+    [problem] = caught.value.problems
+    assert problem.field == "body" and literal.decode() in problem.reason
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999", "-1.5e400"])
+async def test_a_callback_with_a_non_json_number_is_refused_and_stores_nothing(
+    literal: str, signer: TestSigner, backend: MemoryTableBackend
+) -> None:
+    # Was stored (200) and served back by GET /api/calls/{id}/events as `NaN`: not JSON.
+    raw = json.dumps(load_event("call_connected.json")).replace(
+        '"callConnectionId"', f'"odd": {literal}, "callConnectionId"', 1).encode()
+    response = await invoke("callbacks", http_request(
+        "POST", "callbacks", raw=raw, params={SECRET_PARAMETER: new_callback_secret()},
+        headers={"Authorization": signer.bearer()}))
+    assert assert_problem(response, 400)["errors"][0]["field"] == "body"
+    assert await backend.query("calls") == []
+
+
+async def test_a_callback_nested_near_the_recursion_limit_is_a_400_never_a_500(
+    signer: TestSigner, backend: MemoryTableBackend
+) -> None:
+    # Was a 500 from about 930 levels: decoded, then too deep to encode for storage.
+    events, secret = load_event("call_connected.json"), new_callback_secret()
+    statuses: dict[int, int] = {}
+    for depth in range(850, 1001, 5):
+        event = json.dumps([{**events[0], "id": f"e-{depth}"}])  # each one new, to be stored
+        raw = event.replace('"callConnectionId"', f'"deep": {"[" * depth}{"]" * depth}, '
+                            '"callConnectionId"', 1).encode()
+        response = await invoke("callbacks", http_request(
+            "POST", "callbacks", raw=raw, params={SECRET_PARAMETER: secret},
+            headers={"Authorization": signer.bearer()}))
+        statuses[depth] = response.status_code
+        if response.status_code == 400:
+            assert assert_problem(response, 400)["errors"][0]["field"] == "body"
+    assert 500 not in statuses.values(), statuses
+    assert set(statuses.values()) == {400}, statuses
+    assert await backend.query("calls") == []
+
+
+def test_a_body_deeper_than_the_limit_is_refused_and_one_at_it_is_read() -> None:
+    assert decode_json(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH) is not None
+    with pytest.raises(InvalidInput) as caught:
+        decode_json(b'{"a": ' + b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH + b"}")
+    assert caught.value.problems[0].field == "body"
+
+
+def test_a_repeated_member_name_is_refused_not_read_as_the_last() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        decode_json(b'{"a": {"b": 1, "b": 2}}')
+    [problem] = caught.value.problems
+    assert problem.field == "body" and "'b'" in problem.reason
+
+
+@pytest.mark.parametrize("raw", [
+    # Two flows named alike: the first was dropped without a word.
+    b'{"rules": [], "defaultAction": {"type": "flow", "flow": "f"}, "flows": {'
+    b'"f": {"steps": [{"id": "a", "type": "hangup"}]}, "f": {"steps": [{"id": "b", "type": "hangup"}]}}}',
+    # Key 1 given twice in a menu: the caller pressing 1 went where the second said.
+    b'{"rules": [], "defaultAction": {"type": "flow", "flow": "f"}, "flows": {"f": {"steps": ['
+    b'{"id": "m", "type": "menu", "prompt": {"file": "https://media.example.com/m.wav"},'
+    b' "choices": {"1": "a", "1": "b"}, "fallback": "a"},'
+    b' {"id": "a", "type": "hangup"}, {"id": "b", "type": "hangup"}]}}}',
+])
+async def test_a_rule_set_with_a_repeated_member_is_refused_and_stores_nothing(
+    raw: bytes, backend: MemoryTableBackend
+) -> None:
+    response = await invoke("put_rules", http_request("PUT", "rules", raw=raw))
+    assert assert_problem(response, 400)["errors"][0]["field"] == "body"
+    assert await backend.query("rules") == []

@@ -182,9 +182,17 @@ def without_digits(data: dict[str, Any]) -> dict[str, Any]:
         return data
     kept = dict(data)
     for key in _DIGIT_FIELDS:
-        result = kept.get(key)
-        if isinstance(result, dict) and isinstance(result.get("tones"), list):
-            kept[key] = {**result, "tones": WITHHELD, "toneCount": len(result["tones"])}
+        if kept.get(key) is not None:
+            kept[key] = _withheld(kept[key])
     if "tone" in kept:
         kept["tone"] = WITHHELD
     return kept
+
+
+def _withheld(result: object) -> object:
+    """ACS's `{"tones": [...]}` as its count; any other shape (tones as a string, the result as
+    an array, members beside the tones) could hold keys too, so none of it is kept."""
+    tones = result.get("tones") if isinstance(result, dict) else None
+    if isinstance(tones, list):
+        return {"tones": WITHHELD, "toneCount": len(tones)}
+    return WITHHELD

@@ -47,8 +47,8 @@ RING_TIMEOUT: Final = {"type": "integer", "minimum": MIN_RING_TIMEOUT_SECONDS,
 
 # An ask's url, as close as a regex gets to `targets.ask_url_problem`: https:// to a host name or
 # IPv4 address, or plain http:// to a loopback host; an optional port (0-65535); no credentials
-# (no "@" before the path) and no #fragment. Stricter than the parser (no IPv6 but [::1], ASCII
-# host names only), never looser.
+# (no "@" before the path) and no #fragment; printable ASCII without spaces, as the parser asks.
+# Stricter than the parser (no IPv6 but [::1]), never looser.
 _PORT: Final = "(?::(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
 _HOST: Final = "[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
 _OCTET: Final = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"

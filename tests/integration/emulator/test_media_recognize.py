@@ -3,6 +3,8 @@ network through the control API: every result code, swagger-valid requests and c
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from azure.communication.callautomation import (
     DtmfTone,
@@ -306,3 +308,28 @@ def test_the_dtmf_control_refuses_bad_keys_and_unknown_calls(
     status, reply = control.call("PATCH", "/media", {"timeScale": -1, "textSecondsPerCharacter": 9})
     assert status == 400 and "timeScale" in reply["error"]["message"]
     assert control.ok("GET", "/media")["textSecondsPerCharacter"] == 0.06  # all or nothing
+
+
+@pytest.mark.parametrize("name", ["timeScale", "textSecondsPerCharacter", "fileFetchTimeoutSeconds",
+                                  "mp3Seconds"])
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 10**400])
+def test_a_media_setting_that_is_not_finite_is_refused(control: Control, name: str, value: float) -> None:
+    # Were taken: a NaN time scale made every prompt instant, an infinite one made it never end,
+    # and GET /emulator/media answered NaN / Infinity, which no JSON parser reads; an int past a
+    # float's range was a 500 (OverflowError).
+    status, reply = control.call("PATCH", "/media", {name: value})
+    assert status == 400 and name in reply["error"]["message"], reply
+    assert math.isfinite(control.ok("GET", "/media")[name])
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("PUT", "/endpoints", {"endpoint": {"rawId": "8:acs:huge"}, "delaySeconds": 10**400}),
+    ("PATCH", "/settings", {"eventgridRetryFactor": 10**400}),
+    ("PUT", "/ask-replies/huge", {"answer": {"next": "a"}, "delaySeconds": 10**400}),
+])
+def test_a_number_past_a_floats_range_is_a_400_on_every_control_route(
+    control: Control, method: str, path: str, body: dict[str, object]
+) -> None:
+    # math.isfinite raises OverflowError on such an int: it was a 500.
+    status, reply = control.call(method, path, body)
+    assert status == 400 and reply["error"]["code"] == "InvalidInput", (status, reply)

@@ -3,6 +3,7 @@ keys pressed stay out of the call's history."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -49,6 +50,30 @@ async def test_press_1_rings_sales_once_despite_a_redelivered_recognize_complete
     history = await rig.store.events(record.call_connection_id)
     stored = [e for e in history if e.type.endswith("RecognizeCompleted")]
     assert stored and all(e.data["dtmfResult"] == {"tones": "withheld", "toneCount": 1} for e in stored)
+
+
+@pytest.mark.parametrize("odd", [
+    {"dtmfResult": {"tones": "4111111111111111"}},  # tones as a string, not ACS's array
+    {"dtmfResult": {"tones": {"0": "four", "1": "one"}}},
+    {"dtmfResult": ["four", "one", "one", "one"]},
+    {"dtmfResult": "4111"},
+    {"collectTonesResult": {"tones": 4111}},
+    {"dtmfResult": {"tones": ["four", "one"], "digits": "41"}},  # a member beside the tones
+])
+async def test_keys_in_an_odd_shape_stay_out_of_the_history(odd: dict[str, Any]) -> None:
+    # Were kept verbatim: only a dict whose tones were a list was withheld.
+    rig = await flow_rig(IVR)
+    await rig.offer()
+    [answer] = rig.sent("answer")
+    await rig.callback("CallConnected", operationContext=answer)
+    [play] = rig.sent("play")
+    await rig.callback("PlayCompleted", operationContext=play)
+    [recognize] = rig.sent("recognize")
+    await rig.callback("RecognizeCompleted", operationContext=recognize, **odd)
+    history = await rig.store.events((await rig.record()).call_connection_id)
+    [stored] = [e for e in history if e.type.endswith("RecognizeCompleted")]
+    kept = json.dumps([stored.data.get("dtmfResult"), stored.data.get("collectTonesResult")])
+    assert not any(key in kept for key in ("41", "four", "\"one\"")), kept
 
 
 async def test_an_invalid_key_reprompts_then_no_input_takes_the_no_input_step() -> None:
