@@ -27,12 +27,7 @@ async def test_the_keys_pressed_are_published_only_by_setting(publish: bool) -> 
     publisher.failing = True  # nothing leaves: every event stays pending, to be read here
     rig = await flow_rig(IVR, outbox=OutboxRelay(lambda: publisher, deadline_seconds=0.5),
                          publish_digits=publish)
-    await rig.offer()
-    [answer] = rig.sent("answer")
-    await rig.callback("CallConnected", operationContext=answer)
-    [play] = rig.sent("play")
-    await rig.callback("PlayCompleted", operationContext=play)
-    [recognize] = rig.sent("recognize")
+    recognize = await rig.listening()
     await rig.callback("RecognizeCompleted", operationContext=recognize, recognitionType="dtmf",
                        dtmfResult={"tones": ["two"]},
                        resultInformation={"code": 200, "subCode": 8531})

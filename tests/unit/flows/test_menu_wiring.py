@@ -63,12 +63,7 @@ async def test_press_1_rings_sales_once_despite_a_redelivered_recognize_complete
 async def test_keys_in_an_odd_shape_stay_out_of_the_history(odd: dict[str, Any]) -> None:
     # Were kept verbatim: only a dict whose tones were a list was withheld.
     rig = await flow_rig(IVR)
-    await rig.offer()
-    [answer] = rig.sent("answer")
-    await rig.callback("CallConnected", operationContext=answer)
-    [play] = rig.sent("play")
-    await rig.callback("PlayCompleted", operationContext=play)
-    [recognize] = rig.sent("recognize")
+    recognize = await rig.listening()
     await rig.callback("RecognizeCompleted", operationContext=recognize, **odd)
     history = await rig.store.events((await rig.record()).call_connection_id)
     [stored] = [e for e in history if e.type.endswith("RecognizeCompleted")]
@@ -78,12 +73,7 @@ async def test_keys_in_an_odd_shape_stay_out_of_the_history(odd: dict[str, Any])
 
 async def test_an_invalid_key_reprompts_then_no_input_takes_the_no_input_step() -> None:
     rig = await flow_rig(IVR)
-    await rig.offer()
-    [answer] = rig.sent("answer")
-    await rig.callback("CallConnected", operationContext=answer)
-    [play] = rig.sent("play")
-    await rig.callback("PlayCompleted", operationContext=play)
-    [first] = rig.sent("recognize")
+    first = await rig.listening()
     await rig.callback("RecognizeCompleted", operationContext=first, dtmfResult={"tones": ["nine"]})
     [_, second] = rig.sent("recognize")
     assert second is not None and second.endswith(":main:2:recognize")

@@ -97,6 +97,17 @@ class FlowRig:
             "data": {"callConnectionId": CONNECTION, **data}})
         await self.callbacks.ingest(IngestCallbacks((event,)))
 
+    async def listening(self) -> str | None:
+        """Offer the call, connect it, play the flow's first prompt through: the context of the
+        menu's Recognize that follows (a flow that starts with a play, then a menu)."""
+        await self.offer()
+        [answer] = self.sent("answer")
+        await self.callback("CallConnected", operationContext=answer)
+        [play] = self.sent("play")
+        await self.callback("PlayCompleted", operationContext=play)
+        [recognize] = self.sent("recognize")
+        return recognize
+
     async def record(self) -> CallRecord:
         record = await self.store.find(CONNECTION)
         assert record is not None
