@@ -15,7 +15,8 @@ from callcontrol.adapters.store.rules import Seed
 from callcontrol.domain.errors import InvalidInput, SettingError
 from callcontrol.domain.reconciliation import OperationLimits
 from callcontrol.domain.rules import RuleSet, parse_rule_set
-from callcontrol.domain.rules.flows import ask_step_fields, silent_prompt_problems, speech_prompt_problems
+from callcontrol.domain.rules.admission import admission_problems
+from callcontrol.domain.rules.flows import ask_step_fields, speech_prompt_problems
 from callcontrol.settings import (
     FLOW_ASK_SECRET,
     OUTBOX_SCHEDULE,
@@ -241,10 +242,10 @@ def rules_file_seed(settings: Settings, root: Path = APP_ROOT) -> Seed:
         if asks and settings.flow_ask_secret is None:  # as PUT /api/rules refuses it
             raise SettingError(RULES_FILE, f"names a rule set with ask steps ({', '.join(asks)}), "
                                            f"and {FLOW_ASK_SECRET} is not set to sign them")
-        silent = silent_prompt_problems(rules)
-        if silent:  # as PUT /api/rules refuses it
-            raise SettingError(RULES_FILE, f"names a rule set with text prompts that say nothing "
-                                           f"({', '.join(p.field for p in silent)}): {silent[0].reason}")
+        refused = admission_problems(rules)
+        if refused:  # as PUT /api/rules refuses it
+            raise SettingError(RULES_FILE, f"names a rule set that cannot be stored "
+                                           f"({', '.join(p.field for p in refused)}): {refused[0].reason}")
         speech = [] if settings.cognitive_services_endpoint else speech_prompt_problems(rules)
         if speech:  # as PUT /api/rules refuses it
             raise SettingError(RULES_FILE, f"names a rule set with spoken prompts "

@@ -11,12 +11,8 @@ from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import Simulation, parse_script, simulate
 from callcontrol.domain.rules import Decision, FlowStartAction, RuleSet, decide, flow_of
-from callcontrol.domain.rules.flows import (
-    ask_step_fields,
-    call_facts,
-    silent_prompt_problems,
-    speech_prompt_problems,
-)
+from callcontrol.domain.rules.admission import admission_problems
+from callcontrol.domain.rules.flows import ask_step_fields, call_facts, speech_prompt_problems
 from callcontrol.domain.rules.versions import RuleSetVersion
 from callcontrol.domain.validation_problems import summary
 from callcontrol.usecases.ports import RuleSetInForce, RuleSetVersions
@@ -79,7 +75,7 @@ class Rules:
         """Raises InvalidInput naming each ask step when the app cannot sign ask requests: an
         unsigned ask would be refused by every receiver, so the set would never run as written;
         each text / SSML prompt when the app has no speech (COGNITIVE_SERVICES_ENDPOINT), and
-        each text prompt with nothing to say."""
+        what a set may not be stored with (domain/rules/admission.py)."""
         asks = ask_step_fields(command.rules)
         if asks and not self._ask_signing():
             reason = ASK_SECRET_MISSING.format(setting=self._ask_setting or "the ask secret")
@@ -88,7 +84,7 @@ class Rules:
         speech = speech_prompt_problems(command.rules)
         if speech and self._speech():
             speech = []
-        problems = [*silent_prompt_problems(command.rules), *speech]
+        problems = [*admission_problems(command.rules), *speech]
         if problems:  # refused now, not found out by the first caller who hears silence
             raise InvalidInput(summary(problems, "rule set"), problems)
         saved = await self._store.replace(command.rules, command.if_match, command.actor)

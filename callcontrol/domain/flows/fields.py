@@ -20,7 +20,6 @@ from callcontrol.domain.identifiers import is_e164
 NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 DESCRIPTION_LIMIT: Final = 500
 NAME_RULE: Final = "must be 1 to 32 letters, digits, '_' or '-', starting with a letter or digit"
-LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")  # JSON's "\ud800": half of a character
 
 
 @dataclass
@@ -69,9 +68,6 @@ def text(
         return None
     if not isinstance(value, str) or not value:
         problems.add(child(where, key), "must be a non-empty string")
-        return None
-    if LONE_SURROGATE.search(value):  # as a rule's strings (pydantic): not text, nor for ACS
-        problems.add(child(where, key), "must be valid Unicode text: it holds a lone surrogate")
         return None
     return value
 

@@ -36,10 +36,6 @@ def identifier(value: Mapping[str, Any], where: str, problems: Problems) -> Iden
 
 def ask_url_problem(url: str) -> str | None:
     """Why `url` cannot be an ask endpoint, or None: HTTPS, or plain HTTP to a loopback host."""
-    # urlsplit drops tabs, CR and LF, and reads a space or a lone surrogate as part of a host:
-    # checked first, or such a URL passes here and fails only when a call needs it.
-    if not url.isascii() or not url.isprintable() or " " in url:
-        return "must be printable ASCII without spaces (percent-encode the rest; a host in its xn-- form)"
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -64,3 +60,13 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def url_text_problem(url: str) -> str | None:
+    """Why `url` cannot be sent as written, or None. urlsplit drops tabs, CR and LF and reads a
+    space or a lone surrogate as part of a host, so `ask_url_problem` lets such a URL through.
+    Checked when a set is stored (rules/flows.py `admission_problems`), not when one is read:
+    sets stored before this check must stay readable."""
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return "must be printable ASCII without spaces (percent-encode the rest; a host in its xn-- form)"
+    return None

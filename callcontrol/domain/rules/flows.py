@@ -13,7 +13,7 @@ from callcontrol.domain.errors import FieldProblem, InvalidInput
 from callcontrol.domain.events.incoming_call import IncomingCall
 from callcontrol.domain.flows import CallFacts, Flow, StepType, parse_flows
 from callcontrol.domain.flows.model import CollectStep, MenuStep, PlayStep
-from callcontrol.domain.flows.prompts import Prompt, PromptKind
+from callcontrol.domain.flows.prompts import Prompt
 from callcontrol.domain.rules.model import FlowStartAction, RuleSet
 
 
@@ -55,19 +55,10 @@ def speech_prompt_problems(rules: RuleSet) -> list[FieldProblem]:
     return [FieldProblem(f"{where}.{prompt.kind.value}",
                          f"a {prompt.kind.value} prompt is spoken by Azure AI services, which this "
                          f"app is not connected to: set {SPEECH_SETTING}, or use a file prompt")
-            for where, prompt in _prompts(rules) if prompt.needs_speech]
+            for where, prompt in prompts_of(rules) if prompt.needs_speech]
 
 
-def silent_prompt_problems(rules: RuleSet) -> list[FieldProblem]:
-    """The text prompts of a validated set with nothing to say (only white space): ACS refuses to
-    speak them, so their step would fail on every call. Refused when a set is stored (PUT,
-    RULES_FILE), not when one is read: a set an earlier release stored stays readable."""
-    return [FieldProblem(f"{where}.text", "must have something to say, not only white space")
-            for where, prompt in _prompts(rules)
-            if prompt.kind is PromptKind.TEXT and not prompt.value.strip()]
-
-
-def _prompts(rules: RuleSet) -> list[tuple[str, Prompt]]:
+def prompts_of(rules: RuleSet) -> list[tuple[str, Prompt]]:
     """Every prompt of a validated set's play, menu and collect steps, by where it is
     (`flows.<name>.steps[<i>].prompt` / `.reprompt`)."""
     if rules.flows is None:
