@@ -129,7 +129,7 @@ class FlowActions:
         return [*failed, *outcomes]
 
     async def _one(self, call_id: str, action: FlowAction) -> _Sent:
-        """Whether ACS (or the call) refused the request for good, and if so with 8522."""
+        """Sent, refused for good, or refused because the call is gone or going (see _Sent)."""
         try:
             request = self._request(call_id, action)
             if request is not None:
