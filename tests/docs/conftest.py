@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import pytest
 from aiohttp import web
 
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer, serving
 from tools.stack import Stack, start_console, start_stack
 
 
@@ -53,12 +53,8 @@ def docs_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stack
 
 @pytest.fixture(scope="module")
 def subscriber() -> Iterator[Subscriber]:
-    server = Subscriber()
-    server.start_serving()
-    try:
+    with serving(Subscriber()) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from tests.docs.blocks import Block, output_matches, parse, problems
 from tests.docs.runner import run_page
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer, serving
 
 PAGE = """# A page
 
@@ -105,10 +105,8 @@ class _Refusing(LoopbackServer):
 
 @pytest.fixture
 def refusing() -> Iterator[_Refusing]:
-    server = _Refusing()
-    server.start_serving()
-    yield server
-    server.stop()
+    with serving(_Refusing()) as server:
+        yield server
 
 
 def test_an_http_error_fails_a_plain_curl_but_not_one_that_prints_the_status(

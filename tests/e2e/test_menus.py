@@ -9,14 +9,12 @@ reprompt. Each test uses fresh parties and its own rule set.
 from __future__ import annotations
 
 import json
-import struct
 import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from tests.e2e.conftest import App, Emulator, acs_user, eventually, pstn
 from tests.e2e.inbound_support import (
@@ -26,47 +24,21 @@ from tests.e2e.inbound_support import (
 )
 from tests.e2e.test_flow_asks import ask_url, asks, receiver_path, script
 from tests.e2e.test_flow_runs import disorder_fixture, finished_flow, flow_requests, flow_rules  # noqa: F401
-from tests.support.loopback import LoopbackServer
+from tests.integration.emulator.media_support import FileServer, wav
+from tests.support.loopback import serving
 from tools.stack import Stack
 
 MEDIA_OPERATIONS = ("CallMedia_Play", "CallMedia_Recognize", "CallMedia_CancelAllMediaOperations")
 
 
-def wav(seconds: float, rate: int = 8000) -> bytes:
-    """A mono 16-bit PCM WAV of silence lasting `seconds` (the emulator plays it that long)."""
-    data = b"\0\0" * int(rate * seconds)
-    fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
-    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
-    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
-
-
-class Prompts(LoopbackServer):
-    FILES = {"hello.wav": wav(0.3), "menu.wav": wav(30), "sorry.wav": wav(0.3)}
-
-    async def build_app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/{name}", self._get)
-        return app
-
-    async def _get(self, request: web.Request) -> web.Response:
-        body = self.FILES.get(request.match_info["name"])
-        return web.Response(status=404) if body is None else web.Response(body=body, content_type="audio/wav")
-
-    def url(self, name: str) -> str:
-        return f"{self.base_url}/{name}"
-
-
 @pytest.fixture(name="prompts", scope="module")
-def prompts_fixture() -> Iterator[Prompts]:
-    server = Prompts()
-    server.start_serving()
-    try:
+def prompts_fixture() -> Iterator[FileServer]:
+    with serving(FileServer()) as server:
+        server.files.update({"hello.wav": wav(0.3), "menu.wav": wav(30), "sorry.wav": wav(0.3)})
         yield server
-    finally:
-        server.stop()
 
 
-def ivr(prompts: Prompts, sales: dict[str, str], **menu: Any) -> dict[str, Any]:
+def ivr(prompts: FileServer, sales: dict[str, str], **menu: Any) -> dict[str, Any]:
     return {"start": "welcome", "steps": [
         {"id": "welcome", "type": "play", "prompt": {"file": prompts.url("hello.wav")}, "next": "main"},
         {"id": "main", "type": "menu", "prompt": {"file": prompts.url("menu.wav")},
@@ -107,7 +79,7 @@ def trail(flow: dict[str, Any]) -> list[tuple[str, int, str | None]]:
 
 
 def test_press_1_rings_sales_each_request_once_though_every_callback_comes_twice(
-    app: App, emulator: Emulator, use_rules: RuleSetter, prompts: Prompts, disorder: None,
+    app: App, emulator: Emulator, use_rules: RuleSetter, prompts: FileServer, disorder: None,
 ) -> None:
     caller, callee, agent = pstn(), acs_user(), acs_user()
     assert emulator.control("PUT", "endpoints", {"endpoint": agent, "behavior": "answer"}).status == 200
@@ -132,7 +104,7 @@ def test_press_1_rings_sales_each_request_once_though_every_callback_comes_twice
 
 
 def test_an_invalid_key_reprompts_then_no_input_takes_the_fallback(
-    app: App, emulator: Emulator, use_rules: RuleSetter, prompts: Prompts,
+    app: App, emulator: Emulator, use_rules: RuleSetter, prompts: FileServer,
 ) -> None:
     caller, callee, agent = pstn(), acs_user(), acs_user()
     use_rules(flow_rules(callee, ivr(prompts, agent)))
@@ -151,7 +123,7 @@ def test_an_invalid_key_reprompts_then_no_input_takes_the_fallback(
 
 
 def test_a_caller_who_hangs_up_during_the_prompt_ends_the_run(
-    app: App, emulator: Emulator, use_rules: RuleSetter, prompts: Prompts,
+    app: App, emulator: Emulator, use_rules: RuleSetter, prompts: FileServer,
 ) -> None:
     caller, callee, agent = pstn(), acs_user(), acs_user()
     use_rules(flow_rules(callee, ivr(prompts, agent)))
@@ -185,7 +157,7 @@ def test_a_text_prompt_is_refused_without_the_speech_setting(app: App) -> None:
 
 
 def test_a_prompt_acs_cannot_fetch_takes_on_failed(
-    app: App, emulator: Emulator, use_rules: RuleSetter, prompts: Prompts,
+    app: App, emulator: Emulator, use_rules: RuleSetter, prompts: FileServer,
 ) -> None:
     caller, callee = pstn(), acs_user()
     use_rules(flow_rules(callee, {"start": "welcome", "steps": [
@@ -206,7 +178,7 @@ def test_a_prompt_acs_cannot_fetch_takes_on_failed(
 
 
 def test_the_keys_a_collect_step_gathers_reach_the_ask_and_nothing_else(
-    app: App, emulator: Emulator, stack: Stack, use_rules: RuleSetter, prompts: Prompts,
+    app: App, emulator: Emulator, stack: Stack, use_rules: RuleSetter, prompts: FileServer,
 ) -> None:
     caller, callee, path = pstn(), acs_user(), receiver_path()
     script(emulator, path, {"answer": {"next": "bye"}})

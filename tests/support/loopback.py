@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -52,3 +53,16 @@ class LoopbackServer:
 
     def run(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+
+S = TypeVar("S", bound=LoopbackServer)
+
+
+@contextmanager
+def serving(server: S) -> Iterator[S]:
+    """`server` serving on a free loopback port for the block, stopped however the block ends."""
+    server.start_serving()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -14,7 +14,7 @@ from azure.communication.callautomation import PhoneNumberIdentifier
 
 from tests.integration.emulator.support import CALLER_ID, PSTN_A, AppSide, Control, connect_call
 from tests.integration.emulator.swagger import Swagger
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer, serving
 
 # 1 emulated second lasts 10 ms: prompts and recognize timeouts stay short.
 TIME_SCALE = 0.01
@@ -105,9 +105,5 @@ def press(control: Control, cid: str, keys: str, **extra: Any) -> list[bool]:
 @pytest.fixture(name="files")
 def files_fixture() -> Iterator[FileServer]:
     """A loopback HTTP server for prompt files (import it where a test takes `files`)."""
-    server = FileServer()
-    server.start_serving()
-    try:
+    with serving(FileServer()) as server:
         yield server
-    finally:
-        server.stop()

@@ -24,7 +24,7 @@ from tests.integration.emulator.media_support import (
 )
 from tests.integration.emulator.support import PSTN_A, AppSide, Control
 from tests.support.http import Reply, call_json
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer, serving
 
 CALLER_RAW = "4:" + PSTN_A
 
@@ -45,12 +45,8 @@ class ConsoleServer(LoopbackServer):
 
 @pytest.fixture
 def console(emulator: EmulatorThread) -> Iterator[ConsoleServer]:
-    server = ConsoleServer(emulator.base_url)
-    server.start_serving()
-    try:
+    with serving(ConsoleServer(emulator.base_url)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_keys_pressed_on_the_console_reach_the_recognize_or_are_lost(

@@ -12,7 +12,7 @@ from console.server import CONSOLE_HEADER, Upstreams, make_app
 from emulator import EmulatorThread
 from tests.integration.emulator.support import PSTN_A, USER_A, Control
 from tests.support.http import Reply, call_json
-from tests.support.loopback import LoopbackServer
+from tests.support.loopback import LoopbackServer, serving
 from tools.processes import free_port
 
 
@@ -35,12 +35,9 @@ def _nobody() -> str:
 
 @pytest.fixture
 def app_down(emulator: EmulatorThread) -> Iterator[ConsoleServer]:
-    server = ConsoleServer(Upstreams(app_url=_nobody(), emulator_url=emulator.base_url, function_key="k"))
-    server.start_serving()
-    try:
+    upstreams = Upstreams(app_url=_nobody(), emulator_url=emulator.base_url, function_key="k")
+    with serving(ConsoleServer(upstreams)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _is_problem(reply: Reply, status: int) -> dict[str, object]:
@@ -67,20 +64,14 @@ def test_the_snapshot_and_the_proxy_while_the_app_is_down_are_502_problems(app_d
 
 def test_an_emulator_read_refused_is_a_502_problem_naming_it(emulator: EmulatorThread) -> None:
     # The "emulator" here is the app's port layout without the control API: every read is a 404.
-    server = ConsoleServer(Upstreams(app_url=emulator.base_url, emulator_url=emulator.base_url + "/nothing",
-                                     function_key="k"))
-    server.start_serving()
-    try:
+    upstreams = Upstreams(app_url=emulator.base_url, emulator_url=emulator.base_url + "/nothing",
+                          function_key="k")
+    with serving(ConsoleServer(upstreams)) as server:
         body = _is_problem(server.get("/console/snapshot"), 502)
         assert "HTTP 404" in str(body["detail"]), body
-    finally:
-        server.stop()
 
 
 def test_the_timeline_with_everything_down_is_a_502_problem() -> None:
-    server = ConsoleServer(Upstreams(app_url=_nobody(), emulator_url=_nobody(), function_key="k"))
-    server.start_serving()
-    try:
+    upstreams = Upstreams(app_url=_nobody(), emulator_url=_nobody(), function_key="k")
+    with serving(ConsoleServer(upstreams)) as server:
         _is_problem(server.get("/console/timeline?serverCallId=abc"), 502)
-    finally:
-        server.stop()

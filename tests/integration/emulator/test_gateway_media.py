@@ -23,19 +23,16 @@ from tests.integration.emulator.media_support import (
 )
 from tests.integration.emulator.support import ACCESS_KEY, PSTN_A, AppSide, Control
 from tests.integration.emulator.swagger import Swagger
+from tests.support.loopback import serving
 
 pytestmark = pytest.mark.needs_shared
 
 
 @pytest.fixture(name="files")
 def files_fixture() -> Any:
-    server = FileServer()
-    server.files["hello.wav"] = wav(0.2)
-    server.start_serving()
-    try:
+    with serving(FileServer()) as server:
+        server.files["hello.wav"] = wav(0.2)
         yield server
-    finally:
-        server.stop()
 
 
 async def test_file_text_and_ssml_prompts_play_with_their_contexts(

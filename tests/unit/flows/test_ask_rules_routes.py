@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from callcontrol.adapters.store.rules import Seed
 from callcontrol.composition import Services, use_services
 from callcontrol.composition.from_settings import rules_file_seed
 from callcontrol.domain.errors import SettingError
@@ -88,12 +89,17 @@ async def test_the_ask_url_must_be_https_except_on_loopback(
         assert status == 400 and [e["field"] for e in body["errors"]] == ["flows.desk.steps[0].url"]
 
 
+def seed_of(tmp_path: Path, *steps: dict[str, Any], **settings: str | None) -> Seed:
+    """A RULES_FILE seed of a rule set with these steps, under these settings (None: unset)."""
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(rule_set(*steps)), encoding="utf-8")
+    values = {name: value for name, value in settings.items() if value is not None}
+    return rules_file_seed(load_settings({"RULES_FILE": str(path), **values}))
+
+
 @pytest.mark.parametrize("signing", [None, SECRET])
 def test_a_rules_file_with_an_ask_step_needs_the_secret_too(tmp_path: Path, signing: str | None) -> None:
-    path = tmp_path / "rules.json"
-    path.write_text(json.dumps(rule_set(ASK, BYE)), encoding="utf-8")
-    values = {"RULES_FILE": str(path), **({"FLOW_ASK_SECRET": signing} if signing else {})}
-    seed = rules_file_seed(load_settings(values))
+    seed = seed_of(tmp_path, ASK, BYE, FLOW_ASK_SECRET=signing)
     if signing:
         assert (seed() or pytest.fail("no rule set")).flows is not None
     else:
@@ -106,10 +112,7 @@ def test_a_rules_file_with_a_spoken_prompt_needs_speech_as_put_does(
     tmp_path: Path, speech: str | None
 ) -> None:
     spoken = {"id": "hello", "type": "play", "prompt": {"text": "Hello"}, "next": "bye"}
-    path = tmp_path / "rules.json"
-    path.write_text(json.dumps(rule_set(spoken, BYE)), encoding="utf-8")
-    values = {"RULES_FILE": str(path), **({"COGNITIVE_SERVICES_ENDPOINT": speech} if speech else {})}
-    seed = rules_file_seed(load_settings(values))
+    seed = seed_of(tmp_path, spoken, BYE, COGNITIVE_SERVICES_ENDPOINT=speech)
     if speech:
         assert (seed() or pytest.fail("no rule set")).flows is not None
     else:
@@ -120,10 +123,7 @@ def test_a_rules_file_with_a_spoken_prompt_needs_speech_as_put_does(
 
 def test_a_rules_file_with_a_text_prompt_that_says_nothing_is_refused_as_put_does(tmp_path: Path) -> None:
     silent = {"id": "hello", "type": "play", "prompt": {"text": " \n\t "}, "next": "bye"}
-    path = tmp_path / "rules.json"
-    path.write_text(json.dumps(rule_set(silent, BYE)), encoding="utf-8")
-    seed = rules_file_seed(load_settings({"RULES_FILE": str(path),
-                                          "COGNITIVE_SERVICES_ENDPOINT": "https://speech.example.com/"}))
+    seed = seed_of(tmp_path, silent, BYE, COGNITIVE_SERVICES_ENDPOINT="https://speech.example.com/")
     with pytest.raises(SettingError, match=r"RULES_FILE.*flows\.desk\.steps\[0\]\.prompt\.text.*white space"):
         seed()
 
