@@ -71,19 +71,21 @@ def decode_json(body: bytes) -> Any:
 
 
 def _depth(value: Any) -> int:
-    """How deeply arrays and objects nest in `value` (a scalar: 0), walked without recursion."""
-    deepest = 0
-    pending: list[tuple[Any, int]] = [(value, 0)]
-    while pending:
-        item, depth = pending.pop()
-        members = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
-        if members is None:
-            continue
-        deepest = max(deepest, depth + 1)
-        if deepest > MAX_JSON_DEPTH:
-            return deepest
-        pending.extend((member, depth + 1) for member in members)
-    return deepest
+    """How deeply arrays and objects nest in `value` (a scalar: 0), walked a level at a time
+    without recursion; only containers are carried down (on the callback path: most members
+    are scalars)."""
+    depth = 0
+    level = [value] if isinstance(value, dict | list) else []
+    while level:
+        depth += 1
+        if depth > MAX_JSON_DEPTH:
+            break
+        below: list[Any] = []
+        for item in level:
+            members = item.values() if isinstance(item, dict) else item
+            below += [member for member in members if isinstance(member, dict | list)]
+        level = below
+    return depth
 
 
 def _too_deep() -> InvalidInput:
